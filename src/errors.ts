@@ -1,0 +1,83 @@
+/**
+ * Every failure that is not API misuse is a {@link CryptoTensorsError} with a stable string `code`.
+ * API misuse (wrong argument types, out-of-range numbers) throws `TypeError`/`RangeError`.
+ * Messages say what is wrong and what to do; they never contain key material.
+ *
+ * @example
+ * ```ts
+ * try { await openFile("model.safetensors"); }
+ * catch (e) { if (e instanceof CryptoTensorsError && e.code === "ERR_HEADER_TOO_LARGE") … }
+ * ```
+ */
+export const ERROR_CODES = {
+  // Container (FORMAT.md §1.5), one per reader check.
+  ERR_HEADER_TOO_SMALL: "file is shorter than the 8-byte header length prefix",
+  ERR_HEADER_TOO_LARGE: "declared header length exceeds the 100,000,000-byte cap",
+  ERR_INVALID_HEADER_LENGTH: "declared header length runs past the end of the file",
+  ERR_INVALID_HEADER: "header is not valid UTF-8",
+  ERR_HEADER_DESERIALIZATION: "header JSON is malformed or has the wrong structure",
+  ERR_HEADER_DUPLICATE_KEY: "header JSON repeats a key",
+  ERR_INVALID_DTYPE: "tensor dtype is not one of the safetensors dtypes",
+  ERR_TENSOR_INVALID_OFFSET: "tensor data offsets are not contiguous from 0",
+  ERR_VALIDATION_OVERFLOW: "shape or offsets overflow 64 bits",
+  ERR_MISALIGNED_SLICE: "tensor bit size is not a whole number of bytes",
+  ERR_TENSOR_INVALID_INFO: "tensor byte length does not match dtype and shape",
+  ERR_METADATA_INCOMPLETE_BUFFER: "data section length does not match the tensors (gap or trailing bytes)",
+  ERR_TENSOR_NOT_FOUND: "no tensor with that name",
+  ERR_INVALID_TENSOR: "tensor supplied for writing is inconsistent",
+  ERR_FILE_TRUNCATED: "file ended before the expected bytes",
+  ERR_IO: "reading or writing the file failed",
+  ERR_CLOSED: "the file has been closed",
+  ERR_BUSY: "the file has reads in flight",
+  ERR_ABORTED: "the operation was aborted",
+  // CryptoTensors (FORMAT.md §2–§4, §7.6).
+  ERR_CRYPTO_KEYS_INVALID: "__crypto_keys__ is missing or malformed",
+  ERR_MISSING_VERSION: "__crypto_keys__.version is missing or not a string",
+  ERR_UNSUPPORTED_VERSION: "__crypto_keys__.version is not \"1\" or \"2\"",
+  ERR_ENCRYPTION_INVALID: "__encryption__ is malformed",
+  ERR_MISSING_SIGNATURE: "__signature__ is missing",
+  ERR_SIGNATURE_FORMAT: "__signature__ is not 64 bytes of standard base64",
+  ERR_SIGNATURE_INVALID: "header signature does not verify",
+  ERR_KEY_NOT_FOUND: "no key matches the header's kid/jku",
+  ERR_KEY_INVALID: "a key is malformed or of the wrong type",
+  ERR_INVALID_ALGORITHM: "unknown or mismatched algorithm",
+  ERR_INVALID_KEY_LENGTH: "key has the wrong length for its algorithm",
+  ERR_INVALID_IV_LENGTH: "IV has the wrong length",
+  ERR_DECRYPTION_FAILED: "decryption failed (wrong key or data/tag tampered)",
+  ERR_COUNTER_OVERFLOW: "chunk IV counter would overflow 32 bits",
+  ERR_POLICY_MISSING: "__policy__ is missing or malformed",
+  ERR_POLICY_DENIED: "the file's policy denied access",
+  ERR_POLICY_UNDEFINED: "the file's policy returned undefined",
+  ERR_POLICY_UNSUPPORTED: "the file's policy cannot be evaluated by this engine",
+  ERR_POLICY_INVALID: "the policy does not parse",
+  ERR_NOT_ENCRYPTED: "file is not encrypted",
+  ERR_NOT_SUPPORTED: "not supported by this implementation",
+  ERR_NATIVE_UNAVAILABLE: "the native addon is not available",
+  ERR_INTERNAL: "internal error",
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base class of every error this library raises for bad input, keys, policies or I/O. */
+export class CryptoTensorsError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "CryptoTensorsError";
+    this.code = code;
+  }
+}
+
+/** Raised for features that are deliberately not implemented; the message says which. */
+export class NotSupportedError extends CryptoTensorsError {
+  constructor(message: string) {
+    super("ERR_NOT_SUPPORTED", message);
+    this.name = "NotSupportedError";
+  }
+}
+
+/** Shorthand for `new CryptoTensorsError(code, message)`. */
+export function fail(code: ErrorCode, message: string, cause?: unknown): never {
+  throw new CryptoTensorsError(code, message, cause === undefined ? undefined : { cause });
+}
