@@ -1,0 +1,46 @@
+// The contract between the TypeScript layer and the code that touches file bytes: the native
+// addon implements it, and so does the pure-TypeScript fallback (node:fs + node:crypto). Both
+// must produce identical bytes and identical error codes.
+
+/** AEAD algorithms of FORMAT.md §3.1, in their canonical (header) spelling. */
+export type AeadAlgorithm = "aes128gcm" | "aes256gcm" | "chacha20poly1305";
+
+/**
+ * Decrypt one encrypted tensor range straight into `dest` (FORMAT.md §3.3–§3.4).
+ *
+ * Chunked (v2): `chunkSize > 0`. The range starts at chunk `firstChunk` of the tensor; it covers
+ * `ceil(length / chunkSize)` chunks, the last possibly short. Chunk `firstChunk + i` uses the IV
+ * `baseIv[0..8] ‖ BE32(BE32(baseIv[8..12]) + firstChunk + i)` (overflow above 0xFFFFFFFF →
+ * ERR_COUNTER_OVERFLOW, never a wrap) and the tag `tags[16i .. 16i+16)` (tags holds exactly the
+ * tags of the covered chunks). Whole (v1): `chunkSize === 0`, one AEAD over the range with
+ * IV = baseIv and tag = tags[0..16).  Zero-length ranges still check their tag.
+ */
+export interface DecryptRequest {
+  algorithm: AeadAlgorithm;
+  /** Data key; the implementation copies it and wipes its copy when done. */
+  key: Uint8Array;
+  /** Absolute file offset of the first ciphertext byte. */
+  fileOffset: number;
+  /** Ciphertext bytes to decrypt (equals plaintext bytes written to dest). */
+  length: number;
+  chunkSize: number;
+  firstChunk: number;
+  baseIv: Uint8Array;
+  tags: Uint8Array;
+}
+
+export interface BackendFile {
+  /** File size in bytes at open. */
+  readonly size: number;
+  /** Copies `[offset, offset + length)` of the file into `dest[0 .. length)`. */
+  readInto(offset: number, length: number, dest: Uint8Array): Promise<void>;
+  /** Decrypts as described by `request` into `dest[0 .. request.length)`; throws ERR_DECRYPTION_FAILED on any tag mismatch. */
+  decryptInto(request: DecryptRequest, dest: Uint8Array): Promise<void>;
+  /** Closes the file once in-flight reads have finished (deferred close). */
+  close(): Promise<void>;
+}
+
+export interface Backend {
+  readonly name: "native" | "fallback";
+  open(path: string): Promise<BackendFile>;
+}
