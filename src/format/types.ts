@@ -21,4 +21,10 @@ export interface ParsedHeader {
   tensors: TensorEntry[];
   /** `__metadata__` entries in header order, or null when absent/`null`. Includes reserved `__…__` keys. */
   metadata: Array<[string, string]> | null;
+  /**
+   * Unknown fields found inside tensor entries (the reference drops them silently). Their values
+   * are not kept: they are not covered by the header signature (FORMAT.md §4.3, §8.5). Present
+   * only when there was at least one, so callers can warn or refuse.
+   */
+  ignoredFields?: Array<{ tensor: string; field: string }>;
 }
