@@ -1,0 +1,51 @@
+// The JS-visible file object. All of its mutable state (in-flight count, close requests) is
+// touched only on the JS thread; worker threads see nothing but the shared FileState.
+#ifndef CRYPTOTENSORS_FILE_HANDLE_H_
+#define CRYPTOTENSORS_FILE_HANDLE_H_
+
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "file-state.h"
+
+namespace ct {
+
+class FileHandle : public Napi::ObjectWrap<FileHandle> {
+ public:
+  // Defines the class; instances are only made by the open worker (NewInstance).
+  static Napi::Function Define(Napi::Env env);
+  static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<FileState> state);
+
+  explicit FileHandle(const Napi::CallbackInfo& info);
+
+  // Called on the JS thread by every worker this handle started, when it completes.
+  void WorkDone();
+
+ private:
+  Napi::Value Size(const Napi::CallbackInfo& info);
+  Napi::Value InFlight(const Napi::CallbackInfo& info);
+  Napi::Value Read(const Napi::CallbackInfo& info);
+  Napi::Value Decrypt(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  // Throws a TypeError unless the handle came from openFile().
+  void RequireState(Napi::Env env) const;
+  // A promise already resolved with `status` (used for ERR_CLOSED).
+  static Napi::Value Resolved(Napi::Env env, int64_t status);
+  void QueueClose(Napi::Env env);
+
+  std::shared_ptr<FileState> state_;
+  unsigned inFlight_ = 0;
+  bool closing_ = false;
+  bool closeQueued_ = false;
+  bool closed_ = false;
+  std::vector<Napi::Promise::Deferred> closeWaiters_;
+
+  friend class CloseWorker;
+};
+
+}  // namespace ct
+
+#endif  // CRYPTOTENSORS_FILE_HANDLE_H_
