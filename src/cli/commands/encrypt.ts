@@ -1,0 +1,69 @@
+// cryptotensors encrypt IN OUT: encrypts and signs a safetensors file, streaming tensor by tensor.
+import { readFile } from "node:fs/promises";
+import { convertFile, CryptoTensorsError } from "../../index.js";
+import { parse, UsageError } from "../args.js";
+import { requireKeySet } from "../keys-file.js";
+import { progressReporter } from "../progress.js";
+
+export async function encrypt(argv: string[]): Promise<number> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      keys: { type: "string" },
+      "enc-kid": { type: "string" },
+      "sign-kid": { type: "string" },
+      "format-version": { type: "string" },
+      "chunk-size": { type: "string" },
+      tensor: { type: "string", multiple: true },
+      policy: { type: "string" },
+      quiet: { type: "boolean" },
+    },
+    ["IN", "OUT"],
+  );
+  const [input, output] = positionals as [string, string];
+  const ring = await requireKeySet(values.keys as string | undefined);
+  const encKid = values["enc-kid"] as string | undefined;
+  const signKid = values["sign-kid"] as string | undefined;
+  const encKey = ring.findMaster(encKid);
+  const signKey = ring.findSigner(signKid);
+  if (!encKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key set has no symmetric key${encKid ? ` with kid ${JSON.stringify(encKid)}` : ""}`);
+  if (!signKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key set has no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : ""}`);
+  const version = values["format-version"] as string | undefined;
+  if (version !== undefined && version !== "1" && version !== "2") throw new UsageError("--format-version must be 1 or 2");
+  const chunkSizeText = values["chunk-size"] as string | undefined;
+  const chunkSize = chunkSizeText === undefined ? undefined : Number(chunkSizeText);
+  if (chunkSize !== undefined && (!/^[0-9]+$/.test(chunkSizeText as string) || !Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
+    throw new UsageError("--chunk-size must be a positive integer number of bytes");
+  }
+  const policy = values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
+  const onProgress = values.quiet ? undefined : progressReporter("encrypting");
+  await convertFile(input, output, {
+    encryption: {
+      encKey,
+      signKey,
+      ...(version ? { version: version as "1" | "2" } : {}),
+      ...(chunkSize !== undefined ? { chunkSize } : {}),
+      ...(values.tensor ? { tensors: values.tensor as string[] } : {}),
+      ...(policy ? { policy } : {}),
+    },
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return 0;
+}
+
+async function readPolicyFile(path: string): Promise<{ local?: string; remote?: string }> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (cause) {
+    throw new CryptoTensorsError("ERR_POLICY_INVALID", `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`, { cause });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path} must hold a JSON object {"local": REGO, "remote": REGO}`);
+  }
+  const { local, remote } = value as Record<string, unknown>;
+  for (const [field, text] of [["local", local], ["remote", remote]] as const) {
+    if (text !== undefined && typeof text !== "string") throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path}: "${field}" must be a string of Rego`);
+  }
+  return { ...(local === undefined ? {} : { local: local as string }), ...(remote === undefined ? {} : { remote: remote as string }) };
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// The cryptotensors command line: each command is built only on the public API.
+import { CryptoTensorsError } from "../index.js";
+import { UsageError } from "./args.js";
+import { decrypt } from "./commands/decrypt.js";
+import { encrypt } from "./commands/encrypt.js";
+import { inspect } from "./commands/inspect.js";
+import { keygen } from "./commands/keygen.js";
+import { verify } from "./commands/verify.js";
+
+const USAGE = `usage:
+  cryptotensors keygen [--alg aes256gcm|aes128gcm|chacha20poly1305] [--enc-kid ID] [--sign-kid ID]
+  cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
+      [--format-version 1|2] [--chunk-size BYTES] [--tensor NAME]... [--policy POLICY_JSON_FILE] [--quiet]
+  cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--quiet]
+  cryptotensors verify IN [--keys JWKS_FILE]
+  cryptotensors inspect IN [--json]
+Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;
+
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { keygen, encrypt, decrypt, verify, inspect };
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    process.stdout.write(USAGE + "\n");
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`cryptotensors: unknown command ${JSON.stringify(name)}\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await command(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`cryptotensors ${name}: ${error.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (error instanceof CryptoTensorsError || error instanceof TypeError || error instanceof RangeError) {
+      const code = error instanceof CryptoTensorsError ? `${error.code}: ` : "";
+      process.stderr.write(`cryptotensors ${name}: ${code}${error.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`cryptotensors ${name}: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,71 @@
+// Describes a file from its header alone, without keys: nothing here is verified, so it is for
+// display and diagnostics, never for trust decisions.
+import { parseCryptoKeys, parseEncryption } from "../crypto/reserved.js";
+import type { Dtype } from "../format/dtype.js";
+import { getBackend } from "../native/index.js";
+import { readHeader } from "./open-file.js";
+import { RESERVED_KEYS, reservedEntries } from "./unlock.js";
+
+export interface FileDescription {
+  path: string;
+  /** Always false: inspectFile checks no signature. Use verifyFile or openFile for that. */
+  verified: false;
+  metadata: Record<string, string>;
+  encryption: {
+    version: "1" | "2";
+    algorithm: string;
+    chunkSize: number | null;
+    encKeyId?: string;
+    encJku?: string;
+    signKeyId?: string;
+    signJku?: string;
+  } | null;
+  tensors: Array<{ name: string; dtype: Dtype; shape: number[]; dataOffsets: [number, number]; byteLength: number; encrypted: boolean }>;
+}
+
+/**
+ * Reads and validates the header, and describes the tensors and the (unverified) encryption.
+ *
+ * @example
+ * ```ts
+ * const { tensors, encryption } = await inspectFile("model.safetensors");
+ * ```
+ */
+export async function inspectFile(path: string): Promise<FileDescription> {
+  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
+  const file = await getBackend().open(path);
+  try {
+    const header = await readHeader(file);
+    const reserved = reservedEntries(header);
+    const encryptionText = reserved.get("__encryption__");
+    const cryptoKeysText = reserved.get("__crypto_keys__");
+    const encrypted = encryptionText !== undefined && cryptoKeysText !== undefined ? new Set(parseEncryption(encryptionText).keys()) : new Set<string>();
+    const keys = encryptionText !== undefined && cryptoKeysText !== undefined ? parseCryptoKeys(cryptoKeysText) : null;
+    const metadata: Record<string, string> = Object.create(null);
+    for (const [key, value] of header.metadata ?? []) if (!(RESERVED_KEYS as readonly string[]).includes(key)) metadata[key] = value;
+    return {
+      path,
+      verified: false,
+      metadata,
+      encryption: keys && {
+        version: keys.version,
+        algorithm: keys.enc.alg,
+        chunkSize: keys.chunkSize,
+        ...(keys.enc.kid === undefined ? {} : { encKeyId: keys.enc.kid }),
+        ...(keys.enc.jku === undefined ? {} : { encJku: keys.enc.jku }),
+        ...(keys.sign.kid === undefined ? {} : { signKeyId: keys.sign.kid }),
+        ...(keys.sign.jku === undefined ? {} : { signJku: keys.sign.jku }),
+      },
+      tensors: header.tensors.map((t) => ({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape.slice(),
+        dataOffsets: [t.dataOffsets[0], t.dataOffsets[1]],
+        byteLength: t.dataOffsets[1] - t.dataOffsets[0],
+        encrypted: encrypted.has(t.name),
+      })),
+    };
+  } finally {
+    await file.close();
+  }
+}

@@ -1,0 +1,149 @@
+// The public read API: openFile, loadFile and verifyFile.
+import { CryptoTensorsError } from "../errors.js";
+import { parseHeader, readHeaderLength } from "../format/header.js";
+import type { ParsedHeader } from "../format/types.js";
+import type { BackendFile } from "../native/backend.js";
+import { getBackend } from "../native/index.js";
+import type { PolicyEvaluator } from "../policy/index.js";
+import type { KeysOption } from "./key-lookup.js";
+import { TensorFile, type Tensor } from "./tensor-file.js";
+import { isEncrypted, reservedEntries, unlock, type Unlocked } from "./unlock.js";
+
+export interface OpenOptions {
+  /** Keys: a JWK set `{ keys: [...] }`, an array of JWKs or one JWK (reference form). Falls back to CRYPTOTENSOR_KEYS. */
+  keys?: KeysOption;
+  /** Force the byte backend; default: the native addon, or the TypeScript fallback if it cannot load. */
+  backend?: "native" | "fallback";
+  /** Refuse plain (unencrypted) files: guards against a substituted or stripped model (FORMAT.md §8.3). */
+  requireEncrypted?: boolean;
+  /** Evaluates the file's local policy; default: the embedded Rego engine. */
+  policyEvaluator?: PolicyEvaluator;
+  /** Caller-supplied claims made available to the policy as `input.claims`. */
+  claims?: Record<string, unknown>;
+}
+
+export interface LoadOptions extends OpenOptions {
+  /** Called after each tensor with the bytes done so far. */
+  onProgress?: (progress: { tensor: string; bytesDone: number; bytesTotal: number }) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a safetensors or CryptoTensors file. For an encrypted file the signature is verified,
+ * the policy evaluated and the data keys unwrapped before this resolves.
+ *
+ * @example
+ * ```ts
+ * const file = await openFile("model.safetensors", { keys: jwks });
+ * const { data } = await file.getTensor("lm_head.weight");
+ * await file.close();
+ * ```
+ */
+export async function openFile(path: string, options: OpenOptions = {}): Promise<TensorFile> {
+  checkPath(path);
+  const backend = getBackend(options.backend);
+  const file = await backend.open(path);
+  try {
+    const header = await readHeader(file);
+    let unlocked: Unlocked | null = null;
+    if (isEncrypted(header)) {
+      unlocked = await unlock(header, path, options);
+    } else {
+      refuseStrayReservedKeys(header, path);
+      if (options.requireEncrypted) {
+        throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is a plain safetensors file but requireEncrypted is set`);
+      }
+    }
+    return new TensorFile(path, file, header, unlocked, backend.name);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Loads every tensor of a file into fresh buffers.
+ *
+ * @example
+ * ```ts
+ * const tensors = await loadFile("model.safetensors", { keys: jwks });
+ * console.log(tensors["bias"].shape);
+ * ```
+ */
+export async function loadFile(path: string, options: LoadOptions = {}): Promise<Record<string, Tensor>> {
+  const file = await openFile(path, options);
+  try {
+    const names = file.names();
+    const bytesTotal = names.reduce((sum, name) => sum + file.info(name).byteLength, 0);
+    const result: Record<string, Tensor> = Object.create(null);
+    let bytesDone = 0;
+    for (const name of names) {
+      if (options.signal?.aborted) {
+        throw new CryptoTensorsError("ERR_ABORTED", `loading ${path} was aborted`, { cause: options.signal.reason });
+      }
+      const tensor = await file.getTensor(name);
+      result[name] = tensor;
+      bytesDone += tensor.data.byteLength;
+      options.onProgress?.({ tensor: name, bytesDone, bytesTotal });
+    }
+    return result;
+  } finally {
+    await file.close();
+  }
+}
+
+export interface VerifyResult {
+  encrypted: boolean;
+  signatureValid: boolean;
+  policyAllowed: boolean;
+}
+
+/**
+ * Checks an encrypted file's signature and policy without unwrapping any data key: only the
+ * verification key is needed. Throws the typed error of the first check that fails.
+ *
+ * @example
+ * ```ts
+ * await verifyFile("model.safetensors", { keys: { keys: [publicSignKey] } });
+ * ```
+ */
+export async function verifyFile(path: string, options: OpenOptions = {}): Promise<VerifyResult> {
+  checkPath(path);
+  const file = await getBackend(options.backend).open(path);
+  try {
+    const header = await readHeader(file);
+    if (!isEncrypted(header)) {
+      refuseStrayReservedKeys(header, path);
+      throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted: it carries no signature or policy to verify`);
+    }
+    await unlock(header, path, { ...options, verifyOnly: true });
+    return { encrypted: true, signatureValid: true, policyAllowed: true };
+  } finally {
+    await file.close();
+  }
+}
+
+/** @internal Reads and validates the header through a backend file. */
+export async function readHeader(file: BackendFile): Promise<ParsedHeader> {
+  const prefix = new Uint8Array(Math.min(8, file.size));
+  await file.readInto(0, prefix.length, prefix);
+  const headerLength = readHeaderLength(prefix, file.size);
+  const headerBytes = new Uint8Array(headerLength);
+  await file.readInto(8, headerLength, headerBytes);
+  return parseHeader(headerBytes, file.size);
+}
+
+/** A file with some reserved entries but no `__encryption__` has been stripped or forged (FORMAT.md §8.3). */
+function refuseStrayReservedKeys(header: ParsedHeader, path: string): void {
+  const stray = [...reservedEntries(header).keys()];
+  if (stray.length > 0) {
+    throw new CryptoTensorsError(
+      "ERR_ENCRYPTION_INVALID",
+      `${path} carries ${stray.join(", ")} but no __encryption__: the encryption entry was stripped or the file is forged`,
+    );
+  }
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
+}

@@ -1,0 +1,254 @@
+// An opened safetensors or CryptoTensors file: header validated, signature and policy checked,
+// data keys unwrapped at open; tensor bytes read or decrypted on demand into caller buffers.
+import { CryptoTensorsError } from "../errors.js";
+import { TAG_LENGTH } from "../crypto/algorithms.js";
+import { chunkCount } from "../crypto/chunks.js";
+import type { Dtype } from "../format/dtype.js";
+import type { ParsedHeader, TensorEntry } from "../format/types.js";
+import type { BackendFile, DecryptRequest } from "../native/backend.js";
+import { destinationView, type Destination } from "./destination.js";
+import { groupRuns, planSlice, type SliceRange } from "./slice.js";
+import { RESERVED_KEYS, wipeUnlocked, type SealedTensor, type Unlocked } from "./unlock.js";
+
+/** A tensor's bytes with its dtype and shape. `data` is little-endian, row-major, as stored. */
+export interface Tensor {
+  dtype: Dtype;
+  shape: number[];
+  data: Uint8Array;
+}
+
+export interface TensorInfo {
+  dtype: Dtype;
+  shape: number[];
+  byteLength: number;
+  encrypted: boolean;
+}
+
+/** Describes how a file is protected; null for plain safetensors. */
+export interface EncryptionInfo {
+  version: "1" | "2";
+  algorithm: string;
+  chunkSize: number | null;
+  encKeyId?: string;
+  signKeyId?: string;
+  encryptedTensors: string[];
+}
+
+export interface GetTensorOptions {
+  /** Destination with room for the tensor; the result's `data` is a view of its first bytes. */
+  into?: Destination;
+}
+
+export class TensorFile {
+  private readonly byName = new Map<string, TensorEntry>();
+  private inFlight = 0;
+  private closing: Promise<void> | null = null;
+  private idle: (() => void) | null = null;
+
+  /** @internal Use {@link openFile}. */
+  constructor(
+    readonly path: string,
+    private readonly file: BackendFile,
+    private readonly header: ParsedHeader,
+    private readonly unlocked: Unlocked | null,
+    /** Name of the backend reading the bytes: "native" or "fallback". */
+    readonly backend: string,
+  ) {
+    for (const entry of header.tensors) this.byName.set(entry.name, entry);
+  }
+
+  /** Tensor names in data (file) order. */
+  names(): string[] {
+    return this.header.tensors.map((t) => t.name);
+  }
+
+  info(name: string): TensorInfo {
+    const entry = this.entry(name);
+    return {
+      dtype: entry.dtype,
+      shape: entry.shape.slice(),
+      byteLength: entry.dataOffsets[1] - entry.dataOffsets[0],
+      encrypted: this.unlocked?.encryptedNames.has(name) ?? false,
+    };
+  }
+
+  /** User metadata: every `__metadata__` entry except the reserved `__crypto_keys__`, `__encryption__`, `__policy__`, `__signature__`. */
+  metadata(): Record<string, string> {
+    const result: Record<string, string> = Object.create(null);
+    for (const [key, value] of this.header.metadata ?? []) {
+      if (!(RESERVED_KEYS as readonly string[]).includes(key)) result[key] = value;
+    }
+    return result;
+  }
+
+  encryption(): EncryptionInfo | null {
+    const u = this.unlocked;
+    if (!u) return null;
+    return {
+      version: u.cryptoKeys.version,
+      algorithm: u.cryptoKeys.enc.alg,
+      chunkSize: u.chunkSize,
+      ...(u.cryptoKeys.enc.kid === undefined ? {} : { encKeyId: u.cryptoKeys.enc.kid }),
+      ...(u.cryptoKeys.sign.kid === undefined ? {} : { signKeyId: u.cryptoKeys.sign.kid }),
+      encryptedTensors: this.names().filter((n) => u.encryptedNames.has(n)),
+    };
+  }
+
+  /** Reads (and decrypts, when encrypted) a whole tensor. */
+  async getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
+    const entry = this.entry(name);
+    const length = entry.dataOffsets[1] - entry.dataOffsets[0];
+    const data = destinationView(options.into, length, name);
+    await this.track(() => this.readBytes(entry, 0, length, data));
+    return { dtype: entry.dtype, shape: entry.shape.slice(), data };
+  }
+
+  /**
+   * Reads a slice `[start, stop)` along each leading dimension (later dimensions whole). On a
+   * chunked (v2) tensor only the chunks overlapping the slice are decrypted.
+   */
+  async getSlice(name: string, ranges: readonly SliceRange[], options: GetTensorOptions = {}): Promise<Tensor> {
+    const entry = this.entry(name);
+    const plan = planSlice(name, entry.dtype, entry.shape, ranges);
+    const data = destinationView(options.into, plan.byteLength, name);
+    const sealed = this.sealed(name);
+    const chunked = sealed !== undefined && this.unlocked?.chunkSize != null;
+    await this.track(async () => {
+      let out = 0;
+      for (const span of groupRuns(plan.runs, chunked ? (this.unlocked?.chunkSize as number) : null)) {
+        const bytes = new Uint8Array(span.end - span.start);
+        await this.readBytes(entry, span.start, span.end, bytes);
+        for (const [start, end] of span.runs) {
+          data.set(bytes.subarray(start - span.start, end - span.start), out);
+          out += end - start;
+        }
+        if (sealed) bytes.fill(0);
+      }
+    });
+    return { dtype: entry.dtype, shape: plan.shape, data };
+  }
+
+  /** True when the header has a `__metadata__` object (possibly empty). */
+  hasMetadata(): boolean {
+    return this.header.metadata !== null;
+  }
+
+  /** Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` bytes long); decrypts only the chunks it needs. */
+  async readRange(name: string, start: number, end: number, dest: Uint8Array): Promise<void> {
+    const entry = this.entry(name);
+    const length = entry.dataOffsets[1] - entry.dataOffsets[0];
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > length) {
+      throw new RangeError(`byte range [${start}, ${end}) is outside ${JSON.stringify(name)} (${length} bytes)`);
+    }
+    if (!(dest instanceof Uint8Array) || dest.length !== end - start) throw new TypeError("dest must be a Uint8Array of end - start bytes");
+    await this.track(() => this.readBytes(entry, start, end, dest));
+  }
+
+  /**
+   * @internal Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` long).
+   * Used by getTensor, getSlice and the streaming writers.
+   */
+  async readBytes(entry: TensorEntry, start: number, end: number, dest: Uint8Array): Promise<void> {
+    const base = this.header.dataStart + entry.dataOffsets[0];
+    const length = entry.dataOffsets[1] - entry.dataOffsets[0];
+    const sealed = this.sealed(entry.name);
+    if (!sealed) {
+      if (end > start) await this.file.readInto(base + start, end - start, dest);
+      return;
+    }
+    const chunkSize = this.unlocked?.chunkSize ?? null;
+    // Decrypt the smallest authenticated unit covering [start, end): whole chunks, or the whole v1 tensor.
+    let firstChunk = 0;
+    let spanStart = 0;
+    let spanEnd = length;
+    if (chunkSize !== null && length > 0) {
+      firstChunk = Math.floor(start / chunkSize);
+      spanStart = firstChunk * chunkSize;
+      spanEnd = end > start ? Math.min(length, (Math.floor((end - 1) / chunkSize) + 1) * chunkSize) : spanStart;
+    }
+    const request = this.decryptRequest(entry.name, sealed, base + spanStart, spanEnd - spanStart, length, firstChunk);
+    if (request === null) return; // v1 empty tensor written without IV/tag (FORMAT.md §3.5)
+    if (spanStart === start && spanEnd === end) {
+      await this.file.decryptInto(request, dest);
+      return;
+    }
+    const scratch = new Uint8Array(spanEnd - spanStart);
+    try {
+      await this.file.decryptInto(request, scratch);
+      dest.set(scratch.subarray(start - spanStart, end - spanStart));
+    } finally {
+      scratch.fill(0);
+    }
+  }
+
+  /** Waits for in-flight reads, wipes data keys and closes the file. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+      if (this.unlocked) wipeUnlocked(this.unlocked);
+      await this.file.close();
+    })();
+    return this.closing;
+  }
+
+  private decryptRequest(
+    name: string,
+    sealed: SealedTensor,
+    fileOffset: number,
+    spanLength: number,
+    tensorLength: number,
+    firstChunk: number,
+  ): DecryptRequest | null {
+    const u = this.unlocked as Unlocked;
+    const { entry } = sealed;
+    const common = { algorithm: u.algorithm, key: sealed.dataKey, fileOffset, length: spanLength };
+    if (u.chunkSize === null) {
+      const iv = entry.iv ?? Buffer.alloc(0);
+      const tag = entry.tag ?? Buffer.alloc(0);
+      if (tensorLength === 0 && iv.length === 0 && tag.length === 0) return null;
+      if (iv.length !== 12) throw malformed("ERR_INVALID_IV_LENGTH", name, `iv must be 12 bytes, found ${iv.length}`);
+      if (tag.length !== TAG_LENGTH) throw malformed("ERR_ENCRYPTION_INVALID", name, `tag must be 16 bytes, found ${tag.length}`);
+      return { ...common, chunkSize: 0, firstChunk: 0, baseIv: iv, tags: tag };
+    }
+    const { baseIv, tags } = entry;
+    if (!baseIv || !tags) throw malformed("ERR_ENCRYPTION_INVALID", name, "base_iv and tags are required for chunked encryption");
+    if (baseIv.length !== 12) throw malformed("ERR_INVALID_IV_LENGTH", name, `base_iv must be 12 bytes, found ${baseIv.length}`);
+    const chunks = chunkCount(tensorLength, u.chunkSize);
+    if (tags.length !== chunks * TAG_LENGTH) {
+      throw malformed("ERR_ENCRYPTION_INVALID", name, `tags must hold ${chunks} tags (${chunks * TAG_LENGTH} bytes), found ${tags.length} bytes`);
+    }
+    const covered = spanLength === 0 ? 1 : chunkCount(spanLength, u.chunkSize);
+    const spanTags = tags.subarray(firstChunk * TAG_LENGTH, (firstChunk + covered) * TAG_LENGTH);
+    return { ...common, chunkSize: u.chunkSize, firstChunk, baseIv, tags: spanTags };
+  }
+
+  private entry(name: string): TensorEntry {
+    if (typeof name !== "string") throw new TypeError("tensor name must be a string");
+    if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
+    const entry = this.byName.get(name);
+    if (!entry) throw new CryptoTensorsError("ERR_TENSOR_NOT_FOUND", `no tensor named ${JSON.stringify(name)} in ${this.path}; see names()`);
+    return entry;
+  }
+
+  private sealed(name: string): SealedTensor | undefined {
+    if (!this.unlocked?.encryptedNames.has(name)) return undefined;
+    const sealed = this.unlocked.tensors.get(name);
+    // Never fall through to a plaintext read of ciphertext.
+    if (!sealed) throw new CryptoTensorsError("ERR_INTERNAL", `no data key is held for ${JSON.stringify(name)}`);
+    return sealed;
+  }
+
+  private async track<T>(work: () => Promise<T>): Promise<T> {
+    this.inFlight++;
+    try {
+      return await work();
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0 && this.idle) this.idle();
+    }
+  }
+}
+
+function malformed(code: "ERR_INVALID_IV_LENGTH" | "ERR_ENCRYPTION_INVALID", name: string, detail: string): CryptoTensorsError {
+  return new CryptoTensorsError(code, `__encryption__ entry of ${JSON.stringify(name)} is malformed: ${detail}`);
+}

@@ -1,0 +1,132 @@
+// Opens the cryptographic envelope of an encrypted file, in the order of FORMAT.md §7.6: reserved
+// entries present → keys resolved → signature verified → policy evaluated → data keys unwrapped.
+// Nothing is unwrapped or decrypted before the signature over the header has been checked.
+import { CryptoTensorsError } from "../errors.js";
+import { keyLength, parseAlgorithm } from "../crypto/algorithms.js";
+import { unwrapDataKey } from "../crypto/envelope.js";
+import {
+  parseCryptoKeys,
+  parseEncryption,
+  parsePolicy,
+  type CryptoKeysHeader,
+  type EncryptionEntry,
+  type PolicyHeader,
+} from "../crypto/reserved.js";
+import { signaturePayload, verifyPayload } from "../crypto/signature.js";
+import type { ParsedHeader } from "../format/types.js";
+import type { AeadAlgorithm } from "../native/backend.js";
+import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
+import { findMasterKey, findVerifyKey, keySources, type KeysOption } from "./key-lookup.js";
+
+export const RESERVED_KEYS = ["__crypto_keys__", "__encryption__", "__policy__", "__signature__"] as const;
+
+/** A tensor's decryption material: its data key and its IVs/tags. */
+export interface SealedTensor {
+  dataKey: Buffer;
+  entry: EncryptionEntry;
+}
+
+/** Everything needed to decrypt the tensors of an opened file. Wipe with {@link wipeUnlocked}. */
+export interface Unlocked {
+  algorithm: AeadAlgorithm;
+  /** Effective chunk size (FORMAT.md §2.1), or null for whole-tensor (v1) encryption. */
+  chunkSize: number | null;
+  cryptoKeys: CryptoKeysHeader;
+  policy: PolicyHeader;
+  /** Names listed in `__encryption__`: never read as plaintext, whether or not their key is unwrapped. */
+  encryptedNames: Set<string>;
+  tensors: Map<string, SealedTensor>;
+}
+
+export interface UnlockOptions {
+  keys?: KeysOption;
+  policyEvaluator?: PolicyEvaluator;
+  claims?: Record<string, unknown>;
+  /** Verify signature and policy only: no master key needed, no data key unwrapped. */
+  verifyOnly?: boolean;
+}
+
+/** Reserved entries of the metadata, by name. */
+export function reservedEntries(header: ParsedHeader): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const [key, value] of header.metadata ?? []) {
+    if ((RESERVED_KEYS as readonly string[]).includes(key)) found.set(key, value);
+  }
+  return found;
+}
+
+/** True when the header marks the file as encrypted (FORMAT.md §2: iff `__encryption__` is present). */
+export function isEncrypted(header: ParsedHeader): boolean {
+  return reservedEntries(header).has("__encryption__");
+}
+
+export async function unlock(header: ParsedHeader, path: string, options: UnlockOptions): Promise<Unlocked> {
+  const reserved = reservedEntries(header);
+  const cryptoKeysText = reserved.get("__crypto_keys__");
+  const encryptionText = reserved.get("__encryption__");
+  const signature = reserved.get("__signature__");
+  const policyText = reserved.get("__policy__");
+  if (encryptionText === undefined) throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted`);
+  if (cryptoKeysText === undefined) {
+    throw new CryptoTensorsError("ERR_CRYPTO_KEYS_INVALID", `${path} has __encryption__ but no __crypto_keys__: the file is damaged or was tampered with`);
+  }
+  if (signature === undefined) {
+    throw new CryptoTensorsError("ERR_MISSING_SIGNATURE", `${path} is encrypted but carries no __signature__: refusing an unauthenticated header`);
+  }
+  if (policyText === undefined) {
+    throw new CryptoTensorsError("ERR_POLICY_MISSING", `${path} is encrypted but carries no __policy__: the file is damaged or was tampered with`);
+  }
+  const cryptoKeys = parseCryptoKeys(cryptoKeysText);
+
+  // Both keys are resolved before the signature check, as the reference does (§5.3).
+  const sources = keySources(options.keys);
+  const masterKey = options.verifyOnly ? undefined : findMasterKey(sources, cryptoKeys.enc);
+  const verifyKey = findVerifyKey(sources, cryptoKeys.sign);
+
+  verifyPayload(signaturePayload(header.metadata ?? [], header.tensors), signature, verifyKey.publicKey);
+
+  const policy = parsePolicy(policyText);
+  const input = buildPolicyInput({
+    path,
+    tensors: header.tensors.map((t) => t.name),
+    keyIds: { enc: cryptoKeys.enc.kid, sign: cryptoKeys.sign.kid },
+    claims: options.claims,
+  });
+  await checkPolicy(policy.local, input, options.policyEvaluator);
+
+  const algorithm = parseAlgorithm(masterKey?.alg ? masterKey.alg : cryptoKeys.enc.alg);
+  const entries = parseEncryption(encryptionText);
+  const unlocked: Unlocked = {
+    algorithm,
+    chunkSize: cryptoKeys.chunkSize,
+    cryptoKeys,
+    policy,
+    encryptedNames: new Set(entries.keys()),
+    tensors: new Map(),
+  };
+  if (!masterKey) return unlocked;
+
+  if (masterKey.key.length !== keyLength(algorithm)) {
+    throw new CryptoTensorsError(
+      "ERR_INVALID_KEY_LENGTH",
+      `the master key for ${algorithm} must be ${keyLength(algorithm)} bytes; the key given has another length`,
+    );
+  }
+  try {
+    // Entries for tensors absent from the header are still unwrapped, as the reference does:
+    // a wrong master key fails here, at open, not at first access.
+    for (const [name, entry] of entries) {
+      unlocked.tensors.set(name, { dataKey: unwrapDataKey(algorithm, masterKey.key, entry), entry });
+    }
+  } catch (error) {
+    wipeUnlocked(unlocked);
+    throw error;
+  }
+  return unlocked;
+}
+
+/** Zeroes every data key held by `unlocked`. */
+export function wipeUnlocked(unlocked: Unlocked): void {
+  for (const sealed of unlocked.tensors.values()) sealed.dataKey.fill(0);
+  unlocked.tensors.clear();
+}

@@ -1,0 +1,162 @@
+// Draws the per-tensor secrets of an encrypted save (FORMAT.md §3.2–§3.5) and builds the reserved
+// metadata entries around them. Everything but the data tags and the signature is fixed before
+// the data is written, so the header's length is known up front and the data can be streamed.
+import { CryptoTensorsError } from "../errors.js";
+import { IV_LENGTH, keyLength, parseAlgorithm, TAG_LENGTH } from "../crypto/algorithms.js";
+import { chunkCount, DEFAULT_CHUNK_SIZE, randomBaseIv } from "../crypto/chunks.js";
+import { generateDataKey, wrapDataKey } from "../crypto/envelope.js";
+import {
+  DEFAULT_POLICY,
+  serializeCryptoKeys,
+  serializeEncryption,
+  serializePolicy,
+  type CryptoKeysHeader,
+  type EncryptionEntry,
+} from "../crypto/reserved.js";
+import { randomBytes } from "node:crypto";
+import { parseJwk, type MasterKey, type SigningKey } from "../keys/jwk.js";
+import type { AeadAlgorithm } from "../native/backend.js";
+import { validatePolicy } from "../policy/index.js";
+
+/** Encryption settings of `saveFile` (FORMAT.md §7.1). */
+export interface EncryptionOptions {
+  /** Master key: a JWK in the reference's form (`kty: "oct"`, `alg`, `k`, optional `kid`/`jku`) or a parsed key. */
+  encKey: unknown;
+  /** Signing key: an Ed25519 JWK in the reference's form (`kty: "okp"`, `alg: "ed25519"`, `d`, `x`) or a parsed key. */
+  signKey: unknown;
+  /** Format version: "2" (chunked, default) or "1" (one AEAD per tensor). */
+  version?: "1" | "2" | 1 | 2;
+  /** Chunk size in bytes for version 2 (default 2 MiB). */
+  chunkSize?: number;
+  /** Names of the tensors to encrypt (default all). Unknown names are ignored; none selected → a plain file. */
+  tensors?: readonly string[];
+  /** Rego policies; each missing one defaults to `package model\nallow = true`. */
+  policy?: { local?: string; remote?: string };
+}
+
+export interface SealedSlot {
+  name: string;
+  dataKey: Buffer;
+  entry: EncryptionEntry;
+}
+
+export interface SealPlan {
+  algorithm: AeadAlgorithm;
+  chunkSize: number | null;
+  version: "1" | "2";
+  signKey: SigningKey;
+  slots: Map<string, SealedSlot>;
+  /** Reserved entries except `__encryption__` (rebuilt with the real tags) and `__signature__`. */
+  cryptoKeysText: string;
+  policyText: string;
+}
+
+export function planSealing(options: EncryptionOptions, layout: ReadonlyArray<{ name: string; dataOffsets: readonly [number, number] }>): SealPlan | null {
+  const selected = selectTensors(options.tensors, layout.map((t) => t.name));
+  const encKey = asMasterKey(options.encKey);
+  const signKey = asSigningKey(options.signKey);
+  const version = parseVersion(options.version);
+  const chunkSize = version === "2" ? parseChunkSize(options.chunkSize) : null;
+  if (version === "1" && options.chunkSize !== undefined) {
+    throw new RangeError("chunkSize applies to version 2 only");
+  }
+  const algorithm = parseAlgorithm(encKey.alg);
+  if (encKey.key.length !== keyLength(algorithm)) {
+    throw new CryptoTensorsError("ERR_INVALID_KEY_LENGTH", `the ${algorithm} master key must be ${keyLength(algorithm)} bytes`);
+  }
+  const local = options.policy?.local ?? DEFAULT_POLICY;
+  const remote = options.policy?.remote ?? DEFAULT_POLICY;
+  validatePolicy(local);
+  // Keys are resolved even when the filter selects nothing, as the reference does (§5.3).
+  if (selected.size === 0) return null;
+
+  const slots = new Map<string, SealedSlot>();
+  for (const { name, dataOffsets } of layout) {
+    if (!selected.has(name)) continue;
+    const length = dataOffsets[1] - dataOffsets[0];
+    const dataKey = generateDataKey(algorithm);
+    const wrapped = wrapDataKey(algorithm, encKey.key, dataKey);
+    const entry: EncryptionEntry =
+      chunkSize === null
+        ? // v1 empty tensors carry no AEAD: iv and tag are written empty (§3.5).
+          { ...wrapped, iv: length === 0 ? Buffer.alloc(0) : randomBytes(IV_LENGTH), tag: Buffer.alloc(length === 0 ? 0 : TAG_LENGTH) }
+        : { ...wrapped, baseIv: randomBaseIv(chunkCount(length, chunkSize)), tags: Buffer.alloc(chunkCount(length, chunkSize) * TAG_LENGTH) };
+    slots.set(name, { name, dataKey, entry });
+  }
+  const cryptoKeys: CryptoKeysHeader = {
+    version,
+    chunkSize,
+    explicitChunkSize: chunkSize !== null,
+    enc: { kty: "oct", alg: encKey.alg, ...ids(encKey) },
+    sign: { kty: "okp", alg: signKey.alg, ...ids(signKey) },
+  };
+  return {
+    algorithm,
+    chunkSize,
+    version,
+    signKey,
+    slots,
+    cryptoKeysText: serializeCryptoKeys(cryptoKeys),
+    policyText: serializePolicy({ local, remote }),
+  };
+}
+
+export function encryptionText(plan: SealPlan): string {
+  return serializeEncryption(
+    [...plan.slots.values()].map((slot) => [slot.name, slot.entry] as [string, EncryptionEntry]),
+    plan.version,
+  );
+}
+
+export function wipeSealPlan(plan: SealPlan | null): void {
+  if (!plan) return;
+  for (const slot of plan.slots.values()) slot.dataKey.fill(0);
+}
+
+function ids(key: { kid?: string; jku?: string }): { kid?: string; jku?: string } {
+  return { ...(key.kid === undefined ? {} : { kid: key.kid }), ...(key.jku === undefined ? {} : { jku: key.jku }) };
+}
+
+function selectTensors(filter: readonly string[] | undefined, names: string[]): Set<string> {
+  if (filter === undefined) return new Set(names);
+  if (!Array.isArray(filter) || !filter.every((n) => typeof n === "string")) {
+    throw new TypeError("encryption.tensors must be an array of tensor names");
+  }
+  const wanted = new Set(filter);
+  return new Set(names.filter((n) => wanted.has(n)));
+}
+
+function parseVersion(version: EncryptionOptions["version"]): "1" | "2" {
+  if (version === undefined) return "2";
+  if (version === 1 || version === "1") return "1";
+  if (version === 2 || version === "2") return "2";
+  throw new CryptoTensorsError("ERR_UNSUPPORTED_VERSION", `format version must be "1" or "2", got ${JSON.stringify(version)}`);
+}
+
+function parseChunkSize(chunkSize: number | undefined): number {
+  if (chunkSize === undefined) return DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
+    throw new RangeError(`chunkSize must be a positive integer number of bytes, got ${String(chunkSize)}`);
+  }
+  return chunkSize;
+}
+
+function asMasterKey(value: unknown): MasterKey {
+  const key = isParsed(value) ? value : parseJwk(value);
+  if (key.kind !== "master") {
+    throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.encKey must be a symmetric key (kty \"oct\" with k)");
+  }
+  return key;
+}
+
+function asSigningKey(value: unknown): SigningKey {
+  const key = isParsed(value) ? value : parseJwk(value);
+  if (key.kind !== "sign" || !key.privateKey) {
+    throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.signKey must be an Ed25519 private key (kty \"okp\" with d and x)");
+  }
+  return key;
+}
+
+function isParsed(value: unknown): value is MasterKey | SigningKey {
+  return typeof value === "object" && value !== null && "kind" in value && Buffer.isBuffer((value as { key?: unknown; publicKey?: unknown }).key ?? (value as { publicKey?: unknown }).publicKey);
+}
