@@ -1,0 +1,106 @@
+// The only importer of the compiled addon (.node). Loads it with node-gyp-build from the package
+// root (build/Release in a development checkout, prebuilds/<platform>-<arch>/ when installed) and
+// describes its raw surface with types. Everything above this file talks to the typed facade.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { CryptoTensorsError } from "../errors.js";
+
+/** Raw handle of an open file inside the addon; results are native status numbers (status.ts). */
+export interface NativeFileHandle {
+  readonly size: number;
+  readonly inFlight: number;
+  read(offset: number, length: number, dest: Uint8Array): Promise<number>;
+  decrypt(
+    algorithm: number,
+    key: Uint8Array,
+    fileOffset: number,
+    length: number,
+    chunkSize: number,
+    firstChunk: number,
+    baseIv: Uint8Array,
+    tags: Uint8Array,
+    dest: Uint8Array,
+  ): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Diagnostics of the loaded addon: the OpenSSL it really runs and the CPU features it sees. */
+export interface NativeInfo {
+  /** `OpenSSL_version(OPENSSL_VERSION)` of the linked library. */
+  openssl: string;
+  /** `OpenSSL_version(OPENSSL_DIR)`, e.g. `OPENSSLDIR: "/usr/lib/ssl"`; tells builds apart. */
+  opensslDir: string;
+  /** `OpenSSL_version(OPENSSL_PLATFORM)` of the linked library. */
+  opensslPlatform: string;
+  /** Version text of the headers the addon was compiled against. */
+  opensslHeaders: string;
+  /** Threads a large decrypt is spread over. */
+  threads: number;
+  cpu: { aesni: boolean; vaes: boolean; avx512: boolean; pclmul: boolean };
+}
+
+/** Process-wide counters of completed native operations. */
+export interface NativeStats {
+  opens: number;
+  reads: number;
+  decrypts: number;
+  bytes: number;
+}
+
+export interface NativeBinding {
+  /** Resolves with a handle, or with a status number when the open failed. */
+  openFile(path: string): Promise<NativeFileHandle | number>;
+  nativeInfo(): NativeInfo;
+  stats(): NativeStats;
+}
+
+/** Where package.json lives: two levels up from both src/native/ and dist/native/. */
+export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+let loaded: { binding: NativeBinding } | { error: unknown } | undefined;
+
+function isBinding(value: unknown): value is NativeBinding {
+  const candidate = value as Partial<Record<keyof NativeBinding, unknown>> | null;
+  return (
+    typeof candidate === "object" && candidate !== null &&
+    typeof candidate.openFile === "function" &&
+    typeof candidate.nativeInfo === "function" &&
+    typeof candidate.stats === "function"
+  );
+}
+
+function load(): NativeBinding {
+  const require = createRequire(import.meta.url);
+  const nodeGypBuild = require("node-gyp-build") as (root: string) => unknown;
+  const binding = nodeGypBuild(PACKAGE_ROOT);
+  if (!isBinding(binding)) {
+    throw new Error("the loaded cryptotensors.node does not have the expected exports (stale build?)");
+  }
+  return binding;
+}
+
+/**
+ * The addon, loaded once per process (per worker thread). Throws ERR_NATIVE_UNAVAILABLE, with
+ * the loader's error as `cause`, when it cannot be loaded.
+ *
+ * @example
+ * ```ts
+ * const handle = await loadNativeBinding().openFile("model.safetensors");
+ * ```
+ */
+export function loadNativeBinding(): NativeBinding {
+  if (loaded === undefined) {
+    try {
+      loaded = { binding: load() };
+    } catch (error) {
+      loaded = { error };
+    }
+  }
+  if ("binding" in loaded) return loaded.binding;
+  const reason = loaded.error instanceof Error ? loaded.error.message : String(loaded.error);
+  throw new CryptoTensorsError(
+    "ERR_NATIVE_UNAVAILABLE",
+    `the cryptotensors native addon could not be loaded (${reason}); run "npm run build:native" or reinstall the package`,
+    { cause: loaded.error },
+  );
+}

@@ -1,0 +1,88 @@
+// The native layer's public surface: backend selection and addon diagnostics.
+import type { Backend } from "./backend.js";
+import { loadNativeBinding, type NativeInfo, type NativeStats } from "./addon.js";
+import { FallbackBackend } from "./fallback-backend.js";
+import { NativeBackend } from "./native-backend.js";
+import { selectBackend, type BackendChoice } from "./select.js";
+
+export type { AeadAlgorithm, Backend, BackendFile, DecryptRequest } from "./backend.js";
+export type { NativeInfo, NativeStats } from "./addon.js";
+export type { BackendChoice } from "./select.js";
+
+let nativeBackend: NativeBackend | undefined;
+let fallbackBackend: FallbackBackend | undefined;
+let warned = false;
+
+const sources = {
+  native: () => (nativeBackend ??= new NativeBackend(loadNativeBinding())),
+  fallback: () => (fallbackBackend ??= new FallbackBackend()),
+  warnFallback: (error: unknown) => {
+    if (warned) return;
+    warned = true;
+    const reason = error instanceof Error ? error.message : String(error);
+    const cause = error instanceof Error && error.cause instanceof Error ? ` Loader error: ${error.cause.message}` : "";
+    process.emitWarning(
+      `cryptotensors: using the pure TypeScript backend (node:crypto) because ${reason}.${cause}`,
+      { code: "CRYPTOTENSORS_FALLBACK", type: "CryptoTensorsWarning" },
+    );
+  },
+};
+
+/**
+ * The backend that reads and decrypts file bytes. `prefer` wins over the `CRYPTOTENSORS_BACKEND`
+ * environment variable ("native" | "fallback"); without either, the native addon is used and, if
+ * it cannot load, the TypeScript fallback with one process warning. Asking explicitly for
+ * "native" when the addon is unavailable throws ERR_NATIVE_UNAVAILABLE.
+ *
+ * @example
+ * ```ts
+ * const file = await getBackend().open("model.safetensors");
+ * const header = new Uint8Array(8);
+ * await file.readInto(0, 8, header);
+ * await file.close();
+ * ```
+ */
+export function getBackend(prefer?: BackendChoice): Backend {
+  return selectBackend(prefer, process.env["CRYPTOTENSORS_BACKEND"], sources);
+}
+
+/**
+ * Name of the backend `getBackend()` returns by default.
+ *
+ * @example
+ * ```ts
+ * console.log(backendName()); // "native"
+ * ```
+ */
+export function backendName(): BackendChoice {
+  return getBackend().name;
+}
+
+/**
+ * Diagnostics of the native addon: the OpenSSL library it really runs (linked statically, not
+ * Node's), the threads used for large decrypts, and the CPU's AES features. Throws
+ * ERR_NATIVE_UNAVAILABLE when the addon is not loaded.
+ *
+ * @example
+ * ```ts
+ * const { openssl, opensslDir, cpu } = nativeInfo();
+ * ```
+ */
+export function nativeInfo(): NativeInfo {
+  const info = loadNativeBinding().nativeInfo();
+  return { ...info, cpu: { ...info.cpu } };
+}
+
+/**
+ * Counters of native operations completed in this process (opens, reads, decrypts, bytes).
+ *
+ * @example
+ * ```ts
+ * const before = nativeStats().reads;
+ * ```
+ */
+export function nativeStats(): NativeStats {
+  return loadNativeBinding().stats();
+}
+
+
