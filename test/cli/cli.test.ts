@@ -1,0 +1,81 @@
+// The CLI contract of issue 3: keygen | encrypt | decrypt | verify | inspect, run as a user would
+// (node dist/cli/main.js, built by `npm test` before vitest runs).
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadFile, saveFile } from "../../src/index.js";
+import { randomTensor, tempDir } from "../integration/helpers.js";
+
+const cli = resolve(__dirname, "../../dist/cli/main.js");
+const dir = tempDir("ct-cli-");
+const at = (name: string) => join(dir, name);
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, CRYPTOTENSOR_KEYS: "", ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("cryptotensors CLI", () => {
+  it("is built", () => expect(existsSync(cli)).toBe(true));
+
+  it("keygen → encrypt → decrypt reproduces the tensors exactly; verify and inspect work", async () => {
+    const keygen = run(["keygen", "--alg", "chacha20poly1305", "--enc-kid", "e1", "--sign-kid", "s1"]);
+    expect(keygen.status).toBe(0);
+    const set = JSON.parse(keygen.stdout);
+    expect(set.keys.map((k: { kty: string; kid: string; alg: string }) => [k.kty, k.kid, k.alg])).toEqual([["oct", "e1", "chacha20poly1305"], ["okp", "s1", "ed25519"]]);
+    writeFileSync(at("k.json"), keygen.stdout);
+    const tensors = { w: randomTensor(10_000, "F32"), b: randomTensor(6, "F16") };
+    await saveFile(at("a.safetensors"), tensors, { metadata: { format: "pt" } });
+
+    const enc = run(["encrypt", at("a.safetensors"), at("b.ct"), "--keys", at("k.json"), "--chunk-size", "1000", "--tensor", "w"]);
+    expect(enc.stderr).toBe("");
+    expect(enc.status).toBe(0);
+    const dec = run(["decrypt", at("b.ct"), at("c.safetensors"), "--keys", at("k.json")]);
+    expect(dec.status).toBe(0);
+    const back = await loadFile(at("c.safetensors"));
+    for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(back[name]!.data)).toEqual(Buffer.from(t.data));
+    expect(readFileSync(at("c.safetensors")).equals(readFileSync(at("a.safetensors")))).toBe(true);
+
+    expect(run(["verify", at("b.ct"), "--keys", at("k.json")]).status).toBe(0);
+    const inspected = run(["inspect", at("b.ct"), "--json"]);
+    expect(inspected.status).toBe(0);
+    const description = JSON.parse(inspected.stdout);
+    expect(description.encryption).toMatchObject({ version: "2", algorithm: "chacha20poly1305", chunkSize: 1000, encKeyId: "e1", signKeyId: "s1" });
+    expect(description.tensors.find((t: { name: string }) => t.name === "w").encrypted).toBe(true);
+    expect(description.tensors.find((t: { name: string }) => t.name === "b").encrypted).toBe(false);
+    expect(inspected.stdout).not.toContain(set.keys[0].k);
+    expect(run(["inspect", at("b.ct")]).stdout).toContain("encrypted");
+  });
+
+  it("takes keys from CRYPTOTENSOR_KEYS when --keys is absent", async () => {
+    const keys = run(["keygen"]).stdout;
+    await saveFile(at("e.safetensors"), { x: randomTensor(40) });
+    expect(run(["encrypt", at("e.safetensors"), at("e.ct"), "--format-version", "1"], { CRYPTOTENSOR_KEYS: keys }).status).toBe(0);
+    expect(run(["verify", at("e.ct")], { CRYPTOTENSOR_KEYS: keys }).status).toBe(0);
+    const noKeys = run(["verify", at("e.ct")]);
+    expect(noKeys.status).toBe(1);
+    expect(noKeys.stderr).toMatch(/ERR_KEY_NOT_FOUND/);
+  });
+
+  it("fails with one line on stderr, a non-zero status and no output file", async () => {
+    const keys = run(["keygen"]).stdout;
+    const other = run(["keygen"]).stdout;
+    writeFileSync(at("k1.json"), keys);
+    writeFileSync(at("k2.json"), other);
+    await saveFile(at("f.safetensors"), { x: randomTensor(40) });
+    expect(run(["encrypt", at("f.safetensors"), at("f.ct"), "--keys", at("k1.json")]).status).toBe(0);
+    const wrong = run(["decrypt", at("f.ct"), at("g.safetensors"), "--keys", at("k2.json")]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
+    expect(wrong.stderr).not.toContain(JSON.parse(other).keys[0].k);
+    expect(existsSync(at("g.safetensors"))).toBe(false);
+    expect(run(["verify", at("f.ct"), "--keys", at("k2.json")]).status).not.toBe(0);
+    expect(run(["encrypt", at("missing"), at("h.ct"), "--keys", at("k1.json")]).status).toBe(1);
+    expect(existsSync(at("h.ct"))).toBe(false);
+    expect(run(["encrypt", at("f.safetensors")]).status).toBe(2);
+    expect(run(["encrypt", at("f.safetensors"), at("h.ct"), "--chunk-size", "0", "--keys", at("k1.json")]).status).toBe(2);
+    expect(run(["frobnicate"]).status).toBe(2);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+  });
+});
