@@ -11,6 +11,7 @@ import {
   ed25519KeyObject,
   expectRefError,
   expectRefOk,
+  joinFile,
   makeRefKeys,
   masterKeyOf,
   REF_ALGORITHMS,
@@ -67,7 +68,11 @@ const NODE_CIPHER: Record<RefAlgorithm, "aes-128-gcm" | "aes-256-gcm" | "chacha2
 
 function aeadOpen(alg: RefAlgorithm, key: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer): Buffer {
   // Empty AAD everywhere (FORMAT.md §3.1).
-  const decipher = createDecipheriv(NODE_CIPHER[alg], key, iv, { authTagLength: 16 });
+  const name = NODE_CIPHER[alg];
+  const decipher =
+    name === "chacha20-poly1305"
+      ? createDecipheriv(name, key, iv, { authTagLength: 16 })
+      : createDecipheriv(name, key, iv, { authTagLength: 16 });
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(ciphertext), decipher.final()]);
 }
@@ -239,5 +244,202 @@ describe("header bytes the reference writes", () => {
     expectRefOk(refWrite({ path, tensors, config: { enc_key: master, sign_key: signingKeyOf(keys) } }));
     expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toContain('"alg":"AES-256-GCM"');
     expect(expectRefOk(refRead({ path, keys: { keys: [master, signingKeyOf(keys)] } })).tensors).toEqual(tensors);
+  });
+});
+
+describe("reference failures (FORMAT.md §7.6)", () => {
+  const tensors = { w: refTensor("F32", [4], bytesOf(16)), e: refTensor("U8", [0], Buffer.alloc(0)) };
+  let keys: RefJwks;
+  let original: Buffer;
+  beforeAll(() => {
+    keys = makeRefKeys();
+    const path = nextPath();
+    expectRefOk(refWrite({ path, tensors, metadata: { user: "x" }, config: encryptConfig(keys, { chunk_size: 4 }) }));
+    original = readFileSync(path);
+  });
+  const readBytes = (file: Buffer, readWith: RefJwks = readerKeys(keys), api?: "deserialize") => {
+    const path = nextPath();
+    writeFileSync(path, file);
+    return refRead({ path, keys: readWith, ...(api === undefined ? {} : { api, via: "env" }) });
+  };
+  const parsing = (inner: string) => ({ type: "SafetensorError", stage: "open", message: `Error parsing CryptoTensors: ${inner}` });
+
+  it("wrong master key fails at open with a Decryption error from the DEK unwrap", () => {
+    const wrong = { keys: [masterKeyOf(makeRefKeys()), signingKeyOf(readerKeys(keys))] };
+    expect(expectRefError(readBytes(original, wrong))).toEqual(parsing('Decryption("ring::error::Unspecified")'));
+  });
+
+  it("wrong public key fails the signature check", () => {
+    const wrong = { keys: [masterKeyOf(keys), signingKeyOf(readerKeys(makeRefKeys()))] };
+    expect(expectRefError(readBytes(original, wrong))).toEqual(parsing('Verification("Signature verification failed")'));
+  });
+
+  it("any changed signed header field fails the signature check; formatting changes do not", () => {
+    const edits: Array<(h: ReturnType<typeof splitFile>["header"]) => void> = [
+      (h) => { (h.w as { shape: number[] }).shape = [2, 2]; },
+      (h) => { h.__metadata__!.user = "y"; },
+      (h) => { h.__metadata__!.__policy__ = h.__metadata__!.__policy__!.replace("allow = true", "allow = 1 == 1"); },
+      (h) => { h.__metadata__!.__crypto_keys__ = h.__metadata__!.__crypto_keys__!.replace('"enc-1"', '"enc-2"'); },
+      (h) => {
+        const entries = JSON.parse(h.__metadata__!.__encryption__!);
+        entries.w.base_iv = Buffer.alloc(12, 7).toString("base64");
+        h.__metadata__!.__encryption__ = JSON.stringify(entries);
+      },
+    ];
+    for (const edit of edits) {
+      const { header, data } = splitFile(original);
+      edit(header);
+      const text = Buffer.from(JSON.stringify(header));
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64LE(BigInt(text.length));
+      expect(expectRefError(readBytes(Buffer.concat([prefix, text, data])))).toEqual(parsing('Verification("Signature verification failed")'));
+    }
+    // Reordered keys, indentation and an unpadded length still verify (§4.3).
+    const { header, data } = splitFile(original);
+    const reordered = Object.fromEntries(Object.entries(header).reverse());
+    const text = Buffer.from(JSON.stringify(reordered, null, 2));
+    const prefix = Buffer.alloc(8);
+    prefix.writeBigUInt64LE(BigInt(text.length));
+    expect(expectRefOk(readBytes(Buffer.concat([prefix, text, data]))).tensors).toEqual(tensors);
+  });
+
+  it("a flipped data bit raises from get_tensor, but deserialize() returns the ciphertext silently", () => {
+    const { headerLength } = splitFile(original);
+    const flipped = Buffer.from(original);
+    flipped[8 + headerLength] = (flipped[8 + headerLength] ?? 0) ^ 1;
+    expect(expectRefError(readBytes(flipped))).toEqual({
+      type: "SafetensorError",
+      stage: "get_tensor",
+      message: 'Decryption failed: Decryption("ring::error::Unspecified")',
+    });
+    const silent = expectRefOk(readBytes(flipped, readerKeys(keys), "deserialize"));
+    expect(silent.tensors.w?.hex).toBe(flipped.subarray(8 + headerLength, 8 + headerLength + 16).toString("hex"));
+    expect(silent.tensors.w?.hex).not.toBe(tensors.w.hex);
+  });
+
+  it("truncation is a container error before any crypto", () => {
+    const { headerLength } = splitFile(original);
+    expect(expectRefError(readBytes(original.subarray(0, original.length - 1))).message).toBe(
+      "Error while deserializing header: incomplete metadata, file not fully covered",
+    );
+    expect(expectRefError(readBytes(original.subarray(0, 8 + headerLength - 1))).message).toBe(
+      "Error while deserializing header: invalid header length",
+    );
+    expect(expectRefError(readBytes(original.subarray(0, 5))).message).toBe(
+      "Error while deserializing header: header too small",
+    );
+  });
+
+  it("missing reserved entries and bad __crypto_keys__ values, each with its own variant", () => {
+    const cases: Array<[(m: Record<string, string>) => void, string]> = [
+      [(m) => { delete m.__signature__; }, 'MissingSignature("Missing __signature__ in metadata")'],
+      [(m) => { delete m.__policy__; }, 'Policy("Missing __policy__ in metadata")'],
+      [(m) => { delete m.__crypto_keys__; }, 'InvalidKey("Missing __crypto_keys__ in metadata")'],
+      [(m) => { m.__signature__ = "not base64!"; }, "InvalidSignatureFormat"],
+      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":"3"'); }, 'UnsupportedVersion("3")'],
+      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":2'); }, "MissingVersion"],
+      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":0'); }, 'InvalidKey("chunk_size must be greater than 0 in __crypto_keys__ header")'],
+      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":"4"'); }, 'InvalidKey("Invalid chunk_size in __crypto_keys__ header")'],
+    ];
+    for (const [edit, inner] of cases) {
+      const { header, data } = splitFile(original);
+      edit(header.__metadata__!);
+      expect(expectRefError(readBytes(joinFile(header, data)))).toEqual(parsing(inner));
+    }
+  });
+});
+
+describe("policies as the reference evaluates them (regorus, no input document)", () => {
+  const keys = makeRefKeys();
+  const tensors = { w: refTensor("U8", [1], Buffer.from([42])) };
+  const readWithPolicy = (local: string, remote?: string) => {
+    const path = nextPath();
+    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys, { policy: { local, ...(remote === undefined ? {} : { remote }) } }) }));
+    return refRead({ path, keys });
+  };
+  const policyError = (inner: string) => ({ type: "SafetensorError", stage: "open", message: `Error parsing CryptoTensors: Policy(${inner})` });
+  const PAST = "1000000000000000000"; // 2001-09-09
+  const FUTURE = "4102444800000000000"; // 2100-01-01
+
+  it("allow = false is denied; only `local` is evaluated", () => {
+    expect(expectRefError(readWithPolicy("package model\nallow = false"))).toEqual(policyError('"Policy evaluation denied"'));
+    expect(expectRefOk(readWithPolicy("package model\nallow = true", "package model\nallow = false")).tensors).toEqual(tensors);
+  });
+
+  it("another package is an evaluation failure, not undefined", () => {
+    expect(expectRefError(readWithPolicy("package other\nallow = true"))).toEqual(
+      policyError('"Policy evaluation failed: not a valid rule path"'),
+    );
+  });
+
+  it("time.now_ns() expiry: future allows, past is undefined (or denied with a default)", () => {
+    expect(expectRefOk(readWithPolicy(`package model\nallow if { time.now_ns() < ${FUTURE} }`)).tensors).toEqual(tensors);
+    expect(expectRefError(readWithPolicy(`package model\nallow if { time.now_ns() < ${PAST} }`))).toEqual(
+      policyError('"Policy returned undefined"'),
+    );
+    expect(expectRefError(readWithPolicy(`package model\ndefault allow := false\nallow if { time.now_ns() < ${PAST} }`))).toEqual(
+      policyError('"Policy evaluation denied"'),
+    );
+  });
+
+  it("input is empty, non-booleans are refused, and pre-v1 rule syntax does not parse", () => {
+    expect(expectRefError(readWithPolicy('package model\nallow if { input.user == "x" }'))).toEqual(policyError('"Policy returned undefined"'));
+    expect(expectRefError(readWithPolicy("package model\nallow = 1"))).toEqual(policyError('"Policy did not return a boolean"'));
+    const oldSyntax = expectRefError(readWithPolicy("package model\nallow { true }"));
+    expect(oldSyntax.message).toContain('Policy("Failed to add policy: ');
+    expect(oldSyntax.message).toContain("`if` keyword is required before rule body");
+  });
+});
+
+describe("reference save-time errors", () => {
+  const keys = makeRefKeys();
+  const tensors = { w: refTensor("U8", [2], bytesOf(2)) };
+  const saveError = (config: RefWriteConfig, input = tensors) => expectRefError(refWrite({ path: nextPath(), tensors: input, config })).message;
+
+  it("refuses bad versions, zero chunk size, unknown algorithms, bad key bytes and a missing signing key", () => {
+    const master = masterKeyOf(keys);
+    const signer = signingKeyOf(keys);
+    expect(saveError(encryptConfig(keys, { version: "3" }))).toBe("Error while serializing: CryptoTensors error: unsupported version: 3");
+    expect(saveError(encryptConfig(keys, { chunk_size: 0 }))).toBe(
+      "Error while serializing: CryptoTensors error: invalid key: chunk_size must be greater than 0",
+    );
+    expect(saveError({ enc_key: { ...master, alg: "aes_256_gcm" }, sign_key: signer })).toBe(
+      "Failed to build Enc KeyMaterial: invalid algorithm: aes_256_gcm",
+    );
+    expect(saveError({ enc_key: { ...master, k: Buffer.alloc(16).toString("base64") }, sign_key: signer })).toBe(
+      "Failed to build Enc KeyMaterial: invalid key length: expected 32 bytes, got 16 bytes",
+    );
+    expect(saveError({ enc_key: { ...master, k: (master.k ?? "").replace(/=+$/, "") }, sign_key: signer })).toBe(
+      "Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid padding",
+    );
+    expect(saveError({ enc_key: { ...master, k: Buffer.alloc(32, 0xfb).toString("base64url") }, sign_key: signer })).toMatch(
+      /^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid symbol/,
+    );
+    expect(saveError({ enc_key: master, sign_key: { ...signer, x: signingKeyOf(makeRefKeys()).x } })).toBe(
+      "Failed to build Sign KeyMaterial: failed to create key: InconsistentComponents",
+    );
+    expect(saveError({ enc_key: master })).toBe(
+      "Error while serializing: CryptoTensors error: registry error: No suitable provider found for signing key (jku=None, kid=None)",
+    );
+  });
+
+  it("derives x from d, omits absent kids, and ignores the direct key's kty", () => {
+    const path = nextPath();
+    const { x: _public, kid: _kid, ...seedOnly } = signingKeyOf(keys);
+    const { kid: _encKid, ...master } = masterKeyOf(keys);
+    expectRefOk(refWrite({ path, tensors, config: { enc_key: master, sign_key: { ...seedOnly, kty: "OKP" as "okp" } } }));
+    expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toBe(
+      '{"chunk_size":2097152,"enc":{"alg":"aes256gcm","kty":"oct"},"sign":{"alg":"ed25519","kty":"okp"},"version":"2"}',
+    );
+    expect(expectRefOk(refRead({ path, keys: readerKeys(keys) })).tensors).toEqual(tensors);
+  });
+
+  it("the registry refuses keys without kid or with an uppercase kty", () => {
+    const path = nextPath();
+    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
+    const { kid: _kid, ...noKid } = masterKeyOf(keys);
+    expect(expectRefError(refRead({ path, keys: [noKid], via: "registry" })).message).toBe("Missing 'kid' in key");
+    const upper = { ...signingKeyOf(keys), kty: "OKP" as "okp" };
+    expect(expectRefError(refRead({ path, keys: [upper], via: "registry" })).message).toBe("Unsupported key type: OKP");
   });
 });
