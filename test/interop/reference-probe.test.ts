@@ -2,7 +2,7 @@
 // writer rely on. Nothing here touches our own TypeScript implementation: the reference talks to
 // itself, to plain JSON parsing and to node:crypto decoding the bytes exactly as FORMAT.md says.
 // Findings are written up in docs/reference-behaviour.md.
-import { createDecipheriv, verify } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, verify } from "node:crypto";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,7 +22,10 @@ import {
   refRead,
   refTensor,
   refWrite,
+  resignFile,
+  type RefJwk,
   signedPayload,
+  type SplitFile,
   signingKeyOf,
   splitFile,
 } from "./reference.js";
@@ -441,5 +444,136 @@ describe("reference save-time errors", () => {
     expect(expectRefError(refRead({ path, keys: [noKid], via: "registry" })).message).toBe("Missing 'kid' in key");
     const upper = { ...signingKeyOf(keys), kty: "OKP" as "okp" };
     expect(expectRefError(refRead({ path, keys: [upper], via: "registry" })).message).toBe("Unsupported key type: OKP");
+  });
+});
+
+/** One tensor of a file built from FORMAT.md alone, with every random value chosen by the caller. */
+interface SpecTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  plain: Buffer;
+  dek: Buffer;
+  keyIv: Buffer;
+  baseIv: Buffer;
+}
+
+const range = (from: number, length: number): Buffer => Buffer.from(Array.from({ length }, (_, i) => from + i));
+
+/**
+ * Builds a v2 aes256gcm file per FORMAT.md §2–§4 with node:crypto (tensors in write order).
+ * Chunk counters wrap modulo 2³² here on purpose, so an overflowing file can be built and the
+ * reference's refusal observed.
+ */
+function buildSpecFile(master: Buffer, signKey: RefJwk, chunkSize: number | undefined, metadata: Record<string, string>, tensors: SpecTensor[]): Buffer {
+  const seal = (key: Buffer, iv: Buffer, plain: Buffer): [Buffer, Buffer] => {
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
+    return [sealed, cipher.getAuthTag()];
+  };
+  const entries: Record<string, Record<string, string>> = {};
+  const data: Buffer[] = [];
+  const header: SplitFile["header"] = {};
+  let offset = 0;
+  for (const t of tensors) {
+    const [wrapped, keyTag] = seal(master, t.keyIv, t.dek);
+    const cs = chunkSize ?? 2097152;
+    const chunks = Math.max(1, Math.ceil(t.plain.length / cs));
+    const tags: Buffer[] = [];
+    for (let i = 0; i < chunks; i++) {
+      const iv = Buffer.from(t.baseIv);
+      iv.writeUInt32BE((t.baseIv.readUInt32BE(8) + i) >>> 0, 8);
+      const [sealed, tag] = seal(t.dek, iv, t.plain.subarray(i * cs, (i + 1) * cs));
+      data.push(sealed);
+      tags.push(tag);
+    }
+    const b64 = (bytes: Buffer): string => bytes.toString("base64");
+    entries[t.name] = { wrapped_key: b64(wrapped), key_iv: b64(t.keyIv), key_tag: b64(keyTag), base_iv: b64(t.baseIv), tags: b64(Buffer.concat(tags)) };
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.plain.length] };
+    offset += t.plain.length;
+  }
+  const sortedEntries = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const chunkField = chunkSize === undefined ? "" : `"chunk_size":${chunkSize},`;
+  const reserved = {
+    __crypto_keys__: `{${chunkField}"enc":{"alg":"aes256gcm","kid":"enc-1","kty":"oct"},"sign":{"alg":"ed25519","kid":"sign-1","kty":"okp"},"version":"2"}`,
+    __encryption__: JSON.stringify(sortedEntries),
+    __policy__: '{"local":"package model\\nallow = true","remote":"package model\\nallow = true"}',
+  };
+  return resignFile({ __metadata__: { ...reserved, ...metadata }, ...header }, Buffer.concat(data), signKey);
+}
+
+const WORKED_MASTER = range(0x00, 32);
+const WORKED_SIGN: RefJwk = {
+  kty: "okp",
+  alg: "ed25519",
+  kid: "sign-1",
+  d: "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+  x: "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=",
+};
+const WORKED_KEYS: RefJwks = {
+  keys: [{ kty: "oct", alg: "aes256gcm", kid: "enc-1", k: WORKED_MASTER.toString("base64") }, { ...WORKED_SIGN, d: undefined }],
+};
+const workedTensors = (weightPlain: Buffer = Buffer.from("003c004000420044", "hex"), weightShape = [2, 2]): SpecTensor[] => [
+  { name: "bias", dtype: "F32", shape: [2], plain: Buffer.from("0000803f000000c0", "hex"), dek: range(0x60, 32), keyIv: range(0xa0, 12), baseIv: range(0xc0, 12) },
+  { name: "weight", dtype: "F16", shape: weightShape, plain: weightPlain, dek: range(0x80, 32), keyIv: range(0xb0, 12), baseIv: Buffer.from("c0c1c2c3c4c5c6c7fffffffe", "hex") },
+];
+const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
+
+describe("FORMAT.md §4.5 worked example against the reference", () => {
+  const file = buildSpecFile(WORKED_MASTER, WORKED_SIGN, 4, { format: "pt" }, workedTensors());
+
+  it("our spec-only construction reproduces the published vector", () => {
+    const { header } = splitFile(file);
+    const payload = signedPayload(header);
+    expect([payload.length, sha256(payload)]).toEqual([945, "b5ed0226c64257ee179f53eb668ab3ef778ae897e5b004b1be25ace4b84bfc92"]);
+    expect(header.__metadata__?.__signature__).toBe(
+      "eNezfToDEvcR8jHI2gtmz92C4EE6RBTQ0f3YZNZRvVYmvQSa79R6rnf7AI7b9Xj7upLwJCBJ631LeGdnwyjACw==",
+    );
+    expect([file.readBigUInt64LE(0), file.length, sha256(file)]).toEqual([
+      1056n, 1080, "aa0cb084763e16363205c9ababfc8bd3f5bda06d1558034ecbe0bfc94b243169",
+    ]);
+  });
+
+  it("the reference loads it and returns the plaintext", () => {
+    const path = nextPath();
+    writeFileSync(path, file);
+    const read = expectRefOk(refRead({ path, keys: WORKED_KEYS }));
+    expect(read.metadata).toEqual({ format: "pt" });
+    expect(read.tensors).toEqual({
+      bias: { dtype: "F32", shape: [2], hex: "0000803f000000c0" },
+      weight: { dtype: "F16", shape: [2, 2], hex: "003c004000420044" },
+    });
+  });
+
+  it("a third chunk past counter ffffffff is refused, not wrapped", () => {
+    const path = nextPath();
+    writeFileSync(path, buildSpecFile(WORKED_MASTER, WORKED_SIGN, 4, {}, workedTensors(bytesOf(12), [2, 3])));
+    const error = expectRefError(refRead({ path, keys: WORKED_KEYS, tensors: ["weight"] }));
+    expect(error).toEqual({
+      type: "SafetensorError",
+      stage: "get_tensor",
+      message: 'Decryption failed: Encryption("Chunk index overflowed IV counter")',
+    });
+  });
+
+  it('chunking follows chunk_size, not version: "1" with chunk_size is chunked, "2" without is 2 MiB', () => {
+    const { header, data } = splitFile(file);
+    header.__metadata__!.__crypto_keys__ = header.__metadata__!.__crypto_keys__!.replace('"version":"2"', '"version":"1"');
+    const v1Chunked = nextPath();
+    writeFileSync(v1Chunked, resignFile(header, data, WORKED_SIGN));
+    expect(expectRefOk(refRead({ path: v1Chunked, keys: WORKED_KEYS })).tensors.weight?.hex).toBe("003c004000420044");
+
+    const implicit = nextPath();
+    writeFileSync(implicit, buildSpecFile(WORKED_MASTER, WORKED_SIGN, undefined, {}, workedTensors(bytesOf(8))));
+    expect(expectRefOk(refRead({ path: implicit, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(bytesOf(8).toString("hex"));
+
+    // The 4-byte-chunk file read as one 2 MiB chunk: the tag check fails at access time.
+    const dropped = splitFile(file);
+    dropped.header.__metadata__!.__crypto_keys__ = dropped.header.__metadata__!.__crypto_keys__!.replace('"chunk_size":4,', "");
+    const wrongChunks = nextPath();
+    writeFileSync(wrongChunks, resignFile(dropped.header, dropped.data, WORKED_SIGN));
+    expect(expectRefError(refRead({ path: wrongChunks, keys: WORKED_KEYS })).message).toBe(
+      'Decryption failed: Decryption("ring::error::Unspecified")',
+    );
   });
 });
