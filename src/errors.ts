@@ -50,6 +50,8 @@ export const ERROR_CODES = {
   ERR_POLICY_UNDEFINED: "the file's policy returned undefined",
   ERR_POLICY_UNSUPPORTED: "the file's policy cannot be evaluated by this engine",
   ERR_POLICY_INVALID: "the policy does not parse",
+  ERR_POLICY_EVAL: "the policy raised an evaluation error (conflicting values, step or time limit)",
+  ERR_POLICY_SERVER: "the OPA server could not be reached or answered with an error",
   ERR_NOT_ENCRYPTED: "file is not encrypted",
   ERR_NOT_SUPPORTED: "not supported by this implementation",
   ERR_NATIVE_UNAVAILABLE: "the native addon is not available",
