@@ -11,6 +11,7 @@ import { parseSafetensors } from "../../src/format/header.js";
 import { planLayout, serializeHeader } from "../../src/format/serialize.js";
 import { tensorByteLength } from "../../src/format/size.js";
 import { concat } from "../unit/format/build.js";
+import { HOSTILE_FILES } from "../unit/format/hostile-cases.js";
 import { runPython } from "./python-env.js";
 
 type Metadata = Record<string, string> | null;
@@ -226,5 +227,34 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
 
   it("HF reads back its own files (sanity check of the harness)", () => {
     hfReadsHf.forEach((read, i) => expect(read.ok, cases[i]!.label).toBe(true));
+  });
+
+  it("rejects every hostile file our parser rejects, with the matching error (except where we are stricter)", () => {
+    // Display strings of the reference's SafeTensorError variants, per our code.
+    const hfMessage: Partial<Record<string, RegExp>> = {
+      ERR_HEADER_TOO_SMALL: /header too small/,
+      ERR_HEADER_TOO_LARGE: /header too large/,
+      ERR_INVALID_HEADER_LENGTH: /invalid header length/,
+      ERR_INVALID_HEADER: /invalid UTF-8 in header/,
+      ERR_HEADER_DESERIALIZATION: /invalid JSON in header/,
+      ERR_HEADER_DUPLICATE_KEY: /invalid JSON in header: duplicate field/,
+      ERR_INVALID_DTYPE: /invalid JSON in header: unknown variant/,
+      ERR_TENSOR_INVALID_OFFSET: /invalid offset for tensor/,
+      ERR_VALIDATION_OVERFLOW: /overflow computing buffer size/,
+      ERR_MISALIGNED_SLICE: /byte boundary/,
+      ERR_TENSOR_INVALID_INFO: /invalid shape, data type, or offset for tensor/,
+      ERR_METADATA_INCOMPLETE_BUFFER: /incomplete metadata, file not fully covered/,
+    };
+    const paths = HOSTILE_FILES.map(([, file], i) => {
+      const path = join(dir, `hostile-${i}.safetensors`);
+      writeFileSync(path, file);
+      return { path, numpy: false };
+    });
+    const results = runPython<{ files: HfFile[] }>("hf_read.py", { files: paths }).files;
+    HOSTILE_FILES.forEach(([what, , code, hfAccepts], i) => {
+      const result = results[i]!;
+      if (hfAccepts) expect(result.ok, what).toBe(true);
+      else expect(result.error, what).toMatch(hfMessage[code]!);
+    });
   });
 });
