@@ -1,5 +1,6 @@
 // One hand-built hostile file per error code of the format core (FORMAT.md §1.5), plus resource
 // attacks: every case must end in the typed error, quickly, without a crash.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CryptoTensorsError, type ErrorCode } from "../../src/errors.js";
 import { parseSafetensors } from "../../src/format/header.js";
@@ -60,5 +61,44 @@ describe("hostile safetensors files", () => {
         expect(e).toBeInstanceOf(CryptoTensorsError);
       }
     }
+  });
+
+  it("fuzz: arbitrary bytes and header-like JSON either parse or raise a typed error", () => {
+    const accepts = (file: Uint8Array): void => {
+      try {
+        const parsed = parseSafetensors(file);
+        // Whatever parses is internally consistent.
+        let pos = 0;
+        for (const t of parsed.tensors) {
+          expect(t.dataOffsets[0]).toBe(pos);
+          pos = t.dataOffsets[1];
+        }
+        expect(parsed.dataStart + pos).toBe(file.length);
+      } catch (e) {
+        expect(e).toBeInstanceOf(CryptoTensorsError);
+      }
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), accepts), { numRuns: 2_000 });
+    const dim = fc.oneof(fc.nat(4).map(String), fc.constantFrom("-1", "1.0", "1e2", "18446744073709551616", "9007199254740993", '"2"', "null"));
+    const entry = fc.record({
+      name: fc.constantFrom("a", "b", "__metadata__", "é", ""),
+      dtype: fc.constantFrom(...["U8", "F4", "F6_E2M3", "F32", "BOOL", "x", "u8"]),
+      shape: fc.array(dim, { maxLength: 3 }),
+      offsets: fc.array(dim, { maxLength: 3 }),
+      extra: fc.boolean(),
+    });
+    const header = fc.array(entry, { maxLength: 4 }).map((entries) =>
+      obj(
+        ...entries.map(
+          (e) =>
+            `"${e.name}":{"dtype":"${e.dtype}","shape":[${e.shape.join(",")}],"data_offsets":[${e.offsets.join(",")}]` +
+            (e.extra ? ',"x":[{}]}' : "}"),
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(header, fc.nat(16), (text, dataLength) => accepts(buildFile(text, dataLength))),
+      { numRuns: 5_000 },
+    );
   });
 });
