@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { DEFAULT_CHUNK_SIZE, chunkCount, chunkIv, randomBaseIv } from "../../../src/crypto/chunks.js";
+import { expectCode } from "./expect-code.js";
+
+const hex = (s: string): Buffer => Buffer.from(s, "hex");
+
+describe("chunk arithmetic", () => {
+  it("counts chunks as ceil, and one for an empty tensor", () => {
+    expect(DEFAULT_CHUNK_SIZE).toBe(2097152);
+    expect(chunkCount(0, 4)).toBe(1);
+    expect(chunkCount(1, 4)).toBe(1);
+    expect(chunkCount(4, 4)).toBe(1);
+    expect(chunkCount(5, 4)).toBe(2);
+    expect(chunkCount(DEFAULT_CHUNK_SIZE - 1, DEFAULT_CHUNK_SIZE)).toBe(1);
+    expect(chunkCount(DEFAULT_CHUNK_SIZE + 1, DEFAULT_CHUNK_SIZE)).toBe(2);
+  });
+
+  it("refuses bad arguments with RangeError", () => {
+    expect(() => chunkCount(4, 0)).toThrow(RangeError);
+    expect(() => chunkCount(-1, 4)).toThrow(RangeError);
+    expect(() => chunkCount(1.5, 4)).toThrow(RangeError);
+    expect(() => chunkIv(Buffer.alloc(12), -1)).toThrow(RangeError);
+  });
+});
+
+describe("chunk IVs", () => {
+  it("adds the index to the big-endian counter in the last four bytes", () => {
+    const base = hex("c0c1c2c3c4c5c6c7c8c9cacb");
+    expect(chunkIv(base, 0).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacb");
+    expect(chunkIv(base, 1).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacc");
+    expect(chunkIv(hex("000000000000000000000000"), 0x01020304).toString("hex")).toBe("000000000000000001020304");
+    expect(chunkIv(hex("0000000000000000000000ff"), 1).toString("hex")).toBe("000000000000000000000100");
+  });
+
+  it("base_iv ending fffffffe: chunks 0 and 1 are fine, chunk 2 overflows", () => {
+    const base = hex("c0c1c2c3c4c5c6c7fffffffe");
+    expect(chunkIv(base, 0).toString("hex")).toBe("c0c1c2c3c4c5c6c7fffffffe");
+    expect(chunkIv(base, 1).toString("hex")).toBe("c0c1c2c3c4c5c6c7ffffffff");
+    expectCode(() => chunkIv(base, 2), "ERR_COUNTER_OVERFLOW");
+    expectCode(() => chunkIv(hex("000000000000000000000000"), 2 ** 32), "ERR_COUNTER_OVERFLOW");
+  });
+
+  it("reads the first 12 bytes of a longer base_iv (as the reference) and refuses a shorter one", () => {
+    expect(chunkIv(hex("c0c1c2c3c4c5c6c7c8c9cacbffff"), 1).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacc");
+    expectCode(() => chunkIv(Buffer.alloc(11), 0), "ERR_INVALID_IV_LENGTH");
+  });
+
+  it("does not modify the base IV", () => {
+    const base = hex("c0c1c2c3c4c5c6c7c8c9cacb");
+    chunkIv(base, 5);
+    expect(base.toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacb");
+  });
+
+  it("draws base IVs whose counters leave room for every chunk", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 2 ** 32 }), (chunks) => {
+        const iv = randomBaseIv(chunks);
+        expect(iv).toHaveLength(12);
+        expect(iv.readUInt32BE(8) + chunks - 1).toBeLessThanOrEqual(0xffffffff);
+        expect(() => chunkIv(iv, chunks - 1)).not.toThrow();
+      }),
+    );
+    expect(randomBaseIv(2 ** 32).readUInt32BE(8)).toBe(0);
+    expectCode(() => randomBaseIv(2 ** 32 + 1), "ERR_COUNTER_OVERFLOW");
+    expect(randomBaseIv(1).equals(randomBaseIv(1))).toBe(false);
+  });
+});
