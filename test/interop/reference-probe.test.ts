@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { buildWorkedExample } from "../fixtures/worked-example.js";
 import {
   ed25519KeyObject,
   expectRefError,
@@ -544,6 +545,17 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
       bias: { dtype: "F32", shape: [2], hex: "0000803f000000c0" },
       weight: { dtype: "F16", shape: [2, 2], hex: "003c004000420044" },
     });
+  });
+
+  it("the shared fixture (test/fixtures/worked-example.ts) is the same file, and the reference loads it", () => {
+    const example = buildWorkedExample();
+    expect(example.file.equals(file)).toBe(true);
+    const path = nextPath();
+    writeFileSync(path, example.file);
+    const read = expectRefOk(refRead({ path, keys: example.keys as unknown as RefJwks }));
+    for (const [name, tensor] of Object.entries(example.tensors)) {
+      expect(read.tensors[name]).toEqual({ dtype: tensor.dtype, shape: tensor.shape, hex: tensor.data.toString("hex") });
+    }
   });
 
   it("a third chunk past counter ffffffff is refused, not wrapped", () => {
