@@ -1,0 +1,54 @@
+/**
+ * Syntax tree of the supported Rego subset (see docs/policies.md), produced by `parser.ts`.
+ */
+import type { Value } from "./values.js";
+
+/** Source position, 1-based, for error messages. */
+export interface Pos {
+  line: number;
+  col: number;
+}
+
+/** Operators and builtins share one call node; operators use OPA's builtin names (`plus`, `equal`, …). */
+export type Term =
+  | { k: "scalar"; v: Value; pos: Pos }
+  | { k: "var"; name: string; pos: Pos }
+  // Resolved by the compiler: a rule of this package, the input document, a data path that is always undefined.
+  | { k: "rule"; name: string; pos: Pos }
+  | { k: "input"; pos: Pos }
+  | { k: "undef"; pos: Pos }
+  | { k: "pkg"; pos: Pos }
+  | { k: "ref"; head: Term; path: Term[]; pos: Pos }
+  | { k: "array"; items: Term[]; pos: Pos }
+  | { k: "object"; entries: [Term, Term][]; pos: Pos }
+  | { k: "set"; items: Term[]; pos: Pos }
+  | { k: "call"; name: string; args: Term[]; pos: Pos }
+  | { k: "member"; key: Term | undefined; value: Term; coll: Term; pos: Pos }
+  | { k: "compr"; kind: "array" | "set" | "object"; key: Term | undefined; head: Term; body: Literal[]; pos: Pos };
+
+export type Literal =
+  | { k: "expr"; term: Term; pos: Pos }
+  | { k: "assign"; lhs: Term; rhs: Term; pos: Pos }
+  | { k: "unify"; lhs: Term; rhs: Term; pos: Pos }
+  | { k: "not"; lit: Literal; pos: Pos }
+  | { k: "someIn"; key: string | undefined; value: string; coll: Term; pos: Pos }
+  | { k: "someDecl"; names: string[]; pos: Pos }
+  | { k: "every"; key: string | undefined; value: string; coll: Term; body: Literal[]; pos: Pos };
+
+/** One definition of a complete rule: `name [:= value] [if] { body }`, or a `default`. */
+export interface RuleDef {
+  name: string;
+  isDefault: boolean;
+  /** The head value; `true` when the head has none. */
+  value: Term;
+  /** `undefined` for a rule without body (always defined). */
+  body: Literal[] | undefined;
+  pos: Pos;
+}
+
+export interface Module {
+  pkg: string[];
+  /** `import rego.v1` was present: `if` is then required before bodies, as in OPA. */
+  regoV1: boolean;
+  rules: RuleDef[];
+}

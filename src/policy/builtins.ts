@@ -1,0 +1,268 @@
+/**
+ * Builtin functions and operators of the embedded engine, with OPA's static argument types.
+ * A builtin returns `undefined` where OPA raises a builtin error: OPA's default (non-strict)
+ * evaluation turns those into an undefined expression, so ours does the same.
+ */
+import {
+  canonicalNumber,
+  compareValues,
+  isInteger,
+  isNumber,
+  RegoObject,
+  RegoSet,
+  sortedSet,
+  toJS,
+  typeName,
+  valueEquals,
+  type Value,
+} from "./values.js";
+
+/** Static type bit masks (a union of types is their OR). */
+export const T = { null: 1, bool: 2, num: 4, str: 8, arr: 16, obj: 32, set: 64, any: 127 } as const;
+
+export interface Builtin {
+  /** Accepted type mask per argument (OPA's declared signature). */
+  args: number[];
+  /** Possible result types. */
+  result: number;
+  fn: (args: Value[], ctx: BuiltinContext) => Value | undefined;
+}
+
+export interface BuiltinContext {
+  /** Nanoseconds since the epoch, fixed once per evaluation as OPA does. */
+  nowNs: bigint;
+}
+
+type Num = number | bigint;
+
+function arith(a: Num, b: Num, op: "+" | "-" | "*"): Num {
+  if (typeof a === "number" && typeof b === "number") {
+    const r = op === "+" ? a + b : op === "-" ? a - b : a * b;
+    if (!Number.isInteger(a) || !Number.isInteger(b) || Number.isSafeInteger(r)) return canonicalNumber(r);
+  }
+  if (isInteger(a) && isInteger(b)) {
+    const x = BigInt(a);
+    const y = BigInt(b);
+    return canonicalNumber(op === "+" ? x + y : op === "-" ? x - y : x * y);
+  }
+  const x = Number(a);
+  const y = Number(b);
+  return canonicalNumber(op === "+" ? x + y : op === "-" ? x - y : x * y);
+}
+
+function numeric(f: (a: Num, b: Num) => Value | undefined): Builtin["fn"] {
+  return ([a, b]) => (isNumber(a) && isNumber(b) ? f(a, b) : undefined);
+}
+
+function str(f: (...s: string[]) => Value | undefined): Builtin["fn"] {
+  return (args) => (args.every((a) => typeof a === "string") ? f(...(args as string[])) : undefined);
+}
+
+function elements(v: Value): Value[] | undefined {
+  if (Array.isArray(v)) return v;
+  if (v instanceof RegoSet) return sortedSet(v);
+  return undefined;
+}
+
+function setOp(f: (a: RegoSet, b: RegoSet) => RegoSet): Builtin["fn"] {
+  return ([a, b]) => (a instanceof RegoSet && b instanceof RegoSet ? f(a, b) : undefined);
+}
+
+/** Go's `%v` rendering as OPA's sprintf produces it for Rego values. */
+function formatValue(v: Value): string {
+  if (typeof v === "string") return v;
+  return JSON.stringify(toJS(v), (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x))
+    .replace(/,/g, ", ")
+    .replace(/":/g, '": ');
+}
+
+function sprintf(format: string, args: Value[]): string | undefined {
+  let n = 0;
+  let bad = false;
+  const out = format.replace(/%([%vsd])/g, (_m, verb: string) => {
+    if (verb === "%") return "%";
+    const a = args[n++];
+    if (a === undefined) return `%!${verb}(MISSING)`;
+    if (verb === "d" && !(isNumber(a) && isInteger(a))) bad = true;
+    return formatValue(a);
+  });
+  // Verbs beyond %s/%v/%d (widths, %f, %x) follow Go's fmt rules we do not reproduce.
+  if (bad || /%[^%vsd]/.test(format.replace(/%%/g, ""))) return undefined;
+  return n < args.length ? undefined : out;
+}
+
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+function parseRfc3339Ns(s: string): bigint | undefined {
+  const m = RFC3339.exec(s);
+  if (m === null) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() || h > 23 || mi > 59 || se > 59) return undefined;
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
+  date.setUTCHours(h, mi, se, 0);
+  let ns = BigInt(date.getTime()) * 1_000_000n + BigInt((m[7] ?? ".0").slice(1).padEnd(9, "0"));
+  const zone = m[8]!;
+  if (zone !== "Z" && zone !== "z") {
+    const sign = zone[0] === "-" ? -1n : 1n;
+    const offMin = BigInt(Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
+    ns -= sign * offMin * 60_000_000_000n;
+  }
+  return ns;
+}
+
+/** Translates a glob with OPA's semantics (`*` within a segment, `**` across, `?`, `[...]`, `{a,b}`) to a RegExp. */
+function globToRegExp(pattern: string, delimiters: string[]): RegExp | undefined {
+  const delims = delimiters.map((d) => d.replace(/[\\\]^-]/g, "\\$&")).join("");
+  const notDelim = delims === "" ? "[^]" : `[^${delims}]`;
+  let re = "";
+  let inAlt = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "*") {
+      if (pattern[i + 1] === "*") {
+        re += "[^]*";
+        i++;
+      } else re += `${notDelim}*`;
+    } else if (c === "?") re += notDelim;
+    else if (c === "\\") {
+      const n = pattern[++i];
+      if (n === undefined) return undefined;
+      re += n.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+    } else if (c === "[") {
+      const end = pattern.indexOf("]", i + 1);
+      if (end < 0) return undefined;
+      let cls = pattern.slice(i + 1, end);
+      if (cls.startsWith("!")) cls = "^" + cls.slice(1);
+      re += `[${cls.replace(/\\/g, "\\\\")}]`;
+      i = end;
+    } else if (c === "{") {
+      re += "(?:";
+      inAlt++;
+    } else if (c === "}" && inAlt > 0) {
+      re += ")";
+      inAlt--;
+    } else if (c === "," && inAlt > 0) re += "|";
+    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  }
+  if (inAlt > 0) return undefined;
+  try {
+    return new RegExp(`^${re}$`, "s");
+  } catch {
+    return undefined;
+  }
+}
+
+const IS = (type: string): Builtin => ({ args: [T.any], result: T.bool, fn: ([v]) => typeName(v!) === type });
+
+/** Builtins by OPA name; operators are listed under their OPA builtin names. */
+export const BUILTINS: Record<string, Builtin> = {
+  equal: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => valueEquals(a!, b!) },
+  neq: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => !valueEquals(a!, b!) },
+  lt: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => compareValues(a!, b!) < 0 },
+  lte: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => compareValues(a!, b!) <= 0 },
+  gt: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => compareValues(a!, b!) > 0 },
+  gte: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => compareValues(a!, b!) >= 0 },
+  plus: { args: [T.num, T.num], result: T.num, fn: numeric((a, b) => arith(a, b, "+")) },
+  minus: {
+    args: [T.num | T.set, T.num | T.set],
+    result: T.num | T.set,
+    fn: ([a, b]) => {
+      if (a instanceof RegoSet && b instanceof RegoSet) return new RegoSet([...a.items.values()].filter((x) => !b.has(x)));
+      return isNumber(a) && isNumber(b) ? arith(a, b, "-") : undefined;
+    },
+  },
+  mul: { args: [T.num, T.num], result: T.num, fn: numeric((a, b) => arith(a, b, "*")) },
+  div: {
+    args: [T.num, T.num],
+    result: T.num,
+    fn: numeric((a, b) => {
+      if (Number(b) === 0) return undefined;
+      if (isInteger(a) && isInteger(b) && BigInt(a) % BigInt(b) === 0n) return canonicalNumber(BigInt(a) / BigInt(b));
+      return canonicalNumber(Number(a) / Number(b));
+    }),
+  },
+  rem: {
+    args: [T.num, T.num],
+    result: T.num,
+    fn: numeric((a, b) => (isInteger(a) && isInteger(b) && Number(b) !== 0 ? canonicalNumber(BigInt(a) % BigInt(b)) : undefined)),
+  },
+  or: { args: [T.set, T.set], result: T.set, fn: setOp((a, b) => new RegoSet([...a.items.values(), ...b.items.values()])) },
+  and: { args: [T.set, T.set], result: T.set, fn: setOp((a, b) => new RegoSet([...a.items.values()].filter((x) => b.has(x)))) },
+  count: {
+    args: [T.str | T.arr | T.obj | T.set],
+    result: T.num,
+    fn: ([v]) => {
+      if (typeof v === "string") return [...v].length;
+      if (Array.isArray(v)) return v.length;
+      return v instanceof RegoSet || v instanceof RegoObject ? v.size : undefined;
+    },
+  },
+  sum: { args: [T.arr | T.set], result: T.num, fn: ([v]) => fold(v!, (a, b) => arith(a, b, "+"), 0) },
+  max: { args: [T.arr | T.set], result: T.any, fn: ([v]) => extreme(v!, 1) },
+  min: { args: [T.arr | T.set], result: T.any, fn: ([v]) => extreme(v!, -1) },
+  abs: { args: [T.num], result: T.num, fn: ([v]) => (isNumber(v) ? (Number(v) < 0 ? arith(0, v, "-") : v) : undefined) },
+  startswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.startsWith(p!)) },
+  endswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.endsWith(p!)) },
+  contains: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.includes(p!)) },
+  lower: { args: [T.str], result: T.str, fn: str((s) => s!.toLowerCase()) },
+  upper: { args: [T.str], result: T.str, fn: str((s) => s!.toUpperCase()) },
+  trim_space: { args: [T.str], result: T.str, fn: str((s) => s!.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, "")) },
+  split: { args: [T.str, T.str], result: T.arr, fn: str((s, d) => (d === "" ? [...s!] : s!.split(d!))) },
+  replace: { args: [T.str, T.str, T.str], result: T.str, fn: str((s, o, n) => s!.split(o!).join(n!)) },
+  concat: {
+    args: [T.str, T.arr | T.set],
+    result: T.str,
+    fn: ([d, v]) => {
+      const items = elements(v!);
+      return typeof d === "string" && items?.every((x) => typeof x === "string") ? items.join(d) : undefined;
+    },
+  },
+  sprintf: { args: [T.str, T.arr], result: T.str, fn: ([f, a]) => (typeof f === "string" && Array.isArray(a) ? sprintf(f, a) : undefined) },
+  "object.get": {
+    args: [T.obj, T.any, T.any],
+    result: T.any,
+    fn: ([o, k, d]) => (o instanceof RegoObject ? (o.get(k!) ?? d) : undefined),
+  },
+  "time.now_ns": { args: [], result: T.num, fn: (_a, ctx) => canonicalNumber(ctx.nowNs) },
+  "time.parse_rfc3339_ns": {
+    args: [T.str],
+    result: T.num,
+    fn: str((s) => {
+      const ns = parseRfc3339Ns(s!);
+      return ns === undefined ? undefined : canonicalNumber(ns);
+    }),
+  },
+  "glob.match": {
+    args: [T.str, T.arr | T.null, T.str],
+    result: T.bool,
+    fn: ([p, d, s]) => {
+      // OPA: null means no delimiters, an empty array means ["."]; each delimiter is one character.
+      const delims =
+        d === null ? [] : Array.isArray(d) && d.every((x) => typeof x === "string" && [...x].length === 1) ? [...(d as string[])] : undefined;
+      if (delims?.length === 0 && d !== null) delims.push(".");
+      if (typeof p !== "string" || typeof s !== "string" || delims === undefined) return undefined;
+      return globToRegExp(p, delims)?.test(s);
+    },
+  },
+  type_name: { args: [T.any], result: T.str, fn: ([v]) => typeName(v!) },
+  is_string: IS("string"),
+  is_number: IS("number"),
+  is_boolean: IS("boolean"),
+  is_array: IS("array"),
+  is_object: IS("object"),
+  is_set: IS("set"),
+  is_null: IS("null"),
+};
+
+function fold(v: Value, f: (a: Num, b: Num) => Num, init: Num): Value | undefined {
+  const items = elements(v);
+  if (items === undefined || !items.every(isNumber)) return undefined;
+  return (items as Num[]).reduce(f, init);
+}
+
+function extreme(v: Value, sign: 1 | -1): Value | undefined {
+  const items = elements(v);
+  if (items === undefined || items.length === 0) return undefined;
+  return items.reduce((best, x) => (compareValues(x, best) * sign > 0 ? x : best));
+}

@@ -1,0 +1,522 @@
+/**
+ * Compile step between parsing and evaluation, mirroring the checks OPA's compiler makes so that
+ * a policy OPA rejects is rejected here too: name resolution (rules, `input`, `data.<package>`),
+ * `:=` redeclaration, safety (every variable bound before use, with OPA-style reordering of body
+ * expressions), static type errors on builtin arguments, and recursion between rules.
+ */
+import { CryptoTensorsError } from "../errors.js";
+import type { Literal, Module, Pos, Term } from "./ast.js";
+import { BUILTINS, T } from "./builtins.js";
+import { typeName, type Value } from "./values.js";
+
+export interface CompiledDef {
+  value: Term;
+  body: Literal[] | undefined;
+}
+
+export interface CompiledRule {
+  name: string;
+  defs: CompiledDef[];
+  default: Term | undefined;
+  /** Every definition's head is the same constant, so one successful body decides the rule. */
+  constantHead: boolean;
+}
+
+export interface CompiledPolicy {
+  pkg: string[];
+  rules: Map<string, CompiledRule>;
+}
+
+function invalid(message: string, pos: Pos): never {
+  throw new CryptoTensorsError("ERR_POLICY_INVALID", `policy compile error at ${pos.line}:${pos.col}: ${message}; fix the Rego text`);
+}
+
+function unsupportedAt(what: string, pos: Pos): never {
+  throw new CryptoTensorsError(
+    "ERR_POLICY_UNSUPPORTED",
+    `policy uses ${what} (at ${pos.line}:${pos.col}), which the embedded Rego engine does not support; ` +
+      "rewrite it within the subset listed in docs/policies.md or evaluate it with an OPA server",
+  );
+}
+
+// ---------------------------------------------------------------- name resolution
+
+class Resolver {
+  constructor(
+    private readonly pkg: string[],
+    private readonly ruleNames: Set<string>,
+  ) {}
+
+  term(t: Term, scope: Set<string>): Term {
+    switch (t.k) {
+      case "var":
+        if (scope.has(t.name)) return t;
+        if (t.name === "input") return { k: "input", pos: t.pos };
+        if (t.name === "data") unsupportedAt("the whole `data` document", t.pos);
+        if (this.ruleNames.has(t.name)) return { k: "rule", name: t.name, pos: t.pos };
+        return t;
+      case "ref":
+        return this.ref(t, scope);
+      case "array":
+      case "set":
+        return { ...t, items: t.items.map((x) => this.term(x, scope)) };
+      case "object":
+        return { ...t, entries: t.entries.map(([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term]) };
+      case "call":
+        return { ...t, args: t.args.map((x) => this.term(x, scope)) };
+      case "member":
+        return { ...t, key: t.key && this.term(t.key, scope), value: this.term(t.value, scope), coll: this.term(t.coll, scope) };
+      case "compr": {
+        const inner = new Set(scope);
+        const body = this.body(t.body, inner);
+        return { ...t, key: t.key && this.term(t.key, inner), head: this.term(t.head, inner), body };
+      }
+      default:
+        return t;
+    }
+  }
+
+  private ref(t: Extract<Term, { k: "ref" }>, scope: Set<string>): Term {
+    const path = t.path.map((x) => this.term(x, scope));
+    if (t.head.k === "var" && t.head.name === "data" && !scope.has("data")) {
+      // data.<package>.<rule>...: only constant paths into this package are meaningful.
+      let i = 0;
+      for (; i < path.length && i < this.pkg.length; i++) {
+        const seg = path[i]!;
+        if (seg.k !== "scalar") unsupportedAt("a variable key into `data`", seg.pos);
+        if (seg.v !== this.pkg[i]) return { k: "undef", pos: t.pos };
+      }
+      if (i < this.pkg.length) unsupportedAt("a reference to a parent of the package in `data`", t.pos);
+      if (path.length === i) return { k: "pkg", pos: t.pos };
+      const seg = path[i]!;
+      if (seg.k !== "scalar" || typeof seg.v !== "string") unsupportedAt("a variable key into `data`", seg.pos);
+      if (!this.ruleNames.has(seg.v)) return { k: "undef", pos: t.pos };
+      const head: Term = { k: "rule", name: seg.v, pos: seg.pos };
+      return path.length === i + 1 ? head : { k: "ref", head, path: path.slice(i + 1), pos: t.pos };
+    }
+    const head = this.term(t.head, scope);
+    return { ...t, head, path };
+  }
+
+  /** Resolves a body; names declared in it (`:=`, `some`) join `scope`, which the caller owns. */
+  body(lits: Literal[], scope: Set<string>): Literal[] {
+    const declaredHere = new Set<string>();
+    const declare = (name: string, pos: Pos, assigned: boolean): void => {
+      if (name === "input" || name === "data") invalid(`cannot declare a variable named ${name}`, pos);
+      if (assigned && (declaredHere.has(name) || scope.has(name))) invalid(`var ${name} assigned above`, pos);
+      declaredHere.add(name);
+      scope.add(name);
+    };
+    // `x := …` declares x for the whole body, but using x textually before it is an error in OPA.
+    lits.forEach((lit, i) => {
+      if (lit.k !== "assign") return;
+      for (const name of patternVars(lit.lhs)) {
+        for (const earlier of lits.slice(0, i)) {
+          if (mentions(earlier, name)) invalid(`var ${name} referenced above`, lit.pos);
+        }
+      }
+    });
+    return lits.map((lit) => this.literal(lit, scope, declare));
+  }
+
+  private literal(lit: Literal, scope: Set<string>, declare: (n: string, p: Pos, a: boolean) => void): Literal {
+    switch (lit.k) {
+      case "expr":
+        return { ...lit, term: this.term(lit.term, scope) };
+      case "assign": {
+        if (patternVars(lit.lhs).length === 0 && lit.lhs.k !== "array" && lit.lhs.k !== "object") {
+          invalid("the left side of := must be a variable or an array/object pattern", lit.pos);
+        }
+        const rhs = this.term(lit.rhs, scope);
+        for (const name of patternVars(lit.lhs)) declare(name, lit.pos, true);
+        return { ...lit, lhs: this.term(lit.lhs, scope), rhs };
+      }
+      case "unify":
+        return { ...lit, lhs: this.term(lit.lhs, scope), rhs: this.term(lit.rhs, scope) };
+      case "not":
+        return { ...lit, lit: this.literal(lit.lit, new Set(scope), () => undefined) };
+      case "someDecl":
+        for (const n of lit.names) declare(n, lit.pos, false);
+        return lit;
+      case "someIn": {
+        const coll = this.term(lit.coll, scope);
+        if (lit.key !== undefined) declare(lit.key, lit.pos, false);
+        declare(lit.value, lit.pos, false);
+        return { ...lit, coll };
+      }
+      case "every": {
+        const coll = this.term(lit.coll, scope);
+        const inner = new Set(scope);
+        if (lit.key !== undefined) inner.add(lit.key);
+        inner.add(lit.value);
+        return { ...lit, coll, body: this.body(lit.body, inner) };
+      }
+    }
+  }
+}
+
+/** Variables a pattern (`:=` left side) binds. */
+function patternVars(t: Term): string[] {
+  if (t.k === "var") return [t.name];
+  if (t.k === "array") return t.items.flatMap(patternVars);
+  if (t.k === "object") return t.entries.flatMap(([, v]) => patternVars(v));
+  return [];
+}
+
+function mentions(lit: Literal, name: string): boolean {
+  return JSON.stringify(lit, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).includes(`"k":"var","name":${JSON.stringify(name)}`);
+}
+
+// ---------------------------------------------------------------- safety and ordering
+
+/** Variables a term needs bound (`inputs`) and those it can bind through reference keys (`outputs`). */
+function termVars(t: Term, inputs: Set<string>, outputs: Set<string>, nested: Term[]): void {
+  switch (t.k) {
+    case "var":
+      inputs.add(t.name);
+      return;
+    case "ref":
+      termVars(t.head, inputs, outputs, nested);
+      for (const seg of t.path) {
+        if (seg.k === "var") outputs.add(seg.name);
+        else termVars(seg, inputs, outputs, nested);
+      }
+      return;
+    case "array":
+    case "set":
+      t.items.forEach((x) => termVars(x, inputs, outputs, nested));
+      return;
+    case "object":
+      t.entries.forEach(([k, v]) => (termVars(k, inputs, outputs, nested), termVars(v, inputs, outputs, nested)));
+      return;
+    case "call":
+      t.args.forEach((x) => termVars(x, inputs, outputs, nested));
+      return;
+    case "member":
+      [t.key, t.value, t.coll].forEach((x) => x && termVars(x, inputs, outputs, nested));
+      return;
+    case "compr":
+      nested.push(t);
+      return;
+    default:
+      return;
+  }
+}
+
+/** Returns the variables bound after `t` is evaluated, or the unsafe ones. */
+function termSafety(t: Term, bound: Set<string>): { ok: true; out: Set<string> } | { ok: false; unsafe: string[] } {
+  const inputs = new Set<string>();
+  const outputs = new Set<string>();
+  const nested: Term[] = [];
+  termVars(t, inputs, outputs, nested);
+  const out = new Set([...bound, ...outputs]);
+  const unsafe = [...inputs].filter((v) => !out.has(v));
+  for (const c of nested) {
+    if (c.k !== "compr") continue;
+    const r = orderBody(c.body, out, false);
+    if (!r.ok) unsafe.push(...r.unsafe);
+    else {
+      const headVars = new Set<string>();
+      termVars(c.head, headVars, headVars, []);
+      if (c.key) termVars(c.key, headVars, headVars, []);
+      unsafe.push(...[...headVars].filter((v) => !r.bound.has(v)));
+      c.body = r.body;
+    }
+  }
+  return unsafe.length > 0 ? { ok: false, unsafe } : { ok: true, out };
+}
+
+/** Safety of `a = b`: one side evaluable, the other a pattern whose free variables get bound. */
+function unifySafety(a: Term, b: Term, bound: Set<string>): Set<string> | string[] {
+  if (a.k === "array" && b.k === "array" && a.items.length === b.items.length) {
+    let cur = new Set(bound);
+    let pending = a.items.map((x, i) => [x, b.items[i]!] as const);
+    while (pending.length > 0) {
+      const before = pending.length;
+      pending = pending.filter(([x, y]) => {
+        const r = unifySafety(x, y, cur);
+        if (Array.isArray(r)) return true;
+        cur = r;
+        return false;
+      });
+      if (pending.length === before) return unifySafety(pending[0]![0], pending[0]![1], cur) as string[];
+    }
+    return cur;
+  }
+  let firstUnsafe: string[] | undefined;
+  for (const [value, pattern] of [
+    [b, a],
+    [a, b],
+  ] as const) {
+    const side = termSafety(value, bound);
+    if (!side.ok) {
+      firstUnsafe ??= side.unsafe;
+      continue;
+    }
+    const r = patternSafety(pattern, side.out);
+    if (!Array.isArray(r)) return r;
+    firstUnsafe ??= r;
+  }
+  return firstUnsafe ?? [];
+}
+
+function patternSafety(t: Term, bound: Set<string>): Set<string> | string[] {
+  if (t.k === "var") return new Set([...bound, t.name]);
+  if (t.k === "array" || t.k === "object") {
+    let cur = bound;
+    const parts = t.k === "array" ? t.items : t.entries.map(([, v]) => v);
+    if (t.k === "object") {
+      for (const [k] of t.entries) {
+        const ks = termSafety(k, cur);
+        if (!ks.ok) return ks.unsafe;
+      }
+    }
+    for (const p of parts) {
+      const r = patternSafety(p, cur);
+      if (Array.isArray(r)) return r;
+      cur = r;
+    }
+    return cur;
+  }
+  const r = termSafety(t, bound);
+  return r.ok ? r.out : r.unsafe;
+}
+
+function literalSafety(lit: Literal, bound: Set<string>): Set<string> | string[] {
+  switch (lit.k) {
+    case "expr": {
+      const r = termSafety(lit.term, bound);
+      return r.ok ? r.out : r.unsafe;
+    }
+    case "assign":
+    case "unify":
+      return unifySafety(lit.lhs, lit.rhs, bound);
+    case "someDecl":
+      return bound;
+    case "someIn": {
+      const r = termSafety(lit.coll, bound);
+      if (!r.ok) return r.unsafe;
+      return new Set([...r.out, lit.value, ...(lit.key === undefined ? [] : [lit.key])]);
+    }
+    case "not": {
+      // Every variable of a negated expression must already be bound (OPA rejects `not x[_] == 1`).
+      const r = literalSafety(lit.lit, bound);
+      if (Array.isArray(r)) return r;
+      const extra = [...r].filter((v) => !bound.has(v));
+      return extra.length > 0 ? extra : bound;
+    }
+    case "every": {
+      const r = termSafety(lit.coll, bound);
+      if (!r.ok) return r.unsafe;
+      const inner = new Set([...r.out, lit.value, ...(lit.key === undefined ? [] : [lit.key])]);
+      const b = orderBody(lit.body, inner, false);
+      if (!b.ok) return b.unsafe;
+      lit.body = b.body;
+      return r.out;
+    }
+  }
+}
+
+/** Orders a body so each literal's inputs are bound when it runs (OPA's reordering for safety). */
+export function orderBody(
+  lits: Literal[],
+  bound: Set<string>,
+  raise: boolean,
+): { ok: true; body: Literal[]; bound: Set<string> } | { ok: false; unsafe: string[] } {
+  let cur = new Set(bound);
+  const remaining = [...lits];
+  const ordered: Literal[] = [];
+  while (remaining.length > 0) {
+    let picked = -1;
+    let firstUnsafe: string[] = [];
+    for (let i = 0; i < remaining.length; i++) {
+      const r = literalSafety(remaining[i]!, cur);
+      if (Array.isArray(r)) {
+        if (i === 0) firstUnsafe = r;
+        continue;
+      }
+      cur = r;
+      picked = i;
+      break;
+    }
+    if (picked < 0) {
+      const unsafe = [...new Set(firstUnsafe)].map((v) => (v.startsWith("_$") ? "_" : v));
+      if (raise) invalid(`var ${unsafe.join(", ")} is unsafe (not bound by any expression)`, remaining[0]!.pos);
+      return { ok: false, unsafe };
+    }
+    ordered.push(...remaining.splice(picked, 1));
+  }
+  return { ok: true, body: ordered, bound: cur };
+}
+
+// ---------------------------------------------------------------- static types
+
+function scalarType(v: Value): number {
+  return (T as Record<string, number>)[{ null: "null", boolean: "bool", number: "num", string: "str" }[typeName(v)] ?? "any"] ?? T.any;
+}
+
+class TypeChecker {
+  readonly ruleTypes = new Map<string, number>();
+
+  typeOf(t: Term, env: Map<string, number>): number {
+    switch (t.k) {
+      case "scalar":
+        return scalarType(t.v);
+      case "var":
+        return env.get(t.name) ?? T.any;
+      case "rule":
+        return this.ruleTypes.get(t.name) ?? T.any;
+      case "ref":
+        this.typeOf(t.head, env);
+        t.path.forEach((p) => this.typeOf(p, env));
+        return T.any;
+      case "array":
+        t.items.forEach((x) => this.typeOf(x, env));
+        return T.arr;
+      case "set":
+        t.items.forEach((x) => this.typeOf(x, env));
+        return T.set;
+      case "object":
+        t.entries.forEach(([k, v]) => (this.typeOf(k, env), this.typeOf(v, env)));
+        return T.obj;
+      case "member":
+        [t.key, t.value, t.coll].forEach((x) => x && this.typeOf(x, env));
+        return T.bool;
+      case "compr":
+        this.body(t.body, new Map(env));
+        return t.kind === "array" ? T.arr : t.kind === "set" ? T.set : T.obj;
+      case "call":
+        return this.call(t, env);
+      default:
+        return T.any;
+    }
+  }
+
+  private call(t: Extract<Term, { k: "call" }>, env: Map<string, number>): number {
+    const b = BUILTINS[t.name];
+    if (b === undefined) unsupportedAt(`the builtin ${t.name}()`, t.pos);
+    if (b.args.length !== t.args.length) invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);
+    const types = t.args.map((a) => this.typeOf(a, env));
+    types.forEach((ty, i) => {
+      if ((ty & b.args[i]!) === 0) invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
+    });
+    if (t.name === "minus") return types.every((x) => (x & T.num) !== 0) ? T.num & b.result : b.result;
+    return b.result;
+  }
+
+  body(lits: Literal[], env: Map<string, number>): void {
+    for (const lit of lits) {
+      switch (lit.k) {
+        case "expr":
+          this.typeOf(lit.term, env);
+          break;
+        case "assign":
+        case "unify": {
+          const r = this.typeOf(lit.rhs, env);
+          const l = this.typeOf(lit.lhs, env);
+          if (lit.lhs.k === "var" && !env.has(lit.lhs.name)) env.set(lit.lhs.name, r);
+          else if (lit.rhs.k === "var" && !env.has(lit.rhs.name)) env.set(lit.rhs.name, l);
+          break;
+        }
+        case "not":
+          this.body([lit.lit], new Map(env));
+          break;
+        case "someIn":
+          this.typeOf(lit.coll, env);
+          env.set(lit.value, T.any);
+          if (lit.key !== undefined) env.set(lit.key, T.any);
+          break;
+        case "every": {
+          this.typeOf(lit.coll, env);
+          const inner = new Map(env);
+          inner.set(lit.value, T.any);
+          if (lit.key !== undefined) inner.set(lit.key, T.any);
+          this.body(lit.body, inner);
+          break;
+        }
+        case "someDecl":
+          lit.names.forEach((n) => env.delete(n));
+          break;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- rules
+
+function ruleDeps(x: unknown, out: Set<string>): void {
+  if (Array.isArray(x)) x.forEach((e) => ruleDeps(e, out));
+  else if (x !== null && typeof x === "object") {
+    const o = x as { k?: string; name?: string };
+    if (o.k === "rule" && typeof o.name === "string") out.add(o.name);
+    for (const v of Object.values(o)) ruleDeps(v, out);
+  }
+}
+
+/**
+ * Compiles a parsed module; throws ERR_POLICY_INVALID where OPA's compiler would fail.
+ *
+ * @example
+ * ```ts
+ * const compiled = compileModule(parseModule("package model\nallow if input.ok"));
+ * compiled.rules.get("allow")?.defs.length; // 1
+ * ```
+ */
+export function compileModule(mod: Module): CompiledPolicy {
+  const names = new Set(mod.rules.map((r) => r.name));
+  const resolver = new Resolver(mod.pkg, names);
+  const rules = new Map<string, CompiledRule>();
+  const deps = new Map<string, Set<string>>();
+  for (const def of mod.rules) {
+    const rule = rules.get(def.name) ?? { name: def.name, defs: [], default: undefined, constantHead: true };
+    rules.set(def.name, rule);
+    const d = deps.get(def.name) ?? new Set<string>();
+    deps.set(def.name, d);
+    if (def.isDefault) {
+      if (rule.default !== undefined) invalid(`multiple default rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
+      const value = resolver.term(def.value, new Set());
+      const r = termSafety(value, new Set());
+      if (!r.ok || JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? 0 : v)).includes('"k":"rule"')) {
+        invalid(`default rule value must be a constant`, def.pos);
+      }
+      rule.default = value;
+      continue;
+    }
+    const scope = new Set<string>();
+    let body = def.body === undefined ? undefined : resolver.body(def.body, scope);
+    const value = resolver.term(def.value, scope);
+    let bound = new Set<string>();
+    if (body !== undefined) {
+      const r = orderBody(body, bound, true);
+      if (r.ok) ({ body, bound } = r);
+    }
+    const head = termSafety(value, bound);
+    if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
+    if (value.k !== "scalar") rule.constantHead = false;
+    else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
+    rule.defs.push({ value, body });
+    ruleDeps([value, body], d);
+  }
+  // Recursion is a compile error in OPA; rule types are inferred in dependency order.
+  const checker = new TypeChecker();
+  const done = new Set<string>();
+  const visiting = new Set<string>();
+  const visit = (name: string, pos: Pos): void => {
+    if (done.has(name)) return;
+    if (visiting.has(name)) invalid(`rego_recursion_error: rule ${name} is recursive`, pos);
+    visiting.add(name);
+    for (const dep of deps.get(name) ?? []) visit(dep, pos);
+    const rule = rules.get(name)!;
+    let type = rule.default === undefined ? 0 : checker.typeOf(rule.default, new Map());
+    for (const def of rule.defs) {
+      const env = new Map<string, number>();
+      if (def.body !== undefined) checker.body(def.body, env);
+      type |= checker.typeOf(def.value, env);
+    }
+    checker.ruleTypes.set(name, type === 0 ? T.any : type);
+    visiting.delete(name);
+    done.add(name);
+  };
+  for (const def of mod.rules) visit(def.name, def.pos);
+  return { pkg: mod.pkg, rules };
+}

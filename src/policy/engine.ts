@@ -1,0 +1,105 @@
+/**
+ * The embedded Rego engine: parse + compile once per policy text (cached), then evaluate
+ * `data.model.allow` against an input document.
+ */
+import { CryptoTensorsError } from "../errors.js";
+import { compileModule, type CompiledPolicy } from "./compiler.js";
+import { Evaluation, type EvalLimits } from "./evaluator.js";
+import { parseModule } from "./parser.js";
+import { fromJS, typeName, type Value } from "./values.js";
+
+/** Largest policy text accepted, in UTF-16 code units (a hostile header cannot make us parse megabytes). */
+export const MAX_POLICY_LENGTH = 64 * 1024;
+
+/** Number of compiled policies kept by one engine. */
+const CACHE_SIZE = 64;
+
+/**
+ * Parses and compiles a policy, throwing ERR_POLICY_INVALID / ERR_POLICY_UNSUPPORTED.
+ *
+ * @example
+ * ```ts
+ * const compiled = compilePolicy("package model\nallow := true");
+ * ```
+ */
+export function compilePolicy(rego: string): CompiledPolicy {
+  if (typeof rego !== "string") throw new TypeError("policy must be a string");
+  if (rego.length > MAX_POLICY_LENGTH) {
+    throw new CryptoTensorsError(
+      "ERR_POLICY_UNSUPPORTED",
+      `policy is ${rego.length} characters long; the embedded engine accepts at most ${MAX_POLICY_LENGTH}`,
+    );
+  }
+  try {
+    return compileModule(parseModule(rego));
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", "policy nests too deeply for the embedded engine", { cause: e });
+    }
+    throw e;
+  }
+}
+
+/** Options of {@link RegoEngine}. */
+export interface RegoEngineOptions extends EvalLimits {
+  /** Clock for `time.now_ns()`; defaults to the system clock. */
+  now?: () => bigint;
+}
+
+/**
+ * Embedded Rego engine with a small cache of compiled policies keyed by their text.
+ *
+ * @example
+ * ```ts
+ * const engine = new RegoEngine();
+ * engine.evaluateValue("package model\nallow if input.tier == \"pro\"", { tier: "pro" }); // true
+ * ```
+ */
+export class RegoEngine {
+  private readonly cache = new Map<string, CompiledPolicy>();
+
+  constructor(private readonly options: RegoEngineOptions = {}) {}
+
+  /** Compiled form of `rego`, from the cache when possible. */
+  compile(rego: string): CompiledPolicy {
+    const hit = this.cache.get(rego);
+    if (hit !== undefined) {
+      // Refresh recency: Map iteration order is insertion order, so this is an LRU.
+      this.cache.delete(rego);
+      this.cache.set(rego, hit);
+      return hit;
+    }
+    const compiled = compilePolicy(rego);
+    this.cache.set(rego, compiled);
+    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
+    return compiled;
+  }
+
+  /**
+   * Evaluates `data.<query>` (default `data.model.allow`) and returns the raw Rego value,
+   * `undefined` when undefined. `input === undefined` means no input document, as the reference.
+   */
+  evaluateValue(rego: string, input: unknown, query: string[] = ["model", "allow"]): Value | undefined {
+    const compiled = this.compile(rego);
+    const doc = input === undefined ? undefined : fromJS(input);
+    const now = this.options.now?.() ?? BigInt(Date.now()) * 1_000_000n;
+    try {
+      return new Evaluation(compiled, doc, this.options, now).query(query);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new CryptoTensorsError("ERR_POLICY_EVAL", "policy evaluation recursed too deeply; simplify the policy", { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  /** `data.model.allow` as a boolean; a non-boolean value is ERR_POLICY_UNSUPPORTED (the reference refuses it too). */
+  evaluate(rego: string, input: unknown): boolean | undefined {
+    const v = this.evaluateValue(rego, input);
+    if (v === undefined || typeof v === "boolean") return v;
+    throw new CryptoTensorsError(
+      "ERR_POLICY_UNSUPPORTED",
+      `policy rule data.model.allow returned a ${typeName(v)}, not a boolean; make allow evaluate to true or false`,
+    );
+  }
+}

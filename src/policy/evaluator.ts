@@ -1,0 +1,370 @@
+/**
+ * Top-down evaluation of a compiled policy, in continuation-passing style: every term and body
+ * may have several solutions (references with unbound keys, `some … in`), each handed to a
+ * continuation that returns `true` to stop the enumeration early.
+ *
+ * Hostile policies are bounded by a step budget and a wall-clock deadline; exceeding either
+ * raises ERR_POLICY_EVAL, so evaluation always fails closed.
+ */
+import { CryptoTensorsError } from "../errors.js";
+import type { Literal, Term } from "./ast.js";
+import { BUILTINS, type BuiltinContext } from "./builtins.js";
+import type { CompiledPolicy, CompiledRule } from "./compiler.js";
+import { RegoObject, RegoSet, sortedSet, valueEquals, valueKey, type Value } from "./values.js";
+
+/** Limits applied to one evaluation. */
+export interface EvalLimits {
+  /** Maximum evaluation steps (terms and literals visited); default 1,000,000. */
+  maxSteps?: number;
+  /** Maximum wall-clock milliseconds; default 250. */
+  timeoutMs?: number;
+}
+
+type K = () => boolean;
+type KV = (v: Value) => boolean;
+type Env = Map<string, Value>;
+
+function evalError(message: string): never {
+  throw new CryptoTensorsError("ERR_POLICY_EVAL", `policy evaluation error: ${message}`);
+}
+
+/** Iterates a collection as (key, value) pairs; `undefined` when the value is not a collection. */
+function entriesOf(v: Value): Iterable<[Value, Value]> | undefined {
+  if (Array.isArray(v)) return v.map((x, i) => [i, x] as [Value, Value]);
+  if (v instanceof RegoObject) return v.entries.values();
+  if (v instanceof RegoSet) return sortedSet(v).map((x) => [x, x] as [Value, Value]);
+  return undefined;
+}
+
+function lookup(coll: Value, key: Value): Value | undefined {
+  if (Array.isArray(coll)) return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
+  if (coll instanceof RegoObject) return coll.get(key);
+  if (coll instanceof RegoSet) return coll.has(key) ? key : undefined;
+  return undefined;
+}
+
+/** One evaluation of one query against a compiled policy and an input document. */
+export class Evaluation {
+  private steps = 0;
+  private readonly maxSteps: number;
+  private readonly deadline: number;
+  private readonly ruleCache = new Map<string, Value | undefined>();
+  private readonly inProgress = new Set<string>();
+  private readonly ctx: BuiltinContext;
+  private readonly env: Env = new Map();
+
+  constructor(
+    private readonly policy: CompiledPolicy,
+    private readonly input: Value | undefined,
+    limits: EvalLimits = {},
+    nowNs: bigint = BigInt(Date.now()) * 1_000_000n,
+  ) {
+    this.maxSteps = limits.maxSteps ?? 1_000_000;
+    this.deadline = Date.now() + (limits.timeoutMs ?? 250);
+    this.ctx = { nowNs };
+  }
+
+  /** Value of `data.<path>`; `undefined` when the rule is undefined or absent. */
+  query(path: string[]): Value | undefined {
+    const pkg = this.policy.pkg;
+    if (path.length !== pkg.length + 1 || pkg.some((p, i) => p !== path[i])) return undefined;
+    return this.rule(path[pkg.length]!);
+  }
+
+  private tick(): void {
+    if (++this.steps > this.maxSteps) evalError(`exceeded the budget of ${this.maxSteps} steps; simplify the policy`);
+    if ((this.steps & 1023) === 0 && Date.now() > this.deadline) evalError("exceeded the time limit; simplify the policy");
+  }
+
+  rule(name: string): Value | undefined {
+    if (this.ruleCache.has(name)) return this.ruleCache.get(name);
+    const rule = this.policy.rules.get(name);
+    if (rule === undefined) return undefined;
+    if (this.inProgress.has(name)) evalError(`rule ${name} depends on itself`);
+    this.inProgress.add(name);
+    // Rule bodies see none of the caller's local variables.
+    const saved = new Map(this.env);
+    this.env.clear();
+    try {
+      const value = this.evalRule(rule);
+      this.ruleCache.set(name, value);
+      return value;
+    } finally {
+      this.env.clear();
+      for (const [k, v] of saved) this.env.set(k, v);
+      this.inProgress.delete(name);
+    }
+  }
+
+  private evalRule(rule: CompiledRule): Value | undefined {
+    const found = new Map<string, Value>();
+    for (const def of rule.defs) {
+      const onValue: KV = (v) => {
+        found.set(valueKey(v), v);
+        if (found.size > 1) evalError(`complete rule ${rule.name} produced conflicting values (eval_conflict_error)`);
+        // A constant head cannot conflict with itself: one solution decides the rule, as OPA's early exit.
+        return rule.constantHead;
+      };
+      const stop = def.body === undefined ? this.term(def.value, onValue) : this.body(def.body, 0, () => this.term(def.value, onValue));
+      if (stop && rule.constantHead) break;
+    }
+    if (found.size === 1) return [...found.values()][0];
+    if (rule.default === undefined) return undefined;
+    let dflt: Value | undefined;
+    this.term(rule.default, (v) => ((dflt = v), true));
+    return dflt;
+  }
+
+  private bind(name: string, v: Value, k: K): boolean {
+    const had = this.env.has(name);
+    const old = this.env.get(name);
+    this.env.set(name, v);
+    try {
+      return k();
+    } finally {
+      if (had) this.env.set(name, old!);
+      else this.env.delete(name);
+    }
+  }
+
+  body(lits: Literal[], i: number, k: K): boolean {
+    if (i === lits.length) return k();
+    this.tick();
+    const lit = lits[i]!;
+    const next: K = () => this.body(lits, i + 1, k);
+    switch (lit.k) {
+      case "expr":
+        return this.term(lit.term, (v) => v !== false && next());
+      case "assign":
+      case "unify":
+        return this.unify(lit.lhs, lit.rhs, next);
+      case "not": {
+        let holds = false;
+        this.body([lit.lit], 0, () => ((holds = true), true));
+        return !holds && next();
+      }
+      case "someDecl":
+        return this.unbind(lit.names, next);
+      case "someIn":
+        return this.term(lit.coll, (c) => {
+          for (const [key, value] of entriesOf(c) ?? []) {
+            this.tick();
+            const stop = this.bind(lit.value, value, () => (lit.key === undefined ? next() : this.bind(lit.key, key, next)));
+            if (stop) return true;
+          }
+          return false;
+        });
+      case "every":
+        return this.term(lit.coll, (c) => {
+          const entries = entriesOf(c);
+          if (entries === undefined) return false;
+          for (const [key, value] of entries) {
+            let holds = false;
+            const check: K = () => this.body(lit.body, 0, () => ((holds = true), true));
+            this.bind(lit.value, value, () => (lit.key === undefined ? check() : this.bind(lit.key, key, check)));
+            if (!holds) return false;
+          }
+          return next();
+        });
+    }
+  }
+
+  /** `some x` declares fresh locals: hide any outer binding of the same name for the rest of the body. */
+  private unbind(names: string[], k: K): boolean {
+    const saved = names.filter((n) => this.env.has(n)).map((n) => [n, this.env.get(n)!] as const);
+    for (const [n] of saved) this.env.delete(n);
+    try {
+      return k();
+    } finally {
+      for (const [n, v] of saved) this.env.set(n, v);
+    }
+  }
+
+  private unbound(t: Term): boolean {
+    return t.k === "var" && !this.env.has(t.name);
+  }
+
+  /** Whether `t` still has unbound variables in pattern positions (so it must be matched, not evaluated). */
+  private isOpenPattern(t: Term): boolean {
+    if (t.k === "var") return !this.env.has(t.name);
+    if (t.k === "array") return t.items.some((x) => this.isOpenPattern(x));
+    if (t.k === "object") return t.entries.some(([, v]) => this.isOpenPattern(v));
+    return false;
+  }
+
+  private unify(a: Term, b: Term, k: K): boolean {
+    if (a.k === "array" && b.k === "array" && a.items.length === b.items.length && this.isOpenPattern(a) && this.isOpenPattern(b)) {
+      return this.unifyPairs(a.items.map((x, i) => [x, b.items[i]!] as [Term, Term]), k);
+    }
+    if (this.isOpenPattern(a)) return this.term(b, (v) => this.match(a, v, k));
+    return this.term(a, (v) => this.match(b, v, k));
+  }
+
+  private unifyPairs(pairs: [Term, Term][], k: K): boolean {
+    if (pairs.length === 0) return k();
+    // Resolve first a pair that has a fully evaluable side, so its bindings can close the others.
+    const idx = pairs.findIndex(([x, y]) => !this.isOpenPattern(x) || !this.isOpenPattern(y));
+    const at = idx < 0 ? 0 : idx;
+    const [x, y] = pairs[at]!;
+    const rest = pairs.filter((_, i) => i !== at);
+    return this.unify(x, y, () => this.unifyPairs(rest, k));
+  }
+
+  /** Matches a pattern term against a value, binding its unbound variables. */
+  private match(t: Term, v: Value, k: K): boolean {
+    this.tick();
+    if (this.unbound(t)) return this.bind((t as { name: string }).name, v, k);
+    if (t.k === "array" && this.isOpenPattern(t)) {
+      if (!Array.isArray(v) || v.length !== t.items.length) return false;
+      const step = (i: number): boolean => (i === t.items.length ? k() : this.match(t.items[i]!, v[i]!, () => step(i + 1)));
+      return step(0);
+    }
+    if (t.k === "object" && this.isOpenPattern(t)) {
+      if (!(v instanceof RegoObject) || v.size !== t.entries.length) return false;
+      const step = (i: number): boolean => {
+        if (i === t.entries.length) return k();
+        const [kt, vt] = t.entries[i]!;
+        return this.term(kt, (key) => {
+          const sub = v.get(key);
+          return sub !== undefined && this.match(vt, sub, () => step(i + 1));
+        });
+      };
+      return step(0);
+    }
+    return this.term(t, (x) => valueEquals(x, v) && k());
+  }
+
+  /** Evaluates a term, calling `k` with each of its values (none when undefined). */
+  term(t: Term, k: KV): boolean {
+    this.tick();
+    switch (t.k) {
+      case "scalar":
+        return k(t.v);
+      case "var": {
+        const v = this.env.get(t.name);
+        return v === undefined ? false : k(v);
+      }
+      case "input":
+        return this.input === undefined ? false : k(this.input);
+      case "rule": {
+        const v = this.rule(t.name);
+        return v === undefined ? false : k(v);
+      }
+      case "undef":
+        return false;
+      case "pkg": {
+        const o = new RegoObject();
+        for (const name of this.policy.rules.keys()) {
+          const v = this.rule(name);
+          if (v !== undefined) o.set(name, v);
+        }
+        return k(o);
+      }
+      case "ref":
+        return this.term(t.head, (base) => this.walk(base, t.path, 0, k));
+      case "array":
+        return this.terms(t.items, 0, [], (vs) => k(vs));
+      case "set":
+        return this.terms(t.items, 0, [], (vs) => k(new RegoSet(vs)));
+      case "object": {
+        const flat = t.entries.flat();
+        return this.terms(flat, 0, [], (vs) => {
+          const o = new RegoObject();
+          for (let i = 0; i < vs.length; i += 2) {
+            const prev = o.get(vs[i]!);
+            if (prev !== undefined && !valueEquals(prev, vs[i + 1]!)) evalError("object keys must be unique");
+            o.set(vs[i]!, vs[i + 1]!);
+          }
+          return k(o);
+        });
+      }
+      case "call":
+        return this.call(t, k);
+      case "member":
+        return this.term(t.coll, (c) =>
+          this.term(t.value, (x) => {
+            if (t.key === undefined) return k(memberOf(c, x));
+            return this.term(t.key, (key) => {
+              const at = lookup(c, key);
+              return k(at !== undefined && !(c instanceof RegoSet && !valueEquals(key, x)) && valueEquals(at, x));
+            });
+          }),
+        );
+      case "compr":
+        return k(this.comprehension(t));
+    }
+  }
+
+  private comprehension(t: Extract<Term, { k: "compr" }>): Value {
+    const items: Value[] = [];
+    const obj = new RegoObject();
+    this.body(t.body, 0, () => {
+      if (t.kind !== "object") return this.term(t.head, (v) => (items.push(v), false));
+      return this.term(t.key!, (key) =>
+        this.term(t.head, (v) => {
+          const prev = obj.get(key);
+          if (prev !== undefined && !valueEquals(prev, v)) evalError("object comprehension produced conflicting keys (eval_conflict_error)");
+          obj.set(key, v);
+          return false;
+        }),
+      );
+    });
+    if (t.kind === "object") return obj;
+    return t.kind === "set" ? new RegoSet(items) : items;
+  }
+
+  private terms(ts: Term[], i: number, acc: Value[], k: (vs: Value[]) => boolean): boolean {
+    if (i === ts.length) return k(acc.slice());
+    return this.term(ts[i]!, (v) => {
+      acc.push(v);
+      try {
+        return this.terms(ts, i + 1, acc, k);
+      } finally {
+        acc.pop();
+      }
+    });
+  }
+
+  private walk(base: Value, path: Term[], i: number, k: KV): boolean {
+    if (i === path.length) return k(base);
+    const seg = path[i]!;
+    if (this.unbound(seg)) {
+      const name = (seg as { name: string }).name;
+      for (const [key, value] of entriesOf(base) ?? []) {
+        this.tick();
+        if (this.bind(name, key, () => this.walk(value, path, i + 1, k))) return true;
+      }
+      return false;
+    }
+    return this.term(seg, (key) => {
+      const next = lookup(base, key);
+      return next !== undefined && this.walk(next, path, i + 1, k);
+    });
+  }
+
+  private call(t: Extract<Term, { k: "call" }>, k: KV): boolean {
+    const builtin = BUILTINS[t.name]!;
+    // References that bind variables are evaluated before plain variables, as OPA's compiler does.
+    const order = t.args.map((_, i) => i).sort((x, y) => Number(t.args[x]!.k === "var") - Number(t.args[y]!.k === "var"));
+    const args: Value[] = new Array<Value>(t.args.length);
+    const step = (j: number): boolean => {
+      if (j === order.length) {
+        const r = builtin.fn(args, this.ctx);
+        return r === undefined ? false : k(r);
+      }
+      const idx = order[j]!;
+      return this.term(t.args[idx]!, (v) => {
+        args[idx] = v;
+        return step(j + 1);
+      });
+    };
+    return step(0);
+  }
+}
+
+function memberOf(c: Value, x: Value): boolean {
+  if (Array.isArray(c)) return c.some((e) => valueEquals(e, x));
+  if (c instanceof RegoSet) return c.has(x);
+  if (c instanceof RegoObject) return [...c.entries.values()].some(([, v]) => valueEquals(v, x));
+  return false;
+}

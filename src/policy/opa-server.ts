@@ -1,0 +1,153 @@
+/**
+ * Hands policy decisions to a running OPA server over its REST API instead of the embedded engine.
+ *
+ * Every file's policy declares `package model`, and OPA merges modules of one package, so two
+ * files' policies uploaded side by side would OR their `allow` rules together. Each policy is
+ * therefore uploaded under a package of its own, derived from the SHA-256 of its text
+ * (`package model` → `package cryptotensors_<hash>`, `data.model.` → `data.cryptotensors_<hash>.`).
+ */
+import { createHash } from "node:crypto";
+import { CryptoTensorsError } from "../errors.js";
+import { stringifyInput, type PolicyInput } from "./input.js";
+import { tokenize, type Token } from "./lexer.js";
+import type { PolicyEvaluator } from "./types.js";
+
+/** Options of {@link OpaServerEvaluator}. */
+export interface OpaServerOptions {
+  /** Base URL of the server; default `http://127.0.0.1:8181`. */
+  baseUrl?: string;
+  /** Per-request timeout in milliseconds; default 5000. */
+  timeoutMs?: number;
+  /** Extra request headers (e.g. `authorization` for a server started with `--authentication=token`). */
+  headers?: Record<string, string>;
+}
+
+interface OpaErrorBody {
+  code?: string;
+  message?: string;
+  errors?: { code?: string; message?: string }[];
+}
+
+/** Finds the package path tokens and rewrites it plus `data.<package>` references to `isolated`. */
+function isolatePackage(rego: string, isolated: string): { text: string; isModel: boolean } | undefined {
+  let toks: Token[];
+  try {
+    toks = tokenize(rego);
+  } catch {
+    return undefined;
+  }
+  if (toks[0]?.text !== "package") return undefined;
+  const pkg: Token[] = [toks[1]!];
+  for (let i = 2; toks[i]?.text === "." && toks[i + 1]?.type === "ident"; i += 2) pkg.push(toks[i + 1]!);
+  const isModel = pkg.length === 1 && pkg[0]!.text === "model";
+  const last = pkg[pkg.length - 1]!;
+  if (last.line !== pkg[0]!.line) return undefined;
+  const lines = rego.split("\n");
+  // Any package is isolated (so uploads never merge); only `model` is then queried.
+  const edits: { line: number; col: number; len: number; text: string }[] = [
+    { line: pkg[0]!.line, col: pkg[0]!.col, len: last.col + last.text.length - pkg[0]!.col, text: isolated },
+  ];
+  for (let i = 0; isModel && i + 2 < toks.length; i++) {
+    const [a, dot, b] = [toks[i]!, toks[i + 1]!, toks[i + 2]!];
+    if (a.type === "ident" && a.text === "data" && dot.text === "." && b.type === "ident" && b.text === "model") {
+      edits.push({ line: b.line, col: b.col, len: 5, text: isolated });
+    }
+  }
+  // Apply right to left so earlier columns stay valid.
+  edits.sort((x, y) => y.line - x.line || y.col - x.col);
+  for (const e of edits) {
+    const l = lines[e.line - 1]!;
+    lines[e.line - 1] = l.slice(0, e.col - 1) + e.text + l.slice(e.col - 1 + e.len);
+  }
+  return { text: lines.join("\n"), isModel };
+}
+
+function messageOf(body: OpaErrorBody | undefined): string {
+  const first = body?.errors?.[0];
+  return [body?.message, first?.message].filter(Boolean).join(": ") || "no details";
+}
+
+/**
+ * Policy evaluator backed by an OPA server (`opa run --server`).
+ *
+ * @example
+ * ```ts
+ * const opa = new OpaServerEvaluator({ baseUrl: "http://127.0.0.1:8181" });
+ * await checkPolicy(rego, buildPolicyInput(ctx), opa);
+ * ```
+ */
+export class OpaServerEvaluator implements PolicyEvaluator {
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly headers: Record<string, string>;
+  private readonly uploaded = new Set<string>();
+
+  constructor(options: OpaServerOptions = {}) {
+    const base = options.baseUrl ?? "http://127.0.0.1:8181";
+    let url: URL;
+    try {
+      url = new URL(base);
+    } catch {
+      throw new TypeError(`baseUrl is not a URL: ${base}`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("baseUrl must be http: or https:");
+    this.baseUrl = url.href.replace(/\/+$/, "");
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.headers = { ...options.headers };
+  }
+
+  async evaluate(rego: string, input: PolicyInput | undefined): Promise<boolean | undefined> {
+    if (typeof rego !== "string") throw new TypeError("policy must be a string");
+    const hash = createHash("sha256").update(rego).digest("hex").slice(0, 32);
+    const pkg = `cryptotensors_${hash}`;
+    const isolated = isolatePackage(rego, pkg);
+    if (!this.uploaded.has(hash)) {
+      await this.request("PUT", `/v1/policies/cryptotensors/${hash}`, isolated?.text ?? rego, "text/plain", "ERR_POLICY_INVALID");
+      this.uploaded.add(hash);
+    }
+    // Only `package model` defines data.model.allow; any other package leaves it undefined.
+    if (isolated === undefined || !isolated.isModel) return undefined;
+    const body = input === undefined ? "{}" : `{"input":${stringifyInput(input)}}`;
+    const answer = (await this.request("POST", `/v1/data/${pkg}/allow`, body, "application/json", "ERR_POLICY_EVAL")) as {
+      result?: unknown;
+    };
+    const result = answer.result;
+    if (result === undefined || typeof result === "boolean") return result;
+    throw new CryptoTensorsError(
+      "ERR_POLICY_UNSUPPORTED",
+      `policy rule data.model.allow returned ${Array.isArray(result) ? "an array" : typeof result}, not a boolean; make allow evaluate to true or false`,
+    );
+  }
+
+  private async request(method: string, path: string, body: string, type: string, errorCode: "ERR_POLICY_INVALID" | "ERR_POLICY_EVAL"): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(this.baseUrl + path, {
+        method,
+        body,
+        headers: { ...this.headers, "content-type": type },
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new CryptoTensorsError("ERR_POLICY_SERVER", `cannot reach the OPA server at ${this.baseUrl} (${method} ${path}); check that it is running`, {
+        cause: e,
+      });
+    }
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? {} : JSON.parse(text);
+    } catch (e) {
+      throw new CryptoTensorsError("ERR_POLICY_SERVER", `the OPA server answered ${res.status} with a non-JSON body`, { cause: e });
+    }
+    if (res.ok) return parsed;
+    const detail = messageOf(parsed as OpaErrorBody);
+    if (res.status === 400 && errorCode === "ERR_POLICY_INVALID") {
+      throw new CryptoTensorsError("ERR_POLICY_INVALID", `the OPA server rejected the policy: ${detail}; fix the Rego text`);
+    }
+    if (res.status === 500 && errorCode === "ERR_POLICY_EVAL") {
+      throw new CryptoTensorsError("ERR_POLICY_EVAL", `the OPA server failed to evaluate the policy: ${detail}`);
+    }
+    throw new CryptoTensorsError("ERR_POLICY_SERVER", `the OPA server answered ${res.status} to ${method} ${path}: ${detail}`);
+  }
+}

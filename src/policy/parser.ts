@@ -1,0 +1,430 @@
+/**
+ * Recursive-descent parser for the supported Rego subset. Constructs outside the subset raise
+ * ERR_POLICY_UNSUPPORTED naming the construct; malformed text raises ERR_POLICY_INVALID.
+ * Both the Rego v1 form (`allow if { … }`) and the pre-1.0 form (`allow { … }`) are accepted,
+ * as the reference engine (regorus) does; with `import rego.v1` the `if` is required, as in OPA.
+ */
+import { CryptoTensorsError } from "../errors.js";
+import type { Literal, Module, Pos, RuleDef, Term } from "./ast.js";
+import { syntaxError, tokenize, type Token } from "./lexer.js";
+import { canonicalNumber } from "./values.js";
+
+const MAX_DEPTH = 64;
+const RELATIONS: Record<string, string> = { "==": "equal", "!=": "neq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte" };
+const ARITH: Record<string, string> = { "+": "plus", "-": "minus" };
+const FACTOR: Record<string, string> = { "*": "mul", "/": "div", "%": "rem" };
+const FUTURE_KEYWORDS = new Set(["in", "every", "if", "contains"]);
+
+function unsupported(what: string, pos: Pos): never {
+  throw new CryptoTensorsError(
+    "ERR_POLICY_UNSUPPORTED",
+    `policy uses ${what} (at ${pos.line}:${pos.col}), which the embedded Rego engine does not support; ` +
+      "rewrite it within the subset listed in docs/policies.md or evaluate it with an OPA server",
+  );
+}
+
+class Parser {
+  private i = 0;
+  private depth = 0;
+  private wildcards = 0;
+
+  constructor(private readonly toks: Token[]) {}
+
+  private peek(o = 0): Token {
+    return this.toks[Math.min(this.i + o, this.toks.length - 1)]!;
+  }
+  private next(): Token {
+    const t = this.peek();
+    if (this.i < this.toks.length - 1) this.i++;
+    return t;
+  }
+  private is(text: string, o = 0): boolean {
+    const t = this.peek(o);
+    return (t.type === "op" || t.type === "ident") && t.text === text;
+  }
+  private expect(text: string): Token {
+    const t = this.next();
+    if (t.text !== text || (t.type !== "op" && t.type !== "ident")) this.fail(`expected "${text}", found ${this.describe(t)}`, t);
+    return t;
+  }
+  private ident(): Token {
+    const t = this.next();
+    if (t.type !== "ident") this.fail(`expected a name, found ${this.describe(t)}`, t);
+    return t;
+  }
+  private describe(t: Token): string {
+    return t.type === "eof" ? "end of policy" : JSON.stringify(t.text);
+  }
+  private fail(message: string, t: Token = this.peek()): never {
+    syntaxError(message, t.line, t.col);
+  }
+  private pos(t: Token = this.peek()): Pos {
+    return { line: t.line, col: t.col };
+  }
+
+  parseModule(): Module {
+    this.expect("package");
+    const pkg = [this.ident().text];
+    while (this.is(".")) {
+      this.next();
+      pkg.push(this.ident().text);
+    }
+    let regoV1 = false;
+    while (this.is("import")) {
+      const at = this.pos(this.next());
+      const path = [this.ident().text];
+      while (this.is(".") && !this.peek().nl) {
+        this.next();
+        path.push(this.ident().text);
+      }
+      if (this.is("as")) unsupported("import aliases", at);
+      const p = path.join(".");
+      if (p === "rego.v1") regoV1 = true;
+      else if (p === "future.keywords" || (path.length === 3 && p.startsWith("future.keywords.") && FUTURE_KEYWORDS.has(path[2]!))) {
+        // Keywords are always enabled here; the import only matters to OPA in v0 mode.
+      } else if (path[0] === "input" || path[0] === "data") unsupported(`import ${p}`, at);
+      else this.fail(`unknown import ${p}`);
+    }
+    const rules: RuleDef[] = [];
+    while (this.peek().type !== "eof") rules.push(this.parseRule(regoV1));
+    return { pkg, regoV1, rules };
+  }
+
+  private parseRule(regoV1: boolean): RuleDef {
+    const start = this.peek();
+    if (!start.nl) this.fail("a rule must start on a new line", start);
+    if (this.is("import")) this.fail("imports must come before rules");
+    if (this.is("default")) {
+      this.next();
+      const name = this.ident().text;
+      if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
+      this.next();
+      const value = this.parseExpr();
+      return { name, isDefault: true, value, body: undefined, pos: this.pos(start) };
+    }
+    const nameTok = this.ident();
+    const name = nameTok.text;
+    if (["package", "not", "some", "every", "in", "if", "else", "with", "true", "false", "null"].includes(name)) {
+      this.fail(`unexpected keyword "${name}"`, nameTok);
+    }
+    if (this.is("(")) unsupported("user-defined functions", this.pos());
+    if (this.is("[")) unsupported("partial set/object rules (name[key])", this.pos());
+    if (this.is(".")) unsupported("rules with reference heads (a.b.c)", this.pos());
+    if (this.is("contains")) unsupported("multi-value rules (contains)", this.pos());
+    let value: Term = { k: "scalar", v: true, pos: this.pos(nameTok) };
+    let hasValue = false;
+    if (this.is(":=") || this.is("=")) {
+      this.next();
+      value = this.parseExpr();
+      hasValue = true;
+    }
+    let body: Literal[] | undefined;
+    if (this.is("if")) {
+      this.next();
+      body = this.is("{") ? this.parseBraceBody() : [this.parseLiteral()];
+    } else if (this.is("{") && !this.peek().nl) {
+      if (regoV1) this.fail("`if` keyword is required before rule body");
+      body = this.parseBraceBody();
+    } else if (!hasValue) {
+      this.fail(`rule "${name}" needs a value or a body`, nameTok);
+    }
+    if (this.is("{") && !this.peek().nl) unsupported("rules with several bodies", this.pos());
+    if (this.is("else")) unsupported("else chains", this.pos());
+    const after = this.peek();
+    if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
+    return { name, isDefault: false, value, body, pos: this.pos(nameTok) };
+  }
+
+  private parseBraceBody(): Literal[] {
+    this.expect("{");
+    const body = this.parseLiterals("}");
+    this.expect("}");
+    if (body.length === 0) this.fail("a rule body must not be empty");
+    return body;
+  }
+
+  /** Literals up to (not including) `close`, separated by `;` or newlines. */
+  private parseLiterals(close: string): Literal[] {
+    const out: Literal[] = [];
+    while (!this.is(close)) {
+      if (this.peek().type === "eof") this.fail(`expected "${close}"`);
+      out.push(this.parseLiteral());
+      if (this.is(";")) this.next();
+      else if (!this.is(close) && !this.peek().nl) this.fail(`unexpected ${this.describe(this.peek())}`);
+    }
+    return out;
+  }
+
+  private parseLiteral(): Literal {
+    const at = this.pos();
+    if (this.is("with")) unsupported("`with` modifiers", at);
+    if (this.is("some")) {
+      this.next();
+      const names = [this.varName()];
+      while (this.is(",")) {
+        this.next();
+        names.push(this.varName());
+      }
+      if (this.is("in")) {
+        if (names.length > 2) this.fail("`some` takes at most a key and a value before `in`");
+        this.next();
+        const coll = this.parseExpr();
+        return names.length === 2
+          ? { k: "someIn", key: names[0], value: names[1]!, coll, pos: at }
+          : { k: "someIn", key: undefined, value: names[0]!, coll, pos: at };
+      }
+      return { k: "someDecl", names, pos: at };
+    }
+    if (this.is("every")) {
+      this.next();
+      const first = this.varName();
+      let key: string | undefined;
+      let value = first;
+      if (this.is(",")) {
+        this.next();
+        key = first;
+        value = this.varName();
+      }
+      this.expect("in");
+      const coll = this.parseExpr();
+      this.expect("{");
+      const body = this.parseLiterals("}");
+      this.expect("}");
+      return { k: "every", key, value, coll, body, pos: at };
+    }
+    if (this.is("not")) {
+      this.next();
+      return { k: "not", lit: this.parseSimpleLiteral(), pos: at };
+    }
+    return this.parseSimpleLiteral();
+  }
+
+  private varName(): string {
+    const t = this.ident();
+    if (t.text === "_") return this.wildcard();
+    return t.text;
+  }
+
+  private wildcard(): string {
+    return `_$${this.wildcards++}`;
+  }
+
+  private parseSimpleLiteral(): Literal {
+    const at = this.pos();
+    let term = this.parseExpr();
+    if (this.is(",") && !this.peek().nl) {
+      // `k, v in coll` membership.
+      this.next();
+      const value = this.parseRelation(false);
+      this.expect("in");
+      term = { k: "member", key: term, value, coll: this.parseRelation(false), pos: at };
+    }
+    if (this.is(":=")) {
+      this.next();
+      return { k: "assign", lhs: term, rhs: this.parseExpr(), pos: at };
+    }
+    if (this.is("=")) {
+      this.next();
+      return { k: "unify", lhs: term, rhs: this.parseExpr(), pos: at };
+    }
+    if (this.is("with")) unsupported("`with` modifiers", this.pos());
+    return { k: "expr", term, pos: at };
+  }
+
+  /** Full expression: membership is the loosest operator, as in OPA's grammar. */
+  parseExpr(noPipe = false): Term {
+    if (++this.depth > MAX_DEPTH) this.fail(`expression nests deeper than ${MAX_DEPTH} levels`);
+    let lhs = this.parseRelation(noPipe);
+    while (this.is("in") && !this.peek().nl) {
+      const at = this.pos(this.next());
+      lhs = { k: "member", key: undefined, value: lhs, coll: this.parseRelation(noPipe), pos: at };
+    }
+    this.depth--;
+    return lhs;
+  }
+
+  private binary(ops: Record<string, string>, operand: () => Term, loop: boolean): Term {
+    let lhs = operand();
+    for (;;) {
+      const t = this.peek();
+      const name = t.type === "op" && !t.nl ? ops[t.text] : undefined;
+      if (name === undefined) return lhs;
+      this.next();
+      lhs = { k: "call", name, args: [lhs, operand()], pos: this.pos(t) };
+      if (!loop) return lhs;
+    }
+  }
+
+  private parseRelation(noPipe: boolean): Term {
+    return this.binary(RELATIONS, () => this.parseOr(noPipe), true);
+  }
+  private parseOr(noPipe: boolean): Term {
+    return noPipe ? this.parseAnd() : this.binary({ "|": "or" }, () => this.parseAnd(), true);
+  }
+  private parseAnd(): Term {
+    return this.binary({ "&": "and" }, () => this.parseArith(), true);
+  }
+  private parseArith(): Term {
+    return this.binary(ARITH, () => this.parseFactor(), true);
+  }
+  private parseFactor(): Term {
+    return this.binary(FACTOR, () => this.parseUnary(), true);
+  }
+
+  private parseUnary(): Term {
+    if (this.is("-")) {
+      const t = this.next();
+      const n = this.peek();
+      if (n.type === "number" && n.col === t.col + 1 && n.line === t.line) {
+        this.next();
+        return { k: "scalar", v: parseNumber("-" + n.text), pos: this.pos(t) };
+      }
+      return { k: "call", name: "minus", args: [{ k: "scalar", v: 0, pos: this.pos(t) }, this.parseUnary()], pos: this.pos(t) };
+    }
+    return this.parsePostfix(this.parsePrimary());
+  }
+
+  private parsePostfix(base: Term): Term {
+    let term = base;
+    for (;;) {
+      const t = this.peek();
+      if (t.nl || t.type !== "op" || (t.text !== "." && t.text !== "[")) return term;
+      if (term.k !== "ref" && term.k !== "var") unsupported("references into literals or call results", this.pos(t));
+      this.next();
+      let seg: Term;
+      if (t.text === ".") {
+        const name = this.ident();
+        seg = { k: "scalar", v: name.text, pos: this.pos(name) };
+      } else {
+        seg = this.parseExpr();
+        this.expect("]");
+      }
+      term = term.k === "ref" ? { ...term, path: [...term.path, seg] } : { k: "ref", head: term, path: [seg], pos: term.pos };
+    }
+  }
+
+  private parsePrimary(): Term {
+    const t = this.next();
+    const at = this.pos(t);
+    if (t.type === "number") return { k: "scalar", v: parseNumber(t.text), pos: at };
+    if (t.type === "string") return { k: "scalar", v: t.str!, pos: at };
+    if (t.type === "ident") {
+      if (t.text === "true" || t.text === "false") return { k: "scalar", v: t.text === "true", pos: at };
+      if (t.text === "null") return { k: "scalar", v: null, pos: at };
+      if (["not", "some", "every", "if", "else", "with", "default", "import", "package", "as"].includes(t.text)) {
+        this.fail(`unexpected keyword "${t.text}"`, t);
+      }
+      if (t.text === "_") return { k: "var", name: this.wildcard(), pos: at };
+      // A dotted name directly followed by "(" is a builtin call such as time.now_ns().
+      let n = 0;
+      while (this.is(".", 2 * n) && this.peek(2 * n + 1).type === "ident" && !this.peek(2 * n).nl) n++;
+      if (this.is("(", 2 * n) && !this.peek(2 * n).nl) {
+        const parts = [t.text];
+        for (let j = 0; j < n; j++) {
+          this.next();
+          parts.push(this.next().text);
+        }
+        this.next();
+        const args: Term[] = [];
+        while (!this.is(")")) {
+          args.push(this.parseExpr());
+          if (!this.is(")")) this.expect(",");
+        }
+        this.next();
+        const name = parts.join(".");
+        if (name === "set" && args.length === 0) return { k: "set", items: [], pos: at };
+        return { k: "call", name, args, pos: at };
+      }
+      return { k: "var", name: t.text, pos: at };
+    }
+    if (t.text === "(") {
+      const inner = this.parseExpr();
+      this.expect(")");
+      return inner;
+    }
+    if (t.text === "[") return this.parseArray(at);
+    if (t.text === "{") return this.parseBraces(at);
+    this.fail(`unexpected ${this.describe(t)}`, t);
+  }
+
+  private parseArray(at: Pos): Term {
+    if (this.is("]")) {
+      this.next();
+      return { k: "array", items: [], pos: at };
+    }
+    const first = this.parseExpr(true);
+    if (this.is("|")) {
+      this.next();
+      const body = this.parseLiterals("]");
+      this.expect("]");
+      return { k: "compr", kind: "array", key: undefined, head: first, body, pos: at };
+    }
+    const items = [first, ...this.parseRest("]")];
+    return { k: "array", items, pos: at };
+  }
+
+  private parseRest(close: string): Term[] {
+    const items: Term[] = [];
+    while (this.is(",")) {
+      this.next();
+      if (this.is(close)) break;
+      items.push(this.parseExpr(true));
+    }
+    this.expect(close);
+    return items;
+  }
+
+  private parseBraces(at: Pos): Term {
+    if (this.is("}")) {
+      this.next();
+      return { k: "object", entries: [], pos: at };
+    }
+    const first = this.parseExpr(true);
+    if (this.is(":")) {
+      this.next();
+      const value = this.parseExpr(true);
+      if (this.is("|")) {
+        this.next();
+        const body = this.parseLiterals("}");
+        this.expect("}");
+        return { k: "compr", kind: "object", key: first, head: value, body, pos: at };
+      }
+      const entries: [Term, Term][] = [[first, value]];
+      while (this.is(",")) {
+        this.next();
+        if (this.is("}")) break;
+        const k = this.parseExpr(true);
+        this.expect(":");
+        entries.push([k, this.parseExpr(true)]);
+      }
+      this.expect("}");
+      return { k: "object", entries, pos: at };
+    }
+    if (this.is("|")) {
+      this.next();
+      const body = this.parseLiterals("}");
+      this.expect("}");
+      return { k: "compr", kind: "set", key: undefined, head: first, body, pos: at };
+    }
+    return { k: "set", items: [first, ...this.parseRest("}")], pos: at };
+  }
+}
+
+function parseNumber(text: string): number | bigint {
+  if (/^-?[0-9]+$/.test(text)) return canonicalNumber(BigInt(text));
+  const n = Number(text);
+  if (!Number.isFinite(n)) throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", `number ${text} is out of range for the embedded engine`);
+  return canonicalNumber(n);
+}
+
+/**
+ * Parses Rego source into a {@link Module}.
+ *
+ * @example
+ * ```ts
+ * parseModule("package model\ndefault allow := false\nallow if input.user == \"alice\"").rules.length; // 2
+ * ```
+ */
+export function parseModule(src: string): Module {
+  return new Parser(tokenize(src)).parseModule();
+}

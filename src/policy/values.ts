@@ -1,0 +1,211 @@
+/**
+ * The Rego value model of the embedded engine: JSON values plus sets and non-string object keys.
+ *
+ * Numbers are kept in one canonical form so that equal numbers are represented identically
+ * (needed for set/object keys): integers within ±2^53 are JS numbers, larger integers are
+ * bigints (so `time.now_ns()` stays exact), non-integers are IEEE doubles.
+ */
+
+/** A Rego value. Objects and sets are the classes below; everything else is a JS primitive or array. */
+export type Value = null | boolean | number | bigint | string | Value[] | RegoObject | RegoSet;
+
+/** A Rego object: insertion-ordered map from canonical key to `[key, value]`. */
+export class RegoObject {
+  readonly entries = new Map<string, [Value, Value]>();
+
+  /** Looks a key up; `undefined` when absent. */
+  get(key: Value): Value | undefined {
+    return this.entries.get(valueKey(key))?.[1];
+  }
+
+  /** Adds or replaces a key. */
+  set(key: Value, value: Value): void {
+    this.entries.set(valueKey(key), [key, value]);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
+
+/** A Rego set of values. */
+export class RegoSet {
+  readonly items = new Map<string, Value>();
+
+  constructor(values: Iterable<Value> = []) {
+    for (const v of values) this.add(v);
+  }
+
+  add(value: Value): void {
+    this.items.set(valueKey(value), value);
+  }
+
+  has(value: Value): boolean {
+    return this.items.has(valueKey(value));
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+}
+
+/** Brings a JS number or bigint into canonical form (see module comment). */
+export function canonicalNumber(n: number | bigint): number | bigint {
+  if (typeof n === "bigint") {
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+  }
+  if (Number.isInteger(n) && !Number.isSafeInteger(n)) return BigInt(n);
+  return Object.is(n, -0) ? 0 : n;
+}
+
+export function isNumber(v: Value | undefined): v is number | bigint {
+  return typeof v === "number" || typeof v === "bigint";
+}
+
+export function isInteger(v: number | bigint): boolean {
+  return typeof v === "bigint" || Number.isInteger(v);
+}
+
+/** A string identifying a value up to Rego equality; used as map key for sets and objects. */
+export function valueKey(v: Value): string {
+  if (v === null) return "z";
+  switch (typeof v) {
+    case "boolean":
+      return v ? "t" : "f";
+    case "number":
+    case "bigint":
+      return "n" + String(v);
+    case "string":
+      return JSON.stringify(v);
+  }
+  if (Array.isArray(v)) return "[" + v.map(valueKey).join(",") + "]";
+  if (v instanceof RegoSet) return "<" + [...v.items.keys()].sort().join(",") + ">";
+  const parts = [...v.entries.entries()].map(([k, [, val]]) => k + ":" + valueKey(val));
+  return "{" + parts.sort().join(",") + "}";
+}
+
+export function valueEquals(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  return valueKey(a) === valueKey(b);
+}
+
+/** Sort rank of each type, as OPA's total order across types (null < boolean < number < string < array < object < set). */
+function typeRank(v: Value): number {
+  if (v === null) return 0;
+  switch (typeof v) {
+    case "boolean":
+      return 1;
+    case "number":
+    case "bigint":
+      return 2;
+    case "string":
+      return 3;
+  }
+  if (Array.isArray(v)) return 6;
+  return v instanceof RegoSet ? 8 : 7;
+}
+
+function compareNumbers(a: number | bigint, b: number | bigint): number {
+  if (typeof a === "bigint" && typeof b === "bigint") return a < b ? -1 : a > b ? 1 : 0;
+  // Mixed forms: a bigint is beyond ±2^53 and a non-integer double is within it, so doubles order them.
+  const x = Number(a);
+  const y = Number(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+function compareStrings(a: string, b: string): number {
+  // Go compares UTF-8 bytes; JS compares UTF-16 units, which differ only past the BMP.
+  if (/[\ud800-\udfff]/.test(a + b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedValues(values: Iterable<Value>): Value[] {
+  return [...values].sort(compareValues);
+}
+
+/** OPA's total order over values (used by `<`, `sort`, `max`, set iteration order). */
+export function compareValues(a: Value, b: Value): number {
+  const ra = typeRank(a);
+  const rb = typeRank(b);
+  if (ra !== rb) return ra - rb;
+  switch (ra) {
+    case 0:
+      return 0;
+    case 1:
+      return Number(a) - Number(b);
+    case 2:
+      return compareNumbers(a as number | bigint, b as number | bigint);
+    case 3:
+      return compareStrings(a as string, b as string);
+    case 6:
+      return compareSequences(a as Value[], b as Value[]);
+    case 8:
+      return compareSequences(sortedValues((a as RegoSet).items.values()), sortedValues((b as RegoSet).items.values()));
+  }
+  const ea = sortedEntries(a as RegoObject);
+  const eb = sortedEntries(b as RegoObject);
+  for (let i = 0; i < Math.min(ea.length, eb.length); i++) {
+    const c = compareValues(ea[i]![0], eb[i]![0]) || compareValues(ea[i]![1], eb[i]![1]);
+    if (c !== 0) return c;
+  }
+  return ea.length - eb.length;
+}
+
+function compareSequences(a: Value[], b: Value[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = compareValues(a[i]!, b[i]!);
+    if (c !== 0) return c;
+  }
+  return a.length - b.length;
+}
+
+/** Object entries sorted by key in OPA's order. */
+export function sortedEntries(o: RegoObject): [Value, Value][] {
+  return [...o.entries.values()].sort((x, y) => compareValues(x[0], y[0]));
+}
+
+/** Set members sorted in OPA's order. */
+export function sortedSet(s: RegoSet): Value[] {
+  return sortedValues(s.items.values());
+}
+
+/** OPA's `type_name` of a value. */
+export function typeName(v: Value): string {
+  return ["null", "boolean", "number", "string", "", "", "array", "object", "set"][typeRank(v)]!;
+}
+
+/**
+ * Converts a JSON-like JS value (plain objects, arrays, strings, finite numbers, bigints, booleans, null)
+ * to a Rego value. Throws `TypeError` for anything else, since the input document is built by callers.
+ */
+export function fromJS(x: unknown, depth = 0): Value {
+  if (depth > 200) throw new RangeError("policy input nests deeper than 200 levels");
+  if (x === null || typeof x === "boolean" || typeof x === "string") return x;
+  if (typeof x === "bigint") return canonicalNumber(x);
+  if (typeof x === "number") {
+    if (!Number.isFinite(x)) throw new TypeError("policy input numbers must be finite");
+    return canonicalNumber(x);
+  }
+  if (Array.isArray(x)) return x.map((e) => fromJS(e, depth + 1));
+  if (typeof x === "object") {
+    const o = new RegoObject();
+    for (const [k, v] of Object.entries(x as Record<string, unknown>)) {
+      if (v !== undefined) o.set(k, fromJS(v, depth + 1));
+    }
+    return o;
+  }
+  throw new TypeError(`policy input cannot hold a ${typeof x}`);
+}
+
+/** Converts a Rego value to JSON-like JS (sets become sorted arrays, non-string keys are JSON-encoded). */
+export function toJS(v: Value): unknown {
+  if (Array.isArray(v)) return v.map(toJS);
+  if (v instanceof RegoSet) return sortedSet(v).map(toJS);
+  if (v instanceof RegoObject) {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of sortedEntries(v)) out[typeof k === "string" ? k : JSON.stringify(toJS(k))] = toJS(val);
+    return out;
+  }
+  return v;
+}
