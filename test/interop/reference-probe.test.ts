@@ -158,6 +158,24 @@ describe("reference round trips with itself", () => {
     );
   });
 
+  it("direct keys on load: x may come from d, alg may not be empty, the master key is resolved first", () => {
+    const keys = makeRefKeys();
+    const path = nextPath();
+    const tensors = { w: refTensor("U8", [1], Buffer.from([9])) };
+    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
+    const { x: _public, ...seedOnly } = signingKeyOf(keys);
+    expect(expectRefOk(refRead({ path, keys: [masterKeyOf(keys), seedOnly] })).tensors).toEqual(tensors);
+    expect(expectRefError(refRead({ path, keys: [{ ...masterKeyOf(keys), alg: "" }, signingKeyOf(keys)] })).message).toBe(
+      "Failed to build Enc KeyMaterial: invalid algorithm: ",
+    );
+    expect(expectRefError(refRead({ path, keys: [signingKeyOf(keys)] })).message).toBe(
+      'Error parsing CryptoTensors: Registry("No suitable provider found for master key")',
+    );
+    expect(expectRefError(refRead({ path, keys: [masterKeyOf(keys)] })).message).toBe(
+      'Error parsing CryptoTensors: Registry("No suitable provider found for verify key (jku=None, kid=Some(\\"sign-1\\"))")',
+    );
+  });
+
   it("partial encryption leaves unselected tensors as plaintext bytes; a filter matching nothing writes a plain file", () => {
     const keys = makeRefKeys();
     const tensors = { a: refTensor("U8", [3], bytesOf(3)), b: refTensor("U8", [4], bytesOf(4, 9)) };
