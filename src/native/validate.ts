@@ -28,6 +28,15 @@ function checkBytes(value: unknown, name: string): Uint8Array {
   return value;
 }
 
+/** A destination native threads may write to while JS runs: a resizable buffer could shrink under them. */
+function checkDestination(value: unknown): Uint8Array {
+  const dest = checkBytes(value, "dest");
+  if ((dest.buffer as { resizable?: boolean }).resizable === true) {
+    throw new TypeError("dest must not be backed by a resizable ArrayBuffer (it could shrink during the read)");
+  }
+  return dest;
+}
+
 /**
  * Checks a `readInto(offset, length, dest)` call against a file of `fileSize` bytes.
  *
@@ -40,7 +49,7 @@ function checkBytes(value: unknown, name: string): Uint8Array {
 export function checkReadRange(fileSize: number, offset: unknown, length: unknown, dest: unknown): void {
   const start = checkSafeInteger(offset, "offset");
   const count = checkSafeInteger(length, "length");
-  const target = checkBytes(dest, "dest");
+  const target = checkDestination(dest);
   if (target.byteLength < count) {
     throw new RangeError(`dest holds ${target.byteLength} bytes but ${count} were requested`);
   }
@@ -87,7 +96,7 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
   const firstChunk = checkSafeInteger(r.firstChunk, "request.firstChunk");
   const baseIv = checkBytes(r.baseIv, "request.baseIv");
   const tags = checkBytes(r.tags, "request.tags");
-  const target = checkBytes(dest, "dest");
+  const target = checkDestination(dest);
 
   if (key.byteLength !== AEAD_KEY_LENGTHS[r.algorithm]) {
     fail("ERR_INVALID_KEY_LENGTH", `${r.algorithm} needs a ${AEAD_KEY_LENGTHS[r.algorithm]}-byte key, got ${key.byteLength} bytes`);

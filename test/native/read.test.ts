@@ -97,6 +97,7 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
       [() => file.readInto("0" as unknown as number, 8, dest), TypeError],
       [() => file.readInto(0, 8, [] as unknown as Uint8Array), TypeError],
       [() => file.readInto(0, 8, new Float32Array(2) as unknown as Uint8Array), TypeError],
+      [() => file.readInto(0, 8, new Uint8Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(8, { maxByteLength: 16 }))), TypeError],
       [() => file.readInto(-1, 8, dest), RangeError],
       [() => file.readInto(0.5, 8, dest), RangeError],
       [() => file.readInto(2 ** 53, 8, dest), RangeError],
