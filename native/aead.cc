@@ -130,7 +130,11 @@ int64_t AeadDecryptRange(const DecryptJob& job, const RangeReader& read, uint8_t
   auto runPart = [&](uint64_t part) {
     uint64_t begin = chunks * part / parts;
     uint64_t end = chunks * (part + 1) / parts;
-    int64_t status = DecryptChunks(job, read, dest, begin, end, abort);
+    int64_t status = kInternal;
+    try {  // an exception escaping a std::thread would terminate the process
+      status = DecryptChunks(job, read, dest, begin, end, abort);
+    } catch (...) {
+    }
     if (status != kOk) abort.store(true, std::memory_order_relaxed);
     results[part] = status;
   };
