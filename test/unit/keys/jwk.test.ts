@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { MasterKey, SigningKey, parseJwk, toJwk } from "../../../src/keys/jwk.js";
+import { expectCode } from "../crypto/expect-code.js";
+
+const K32 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const K16 = "AAECAwQFBgcICQoLDA0ODw==";
+const D = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+const X = "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=";
+
+describe("parseJwk", () => {
+  it("parses a master key in the reference's form", () => {
+    const key = parseJwk({ kty: "oct", alg: "aes256gcm", kid: "enc-1", jku: "file:///k.jwk", k: K32, use: "enc" });
+    expect(key).toBeInstanceOf(MasterKey);
+    const master = key as MasterKey;
+    expect(master.kind).toBe("master");
+    expect(master.alg).toBe("aes256gcm");
+    expect(master.kid).toBe("enc-1");
+    expect(master.jku).toBe("file:///k.jwk");
+    expect(master.key.toString("base64")).toBe(K32);
+    expect(master.descriptor()).toEqual({ kty: "oct", alg: "aes256gcm", kid: "enc-1", jku: "file:///k.jwk" });
+  });
+
+  it("parses signing and verification-only keys", () => {
+    const signer = parseJwk({ kty: "okp", alg: "ed25519", kid: "sign-1", x: X, d: D }) as SigningKey;
+    expect(signer.kind).toBe("sign");
+    expect(signer.canSign).toBe(true);
+    expect(signer.publicKey.toString("base64")).toBe(X);
+    expect(signer.privateKey?.toString("base64")).toBe(D);
+    const verifier = parseJwk({ kty: "okp", alg: "ED25519", x: X }) as SigningKey;
+    expect(verifier.canSign).toBe(false);
+    expect(verifier.privateKey).toBeUndefined();
+    expect(verifier.kid).toBeUndefined();
+  });
+
+  it("accepts an empty alg (the header's is used), a null kid, and other algorithm spellings", () => {
+    expect((parseJwk({ kty: "oct", alg: "", k: K16 }) as MasterKey).alg).toBe("");
+    expect((parseJwk({ kty: "oct", alg: "AES-128-GCM", kid: null, k: K16 }) as MasterKey).kid).toBeUndefined();
+    expect(parseJwk({ kty: "okp", alg: "", x: X })).toBeInstanceOf(SigningKey);
+  });
+
+  it.each([
+    ["not an object", "a string", /must be a JSON object/],
+    ["an array", [], /must be a JSON object/],
+    ["null", null, /must be a JSON object/],
+    ["RFC 7517 OKP", { kty: "OKP", crv: "Ed25519", alg: "EdDSA", x: X }, /"kty".*lowercase/],
+    ["kty RSA", { kty: "RSA", alg: "RS256" }, /"kty" must be "oct" or "okp"$/],
+    ["no alg", { kty: "oct", k: K32 }, /"alg" must be a string/],
+    ["an unknown encryption alg", { kty: "oct", alg: "aes_256_gcm", k: K32 }, /"alg" is not an encryption algorithm/],
+    ["an okp alg that is not ed25519", { kty: "okp", alg: "EdDSA", x: X }, /"alg" of kty "okp"/],
+    ["a numeric kid", { kty: "oct", alg: "aes256gcm", kid: 1, k: K32 }, /"kid" must be a string/],
+    ["a jku object", { kty: "oct", alg: "aes256gcm", jku: {}, k: K32 }, /"jku" must be a string/],
+    ["a lone surrogate kid", { kty: "oct", alg: "aes256gcm", kid: "\ud800", k: K32 }, /"kid" is not valid Unicode/],
+    ["oct without k", { kty: "oct", alg: "aes256gcm" }, /needs "k"/],
+    ["base64url k", { kty: "oct", alg: "aes256gcm", k: Buffer.alloc(32, 0xfb).toString("base64url") }, /"k" is not valid standard base64/],
+    ["unpadded k", { kty: "oct", alg: "aes256gcm", k: K32.slice(0, -1) }, /"k" is not valid standard base64/],
+    ["a numeric k", { kty: "oct", alg: "aes256gcm", k: 5 }, /"k" must be a base64 string/],
+    ["a 16-byte k for aes256gcm", { kty: "oct", alg: "aes256gcm", k: K16 }, /"k" is 16 bytes; aes256gcm needs 32/],
+    ["a 32-byte k for aes128gcm", { kty: "oct", alg: "aes128gcm", k: K32 }, /"k" is 32 bytes/],
+    ["a 24-byte k with an empty alg", { kty: "oct", alg: "", k: Buffer.alloc(24).toString("base64") }, /needs 16 or 32/],
+    ["okp without x (never derived from d)", { kty: "okp", alg: "ed25519", d: D }, /needs "x"/],
+    ["a 31-byte x", { kty: "okp", alg: "ed25519", x: Buffer.alloc(31).toString("base64") }, /"x" is 31 bytes/],
+    ["a 64-byte expanded d", { kty: "okp", alg: "ed25519", x: X, d: Buffer.alloc(64).toString("base64") }, /"d" is 64 bytes/],
+    ["x that does not match d", { kty: "okp", alg: "ed25519", x: K32, d: D }, /"x" is not the public key of "d"/],
+  ])("refuses %s with ERR_KEY_INVALID naming the field", (_name, value, message) => {
+    const error = expectCode(() => parseJwk(value), "ERR_KEY_INVALID");
+    expect(error.message).toMatch(message);
+    for (const secret of [K32, K16, D]) expect(error.message).not.toContain(secret);
+  });
+
+  it("returns parsed key objects unchanged", () => {
+    const key = parseJwk({ kty: "oct", alg: "aes256gcm", k: K32 });
+    expect(parseJwk(key)).toBe(key);
+  });
+});
+
+describe("toJwk and wipe", () => {
+  it("writes the reference's field order with standard base64", () => {
+    const master = parseJwk({ k: K32, kid: "enc-1", alg: "aes256gcm", kty: "oct" });
+    expect(JSON.stringify(toJwk(master))).toBe(`{"kty":"oct","alg":"aes256gcm","kid":"enc-1","k":"${K32}"}`);
+    const signer = parseJwk({ d: D, x: X, jku: "file:///j", kid: "sign-1", alg: "ed25519", kty: "okp" });
+    expect(JSON.stringify(toJwk(signer))).toBe(
+      `{"kty":"okp","alg":"ed25519","kid":"sign-1","jku":"file:///j","x":"${X}","d":"${D}"}`,
+    );
+    expect(JSON.stringify(toJwk(parseJwk({ kty: "okp", alg: "ed25519", x: X })))).toBe(`{"kty":"okp","alg":"ed25519","x":"${X}"}`);
+  });
+
+  it("zeroes the key bytes and makes the key unusable", () => {
+    const master = parseJwk({ kty: "oct", alg: "aes256gcm", k: K32 }) as MasterKey;
+    const bytes = master.key;
+    master.wipe();
+    expect(bytes.every((b) => b === 0)).toBe(true);
+    expect(() => master.key).toThrow(TypeError);
+    const signer = parseJwk({ kty: "okp", alg: "ed25519", x: X, d: D }) as SigningKey;
+    const seed = signer.privateKey!;
+    const pub = signer.publicKey;
+    signer.wipe();
+    expect(seed.every((b) => b === 0) && pub.every((b) => b === 0)).toBe(true);
+    expect(() => signer.privateKey).toThrow(TypeError);
+    expect(signer.canSign).toBe(false);
+  });
+});
