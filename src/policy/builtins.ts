@@ -222,7 +222,11 @@ export const BUILTINS: Record<string, Builtin> = {
   "object.get": {
     args: [T.obj, T.any, T.any],
     result: T.any,
-    fn: ([o, k, d]) => (o instanceof RegoObject ? (o.get(k!) ?? d) : undefined),
+    fn: ([o, k, d]) => {
+      if (!(o instanceof RegoObject)) return undefined;
+      const v = o.get(k!);
+      return v === undefined ? d : v;
+    },
   },
   "time.now_ns": { args: [], result: T.num, fn: (_a, ctx) => canonicalNumber(ctx.nowNs) },
   "time.parse_rfc3339_ns": {

@@ -116,7 +116,40 @@ class Resolver {
         }
       }
     });
-    return lits.map((lit) => this.literal(lit, scope, declare));
+    return lits.flatMap((lit) => this.hoistNegatedArgs(this.literal(lit, scope, declare)));
+  }
+
+  private hoisted = 0;
+
+  /**
+   * OPA's compiler moves the reference and call arguments of a negated call out of the negation
+   * (for `==` only the call arguments), so `not startswith(input.missing, "x")` is undefined, not
+   * true. We rewrite the same way: `__h = arg; not f(__h, …)`.
+   */
+  private hoistNegatedArgs(lit: Literal): Literal[] {
+    if (lit.k !== "not" || lit.lit.k !== "expr") return [lit];
+    const term = lit.lit.term;
+    const call: { args: Term[]; isEqual: boolean } | undefined =
+      term.k === "call"
+        ? { args: term.args, isEqual: term.name === "equal" }
+        : term.k === "member"
+          ? { args: [term.key, term.value, term.coll].filter((x): x is Term => x !== undefined), isEqual: false }
+          : undefined;
+    if (call === undefined) return [lit];
+    const before: Literal[] = [];
+    const lift = (arg: Term): Term => {
+      const isRef = arg.k === "ref" || arg.k === "rule" || arg.k === "input" || arg.k === "pkg" || arg.k === "undef";
+      const isCall = arg.k === "call" || arg.k === "member";
+      if (!isCall && !(isRef && !call.isEqual)) return arg;
+      const v: Term = { k: "var", name: `__h$${this.hoisted++}`, pos: arg.pos };
+      before.push({ k: "unify", lhs: v, rhs: arg, pos: arg.pos });
+      return v;
+    };
+    let rewritten: Term;
+    if (term.k === "call") rewritten = { ...term, args: term.args.map(lift) };
+    else if (term.k === "member") rewritten = { ...term, key: term.key && lift(term.key), value: lift(term.value), coll: lift(term.coll) };
+    else return [lit];
+    return [...before, { ...lit, lit: { ...lit.lit, term: rewritten } }];
   }
 
   private literal(lit: Literal, scope: Set<string>, declare: (n: string, p: Pos, a: boolean) => void): Literal {
@@ -400,6 +433,8 @@ class TypeChecker {
     types.forEach((ty, i) => {
       if ((ty & b.args[i]!) === 0) invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
     });
+    // OPA type-checks == like unification: operands of disjoint static types are an error.
+    if (t.name === "equal" && (types[0]! & types[1]!) === 0) invalid("rego_type_error: match error (operands of == can never be equal)", t.pos);
     if (t.name === "minus") return types.every((x) => (x & T.num) !== 0) ? T.num & b.result : b.result;
     return b.result;
   }
@@ -444,11 +479,15 @@ class TypeChecker {
 
 // ---------------------------------------------------------------- rules
 
+/** Dependency marker for `data.<package>`, which depends on every rule. */
+const PKG_DEP = "\u0000pkg";
+
 function ruleDeps(x: unknown, out: Set<string>): void {
   if (Array.isArray(x)) x.forEach((e) => ruleDeps(e, out));
   else if (x !== null && typeof x === "object") {
     const o = x as { k?: string; name?: string };
     if (o.k === "rule" && typeof o.name === "string") out.add(o.name);
+    if (o.k === "pkg") out.add(PKG_DEP);
     for (const v of Object.values(o)) ruleDeps(v, out);
   }
 }
@@ -505,7 +544,10 @@ export function compileModule(mod: Module): CompiledPolicy {
     if (done.has(name)) return;
     if (visiting.has(name)) invalid(`rego_recursion_error: rule ${name} is recursive`, pos);
     visiting.add(name);
-    for (const dep of deps.get(name) ?? []) visit(dep, pos);
+    for (const dep of deps.get(name) ?? []) {
+      if (dep === PKG_DEP) [...rules.keys()].forEach((r) => visit(r, pos));
+      else visit(dep, pos);
+    }
     const rule = rules.get(name)!;
     let type = rule.default === undefined ? 0 : checker.typeOf(rule.default, new Map());
     for (const def of rule.defs) {

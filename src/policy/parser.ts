@@ -115,7 +115,7 @@ class Parser {
     let hasValue = false;
     if (this.is(":=") || this.is("=")) {
       this.next();
-      value = this.parseExpr();
+      value = this.parseMembership(this.parseExpr());
       hasValue = true;
     }
     let body: Literal[] | undefined;
@@ -211,14 +211,7 @@ class Parser {
 
   private parseSimpleLiteral(): Literal {
     const at = this.pos();
-    let term = this.parseExpr();
-    if (this.is(",") && !this.peek().nl) {
-      // `k, v in coll` membership.
-      this.next();
-      const value = this.parseRelation(false);
-      this.expect("in");
-      term = { k: "member", key: term, value, coll: this.parseRelation(false), pos: at };
-    }
+    const term = this.parseMembership(this.parseExpr());
     if (this.is(":=")) {
       this.next();
       return { k: "assign", lhs: term, rhs: this.parseExpr(), pos: at };
@@ -229,6 +222,15 @@ class Parser {
     }
     if (this.is("with")) unsupported("`with` modifiers", this.pos());
     return { k: "expr", term, pos: at };
+  }
+
+  /** `k, v in coll` membership, allowed where an expression stands alone (rule value, body literal). */
+  private parseMembership(first: Term): Term {
+    if (!this.is(",") || this.peek().nl) return first;
+    this.next();
+    const value = this.parseRelation(false);
+    this.expect("in");
+    return { k: "member", key: first, value, coll: this.parseRelation(false), pos: first.pos };
   }
 
   /** Full expression: membership is the loosest operator, as in OPA's grammar. */
