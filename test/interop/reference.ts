@@ -220,14 +220,28 @@ export function refTensor(dtype: string, shape: number[], data: Uint8Array): Ref
   return { dtype, shape, hex: Buffer.from(data).toString("hex") };
 }
 
-/** The master key (`oct`) of a set made by {@link makeRefKeys}. */
+/**
+ * The master key (`oct`) of a set made by {@link makeRefKeys}.
+ *
+ * @example
+ * ```ts
+ * const master = Buffer.from(masterKeyOf(keys).k ?? "", "base64");
+ * ```
+ */
 export function masterKeyOf(set: RefJwks): RefJwk {
   const key = set.keys.find((candidate) => candidate.kty === "oct");
   if (key === undefined) throw new Error("JWK set has no oct key");
   return key;
 }
 
-/** The signing key (`okp`) of a set made by {@link makeRefKeys}. */
+/**
+ * The signing key (`okp`) of a set made by {@link makeRefKeys}.
+ *
+ * @example
+ * ```ts
+ * refWrite({ path, tensors, config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) } });
+ * ```
+ */
 export function signingKeyOf(set: RefJwks): RefJwk {
   const key = set.keys.find((candidate) => candidate.kty === "okp");
   if (key === undefined) throw new Error("JWK set has no okp key");
@@ -301,7 +315,14 @@ export function signedPayload(header: SplitFile["header"]): Buffer {
   return Buffer.from(`{"__metadata__":{${metadata.join(",")}},${tensors.join(",")}}`, "utf8");
 }
 
-/** Node KeyObject of a reference-form Ed25519 JWK (standard base64 → base64url for node). */
+/**
+ * Node KeyObject of a reference-form Ed25519 JWK (standard base64 → base64url for node).
+ *
+ * @example
+ * ```ts
+ * verify(null, signedPayload(header), ed25519KeyObject(signingKeyOf(keys), "public"), signature);
+ * ```
+ */
 export function ed25519KeyObject(jwk: RefJwk, kind: "private" | "public"): KeyObject {
   const url = (standard: string | undefined): string => {
     if (standard === undefined) throw new Error("Ed25519 JWK lacks x or d");
