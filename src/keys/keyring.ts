@@ -123,3 +123,7 @@ export function keyRingFromEnv(env: NodeJS.ProcessEnv = process.env): KeyRing | 
     throw error;
   }
 }
+
+// Key generation and export live in generate.ts / jwk.ts; re-exported so one import serves.
+export { generateKeySet, generateMasterKey, generateSigningKey, type GenerateKeySetOptions } from "./generate.js";
+export { toJwk } from "./jwk.js";
