@@ -142,6 +142,11 @@ describe("reference round trips with itself", () => {
     expect(Buffer.from(entries.one.tags, "base64").length).toBe(16);
     expect(Buffer.from(entries.more.tags, "base64").length).toBe(32);
     expect(expectRefOk(refRead({ path, keys })).tensors).toEqual(tensors);
+    // serialize() (bytes) writes the same layout as serialize_file().
+    const viaBytes = nextPath();
+    expectRefOk(refWrite({ path: viaBytes, api: "serialize", tensors, config: encryptConfig(keys, { chunk_size: 64 }) }));
+    expect(readFileSync(viaBytes).length).toBe(readFileSync(path).length);
+    expect(expectRefOk(refRead({ path: viaBytes, keys })).tensors).toEqual(tensors);
   });
 
   it("reads through the registry and through CRYPTOTENSOR_KEYS, selecting by the header's kid", () => {
