@@ -125,21 +125,28 @@ function parseDescriptor(value: ReturnType<JsonObject["get"]>, role: "enc" | "si
       throw invalid(`holds key material ("${secret}"); a header must never contain keys`);
     }
   }
-  if (alg.value === "") throw new CryptoTensorsError("ERR_INVALID_ALGORITHM", `${where}.alg is empty`);
-  if (kty === "oct") {
-    parseAlgorithm(alg.value);
-  } else if (!isEd25519(alg.value)) {
-    throw new CryptoTensorsError(
-      "ERR_INVALID_ALGORITHM",
-      `${where}.alg ${quoteShort(alg.value)} is not a signature algorithm: use ed25519`,
-    );
-  }
+  checkDescriptorAlg(kty, alg.value, where);
   return descriptor;
 }
 
-function serializeDescriptor(d: KeyDescriptor): string {
+// The reference validates alg the same way on load (FromHeader) and save (ForCreation): it must be
+// non-empty and name an algorithm of the key's type.
+function checkDescriptorAlg(kty: "oct" | "okp", alg: string, where: string): void {
+  if (alg === "") throw new CryptoTensorsError("ERR_INVALID_ALGORITHM", `${where}.alg is empty`);
+  if (kty === "oct") {
+    parseAlgorithm(alg);
+  } else if (!isEd25519(alg)) {
+    throw new CryptoTensorsError(
+      "ERR_INVALID_ALGORITHM",
+      `${where}.alg ${quoteShort(alg)} is not a signature algorithm: use ed25519`,
+    );
+  }
+}
+
+function serializeDescriptor(d: KeyDescriptor, where: string): string {
   // serde_json's map order: alg, jku, kid, kty (absent kid/jku are omitted).
   if (d.kty !== "oct" && d.kty !== "okp") throw new TypeError('kty must be "oct" or "okp"');
+  checkDescriptorAlg(d.kty, d.alg, where);
   let out = `{"alg":${jsonText(d.alg, "alg")}`;
   if (d.jku !== undefined) out += `,"jku":${jsonText(d.jku, "jku")}`;
   if (d.kid !== undefined) out += `,"kid":${jsonText(d.kid, "kid")}`;
@@ -150,7 +157,8 @@ function serializeDescriptor(d: KeyDescriptor): string {
  * Serializes `__crypto_keys__` exactly as the reference: keys sorted at every level, no
  * whitespace, `chunk_size` written whenever the effective chunk size is not null (for headers we
  * create: exactly for version "2"; a rewrapped `"1"` header with `chunk_size` keeps it, as in the
- * reference). Secrets are never written.
+ * reference). Secrets are never written. An empty or unknown `alg` throws `ERR_INVALID_ALGORITHM`
+ * (a key loaded with `alg: ""` cannot be used to save: the reference could not read the file).
  *
  * @example
  * ```ts
@@ -165,7 +173,7 @@ export function serializeCryptoKeys(h: CryptoKeysHeader): string {
     throw new RangeError("chunkSize must be a positive integer or null");
   }
   const chunk = h.chunkSize === null ? "" : `"chunk_size":${h.chunkSize},`;
-  return `{${chunk}"enc":${serializeDescriptor(h.enc)},"sign":${serializeDescriptor(h.sign)},"version":"${h.version}"}`;
+  return `{${chunk}"enc":${serializeDescriptor(h.enc, `${CRYPTO_KEYS_KEY}.enc`)},"sign":${serializeDescriptor(h.sign, `${CRYPTO_KEYS_KEY}.sign`)},"version":"${h.version}"}`;
 }
 
 /**

@@ -46,6 +46,19 @@ describe("__crypto_keys__", () => {
     );
   });
 
+  it("refuses to write an empty or unknown alg (a key loaded with alg \"\" cannot save)", () => {
+    const base: CryptoKeysHeader = {
+      version: "2",
+      chunkSize: 4,
+      explicitChunkSize: true,
+      enc: { kty: "oct", alg: "aes256gcm" },
+      sign: { kty: "okp", alg: "ed25519" },
+    };
+    expectCode(() => serializeCryptoKeys({ ...base, sign: { kty: "okp", alg: "" } }), "ERR_INVALID_ALGORITHM");
+    expectCode(() => serializeCryptoKeys({ ...base, enc: { kty: "oct", alg: "aes_256_gcm" } }), "ERR_INVALID_ALGORITHM");
+    expect(() => serializeCryptoKeys({ ...base, chunkSize: 0 })).toThrow(RangeError);
+  });
+
   it("keeps alg verbatim, ignores unknown members, accepts null kid/jku and whitespace", () => {
     const parsed = parseCryptoKeys(
       ' { "version" : "2", "extra": [1], "enc": {"kty":"oct","alg":"AES-256-GCM","kid":null,"use":"enc"}, "sign": {"kty":"okp","alg":"ED25519","jku":null} } ',
