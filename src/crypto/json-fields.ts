@@ -33,8 +33,9 @@ export function parseObject(text: string, code: ErrorCode, what: string): JsonOb
 export function parseJsonAs(text: string, code: ErrorCode, what: string): JsonValue {
   if (typeof text !== "string") throw new TypeError(`${what} must be a string`);
   try {
-    // Reserved entries are shallow; a low depth limit bounds the work on hostile input.
-    return parseJson(text, { maxDepth: 16 });
+    // The parser's default depth limit (128) is serde_json's, so unknown nested members that
+    // the reference tolerates are tolerated here too.
+    return parseJson(text);
   } catch (error) {
     if (error instanceof CryptoTensorsError) {
       const reason = error.code === "ERR_HEADER_DUPLICATE_KEY" ? "repeats a key" : "is not valid JSON";

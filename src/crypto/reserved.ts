@@ -13,10 +13,13 @@ export {
   type EncryptionEntry,
 } from "./reserved-encryption.js";
 
-/** Names of the four reserved metadata keys. */
+/** Metadata key of the key descriptors (§2.1), e.g. `metadata.get(CRYPTO_KEYS_KEY)`. */
 export const CRYPTO_KEYS_KEY = "__crypto_keys__";
+/** Metadata key of the wrapped data keys; its presence makes a file encrypted (§2, §2.2). */
 export const ENCRYPTION_KEY = "__encryption__";
+/** Metadata key of the policy (§2.3). */
 export const POLICY_KEY = "__policy__";
+/** Metadata key of the header signature (§2.4); it is left out of the signed bytes. */
 export const SIGNATURE_KEY = "__signature__";
 
 /** The policy written when none is given, for both `local` and `remote` (§2.3). */

@@ -6,8 +6,9 @@ import { decodeBase64, encodeBase64, isStrictBase64 } from "./base64.js";
 import { jsonText } from "./json-fields.js";
 import { SIGNATURE_KEY } from "./reserved.js";
 
-/** Ed25519 seed, public key and signature lengths in bytes. */
+/** Length in bytes of an Ed25519 seed (`d`) and of a public key (`x`). */
 export const ED25519_KEY_LENGTH = 32;
+/** Length in bytes of an Ed25519 signature (88 base64 characters). */
 export const ED25519_SIGNATURE_LENGTH = 64;
 
 // DER wrappers of a raw Ed25519 key (RFC 8410): PKCS#8 for the seed, SPKI for the public key.
