@@ -1,7 +1,7 @@
 // The one streaming writer behind saveFile, encryptFile and decryptFile: plans the layout, writes
 // the data section piece by piece (sealing it when asked) into a temporary file, then writes the
 // final, signed header in front and renames the file into place.
-import { createCipheriv } from "node:crypto";
+import { createCipheriv, type CipherGCMTypes } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
 import { nodeCipherName } from "../crypto/algorithms.js";
 import { chunkIv } from "../crypto/chunks.js";
@@ -96,7 +96,7 @@ async function writeTensor(
   const pieceSize = slot && plan?.chunkSize ? plan.chunkSize : PIECE_SIZE;
   const scratch = new Uint8Array(Math.min(pieceSize, Math.max(length, 1)));
   // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
-  const whole = slot && plan && plan.chunkSize === null && length > 0 ? createCipheriv(nodeCipherName(plan.algorithm), slot.dataKey, slot.entry.iv as Buffer, { authTagLength: 16 }) : null;
+  const whole = slot && plan && plan.chunkSize === null && length > 0 ? createCipheriv(nodeCipherName(plan.algorithm) as CipherGCMTypes, slot.dataKey, slot.entry.iv as Buffer, { authTagLength: 16 }) : null;
   if (slot && plan && plan.chunkSize !== null && length === 0) {
     // v2 empty tensor: one seal of the empty string with IV = base_iv (FORMAT.md §3.5).
     sealChunk(plan, slot, 0, new Uint8Array(0));
@@ -122,7 +122,7 @@ async function writeTensor(
 }
 
 function sealChunk(plan: SealPlan, slot: SealedSlot, index: number, plain: Uint8Array): Buffer {
-  const cipher = createCipheriv(nodeCipherName(plan.algorithm), slot.dataKey, chunkIv(slot.entry.baseIv as Buffer, index), { authTagLength: 16 });
+  const cipher = createCipheriv(nodeCipherName(plan.algorithm) as CipherGCMTypes, slot.dataKey, chunkIv(slot.entry.baseIv as Buffer, index), { authTagLength: 16 });
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   cipher.getAuthTag().copy(slot.entry.tags as Buffer, index * 16);
   return sealed;

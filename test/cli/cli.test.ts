@@ -12,7 +12,9 @@ const dir = tempDir("ct-cli-");
 const at = (name: string) => join(dir, name);
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, CRYPTOTENSOR_KEYS: "", ...env } });
+  const base = { ...process.env };
+  delete base.CRYPTOTENSOR_KEYS;
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...base, ...env } });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
