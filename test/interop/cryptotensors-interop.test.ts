@@ -84,7 +84,7 @@ describe("reference writes → we read", () => {
           }
           if (version === "2") {
             const slice = await file.getSlice("odd", [[2, 5]]);
-            expect(Buffer.from(slice.data).equals(tensors.odd.data.subarray(2 * 26, 5 * 26))).toBe(true);
+            expect(Buffer.from(slice.data).equals(tensors.odd!.data.subarray(2 * 26, 5 * 26))).toBe(true);
           }
           await file.close();
         }
@@ -113,7 +113,7 @@ describe("reference writes → we read", () => {
     process.env.CRYPTOTENSOR_KEYS = JSON.stringify(keys);
     try {
       const loaded = await loadFile(path);
-      expect(Buffer.from(loaded.big!.data).equals(sample().big.data)).toBe(true);
+      expect(Buffer.from(loaded.big!.data).equals(sample().big!.data)).toBe(true);
     } finally {
       if (saved === undefined) delete process.env.CRYPTOTENSOR_KEYS;
       else process.env.CRYPTOTENSOR_KEYS = saved;
@@ -127,7 +127,7 @@ describe("reference writes → we read", () => {
     const loaded = await loadFile(path, { keys: example.keys });
     expect(Buffer.from(loaded.bias!.data).toString("hex")).toBe("0000803f000000c0");
     expect(Buffer.from(loaded.weight!.data).toString("hex")).toBe("003c004000420044");
-    const ref = expectRefOk(refRead({ path, keys: example.keys as RefJwks }));
+    const ref = expectRefOk(refRead({ path, keys: example.keys as unknown as RefJwks }));
     expect(ref.tensors.bias!.hex).toBe("0000803f000000c0");
   });
 });
@@ -206,7 +206,7 @@ describe("tampering with reference-written files is refused with the right error
     for (const backend of ["native", "fallback"] as const) {
       const opened = await openFile(path, { keys, backend });
       await expectCode(opened.getTensor("big"), "ERR_DECRYPTION_FAILED");
-      expect(Buffer.from((await opened.getTensor("odd")).data).equals(tensors.odd.data)).toBe(true);
+      expect(Buffer.from((await opened.getTensor("odd")).data).equals(tensors.odd!.data)).toBe(true);
       await opened.close();
     }
   });
