@@ -6,8 +6,7 @@
  */
 import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Module, Pos, Term } from "./ast.js";
-import { BUILTINS, T } from "./builtins.js";
-import { typeName, type Value } from "./values.js";
+import { TypeChecker, unionTy, type Ty } from "./typecheck.js";
 
 export interface CompiledDef {
   value: Term;
@@ -27,11 +26,11 @@ export interface CompiledPolicy {
   rules: Map<string, CompiledRule>;
 }
 
-function invalid(message: string, pos: Pos): never {
+export function invalid(message: string, pos: Pos): never {
   throw new CryptoTensorsError("ERR_POLICY_INVALID", `policy compile error at ${pos.line}:${pos.col}: ${message}; fix the Rego text`);
 }
 
-function unsupportedAt(what: string, pos: Pos): never {
+export function unsupportedAt(what: string, pos: Pos): never {
   throw new CryptoTensorsError(
     "ERR_POLICY_UNSUPPORTED",
     `policy uses ${what} (at ${pos.line}:${pos.col}), which the embedded Rego engine does not support; ` +
@@ -382,101 +381,6 @@ export function orderBody(
   return { ok: true, body: ordered, bound: cur };
 }
 
-// ---------------------------------------------------------------- static types
-
-function scalarType(v: Value): number {
-  return (T as Record<string, number>)[{ null: "null", boolean: "bool", number: "num", string: "str" }[typeName(v)] ?? "any"] ?? T.any;
-}
-
-class TypeChecker {
-  readonly ruleTypes = new Map<string, number>();
-
-  typeOf(t: Term, env: Map<string, number>): number {
-    switch (t.k) {
-      case "scalar":
-        return scalarType(t.v);
-      case "var":
-        return env.get(t.name) ?? T.any;
-      case "rule":
-        return this.ruleTypes.get(t.name) ?? T.any;
-      case "ref":
-        this.typeOf(t.head, env);
-        t.path.forEach((p) => this.typeOf(p, env));
-        return T.any;
-      case "array":
-        t.items.forEach((x) => this.typeOf(x, env));
-        return T.arr;
-      case "set":
-        t.items.forEach((x) => this.typeOf(x, env));
-        return T.set;
-      case "object":
-        t.entries.forEach(([k, v]) => (this.typeOf(k, env), this.typeOf(v, env)));
-        return T.obj;
-      case "member":
-        [t.key, t.value, t.coll].forEach((x) => x && this.typeOf(x, env));
-        return T.bool;
-      case "compr":
-        this.body(t.body, new Map(env));
-        return t.kind === "array" ? T.arr : t.kind === "set" ? T.set : T.obj;
-      case "call":
-        return this.call(t, env);
-      default:
-        return T.any;
-    }
-  }
-
-  private call(t: Extract<Term, { k: "call" }>, env: Map<string, number>): number {
-    const b = BUILTINS[t.name];
-    if (b === undefined) unsupportedAt(`the builtin ${t.name}()`, t.pos);
-    if (b.args.length !== t.args.length) invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);
-    const types = t.args.map((a) => this.typeOf(a, env));
-    types.forEach((ty, i) => {
-      if ((ty & b.args[i]!) === 0) invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
-    });
-    // OPA type-checks == like unification: operands of disjoint static types are an error.
-    if (t.name === "equal" && (types[0]! & types[1]!) === 0) invalid("rego_type_error: match error (operands of == can never be equal)", t.pos);
-    if (t.name === "minus") return types.every((x) => (x & T.num) !== 0) ? T.num & b.result : b.result;
-    return b.result;
-  }
-
-  body(lits: Literal[], env: Map<string, number>): void {
-    for (const lit of lits) {
-      switch (lit.k) {
-        case "expr":
-          this.typeOf(lit.term, env);
-          break;
-        case "assign":
-        case "unify": {
-          const r = this.typeOf(lit.rhs, env);
-          const l = this.typeOf(lit.lhs, env);
-          if (lit.lhs.k === "var" && !env.has(lit.lhs.name)) env.set(lit.lhs.name, r);
-          else if (lit.rhs.k === "var" && !env.has(lit.rhs.name)) env.set(lit.rhs.name, l);
-          break;
-        }
-        case "not":
-          this.body([lit.lit], new Map(env));
-          break;
-        case "someIn":
-          this.typeOf(lit.coll, env);
-          env.set(lit.value, T.any);
-          if (lit.key !== undefined) env.set(lit.key, T.any);
-          break;
-        case "every": {
-          this.typeOf(lit.coll, env);
-          const inner = new Map(env);
-          inner.set(lit.value, T.any);
-          if (lit.key !== undefined) inner.set(lit.key, T.any);
-          this.body(lit.body, inner);
-          break;
-        }
-        case "someDecl":
-          lit.names.forEach((n) => env.delete(n));
-          break;
-      }
-    }
-  }
-}
-
 // ---------------------------------------------------------------- rules
 
 /** Dependency marker for `data.<package>`, which depends on every rule. */
@@ -549,13 +453,14 @@ export function compileModule(mod: Module): CompiledPolicy {
       else visit(dep, pos);
     }
     const rule = rules.get(name)!;
-    let type = rule.default === undefined ? 0 : checker.typeOf(rule.default, new Map());
+    let type: Ty | undefined = rule.default === undefined ? undefined : checker.typeOf(rule.default, new Map());
     for (const def of rule.defs) {
-      const env = new Map<string, number>();
+      const env = new Map<string, Ty>();
       if (def.body !== undefined) checker.body(def.body, env);
-      type |= checker.typeOf(def.value, env);
+      const t = checker.typeOf(def.value, env);
+      type = type === undefined ? t : unionTy(type, t);
     }
-    checker.ruleTypes.set(name, type === 0 ? T.any : type);
+    if (type !== undefined) checker.ruleTypes.set(name, type);
     visiting.delete(name);
     done.add(name);
   };

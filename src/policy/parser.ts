@@ -168,7 +168,9 @@ class Parser {
       if (this.is("in")) {
         if (names.length > 2) this.fail("`some` takes at most a key and a value before `in`");
         this.next();
-        const coll = this.parseExpr();
+        const coll = this.parseRelation(false);
+        // OPA reads `some x in a in b` as `some (x in a) in b`, leaving x unbound.
+        if (this.is("in")) this.fail(`var ${names.at(-1)} is unsafe: \`some … in a in b\` does not bind it`);
         return names.length === 2
           ? { k: "someIn", key: names[0], value: names[1]!, coll, pos: at }
           : { k: "someIn", key: undefined, value: names[0]!, coll, pos: at };
@@ -237,7 +239,7 @@ class Parser {
   parseExpr(noPipe = false): Term {
     if (++this.depth > MAX_DEPTH) this.fail(`expression nests deeper than ${MAX_DEPTH} levels`);
     let lhs = this.parseRelation(noPipe);
-    while (this.is("in") && !this.peek().nl) {
+    while (this.is("in")) {
       const at = this.pos(this.next());
       lhs = { k: "member", key: undefined, value: lhs, coll: this.parseRelation(noPipe), pos: at };
     }
@@ -249,7 +251,8 @@ class Parser {
     let lhs = operand();
     for (;;) {
       const t = this.peek();
-      const name = t.type === "op" && !t.nl ? ops[t.text] : undefined;
+      // Infix operators continue an expression across newlines, as in OPA (`x := 1\n-1` is `x := 1 - 1`).
+      const name = t.type === "op" ? ops[t.text] : undefined;
       if (name === undefined) return lhs;
       this.next();
       lhs = { k: "call", name, args: [lhs, operand()], pos: this.pos(t) };

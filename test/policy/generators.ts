@@ -1,0 +1,89 @@
+// fast-check generators of random policies and inputs within the supported subset (Rego v1 syntax).
+import fc from "fast-check";
+
+const strings = ["gpu-1", "free.a", "pro.b", "ABC", "", "a.b.c"];
+
+/** Random input documents: fields may be missing or of unexpected types. */
+export const inputArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
+  {
+    a: fc.oneof(fc.integer({ min: -3, max: 5 }), fc.constantFrom(...strings), fc.boolean(), fc.constant(null)),
+    b: fc.integer({ min: -3, max: 5 }),
+    s: fc.constantFrom(...strings),
+    xs: fc.array(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.constantFrom(...strings)), { maxLength: 4 }),
+    o: fc.record({ k: fc.integer({ min: 0, max: 3 }), t: fc.constantFrom(...strings) }, { requiredKeys: [] }),
+  },
+  { requiredKeys: [] },
+);
+
+const q = (s: string): string => JSON.stringify(s);
+
+function exprArb(vars: string[]): { num: fc.Arbitrary<string>; str: fc.Arbitrary<string>; any: fc.Arbitrary<string>; bool: fc.Arbitrary<string> } {
+  const varArb = vars.length > 0 ? [fc.constantFrom(...vars)] : [];
+  const numLeaf = fc.oneof(
+    fc.integer({ min: -3, max: 9 }).map(String),
+    fc.constantFrom("input.b", "input.a", "input.xs[0]", "input.o.k", "count(input.xs)", "count(input.s)"),
+    ...varArb,
+  );
+  const num: fc.Arbitrary<string> = fc.oneof(
+    { weight: 3, arbitrary: numLeaf },
+    { weight: 1, arbitrary: fc.tuple(numLeaf, fc.constantFrom("+", "-", "*", "/", "%"), numLeaf).map(([a, op, b]) => `(${a} ${op} ${b})`) },
+  );
+  const str = fc.oneof(
+    fc.constantFrom(...strings).map(q),
+    fc.constantFrom("input.s", "input.a", "input.o.t", "input.xs[1]"),
+    fc.constantFrom("lower", "upper").chain((f) => fc.constantFrom("input.s", "input.a", '"MiXed"').map((x) => `${f}(${x})`)),
+  );
+  const any = fc.oneof(num, str, fc.constantFrom("true", "null", "input.o", "input.xs", ...vars));
+  const cmp = fc.constantFrom("==", "!=", "<", "<=", ">", ">=");
+  const bool = fc.oneof(
+    fc.tuple(num, cmp, num).map(([a, op, b]) => `${a} ${op} ${b}`),
+    fc.tuple(any, fc.constantFrom("==", "!=", "<"), any).map(([a, op, b]) => `${a} ${op} ${b}`),
+    fc.tuple(fc.constantFrom("startswith", "endswith", "contains"), str, str).map(([f, a, b]) => `${f}(${a}, ${b})`),
+    any.map((x) => `${x} in input.xs`),
+    any.map((x) => `${x} in {1, "free.a", 3}`),
+    fc.tuple(fc.constantFrom("is_number", "is_string"), any).map(([f, x]) => `${f}(${x})`),
+    str.map((x) => `glob.match("*.a", ["."], ${x})`),
+    fc.constantFrom("input.a", "input.o.k", "h", "not_a_rule_value"),
+  );
+  return { num, str, any, bool };
+}
+
+/** A rule body: optional `some x in`, optional `y := …`, then 1–3 conditions (possibly negated or `every`). */
+function bodyArb(): fc.Arbitrary<{ text: string; vars: string[] }> {
+  return fc.record({ withSome: fc.boolean(), withAssign: fc.boolean(), withIndex: fc.boolean() }).chain(({ withSome, withAssign, withIndex }) => {
+    const vars = [...(withSome ? ["x"] : []), ...(withAssign ? ["y"] : []), ...(withIndex ? ["i"] : [])];
+    const e = exprArb(vars);
+    const lit = fc.oneof(
+      { weight: 4, arbitrary: e.bool },
+      { weight: 1, arbitrary: e.bool.map((b) => `not ${b}`) },
+      { weight: 1, arbitrary: fc.tuple(fc.constantFrom("<", ">", "!="), exprArb([]).num).map(([op, n]) => `every v in input.xs { v ${op} ${n} }`) },
+    );
+    const head = fc.tuple(exprArb([]).num, exprArb([]).any);
+    return fc.tuple(head, fc.array(lit, { minLength: 1, maxLength: 3 })).map(([[assigned, indexed], lits]) => {
+      const pre = [
+        ...(withSome ? ["some x in input.xs"] : []),
+        ...(withAssign ? [`y := ${assigned}`] : []),
+        ...(withIndex ? [`input.xs[i] == ${indexed}`] : []),
+      ];
+      return { text: `{\n  ${[...pre, ...lits].join("\n  ")}\n}`, vars };
+    });
+  });
+}
+
+/** A whole policy: a helper rule `h`, an optional default, and 1–3 definitions of `allow`. */
+export const policyArb: fc.Arbitrary<string> = fc
+  .tuple(
+    bodyArb(),
+    fc.option(fc.constantFrom("false", "true", "0", '"no"'), { nil: undefined }),
+    fc.array(
+      fc.tuple(bodyArb(), fc.constantFrom("none", "none", "const", "expr")).chain(([body, kind]) => {
+        if (kind === "none") return fc.constant(`allow if ${body.text}`);
+        if (kind === "const") return fc.constantFrom("true", "false", "1").map((v) => `allow := ${v} if ${body.text}`);
+        return exprArb(body.vars).any.map((v) => `allow := ${v} if ${body.text}`);
+      }),
+      { minLength: 1, maxLength: 3 },
+    ),
+  )
+  .map(([helper, dflt, allows]) =>
+    ["package model", `h if ${helper.text}`, ...(dflt === undefined ? [] : [`default allow := ${dflt}`]), ...allows].join("\n"),
+  );
