@@ -1,13 +1,15 @@
 // Keys in the reference's JWK-like form (FORMAT.md §5.1): `kty` "oct" (master key, `k`) or "okp"
-// (Ed25519, `x` public, `d` seed), `alg`, `kid`, `jku`; key bytes in standard base64. Key objects
+// (Ed25519, `x` public, `d` seed), `alg`, `kid`, `jku`; key bytes in standard base64. RFC 7517
+// spellings are read too (jwk-forms.ts); we always write the reference's. Key objects
 // hold their bytes in Buffers that never show up in util.inspect, JSON.stringify or errors.
 import { inspect } from "node:util";
 import { CryptoTensorsError } from "../errors.js";
 import { isEd25519, keyLength, parseAlgorithm, type AeadAlgorithm } from "../crypto/algorithms.js";
-import { decodeBase64, encodeBase64 } from "../crypto/base64.js";
+import { encodeBase64 } from "../crypto/base64.js";
 import { isWellFormedText } from "../crypto/json-fields.js";
 import type { KeyDescriptor } from "../crypto/reserved.js";
 import { ED25519_KEY_LENGTH, ed25519PublicKey } from "../crypto/signature.js";
+import { decodeKeyBytes, jwkAlgorithm, jwkKeyType } from "./jwk-forms.js";
 
 interface KeyLabels {
   alg: string;
@@ -162,22 +164,24 @@ function secretField(jwk: Record<string, unknown>, field: "k" | "x" | "d", where
   const value = jwk[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalid(where, `"${field}" must be a base64 string`);
-  return decodeBase64(value, "ERR_KEY_INVALID", `${where}"${field}"`);
+  return decodeKeyBytes(value, `${where}"${field}"`);
 }
 
 /**
- * Parses one JWK in the reference's form. Errors are `ERR_KEY_INVALID` and name the field that is
- * wrong, never its value: not an object; `kty` not exactly `"oct"`/`"okp"` (RFC 7517's `"OKP"` is
- * refused, as by the reference); `alg` missing or unknown for the `kty` (`""` is allowed and means
- * "use the header's"); `kid`/`jku` not strings; `k`/`x`/`d` not strict standard base64 (base64url
- * is refused) or of the wrong length; an oct key without `k`; an okp key without `x` (never derived
- * from `d`); `x` that does not match `d`. Members other than these are ignored.
- * A `MasterKey`/`SigningKey` passed in is returned as is.
+ * Parses one JWK, in the reference's form or in RFC 7517 form. Accepted: `kty` "oct", "okp" or
+ * RFC 8037's "OKP" (with `crv` "Ed25519"); `alg` in the reference's names (`""` means "use the
+ * header's"), JWA names (A128GCM, A256GCM, C20P, EdDSA) or absent (→ "" for oct, "ed25519" for
+ * okp); `k`/`x`/`d` in padded standard base64 or unpadded base64url. Errors are `ERR_KEY_INVALID`
+ * and name the field that is wrong, never its value: not an object; another `kty`/`crv`; an
+ * unknown `alg`; `kid`/`jku` not strings; bad base64 or a wrong length; an oct key without `k`;
+ * an okp key without `x` (never derived from `d`); `x` that does not match `d`. Other members
+ * are ignored. A `MasterKey`/`SigningKey` passed in is returned as is.
  *
  * @example
  * ```ts
  * const key = parseJwk(JSON.parse(text));
  * if (key.kind === "master") useMaster(key.key);
+ * parseJwk({ kty: "OKP", crv: "Ed25519", x: "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo" }); // a verify key
  * ```
  */
 export function parseJwk(value: unknown, where = ""): MasterKey | SigningKey {
@@ -185,13 +189,8 @@ export function parseJwk(value: unknown, where = ""): MasterKey | SigningKey {
   const prefix = where === "" ? "JWK " : `${where}: JWK `;
   if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalid(prefix, "must be a JSON object");
   const jwk = value as Record<string, unknown>;
-  const kty = jwk["kty"];
-  if (kty !== "oct" && kty !== "okp") {
-    const hint = typeof kty === "string" && /^(oct|okp)$/i.test(kty) ? " (lowercase only, as in the reference)" : "";
-    throw invalid(prefix, `"kty" must be "oct" or "okp"${hint}`);
-  }
-  const alg = jwk["alg"];
-  if (typeof alg !== "string") throw invalid(prefix, `"alg" must be a string (it may be empty)`);
+  const kty = jwkKeyType(jwk, prefix);
+  const alg = jwkAlgorithm(jwk, kty, prefix);
   if (!isWellFormedText(alg)) throw invalid(prefix, `"alg" is not valid Unicode (lone surrogate)`);
   const kid = optionalLabel(jwk, "kid", prefix);
   const jku = optionalLabel(jwk, "jku", prefix);

@@ -42,17 +42,20 @@ describe("parseJwk", () => {
     ["not an object", "a string", /must be a JSON object/],
     ["an array", [], /must be a JSON object/],
     ["null", null, /must be a JSON object/],
-    ["RFC 7517 OKP", { kty: "OKP", crv: "Ed25519", alg: "EdDSA", x: X }, /"kty".*lowercase/],
-    ["kty RSA", { kty: "RSA", alg: "RS256" }, /"kty" must be "oct" or "okp"$/],
-    ["no alg", { kty: "oct", k: K32 }, /"alg" must be a string/],
+    ["RFC 8037 OKP on another curve", { kty: "OKP", crv: "X25519", x: X }, /"crv": "Ed25519"/],
+    ["RFC 8037 OKP without crv", { kty: "OKP", x: X }, /"crv": "Ed25519"/],
+    ["kty OCT", { kty: "OCT", alg: "aes256gcm", k: K32 }, /"kty" must be "oct", "okp" or "OKP"/],
+    ["kty RSA", { kty: "RSA", alg: "RS256" }, /"kty" must be "oct", "okp" or "OKP"/],
+    ["a numeric alg", { kty: "oct", alg: 5, k: K32 }, /"alg" must be a string/],
     ["an unknown encryption alg", { kty: "oct", alg: "aes_256_gcm", k: K32 }, /"alg" is not an encryption algorithm/],
-    ["an okp alg that is not ed25519", { kty: "okp", alg: "EdDSA", x: X }, /"alg" of kty "okp"/],
+    ["an okp alg that is not ed25519", { kty: "okp", alg: "ES256", x: X }, /"alg" of kty "okp"/],
     ["a numeric kid", { kty: "oct", alg: "aes256gcm", kid: 1, k: K32 }, /"kid" must be a string/],
     ["a jku object", { kty: "oct", alg: "aes256gcm", jku: {}, k: K32 }, /"jku" must be a string/],
     ["a lone surrogate kid", { kty: "oct", alg: "aes256gcm", kid: "\ud800", k: K32 }, /"kid" is not valid Unicode/],
     ["oct without k", { kty: "oct", alg: "aes256gcm" }, /needs "k"/],
-    ["base64url k", { kty: "oct", alg: "aes256gcm", k: Buffer.alloc(32, 0xfb).toString("base64url") }, /"k" is not valid standard base64/],
-    ["unpadded k", { kty: "oct", alg: "aes256gcm", k: K32.slice(0, -1) }, /"k" is not valid standard base64/],
+    ["mixed base64 alphabets", { kty: "oct", alg: "aes256gcm", k: `+${Buffer.alloc(32, 0xfb).toString("base64url").slice(1)}` }, /"k" is neither standard base64/],
+    ["base64url with non-zero trailing bits", { kty: "oct", alg: "aes256gcm", k: `${K32.slice(0, -2)}9` }, /"k" is neither/],
+    ["k with whitespace", { kty: "oct", alg: "aes256gcm", k: ` ${K32}` }, /"k" is neither/],
     ["a numeric k", { kty: "oct", alg: "aes256gcm", k: 5 }, /"k" must be a base64 string/],
     ["a 16-byte k for aes256gcm", { kty: "oct", alg: "aes256gcm", k: K16 }, /"k" is 16 bytes; aes256gcm needs 32/],
     ["a 32-byte k for aes128gcm", { kty: "oct", alg: "aes128gcm", k: K32 }, /"k" is 32 bytes/],
@@ -65,6 +68,27 @@ describe("parseJwk", () => {
     const error = expectCode(() => parseJwk(value), "ERR_KEY_INVALID");
     expect(error.message).toMatch(message);
     for (const secret of [K32, K16, D]) expect(error.message).not.toContain(secret);
+  });
+
+  it("reads RFC 7517 JWKs (OKP/crv, JWA alg names, base64url) into the same keys", () => {
+    const url = (b64: string): string => Buffer.from(b64, "base64").toString("base64url");
+    const signer = parseJwk({ kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: "s", x: url(X), d: url(D) }) as SigningKey;
+    expect(signer.alg).toBe("ed25519");
+    expect(signer.publicKey.toString("base64")).toBe(X);
+    expect(signer.privateKey?.toString("base64")).toBe(D);
+    const verifier = parseJwk({ kty: "OKP", crv: "Ed25519", x: url(X) }) as SigningKey;
+    expect(verifier.alg).toBe("ed25519");
+    expect(verifier.canSign).toBe(false);
+    const master = parseJwk({ kty: "oct", alg: "A256GCM", k: url(K32), use: "enc" }) as MasterKey;
+    expect(master.alg).toBe("aes256gcm");
+    expect(master.key.toString("base64")).toBe(K32);
+    expect((parseJwk({ kty: "oct", alg: "A128GCM", k: url(K16) }) as MasterKey).alg).toBe("aes128gcm");
+    expect((parseJwk({ kty: "oct", alg: "C20P", k: K32 }) as MasterKey).alg).toBe("chacha20poly1305");
+    // No alg: the header's algorithm is used when loading.
+    expect((parseJwk({ kty: "oct", k: url(K32) }) as MasterKey).alg).toBe("");
+    // Written back in the reference's form.
+    expect(toJwk(signer)).toEqual({ kty: "okp", alg: "ed25519", kid: "s", x: X, d: D });
+    expect(toJwk(master)).toEqual({ kty: "oct", alg: "aes256gcm", k: K32 });
   });
 
   it("returns parsed key objects unchanged", () => {

@@ -64,7 +64,7 @@ describe("parseKeySet", () => {
 
   it("names the bad key by index", () => {
     const error = expectCode(() => parseKeySet({ keys: [enc1, { kty: "oct", alg: "aes256gcm", k: "bad" }] }), "ERR_KEY_INVALID");
-    expect(error.message).toMatch(/^keys\[1\]: JWK "k" is not valid standard base64/);
+    expect(error.message).toMatch(/^keys\[1\]: JWK "k" is neither standard base64/);
   });
 });
 
