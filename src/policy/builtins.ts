@@ -91,7 +91,9 @@ function sprintf(format: string, args: Value[]): string | undefined {
   return n < args.length ? undefined : out;
 }
 
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+// Go's time.RFC3339Nano layout as OPA parses it: upper-case T and Z only.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const INT64_MAX = (1n << 63n) - 1n;
 
 function parseRfc3339Ns(s: string): bigint | undefined {
   const m = RFC3339.exec(s);
@@ -103,12 +105,15 @@ function parseRfc3339Ns(s: string): bigint | undefined {
   date.setUTCHours(h, mi, se, 0);
   let ns = BigInt(date.getTime()) * 1_000_000n + BigInt((m[7] ?? ".0").slice(1).padEnd(9, "0"));
   const zone = m[8]!;
-  if (zone !== "Z" && zone !== "z") {
+  if (zone !== "Z") {
     const sign = zone[0] === "-" ? -1n : 1n;
-    const offMin = BigInt(Number(zone.slice(1, 3)) * 60 + Number(zone.slice(4, 6)));
-    ns -= sign * offMin * 60_000_000_000n;
+    const hours = Number(zone.slice(1, 3));
+    const minutes = Number(zone.slice(4, 6));
+    if (hours > 24 || minutes > 59) return undefined;
+    ns -= sign * BigInt(hours * 60 + minutes) * 60_000_000_000n;
   }
-  return ns;
+  // Go's UnixNano is an int64: times outside 1677–2262 are an error in OPA (undefined here).
+  return ns > INT64_MAX || ns < -INT64_MAX - 1n ? undefined : ns;
 }
 
 /** Translates a glob with OPA's semantics (`*` within a segment, `**` across, `?`, `[...]`, `{a,b}`) to a RegExp. */

@@ -22,7 +22,7 @@ const CACHE_SIZE = 64;
  * const compiled = compilePolicy("package model\nallow := true");
  * ```
  */
-export function compilePolicy(rego: string): CompiledPolicy {
+export function compilePolicy(rego: string, options: { v0?: boolean } = {}): CompiledPolicy {
   if (typeof rego !== "string") throw new TypeError("policy must be a string");
   if (rego.length > MAX_POLICY_LENGTH) {
     throw new CryptoTensorsError(
@@ -31,7 +31,7 @@ export function compilePolicy(rego: string): CompiledPolicy {
     );
   }
   try {
-    return compileModule(parseModule(rego));
+    return compileModule(parseModule(rego, options));
   } catch (e) {
     if (e instanceof RangeError) {
       throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", "policy nests too deeply for the embedded engine", { cause: e });
@@ -42,6 +42,12 @@ export function compilePolicy(rego: string): CompiledPolicy {
 
 /** Options of {@link RegoEngine}. */
 export interface RegoEngineOptions extends EvalLimits {
+  /**
+   * Also accept pre-1.0 Rego (`allow { … }` without `if`), like `opa --v0-compatible`. Off by
+   * default: OPA 1.x and the reference engine reject such policies, so a file that the reference
+   * refuses is refused here too.
+   */
+  v0Syntax?: boolean;
   /** Clock for `time.now_ns()`; defaults to the system clock. */
   now?: () => bigint;
 }
@@ -69,7 +75,7 @@ export class RegoEngine {
       this.cache.set(rego, hit);
       return hit;
     }
-    const compiled = compilePolicy(rego);
+    const compiled = compilePolicy(rego, { v0: this.options.v0Syntax === true });
     this.cache.set(rego, compiled);
     if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value!);
     return compiled;

@@ -73,6 +73,6 @@ export async function checkPolicy(rego: string, input: PolicyInput | undefined, 
  * validatePolicy("package model\ndefault allow := false\nallow if input.claims.tier == \"pro\"");
  * ```
  */
-export function validatePolicy(rego: string): void {
-  compilePolicy(rego);
+export function validatePolicy(rego: string, options: { v0Syntax?: boolean } = {}): void {
+  compilePolicy(rego, { v0: options.v0Syntax === true });
 }

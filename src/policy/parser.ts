@@ -1,8 +1,9 @@
 /**
  * Recursive-descent parser for the supported Rego subset. Constructs outside the subset raise
  * ERR_POLICY_UNSUPPORTED naming the construct; malformed text raises ERR_POLICY_INVALID.
- * Both the Rego v1 form (`allow if { … }`) and the pre-1.0 form (`allow { … }`) are accepted,
- * as the reference engine (regorus) does; with `import rego.v1` the `if` is required, as in OPA.
+ * Rego v1 syntax by default, as OPA 1.x and the reference (regorus 0.4) parse it: a body needs
+ * `if`. With the `v0` option the pre-1.0 form (`allow { … }`) is accepted too, like
+ * `opa --v0-compatible` (keywords are then available without `future.keywords` imports).
  */
 import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Module, Pos, RuleDef, Term } from "./ast.js";
@@ -28,7 +29,10 @@ class Parser {
   private depth = 0;
   private wildcards = 0;
 
-  constructor(private readonly toks: Token[]) {}
+  constructor(
+    private readonly toks: Token[],
+    private readonly v0: boolean,
+  ) {}
 
   private peek(o = 0): Token {
     return this.toks[Math.min(this.i + o, this.toks.length - 1)]!;
@@ -123,7 +127,7 @@ class Parser {
       this.next();
       body = this.is("{") ? this.parseBraceBody() : [this.parseLiteral()];
     } else if (this.is("{") && !this.peek().nl) {
-      if (regoV1) this.fail("`if` keyword is required before rule body");
+      if (regoV1 || !this.v0) this.fail("`if` keyword is required before rule body (pre-1.0 Rego is accepted only with the v0 option)");
       body = this.parseBraceBody();
     } else if (!hasValue) {
       this.fail(`rule "${name}" needs a value or a body`, nameTok);
@@ -430,6 +434,6 @@ function parseNumber(text: string): number | bigint {
  * parseModule("package model\ndefault allow := false\nallow if input.user == \"alice\"").rules.length; // 2
  * ```
  */
-export function parseModule(src: string): Module {
-  return new Parser(tokenize(src)).parseModule();
+export function parseModule(src: string, options: { v0?: boolean } = {}): Module {
+  return new Parser(tokenize(src), options.v0 === true).parseModule();
 }

@@ -20,11 +20,26 @@ const entries: [string, unknown[], boolean?][] = [
   ["package model\nimport future.keywords.if\nimport future.keywords.in\nallow if { \"pro.w\" in input.tensors }", [pro, free], true],
   ["package model\nimport rego.v1\nallow if { 1 == 1 }", [undefined]],
   ["package model\nimport rego.v1\nallow { true }", [undefined]],
+  ["package model\nallow { true }", [undefined]],
+  ["package model\nallow = true { true }", [undefined]],
   // Time.
   ["package model\nallow if time.now_ns() < time.parse_rfc3339_ns(\"2020-01-01T00:00:00Z\")", [undefined]],
   ["package model\nallow if time.now_ns() < time.parse_rfc3339_ns(\"2100-01-01T00:00:00Z\")", [undefined]],
   ["package model\ndefault allow := false\nallow if time.now_ns() < time.parse_rfc3339_ns(input.claims.exp)", [pro, free, odd]],
-  ["package model\nallow := time.parse_rfc3339_ns(input.t)", [{ t: "2024-02-29T12:30:45.123456789+02:00" }, { t: "2023-02-29T00:00:00Z" }, { t: "1969-12-31T23:59:59Z" }, { t: 5 }]],
+  [
+    "package model\nallow := time.parse_rfc3339_ns(input.t)",
+    [
+      { t: "2024-02-29T12:30:45.123456789+02:00" },
+      { t: "2023-02-29T00:00:00Z" },
+      { t: "1969-12-31T23:59:59Z" },
+      { t: 5 },
+      { t: "2999-01-01T00:00:00Z" },
+      { t: "2262-04-11T23:47:16.854775807Z" },
+      { t: "2262-04-11T23:47:16.854775808Z" },
+      { t: "2024-01-01t00:00:00z" },
+      { t: "2024-01-01T00:00:00-24:00" },
+    ],
+  ],
   // Multiple definitions, conflicts, helper rules.
   ["package model\nallow if input.a == 1\nallow if input.b == 2", [{ a: 1 }, { b: 2 }, { a: 2, b: 3 }]],
   ["package model\nallow := true if input.a == 1\nallow := false if input.b == 2", [{ a: 1 }, { b: 2 }, { a: 1, b: 2 }, {}]],

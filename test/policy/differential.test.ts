@@ -9,8 +9,9 @@ describe("embedded Rego engine vs opa eval (corpus)", () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(60);
     const opa = await opaEvalAll(CORPUS);
     const engine = new RegoEngine();
+    const v0Engine = new RegoEngine({ v0Syntax: true });
     const mismatches = CORPUS.flatMap((c, i) => {
-      const ours = oursEval(engine, c);
+      const ours = oursEval(c.v0 ? v0Engine : engine, c);
       return agree(opa[i]!, ours) ? [] : [{ policy: c.policy, input: c.input, opa: opa[i], ours }];
     });
     expect(mismatches, JSON.stringify(mismatches, null, 2)).toEqual([]);
