@@ -6,6 +6,7 @@
  * `opa --v0-compatible` (keywords are then available without `future.keywords` imports).
  */
 import { CryptoTensorsError } from "../errors.js";
+import { unsupported } from "./diagnostics.js";
 import type { Literal, Module, Pos, RuleDef, Term } from "./ast.js";
 import { syntaxError, tokenize, type Token } from "./lexer.js";
 import { canonicalNumber } from "./values.js";
@@ -15,14 +16,6 @@ const RELATIONS: Record<string, string> = { "==": "equal", "!=": "neq", "<": "lt
 const ARITH: Record<string, string> = { "+": "plus", "-": "minus" };
 const FACTOR: Record<string, string> = { "*": "mul", "/": "div", "%": "rem" };
 const FUTURE_KEYWORDS = new Set(["in", "every", "if", "contains"]);
-
-function unsupported(what: string, pos: Pos): never {
-  throw new CryptoTensorsError(
-    "ERR_POLICY_UNSUPPORTED",
-    `policy uses ${what} (at ${pos.line}:${pos.col}), which the embedded Rego engine does not support; ` +
-      "rewrite it within the subset listed in docs/policies.md or evaluate it with an OPA server",
-  );
-}
 
 class Parser {
   private i = 0;

@@ -7,7 +7,7 @@
  */
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, T } from "./builtins.js";
-import { invalid, unsupportedAt } from "./compiler.js";
+import { invalid, unsupported } from "./diagnostics.js";
 import { typeName, type Value } from "./values.js";
 
 /** A static type: `m` the possible basic types, `e` the element types of a collection (0 = unknown). */
@@ -80,7 +80,7 @@ export class TypeChecker {
 
   private call(t: Extract<Term, { k: "call" }>, env: Map<string, Ty>): Ty {
     const b = BUILTINS[t.name];
-    if (b === undefined) unsupportedAt(`the builtin ${t.name}()`, t.pos);
+    if (b === undefined) unsupported(`the builtin ${t.name}()`, t.pos);
     if (b.args.length !== t.args.length) invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);
     const types = t.args.map((a) => this.typeOf(a, env));
     types.forEach((x, i) => {
