@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   ERR_NOT_SUPPORTED: "not supported by this implementation",
   ERR_NATIVE_UNAVAILABLE: "the native addon is not available",
   ERR_INTERNAL: "internal error",
+  // Key management (issue 4).
+  ERR_KEY_UNTRUSTED: "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -5,17 +5,17 @@ import type { ParsedHeader } from "../format/types.js";
 import type { BackendFile } from "../native/backend.js";
 import { getBackend } from "../native/index.js";
 import type { PolicyEvaluator } from "../policy/index.js";
-import type { KeysOption } from "./key-lookup.js";
+import type { KeyTrustOptions } from "./key-lookup.js";
 import { TensorFile, type Tensor } from "./tensor-file.js";
 import { isEncrypted, reservedEntries, unlock, type Unlocked } from "./unlock.js";
 
-export interface OpenOptions {
-  /** Keys: a JWK set `{ keys: [...] }`, an array of JWKs or one JWK (reference form). Falls back to CRYPTOTENSOR_KEYS. */
-  keys?: KeysOption;
+export interface OpenOptions extends KeyTrustOptions {
   /** Force the byte backend; default: the native addon, or the TypeScript fallback if it cannot load. */
   backend?: "native" | "fallback";
   /** Refuse plain (unencrypted) files: guards against a substituted or stripped model (FORMAT.md §8.3). */
   requireEncrypted?: boolean;
+  /** Refuse files without a header signature, i.e. plain files (`ERR_MISSING_SIGNATURE`; FORMAT.md §8.3). */
+  requireSignature?: boolean;
   /** Evaluates the file's local policy; default: the embedded Rego engine. */
   policyEvaluator?: PolicyEvaluator;
   /** Caller-supplied claims made available to the policy as `input.claims`. */
@@ -50,6 +50,9 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
       unlocked = await unlock(header, path, options);
     } else {
       refuseStrayReservedKeys(header, path);
+      if (options.requireSignature) {
+        throw new CryptoTensorsError("ERR_MISSING_SIGNATURE", `${path} is a plain safetensors file with no signature, but requireSignature is set`);
+      }
       if (options.requireEncrypted) {
         throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is a plain safetensors file but requireEncrypted is set`);
       }

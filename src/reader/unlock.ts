@@ -12,11 +12,12 @@ import {
   type EncryptionEntry,
   type PolicyHeader,
 } from "../crypto/reserved.js";
-import { signaturePayload, verifyPayload } from "../crypto/signature.js";
+import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
+import type { MasterKey } from "../keys/jwk.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
-import { findMasterKey, findVerifyKey, keySources, type KeysOption } from "./key-lookup.js";
+import { resolveMasterKey, resolveVerifyKeys, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
 
 export const RESERVED_KEYS = ["__crypto_keys__", "__encryption__", "__policy__", "__signature__"] as const;
 
@@ -38,8 +39,7 @@ export interface Unlocked {
   tensors: Map<string, SealedTensor>;
 }
 
-export interface UnlockOptions {
-  keys?: KeysOption;
+export interface UnlockOptions extends KeyTrustOptions {
   policyEvaluator?: PolicyEvaluator;
   claims?: Record<string, unknown>;
   /** Verify signature and policy only: no master key needed, no data key unwrapped. */
@@ -78,13 +78,30 @@ export async function unlock(header: ParsedHeader, path: string, options: Unlock
   }
   const cryptoKeys = parseCryptoKeys(cryptoKeysText);
 
-  // Both keys are resolved before the signature check, as the reference does (§5.3).
-  const sources = keySources(options.keys);
-  const masterKey = options.verifyOnly ? undefined : findMasterKey(sources, cryptoKeys.enc);
-  const verifyKey = findVerifyKey(sources, cryptoKeys.sign);
+  // Both keys are resolved before the signature check, master first, as the reference does (§5.3).
+  const master = options.verifyOnly ? undefined : await resolveMasterKey(cryptoKeys.enc, options);
+  try {
+    const verifiers = await resolveVerifyKeys(cryptoKeys.sign, options);
+    try {
+      verifyWithAny(signaturePayload(header.metadata ?? [], header.tensors), signature, verifiers.keys, verifiers.pinned);
+    } finally {
+      verifiers.release();
+    }
+    return await unwrapAll(header, path, options, cryptoKeys, policyText, encryptionText, master?.key);
+  } finally {
+    master?.release();
+  }
+}
 
-  verifyPayload(signaturePayload(header.metadata ?? [], header.tensors), signature, verifyKey.publicKey);
-
+async function unwrapAll(
+  header: ParsedHeader,
+  path: string,
+  options: UnlockOptions,
+  cryptoKeys: CryptoKeysHeader,
+  policyText: string,
+  encryptionText: string,
+  masterKey: MasterKey | undefined,
+): Promise<Unlocked> {
   const policy = parsePolicy(policyText);
   const input = buildPolicyInput({
     path,
