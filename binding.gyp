@@ -8,9 +8,14 @@
 # Node's header directory (<nodedir>/include/node) also carries Node's OpenSSL headers. It is
 # removed from the -I list and re-added with -idirafter, so <openssl/*.h> resolves to the system
 # headers first while <node_api.h> still resolves to Node's.
+#
+# Intel's ipsec-mb (Debian: libipsec-mb-dev) supplies the AVX-512/VAES AES-GCM engine. It is linked
+# statically when its header and libIPSec_MB.a are found on x86-64; otherwise the addon is built
+# OpenSSL-only (CT_HAVE_IPSEC_MB=0) and nativeInfo().ipsecMbBuilt is false.
 {
   "variables": {
-    "openssl_libdir%": "<!(pkg-config --variable=libdir libcrypto 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)"
+    "openssl_libdir%": "<!(pkg-config --variable=libdir libcrypto 2>/dev/null || echo /usr/lib/x86_64-linux-gnu)",
+    "ipsec_mb_lib%": "<!(sh -c 'lib=$(${CC:-cc} -print-file-name=libIPSec_MB.a 2>/dev/null); if [ \"$(uname -m)\" = x86_64 ] && [ -f \"$lib\" ] && [ -f /usr/include/intel-ipsec-mb.h ]; then echo \"$lib\"; else echo none; fi')"
   },
   "targets": [
     {
@@ -19,7 +24,10 @@
         "native/addon.cc",
         "native/aead.cc",
         "native/file-state.cc",
+        "native/cipher.cc",
         "native/file-handle.cc",
+        "native/sigbus-guard.cc",
+        "native/thread-pool.cc",
         "native/workers.cc"
       ],
       "include_dirs!": ["<(node_root_dir)/include/node"],
@@ -40,7 +48,15 @@
         "-Wl,-z,noexecstack",
         "-Wl,--version-script=<(module_root_dir)/native/exports.map"
       ],
-      "libraries": ["<(openssl_libdir)/libcrypto.a", "-ldl", "-pthread"]
+      "libraries": ["<(openssl_libdir)/libcrypto.a", "-ldl", "-pthread"],
+      "conditions": [
+        ["ipsec_mb_lib != 'none'", {
+          "defines": ["CT_HAVE_IPSEC_MB=1"],
+          "libraries": ["<(ipsec_mb_lib)"]
+        }, {
+          "defines": ["CT_HAVE_IPSEC_MB=0"]
+        }]
+      ]
     }
   ]
 }

@@ -8,7 +8,9 @@
 #include <memory>
 #include <vector>
 
+#include "aead.h"
 #include "file-state.h"
+#include "workers.h"
 
 namespace ct {
 
@@ -28,6 +30,11 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value InFlight(const Napi::CallbackInfo& info);
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Decrypt(const Napi::CallbackInfo& info);
+  Napi::Value Plan(const Napi::CallbackInfo& info);
+  Napi::Value QueuePlan(Napi::Env env, const char* name, std::vector<PlanEntry> entries,
+                        std::vector<uint8_t> keys, std::vector<uint8_t> ivs,
+                        std::vector<uint8_t> tags, std::vector<Destination> dests,
+                        Napi::Object failed, double* failedSlot);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Throws a TypeError unless the handle came from openFile().

@@ -1,12 +1,17 @@
 #include "file-state.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
+#include "sigbus-guard.h"
 #include "status.h"
 
 namespace ct {
@@ -37,9 +42,20 @@ int64_t FileState::Open(const std::string& path, std::shared_ptr<FileState>* out
   }
   // Tensor reads are large and mostly sequential; a hint only, failures are irrelevant.
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  const uint64_t size = static_cast<uint64_t>(st.st_size);
+  const uint8_t* map = nullptr;
+  const char* noMap = std::getenv("CRYPTOTENSORS_NO_MMAP");
+  bool wantMap = size > 0 && size <= SIZE_MAX && !(noMap != nullptr && std::strcmp(noMap, "1") == 0);
+  if (wantMap && InstallSigbusGuard()) {
+    void* address = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
+    if (address != MAP_FAILED) {
+      map = static_cast<const uint8_t*>(address);
+    }
+  }
   try {
-    *out = std::make_shared<FileState>(fd, static_cast<uint64_t>(st.st_size));
+    *out = std::make_shared<FileState>(fd, size, map);
   } catch (...) {
+    if (map != nullptr) ::munmap(const_cast<uint8_t*>(map), static_cast<size_t>(size));
     ::close(fd);
     return kInternal;
   }
@@ -67,7 +83,19 @@ int64_t FileState::ReadExact(uint64_t offset, uint8_t* dest, size_t length) cons
   return kOk;
 }
 
+bool FileState::CurrentSize(uint64_t* size) const {
+  if (fd_ < 0) return false;
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) return false;
+  *size = static_cast<uint64_t>(st.st_size);
+  return true;
+}
+
 void FileState::Close() {
+  if (map_ != nullptr) {
+    ::munmap(const_cast<uint8_t*>(map_), static_cast<size_t>(size_));
+    map_ = nullptr;
+  }
   if (fd_ >= 0) {
     // close(2) must not be retried on EINTR on Linux: the descriptor is already released.
     ::close(fd_);

@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <new>
+#include <utility>
 
 #include "file-handle.h"
 #include "status.h"
@@ -44,13 +45,12 @@ void OpenWorker::OnError(const Napi::Error&) {
   deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));
 }
 
-// ---- shared read/decrypt plumbing ----
+// ---- shared file-work plumbing ----
 
 FileWorker::FileWorker(Napi::Env env, const char* name, Napi::Object handleObject,
-                       FileHandle* handle, std::shared_ptr<FileState> state, Destination dest)
+                       FileHandle* handle, std::shared_ptr<FileState> state)
     : Napi::AsyncWorker(env, name),
       state_(std::move(state)),
-      dest_(std::move(dest)),
       deferred_(Napi::Promise::Deferred::New(env)),
       handleObject_(Napi::Persistent(handleObject)),
       handle_(handle) {}
@@ -66,52 +66,80 @@ void FileWorker::OnOK() { Finish(status_); }
 
 void FileWorker::OnError(const Napi::Error&) { Finish(kInternal); }
 
-// ---- read ----
+// ---- plans (read, decrypt, batch) ----
 
-ReadWorker::ReadWorker(Napi::Env env, Napi::Object handleObject, FileHandle* handle,
-                       std::shared_ptr<FileState> state, Destination dest, uint64_t offset,
-                       uint64_t length)
-    : FileWorker(env, "cryptotensors:read", handleObject, handle, std::move(state), std::move(dest)),
-      offset_(offset),
-      length_(length) {}
+PlanWorker::PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject,
+                       FileHandle* handle, std::shared_ptr<FileState> state,
+                       std::vector<PlanEntry> entries, std::vector<uint8_t> keys,
+                       std::vector<uint8_t> ivs, std::vector<uint8_t> tags,
+                       std::vector<Destination> dests, Napi::Object failed, double* failedSlot)
+    : FileWorker(env, name, handleObject, handle, std::move(state)),
+      entries_(std::move(entries)),
+      keys_(std::move(keys)),
+      ivs_(std::move(ivs)),
+      tags_(std::move(tags)),
+      dests_(std::move(dests)),
+      failedSlot_(failedSlot) {
+  if (!failed.IsEmpty()) failedOwner_ = Napi::Persistent(failed);
+}
 
-void ReadWorker::Execute() {
-  status_ = state_->ReadExact(offset_, dest_.data, static_cast<size_t>(length_));
+PlanWorker::~PlanWorker() {
+  if (!keys_.empty()) OPENSSL_cleanse(keys_.data(), keys_.size());
+}
+
+void PlanWorker::Execute() {
+  PlanResult result = RunPlan(*state_, entries_.data(), entries_.size());
+  status_ = result.status;
+  failedEntry_ = result.failedEntry;
   if (status_ == kOk) {
-    Counters().reads.fetch_add(1, std::memory_order_relaxed);
-    Counters().bytes.fetch_add(length_, std::memory_order_relaxed);
+    uint64_t bytes = 0;
+    for (const PlanEntry& entry : entries_) {
+      bytes += entry.length;
+      (entry.decrypt ? Counters().decrypts : Counters().reads).fetch_add(1, std::memory_order_relaxed);
+    }
+    Counters().bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
 }
 
-// ---- decrypt ----
-
-DecryptWorker::DecryptWorker(Napi::Env env, Napi::Object handleObject, FileHandle* handle,
-                             std::shared_ptr<FileState> state, Destination dest, DecryptJob job)
-    : FileWorker(env, "cryptotensors:decrypt", handleObject, handle, std::move(state),
-                 std::move(dest)),
-      job_(job) {
-  // The binding validated the lengths; copy so that JS may reuse or wipe its buffers at once.
-  std::memcpy(key_.data(), job.key, AeadKeyLength(job.algorithm));
-  std::memcpy(baseIv_.data(), job.baseIv, kIvLength);
-  size_t tagBytes = static_cast<size_t>(AeadChunkCount(job.length, job.chunkSize)) * kTagLength;
-  tags_.assign(job.tags, job.tags + tagBytes);
-  job_.key = key_.data();
-  job_.baseIv = baseIv_.data();
-  job_.tags = tags_.data();
+void PlanWorker::OnOK() {
+  if (failedSlot_ != nullptr) *failedSlot_ = static_cast<double>(failedEntry_);
+  FileWorker::OnOK();
 }
 
-DecryptWorker::~DecryptWorker() { OPENSSL_cleanse(key_.data(), key_.size()); }
+// ---- memory work (seal, copy) ----
 
-void DecryptWorker::Execute() {
-  const FileState* file = state_.get();
-  RangeReader read = [file](uint64_t offset, uint8_t* dest, size_t length) {
-    return file->ReadExact(offset, dest, length);
-  };
-  status_ = AeadDecryptRange(job_, read, dest_.data, AeadThreadCount());
-  if (status_ == kOk) {
-    Counters().decrypts.fetch_add(1, std::memory_order_relaxed);
-    Counters().bytes.fetch_add(job_.length, std::memory_order_relaxed);
-  }
+MemoryWorker::MemoryWorker(Napi::Env env, Kind kind, Destination src, Destination dst,
+                           Destination tags, AeadAlgorithm algorithm, std::vector<uint8_t> key,
+                           std::vector<uint8_t> baseIv, uint64_t firstChunk, uint64_t chunkSize,
+                           unsigned threads)
+    : Napi::AsyncWorker(env, kind == Kind::kSeal ? "cryptotensors:seal" : "cryptotensors:copy"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      kind_(kind),
+      src_(std::move(src)),
+      dst_(std::move(dst)),
+      tags_(std::move(tags)),
+      algorithm_(algorithm),
+      key_(std::move(key)),
+      baseIv_(std::move(baseIv)),
+      firstChunk_(firstChunk),
+      chunkSize_(chunkSize),
+      threads_(threads) {}
+
+MemoryWorker::~MemoryWorker() {
+  if (!key_.empty()) OPENSSL_cleanse(key_.data(), key_.size());
+}
+
+void MemoryWorker::Execute() {
+  status_ = kind_ == Kind::kSeal
+                ? SealChunks(algorithm_, key_.data(), baseIv_.data(), firstChunk_, chunkSize_,
+                             src_.data, dst_.data, src_.length, tags_.data)
+                : ParallelCopy(dst_.data, src_.data, src_.length, threads_);
+}
+
+void MemoryWorker::OnOK() { deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(status_))); }
+
+void MemoryWorker::OnError(const Napi::Error&) {
+  deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));
 }
 
 // ---- close ----

@@ -53,11 +53,11 @@ class OpenWorker : public Napi::AsyncWorker {
   int64_t status_ = 0;
 };
 
-// Shared shape of the read and decrypt workers: pins the handle and the destination.
+// Shared shape of the file workers: pins the handle while the work runs.
 class FileWorker : public Napi::AsyncWorker {
  public:
   FileWorker(Napi::Env env, const char* name, Napi::Object handleObject, FileHandle* handle,
-             std::shared_ptr<FileState> state, Destination dest);
+             std::shared_ptr<FileState> state);
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
@@ -65,7 +65,6 @@ class FileWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override;
 
   std::shared_ptr<FileState> state_;
-  Destination dest_;
   int64_t status_ = 0;
 
  private:
@@ -75,34 +74,63 @@ class FileWorker : public Napi::AsyncWorker {
   FileHandle* handle_;
 };
 
-class ReadWorker : public FileWorker {
+// A plan of reads and decryptions (aead.h). The entries' key/IV/tag pointers point into the
+// three byte vectors this worker owns (copied from JS); `dests` pins every destination. The key
+// bytes are wiped in the destructor. Resolves with the status; `failed` (a Float64Array of one
+// element, when given) receives the index of the failing entry.
+class PlanWorker : public FileWorker {
  public:
-  ReadWorker(Napi::Env env, Napi::Object handleObject, FileHandle* handle,
-             std::shared_ptr<FileState> state, Destination dest, uint64_t offset, uint64_t length);
+  PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject, FileHandle* handle,
+             std::shared_ptr<FileState> state, std::vector<PlanEntry> entries,
+             std::vector<uint8_t> keys, std::vector<uint8_t> ivs, std::vector<uint8_t> tags,
+             std::vector<Destination> dests, Napi::Object failed, double* failedSlot);
+  ~PlanWorker() override;
 
  protected:
   void Execute() override;
+  void OnOK() override;
 
  private:
-  uint64_t offset_;
-  uint64_t length_;
+  std::vector<PlanEntry> entries_;
+  std::vector<uint8_t> keys_;
+  std::vector<uint8_t> ivs_;
+  std::vector<uint8_t> tags_;
+  std::vector<Destination> dests_;
+  Napi::ObjectReference failedOwner_;
+  double* failedSlot_;
+  int64_t failedEntry_ = -1;
 };
 
-class DecryptWorker : public FileWorker {
+// Memory-to-memory work on the thread pool, with no file: chunked AEAD encryption for the writer
+// (seal), and a parallel memcpy used as the benchmarks' bandwidth baseline. `src` and `dst` (and
+// `tags`) stay referenced while it runs; the key copy is wiped in the destructor.
+class MemoryWorker : public Napi::AsyncWorker {
  public:
-  // `key`, `baseIv` and `tags` are copied; the key copy is wiped in the destructor.
-  DecryptWorker(Napi::Env env, Napi::Object handleObject, FileHandle* handle,
-                std::shared_ptr<FileState> state, Destination dest, DecryptJob job);
-  ~DecryptWorker() override;
+  enum class Kind { kSeal, kCopy };
+  MemoryWorker(Napi::Env env, Kind kind, Destination src, Destination dst, Destination tags,
+               AeadAlgorithm algorithm, std::vector<uint8_t> key, std::vector<uint8_t> baseIv,
+               uint64_t firstChunk, uint64_t chunkSize, unsigned threads);
+  ~MemoryWorker() override;
+  Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override;
+  void OnOK() override;
+  void OnError(const Napi::Error& error) override;
 
  private:
-  DecryptJob job_;
-  std::array<uint8_t, 32> key_{};
-  std::array<uint8_t, kIvLength> baseIv_{};
-  std::vector<uint8_t> tags_;
+  Napi::Promise::Deferred deferred_;
+  Kind kind_;
+  Destination src_;
+  Destination dst_;
+  Destination tags_;
+  AeadAlgorithm algorithm_;
+  std::vector<uint8_t> key_;
+  std::vector<uint8_t> baseIv_;
+  uint64_t firstChunk_;
+  uint64_t chunkSize_;
+  unsigned threads_;
+  int64_t status_ = 0;
 };
 
 // Closes the descriptor off the JS thread, then resolves every close() waiter.

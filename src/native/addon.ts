@@ -21,8 +21,17 @@ export interface NativeFileHandle {
     tags: Uint8Array,
     dest: Uint8Array,
   ): Promise<number>;
+  /**
+   * Runs a plan (native/file-handle.cc Plan): `table` holds 9 numbers per entry (kind, algorithm,
+   * fileOffset, length, chunkSize, firstChunk, keyOffset, ivOffset, tagOffset); `failed[0]`
+   * receives the index of the entry that failed.
+   */
+  plan(table: Float64Array, keys: Uint8Array, ivs: Uint8Array, tags: Uint8Array, dests: Uint8Array[], failed: Float64Array): Promise<number>;
   close(): Promise<void>;
 }
+
+/** AES-GCM engines of the addon: Intel ipsec-mb (AVX-512/VAES) or OpenSSL's EVP. */
+export type AesEngineName = "openssl" | "ipsec-mb";
 
 /** Diagnostics of the loaded addon: the OpenSSL it really runs and the CPU features it sees. */
 export interface NativeInfo {
@@ -34,8 +43,14 @@ export interface NativeInfo {
   opensslPlatform: string;
   /** Version text of the headers the addon was compiled against. */
   opensslHeaders: string;
-  /** Threads a large decrypt is spread over. */
+  /** Threads a large decrypt is spread over (the native pool's width: the machine's cores). */
   threads: number;
+  /** The engine AES-GCM runs on now (ChaCha20-Poly1305 always runs on OpenSSL). */
+  aesGcmEngine: AesEngineName;
+  /** The addon was built with ipsec-mb (its library was found at build time, x86-64). */
+  ipsecMbBuilt: boolean;
+  /** ipsec-mb is built and this CPU has the AVX-512 + VAES + VPCLMULQDQ it needs to beat OpenSSL. */
+  ipsecMbUsable: boolean;
   cpu: { aesni: boolean; vaes: boolean; avx512: boolean; pclmul: boolean };
 }
 
@@ -45,6 +60,8 @@ export interface NativeStats {
   reads: number;
   decrypts: number;
   bytes: number;
+  /** SIGBUS faults on a mapped file that shrank, turned into ERR_FILE_TRUNCATED. */
+  truncationFaults: number;
 }
 
 export interface NativeBinding {
@@ -52,6 +69,12 @@ export interface NativeBinding {
   openFile(path: string): Promise<NativeFileHandle | number>;
   nativeInfo(): NativeInfo;
   stats(): NativeStats;
+  /** Forces the AES-GCM engine for the process; false when ipsec-mb is not usable here. */
+  setAesEngine(engine: AesEngineName): boolean;
+  /** Encrypts `src` into `dst` as v2 chunks (tags: 16 bytes per chunk); resolves with a status. */
+  seal(algorithm: number, key: Uint8Array, baseIv: Uint8Array, firstChunk: number, chunkSize: number, src: Uint8Array, dst: Uint8Array, tags: Uint8Array): Promise<number>;
+  /** memcpy over `threads` pool threads (the benchmarks' bandwidth baseline); resolves with a status. */
+  copy(src: Uint8Array, dst: Uint8Array, threads: number): Promise<number>;
 }
 
 /** Where package.json lives: two levels up from both src/native/ and dist/native/. */
@@ -65,7 +88,9 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate === "object" && candidate !== null &&
     typeof candidate.openFile === "function" &&
     typeof candidate.nativeInfo === "function" &&
-    typeof candidate.stats === "function"
+    typeof candidate.stats === "function" &&
+    typeof candidate.setAesEngine === "function" &&
+    typeof candidate.seal === "function"
   );
 }
 

@@ -29,6 +29,14 @@ export interface DecryptRequest {
   tags: Uint8Array;
 }
 
+/**
+ * One step of a {@link BackendFile.runPlan}: a plain copy of a file range, or a decryption. `label`
+ * (e.g. the tensor name) names the step in the error if it fails.
+ */
+export type PlanItem =
+  | { kind: "read"; offset: number; length: number; dest: Uint8Array; label?: string }
+  | { kind: "decrypt"; request: DecryptRequest; dest: Uint8Array; label?: string };
+
 export interface BackendFile {
   /** File size in bytes at open. */
   readonly size: number;
@@ -36,6 +44,12 @@ export interface BackendFile {
   readInto(offset: number, length: number, dest: Uint8Array): Promise<void>;
   /** Decrypts as described by `request` into `dest[0 .. request.length)`; throws ERR_DECRYPTION_FAILED on any tag mismatch. */
   decryptInto(request: DecryptRequest, dest: Uint8Array): Promise<void>;
+  /**
+   * Runs many reads and decryptions as one unit of work, in the given order (give it in file-offset
+   * order): the native backend spreads their chunks over its thread pool in one call. Rejects with
+   * the typed error of the first item that failed; every decrypt destination is then wiped.
+   */
+  runPlan(items: readonly PlanItem[]): Promise<void>;
   /** Closes the file once in-flight reads have finished (deferred close). */
   close(): Promise<void>;
 }

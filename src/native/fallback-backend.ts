@@ -5,7 +5,8 @@
 import { constants, promises as fs } from "node:fs";
 import { createDecipheriv, type CipherGCMTypes, type DecipherGCM } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
-import type { AeadAlgorithm, Backend, BackendFile, DecryptRequest } from "./backend.js";
+import type { AeadAlgorithm, Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+import { labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange, IV_LENGTH, TAG_LENGTH } from "./validate.js";
 
 // chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface (setAuthTag/final).
@@ -58,6 +59,21 @@ class FallbackBackendFile implements BackendFile {
         throw error;
       }
     });
+  }
+
+  async runPlan(items: readonly PlanItem[]): Promise<void> {
+    packPlan(this.size, items).keys.fill(0); // the same validation as the native backend
+    let current: PlanItem | undefined;
+    try {
+      for (const item of items) {
+        current = item;
+        if (item.kind === "read") await this.readInto(item.offset, item.length, item.dest);
+        else await this.decryptInto(item.request, item.dest);
+      }
+    } catch (error) {
+      for (const item of items) if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+      throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
+    }
   }
 
   close(): Promise<void> {

@@ -1,12 +1,13 @@
 // The native layer's public surface: backend selection and addon diagnostics.
+import { NotSupportedError } from "../errors.js";
 import type { Backend } from "./backend.js";
-import { loadNativeBinding, type NativeInfo, type NativeStats } from "./addon.js";
+import { loadNativeBinding, type AesEngineName, type NativeInfo, type NativeStats } from "./addon.js";
 import { FallbackBackend } from "./fallback-backend.js";
 import { NativeBackend } from "./native-backend.js";
 import { selectBackend, type BackendChoice } from "./select.js";
 
-export type { AeadAlgorithm, Backend, BackendFile, DecryptRequest } from "./backend.js";
-export type { NativeInfo, NativeStats } from "./addon.js";
+export type { AeadAlgorithm, Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+export type { AesEngineName, NativeInfo, NativeStats } from "./addon.js";
 export type { BackendChoice } from "./select.js";
 
 let nativeBackend: NativeBackend | undefined;
@@ -86,3 +87,23 @@ export function nativeStats(): NativeStats {
 }
 
 
+
+/**
+ * Forces the engine AES-GCM runs on in this process (all threads, from the next request on):
+ * "ipsec-mb" (Intel's AVX-512/VAES kernels, the default where the CPU has them) or "openssl".
+ * The environment variable CRYPTOTENSORS_AES_ENGINE=openssl|ipsec-mb sets the initial choice.
+ * Throws ERR_NATIVE_UNAVAILABLE without the addon, and NotSupportedError when "ipsec-mb" is asked
+ * for but was not built or cannot run on this CPU.
+ *
+ * @example
+ * ```ts
+ * setAesEngine("openssl");
+ * console.log(nativeInfo().aesGcmEngine); // "openssl"
+ * ```
+ */
+export function setAesEngine(engine: AesEngineName): void {
+  if (engine !== "openssl" && engine !== "ipsec-mb") throw new TypeError('engine must be "openssl" or "ipsec-mb"');
+  if (!loadNativeBinding().setAesEngine(engine)) {
+    throw new NotSupportedError("the ipsec-mb AES-GCM engine is not available (not built, or this CPU lacks AVX-512/VAES)");
+  }
+}

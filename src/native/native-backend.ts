@@ -1,13 +1,11 @@
 // Backend over the native addon: arguments are validated here (validate.ts), the addon re-checks
 // only what memory safety needs, and native status numbers become typed errors (status.ts).
 import { CryptoTensorsError } from "../errors.js";
-import type { Backend, BackendFile, DecryptRequest } from "./backend.js";
+import type { Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { loadNativeBinding, type NativeBinding, type NativeFileHandle } from "./addon.js";
 import { nativeStatusError } from "./status.js";
+import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
-
-/** Algorithm numbers of the addon (native/aead.h AeadAlgorithm). */
-const ALGORITHM_IDS = { aes128gcm: 0, aes256gcm: 1, chacha20poly1305: 2 } as const;
 
 function closedError(path: string): CryptoTensorsError {
   return new CryptoTensorsError("ERR_CLOSED", `${path}: the file has been closed; open it again to read`);
@@ -48,6 +46,21 @@ class NativeBackendFile implements BackendFile {
     );
     const error = nativeStatusError(status, `decrypting ${this.path}`);
     if (error) throw error;
+  }
+
+  async runPlan(items: readonly PlanItem[]): Promise<void> {
+    const { table, keys, ivs, tags, dests } = packPlan(this.size, items);
+    if (this.#closing) throw closedError(this.path);
+    if (items.length === 0) return;
+    const failed = new Float64Array(1);
+    try {
+      const status = await this.handle.plan(table, keys, ivs, tags, dests, failed);
+      const item = items[failed[0] ?? -1];
+      const error = nativeStatusError(status, `${item?.kind === "read" ? "reading" : "decrypting"} ${this.path}`);
+      if (error) throw labelled(error, item?.label);
+    } finally {
+      keys.fill(0); // our packed copy of the data keys
+    }
   }
 
   close(): Promise<void> {

@@ -76,20 +76,11 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
 export async function loadFile(path: string, options: LoadOptions = {}): Promise<Record<string, Tensor>> {
   const file = await openFile(path, options);
   try {
-    const names = file.names();
-    const bytesTotal = names.reduce((sum, name) => sum + file.info(name).byteLength, 0);
-    const result: Record<string, Tensor> = Object.create(null);
-    let bytesDone = 0;
-    for (const name of names) {
-      if (options.signal?.aborted) {
-        throw new CryptoTensorsError("ERR_ABORTED", `loading ${path} was aborted`, { cause: options.signal.reason });
-      }
-      const tensor = await file.getTensor(name);
-      result[name] = tensor;
-      bytesDone += tensor.data.byteLength;
-      options.onProgress?.({ tensor: name, bytesDone, bytesTotal });
-    }
-    return result;
+    // One planned pass over the file: chunks of many tensors decrypt in parallel (readAll).
+    return await file.readAll({
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
   } finally {
     await file.close();
   }

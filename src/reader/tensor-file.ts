@@ -5,8 +5,9 @@ import { TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount } from "../crypto/chunks.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
-import type { BackendFile, DecryptRequest } from "../native/backend.js";
+import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
 import { destinationView, type Destination } from "./destination.js";
+import { arenaLayout, BATCH_BYTES, runSteps, type LoadStep, type ReadAllProgress } from "./read-all.js";
 import { groupRuns, planSlice, type SliceRange } from "./slice.js";
 import { RESERVED_KEYS, wipeUnlocked, type SealedTensor, type Unlocked } from "./unlock.js";
 
@@ -37,6 +38,19 @@ export interface EncryptionInfo {
 export interface GetTensorOptions {
   /** Destination with room for the tensor; the result's `data` is a view of its first bytes. */
   into?: Destination;
+}
+
+export interface ReadAllOptions {
+  /**
+   * One destination for every tensor (e.g. memory a model server already owns): tensor i is
+   * written at a 64-byte aligned offset and returned as a view of it. Needs at least
+   * {@link TensorFile.readAllByteLength} bytes. Default: a fresh buffer per tensor.
+   */
+  into?: Destination;
+  /** Called as tensors complete, in file order, with the bytes done so far. */
+  onProgress?: (progress: ReadAllProgress) => void;
+  /** Aborting stops the load before the next tensor (ERR_ABORTED). */
+  signal?: AbortSignal;
 }
 
 export class TensorFile {
@@ -126,6 +140,83 @@ export class TensorFile {
       }
     });
     return { dtype: entry.dtype, shape: plan.shape, data };
+  }
+
+  /**
+   * Bytes `readAll({ into })` needs: every tensor, in file order, each at a 64-byte aligned offset.
+   *
+   * @example
+   * ```ts
+   * const arena = new ArrayBuffer(file.readAllByteLength());
+   * ```
+   */
+  readAllByteLength(): number {
+    return arenaLayout(this.header.tensors.map((t) => t.dataOffsets[1] - t.dataOffsets[0])).byteLength;
+  }
+
+  /**
+   * Reads (and decrypts) every tensor in one pass over the file, in offset order: the backend
+   * decrypts v2 chunks of many tensors in parallel straight into the destinations. On failure or
+   * abort, the plaintext already written is wiped.
+   *
+   * @example
+   * ```ts
+   * const arena = new ArrayBuffer(file.readAllByteLength());
+   * const tensors = await file.readAll({ into: arena, onProgress: (p) => console.log(p.bytesDone) });
+   * ```
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
+    if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
+    const entries = this.header.tensors;
+    const lengths = entries.map((t) => t.dataOffsets[1] - t.dataOffsets[0]);
+    const layout = arenaLayout(lengths);
+    const arena = options.into === undefined ? undefined : destinationView(options.into, layout.byteLength, "readAll");
+    const result: Record<string, Tensor> = Object.create(null);
+    const steps: LoadStep[] = [];
+    entries.forEach((entry, i) => {
+      const length = lengths[i] as number;
+      const offset = layout.offsets[i] as number;
+      const data = arena ? arena.subarray(offset, offset + length) : new Uint8Array(length);
+      result[entry.name] = { dtype: entry.dtype, shape: entry.shape.slice(), data };
+      steps.push({ name: entry.name, byteLength: length, items: this.loadItems(entry, data) });
+    });
+    try {
+      await this.track(() => runSteps(steps, (items) => this.file.runPlan(items), { ...options, path: this.path }));
+    } catch (error) {
+      for (const step of steps) for (const item of step.items) if (item.kind === "decrypt") item.dest.fill(0);
+      throw error;
+    }
+    return result;
+  }
+
+  /** Plan items reading all of `entry` into `data`; v2 tensors are cut into batch-sized runs of chunks. */
+  private loadItems(entry: TensorEntry, data: Uint8Array): PlanItem[] {
+    const base = this.header.dataStart + entry.dataOffsets[0];
+    const length = data.byteLength;
+    const sealed = this.sealed(entry.name);
+    const label = entry.name;
+    if (!sealed) {
+      const items: PlanItem[] = [];
+      for (let pos = 0; pos < length; pos += BATCH_BYTES) {
+        const size = Math.min(BATCH_BYTES, length - pos);
+        items.push({ kind: "read", offset: base + pos, length: size, dest: data.subarray(pos, pos + size), label });
+      }
+      return items;
+    }
+    const chunkSize = this.unlocked?.chunkSize ?? null;
+    if (chunkSize === null || length === 0) {
+      const request = this.decryptRequest(entry.name, sealed, base, length, length, 0);
+      return request === null ? [] : [{ kind: "decrypt", request, dest: data, label }];
+    }
+    const items: PlanItem[] = [];
+    const chunksPerItem = Math.max(1, Math.floor(BATCH_BYTES / chunkSize));
+    for (let first = 0; first * chunkSize < length; first += chunksPerItem) {
+      const start = first * chunkSize;
+      const end = Math.min(length, start + chunksPerItem * chunkSize);
+      const request = this.decryptRequest(entry.name, sealed, base + start, end - start, length, first) as DecryptRequest;
+      items.push({ kind: "decrypt", request, dest: data.subarray(start, end), label });
+    }
+    return items;
   }
 
   /** True when the header has a `__metadata__` object (possibly empty). */

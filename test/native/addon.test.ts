@@ -18,7 +18,7 @@ const data = randomBytes(64 * 1024);
 const path = writeTemp(dir, "raw.bin", data);
 // The binary node-gyp-build actually loads (build/Release in a checkout, else the prebuild).
 const ADDON = (createRequire(import.meta.url)("node-gyp-build") as { path(dir: string): string }).path(PACKAGE_ROOT);
-const AEAD_DEPS = join(PACKAGE_ROOT, "build/Release/.deps/Release/obj.target/cryptotensors/native/aead.o.d");
+const AEAD_DEPS = join(PACKAGE_ROOT, "build/Release/.deps/Release/obj.target/cryptotensors/native/cipher.o.d");
 
 async function openRaw(): Promise<NativeFileHandle> {
   const handle = await binding.openFile(path);
@@ -114,6 +114,9 @@ describe("OpenSSL identity", () => {
       opensslPlatform: expect.stringMatching(/^platform: /),
       opensslHeaders: expect.stringMatching(/^OpenSSL /),
       threads: expect.any(Number),
+      aesGcmEngine: expect.stringMatching(/^(openssl|ipsec-mb)$/),
+      ipsecMbBuilt: expect.any(Boolean),
+      ipsecMbUsable: expect.any(Boolean),
       cpu: { aesni: expect.any(Boolean), vaes: expect.any(Boolean), avx512: expect.any(Boolean), pclmul: expect.any(Boolean) },
     });
     expect(info.threads).toBeGreaterThanOrEqual(1);
@@ -133,7 +136,7 @@ describe("OpenSSL identity", () => {
   });
 
   it.skipIf(!existsSync(AEAD_DEPS))("compiles against the system OpenSSL headers, not Node's include/node/openssl", () => {
-    // Re-run the recorded compile command of aead.cc as a preprocessor pass that lists every header.
+    // Re-run the recorded compile command of cipher.cc (the EVP user) as a preprocessor pass that lists every header.
     const recorded = /^cmd_\S+ := (.*)$/m.exec(readFileSync(AEAD_DEPS, "utf8"))?.[1];
     expect(recorded).toBeDefined();
     const probe = recorded!.replace(/ -o \S+ /, " -E -H -o /dev/null ").replace(/ -MMD -MF \S+/, "");
@@ -151,7 +154,7 @@ describe("OpenSSL identity", () => {
       .trim().split("\n").map((line) => line.split(/\s+/).pop());
     expect(exported.sort()).toEqual(["napi_register_module_v1", "node_api_module_get_api_version_v1"]);
     // The EVP code is inside the addon, as local symbols.
-    const local = execFileSync("nm", [ADDON], { encoding: "utf8" });
+    const local = execFileSync("nm", [ADDON], { encoding: "utf8", maxBuffer: 256 << 20 });
     expect(local).toMatch(/ t EVP_DecryptUpdate$/m);
   });
 });

@@ -1,0 +1,304 @@
+#include "cipher.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "status.h"
+
+#if CT_HAVE_IPSEC_MB
+// Without LINUX the header declares gcm_key_data without its 64-byte alignment, and the VAES
+// kernels use aligned loads on it.
+#ifndef LINUX
+#define LINUX 1
+#endif
+#include <intel-ipsec-mb.h>
+#endif
+
+namespace ct {
+
+namespace {
+
+#if CT_HAVE_IPSEC_MB
+// Probed once: a manager initialised for the best architecture this CPU supports, and whether
+// that architecture is AVX-512 with VAES and VPCLMULQDQ (where ipsec-mb beats OpenSSL 3.0's
+// 128-bit AES-NI GCM by about 2x). On older CPUs OpenSSL is as fast, so it stays the default.
+bool ProbeIpsec() {
+  IMB_MGR* mgr = alloc_mb_mgr(0);
+  if (mgr == nullptr) return false;
+  IMB_ARCH arch = IMB_ARCH_NONE;
+  init_mb_mgr_auto(mgr, &arch);
+  const uint64_t want = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ | IMB_FEATURE_AVX512_SKX;
+  bool usable = arch == IMB_ARCH_AVX512 && imb_get_errno(mgr) == 0 && (mgr->features & want) == want;
+  free_mb_mgr(mgr);
+  return usable;
+}
+#endif
+
+bool Usable() {
+#if CT_HAVE_IPSEC_MB
+  static const bool usable = ProbeIpsec();
+  return usable;
+#else
+  return false;
+#endif
+}
+
+AesEngine InitialEngine() {
+  const char* forced = std::getenv("CRYPTOTENSORS_AES_ENGINE");
+  if (forced != nullptr && std::strcmp(forced, "openssl") == 0) return AesEngine::kOpenSsl;
+  // "ipsec-mb" or unset: the fast engine where it runs.
+  return Usable() ? AesEngine::kIpsecMb : AesEngine::kOpenSsl;
+}
+
+std::atomic<int>& EngineSetting() {
+  static std::atomic<int> engine{static_cast<int>(InitialEngine())};
+  return engine;
+}
+
+const EVP_CIPHER* EvpCipherOf(AeadAlgorithm algorithm) {
+  switch (algorithm) {
+    case AeadAlgorithm::kAes128Gcm: return EVP_aes_128_gcm();
+    case AeadAlgorithm::kAes256Gcm: return EVP_aes_256_gcm();
+    case AeadAlgorithm::kChaCha20Poly1305: return EVP_chacha20_poly1305();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+bool IpsecMbUsable() { return Usable(); }
+
+AesEngine ActiveAesEngine() { return static_cast<AesEngine>(EngineSetting().load()); }
+
+bool SetAesEngine(AesEngine engine) {
+  if (engine == AesEngine::kIpsecMb && !Usable()) return false;
+  EngineSetting().store(static_cast<int>(engine));
+  return true;
+}
+
+const char* AesEngineName(AesEngine engine) {
+  return engine == AesEngine::kIpsecMb ? "ipsec-mb" : "openssl";
+}
+
+struct ThreadCipher::Evp {
+  EVP_CIPHER_CTX* ctx = nullptr;
+  const EVP_CIPHER* cipher = nullptr;  // the cipher ctx was last initialised with
+};
+
+#if CT_HAVE_IPSEC_MB
+struct ThreadCipher::Ipsec {
+  IMB_MGR* mgr = nullptr;
+  struct gcm_key_data* keyData = nullptr;  // 64-byte aligned, from aligned_alloc
+  gcm_context_data context;
+};
+#else
+struct ThreadCipher::Ipsec {};
+#endif
+
+ThreadCipher& ThreadCipher::Current() {
+  thread_local ThreadCipher cipher;
+  return cipher;
+}
+
+ThreadCipher::~ThreadCipher() {
+  Wipe();
+  if (evp_ != nullptr) {
+    EVP_CIPHER_CTX_free(evp_->ctx);
+    delete evp_;
+  }
+#if CT_HAVE_IPSEC_MB
+  if (ipsec_ != nullptr) {
+    if (ipsec_->keyData != nullptr) {
+      OPENSSL_cleanse(ipsec_->keyData, sizeof(struct gcm_key_data));
+      std::free(ipsec_->keyData);
+    }
+    if (ipsec_->mgr != nullptr) free_mb_mgr(ipsec_->mgr);
+    delete ipsec_;
+  }
+#endif
+}
+
+bool ThreadCipher::UsesIpsec() const {
+  return engine_ == AesEngine::kIpsecMb && algorithm_ != AeadAlgorithm::kChaCha20Poly1305;
+}
+
+int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
+  size_t keyLength = AeadKeyLength(algorithm);
+  AesEngine engine = ActiveAesEngine();
+  if (keyed_ && algorithm == algorithm_ && engine == engine_ &&
+      CRYPTO_memcmp(key, key_, keyLength) == 0) {
+    return kOk;
+  }
+  algorithm_ = algorithm;
+  engine_ = engine;
+  std::memcpy(key_, key, keyLength);
+  keyed_ = true;
+  evpKeyed_ = false;
+  ipsecKeyed_ = false;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (ipsec_ == nullptr) {
+      ipsec_ = new (std::nothrow) Ipsec();
+      if (ipsec_ == nullptr) return kInternal;
+    }
+    if (ipsec_->mgr == nullptr) {
+      ipsec_->mgr = alloc_mb_mgr(0);
+      if (ipsec_->mgr == nullptr) return kInternal;
+      // Keys are expanded by the same manager (same architecture) that decrypts with them.
+      init_mb_mgr_auto(ipsec_->mgr, nullptr);
+      if (imb_get_errno(ipsec_->mgr) != 0) return kInternal;
+    }
+    if (ipsec_->keyData == nullptr) {
+      void* memory = std::aligned_alloc(64, (sizeof(struct gcm_key_data) + 63) / 64 * 64);
+      if (memory == nullptr) return kInternal;
+      ipsec_->keyData = static_cast<struct gcm_key_data*>(memory);
+    }
+    IMB_MGR* mgr = ipsec_->mgr;
+    if (algorithm == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_PRE(mgr, key_, ipsec_->keyData);
+    } else {
+      IMB_AES256_GCM_PRE(mgr, key_, ipsec_->keyData);
+    }
+    if (imb_get_errno(mgr) != 0) return kInternal;
+    ipsecKeyed_ = true;
+    return kOk;
+  }
+#endif
+  return EvpKey();
+}
+
+int64_t ThreadCipher::EvpKey() {
+  if (evp_ == nullptr) {
+    evp_ = new (std::nothrow) Evp();
+    if (evp_ == nullptr) return kInternal;
+    evp_->ctx = EVP_CIPHER_CTX_new();
+    if (evp_->ctx == nullptr) return kInternal;
+  }
+  const EVP_CIPHER* cipher = EvpCipherOf(algorithm_);
+  // Re-keying with a NULL cipher keeps the provider context (no allocation per key change).
+  const EVP_CIPHER* pass = evp_->cipher == cipher ? nullptr : cipher;
+  if (EVP_CipherInit_ex(evp_->ctx, pass, nullptr, key_, nullptr, 0) != 1) return kInternal;
+  evp_->cipher = cipher;
+  evpKeyed_ = true;
+  return kOk;
+}
+
+int64_t ThreadCipher::Decrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
+                              const uint8_t* tag) {
+  if (!keyed_) return kInternal;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (!ipsecKeyed_) return kInternal;
+    IMB_MGR* mgr = ipsec_->mgr;
+    const struct gcm_key_data* keyData = ipsec_->keyData;
+    gcm_context_data* context = &ipsec_->context;
+    uint8_t computed[kTagLength];
+    const bool aes128 = algorithm_ == AeadAlgorithm::kAes128Gcm;
+    if (aes128) {
+      IMB_AES128_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
+      if (length > 0) IMB_AES128_GCM_DEC_UPDATE(mgr, keyData, context, dst, src, length);
+      IMB_AES128_GCM_DEC_FINALIZE(mgr, keyData, context, computed, kTagLength);
+    } else {
+      IMB_AES256_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
+      if (length > 0) IMB_AES256_GCM_DEC_UPDATE(mgr, keyData, context, dst, src, length);
+      IMB_AES256_GCM_DEC_FINALIZE(mgr, keyData, context, computed, kTagLength);
+    }
+    // Bad parameters make ipsec-mb return silently; its errno is the only signal.
+    if (imb_get_errno(mgr) != 0) return kInternal;
+    // ipsec-mb's decrypt computes the tag but does not compare it.
+    int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
+    OPENSSL_cleanse(computed, sizeof computed);
+    return mismatch == 0 ? kOk : kDecryptFailed;
+  }
+#endif
+  if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
+  EVP_CIPHER_CTX* ctx = evp_->ctx;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv, 0) != 1) return kInternal;
+  // EVP takes int lengths; chunks and v1 tensors larger than that go through in pieces.
+  constexpr size_t kStep = size_t{1} << 30;
+  for (size_t pos = 0; pos < length;) {
+    size_t step = length - pos < kStep ? length - pos : kStep;
+    int written = 0;
+    if (EVP_CipherUpdate(ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
+        static_cast<size_t>(written) != step) {
+      return kDecryptFailed;
+    }
+    pos += step;
+  }
+  uint8_t expected[kTagLength];
+  std::memcpy(expected, tag, kTagLength);
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength), expected) != 1) {
+    return kInternal;
+  }
+  int finalLength = 0;
+  uint8_t scratch[32];
+  return EVP_CipherFinal_ex(ctx, scratch, &finalLength) == 1 ? kOk : kDecryptFailed;
+}
+
+int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
+                              uint8_t* tag) {
+  if (!keyed_) return kInternal;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (!ipsecKeyed_) return kInternal;
+    IMB_MGR* mgr = ipsec_->mgr;
+    const struct gcm_key_data* keyData = ipsec_->keyData;
+    gcm_context_data* context = &ipsec_->context;
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
+      if (length > 0) IMB_AES128_GCM_ENC_UPDATE(mgr, keyData, context, dst, src, length);
+      IMB_AES128_GCM_ENC_FINALIZE(mgr, keyData, context, tag, kTagLength);
+    } else {
+      IMB_AES256_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
+      if (length > 0) IMB_AES256_GCM_ENC_UPDATE(mgr, keyData, context, dst, src, length);
+      IMB_AES256_GCM_ENC_FINALIZE(mgr, keyData, context, tag, kTagLength);
+    }
+    return imb_get_errno(mgr) == 0 ? kOk : kInternal;
+  }
+#endif
+  if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
+  EVP_CIPHER_CTX* ctx = evp_->ctx;
+  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv, 1) != 1) return kInternal;
+  constexpr size_t kStep = size_t{1} << 30;
+  for (size_t pos = 0; pos < length;) {
+    size_t step = length - pos < kStep ? length - pos : kStep;
+    int written = 0;
+    if (EVP_CipherUpdate(ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
+        static_cast<size_t>(written) != step) {
+      return kInternal;
+    }
+    pos += step;
+  }
+  int finalLength = 0;
+  uint8_t scratch[32];
+  if (EVP_CipherFinal_ex(ctx, scratch, &finalLength) != 1) return kInternal;
+  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, static_cast<int>(kTagLength), tag) != 1) {
+    return kInternal;
+  }
+  return kOk;
+}
+
+void ThreadCipher::Wipe() {
+  if (!keyed_) return;
+  OPENSSL_cleanse(key_, sizeof key_);
+  keyed_ = false;
+#if CT_HAVE_IPSEC_MB
+  if (ipsec_ != nullptr && ipsec_->keyData != nullptr) {
+    OPENSSL_cleanse(ipsec_->keyData, sizeof(struct gcm_key_data));
+    OPENSSL_cleanse(&ipsec_->context, sizeof ipsec_->context);
+  }
+#endif
+  if (evp_ != nullptr && evpKeyed_) {
+    // Re-key with zeros: overwrites the schedule but keeps the context allocated for reuse.
+    EVP_CipherInit_ex(evp_->ctx, nullptr, nullptr, key_, nullptr, 0);
+  }
+  evpKeyed_ = false;
+  ipsecKeyed_ = false;
+}
+
+}  // namespace ct

@@ -1,0 +1,63 @@
+// One AEAD engine per thread, reused across chunks and requests: an OpenSSL EVP context, and on
+// x86-64 builds with Intel's ipsec-mb an IMB_MGR with a 64-byte aligned expanded key. AES-GCM
+// runs on the engine chosen at load time (CPU features, CRYPTOTENSORS_AES_ENGINE) or by
+// SetAesEngine; ChaCha20-Poly1305 always runs on OpenSSL. No N-API here.
+#ifndef CRYPTOTENSORS_CIPHER_H_
+#define CRYPTOTENSORS_CIPHER_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "aead.h"
+
+namespace ct {
+
+enum class AesEngine : int { kOpenSsl = 0, kIpsecMb = 1 };
+
+// True when the addon was built with ipsec-mb and this CPU runs its AVX-512/VAES GCM code.
+bool IpsecMbUsable();
+// The engine AES-GCM uses now.
+AesEngine ActiveAesEngine();
+// Forces an engine; false (and no change) when ipsec-mb is asked for but not usable.
+bool SetAesEngine(AesEngine engine);
+const char* AesEngineName(AesEngine engine);
+
+// The calling thread's engine. Key(...) expands a key (skipped when it is already loaded);
+// Wipe() overwrites the expanded key, which callers do when a request ends.
+class ThreadCipher {
+ public:
+  static ThreadCipher& Current();
+
+  int64_t Key(AeadAlgorithm algorithm, const uint8_t* key);
+  // Decrypts `length` bytes (src may equal dst) and checks `tag`: kOk or kDecryptFailed.
+  int64_t Decrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
+                  const uint8_t* tag);
+  // Encrypts `length` bytes (src may equal dst) and writes the 16-byte tag.
+  int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
+                  uint8_t* tag);
+  void Wipe();
+
+  ThreadCipher(const ThreadCipher&) = delete;
+  ThreadCipher& operator=(const ThreadCipher&) = delete;
+  ~ThreadCipher();
+
+ private:
+  ThreadCipher() = default;
+  bool UsesIpsec() const;
+  int64_t EvpKey();
+
+  struct Evp;
+  struct Ipsec;
+  Evp* evp_ = nullptr;
+  Ipsec* ipsec_ = nullptr;
+  AeadAlgorithm algorithm_ = AeadAlgorithm::kAes256Gcm;
+  AesEngine engine_ = AesEngine::kOpenSsl;
+  bool keyed_ = false;
+  bool evpKeyed_ = false;
+  bool ipsecKeyed_ = false;
+  uint8_t key_[32] = {};
+};
+
+}  // namespace ct
+
+#endif  // CRYPTOTENSORS_CIPHER_H_
