@@ -89,9 +89,13 @@ class Resolver {
   /** Resolves a body; names declared in it (`:=`, `some`) join `scope`, which the caller owns. */
   body(lits: Literal[], scope: Set<string>): Literal[] {
     const declaredHere = new Set<string>();
+    const assignedHere = new Set<string>();
     const declare = (name: string, pos: Pos, assigned: boolean): void => {
       if (name === "input" || name === "data") invalid(`cannot declare a variable named ${name}`, pos);
-      if (assigned && (declaredHere.has(name) || scope.has(name))) invalid(`var ${name} assigned above`, pos);
+      if (assigned && (assignedHere.has(name) || scope.has(name))) invalid(`var ${name} assigned above`, pos);
+      if (!assigned && assignedHere.has(name)) invalid(`var ${name} assigned above`, pos);
+      if (declaredHere.has(name) && !assignedHere.has(name)) invalid(`var ${name} declared above`, pos);
+      if (assigned) assignedHere.add(name);
       declaredHere.add(name);
       scope.add(name);
     };

@@ -1,30 +1,43 @@
 /**
  * Static type errors, as OPA's type checker reports them at compile time: builtin arguments whose
  * type is known and wrong (`count(1)`), `==` between types that can never be equal (`1 == "a"`),
- * and membership of a value that no element of a literal collection can match (`true in [1]`).
- * Types are bit masks of the basic Rego types; collections also carry the mask of their elements
- * when it is known from a literal.
+ * membership of a value that no element of a literal collection can match (`true in [1]`), and
+ * references to keys that cannot exist in a statically known structure (`{"a": 1}.b`).
  */
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, T } from "./builtins.js";
 import { invalid, unsupported } from "./diagnostics.js";
-import { typeName, type Value } from "./values.js";
+import { typeName, valueKey, type Value } from "./values.js";
 
-/** A static type: `m` the possible basic types, `e` the element types of a collection (0 = unknown). */
+/**
+ * A static type: `m` the possible basic types; for collections `e` the element (object: value)
+ * types and `k` the object key types (0 = unknown); from literals also the exact `items` of an
+ * array or `fields` of an object (by value key), as OPA's structural types.
+ */
 export interface Ty {
   m: number;
   e: number;
+  k?: number;
+  items?: Ty[];
+  fields?: Map<string, Ty>;
 }
 
 const ANY: Ty = { m: T.any, e: 0 };
+const COLLECTIONS = T.arr | T.set | T.obj;
 
 function ty(m: number, e = 0): Ty {
   return { m, e };
 }
 
-/** Union of two static types. */
+/** Union of two static types (structure is kept only for the masks). */
 export function unionTy(a: Ty, b: Ty): Ty {
-  return { m: a.m | b.m, e: a.e !== 0 && b.e !== 0 ? a.e | b.e : 0 };
+  const k = a.k !== undefined && b.k !== undefined ? a.k | b.k : undefined;
+  return { m: a.m | b.m, e: a.e !== 0 && b.e !== 0 ? a.e | b.e : 0, ...(k === undefined ? {} : { k }) };
+}
+
+/** Whether `t` is known to be exactly one basic type. */
+function only(t: Ty, m: number): boolean {
+  return t.m === m;
 }
 
 function scalarType(v: Value): number {
@@ -48,24 +61,33 @@ export class TypeChecker {
       case "rule":
         return this.ruleTypes.get(t.name) ?? ANY;
       case "ref":
-        this.typeOf(t.head, env);
-        t.path.forEach((p) => this.typeOf(p, env));
-        return ANY;
-      case "array":
-        return ty(T.arr, elements(t.items.map((x) => this.typeOf(x, env))));
+        return this.ref(t, env);
+      case "array": {
+        const items = t.items.map((x) => this.typeOf(x, env));
+        return { ...ty(T.arr, elements(items)), items };
+      }
       case "set":
         return ty(T.set, elements(t.items.map((x) => this.typeOf(x, env))));
-      case "object":
-        t.entries.forEach(([k]) => this.typeOf(k, env));
-        return ty(T.obj, elements(t.entries.map(([, v]) => this.typeOf(v, env))));
+      case "object": {
+        const keys = t.entries.map(([k]) => this.typeOf(k, env));
+        const values = t.entries.map(([, v]) => this.typeOf(v, env));
+        const out: Ty = { ...ty(T.obj, elements(values)), k: elements(keys) };
+        if (t.entries.every(([k]) => k.k === "scalar")) {
+          out.fields = new Map(t.entries.map(([k], i) => [valueKey((k as { v: Value }).v), values[i]!]));
+        }
+        return out;
+      }
       case "member": {
         const coll = this.typeOf(t.coll, env);
         const value = this.typeOf(t.value, env);
-        if (t.key !== undefined) this.typeOf(t.key, env);
+        const key = t.key === undefined ? undefined : this.typeOf(t.key, env);
         // Only a collection whose element types are all known can reject a member statically.
-        if ((coll.m & ~(T.arr | T.set | T.obj)) === 0 && coll.e !== 0 && (value.m & coll.e) === 0) {
-          invalid("rego_type_error: match error (the value can never be a member of the collection)", t.pos);
-        }
+        const never =
+          ((coll.m & ~COLLECTIONS) === 0 && coll.e !== 0 && (value.m & coll.e) === 0) ||
+          (key !== undefined && only(coll, T.arr) && (key.m & T.num) === 0) ||
+          (key !== undefined && only(coll, T.set) && coll.e !== 0 && (key.m & coll.e) === 0) ||
+          (key !== undefined && only(coll, T.obj) && coll.k !== undefined && coll.k !== 0 && (key.m & coll.k) === 0);
+        if (never) invalid("rego_type_error: match error (the value can never be a member of the collection)", t.pos);
         return ty(T.bool);
       }
       case "compr":
@@ -76,6 +98,35 @@ export class TypeChecker {
       default:
         return ANY;
     }
+  }
+
+  /** A reference into a statically known structure must name a key that can exist (OPA: "undefined ref"). */
+  private ref(t: Extract<Term, { k: "ref" }>, env: Map<string, Ty>): Ty {
+    let cur: Ty | undefined = this.typeOf(t.head, env);
+    for (const seg of t.path) {
+      const segTy = this.typeOf(seg, env);
+      if (cur === undefined) continue;
+      if ((cur.m & COLLECTIONS) === 0) invalid("rego_type_error: undefined ref (reference into a non-collection)", seg.pos);
+      const key = seg.k === "scalar" ? seg.v : undefined;
+      let next: Ty | undefined;
+      if (only(cur, T.arr)) {
+        if ((segTy.m & T.num) === 0) invalid("rego_type_error: undefined ref (array index is not a number)", seg.pos);
+        if (cur.items !== undefined && key !== undefined) {
+          next = typeof key === "number" ? cur.items[key] : undefined;
+          if (next === undefined) invalid("rego_type_error: undefined ref (array index out of range)", seg.pos);
+        } else next = cur.e === 0 ? undefined : ty(cur.e);
+      } else if (only(cur, T.set)) {
+        if (cur.e !== 0 && (segTy.m & cur.e) === 0) invalid("rego_type_error: undefined ref (key can never be in the set)", seg.pos);
+        next = cur.e === 0 ? undefined : ty(cur.e);
+      } else if (only(cur, T.obj)) {
+        if (cur.fields !== undefined && key !== undefined) {
+          next = cur.fields.get(valueKey(key));
+          if (next === undefined) invalid("rego_type_error: undefined ref (no such key in the object)", seg.pos);
+        } else next = undefined;
+      }
+      cur = next;
+    }
+    return cur ?? ANY;
   }
 
   private call(t: Extract<Term, { k: "call" }>, env: Map<string, Ty>): Ty {

@@ -87,3 +87,64 @@ export const policyArb: fc.Arbitrary<string> = fc
   .map(([helper, dflt, allows]) =>
     ["package model", `h if ${helper.text}`, ...(dflt === undefined ? [] : [`default allow := ${dflt}`]), ...allows].join("\n"),
   );
+
+/**
+ * Policies exercising the rest of the subset: value helper rules, comprehensions, patterns,
+ * composite literals, `k, v` iteration and membership, string builtins and `data.model` refs.
+ */
+export const structuredPolicyArb: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom(
+      "vals := [x | some x in input.xs]",
+      "vals := {x | some x in input.xs; is_number(x)}",
+      'vals := {k: v | some k, v in input.o; k != "t"}',
+      "vals := [i | input.xs[i]]",
+      "vals := input.xs",
+      'vals := {"a": input.a, "b": input.b}',
+      "vals := {1, 2, input.b}",
+    ),
+    fc.constantFrom(
+      "n := count(vals)",
+      "n := sum([v | some v in input.xs; is_number(v)])",
+      "n := max([0, input.b])",
+      "n := input.b * 2",
+      "n := count([k | some k, _ in input.o])",
+      'n := count(split(input.s, "."))',
+    ),
+    fc.array(
+      fc.constantFrom(
+        "n > 1",
+        "count(vals) == n",
+        "input.b in vals",
+        "1, input.a in vals",
+        '"a", input.a in vals',
+        "[p, q] := [input.b, n]",
+        "{\"k\": kk} = input.o",
+        "data.model.n >= input.b",
+        "not data.model.vals[0] == 1",
+        "not input.b in vals",
+        'startswith(concat(",", [input.s, "x"]), "gpu")',
+        'sprintf("%v-%s", [n, input.s]) != ""',
+        'lower(input.s) == trim_space(replace(input.s, "A", "a"))',
+        "every k, v in input.o { k != v }",
+        "some k, v in vals; v == input.b",
+        "x := vals[_]; x == input.b",
+        "y := {v | some v in vals} & {1, 2}; count(y) > 0",
+        "z := [a | some a in vals; not is_string(a)]; count(z) < n",
+        'object.get(input.o, "k", -1) == input.b',
+        "type_name(vals) == \"array\"",
+        "abs(input.b - n) < 3",
+        "min(vals) == min(vals)",
+      ),
+      { minLength: 1, maxLength: 4 },
+    ),
+    fc.constantFrom("true", "n", "vals", "[n, count(vals)]", "{n}", "p", "x"),
+    fc.boolean(),
+  )
+  .map(([vals, n, lits, head, withDefault]) => {
+    const bound = lits.join("\n  ");
+    // A head may only use variables its body binds.
+    const usable = head === "p" ? bound.includes("[p, q]") : head === "x" ? bound.includes("x := vals") : true;
+    const value = usable ? head : "true";
+    return ["package model", vals, n, ...(withDefault ? ["default allow := false"] : []), `allow := ${value} if {\n  ${bound}\n}`].join("\n");
+  });

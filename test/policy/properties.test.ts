@@ -2,7 +2,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { RegoEngine } from "../../src/policy/engine.js";
-import { inputArb, policyArb } from "./generators.js";
+import { inputArb, policyArb, structuredPolicyArb } from "./generators.js";
 import { agree, opaEvalAll, oursEval, type Case } from "./opa-oracle.js";
 
 const RUNS = Number(process.env["POLICY_PROPERTY_RUNS"] ?? 150);
@@ -10,7 +10,8 @@ const SEED = Number(process.env["POLICY_PROPERTY_SEED"] ?? Date.now() % 2 ** 31)
 
 describe("embedded Rego engine vs opa eval (random policies)", () => {
   it(`agrees on ${RUNS} random policy × input cases (seed ${SEED})`, async () => {
-    const cases: Case[] = fc.sample(fc.tuple(policyArb, inputArb), { numRuns: RUNS, seed: SEED }).map(([policy, input]) => ({ policy, input }));
+    const arb = fc.tuple(fc.oneof(policyArb, structuredPolicyArb), inputArb);
+    const cases: Case[] = fc.sample(arb, { numRuns: RUNS, seed: SEED }).map(([policy, input]) => ({ policy, input }));
     const opa = await opaEvalAll(cases, 12);
     const engine = new RegoEngine();
     const mismatches = cases.flatMap((c, i) => {
