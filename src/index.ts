@@ -10,7 +10,7 @@ export { saveFile, convertFile, type SaveOptions, type ConvertOptions, type Tens
 export type { EncryptionOptions } from "./writer/seal-plan.js";
 export type { Progress } from "./writer/write-model.js";
 export { DTYPES, dtypeBits, type Dtype } from "./format/dtype.js";
-export { parseJwk, type MasterKey, type SigningKey } from "./keys/jwk.js";
+export { parseJwk, MasterKey, SigningKey } from "./keys/jwk.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
 export { nativeInfo, backendName } from "./native/index.js";
 export {
@@ -21,3 +21,23 @@ export {
   type PolicyEvaluator,
   type PolicyInput,
 } from "./policy/index.js";
+export { generateKeys } from "./keys/generate.js";
+export { toJwk } from "./keys/jwk.js";
+export { DirectKeyProvider, DIRECT_PRIORITY, type KeyProvider, type KeyRequest, type ProvidedKey } from "./keys/provider.js";
+export { FileKeyProvider, jkuPath, DEFAULT_MAX_KEY_FILE_BYTES, type FileKeyProviderOptions } from "./keys/file-provider.js";
+export { EnvKeyProvider } from "./keys/env-provider.js";
+export {
+  KeyProviderRegistry,
+  defaultKeyRegistry,
+  registerKeyProvider,
+  unregisterKeyProvider,
+  enableKeyProvider,
+  disableKeyProvider,
+  type KeyKind,
+  type ResolvedKey,
+  type ProviderStatus,
+} from "./keys/registry.js";
+export type { KeyTrustOptions } from "./reader/key-lookup.js";
+export { rewrapFile, type RewrapOptions, type RewrapResult, type RewrapMethod } from "./rewrap/rewrap-file.js";
+export { recoverRewrap, type RecoveryOutcome } from "./rewrap/journal.js";
+export type { PolicyUpdate } from "./rewrap/rewrap-header.js";

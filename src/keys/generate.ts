@@ -73,3 +73,17 @@ export function generateKeySet(options: GenerateKeySetOptions = {}): { keys: [Re
     signer.wipe();
   }
 }
+
+/**
+ * A new key pair for a model: `{ keys: [encJwk, signJwk] }` in the reference's JWK form (the
+ * public name of {@link generateKeySet}). Treat the result as a secret.
+ *
+ * @example
+ * ```ts
+ * const { keys: [encKey, signKey] } = generateKeys({ alg: "aes256gcm", encKid: "enc-2", signKid: "sign-2" });
+ * await rewrapFile("model.ct", { oldKeys, newEncKey: encKey, newSignKey: signKey });
+ * ```
+ */
+export function generateKeys(options: GenerateKeySetOptions = {}): { keys: [Record<string, string>, Record<string, string>] } {
+  return generateKeySet(options);
+}

@@ -1,0 +1,166 @@
+// rewrapFile: key rotation without touching the data (FORMAT.md §7.4). The file is opened with
+// the old keys exactly like a load (signature, policy, every data key unwrapped), a new header is
+// built, and it replaces the old one atomically: in place under a journal when it fits the old
+// header's space (O(header)), else through a temporary file renamed over the destination.
+import { open } from "node:fs/promises";
+import { resolve } from "node:path";
+import { CryptoTensorsError } from "../errors.js";
+import { parseHeader, readHeaderLength } from "../format/header.js";
+import type { ParsedHeader } from "../format/types.js";
+import { MasterKey, SigningKey, parseJwk } from "../keys/jwk.js";
+import { DirectKeyProvider } from "../keys/provider.js";
+import { defaultKeyRegistry } from "../keys/registry.js";
+import type { PolicyEvaluator } from "../policy/index.js";
+import { toKeyRing, type KeysOption, type KeyTrustOptions } from "../reader/key-lookup.js";
+import { isEncrypted, unlock, wipeUnlocked } from "../reader/unlock.js";
+import { rewriteRegionJournaled } from "./journal.js";
+import { clonePatched, streamWithPrefix } from "./replace-file.js";
+import { padToLength, rewrappedHeader, type PolicyUpdate } from "./rewrap-header.js";
+
+/** Options of {@link rewrapFile}. */
+export interface RewrapOptions extends Omit<KeyTrustOptions, "keys"> {
+  /** Keys that open the file now (master and verification key; a JWK set, JWKs or a KeyRing). Falls back to the registry. */
+  oldKeys?: KeysOption;
+  /** New master key (JWK in either form, or a MasterKey) of the same algorithm; absent keeps the current wrapping. */
+  newEncKey?: unknown;
+  /**
+   * New signing key (Ed25519 JWK with `d`, or a SigningKey). Absent: the private key named by the
+   * header's `sign` descriptor, from `oldKeys` or a registered provider that serves signing keys.
+   */
+  newSignKey?: unknown;
+  /** New policy texts; a side left out keeps the current one (the reference resets it to the default). */
+  policy?: PolicyUpdate;
+  /** Write the result here instead of replacing `path` (which is then left untouched). */
+  output?: string;
+  /** Evaluates the file's current local policy before anything is changed; default the embedded engine. */
+  policyEvaluator?: PolicyEvaluator;
+  claims?: Record<string, unknown>;
+}
+
+/** How the new header reached the disk. */
+export type RewrapMethod = "in-place" | "clone" | "copy";
+
+/** What {@link rewrapFile} did. */
+export interface RewrapResult {
+  output: string;
+  /** `in-place`: only the header region was rewritten (journaled); `clone`: reflink/kernel copy + header patch; `copy`: the data was streamed (the header grew). */
+  method: RewrapMethod;
+  headerLength: number;
+  previousHeaderLength: number;
+  /** Number of data keys re-wrapped (0 when only the signing key or policy changed). */
+  rewrapped: number;
+}
+
+/**
+ * Re-wraps every data key of an encrypted file under a new master key and/or re-signs its
+ * header with a new signing key and/or replaces its policy; tensor data, IVs and tags are left
+ * byte for byte. The file must open with `oldKeys` (same checks as openFile). Atomic: a crash
+ * leaves the old file or the new one (an interrupted in-place rewrite is finished by
+ * {@link recoverRewrap}).
+ *
+ * @example
+ * ```ts
+ * await rewrapFile("model.ct", { oldKeys: oldJwks, newEncKey: newJwks.keys[0], newSignKey: newJwks.keys[1] });
+ * await rewrapFile("model.ct", { oldKeys: oldJwks, newSignKey: signer, output: "model-resigned.ct" });
+ * ```
+ */
+export async function rewrapFile(path: string, options: RewrapOptions): Promise<RewrapResult> {
+  if (typeof path !== "string" || path === "") throw new TypeError("path must be a non-empty string");
+  if (options === null || typeof options !== "object") throw new TypeError("rewrapFile needs an options object");
+  if (options.newEncKey === undefined && options.newSignKey === undefined && options.policy === undefined) {
+    throw new TypeError("rewrapFile needs newEncKey, newSignKey or policy: there is nothing to change");
+  }
+  if (options.output !== undefined && (typeof options.output !== "string" || options.output === "")) throw new TypeError("output must be a non-empty path");
+  const output = options.output ?? path;
+  const { header, region, fileSize } = await readPrefix(path);
+  if (!isEncrypted(header)) {
+    throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted: there are no data keys to rewrap`);
+  }
+  const owned: Array<MasterKey | SigningKey> = [];
+  const encKey = options.newEncKey === undefined ? undefined : asKey(options.newEncKey, "master", owned);
+  const trust: KeyTrustOptions = {
+    ...(options.oldKeys === undefined ? {} : { keys: options.oldKeys }),
+    ...(options.verifyKeys === undefined ? {} : { verifyKeys: options.verifyKeys }),
+    ...(options.jkuRoots === undefined ? {} : { jkuRoots: options.jkuRoots }),
+    ...(options.keyRegistry === undefined ? {} : { keyRegistry: options.keyRegistry }),
+  };
+  const unlocked = await unlock(header, path, { ...trust, policyEvaluator: options.policyEvaluator, claims: options.claims });
+  let release = (): void => undefined;
+  try {
+    let signKey: SigningKey;
+    if (options.newSignKey !== undefined) {
+      signKey = asKey(options.newSignKey, "sign", owned);
+    } else {
+      const found = await findSigningKey(unlocked.cryptoKeys.sign, trust);
+      signKey = found.key;
+      release = found.release;
+    }
+    const prefix = rewrappedHeader(header, unlocked, {
+      signKey,
+      ...(encKey ? { encKey } : {}),
+      ...(options.policy ? { policy: options.policy } : {}),
+    });
+    const fitted = padToLength(prefix, header.headerLength);
+    const rewrapped = encKey ? unlocked.tensors.size : 0;
+    const result = (method: RewrapMethod, headerLength: number): RewrapResult => ({
+      output,
+      method,
+      headerLength,
+      previousHeaderLength: header.headerLength,
+      rewrapped,
+    });
+    if (fitted && resolve(output) === resolve(path)) {
+      // N is unchanged, so the 8-byte prefix stays as it is: only the header region is rewritten.
+      await rewriteRegionJournaled(path, 8, region, fitted.subarray(8));
+      return result("in-place", header.headerLength);
+    }
+    if (fitted) {
+      await clonePatched(path, output, fitted);
+      return result("clone", header.headerLength);
+    }
+    await streamWithPrefix(path, output, prefix, header.dataStart, fileSize);
+    return result("copy", prefix.length - 8);
+  } finally {
+    release();
+    wipeUnlocked(unlocked);
+    for (const key of owned) key.wipe();
+  }
+}
+
+async function readPrefix(path: string): Promise<{ header: ParsedHeader; region: Buffer; fileSize: number }> {
+  const handle = await open(path, "r").catch((cause: NodeJS.ErrnoException) => {
+    throw new CryptoTensorsError("ERR_IO", `cannot open ${path}: ${cause.message}`, { cause });
+  });
+  try {
+    const fileSize = (await handle.stat()).size;
+    const prefix = Buffer.alloc(Math.min(8, fileSize));
+    await handle.read(prefix, 0, prefix.length, 0);
+    const headerLength = readHeaderLength(prefix, fileSize);
+    const region = Buffer.alloc(headerLength);
+    const { bytesRead } = await handle.read(region, 0, headerLength, 8);
+    if (bytesRead !== headerLength) throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `${path} ended inside its header`);
+    return { header: parseHeader(region, fileSize), region, fileSize };
+  } finally {
+    await handle.close();
+  }
+}
+
+function asKey<K extends "master" | "sign">(value: unknown, kind: K, owned: Array<MasterKey | SigningKey>): K extends "master" ? MasterKey : SigningKey {
+  const parsed = value instanceof MasterKey || value instanceof SigningKey;
+  const key = parseJwk(value, kind === "master" ? "newEncKey" : "newSignKey");
+  if (!parsed) owned.push(key);
+  if (kind === "master" && !(key instanceof MasterKey)) {
+    throw new CryptoTensorsError("ERR_KEY_INVALID", 'newEncKey must be a symmetric key (kty "oct" with k)');
+  }
+  if (kind === "sign" && !(key instanceof SigningKey && key.canSign)) {
+    throw new CryptoTensorsError("ERR_KEY_INVALID", 'newSignKey must be an Ed25519 private key (kty "okp" with d and x)');
+  }
+  return key as K extends "master" ? MasterKey : SigningKey;
+}
+
+async function findSigningKey(descriptor: { kid?: string; jku?: string }, trust: KeyTrustOptions) {
+  const registry = trust.keyRegistry ?? defaultKeyRegistry;
+  const extra = trust.keys === undefined ? [] : [new DirectKeyProvider(toKeyRing(trust.keys), "oldKeys")];
+  const request = { ...(descriptor.kid === undefined ? {} : { kid: descriptor.kid }), ...(descriptor.jku === undefined ? {} : { jku: descriptor.jku }) };
+  return registry.lookup("sign", request, extra);
+}
