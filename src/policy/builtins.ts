@@ -95,7 +95,18 @@ function sprintf(format: string, args: Value[]): string | undefined {
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 const INT64_MAX = (1n << 63n) - 1n;
 
+/** Parsed timestamps; policies parse the same constant or claim on every decision. */
+const rfc3339Cache = new Map<string, bigint | undefined>();
+
 function parseRfc3339Ns(s: string): bigint | undefined {
+  if (rfc3339Cache.has(s)) return rfc3339Cache.get(s);
+  const ns = parseRfc3339Uncached(s);
+  if (rfc3339Cache.size >= 256) rfc3339Cache.delete(rfc3339Cache.keys().next().value!);
+  rfc3339Cache.set(s, ns);
+  return ns;
+}
+
+function parseRfc3339Uncached(s: string): bigint | undefined {
   const m = RFC3339.exec(s);
   if (m === null) return undefined;
   const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];

@@ -10,7 +10,7 @@ import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, type BuiltinContext } from "./builtins.js";
 import type { CompiledPolicy, CompiledRule } from "./compiler.js";
-import { RegoObject, RegoSet, sortedSet, valueEquals, valueKey, type Value } from "./values.js";
+import { RegoObject, RegoSet, sortedSet, valueEquals, type Value } from "./values.js";
 
 /** Limits applied to one evaluation. */
 export interface EvalLimits {
@@ -28,13 +28,30 @@ function evalError(message: string): never {
   throw new CryptoTensorsError("ERR_POLICY_EVAL", `policy evaluation error: ${message}`);
 }
 
-/** Iterates a collection as (key, value) pairs; `undefined` when the value is not a collection. */
-function entriesOf(v: Value): Iterable<[Value, Value]> | undefined {
-  if (Array.isArray(v)) return v.map((x, i) => [i, x] as [Value, Value]);
-  if (v instanceof RegoObject) return v.entries.values();
-  if (v instanceof RegoSet) return sortedSet(v).map((x) => [x, x] as [Value, Value]);
+/**
+ * Calls `f` with each (key, value) of a collection until it returns true (stop); returns whether it
+ * stopped, or `undefined` when the value is not a collection. Loops directly (no pair arrays): this
+ * is the hot path of `some`/`every`.
+ */
+function forEachEntry(v: Value, f: (key: Value, value: Value) => boolean): boolean | undefined {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (f(i, v[i]!)) return true;
+    return false;
+  }
+  if (v instanceof RegoObject) {
+    for (const [key, value] of v.entries.values()) if (f(key, value)) return true;
+    return false;
+  }
+  if (v instanceof RegoSet) {
+    // Sets iterate in OPA's sorted order, so comprehension results come out in the same order.
+    for (const x of sortedSet(v)) if (f(x, x)) return true;
+    return false;
+  }
   return undefined;
 }
+
+/** Argument evaluation order per call node (see `call`), computed once. */
+const argOrders = new WeakMap<Term, number[]>();
 
 function lookup(coll: Value, key: Value): Value | undefined {
   if (Array.isArray(coll)) return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
@@ -51,7 +68,7 @@ export class Evaluation {
   private readonly ruleCache = new Map<string, Value | undefined>();
   private readonly inProgress = new Set<string>();
   private readonly ctx: BuiltinContext;
-  private readonly env: Env = new Map();
+  private env: Env = new Map();
 
   constructor(
     private readonly policy: CompiledPolicy,
@@ -83,32 +100,31 @@ export class Evaluation {
     if (this.inProgress.has(name)) evalError(`rule ${name} depends on itself`);
     this.inProgress.add(name);
     // Rule bodies see none of the caller's local variables.
-    const saved = new Map(this.env);
-    this.env.clear();
+    const saved = this.env;
+    this.env = new Map();
     try {
       const value = this.evalRule(rule);
       this.ruleCache.set(name, value);
       return value;
     } finally {
-      this.env.clear();
-      for (const [k, v] of saved) this.env.set(k, v);
+      this.env = saved;
       this.inProgress.delete(name);
     }
   }
 
   private evalRule(rule: CompiledRule): Value | undefined {
-    const found = new Map<string, Value>();
+    let found: Value | undefined;
     for (const def of rule.defs) {
       const onValue: KV = (v) => {
-        found.set(valueKey(v), v);
-        if (found.size > 1) evalError(`complete rule ${rule.name} produced conflicting values (eval_conflict_error)`);
+        if (found === undefined) found = v;
+        else if (!valueEquals(found, v)) evalError(`complete rule ${rule.name} produced conflicting values (eval_conflict_error)`);
         // A constant head cannot conflict with itself: one solution decides the rule, as OPA's early exit.
         return rule.constantHead;
       };
       const stop = def.body === undefined ? this.term(def.value, onValue) : this.body(def.body, 0, () => this.term(def.value, onValue));
       if (stop && rule.constantHead) break;
     }
-    if (found.size === 1) return [...found.values()][0];
+    if (found !== undefined) return found;
     if (rule.default === undefined) return undefined;
     let dflt: Value | undefined;
     this.term(rule.default, (v) => ((dflt = v), true));
@@ -146,25 +162,22 @@ export class Evaluation {
       case "someDecl":
         return this.unbind(lit.names, next);
       case "someIn":
-        return this.term(lit.coll, (c) => {
-          for (const [key, value] of entriesOf(c) ?? []) {
+        return this.term(lit.coll, (c) =>
+          forEachEntry(c, (key, value) => {
             this.tick();
-            const stop = this.bind(lit.value, value, () => (lit.key === undefined ? next() : this.bind(lit.key, key, next)));
-            if (stop) return true;
-          }
-          return false;
-        });
+            return this.bind(lit.value, value, () => (lit.key === undefined ? next() : this.bind(lit.key, key, next)));
+          }) === true,
+        );
       case "every":
         return this.term(lit.coll, (c) => {
-          const entries = entriesOf(c);
-          if (entries === undefined) return false;
-          for (const [key, value] of entries) {
-            let holds = false;
-            const check: K = () => this.body(lit.body, 0, () => ((holds = true), true));
-            this.bind(lit.value, value, () => (lit.key === undefined ? check() : this.bind(lit.key, key, check)));
-            if (!holds) return false;
-          }
-          return next();
+          let holds = true;
+          const check: K = () => this.body(lit.body, 0, () => true);
+          // Stops at the first element for which the body has no solution.
+          const stopped = forEachEntry(c, (key, value) => {
+            holds = this.bind(lit.value, value, () => (lit.key === undefined ? check() : this.bind(lit.key, key, check)));
+            return !holds;
+          });
+          return stopped === false && next();
         });
     }
   }
@@ -330,11 +343,12 @@ export class Evaluation {
     const seg = path[i]!;
     if (this.unbound(seg)) {
       const name = (seg as { name: string }).name;
-      for (const [key, value] of entriesOf(base) ?? []) {
-        this.tick();
-        if (this.bind(name, key, () => this.walk(value, path, i + 1, k))) return true;
-      }
-      return false;
+      return (
+        forEachEntry(base, (key, value) => {
+          this.tick();
+          return this.bind(name, key, () => this.walk(value, path, i + 1, k));
+        }) === true
+      );
     }
     return this.term(seg, (key) => {
       const next = lookup(base, key);
@@ -345,14 +359,19 @@ export class Evaluation {
   private call(t: Extract<Term, { k: "call" }>, k: KV): boolean {
     const builtin = BUILTINS[t.name]!;
     // References that bind variables are evaluated before plain variables, as OPA's compiler does.
-    const order = t.args.map((_, i) => i).sort((x, y) => Number(t.args[x]!.k === "var") - Number(t.args[y]!.k === "var"));
+    let order = argOrders.get(t);
+    if (order === undefined) {
+      order = t.args.map((_, i) => i).sort((x, y) => Number(t.args[x]!.k === "var") - Number(t.args[y]!.k === "var"));
+      argOrders.set(t, order);
+    }
+    const argOrder = order;
     const args: Value[] = new Array<Value>(t.args.length);
     const step = (j: number): boolean => {
-      if (j === order.length) {
+      if (j === argOrder.length) {
         const r = builtin.fn(args, this.ctx);
         return r === undefined ? false : k(r);
       }
-      const idx = order[j]!;
+      const idx = argOrder[j]!;
       return this.term(t.args[idx]!, (v) => {
         args[idx] = v;
         return step(j + 1);

@@ -84,10 +84,22 @@ export function valueKey(v: Value): string {
   return "{" + parts.sort().join(",") + "}";
 }
 
+/** Rego equality, compared structurally (no key strings are built for the common cases). */
 export function valueEquals(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  return valueKey(a) === valueKey(b);
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => valueEquals(x, b[i]!));
+  if (a instanceof RegoObject) {
+    if (!(b instanceof RegoObject) || a.size !== b.size) return false;
+    for (const [k, [, v]] of a.entries) {
+      const other = b.entries.get(k);
+      if (other === undefined || !valueEquals(v, other[1])) return false;
+    }
+    return true;
+  }
+  if (!(b instanceof RegoSet) || a.size !== b.size) return false;
+  for (const k of a.items.keys()) if (!b.items.has(k)) return false;
+  return true;
 }
 
 /** Sort rank of each type, as OPA's total order across types (null < boolean < number < string < array < object < set). */
