@@ -9,6 +9,7 @@ import { signaturePayload, signPayload } from "../crypto/signature.js";
 import type { Dtype } from "../format/dtype.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
 import { writeAtomically, type AtomicFile } from "./atomic-file.js";
+import { nativeSealer, sealTensorNative } from "./seal-chunks.js";
 import { encryptionText, planSealing, wipeSealPlan, type EncryptionOptions, type SealedSlot, type SealPlan } from "./seal-plan.js";
 
 /** A tensor to write, whose plaintext bytes are produced on demand. */
@@ -93,6 +94,11 @@ async function writeTensor(
   signal: AbortSignal | undefined,
   path: string,
 ): Promise<void> {
+  const native = slot && plan?.chunkSize && length > 0 ? nativeSealer() : null;
+  if (native && slot && plan) {
+    await sealTensorNative(native, out, position, length, source, slot, plan, () => checkAborted(signal, path));
+    return;
+  }
   const pieceSize = slot && plan?.chunkSize ? plan.chunkSize : PIECE_SIZE;
   const scratch = new Uint8Array(Math.min(pieceSize, Math.max(length, 1)));
   // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).

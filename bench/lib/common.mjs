@@ -1,0 +1,90 @@
+// Shared plumbing of the benchmark scenarios: the built package, timing with tinybench, machine
+// facts, and writing bench/results/<scenario>.json. Each scenario runs in its own process
+// (bench/run.mjs), so nothing here is shared between scenarios at run time.
+import { cpus, loadavg, totalmem } from "node:os";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Bench } from "tinybench";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const RESULTS = join(ROOT, "bench", "results");
+const DIST = process.env.CRYPTOTENSORS_DIST ?? join(ROOT, "dist");
+
+/** The built package (dist/), or exit with a hint. */
+export async function loadPackage() {
+  const entry = join(DIST, "index.js");
+  if (!existsSync(entry)) {
+    console.error(`${entry} is missing; run \`npm run build\` first`);
+    process.exit(1);
+  }
+  const api = await import(entry);
+  const native = await import(join(DIST, "native", "index.js"));
+  const addon = await import(join(DIST, "native", "addon.js"));
+  return { ...api, ...native, binding: addon.loadNativeBinding() };
+}
+
+/** Bytes per second → GB/s (10^9), 2 decimals. */
+export const gbps = (bytes, ms) => +((bytes / (ms / 1000)) / 1e9).toFixed(2);
+
+/**
+ * Times `fn` with tinybench: `iterations` samples after `warmup` untimed runs (time budget 0, so
+ * the iteration count decides). Returns the median latency in ms and the samples.
+ */
+export async function timeIt(name, fn, { iterations = 5, warmup = 1, setup } = {}) {
+  const bench = new Bench({ time: 0, iterations, warmup: warmup > 0, warmupIterations: warmup, warmupTime: 0, throws: true });
+  bench.add(name, fn, setup ? { beforeEach: setup } : {});
+  await bench.run();
+  const task = bench.tasks[0];
+  const latency = task.result.latency;
+  return { median: latency.p50, mean: latency.mean, min: latency.min, samples: latency.samples.length };
+}
+
+/** A temporary directory removed at exit (also on Ctrl-C). */
+export function tempDir(prefix) {
+  const dir = mkdtempSync(join(process.env.CRYPTOTENSORS_BENCH_TMP ?? tmpdir(), `ct-bench-${prefix}-`));
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  process.on("exit", cleanup);
+  process.on("SIGINT", () => process.exit(130));
+  return dir;
+}
+
+/** CPU, memory and load of the machine, recorded with every result. */
+export function machine() {
+  const cpu = cpus();
+  return {
+    cpu: cpu[0]?.model ?? "unknown",
+    cores: cpu.length,
+    memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    loadavg: loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+/** Prints the rows as a table and writes bench/results/<name>.json with the machine facts. */
+export function report(name, rows, extra = {}) {
+  console.log(`\n== ${name}`);
+  console.table(rows);
+  mkdirSync(RESULTS, { recursive: true });
+  const out = { scenario: name, date: new Date().toISOString(), machine: machine(), rows, ...extra };
+  writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(out, null, 2) + "\n");
+  return out;
+}
+
+/** Fills `bytes` with a cheap non-constant pattern (random data is not needed: AES does not care). */
+export function fillPattern(bytes) {
+  const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4));
+  let x = 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    words[i] = x;
+  }
+  return bytes;
+}
+
+/** Encryption options and the JWK set that opens what they write. */
+export function benchKeys(api, alg = "aes256gcm") {
+  const set = api.generateKeySet({ alg, encKid: "bench-enc", signKid: "bench-sign" });
+  return { set, encryption: { encKey: set.keys[0], signKey: set.keys[1] } };
+}
