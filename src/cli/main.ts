@@ -6,6 +6,7 @@ import { decrypt } from "./commands/decrypt.js";
 import { encrypt } from "./commands/encrypt.js";
 import { inspect } from "./commands/inspect.js";
 import { keygen } from "./commands/keygen.js";
+import { rewrap } from "./commands/rewrap.js";
 import { verify } from "./commands/verify.js";
 
 const USAGE = `usage:
@@ -15,9 +16,12 @@ const USAGE = `usage:
   cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--quiet]
   cryptotensors verify IN [--keys JWKS_FILE]
   cryptotensors inspect IN [--json]
+  cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
+      [--policy POLICY_JSON_FILE] [--jku-root DIR]...   (OUT may be IN: rewritten in place)
+  cryptotensors rewrap --recover IN   (finish or roll back an interrupted in-place rewrap)
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { keygen, encrypt, decrypt, verify, inspect };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { keygen, encrypt, decrypt, verify, inspect, rewrap };
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

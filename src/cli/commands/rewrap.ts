@@ -1,0 +1,75 @@
+// cryptotensors rewrap IN OUT: key rotation — re-wraps the data keys under the new master key and
+// re-signs with the new signing key; the tensor data is not touched. OUT may equal IN (in place).
+// `cryptotensors rewrap --recover IN` finishes or rolls back an interrupted in-place rewrap.
+import { readFile } from "node:fs/promises";
+import { CryptoTensorsError, recoverRewrap, rewrapFile, type PolicyUpdate } from "../../index.js";
+import { parse, UsageError } from "../args.js";
+import { readKeySet } from "../keys-file.js";
+
+const OPTIONS = {
+  keys: { type: "string" },
+  "new-keys": { type: "string" },
+  "enc-kid": { type: "string" },
+  "sign-kid": { type: "string" },
+  policy: { type: "string" },
+  "jku-root": { type: "string", multiple: true },
+  recover: { type: "boolean" },
+} as const;
+
+export async function rewrap(argv: string[]): Promise<number> {
+  if (argv.includes("--recover")) {
+    const { positionals } = parse(argv, { recover: { type: "boolean" } }, ["IN"]);
+    const outcome = await recoverRewrap(positionals[0] as string);
+    process.stdout.write(`${positionals[0]}: ${outcome === "none" ? "no interrupted rewrap" : outcome}\n`);
+    return 0;
+  }
+  const { values, positionals } = parse(argv, { ...OPTIONS }, ["IN", "OUT"]);
+  const [input, output] = positionals as [string, string];
+  const newKeysPath = values["new-keys"] as string | undefined;
+  if (newKeysPath === undefined && values.policy === undefined) throw new UsageError("rewrap needs --new-keys NEW_JWKS (and/or --policy FILE)");
+  const oldKeys = await readKeySet(values.keys as string | undefined);
+  const newKeys = await readKeySet(newKeysPath);
+  const encKid = values["enc-kid"] as string | undefined;
+  const signKid = values["sign-kid"] as string | undefined;
+  const newEncKey = newKeys?.findMaster(encKid);
+  const newSignKey = newKeys?.findSigner(signKid);
+  if (encKid !== undefined && !newEncKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the new key set has no symmetric key with kid ${JSON.stringify(encKid)}`);
+  if (signKid !== undefined && !newSignKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the new key set has no Ed25519 private key with kid ${JSON.stringify(signKid)}`);
+  if (newKeys && !newEncKey && !newSignKey) {
+    throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", "the new key set holds neither a symmetric key nor an Ed25519 private key");
+  }
+  const policy = values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
+  const result = await rewrapFile(input, {
+    ...(oldKeys ? { oldKeys } : {}),
+    ...(newEncKey ? { newEncKey } : {}),
+    ...(newSignKey ? { newSignKey } : {}),
+    ...(policy ? { policy } : {}),
+    ...(values["jku-root"] ? { jkuRoots: values["jku-root"] as string[] } : {}),
+    output,
+  });
+  process.stdout.write(
+    `${input} -> ${result.output}: ${result.rewrapped} data key(s) re-wrapped, header re-signed ` +
+      `(${result.method}, header ${result.previousHeaderLength} -> ${result.headerLength} bytes)\n`,
+  );
+  return 0;
+}
+
+async function readPolicyFile(path: string): Promise<PolicyUpdate> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, "utf8"));
+  } catch (cause) {
+    throw new CryptoTensorsError("ERR_POLICY_INVALID", `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`, { cause });
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path} must hold a JSON object {"local"?: REGO, "remote"?: REGO}`);
+  }
+  const update: PolicyUpdate = {};
+  for (const side of ["local", "remote"] as const) {
+    const text = (value as Record<string, unknown>)[side];
+    if (text === undefined) continue;
+    if (typeof text !== "string") throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path}: "${side}" must be a string of Rego`);
+    update[side] = text;
+  }
+  return update;
+}

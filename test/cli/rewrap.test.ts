@@ -1,0 +1,70 @@
+// cryptotensors rewrap, run as a user would (node dist/cli/main.js, built by `npm test`).
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { loadFile, saveFile } from "../../src/index.js";
+import { randomTensor, tempDir } from "../integration/helpers.js";
+import { dataSection, sha256 } from "../keys/helpers.js";
+
+const cli = resolve(__dirname, "../../dist/cli/main.js");
+const dir = tempDir("ct-cli-rewrap-");
+const at = (name: string) => join(dir, name);
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const base = { ...process.env };
+  delete base.CRYPTOTENSOR_KEYS;
+  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...base, ...env } });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe("cryptotensors rewrap", () => {
+  it("rotates keys into OUT (or in place); the data section is unchanged; the old keys stop working", async () => {
+    writeFileSync(at("old.json"), run(["keygen", "--enc-kid", "enc-1", "--sign-kid", "sign-1"]).stdout);
+    writeFileSync(at("new.json"), run(["keygen", "--enc-kid", "enc-2", "--sign-kid", "sign-2"]).stdout);
+    const w = randomTensor(20_000);
+    await saveFile(at("plain.safetensors"), { w });
+    expect(run(["encrypt", at("plain.safetensors"), at("m.ct"), "--keys", at("old.json"), "--quiet"]).status).toBe(0);
+    const before = sha256(dataSection(at("m.ct")));
+    const original = readFileSync(at("m.ct"));
+
+    const copy = run(["rewrap", at("m.ct"), at("m2.ct"), "--keys", at("old.json"), "--new-keys", at("new.json")]);
+    expect(copy.stderr).toBe("");
+    expect(copy.status).toBe(0);
+    expect(copy.stdout).toMatch(/1 data key\(s\) re-wrapped.*\(clone, header \d+ -> \d+ bytes\)/);
+    expect(readFileSync(at("m.ct")).equals(original)).toBe(true);
+    expect(sha256(dataSection(at("m2.ct")))).toBe(before);
+    const newKeys = JSON.parse(readFileSync(at("new.json"), "utf8"));
+    expect(Buffer.from((await loadFile(at("m2.ct"), { keys: newKeys }))["w"]!.data).equals(Buffer.from(w.data))).toBe(true);
+    expect(run(["verify", at("m2.ct"), "--keys", at("old.json")]).status).toBe(1);
+    expect(run(["verify", at("m2.ct"), "--keys", at("new.json")]).status).toBe(0);
+
+    const inPlace = run(["rewrap", at("m.ct"), at("m.ct"), "--new-keys", at("new.json")], { CRYPTOTENSOR_KEYS: readFileSync(at("old.json"), "utf8") });
+    expect(inPlace.status).toBe(0);
+    expect(inPlace.stdout).toMatch(/in-place/);
+    expect(sha256(dataSection(at("m.ct")))).toBe(before);
+    expect(run(["decrypt", at("m.ct"), at("back.safetensors"), "--keys", at("new.json"), "--quiet"]).status).toBe(0);
+    expect(readFileSync(at("back.safetensors")).equals(readFileSync(at("plain.safetensors")))).toBe(true);
+    expect(run(["rewrap", "--recover", at("m.ct")]).stdout).toMatch(/no interrupted rewrap/);
+  });
+
+  it("replaces the policy from --policy; refuses wrong old keys, bad usage and leaves no file", async () => {
+    writeFileSync(at("k.json"), run(["keygen"]).stdout);
+    writeFileSync(at("other.json"), run(["keygen"]).stdout);
+    await saveFile(at("p.safetensors"), { x: randomTensor(64) });
+    expect(run(["encrypt", at("p.safetensors"), at("p.ct"), "--keys", at("k.json"), "--quiet"]).status).toBe(0);
+    writeFileSync(at("deny.json"), JSON.stringify({ local: "package model\n\nallow := false\n" }));
+    expect(run(["rewrap", at("p.ct"), at("p-deny.ct"), "--keys", at("k.json"), "--policy", at("deny.json")]).status).toBe(0);
+    const denied = run(["verify", at("p-deny.ct"), "--keys", at("k.json")]);
+    expect(denied.status).toBe(1);
+    expect(denied.stderr).toMatch(/ERR_POLICY_DENIED/);
+
+    const wrong = run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("other.json"), "--new-keys", at("other.json")]);
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr).toMatch(/ERR_SIGNATURE_INVALID/);
+    expect(wrong.stderr).not.toContain(JSON.parse(readFileSync(at("other.json"), "utf8")).keys[0].k);
+    expect(existsSync(at("q.ct"))).toBe(false);
+    expect(run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("k.json")]).status).toBe(2);
+    expect(run(["rewrap", at("p.ct"), "--new-keys", at("k.json")]).status).toBe(2);
+  });
+});
