@@ -17,7 +17,14 @@ import {
   type Value,
 } from "./values.js";
 
-/** Static type bit masks (a union of types is their OR). */
+/**
+ * Static type bit masks (a union of types is their OR).
+ *
+ * @example
+ * ```ts
+ * (T.arr | T.set) & T.arr; // non-zero: an array is accepted
+ * ```
+ */
 export const T = { null: 1, bool: 2, num: 4, str: 8, arr: 16, obj: 32, set: 64, any: 127 } as const;
 
 export interface Builtin {
@@ -171,7 +178,14 @@ function globToRegExp(pattern: string, delimiters: string[]): RegExp | undefined
 
 const IS = (type: string): Builtin => ({ args: [T.any], result: T.bool, fn: ([v]) => typeName(v!) === type });
 
-/** Builtins by OPA name; operators are listed under their OPA builtin names. */
+/**
+ * Builtins by OPA name; operators are listed under their OPA builtin names.
+ *
+ * @example
+ * ```ts
+ * BUILTINS["startswith"]!.fn(["model.w", "model."], { nowNs: 0n }); // true
+ * ```
+ */
 export const BUILTINS: Record<string, Builtin> = {
   equal: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => valueEquals(a!, b!) },
   neq: { args: [T.any, T.any], result: T.bool, fn: ([a, b]) => !valueEquals(a!, b!) },

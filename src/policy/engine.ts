@@ -8,7 +8,14 @@ import { Evaluation, type EvalLimits } from "./evaluator.js";
 import { parseModule } from "./parser.js";
 import { fromJS, typeName, type Value } from "./values.js";
 
-/** Largest policy text accepted, in UTF-16 code units (a hostile header cannot make us parse megabytes). */
+/**
+ * Largest policy text accepted, in UTF-16 code units (a hostile header cannot make us parse megabytes).
+ *
+ * @example
+ * ```ts
+ * validatePolicy("#".repeat(MAX_POLICY_LENGTH + 1)); // throws ERR_POLICY_UNSUPPORTED
+ * ```
+ */
 export const MAX_POLICY_LENGTH = 64 * 1024;
 
 /** Number of compiled policies kept by one engine. */

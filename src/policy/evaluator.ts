@@ -60,7 +60,15 @@ function lookup(coll: Value, key: Value): Value | undefined {
   return undefined;
 }
 
-/** One evaluation of one query against a compiled policy and an input document. */
+/**
+ * One evaluation of one query against a compiled policy and an input document.
+ *
+ * @example
+ * ```ts
+ * const compiled = compileModule(parseModule("package model\nallow := input.ok"));
+ * new Evaluation(compiled, fromJS({ ok: true })).query(["model", "allow"]); // true
+ * ```
+ */
 export class Evaluation {
   private steps = 0;
   private readonly maxSteps: number;

@@ -70,7 +70,14 @@ export function buildPolicyInput(ctx: PolicyInputContext): StandardPolicyInput {
   };
 }
 
-/** JSON text of an input document; bigints are written as exact JSON integers. */
+/**
+ * JSON text of an input document; bigints are written as exact JSON integers.
+ *
+ * @example
+ * ```ts
+ * stringifyInput({ now_ns: 1700000000000000001n }); // '{"now_ns":1700000000000000001}'
+ * ```
+ */
 export function stringifyInput(input: unknown): string {
   // A per-call random marker cannot collide with a string already in the document.
   const marker = `bigint-${randomUUID()}:`;

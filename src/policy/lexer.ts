@@ -19,7 +19,14 @@ export interface Token {
 
 const OPERATORS = [":=", "==", "!=", "<=", ">=", "{", "}", "[", "]", "(", ")", ",", ";", ".", ":", "=", "<", ">", "+", "-", "*", "/", "%", "|", "&"];
 
-/** Raises ERR_POLICY_INVALID at a position. */
+/**
+ * Raises ERR_POLICY_INVALID at a position.
+ *
+ * @example
+ * ```ts
+ * syntaxError("expected \"}\"", 3, 1); // throws ERR_POLICY_INVALID
+ * ```
+ */
 export function syntaxError(message: string, line: number, col: number): never {
   throw new CryptoTensorsError("ERR_POLICY_INVALID", `policy parse error at ${line}:${col}: ${message}; fix the Rego text`);
 }

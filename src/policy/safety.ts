@@ -40,7 +40,14 @@ function termVars(t: Term, inputs: Set<string>, outputs: Set<string>, nested: Te
   }
 }
 
-/** Returns the variables bound after `t` is evaluated, or the unsafe ones. */
+/**
+ * Returns the variables bound after `t` is evaluated, or the unsafe ones.
+ *
+ * @example
+ * ```ts
+ * termSafety(parsedTerm, new Set(["x"])); // { ok: true, out } when every variable is bound
+ * ```
+ */
 export function termSafety(t: Term, bound: Set<string>): { ok: true; out: Set<string> } | { ok: false; unsafe: string[] } {
   const inputs = new Set<string>();
   const outputs = new Set<string>();
@@ -154,7 +161,14 @@ function literalSafety(lit: Literal, bound: Set<string>): Set<string> | string[]
   }
 }
 
-/** Orders a body so each literal's inputs are bound when it runs (OPA's reordering for safety). */
+/**
+ * Orders a body so each literal's inputs are bound when it runs (OPA's reordering for safety).
+ *
+ * @example
+ * ```ts
+ * orderBody(parsedBody, new Set(), true).body; // literals reordered so bindings come first
+ * ```
+ */
 export function orderBody(
   lits: Literal[],
   bound: Set<string>,

@@ -29,7 +29,14 @@ function ty(m: number, e = 0): Ty {
   return { m, e };
 }
 
-/** Union of two static types (structure is kept only for the masks). */
+/**
+ * Union of two static types (structure is kept only for the masks).
+ *
+ * @example
+ * ```ts
+ * unionTy({ m: T.num, e: 0 }, { m: T.str, e: 0 }).m; // T.num | T.str
+ * ```
+ */
 export function unionTy(a: Ty, b: Ty): Ty {
   const k = a.k !== undefined && b.k !== undefined ? a.k | b.k : undefined;
   return { m: a.m | b.m, e: a.e !== 0 && b.e !== 0 ? a.e | b.e : 0, ...(k === undefined ? {} : { k }) };
@@ -48,7 +55,14 @@ function elements(types: Ty[]): number {
   return types.length === 0 ? 0 : types.reduce((acc, t) => acc | t.m, 0);
 }
 
-/** Walks compiled bodies with an environment of variable types; throws ERR_POLICY_INVALID on a type error. */
+/**
+ * Walks compiled bodies with an environment of variable types; throws ERR_POLICY_INVALID on a type error.
+ *
+ * @example
+ * ```ts
+ * new TypeChecker().body(compiledBody, new Map()); // throws ERR_POLICY_INVALID on count(1)
+ * ```
+ */
 export class TypeChecker {
   readonly ruleTypes = new Map<string, Ty>();
 

@@ -9,7 +9,16 @@
 /** A Rego value. Objects and sets are the classes below; everything else is a JS primitive or array. */
 export type Value = null | boolean | number | bigint | string | Value[] | RegoObject | RegoSet;
 
-/** A Rego object: insertion-ordered map from canonical key to `[key, value]`. */
+/**
+ * A Rego object: insertion-ordered map from canonical key to `[key, value]`.
+ *
+ * @example
+ * ```ts
+ * const o = new RegoObject();
+ * o.set("tier", "pro");
+ * o.get("tier"); // "pro"
+ * ```
+ */
 export class RegoObject {
   readonly entries = new Map<string, [Value, Value]>();
 
@@ -28,7 +37,14 @@ export class RegoObject {
   }
 }
 
-/** A Rego set of values. */
+/**
+ * A Rego set of values.
+ *
+ * @example
+ * ```ts
+ * new RegoSet(["a", "b", "a"]).size; // 2
+ * ```
+ */
 export class RegoSet {
   readonly items = new Map<string, Value>();
 
@@ -49,7 +65,15 @@ export class RegoSet {
   }
 }
 
-/** Brings a JS number or bigint into canonical form (see module comment). */
+/**
+ * Brings a JS number or bigint into canonical form (see module comment).
+ *
+ * @example
+ * ```ts
+ * canonicalNumber(5n); // 5
+ * canonicalNumber(2 ** 60); // 1152921504606846976n
+ * ```
+ */
 export function canonicalNumber(n: number | bigint): number | bigint {
   if (typeof n === "bigint") {
     return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
@@ -58,15 +82,38 @@ export function canonicalNumber(n: number | bigint): number | bigint {
   return Object.is(n, -0) ? 0 : n;
 }
 
+/**
+ * Whether a value is a Rego number (in either canonical form).
+ *
+ * @example
+ * ```ts
+ * isNumber(3n); // true
+ * ```
+ */
 export function isNumber(v: Value | undefined): v is number | bigint {
   return typeof v === "number" || typeof v === "bigint";
 }
 
+/**
+ * Whether a number is integral.
+ *
+ * @example
+ * ```ts
+ * isInteger(2.5); // false
+ * ```
+ */
 export function isInteger(v: number | bigint): boolean {
   return typeof v === "bigint" || Number.isInteger(v);
 }
 
-/** A string identifying a value up to Rego equality; used as map key for sets and objects. */
+/**
+ * A string identifying a value up to Rego equality; used as map key for sets and objects.
+ *
+ * @example
+ * ```ts
+ * valueKey(["a", 1]); // '["a",n1]'
+ * ```
+ */
 export function valueKey(v: Value): string {
   if (v === null) return "z";
   switch (typeof v) {
@@ -84,7 +131,14 @@ export function valueKey(v: Value): string {
   return "{" + parts.sort().join(",") + "}";
 }
 
-/** Rego equality, compared structurally (no key strings are built for the common cases). */
+/**
+ * Rego equality, compared structurally (no key strings are built for the common cases).
+ *
+ * @example
+ * ```ts
+ * valueEquals([1, "a"], [1, "a"]); // true
+ * ```
+ */
 export function valueEquals(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
@@ -136,7 +190,14 @@ function sortedValues(values: Iterable<Value>): Value[] {
   return [...values].sort(compareValues);
 }
 
-/** OPA's total order over values (used by `<`, `sort`, `max`, set iteration order). */
+/**
+ * OPA's total order over values (used by `<`, `sort`, `max`, set iteration order).
+ *
+ * @example
+ * ```ts
+ * compareValues(1, "a") < 0; // true: numbers sort before strings
+ * ```
+ */
 export function compareValues(a: Value, b: Value): number {
   const ra = typeRank(a);
   const rb = typeRank(b);
@@ -172,17 +233,38 @@ function compareSequences(a: Value[], b: Value[]): number {
   return a.length - b.length;
 }
 
-/** Object entries sorted by key in OPA's order. */
+/**
+ * Object entries sorted by key in OPA's order.
+ *
+ * @example
+ * ```ts
+ * sortedEntries(fromJS({ b: 1, a: 2 }) as RegoObject); // [["a", 2], ["b", 1]]
+ * ```
+ */
 export function sortedEntries(o: RegoObject): [Value, Value][] {
   return [...o.entries.values()].sort((x, y) => compareValues(x[0], y[0]));
 }
 
-/** Set members sorted in OPA's order. */
+/**
+ * Set members sorted in OPA's order.
+ *
+ * @example
+ * ```ts
+ * sortedSet(new RegoSet([3, 1])); // [1, 3]
+ * ```
+ */
 export function sortedSet(s: RegoSet): Value[] {
   return sortedValues(s.items.values());
 }
 
-/** OPA's `type_name` of a value. */
+/**
+ * OPA's `type_name` of a value.
+ *
+ * @example
+ * ```ts
+ * typeName(new RegoSet()); // "set"
+ * ```
+ */
 export function typeName(v: Value): string {
   return ["null", "boolean", "number", "string", "", "", "array", "object", "set"][typeRank(v)]!;
 }
@@ -190,6 +272,11 @@ export function typeName(v: Value): string {
 /**
  * Converts a JSON-like JS value (plain objects, arrays, strings, finite numbers, bigints, booleans, null)
  * to a Rego value. Throws `TypeError` for anything else, since the input document is built by callers.
+ *
+ * @example
+ * ```ts
+ * fromJS({ tensors: ["w"] }) instanceof RegoObject; // true
+ * ```
  */
 export function fromJS(x: unknown, depth = 0): Value {
   if (depth > 200) throw new RangeError("policy input nests deeper than 200 levels");
@@ -210,7 +297,14 @@ export function fromJS(x: unknown, depth = 0): Value {
   throw new TypeError(`policy input cannot hold a ${typeof x}`);
 }
 
-/** Converts a Rego value to JSON-like JS (sets become sorted arrays, non-string keys are JSON-encoded). */
+/**
+ * Converts a Rego value to JSON-like JS (sets become sorted arrays, non-string keys are JSON-encoded).
+ *
+ * @example
+ * ```ts
+ * toJS(new RegoSet([2, 1])); // [1, 2]
+ * ```
+ */
 export function toJS(v: Value): unknown {
   if (Array.isArray(v)) return v.map(toJS);
   if (v instanceof RegoSet) return sortedSet(v).map(toJS);
