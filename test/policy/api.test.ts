@@ -116,6 +116,16 @@ describe("hostile policies fail closed", () => {
     expect(["ERR_POLICY_INVALID", "ERR_POLICY_UNSUPPORTED"]).toContain(await codeOf(() => validatePolicy(arrays)));
   });
 
+  it("turns stack exhaustion (very long bodies, deep every nesting, long rule chains) into policy errors", async () => {
+    const engine = new RegoEngine();
+    const longBody = "package model\nallow if {\n" + "1 == 1\n".repeat(9000) + "}";
+    const everyNest = "package model\nallow if {\n" + "every x in [1] {\n".repeat(3000) + "true\n" + "}\n".repeat(3000) + "}";
+    const chain = "package model\n" + Array.from({ length: 3000 }, (_, i) => `r${i} if r${i + 1}`).join("\n") + "\nr3000 := true\nallow if r0";
+    for (const policy of [longBody, everyNest, chain]) {
+      expect(["ERR_POLICY_EVAL", "ERR_POLICY_UNSUPPORTED"]).toContain(await codeOf(() => engine.evaluate(policy, {})));
+    }
+  });
+
   it("stops a combinatorial evaluation at the step budget", async () => {
     const xs = Array.from({ length: 200 }, (_, i) => i);
     const blowup = "package model\nallow if { some a in input.xs; some b in input.xs; some c in input.xs; a + b + c < 0 }";
