@@ -19,10 +19,15 @@ export class EnvKeyProvider implements KeyProvider {
   readonly name = "env";
   readonly priority = 0;
 
-  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+  // A #private field: util.inspect of the provider must not print the variable's secrets.
+  readonly #env: NodeJS.ProcessEnv;
+
+  constructor(env: NodeJS.ProcessEnv = process.env) {
+    this.#env = env;
+  }
 
   isReady(): boolean {
-    return this.env[KEYS_ENV_VAR] !== undefined;
+    return this.#env[KEYS_ENV_VAR] !== undefined;
   }
 
   async getMasterKey(request: KeyRequest): Promise<Record<string, unknown> | undefined> {
@@ -34,7 +39,7 @@ export class EnvKeyProvider implements KeyProvider {
   }
 
   private select(role: KeyRole, request: KeyRequest): Record<string, unknown> | undefined {
-    const text = this.env[KEYS_ENV_VAR];
+    const text = this.#env[KEYS_ENV_VAR];
     if (text === undefined) return undefined;
     return selectJwk(jwkEntries(parseKeyJson(text, KEYS_ENV_VAR), KEYS_ENV_VAR), role, request.kid);
   }

@@ -49,6 +49,8 @@ describe("built-in providers", () => {
     expect(await publicOnly.getVerifyKey({ kid: "sign-a" })).toBeInstanceOf(SigningKey);
     expect(await publicOnly.getSigningKey({ kid: "sign-a" })).toBeUndefined();
     expect(new DirectKeyProvider([]).isReady()).toBe(false);
+    const shown = inspect(direct, { depth: Infinity, showHidden: true });
+    for (const secret of [a.keys[0]["k"], a.keys[1]["d"], b.keys[0]["k"]]) expect(shown).not.toContain(secret);
   });
 
   it("EnvKeyProvider: ready only when the variable is set; a JWK set or one JWK; kid exact", async () => {
@@ -58,6 +60,9 @@ describe("built-in providers", () => {
     expect((await env.getMasterKey({ kid: "enc-b" }))?.["kid"]).toBe("enc-b");
     expect((await env.getVerifyKey({}))?.["kid"]).toBe("sign-a");
     expect(await env.getVerifyKey({ kid: "nope" })).toBeUndefined();
+    // The provider holds the variable's text, which holds secrets: inspect must not show it.
+    expect(inspect(env)).not.toContain(a.keys[0]["k"]);
+    expect(inspect(new KeyProviderRegistry([env]), { depth: Infinity, showHidden: true })).not.toContain(a.keys[0]["k"]);
     const single = new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(b.keys[0]) });
     expect((await single.getMasterKey({}))?.["kid"]).toBe("enc-b");
     expect(await single.getVerifyKey({})).toBeUndefined();
