@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Environment under which the compiled copy loads this checkout's addon. */
-export const COMPILED_ENV = { ...process.env, CRYPTOTENSORS_PREBUILD: ROOT };
+export const COMPILED_ENV = { ...process.env, CRYPTOTENSORS_PREBUILD: process.env["CRYPTOTENSORS_PREBUILD"] ?? ROOT };
 
 /**
  * Compiles src/ into a fresh directory and returns the path of its `index.js` and a cleanup.
