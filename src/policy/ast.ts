@@ -35,10 +35,15 @@ export type Literal =
   | { k: "someDecl"; names: string[]; pos: Pos }
   | { k: "every"; key: string | undefined; value: string; coll: Term; body: Literal[]; pos: Pos };
 
-/** One definition of a complete rule: `name [:= value] [if] { body }`, or a `default`. */
+/**
+ * One definition of a rule: a complete rule `name [:= value] [if] { body }`, a `default`, or a
+ * multi-value rule `name contains value [if] { body }` (whose value is the set of all such values).
+ */
 export interface RuleDef {
   name: string;
   isDefault: boolean;
+  /** A `contains` definition. */
+  multi: boolean;
   /** The head value; `true` when the head has none. */
   value: Term;
   /** `undefined` for a rule without body (always defined). */

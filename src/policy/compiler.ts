@@ -7,6 +7,7 @@
 import type { Literal, Module, Pos, Term } from "./ast.js";
 import { invalid, unsupported } from "./diagnostics.js";
 import { orderBody, termSafety } from "./safety.js";
+import { T } from "./builtins.js";
 import { TypeChecker, unionTy, type Ty } from "./typecheck.js";
 
 export interface CompiledDef {
@@ -20,6 +21,8 @@ export interface CompiledRule {
   default: Term | undefined;
   /** Every definition's head is the same constant, so one successful body decides the rule. */
   constantHead: boolean;
+  /** A multi-value (`contains`) rule: its value is the set of all head values, empty when none. */
+  multi: boolean;
 }
 
 export interface CompiledPolicy {
@@ -222,11 +225,17 @@ export function compileModule(mod: Module): CompiledPolicy {
   const rules = new Map<string, CompiledRule>();
   const deps = new Map<string, Set<string>>();
   for (const def of mod.rules) {
-    const rule = rules.get(def.name) ?? { name: def.name, defs: [], default: undefined, constantHead: true };
+    const existing = rules.get(def.name);
+    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi, multi: def.multi };
     rules.set(def.name, rule);
+    // A name is either single-valued (with an optional default) or multi-valued, never both.
+    if (existing !== undefined && (existing.multi !== def.multi || (def.multi && def.isDefault))) {
+      invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
+    }
     const d = deps.get(def.name) ?? new Set<string>();
     deps.set(def.name, d);
     if (def.isDefault) {
+      if (rule.multi) invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
       if (rule.default !== undefined) invalid(`multiple default rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
       const value = resolver.term(def.value, new Set());
       const r = termSafety(value, new Set());
@@ -246,7 +255,7 @@ export function compileModule(mod: Module): CompiledPolicy {
     }
     const head = termSafety(value, bound);
     if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
-    if (value.k !== "scalar") rule.constantHead = false;
+    if (value.k !== "scalar" || rule.multi) rule.constantHead = false;
     else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
     rule.defs.push({ value, body });
     ruleDeps([value, body], d);
@@ -271,6 +280,7 @@ export function compileModule(mod: Module): CompiledPolicy {
       const t = checker.typeOf(def.value, env);
       type = type === undefined ? t : unionTy(type, t);
     }
+    if (rule.multi) type = { m: T.set, e: rule.defs.length > 0 && type !== undefined ? type.m : 0 };
     if (type !== undefined) checker.ruleTypes.set(name, type);
     visiting.delete(name);
     done.add(name);

@@ -121,6 +121,15 @@ export class Evaluation {
   }
 
   private evalRule(rule: CompiledRule): Value | undefined {
+    if (rule.multi) {
+      const members = new RegoSet();
+      const add: KV = (v) => (members.add(v), false);
+      for (const def of rule.defs) {
+        if (def.body === undefined) this.term(def.value, add);
+        else this.body(def.body, 0, () => this.term(def.value, add));
+      }
+      return members;
+    }
     let found: Value | undefined;
     for (const def of rule.defs) {
       const onValue: KV = (v) => {

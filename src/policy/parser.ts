@@ -97,7 +97,7 @@ class Parser {
       if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
       this.next();
       const value = this.parseExpr();
-      return { name, isDefault: true, value, body: undefined, pos: this.pos(start) };
+      return { name, isDefault: true, multi: false, value, body: undefined, pos: this.pos(start) };
     }
     const nameTok = this.ident();
     const name = nameTok.text;
@@ -107,10 +107,10 @@ class Parser {
     if (this.is("(")) unsupported("user-defined functions", this.pos());
     if (this.is("[")) unsupported("partial set/object rules (name[key])", this.pos());
     if (this.is(".")) unsupported("rules with reference heads (a.b.c)", this.pos());
-    if (this.is("contains")) unsupported("multi-value rules (contains)", this.pos());
     let value: Term = { k: "scalar", v: true, pos: this.pos(nameTok) };
     let hasValue = false;
-    if (this.is(":=") || this.is("=")) {
+    const multi = this.is("contains");
+    if (multi || this.is(":=") || this.is("=")) {
       this.next();
       value = this.parseMembership(this.parseExpr());
       hasValue = true;
@@ -129,7 +129,7 @@ class Parser {
     if (this.is("else")) unsupported("else chains", this.pos());
     const after = this.peek();
     if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
-    return { name, isDefault: false, value, body, pos: this.pos(nameTok) };
+    return { name, isDefault: false, multi, value, body, pos: this.pos(nameTok) };
   }
 
   private parseBraceBody(): Literal[] {

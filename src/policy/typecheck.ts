@@ -114,6 +114,15 @@ export class TypeChecker {
     }
   }
 
+  /** Key and value types of `some k, v in coll`, as far as the collection's type tells. */
+  private iterationTypes(coll: Ty): [Ty, Ty] {
+    const elem = coll.e === 0 ? ANY : ty(coll.e);
+    if (only(coll, T.arr)) return [ty(T.num), elem];
+    if (only(coll, T.set)) return [elem, elem];
+    if (only(coll, T.obj)) return [coll.k === undefined || coll.k === 0 ? ANY : ty(coll.k), elem];
+    return [ANY, ANY];
+  }
+
   /** A reference into a statically known structure must name a key that can exist (OPA: "undefined ref"). */
   private ref(t: Extract<Term, { k: "ref" }>, env: Map<string, Ty>): Ty {
     let cur: Ty | undefined = this.typeOf(t.head, env);
@@ -182,17 +191,19 @@ export class TypeChecker {
           break;
         case "someIn": {
           const coll = this.typeOf(lit.coll, env);
+          const [keyTy, valueTy] = this.iterationTypes(coll);
           // Iterating a value statically known not to be a collection is an error, except for a literal
           // scalar, which OPA leaves to evaluation (undefined).
           if (lit.coll.k !== "scalar" && (coll.m & (T.arr | T.obj | T.set)) === 0) {
             invalid("rego_type_error: undefined ref (some … in iterates over a non-collection)", lit.pos);
           }
-          env.set(lit.value, ANY);
-          if (lit.key !== undefined) env.set(lit.key, ANY);
+          env.set(lit.value, valueTy);
+          if (lit.key !== undefined) env.set(lit.key, keyTy);
           break;
         }
         case "every": {
           this.typeOf(lit.coll, env);
+          // OPA does not type every's variables from the collection (unlike some … in).
           const inner = new Map(env);
           inner.set(lit.value, ANY);
           if (lit.key !== undefined) inner.set(lit.key, ANY);

@@ -90,7 +90,6 @@ describe("validatePolicy", () => {
   it.each([
     ["package model\nf(x) := x\nallow := f(true)", /user-defined functions/],
     ["package model\nallowed[x] { x := 1 }\nallow := true", /partial set\/object rules/],
-    ["package model\nallowed contains 1\nallow := true", /multi-value rules/],
     ["package model\na.b := 1\nallow := true", /reference heads/],
     ["package model\nallow := true if false else := false", /else chains/],
     ["package model\nallow if input.x with input as {}", /`with` modifiers/],

@@ -105,6 +105,21 @@ const entries: [string, unknown[], boolean?][] = [
   ["package model\nallow := [x | x := input.xs[_]; x > 1]", [{ xs: [1, 2, 3] }, { xs: "abc" }]],
   ["package model\nallow := {k: v | some k, v in input.o; v > 1}", [{ o: { a: 1, b: 2 } }]],
   ["package model\nallow := {x: 1 | some x in input.xs}", [{ xs: [1, 1] }]],
+  // Multi-value (contains) rules.
+  ["package model\ns contains x if { some x in input.xs }\nallow := s", [{ xs: [2, 1, 2] }, {}, { xs: "no" }]],
+  ["package model\ns contains 1\ns contains \"a\" if input.b\nallow := s", [{ b: true }, {}]],
+  ["package model\ns contains 1\ns := 2\nallow := s", [undefined]],
+  ["package model\ndefault s := 1\ns contains 1\nallow := s", [undefined]],
+  ["package model\ns contains x if { x := input.y }\nallow := count(s)", [{}, { y: 3 }]],
+  ["package model\nallow contains 1", [undefined]],
+  ["package model\ns contains x if { some x in [1, 2] }\nallow if s[2]", [undefined]],
+  ["package model\ns contains x if { some x in [1, 2] }\nallow if \"a\" in s", [undefined]],
+  ["package model\ns contains x\nallow := s", [undefined]],
+  ["package model\nallow if { every x in [1, 2] { x == \"a\" } }", [undefined]],
+  [
+    "package model\nimport rego.v1\ndefault allow := false\nallowed contains t if { some t in input.tensors; startswith(t, \"free.\") }\nallowed contains t if { input.claims.tier == \"pro\"; some t in input.tensors }\nallow if count(allowed) == count(input.tensors)",
+    [pro, free, { claims: { tier: "free" }, tensors: ["pro.w"] }, odd],
+  ],
 ];
 
 /** All corpus cases, flattened. */

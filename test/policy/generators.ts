@@ -102,6 +102,8 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
       "vals := input.xs",
       'vals := {"a": input.a, "b": input.b}',
       "vals := {1, 2, input.b}",
+      "vals contains x if { some x in input.xs; x != 1 }",
+      'vals contains input.s if startswith(input.s, "gpu")\nvals contains 2',
     ),
     fc.constantFrom(
       "n := count(vals)",
