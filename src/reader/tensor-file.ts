@@ -58,16 +58,20 @@ export class TensorFile {
   private inFlight = 0;
   private closing: Promise<void> | null = null;
   private idle: (() => void) | null = null;
+  // An ES private field, not a TS `private` property: util.inspect (even with showHidden or
+  // customInspect: false) and JSON never see it, so the data keys it holds cannot be printed.
+  readonly #unlocked: Unlocked | null;
 
   /** @internal Use {@link openFile}. */
   constructor(
     readonly path: string,
     private readonly file: BackendFile,
     private readonly header: ParsedHeader,
-    private readonly unlocked: Unlocked | null,
+    unlocked: Unlocked | null,
     /** Name of the backend reading the bytes: "native" or "fallback". */
     readonly backend: string,
   ) {
+    this.#unlocked = unlocked;
     for (const entry of header.tensors) this.byName.set(entry.name, entry);
   }
 
@@ -82,7 +86,7 @@ export class TensorFile {
       dtype: entry.dtype,
       shape: entry.shape.slice(),
       byteLength: entry.dataOffsets[1] - entry.dataOffsets[0],
-      encrypted: this.unlocked?.encryptedNames.has(name) ?? false,
+      encrypted: this.#unlocked?.encryptedNames.has(name) ?? false,
     };
   }
 
@@ -96,7 +100,7 @@ export class TensorFile {
   }
 
   encryption(): EncryptionInfo | null {
-    const u = this.unlocked;
+    const u = this.#unlocked;
     if (!u) return null;
     return {
       version: u.cryptoKeys.version,
@@ -126,10 +130,10 @@ export class TensorFile {
     const plan = planSlice(name, entry.dtype, entry.shape, ranges);
     const data = destinationView(options.into, plan.byteLength, name);
     const sealed = this.sealed(name);
-    const chunked = sealed !== undefined && this.unlocked?.chunkSize != null;
+    const chunked = sealed !== undefined && this.#unlocked?.chunkSize != null;
     await this.track(async () => {
       let out = 0;
-      for (const span of groupRuns(plan.runs, chunked ? (this.unlocked?.chunkSize as number) : null)) {
+      for (const span of groupRuns(plan.runs, chunked ? (this.#unlocked?.chunkSize as number) : null)) {
         const bytes = new Uint8Array(span.end - span.start);
         await this.readBytes(entry, span.start, span.end, bytes);
         for (const [start, end] of span.runs) {
@@ -203,7 +207,7 @@ export class TensorFile {
       }
       return items;
     }
-    const chunkSize = this.unlocked?.chunkSize ?? null;
+    const chunkSize = this.#unlocked?.chunkSize ?? null;
     if (chunkSize === null || length === 0) {
       const request = this.decryptRequest(entry.name, sealed, base, length, length, 0);
       return request === null ? [] : [{ kind: "decrypt", request, dest: data, label }];
@@ -247,7 +251,7 @@ export class TensorFile {
       if (end > start) await this.file.readInto(base + start, end - start, dest);
       return;
     }
-    const chunkSize = this.unlocked?.chunkSize ?? null;
+    const chunkSize = this.#unlocked?.chunkSize ?? null;
     // Decrypt the smallest authenticated unit covering [start, end): whole chunks, or the whole v1 tensor.
     let firstChunk = 0;
     let spanStart = 0;
@@ -276,7 +280,7 @@ export class TensorFile {
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-      if (this.unlocked) wipeUnlocked(this.unlocked);
+      if (this.#unlocked) wipeUnlocked(this.#unlocked);
       await this.file.close();
     })();
     return this.closing;
@@ -290,7 +294,7 @@ export class TensorFile {
     tensorLength: number,
     firstChunk: number,
   ): DecryptRequest | null {
-    const u = this.unlocked as Unlocked;
+    const u = this.#unlocked as Unlocked;
     const { entry } = sealed;
     const common = { algorithm: u.algorithm, key: sealed.dataKey, fileOffset, length: spanLength };
     if (u.chunkSize === null) {
@@ -322,8 +326,8 @@ export class TensorFile {
   }
 
   private sealed(name: string): SealedTensor | undefined {
-    if (!this.unlocked?.encryptedNames.has(name)) return undefined;
-    const sealed = this.unlocked.tensors.get(name);
+    if (!this.#unlocked?.encryptedNames.has(name)) return undefined;
+    const sealed = this.#unlocked.tensors.get(name);
     // Never fall through to a plaintext read of ciphertext.
     if (!sealed) throw new CryptoTensorsError("ERR_INTERNAL", `no data key is held for ${JSON.stringify(name)}`);
     return sealed;
