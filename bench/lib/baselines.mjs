@@ -1,0 +1,122 @@
+// Same-run baselines: memory-copy bandwidth, `openssl speed`, node:crypto per chunk (one thread
+// and worker threads), pure-JS AES-GCM (@noble/ciphers) and WebCrypto. Every figure is measured
+// on the same machine in the same run as the numbers it is compared with.
+import { execFileSync } from "node:child_process";
+import { createDecipheriv, webcrypto } from "node:crypto";
+import { Worker } from "node:worker_threads";
+import { gbps, timeIt } from "./common.mjs";
+
+/** memcpy of `bytes` between two warm buffers over `threads` native pool threads, GB/s (median). */
+export async function memcpyBandwidth(binding, bytes, threads) {
+  const src = new Uint8Array(bytes).fill(1);
+  const dst = new Uint8Array(bytes).fill(2);
+  const t = await timeIt(`memcpy x${threads}`, async () => {
+    if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
+  }, { iterations: 7 });
+  return gbps(bytes, t.median);
+}
+
+/**
+ * `openssl speed -evp aes-256-gcm` (16 KiB blocks, its largest default size), optionally with
+ * `-multi n`; returns GB/s parsed from the summary line ("... 1234567.89k" = 1000s of bytes/s).
+ */
+export function opensslSpeed(multi = 1, seconds = 2) {
+  const args = ["speed", "-evp", "aes-256-gcm", "-bytes", "16384", "-seconds", String(seconds)];
+  if (multi > 1) args.push("-multi", String(multi));
+  const out = execFileSync("openssl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const line = out.split("\n").reverse().find((l) => /^(evp|aes-256-gcm|AES-256-GCM)\s/i.test(l.trim()) && /k\s*$/.test(l.trim()));
+  if (!line) throw new Error(`could not parse openssl speed output:\n${out}`);
+  const kbps = Number(line.trim().split(/\s+/).pop().replace(/k$/, ""));
+  return +((kbps * 1000) / 1e9).toFixed(2);
+}
+
+/** node:crypto createDecipheriv per chunk over `ciphertext` (in memory), one thread: GB/s. */
+export async function nodeCryptoOneThread(sealed, iterations = 3) {
+  const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
+  const out = Buffer.alloc(ciphertext.length);
+  const t = await timeIt("node:crypto x1", () => {
+    for (let i = 0, off = 0; off < ciphertext.length; i++, off += chunkSize) {
+      const d = createDecipheriv("aes-256-gcm", key, ivOf(i), { authTagLength: 16 });
+      d.setAuthTag(tags.subarray(i * 16, i * 16 + 16));
+      const n = d.update(ciphertext.subarray(off, off + chunkSize)).copy(out, off);
+      d.final();
+      if (n === 0 && chunkSize > 0) throw new Error("empty update");
+    }
+  }, { iterations });
+  return gbps(ciphertext.length, t.median);
+}
+
+const WORKER = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { createDecipheriv } = require("node:crypto");
+const { ct, tagBytes, key, baseIv, chunkSize, first, last } = workerData;
+const ciphertext = new Uint8Array(ct);
+const out = new Uint8Array(ct.byteLength);
+parentPort.on("message", () => {
+  for (let i = first; i < last; i++) {
+    const iv = Buffer.from(baseIv);
+    iv.writeUInt32BE((iv.readUInt32BE(8) + i) >>> 0, 8);
+    const d = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: 16 });
+    d.setAuthTag(Buffer.from(tagBytes, i * 16, 16));
+    const plain = d.update(ciphertext.subarray(i * chunkSize, (i + 1) * chunkSize));
+    out.set(plain, i * chunkSize);
+    d.final();
+  }
+  parentPort.postMessage("done");
+});
+`;
+
+/** node:crypto per chunk split over `threads` worker_threads (ciphertext in a SharedArrayBuffer): GB/s. */
+export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 3) {
+  const { ciphertext, tags, key, baseIv, chunkSize } = sealed;
+  const ct = new SharedArrayBuffer(ciphertext.length);
+  new Uint8Array(ct).set(ciphertext);
+  const tagBuffer = new SharedArrayBuffer(tags.length);
+  new Uint8Array(tagBuffer).set(tags);
+  const chunks = Math.ceil(ciphertext.length / chunkSize);
+  const workers = Array.from({ length: threads }, (_, w) => new Worker(WORKER, {
+    eval: true,
+    workerData: { ct, tagBytes: tagBuffer, key, baseIv, chunkSize, first: Math.floor((chunks * w) / threads), last: Math.floor((chunks * (w + 1)) / threads) },
+  }));
+  const round = () => Promise.all(workers.map((w) => new Promise((resolve) => { w.once("message", resolve); w.postMessage("go"); })));
+  try {
+    const t = await timeIt(`node:crypto x${threads} workers`, round, { iterations });
+    return gbps(ciphertext.length, t.median);
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+/** Pure-JS AES-256-GCM (@noble/ciphers) over the first `bytes` of the tensor, chunk by chunk: GB/s. */
+export async function nobleGcm(sealed, bytes) {
+  const { gcm } = await import("@noble/ciphers/aes.js");
+  const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
+  const size = Math.min(bytes, chunkSize);
+  const input = new Uint8Array(size + 16);
+  input.set(ciphertext.subarray(0, size));
+  input.set(tags.subarray(0, 16), size);
+  const whole = size === chunkSize;
+  const t = await timeIt("@noble/ciphers", () => {
+    const plain = gcm(new Uint8Array(key), new Uint8Array(ivOf(0))).decrypt(input);
+    if (plain.length !== size) throw new Error("noble: wrong length");
+  }, { iterations: 3, warmup: 1 });
+  if (!whole) throw new Error("noble baseline needs a whole chunk");
+  return gbps(size, t.median);
+}
+
+/** WebCrypto AES-256-GCM decrypt, one chunk per call, over the first `bytes` of the tensor: GB/s. */
+export async function webCryptoGcm(sealed, bytes) {
+  const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
+  const chunks = Math.floor(Math.min(bytes, ciphertext.length) / chunkSize);
+  const cryptoKey = await webcrypto.subtle.importKey("raw", key, "AES-GCM", false, ["decrypt"]);
+  const inputs = Array.from({ length: chunks }, (_, i) => {
+    const input = new Uint8Array(chunkSize + 16);
+    input.set(ciphertext.subarray(i * chunkSize, (i + 1) * chunkSize));
+    input.set(tags.subarray(i * 16, i * 16 + 16), chunkSize);
+    return input;
+  });
+  const t = await timeIt("WebCrypto", async () => {
+    for (let i = 0; i < chunks; i++) await webcrypto.subtle.decrypt({ name: "AES-GCM", iv: ivOf(i), tagLength: 128 }, cryptoKey, inputs[i]);
+  }, { iterations: 3 });
+  return gbps(chunks * chunkSize, t.median);
+}

@@ -1,0 +1,75 @@
+// Decrypt throughput of one large v2 AES-256-GCM tensor (page cache warm) with each AES engine,
+// into warm and into fresh caller buffers, against same-run baselines: memcpy bandwidth (1 and 2
+// threads), `openssl speed -evp aes-256-gcm` (1 and -multi 2), node:crypto per chunk (one thread
+// and two worker threads), @noble/ciphers (pure JS) and WebCrypto.
+import { gbps, loadPackage, report, tempDir, timeIt } from "../lib/common.mjs";
+import { memcpyBandwidth, nobleGcm, nodeCryptoOneThread, nodeCryptoWorkers, opensslSpeed, webCryptoGcm } from "../lib/baselines.mjs";
+import { extractSealed, writeBigTensor } from "../lib/fixtures.mjs";
+
+const BYTES = Number(process.env.CRYPTOTENSORS_BENCH_TENSOR_MIB ?? 512) << 20;
+const api = await loadPackage();
+const dir = tempDir("decrypt");
+const big = await writeBigTensor(api, dir, BYTES);
+const threads = api.nativeInfo().threads;
+
+async function ours(engine, { fresh = false, pread = false, plain = false } = {}) {
+  api.setAesEngine(engine);
+  if (pread) process.env.CRYPTOTENSORS_NO_MMAP = "1";
+  const file = await api.openFile(plain ? big.plain : big.encrypted, { keys: big.keys.set });
+  delete process.env.CRYPTOTENSORS_NO_MMAP;
+  try {
+    const warm = new Uint8Array(BYTES).fill(1);
+    const t = await timeIt(`${engine}${fresh ? " fresh" : ""}`, async () => {
+      await file.getTensor("w", fresh ? {} : { into: warm });
+    }, { iterations: fresh ? 4 : 7 });
+    return gbps(BYTES, t.median);
+  } finally {
+    await file.close();
+  }
+}
+
+const base = {
+  memcpy1: await memcpyBandwidth(api.binding, BYTES, 1),
+  memcpy2: await memcpyBandwidth(api.binding, BYTES, Math.min(2, threads)),
+  opensslSpeed1: opensslSpeed(1),
+  opensslSpeedMulti2: opensslSpeed(2),
+};
+const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
+const fast = engines[0];
+const res = {};
+for (const engine of engines) {
+  res[`${engine} warm`] = await ours(engine);
+  res[`${engine} fresh`] = await ours(engine, { fresh: true });
+}
+res[`${fast} warm, pread instead of the mapping`] = await ours(fast, { pread: true });
+res["plain read of the same bytes, warm (mapped copy)"] = await ours(fast, { plain: true });
+
+const sealed = await extractSealed(api, big.encrypted, big.keys);
+base.nodeCrypto1 = await nodeCryptoOneThread(sealed);
+base.nodeCryptoWorkers2 = await nodeCryptoWorkers(sealed, 2);
+base.noble = await nobleGcm(sealed, 2 << 20);
+base.webCrypto = await webCryptoGcm(sealed, 128 << 20);
+
+const best = res[`${fast} warm`];
+const opensslWarm = res["openssl warm"];
+const rows = [
+  ...Object.entries(res).map(([what, v]) => ({ what: `cryptotensors ${what}`, "GB/s": v })),
+  { what: "memcpy, 1 thread", "GB/s": base.memcpy1 },
+  { what: `memcpy, ${Math.min(2, threads)} threads`, "GB/s": base.memcpy2 },
+  { what: "openssl speed -evp aes-256-gcm (16 KiB)", "GB/s": base.opensslSpeed1 },
+  { what: "openssl speed ... -multi 2", "GB/s": base.opensslSpeedMulti2 },
+  { what: "node:crypto per chunk, 1 thread", "GB/s": base.nodeCrypto1 },
+  { what: "node:crypto per chunk, 2 worker_threads", "GB/s": base.nodeCryptoWorkers2 },
+  { what: "@noble/ciphers (pure JS)", "GB/s": base.noble },
+  { what: "WebCrypto subtle.decrypt per chunk", "GB/s": base.webCrypto },
+];
+const ratios = {
+  "fast engine warm / memcpy 2 threads (target >= 0.85)": +(best / base.memcpy2).toFixed(3),
+  "openssl engine warm / openssl speed -multi 2 (target >= 0.90)": opensslWarm === undefined ? null : +(opensslWarm / base.opensslSpeedMulti2).toFixed(3),
+  "fast warm / pure JS (target >= 200)": +(best / base.noble).toFixed(1),
+  "fast warm / node:crypto 1 thread (target >= 5)": +(best / base.nodeCrypto1).toFixed(2),
+  "fast warm / node:crypto 2 workers (target >= 2.5)": +(best / base.nodeCryptoWorkers2).toFixed(2),
+  "fast fresh / fast warm": +(res[`${fast} fresh`] / best).toFixed(3),
+};
+report("decrypt-throughput", rows, { bytes: BYTES, baselines: base, results: res, ratios, native: api.nativeInfo() });
+console.table(ratios);

@@ -1,0 +1,45 @@
+// Peak resident set of a full load of the Qwen3-0.6B-shaped encrypted model into one caller
+// arena, measured in a fresh child process (getrusage maxrss), against the model's bytes and the
+// child's baseline RSS before loading (Node itself). Target: peak <= model bytes + 64 MiB.
+import { spawnSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadPackage, report, tempDir } from "../lib/common.mjs";
+import { writeQwen3 } from "../lib/fixtures.mjs";
+
+const api = await loadPackage();
+const dir = tempDir("rss");
+const model = await writeQwen3(api, dir);
+const keysPath = join(dir, "keys.json");
+writeFileSync(keysPath, JSON.stringify(model.keys.set));
+const dist = join(process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist"), "index.js");
+const child = `
+const { readFileSync } = require("node:fs");
+(async () => {
+  const api = await import(${JSON.stringify(dist)});
+  const keys = JSON.parse(readFileSync(${JSON.stringify(keysPath)}, "utf8"));
+  const before = process.resourceUsage().maxRSS * 1024;
+  const file = await api.openFile(process.argv[1], { keys });
+  const arena = new ArrayBuffer(file.readAllByteLength());
+  await file.readAll({ into: arena });
+  await file.close();
+  console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024, arena: arena.byteLength }));
+})();
+`;
+const results = {};
+for (const [label, path] of [["encrypted", model.encrypted], ["plaintext", model.plain]]) {
+  const run = spawnSync(process.execPath, ["-e", child, path], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(run.stderr);
+  results[label] = JSON.parse(run.stdout);
+}
+const MiB = 2 ** 20;
+const rows = Object.entries(results).map(([label, r]) => ({
+  what: `readAll into one arena, ${label}`,
+  "model MiB": +(model.bytes / MiB).toFixed(1),
+  "RSS before MiB": +(r.before / MiB).toFixed(1),
+  "peak RSS MiB": +(r.peak / MiB).toFixed(1),
+  "peak - model MiB": +((r.peak - model.bytes) / MiB).toFixed(1),
+}));
+const ratios = { "encrypted peak RSS - model bytes, MiB (target <= 64)": +((results.encrypted.peak - model.bytes) / MiB).toFixed(1) };
+report("peak-rss", rows, { model: { bytes: model.bytes }, results, ratios });
+console.table(ratios);
