@@ -22,7 +22,7 @@ export type Term =
   | { k: "array"; items: Term[]; pos: Pos }
   | { k: "object"; entries: [Term, Term][]; pos: Pos }
   | { k: "set"; items: Term[]; pos: Pos }
-  | { k: "call"; name: string; args: Term[]; pos: Pos }
+  | { k: "call"; name: string; args: Term[]; pos: Pos; user?: boolean }
   | { k: "member"; key: Term | undefined; value: Term; coll: Term; pos: Pos }
   | { k: "compr"; kind: "array" | "set" | "object"; key: Term | undefined; head: Term; body: Literal[]; pos: Pos };
 
@@ -44,6 +44,8 @@ export interface RuleDef {
   isDefault: boolean;
   /** A `contains` definition. */
   multi: boolean;
+  /** Argument patterns of a function definition `name(args) := value`; `undefined` for rules. */
+  args: Term[] | undefined;
   /** The head value; `true` when the head has none. */
   value: Term;
   /** `undefined` for a rule without body (always defined). */

@@ -13,6 +13,8 @@ import { TypeChecker, unionTy, type Ty } from "./typecheck.js";
 export interface CompiledDef {
   value: Term;
   body: Literal[] | undefined;
+  /** Argument patterns of a function definition. */
+  args: Term[] | undefined;
 }
 
 export interface CompiledRule {
@@ -23,6 +25,8 @@ export interface CompiledRule {
   constantHead: boolean;
   /** A multi-value (`contains`) rule: its value is the set of all head values, empty when none. */
   multi: boolean;
+  /** Number of arguments of a user-defined function; `undefined` for rules. */
+  arity: number | undefined;
 }
 
 export interface CompiledPolicy {
@@ -36,6 +40,7 @@ class Resolver {
   constructor(
     private readonly pkg: string[],
     private readonly ruleNames: Set<string>,
+    private readonly functions: Map<string, number>,
   ) {}
 
   term(t: Term, scope: Set<string>): Term {
@@ -44,6 +49,7 @@ class Resolver {
         if (scope.has(t.name)) return t;
         if (t.name === "input") return { k: "input", pos: t.pos };
         if (t.name === "data") unsupported("the whole `data` document", t.pos);
+        if (this.functions.has(t.name)) invalid(`function ${t.name} used as reference, not called`, t.pos);
         if (this.ruleNames.has(t.name)) return { k: "rule", name: t.name, pos: t.pos };
         return t;
       case "ref":
@@ -53,8 +59,16 @@ class Resolver {
         return { ...t, items: t.items.map((x) => this.term(x, scope)) };
       case "object":
         return { ...t, entries: t.entries.map(([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term]) };
-      case "call":
-        return { ...t, args: t.args.map((x) => this.term(x, scope)) };
+      case "call": {
+        const args = t.args.map((x) => this.term(x, scope));
+        // User functions shadow builtins; `data.<package>.f(x)` names one too.
+        const prefix = `data.${this.pkg.join(".")}.`;
+        const name = t.name.startsWith(prefix) ? t.name.slice(prefix.length) : t.name;
+        const arity = this.functions.get(name);
+        if (arity === undefined) return { ...t, args };
+        if (arity !== args.length) invalid(`function ${name} has arity ${arity}, got ${args.length} argument(s)`, t.pos);
+        return { ...t, name, args, user: true };
+      }
       case "member":
         return { ...t, key: t.key && this.term(t.key, scope), value: this.term(t.value, scope), coll: this.term(t.coll, scope) };
       case "compr": {
@@ -183,6 +197,14 @@ class Resolver {
   }
 }
 
+/** Variables of a function argument pattern (any variable inside it). */
+function argPatternVars(t: Term): string[] {
+  if (t.k === "var") return [t.name];
+  if (t.k === "array" || t.k === "set") return t.items.flatMap(argPatternVars);
+  if (t.k === "object") return t.entries.flatMap(([, v]) => argPatternVars(v));
+  return [];
+}
+
 /** Variables a pattern (`:=` left side) binds. */
 function patternVars(t: Term): string[] {
   if (t.k === "var") return [t.name];
@@ -206,6 +228,7 @@ function ruleDeps(x: unknown, out: Set<string>): void {
     const o = x as { k?: string; name?: string };
     if (o.k === "rule" && typeof o.name === "string") out.add(o.name);
     if (o.k === "pkg") out.add(PKG_DEP);
+    if (o.k === "call" && (o as { user?: boolean }).user === true && typeof o.name === "string") out.add(o.name);
     for (const v of Object.values(o)) ruleDeps(v, out);
   }
 }
@@ -221,15 +244,17 @@ function ruleDeps(x: unknown, out: Set<string>): void {
  */
 export function compileModule(mod: Module): CompiledPolicy {
   const names = new Set(mod.rules.map((r) => r.name));
-  const resolver = new Resolver(mod.pkg, names);
+  const functions = new Map(mod.rules.flatMap((r) => (r.args === undefined ? [] : [[r.name, r.args.length] as const])));
+  const resolver = new Resolver(mod.pkg, names, functions);
   const rules = new Map<string, CompiledRule>();
   const deps = new Map<string, Set<string>>();
   for (const def of mod.rules) {
     const existing = rules.get(def.name);
-    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi, multi: def.multi };
+    const arity = def.args?.length;
+    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi, multi: def.multi, arity };
     rules.set(def.name, rule);
-    // A name is either single-valued (with an optional default) or multi-valued, never both.
-    if (existing !== undefined && (existing.multi !== def.multi || (def.multi && def.isDefault))) {
+    // A name is single-valued (with an optional default), multi-valued, or a function of one arity.
+    if (existing !== undefined && (existing.multi !== def.multi || existing.arity !== arity || (def.multi && def.isDefault))) {
       invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
     }
     const d = deps.get(def.name) ?? new Set<string>();
@@ -245,10 +270,13 @@ export function compileModule(mod: Module): CompiledPolicy {
       rule.default = value;
       continue;
     }
-    const scope = new Set<string>();
+    // Function arguments are patterns whose variables are bound by the call.
+    const argVars = (def.args ?? []).flatMap(argPatternVars);
+    const scope = new Set<string>(argVars);
+    const args = def.args?.map((a) => resolver.term(a, scope));
     let body = def.body === undefined ? undefined : resolver.body(def.body, scope);
     const value = resolver.term(def.value, scope);
-    let bound = new Set<string>();
+    let bound = new Set<string>(argVars);
     if (body !== undefined) {
       const r = orderBody(body, bound, true);
       if (r.ok) ({ body, bound } = r);
@@ -257,8 +285,8 @@ export function compileModule(mod: Module): CompiledPolicy {
     if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
     if (value.k !== "scalar" || rule.multi) rule.constantHead = false;
     else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
-    rule.defs.push({ value, body });
-    ruleDeps([value, body], d);
+    rule.defs.push({ value, body, args });
+    ruleDeps([value, body, args], d);
   }
   // Recursion is a compile error in OPA; rule types are inferred in dependency order.
   const checker = new TypeChecker();

@@ -10,7 +10,7 @@ import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, type BuiltinContext } from "./builtins.js";
 import type { CompiledPolicy, CompiledRule } from "./compiler.js";
-import { RegoObject, RegoSet, sortedSet, valueEquals, type Value } from "./values.js";
+import { RegoObject, RegoSet, sortedSet, valueEquals, valueKey, type Value } from "./values.js";
 
 /** Limits applied to one evaluation. */
 export interface EvalLimits {
@@ -75,6 +75,7 @@ export class Evaluation {
   private readonly deadline: number;
   private readonly ruleCache = new Map<string, Value | undefined>();
   private readonly inProgress = new Set<string>();
+  private readonly funcCache = new Map<string, Value | undefined>();
   private readonly ctx: BuiltinContext;
   private env: Env = new Map();
 
@@ -104,7 +105,7 @@ export class Evaluation {
   rule(name: string): Value | undefined {
     if (this.ruleCache.has(name)) return this.ruleCache.get(name);
     const rule = this.policy.rules.get(name);
-    if (rule === undefined) return undefined;
+    if (rule === undefined || rule.arity !== undefined) return undefined;
     if (this.inProgress.has(name)) evalError(`rule ${name} depends on itself`);
     this.inProgress.add(name);
     // Rule bodies see none of the caller's local variables.
@@ -146,6 +147,36 @@ export class Evaluation {
     let dflt: Value | undefined;
     this.term(rule.default, (v) => ((dflt = v), true));
     return dflt;
+  }
+
+  /** Calls a user-defined function: every definition whose argument patterns match contributes its value. */
+  private func(name: string, args: Value[]): Value | undefined {
+    const rule = this.policy.rules.get(name)!;
+    const cacheKey = name + "(" + args.map(valueKey).join(",") + ")";
+    if (this.funcCache.has(cacheKey)) return this.funcCache.get(cacheKey);
+    const saved = this.env;
+    this.env = new Map();
+    let found: Value | undefined;
+    try {
+      const onValue: KV = (v) => {
+        if (found === undefined) found = v;
+        else if (!valueEquals(found, v)) evalError(`function ${name} produced conflicting values for the same inputs (eval_conflict_error)`);
+        return false;
+      };
+      for (const def of rule.defs) {
+        const patterns = def.args!;
+        const matchArgs = (i: number): boolean => {
+          if (i === patterns.length) return def.body === undefined ? this.term(def.value, onValue) : this.body(def.body, 0, () => this.term(def.value, onValue));
+          return this.match(patterns[i]!, args[i]!, () => matchArgs(i + 1));
+        };
+        matchArgs(0);
+      }
+    } finally {
+      this.env = saved;
+    }
+    if (found === undefined && rule.default !== undefined) this.term(rule.default, (v) => ((found = v), true));
+    this.funcCache.set(cacheKey, found);
+    return found;
   }
 
   private bind(name: string, v: Value, k: K): boolean {
@@ -284,7 +315,8 @@ export class Evaluation {
         return false;
       case "pkg": {
         const o = new RegoObject();
-        for (const name of this.policy.rules.keys()) {
+        for (const [name, rule] of this.policy.rules) {
+          if (rule.arity !== undefined) continue;
           const v = this.rule(name);
           if (v !== undefined) o.set(name, v);
         }
@@ -374,7 +406,7 @@ export class Evaluation {
   }
 
   private call(t: Extract<Term, { k: "call" }>, k: KV): boolean {
-    const builtin = BUILTINS[t.name]!;
+    const builtin = BUILTINS[t.name]!; // absent for user functions (t.user)
     // References that bind variables are evaluated before plain variables, as OPA's compiler does.
     let order = argOrders.get(t);
     if (order === undefined) {
@@ -385,7 +417,7 @@ export class Evaluation {
     const args: Value[] = new Array<Value>(t.args.length);
     const step = (j: number): boolean => {
       if (j === argOrder.length) {
-        const r = builtin.fn(args, this.ctx);
+        const r = t.user === true ? this.func(t.name, args) : builtin.fn(args, this.ctx);
         return r === undefined ? false : k(r);
       }
       const idx = argOrder[j]!;

@@ -94,22 +94,23 @@ class Parser {
     if (this.is("default")) {
       this.next();
       const name = this.ident().text;
+      const args = this.is("(") ? this.parseArgs() : undefined;
       if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
       this.next();
       const value = this.parseExpr();
-      return { name, isDefault: true, multi: false, value, body: undefined, pos: this.pos(start) };
+      return { name, isDefault: true, multi: false, args, value, body: undefined, pos: this.pos(start) };
     }
     const nameTok = this.ident();
     const name = nameTok.text;
     if (["package", "not", "some", "every", "in", "if", "else", "with", "true", "false", "null"].includes(name)) {
       this.fail(`unexpected keyword "${name}"`, nameTok);
     }
-    if (this.is("(")) unsupported("user-defined functions", this.pos());
+    const args = this.is("(") ? this.parseArgs() : undefined;
     if (this.is("[")) unsupported("partial set/object rules (name[key])", this.pos());
     if (this.is(".")) unsupported("rules with reference heads (a.b.c)", this.pos());
     let value: Term = { k: "scalar", v: true, pos: this.pos(nameTok) };
     let hasValue = false;
-    const multi = this.is("contains");
+    const multi = args === undefined && this.is("contains");
     if (multi || this.is(":=") || this.is("=")) {
       this.next();
       value = this.parseMembership(this.parseExpr());
@@ -129,7 +130,19 @@ class Parser {
     if (this.is("else")) unsupported("else chains", this.pos());
     const after = this.peek();
     if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
-    return { name, isDefault: false, multi, value, body, pos: this.pos(nameTok) };
+    return { name, isDefault: false, multi, args, value, body, pos: this.pos(nameTok) };
+  }
+
+  /** `(term, …)` after a function name. */
+  private parseArgs(): Term[] {
+    this.expect("(");
+    const args: Term[] = [];
+    while (!this.is(")")) {
+      args.push(this.parseExpr());
+      if (!this.is(")")) this.expect(",");
+    }
+    this.next();
+    return args;
   }
 
   private parseBraceBody(): Literal[] {

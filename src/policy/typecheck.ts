@@ -153,6 +153,10 @@ export class TypeChecker {
   }
 
   private call(t: Extract<Term, { k: "call" }>, env: Map<string, Ty>): Ty {
+    if (t.user === true) {
+      t.args.forEach((a) => this.typeOf(a, env));
+      return this.ruleTypes.get(t.name) ?? ANY;
+    }
     const b = BUILTINS[t.name];
     if (b === undefined) unsupported(`the builtin ${t.name}()`, t.pos);
     if (b.args.length !== t.args.length) invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);

@@ -88,7 +88,6 @@ describe("validatePolicy", () => {
   });
 
   it.each([
-    ["package model\nf(x) := x\nallow := f(true)", /user-defined functions/],
     ["package model\nallowed[x] { x := 1 }\nallow := true", /partial set\/object rules/],
     ["package model\na.b := 1\nallow := true", /reference heads/],
     ["package model\nallow := true if false else := false", /else chains/],

@@ -112,6 +112,8 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
       "n := input.b * 2",
       "n := count([k | some k, _ in input.o])",
       'n := count(split(input.s, "."))',
+      "f(a) := a * 2 if a > 1\nf(a) := -1 if a <= 1\nn := f(count(vals))",
+      "g([a, b]) := a\ng(a) := 0 if is_string(a)\nn := g(input.xs)",
     ),
     fc.array(
       fc.constantFrom(
