@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { benchKeys, fillPattern } from "./common.mjs";
 
-/** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16 (~1.2 GB, 311 tensors). */
+/** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors). */
 export function qwen3Shapes() {
   const hidden = 1024, inter = 3072, layers = 28, vocab = 151936, heads = 16, kvHeads = 8, headDim = 128;
   const shapes = [["model.embed_tokens.weight", [vocab, hidden]]];
@@ -24,7 +24,8 @@ export function qwen3Shapes() {
       [`${p}self_attn.v_proj.weight`, [kvHeads * headDim, hidden]],
     );
   }
-  shapes.push(["model.norm.weight", [hidden]], ["lm_head.weight", [vocab, hidden]]);
+  // Qwen3-0.6B ties lm_head to the embedding: no separate lm_head.weight in its checkpoint.
+  shapes.push(["model.norm.weight", [hidden]]);
   return shapes;
 }
 

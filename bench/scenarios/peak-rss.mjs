@@ -1,5 +1,5 @@
 // Peak resident set of a full load of the Qwen3-0.6B-shaped encrypted model into one caller
-// arena, measured in a fresh child process (getrusage maxrss), against the model's bytes and the
+// arena, measured in a fresh child process (VmHWM), against the model's bytes and the
 // child's baseline RSS before loading (Node itself). Target: peak <= model bytes + 64 MiB.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
@@ -13,22 +13,9 @@ const model = await writeQwen3(api, dir);
 const keysPath = join(dir, "keys.json");
 writeFileSync(keysPath, JSON.stringify(model.keys.set));
 const dist = join(process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist"), "index.js");
-const child = `
-const { readFileSync } = require("node:fs");
-(async () => {
-  const api = await import(${JSON.stringify(dist)});
-  const keys = JSON.parse(readFileSync(${JSON.stringify(keysPath)}, "utf8"));
-  const before = process.resourceUsage().maxRSS * 1024;
-  const file = await api.openFile(process.argv[1], { keys });
-  const arena = new ArrayBuffer(file.readAllByteLength());
-  await file.readAll({ into: arena });
-  await file.close();
-  console.log(JSON.stringify({ before, peak: process.resourceUsage().maxRSS * 1024, arena: arena.byteLength }));
-})();
-`;
 const results = {};
 for (const [label, path] of [["encrypted", model.encrypted], ["plaintext", model.plain]]) {
-  const run = spawnSync(process.execPath, ["-e", child, path], { encoding: "utf8" });
+  const run = spawnSync(process.execPath, [join(import.meta.dirname, "..", "lib", "rss-child.mjs"), dist, path, keysPath], { encoding: "utf8" });
   if (run.status !== 0) throw new Error(run.stderr);
   results[label] = JSON.parse(run.stdout);
 }
