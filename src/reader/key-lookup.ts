@@ -39,37 +39,85 @@ export function toKeyRing(keys: KeysOption): KeyRing {
   return isKeyRing(keys) ? keys : parseKeySet(keys);
 }
 
-function callProviders(options: KeyTrustOptions): KeyProvider[] {
-  const extra: KeyProvider[] = [];
-  if (options.keys !== undefined) extra.push(new DirectKeyProvider(toKeyRing(options.keys), "options.keys"));
-  if (options.jkuRoots !== undefined) extra.push(new FileKeyProvider({ roots: options.jkuRoots }));
-  return extra;
+/** Keys of a KeysOption that were parsed from JWKs here (not key objects the caller passed). */
+function parsedKeys(input: KeysOption, ring: KeyRing): Array<MasterKey | SigningKey> {
+  if (isKeyRing(input)) return [];
+  const given = new Set<unknown>(Array.isArray(input) ? input : Array.isArray((input as { keys?: unknown }).keys) ? (input as { keys: unknown[] }).keys : [input]);
+  return [...ring.masters, ...ring.signers].filter((key) => !given.has(key));
 }
 
-/** @internal The master key named by the header's `enc` descriptor. */
-export async function resolveMasterKey(descriptor: KeyDescriptor, options: KeyTrustOptions): Promise<ResolvedKey<MasterKey>> {
-  const registry = options.keyRegistry ?? defaultKeyRegistry;
-  return registry.lookup("master", request(descriptor), callProviders(options));
-}
+/**
+ * @internal The keys of one operation: per-call providers built once from the options, and the
+ * keys parsed for it, wiped by `dispose()` (key objects the caller passed in are left alone).
+ *
+ * @example
+ * ```ts
+ * const context = KeyContext.open(options);
+ * try { const master = await context.master(cryptoKeys.enc); … } finally { context.dispose(); }
+ * ```
+ */
+export class KeyContext {
+  readonly #registry: KeyProviderRegistry;
+  readonly #extra: KeyProvider[] = [];
+  readonly #pinned: SigningKey[] | undefined;
+  readonly #parsed: Array<MasterKey | SigningKey> = [];
 
-/** @internal The candidate verification keys for the header's `sign` descriptor. */
-export async function resolveVerifyKeys(descriptor: KeyDescriptor, options: KeyTrustOptions): Promise<{ keys: SigningKey[]; pinned: boolean; release(): void }> {
-  if (options.verifyKeys !== undefined) {
-    const pinned = toKeyRing(options.verifyKeys).signers;
-    if (pinned.length === 0) throw new TypeError("verifyKeys holds no Ed25519 (okp) key");
-    const keys = pinned.filter((key) => descriptor.kid === undefined || key.kid === undefined || key.kid === descriptor.kid);
-    if (keys.length === 0) {
-      const kids = pinned.map((key) => quoteShort(key.kid ?? "")).join(", ");
-      throw new CryptoTensorsError(
-        "ERR_KEY_UNTRUSTED",
-        `the header names signing kid ${quoteShort(descriptor.kid ?? "")}, which is not among the pinned verifyKeys (kids ${kids}); refusing the file`,
-      );
+  private constructor(options: KeyTrustOptions) {
+    this.#registry = options.keyRegistry ?? defaultKeyRegistry;
+    try {
+      if (options.keys !== undefined) {
+        const ring = toKeyRing(options.keys);
+        this.#parsed.push(...parsedKeys(options.keys, ring));
+        this.#extra.push(new DirectKeyProvider(ring, "options.keys"));
+      }
+      if (options.jkuRoots !== undefined) this.#extra.push(new FileKeyProvider({ roots: options.jkuRoots }));
+      if (options.verifyKeys !== undefined) {
+        const ring = toKeyRing(options.verifyKeys);
+        this.#parsed.push(...parsedKeys(options.verifyKeys, ring));
+        this.#pinned = [...ring.signers];
+        if (this.#pinned.length === 0) throw new TypeError("verifyKeys holds no Ed25519 (okp) key");
+      }
+    } catch (error) {
+      this.dispose();
+      throw error;
     }
-    return { keys, pinned: true, release: () => undefined };
   }
-  const registry = options.keyRegistry ?? defaultKeyRegistry;
-  const found = await registry.lookup("verify", request(descriptor), callProviders(options));
-  return { keys: [found.key], pinned: false, release: found.release };
+
+  static open(options: KeyTrustOptions): KeyContext {
+    return new KeyContext(options);
+  }
+
+  /** The master key named by the header's `enc` descriptor. */
+  async master(descriptor: KeyDescriptor): Promise<ResolvedKey<MasterKey>> {
+    return this.#registry.lookup("master", request(descriptor), this.#extra);
+  }
+
+  /** A private signing key named by the header's `sign` descriptor (for re-signing). */
+  async signer(descriptor: KeyDescriptor): Promise<ResolvedKey<SigningKey>> {
+    return this.#registry.lookup("sign", request(descriptor), this.#extra);
+  }
+
+  /** The candidate verification keys: the pinned ones that apply, else the registry's answer. */
+  async verifiers(descriptor: KeyDescriptor): Promise<{ keys: SigningKey[]; pinned: boolean; release(): void }> {
+    if (this.#pinned !== undefined) {
+      const keys = this.#pinned.filter((key) => descriptor.kid === undefined || key.kid === undefined || key.kid === descriptor.kid);
+      if (keys.length === 0) {
+        const kids = this.#pinned.map((key) => quoteShort(key.kid ?? "")).join(", ");
+        throw new CryptoTensorsError(
+          "ERR_KEY_UNTRUSTED",
+          `the header names signing kid ${quoteShort(descriptor.kid ?? "")}, which is not among the pinned verifyKeys (kids ${kids}); refusing the file`,
+        );
+      }
+      return { keys, pinned: true, release: () => undefined };
+    }
+    const found = await this.#registry.lookup("verify", request(descriptor), this.#extra);
+    return { keys: [found.key], pinned: false, release: found.release };
+  }
+
+  /** Wipes the keys parsed from the options. */
+  dispose(): void {
+    for (const key of this.#parsed.splice(0)) key.wipe();
+  }
 }
 
 /**

@@ -17,7 +17,7 @@ import type { ParsedHeader } from "../format/types.js";
 import type { MasterKey } from "../keys/jwk.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
-import { resolveMasterKey, resolveVerifyKeys, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
+import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
 
 export const RESERVED_KEYS = ["__crypto_keys__", "__encryption__", "__policy__", "__signature__"] as const;
 
@@ -78,18 +78,23 @@ export async function unlock(header: ParsedHeader, path: string, options: Unlock
   }
   const cryptoKeys = parseCryptoKeys(cryptoKeysText);
 
-  // Both keys are resolved before the signature check, master first, as the reference does (§5.3).
-  const master = options.verifyOnly ? undefined : await resolveMasterKey(cryptoKeys.enc, options);
+  const context = KeyContext.open(options);
   try {
-    const verifiers = await resolveVerifyKeys(cryptoKeys.sign, options);
+    // Both keys are resolved before the signature check, master first, as the reference does (§5.3).
+    const master = options.verifyOnly ? undefined : await context.master(cryptoKeys.enc);
     try {
-      verifyWithAny(signaturePayload(header.metadata ?? [], header.tensors), signature, verifiers.keys, verifiers.pinned);
+      const verifiers = await context.verifiers(cryptoKeys.sign);
+      try {
+        verifyWithAny(signaturePayload(header.metadata ?? [], header.tensors), signature, verifiers.keys, verifiers.pinned);
+      } finally {
+        verifiers.release();
+      }
+      return await unwrapAll(header, path, options, cryptoKeys, policyText, encryptionText, master?.key);
     } finally {
-      verifiers.release();
+      master?.release();
     }
-    return await unwrapAll(header, path, options, cryptoKeys, policyText, encryptionText, master?.key);
   } finally {
-    master?.release();
+    context.dispose();
   }
 }
 

@@ -8,11 +8,9 @@ import { CryptoTensorsError } from "../errors.js";
 import { parseHeader, readHeaderLength } from "../format/header.js";
 import type { ParsedHeader } from "../format/types.js";
 import { MasterKey, SigningKey, parseJwk } from "../keys/jwk.js";
-import { DirectKeyProvider } from "../keys/provider.js";
-import { defaultKeyRegistry } from "../keys/registry.js";
 import type { PolicyEvaluator } from "../policy/index.js";
-import { toKeyRing, type KeysOption, type KeyTrustOptions } from "../reader/key-lookup.js";
-import { isEncrypted, unlock, wipeUnlocked } from "../reader/unlock.js";
+import { KeyContext, type KeysOption, type KeyTrustOptions } from "../reader/key-lookup.js";
+import { isEncrypted, unlock, wipeUnlocked, type Unlocked } from "../reader/unlock.js";
 import { rewriteRegionJournaled } from "./journal.js";
 import { clonePatched, streamWithPrefix } from "./replace-file.js";
 import { padToLength, rewrappedHeader, type PolicyUpdate } from "./rewrap-header.js";
@@ -76,22 +74,25 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
   if (!isEncrypted(header)) {
     throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted: there are no data keys to rewrap`);
   }
-  const owned: Array<MasterKey | SigningKey> = [];
-  const encKey = options.newEncKey === undefined ? undefined : asKey(options.newEncKey, "master", owned);
   const trust: KeyTrustOptions = {
     ...(options.oldKeys === undefined ? {} : { keys: options.oldKeys }),
     ...(options.verifyKeys === undefined ? {} : { verifyKeys: options.verifyKeys }),
     ...(options.jkuRoots === undefined ? {} : { jkuRoots: options.jkuRoots }),
     ...(options.keyRegistry === undefined ? {} : { keyRegistry: options.keyRegistry }),
   };
-  const unlocked = await unlock(header, path, { ...trust, policyEvaluator: options.policyEvaluator, claims: options.claims });
+  const owned: Array<MasterKey | SigningKey> = [];
+  let unlocked: Unlocked | undefined;
+  let context: KeyContext | undefined;
   let release = (): void => undefined;
   try {
+    const encKey = options.newEncKey === undefined ? undefined : asKey(options.newEncKey, "master", owned);
+    unlocked = await unlock(header, path, { ...trust, policyEvaluator: options.policyEvaluator, claims: options.claims });
+    context = KeyContext.open(trust);
     let signKey: SigningKey;
     if (options.newSignKey !== undefined) {
       signKey = asKey(options.newSignKey, "sign", owned);
     } else {
-      const found = await findSigningKey(unlocked.cryptoKeys.sign, trust);
+      const found = await context.signer(unlocked.cryptoKeys.sign);
       signKey = found.key;
       release = found.release;
     }
@@ -122,7 +123,8 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
     return result("copy", prefix.length - 8);
   } finally {
     release();
-    wipeUnlocked(unlocked);
+    context?.dispose();
+    if (unlocked) wipeUnlocked(unlocked);
     for (const key of owned) key.wipe();
   }
 }
@@ -156,11 +158,4 @@ function asKey<K extends "master" | "sign">(value: unknown, kind: K, owned: Arra
     throw new CryptoTensorsError("ERR_KEY_INVALID", 'newSignKey must be an Ed25519 private key (kty "okp" with d and x)');
   }
   return key as K extends "master" ? MasterKey : SigningKey;
-}
-
-async function findSigningKey(descriptor: { kid?: string; jku?: string }, trust: KeyTrustOptions) {
-  const registry = trust.keyRegistry ?? defaultKeyRegistry;
-  const extra = trust.keys === undefined ? [] : [new DirectKeyProvider(toKeyRing(trust.keys), "oldKeys")];
-  const request = { ...(descriptor.kid === undefined ? {} : { kid: descriptor.kid }), ...(descriptor.jku === undefined ? {} : { jku: descriptor.jku }) };
-  return registry.lookup("sign", request, extra);
 }

@@ -126,3 +126,23 @@ describe("downgrade (FORMAT.md §8.3)", () => {
     await loadFile(plain);
   });
 });
+
+describe("key hygiene", () => {
+  it("keys parsed from JWKs for one operation are wiped after it; key objects the caller passed are not", async () => {
+    const { KeyContext } = await import("../../src/reader/key-lookup.js");
+    const { parseJwk } = await import("../../src/index.js");
+    const keys = keySet("w");
+    const context = KeyContext.open({ keys, keyRegistry: noRegistry });
+    const master = await context.master({ kty: "oct", alg: "aes256gcm", kid: "enc-w" });
+    expect(master.key.key.length).toBe(32);
+    context.dispose();
+    expect(() => master.key.key).toThrow(TypeError);
+
+    const path = at("hygiene.ct");
+    await saveModel(path, keys);
+    const mine = [parseJwk(keys.keys[0]), parseJwk(keys.keys[1])] as const;
+    await loadFile(path, { keys: [...mine], keyRegistry: noRegistry });
+    expect(() => (mine[0] as { key: Buffer }).key).not.toThrow();
+    expect((mine[1] as { canSign: boolean }).canSign).toBe(true);
+  });
+});
