@@ -99,16 +99,17 @@ export class KeyProviderRegistry {
     for (const provider of this.providers(extra)) {
       const getter = provider[METHOD[kind]];
       if (typeof getter !== "function") continue;
-      if (provider.isReady && !(await provider.isReady())) {
-        notes.push(`${provider.name}: not ready`);
-        continue;
-      }
-      if (provider.matches && !provider.matches(request)) {
-        notes.push(`${provider.name}: does not serve ${describeRequest(request)}`);
-        continue;
-      }
       let value: ProvidedKey;
       try {
+        // A user provider's isReady/matches may throw too: treated like a failed lookup.
+        if (provider.isReady && !(await provider.isReady())) {
+          notes.push(`${provider.name}: not ready`);
+          continue;
+        }
+        if (provider.matches && !provider.matches(request)) {
+          notes.push(`${provider.name}: does not serve ${describeRequest(request)}`);
+          continue;
+        }
         value = await getter.call(provider, request);
       } catch (error) {
         if (error instanceof CryptoTensorsError && error.code === "ERR_KEY_INVALID") {

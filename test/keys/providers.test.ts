@@ -162,6 +162,11 @@ describe("KeyProviderRegistry", () => {
           throw new Error("connection refused to kms.example");
         },
       },
+      staticProvider("throws-in-matches", 40, b.keys[0], {
+        matches: () => {
+          throw new RangeError("bad config");
+        },
+      }),
       staticProvider("last", 1, a.keys[0]),
     ]);
     expect(registry.disable("off")).toBe(true);
@@ -171,7 +176,7 @@ describe("KeyProviderRegistry", () => {
     const error = await rejectsWith(registry.lookup("master", { kid: "enc-a", jku: "https://kms.example/k" }), "ERR_KEY_NOT_FOUND");
     expect(error.message).toContain('kid "enc-a"');
     expect(error.message).toContain('jku "https://kms.example/k"');
-    for (const note of ["sleepy: not ready", "picky: does not serve", "empty: no such key", "broken: failed (Error)"]) expect(error.message).toContain(note);
+    for (const note of ["sleepy: not ready", "picky: does not serve", "empty: no such key", "broken: failed (Error)", "throws-in-matches: failed (RangeError)"]) expect(error.message).toContain(note);
     expect(error.message).not.toContain("off");
     expect(registry.enable("off")).toBe(true);
     expect((await registry.lookup("master", { kid: "enc-b" })).provider).toBe("off");
