@@ -146,3 +146,24 @@ describe("key hygiene", () => {
     expect((mine[1] as { canSign: boolean }).canSign).toBe(true);
   });
 });
+
+describe("RFC 7517 JWKs", () => {
+  it("open a file from options, CRYPTOTENSOR_KEYS and a jku key file alike", async () => {
+    const keys = keySet("rfc");
+    const url = (b64: string) => Buffer.from(b64, "base64").toString("base64url");
+    const [enc, sign] = keys.keys;
+    const rfc = {
+      keys: [
+        { kty: "oct", alg: "A256GCM", kid: enc["kid"], k: url(enc["k"]!) },
+        { kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: sign["kid"], x: url(sign["x"]!) },
+      ],
+    };
+    const path = at("rfc.ct");
+    const tensors = await saveModel(path, keys);
+    const fromOptions = await loadFile(path, { keys: rfc, keyRegistry: noRegistry });
+    expect(Buffer.from(fromOptions["weight"]!.data).equals(Buffer.from(tensors.weight.data))).toBe(true);
+    const env = new KeyProviderRegistry([new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(rfc) })]);
+    await loadFile(path, { keyRegistry: env });
+    await verifyFile(path, { verifyKeys: [rfc.keys[1]!], keyRegistry: noRegistry });
+  });
+});
