@@ -50,6 +50,8 @@ export interface RuleDef {
   value: Term;
   /** `undefined` for a rule without body (always defined). */
   body: Literal[] | undefined;
+  /** `else [:= value] [if body]` branches, tried in order when the body (and earlier branches) fail. */
+  elses: { value: Term; body: Literal[] | undefined; pos: Pos }[];
   pos: Pos;
 }
 

@@ -15,6 +15,8 @@ export interface CompiledDef {
   body: Literal[] | undefined;
   /** Argument patterns of a function definition. */
   args: Term[] | undefined;
+  /** `else` branches, tried in order when the body has no solution. */
+  elses: { value: Term; body: Literal[] | undefined }[];
 }
 
 export interface CompiledRule {
@@ -272,21 +274,26 @@ export function compileModule(mod: Module): CompiledPolicy {
     }
     // Function arguments are patterns whose variables are bound by the call.
     const argVars = (def.args ?? []).flatMap(argPatternVars);
-    const scope = new Set<string>(argVars);
-    const args = def.args?.map((a) => resolver.term(a, scope));
-    let body = def.body === undefined ? undefined : resolver.body(def.body, scope);
-    const value = resolver.term(def.value, scope);
-    let bound = new Set<string>(argVars);
-    if (body !== undefined) {
-      const r = orderBody(body, bound, true);
-      if (r.ok) ({ body, bound } = r);
-    }
-    const head = termSafety(value, bound);
-    if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
-    if (value.k !== "scalar" || rule.multi) rule.constantHead = false;
+    const args = def.args?.map((a) => resolver.term(a, new Set(argVars)));
+    const branch = (rawValue: Term, rawBody: Literal[] | undefined): { value: Term; body: Literal[] | undefined } => {
+      const scope = new Set<string>(argVars);
+      let body = rawBody === undefined ? undefined : resolver.body(rawBody, scope);
+      const value = resolver.term(rawValue, scope);
+      let bound = new Set<string>(argVars);
+      if (body !== undefined) {
+        const r = orderBody(body, bound, true);
+        if (r.ok) ({ body, bound } = r);
+      }
+      const head = termSafety(value, bound);
+      if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
+      return { value, body };
+    };
+    const { value, body } = branch(def.value, def.body);
+    const elses = def.elses.map((e) => branch(e.value, e.body));
+    if (value.k !== "scalar" || rule.multi || elses.length > 0) rule.constantHead = false;
     else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
-    rule.defs.push({ value, body, args });
-    ruleDeps([value, body, args], d);
+    rule.defs.push({ value, body, args, elses });
+    ruleDeps([value, body, args, elses], d);
   }
   // Recursion is a compile error in OPA; rule types are inferred in dependency order.
   const checker = new TypeChecker();
@@ -307,6 +314,11 @@ export function compileModule(mod: Module): CompiledPolicy {
       if (def.body !== undefined) checker.body(def.body, env);
       const t = checker.typeOf(def.value, env);
       type = type === undefined ? t : unionTy(type, t);
+      for (const e of def.elses) {
+        const elseEnv = new Map<string, Ty>();
+        if (e.body !== undefined) checker.body(e.body, elseEnv);
+        type = unionTy(type, checker.typeOf(e.value, elseEnv));
+      }
     }
     if (rule.multi) type = { m: T.set, e: rule.defs.length > 0 && type !== undefined ? type.m : 0 };
     if (type !== undefined) checker.ruleTypes.set(name, type);

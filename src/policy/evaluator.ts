@@ -9,7 +9,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, type BuiltinContext } from "./builtins.js";
-import type { CompiledPolicy, CompiledRule } from "./compiler.js";
+import type { CompiledDef, CompiledPolicy, CompiledRule } from "./compiler.js";
 import { RegoObject, RegoSet, sortedSet, valueEquals, valueKey, type Value } from "./values.js";
 
 /** Limits applied to one evaluation. */
@@ -139,7 +139,7 @@ export class Evaluation {
         // A constant head cannot conflict with itself: one solution decides the rule, as OPA's early exit.
         return rule.constantHead;
       };
-      const stop = def.body === undefined ? this.term(def.value, onValue) : this.body(def.body, 0, () => this.term(def.value, onValue));
+      const stop = this.definition(def, onValue);
       if (stop && rule.constantHead) break;
     }
     if (found !== undefined) return found;
@@ -147,6 +147,21 @@ export class Evaluation {
     let dflt: Value | undefined;
     this.term(rule.default, (v) => ((dflt = v), true));
     return dflt;
+  }
+
+  /**
+   * Values of one definition: those of its body's solutions, or else of the first `else` branch
+   * that produces a value.
+   */
+  private definition(def: CompiledDef, onValue: KV): boolean {
+    // As OPA, a branch counts only if it produced a value (a body whose head is undefined falls through).
+    for (const branch of [def, ...def.elses]) {
+      let produced = false;
+      const emit: KV = (v) => ((produced = true), onValue(v));
+      const stop = branch.body === undefined ? this.term(branch.value, emit) : this.body(branch.body, 0, () => this.term(branch.value, emit));
+      if (produced || stop) return stop;
+    }
+    return false;
   }
 
   /** Calls a user-defined function: every definition whose argument patterns match contributes its value. */
@@ -166,7 +181,7 @@ export class Evaluation {
       for (const def of rule.defs) {
         const patterns = def.args!;
         const matchArgs = (i: number): boolean => {
-          if (i === patterns.length) return def.body === undefined ? this.term(def.value, onValue) : this.body(def.body, 0, () => this.term(def.value, onValue));
+          if (i === patterns.length) return this.definition(def, onValue);
           return this.match(patterns[i]!, args[i]!, () => matchArgs(i + 1));
         };
         matchArgs(0);

@@ -98,7 +98,7 @@ class Parser {
       if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
       this.next();
       const value = this.parseExpr();
-      return { name, isDefault: true, multi: false, args, value, body: undefined, pos: this.pos(start) };
+      return { name, isDefault: true, multi: false, args, value, body: undefined, elses: [], pos: this.pos(start) };
     }
     const nameTok = this.ident();
     const name = nameTok.text;
@@ -116,21 +116,37 @@ class Parser {
       value = this.parseMembership(this.parseExpr());
       hasValue = true;
     }
-    let body: Literal[] | undefined;
-    if (this.is("if")) {
-      this.next();
-      body = this.is("{") ? this.parseBraceBody() : [this.parseLiteral()];
-    } else if (this.is("{") && !this.peek().nl) {
-      if (regoV1 || !this.v0) this.fail("`if` keyword is required before rule body (pre-1.0 Rego is accepted only with the v0 option)");
-      body = this.parseBraceBody();
-    } else if (!hasValue) {
-      this.fail(`rule "${name}" needs a value or a body`, nameTok);
-    }
+    const body = this.parseRuleBody(regoV1);
+    if (body === undefined && !hasValue) this.fail(`rule "${name}" needs a value or a body`, nameTok);
     if (this.is("{") && !this.peek().nl) unsupported("rules with several bodies", this.pos());
-    if (this.is("else")) unsupported("else chains", this.pos());
+    const elses: RuleDef["elses"] = [];
+    while (this.is("else")) {
+      const at = this.pos(this.next());
+      if (multi) this.fail("else keyword cannot be used on multi-value rules");
+      if (body === undefined) this.fail("else needs a rule with a body");
+      let elseValue: Term = { k: "scalar", v: true, pos: at };
+      if (this.is(":=") || this.is("=")) {
+        this.next();
+        elseValue = this.parseExpr();
+      }
+      elses.push({ value: elseValue, body: this.parseRuleBody(regoV1), pos: at });
+    }
     const after = this.peek();
     if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
-    return { name, isDefault: false, multi, args, value, body, pos: this.pos(nameTok) };
+    return { name, isDefault: false, multi, args, value, body, elses, pos: this.pos(nameTok) };
+  }
+
+  /** `if { … }`, `if literal`, or (v0) `{ … }`; `undefined` when the rule has no body. */
+  private parseRuleBody(regoV1: boolean): Literal[] | undefined {
+    if (this.is("if")) {
+      this.next();
+      return this.is("{") ? this.parseBraceBody() : [this.parseLiteral()];
+    }
+    if (this.is("{") && !this.peek().nl) {
+      if (regoV1 || !this.v0) this.fail("`if` keyword is required before rule body (pre-1.0 Rego is accepted only with the v0 option)");
+      return this.parseBraceBody();
+    }
+    return undefined;
   }
 
   /** `(term, …)` after a function name. */

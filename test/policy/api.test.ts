@@ -90,7 +90,6 @@ describe("validatePolicy", () => {
   it.each([
     ["package model\nallowed[x] { x := 1 }\nallow := true", /partial set\/object rules/],
     ["package model\na.b := 1\nallow := true", /reference heads/],
-    ["package model\nallow := true if false else := false", /else chains/],
     ["package model\nallow if input.x with input as {}", /`with` modifiers/],
     ["package model\nallow if regex.match(\"a\", \"a\")", /builtin regex.match/],
     ["package model\nimport data.other\nallow := true", /import data.other/],

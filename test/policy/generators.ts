@@ -144,11 +144,12 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
     ),
     fc.constantFrom("true", "n", "vals", "[n, count(vals)]", "{n}", "p", "x"),
     fc.boolean(),
+    fc.constantFrom("", "", " else := false", " else := n", ' else := "e" if input.a'),
   )
-  .map(([vals, n, lits, head, withDefault]) => {
+  .map(([vals, n, lits, head, withDefault, elseBranch]) => {
     const bound = lits.join("\n  ");
     // A head may only use variables its body binds.
     const usable = head === "p" ? bound.includes("[p, q]") : head === "x" ? bound.includes("x := vals") : true;
     const value = usable ? head : "true";
-    return ["package model", vals, n, ...(withDefault ? ["default allow := false"] : []), `allow := ${value} if {\n  ${bound}\n}`].join("\n");
+    return ["package model", vals, n, ...(withDefault ? ["default allow := false"] : []), `allow := ${value} if {\n  ${bound}\n}${elseBranch}`].join("\n");
   });
