@@ -158,3 +158,27 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
     await expect(pinned).rejects.toMatchObject({ code: "ERR_SIGNATURE_INVALID" });
   });
 });
+
+describe("JWK forms", () => {
+  it("the reference refuses RFC 7517 JWKs on every path (so we write its form); we read both", async () => {
+    const keys = makeRefKeys();
+    const path = nextPath();
+    const data = { w: refTensor("U8", [4], Buffer.from("01020304", "hex")) };
+    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) } }));
+    const url = (standard: string | undefined): string => Buffer.from(standard ?? "", "base64").toString("base64url");
+    const enc = masterKeyOf(keys);
+    const sign = signingKeyOf(keys);
+    const rfc = [
+      { kty: "oct", alg: "A256GCM", kid: enc.kid, k: url(enc.k) },
+      { kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: sign.kid, x: url(sign.x) },
+    ];
+    const asRef = rfc as unknown as RefJwks["keys"];
+    expect(expectRefError(refRead({ path, keys: asRef, via: "direct" })).message).toBe("Failed to build Enc KeyMaterial: invalid algorithm: A256GCM");
+    expect(expectRefError(refRead({ path, keys: asRef, via: "registry" })).message).toBe("Unsupported key type: OKP");
+    expect(expectRefError(refRead({ path, keys: asRef, via: "env" })).message).toBe('Error parsing CryptoTensors: InvalidAlgorithm("Invalid encryption algorithm")');
+    const urlOnly = [{ ...enc, k: url(enc.k) }, sign] as RefJwks["keys"];
+    expect(expectRefError(refRead({ path, keys: urlOnly, via: "direct" })).message).toMatch(/^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid (symbol|padding)/);
+    const loaded = await loadFile(path, { keys: rfc });
+    expect(Buffer.from(loaded["w"]!.data).toString("hex")).toBe("01020304");
+  });
+});
