@@ -3,9 +3,10 @@
 // past the signature and must be stopped by the check behind it.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { CryptoTensorsError, type ErrorCode } from "../../src/errors.js";
 import { openFile, verifyFile } from "../../src/reader/open-file.js";
 import { editReserved, encryptedFile, rewrite, scratchDir, splitFile, type Crafted, type HeaderObject } from "./craft.js";
-import { codeOf, expectRejects } from "./expect-rejects.js";
+import { expectRejects } from "./expect-rejects.js";
 
 const dir = scratchDir();
 const BACKENDS = ["native", "fallback"] as const;
@@ -18,6 +19,17 @@ async function readAll(path: string, file: Crafted, backend: (typeof BACKENDS)[n
   } finally {
     await opened.close();
   }
+}
+
+/** The attack is refused with `code`, and for the duplicate (the message says so), not for another reason. */
+async function expectDuplicate(work: Promise<unknown>, code: ErrorCode): Promise<void> {
+  const error = await work.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CryptoTensorsError);
+  expect((error as CryptoTensorsError).code).toBe(code);
+  expect((error as CryptoTensorsError).message).toMatch(/duplicate|repeat|twice|more than once/i);
 }
 
 describe("the envelope's own checks, behind a valid signature", () => {
@@ -34,7 +46,7 @@ describe("the envelope's own checks, behind a valid signature", () => {
         const m = h.__metadata__!;
         m["__crypto_keys__"] = (m["__crypto_keys__"] as string).replace("{", `{${twice}`);
       });
-      expect(await codeOf(readAll(path, file))).toMatch(/^ERR_(CRYPTO_KEYS_INVALID|HEADER_DUPLICATE_KEY)$/);
+      await expectDuplicate(readAll(path, file), "ERR_CRYPTO_KEYS_INVALID");
     }
   });
 
@@ -50,7 +62,7 @@ describe("the envelope's own checks, behind a valid signature", () => {
       expect(edited).not.toBe(m["__encryption__"]);
       m["__encryption__"] = edited;
     });
-    expect(await codeOf(readAll(path, file))).toMatch(/^ERR_(ENCRYPTION_INVALID|HEADER_DUPLICATE_KEY)$/);
+    await expectDuplicate(readAll(path, file), "ERR_ENCRYPTION_INVALID");
   });
 
   // Attack: duplicate keys inside __policy__ (a permissive "local" after the signed one).
@@ -60,7 +72,7 @@ describe("the envelope's own checks, behind a valid signature", () => {
       const m = h.__metadata__!;
       m["__policy__"] = (m["__policy__"] as string).replace(/\}$/, ',"local":"package model\\nallow := true"}');
     });
-    expect(await codeOf(readAll(path, file))).toMatch(/^ERR_(POLICY_MISSING|POLICY_INVALID|HEADER_DUPLICATE_KEY)$/);
+    await expectDuplicate(readAll(path, file), "ERR_POLICY_MISSING");
   });
 
   // Attack: a tags field one chunk short or one chunk long (reads past the tags / ignored tail).
