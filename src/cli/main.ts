@@ -17,7 +17,7 @@ const USAGE = `usage:
   cryptotensors verify IN [--keys JWKS_FILE]
   cryptotensors inspect IN [--json]
   cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
-      [--policy POLICY_JSON_FILE] [--jku-root DIR]...   (OUT may be IN: rewritten in place)
+      [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)
   cryptotensors rewrap --recover IN   (finish or roll back an interrupted in-place rewrap)
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;
 

@@ -64,6 +64,13 @@ describe("cryptotensors rewrap", () => {
     expect(wrong.stderr).toMatch(/ERR_SIGNATURE_INVALID/);
     expect(wrong.stderr).not.toContain(JSON.parse(readFileSync(at("other.json"), "utf8")).keys[0].k);
     expect(existsSync(at("q.ct"))).toBe(false);
+    // A pinned verification key that is not the file's signer refuses the rewrap.
+    const otherSet = JSON.parse(readFileSync(at("other.json"), "utf8"));
+    writeFileSync(at("pin.json"), JSON.stringify({ keys: [{ ...otherSet.keys[1], d: undefined }] }));
+    const pinned = run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("k.json"), "--new-keys", at("other.json"), "--verify-keys", at("pin.json")]);
+    expect(pinned.status).toBe(1);
+    expect(pinned.stderr).toMatch(/ERR_SIGNATURE_INVALID|ERR_KEY_UNTRUSTED/);
+    expect(existsSync(at("q.ct"))).toBe(false);
     expect(run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("k.json")]).status).toBe(2);
     expect(run(["rewrap", at("p.ct"), "--new-keys", at("k.json")]).status).toBe(2);
   });

@@ -13,6 +13,7 @@ const OPTIONS = {
   "sign-kid": { type: "string" },
   policy: { type: "string" },
   "jku-root": { type: "string", multiple: true },
+  "verify-keys": { type: "string" },
   recover: { type: "boolean" },
 } as const;
 
@@ -28,6 +29,7 @@ export async function rewrap(argv: string[]): Promise<number> {
   const newKeysPath = values["new-keys"] as string | undefined;
   if (newKeysPath === undefined && values.policy === undefined) throw new UsageError("rewrap needs --new-keys NEW_JWKS (and/or --policy FILE)");
   const oldKeys = await readKeySet(values.keys as string | undefined);
+  const verifyKeys = await readKeySet(values["verify-keys"] as string | undefined);
   const newKeys = await readKeySet(newKeysPath);
   const encKid = values["enc-kid"] as string | undefined;
   const signKid = values["sign-kid"] as string | undefined;
@@ -45,6 +47,7 @@ export async function rewrap(argv: string[]): Promise<number> {
     ...(newSignKey ? { newSignKey } : {}),
     ...(policy ? { policy } : {}),
     ...(values["jku-root"] ? { jkuRoots: values["jku-root"] as string[] } : {}),
+    ...(verifyKeys ? { verifyKeys } : {}),
     output,
   });
   process.stdout.write(
