@@ -279,6 +279,56 @@ export const BUILTINS: Record<string, Builtin> = {
       return globToRegExp(p, delims)?.test(s);
     },
   },
+  sort: { args: [T.arr | T.set], result: T.arr, fn: ([v]) => elements(v!)?.slice().sort(compareValues) },
+  "array.concat": { args: [T.arr, T.arr], result: T.arr, fn: ([a, b]) => (Array.isArray(a) && Array.isArray(b) ? [...a, ...b] : undefined) },
+  "array.slice": {
+    args: [T.arr, T.num, T.num],
+    result: T.arr,
+    fn: ([a, start, stop]) => {
+      if (!Array.isArray(a) || !isNumber(start) || !isNumber(stop) || !isInteger(start) || !isInteger(stop)) return undefined;
+      const from = Math.max(0, Number(start));
+      const to = Math.min(a.length, Number(stop));
+      return from >= to ? [] : a.slice(from, to);
+    },
+  },
+  "object.keys": { args: [T.obj], result: T.set, fn: ([o]) => (o instanceof RegoObject ? new RegoSet([...o.entries.values()].map(([k]) => k)) : undefined) },
+  union: { args: [T.set], result: T.set, fn: ([v]) => setsOf(v!, (sets) => new RegoSet(sets.flatMap((x) => [...x.items.values()]))) },
+  intersection: {
+    args: [T.set],
+    result: T.set,
+    fn: ([v]) => setsOf(v!, (sets) => (sets.length === 0 ? new RegoSet() : new RegoSet([...sets[0]!.items.values()].filter((x) => sets.every((s) => s.has(x)))))),
+  },
+  indexof: {
+    args: [T.str, T.str],
+    result: T.num,
+    fn: str((s, sub) => {
+      // OPA counts runes (code points), not UTF-16 units.
+      const i = s!.indexOf(sub!);
+      return i < 0 ? -1 : [...s!.slice(0, i)].length;
+    }),
+  },
+  substring: {
+    args: [T.str, T.num, T.num],
+    result: T.str,
+    fn: ([s, start, length]) => {
+      if (typeof s !== "string" || !isNumber(start) || !isNumber(length) || !isInteger(start) || !isInteger(length) || Number(start) < 0) return undefined;
+      const runes = [...s];
+      const from = Number(start);
+      if (from >= runes.length) return "";
+      return (Number(length) < 0 ? runes.slice(from) : runes.slice(from, from + Number(length))).join("");
+    },
+  },
+  to_number: {
+    args: [T.null | T.bool | T.num | T.str],
+    result: T.num,
+    fn: ([v]) => {
+      if (v === null) return 0;
+      if (typeof v === "boolean") return v ? 1 : 0;
+      if (isNumber(v)) return v;
+      if (typeof v !== "string" || !/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/.test(v)) return undefined;
+      return /^-?[0-9]+$/.test(v) ? canonicalNumber(BigInt(v)) : canonicalNumber(Number(v));
+    },
+  },
   type_name: { args: [T.any], result: T.str, fn: ([v]) => typeName(v!) },
   is_string: IS("string"),
   is_number: IS("number"),
@@ -293,6 +343,12 @@ function fold(v: Value, f: (a: Num, b: Num) => Num, init: Num): Value | undefine
   const items = elements(v);
   if (items === undefined || !items.every(isNumber)) return undefined;
   return (items as Num[]).reduce(f, init);
+}
+
+function setsOf(v: Value, f: (sets: RegoSet[]) => Value): Value | undefined {
+  if (!(v instanceof RegoSet)) return undefined;
+  const sets = [...v.items.values()];
+  return sets.every((x) => x instanceof RegoSet) ? f(sets as RegoSet[]) : undefined;
 }
 
 function extreme(v: Value, sign: 1 | -1): Value | undefined {

@@ -91,6 +91,14 @@ const entries: [string, unknown[], boolean?][] = [
   ["package model\nallow := [max(input.xs), min(input.xs), sum(input.xs), count(input.xs)]", [{ xs: [3, 1, 2] }, { xs: [] }, { xs: ["a", 1] }]],
   ["package model\nallow := [type_name(input.v), is_string(input.v), is_number(input.v), object.get(input, \"v\", \"none\")]", [{ v: "s" }, { v: 1.5 }, { v: null }, {}]],
   ["package model\nallow := [trim_space(\"  x \"), replace(\"a-b-c\", \"-\", \"+\"), contains(\"abc\", \"bc\")]", [undefined]],
+  [
+    "package model\nallow := [sort(input.v), array.concat([1], [2, 3]), array.slice([1, 2, 3, 4], 1, 3), array.slice([1, 2], -1, 9), object.keys({\"a\": 1, \"b\": 2})]",
+    [{ v: [3, "a", null, 1] }, { v: "x" }],
+  ],
+  ["package model\nallow := [union({{1, 2}, {3}}), intersection({{1, 2}, {2, 3}}), intersection(set()), union(set())]", [undefined]],
+  ["package model\nallow := [indexof(input.s, \"b\"), substring(input.s, 1, 2), substring(input.s, 1, -1), substring(input.s, 9, 1)]", [{ s: "aébc" }, { s: "xyz" }, { s: 3 }]],
+  ["package model\nallow := substring(\"abc\", -1, 1)", [undefined]],
+  ["package model\nallow := [to_number(input.v), to_number(null), to_number(true)]", [{ v: "12" }, { v: "-1.5e2" }, { v: "0x1" }, { v: " 1" }, { v: 7 }]],
   // Hosts and licence tiers (the documented examples).
   ["package model\nimport rego.v1\ndefault allow := false\nallowed_hosts := {\"gpu-1\", \"gpu-2\"}\nallow if input.host.hostname in allowed_hosts", [pro, free, odd]],
   [
