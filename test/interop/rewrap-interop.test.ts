@@ -72,6 +72,20 @@ describe("we rewrap → the reference loads", () => {
     expect(expectRefError(refRead({ path, keys: oldMaster })).message).toBe('Error parsing CryptoTensors: Decryption("ring::error::Unspecified")');
   });
 
+  it("a shrunk header stays in place, padded with many spaces; the reference reads it", async () => {
+    const oldKeys = makeRefKeys({ encKid: "enc-key-with-a-rather-long-identifier-0001", signKid: "sign-key-with-a-rather-long-identifier-0001" });
+    const newKeys = makeRefKeys({ encKid: "e2", signKid: "s2" });
+    const path = nextPath();
+    const data = tensors();
+    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) } }));
+    const before = dataHash(path);
+    expect((await rewrapFile(path, { oldKeys, newEncKey: masterKeyOf(newKeys), newSignKey: signingKeyOf(newKeys) })).method).toBe("in-place");
+    const { headerText } = splitFile(readFileSync(path));
+    expect(headerText.length - headerText.trimEnd().length).toBeGreaterThan(60);
+    expect(dataHash(path)).toBe(before);
+    expect(expectRefOk(refRead({ path, keys: publicKeys(newKeys) })).tensors).toEqual(data);
+  });
+
   it("a grown header (longer kids, new policy) moves the data; the reference reads it", async () => {
     const oldKeys = makeRefKeys({ encKid: "e", signKid: "s" });
     const newKeys = makeRefKeys({ encKid: "enc-key-rotated-2026-with-a-much-longer-id", signKid: "sign-key-rotated-2026-with-a-longer-id" });
