@@ -5,7 +5,7 @@
 // Options (environment): CRYPTOTENSORS_BENCH_ONLY=decrypt-throughput,slice runs a subset;
 // CRYPTOTENSORS_BENCH_TMP=/some/dir puts the generated models elsewhere than the OS temp dir.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { machine, RESULTS, ROOT } from "./lib/common.mjs";
 
@@ -21,6 +21,7 @@ const failed = [];
 for (const scenario of scenarios) {
   const t = Date.now();
   console.log(`\n### ${scenario}`);
+  rmSync(join(RESULTS, `${scenario}.json`), { force: true }); // never summarise a stale result
   const run = spawnSync(process.execPath, ["--expose-gc", join(dir, `${scenario}.mjs`)], { stdio: "inherit", cwd: ROOT, timeout: 15 * 60_000 });
   if (run.status !== 0) failed.push(scenario);
   console.log(`### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`);

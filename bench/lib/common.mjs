@@ -30,7 +30,9 @@ export const gbps = (bytes, ms) => +((bytes / (ms / 1000)) / 1e9).toFixed(2);
 
 /**
  * Times `fn` with tinybench: `iterations` samples after `warmup` untimed runs (time budget 0, so
- * the iteration count decides). Returns the median latency in ms and the samples.
+ * the iteration count decides). Returns latencies in ms: median, mean and min. Throughput figures
+ * use `min` (the best sample) for ours and for every baseline alike: on a shared machine other
+ * processes can only slow a sample down, so the best one is the closest to what the hardware does.
  */
 export async function timeIt(name, fn, { iterations = 5, warmup = 1, setup } = {}) {
   const bench = new Bench({ time: 0, iterations, warmup: warmup > 0, warmupIterations: warmup, warmupTime: 0, throws: true });

@@ -1,7 +1,7 @@
 // Files the scenarios measure, written with the package's own writer into a temporary directory:
 // one large v2 AES-256-GCM tensor (and its plaintext twin), and a Qwen3-0.6B-shaped model.
 import { join } from "node:path";
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { benchKeys, fillPattern } from "./common.mjs";
 
 /** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors). */
@@ -58,33 +58,22 @@ export async function writeBigTensor(api, dir, bytes) {
 }
 
 /**
- * The ciphertext, tags, data key and IVs of tensor "w" of an encrypted file, for the baselines
- * that decrypt in memory (node:crypto, noble, WebCrypto). The data key comes from the package's
- * own unwrap (an internal module), so the baselines decrypt exactly the bytes we do.
+ * `data` sealed in memory as v2 AES-256-GCM chunks under a fresh random key (by the addon; the
+ * baselines check every tag, so a wrong ciphertext cannot go unnoticed): the input of the
+ * baselines that decrypt in memory (node:crypto, noble, WebCrypto).
  */
-export async function extractSealed(api, path, keys) {
-  const file = await api.openFile(path, { keys: keys.set });
-  try {
-    const info = file.encryption();
-    const { unlocked, header } = internals(file);
-    const sealed = unlocked.tensors.get("w");
-    const entry = header.tensors.find((t) => t.name === "w");
-    const start = header.dataStart + entry.dataOffsets[0];
-    const length = entry.dataOffsets[1] - entry.dataOffsets[0];
-    const ciphertext = readFileSync(path).subarray(start, start + length);
-    const baseIv = Buffer.from(sealed.entry.baseIv);
-    const ivOf = (i) => {
-      const iv = Buffer.from(baseIv);
-      iv.writeUInt32BE((iv.readUInt32BE(8) + i) >>> 0, 8);
-      return iv;
-    };
-    return { ciphertext, tags: Buffer.from(sealed.entry.tags), key: Buffer.from(sealed.dataKey), baseIv, ivOf, chunkSize: info.chunkSize };
-  } finally {
-    await file.close();
-  }
-}
-
-// TensorFile keeps its header and unlocked keys in private (TypeScript-only) fields.
-function internals(file) {
-  return { unlocked: file.unlocked, header: file.header };
+export async function sealInMemory(api, data, chunkSize) {
+  const key = randomBytes(32);
+  const baseIv = randomBytes(12);
+  baseIv.writeUInt32BE(0, 8);
+  const chunks = Math.ceil(data.length / chunkSize);
+  const ciphertext = Buffer.alloc(data.length);
+  const tags = Buffer.alloc(chunks * 16);
+  if ((await api.binding.seal(1, key, baseIv, 0, chunkSize, data, ciphertext, tags)) !== 0) throw new Error("seal failed");
+  const ivOf = (i) => {
+    const iv = Buffer.from(baseIv);
+    iv.writeUInt32BE(i, 8);
+    return iv;
+  };
+  return { ciphertext, tags, key, baseIv, ivOf, chunkSize };
 }

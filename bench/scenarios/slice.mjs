@@ -27,11 +27,11 @@ const tWhole = await timeIt("whole", () => file.getTensor("m", { into: whole }),
 const tSlice = await timeIt("slice", () => file.getSlice("m", [[0, stop]], { into: part }), { iterations: 30 });
 await file.close();
 const table = [
-  { what: "whole tensor (256 MiB)", ms: +tWhole.median.toFixed(2), "GB/s": gbps(bytes, tWhole.median) },
-  { what: `slice rows [0, ${stop}) (1%, ${(sliceBytes / 2 ** 20).toFixed(2)} MiB)`, ms: +tSlice.median.toFixed(3), "GB/s": gbps(sliceBytes, tSlice.median) },
+  { what: "whole tensor (256 MiB)", ms: +tWhole.min.toFixed(2), "GB/s": gbps(bytes, tWhole.min) },
+  { what: `slice rows [0, ${stop}) (1%, ${(sliceBytes / 2 ** 20).toFixed(2)} MiB)`, ms: +tSlice.min.toFixed(3), "GB/s": gbps(sliceBytes, tSlice.min) },
 ];
 const ratios = {
-  "whole / slice time": +(tWhole.median / tSlice.median).toFixed(1),
+  "whole / slice time": +(tWhole.min / tSlice.min).toFixed(1),
   "bytes decrypted for the slice": decrypted,
   "bytes of the chunks it overlaps": overlapped,
   "decrypts no more than the overlapped chunks": decrypted <= overlapped,
