@@ -11,6 +11,8 @@
 #   npm run fuzz                             # FUZZ_SECONDS=300 per target
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# npm's own node-gyp (the one `npm run build:native` uses); it is not a project dependency.
+node_gyp="$(npm prefix -g)/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js"
 seconds=${FUZZ_SECONDS:-300}
 work=.cache/fuzz
 build=.cache/fuzz-build
@@ -26,7 +28,7 @@ npx tsc -p test/fuzz/tsconfig.json >"$work/tsc.log" 2>&1 || echo "fuzz: tsc repo
 # through CRYPTOTENSORS_PREBUILD (node-gyp-build reads the package name first).
 echo '{"name":"cryptotensors","type":"module"}' >"$build/package.json"
 export CRYPTOTENSORS_PREBUILD="$PWD"
-[ -f build/Release/cryptotensors.node ] || npx node-gyp rebuild --nodedir=/usr >/dev/null
+[ -f build/Release/cryptotensors.node ] || node "$node_gyp" rebuild --nodedir=/usr >/dev/null
 
 node "$build/test/fuzz/seeds.js" "$work/seeds" "$work/keys.json"
 export CT_FUZZ_KEYS="$PWD/$work/keys.json"
@@ -35,14 +37,15 @@ export CT_FUZZ_KEYS="$PWD/$work/keys.json"
 # supply its three newer symbols (fuzz/compat/) instead of failing.
 addon=node_modules/@jazzer.js/fuzzer/prebuilds/fuzzer-linux-x64.node
 preload=""
-if ! node -e "require('./$addon')" 2>/dev/null; then
+# LD_BIND_NOW: resolve every symbol at load, so a missing one shows here and not mid-run.
+if ! LD_BIND_NOW=1 node -e "require('./$addon')" 2>/dev/null; then
   cc -shared -fPIC -O2 -o "$work/compat/libjazzer-compat.so" fuzz/compat/glibc-compat.c
   preload="$PWD/$work/compat/libjazzer-compat.so"
-  if ! LD_PRELOAD="$preload" node -e "require('./$addon')" 2>/dev/null; then
+  if ! LD_BIND_NOW=1 LD_PRELOAD="$preload" node -e "require('./$addon')" 2>/dev/null; then
     [ -f "$addon.orig" ] || cp "$addon" "$addon.orig"
     python3 fuzz/compat/patch-verneed.py "$addon.orig" "$addon" GLIBC_2.38 GLIBCXX_3.4.32
   fi
-  LD_PRELOAD="$preload" node -e "require('./$addon')"
+  LD_BIND_NOW=1 LD_PRELOAD="$preload" node -e "require('./$addon')"
 fi
 
 # Prints "execs cov" from a libFuzzer log (the last status line and the final stats).

@@ -86,6 +86,15 @@ describe.each(BACKENDS)("container attacks through openFile (%s backend)", (back
     await expectRejects(openFile(hostile(header, header.includes("[0,1]") ? 1 : 0), { backend }), "ERR_HEADER_DUPLICATE_KEY");
   });
 
+  // Attack: the model path itself is a FIFO with no writer, /dev/zero or a directory: refused at open, no hang.
+  it("refuses a FIFO, a device or a directory as the model path without blocking", async () => {
+    const fifo = join(dir, `model-${backend}.fifo`);
+    mkfifoSync(fifo);
+    for (const path of [fifo, "/dev/zero", dir]) {
+      await expectRejects(openFile(path, { backend }), "ERR_IO");
+    }
+  });
+
   // Attack: the file shrinks while open (another process truncates it): reads fail, no SIGBUS.
   it("fails with ERR_FILE_TRUNCATED when the file is truncated while open", async () => {
     const plainPath = freshPath(dir, "shrinking");
