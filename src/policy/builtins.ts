@@ -10,8 +10,8 @@ import {
   isNumber,
   RegoObject,
   RegoSet,
+  sortedEntries,
   sortedSet,
-  toJS,
   typeName,
   valueEquals,
   type Value,
@@ -75,26 +75,30 @@ function setOp(f: (a: RegoSet, b: RegoSet) => RegoSet): Builtin["fn"] {
   return ([a, b]) => (a instanceof RegoSet && b instanceof RegoSet ? f(a, b) : undefined);
 }
 
-/** Go's `%v` rendering as OPA's sprintf produces it for Rego values. */
-function formatValue(v: Value): string {
-  if (typeof v === "string") return v;
-  return JSON.stringify(toJS(v), (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x))
-    .replace(/,/g, ", ")
-    .replace(/":/g, '": ');
+/** `%v` rendering as OPA's sprintf produces it: Rego syntax, objects and sets in sorted order. */
+function formatValue(v: Value, nested = false): string {
+  if (typeof v === "string") return nested ? JSON.stringify(v) : v;
+  if (v === null || typeof v !== "object") return String(v);
+  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, true)).join(", ")}]`;
+  if (v instanceof RegoSet) return v.size === 0 ? "set()" : `{${sortedSet(v).map((x) => formatValue(x, true)).join(", ")}}`;
+  return `{${sortedEntries(v).map(([k, x]) => `${formatValue(k, true)}: ${formatValue(x, true)}`).join(", ")}}`;
 }
 
 function sprintf(format: string, args: Value[]): string | undefined {
   let n = 0;
-  let bad = false;
   const out = format.replace(/%([%vsd])/g, (_m, verb: string) => {
     if (verb === "%") return "%";
     const a = args[n++];
     if (a === undefined) return `%!${verb}(MISSING)`;
-    if (verb === "d" && !(isNumber(a) && isInteger(a))) bad = true;
+    if (verb === "d" && !(isNumber(a) && isInteger(a))) {
+      // Go's fmt marks a wrong operand inline rather than failing.
+      // OPA hands non-integers to Go as float64 and everything else as its string form.
+      return typeof a === "number" ? `%!d(float64=${a})` : `%!d(string=${formatValue(a)})`;
+    }
     return formatValue(a);
   });
   // Verbs beyond %s/%v/%d (widths, %f, %x) follow Go's fmt rules we do not reproduce.
-  if (bad || /%[^%vsd]/.test(format.replace(/%%/g, ""))) return undefined;
+  if (/%[^%vsd]/.test(format.replace(/%%/g, ""))) return undefined;
   return n < args.length ? undefined : out;
 }
 

@@ -98,6 +98,10 @@ const entries: [string, unknown[], boolean?][] = [
   ["package model\nallow := [union({{1, 2}, {3}}), intersection({{1, 2}, {2, 3}}), intersection(set()), union(set())]", [undefined]],
   ["package model\nallow := [indexof(input.s, \"b\"), substring(input.s, 1, 2), substring(input.s, 1, -1), substring(input.s, 9, 1)]", [{ s: "aébc" }, { s: "xyz" }, { s: 3 }]],
   ["package model\nallow := substring(\"abc\", -1, 1)", [undefined]],
+  [
+    'package model\nallow := sprintf("%v|%v|%v|%v|%s|%d", [{3, 1, "a"}, set(), {"b": 1, "a": {2}}, 1.5, [true, null], input.n])',
+    [{ n: 12345678901234567890n }, { n: 1.5 }, { n: "x" }, { n: false }, { n: [1, "a"] }],
+  ],
   ["package model\nallow := [to_number(input.v), to_number(null), to_number(true)]", [{ v: "12" }, { v: "-1.5e2" }, { v: "0x1" }, { v: " 1" }, { v: 7 }]],
   // Hosts and licence tiers (the documented examples).
   ["package model\nimport rego.v1\ndefault allow := false\nallowed_hosts := {\"gpu-1\", \"gpu-2\"}\nallow if input.host.hostname in allowed_hosts", [pro, free, odd]],
