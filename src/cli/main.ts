@@ -13,8 +13,8 @@ const USAGE = `usage:
   cryptotensors keygen [--alg aes256gcm|aes128gcm|chacha20poly1305] [--enc-kid ID] [--sign-kid ID]
   cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
       [--format-version 1|2] [--chunk-size BYTES] [--tensor NAME]... [--policy POLICY_JSON_FILE] [--quiet]
-  cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--quiet]
-  cryptotensors verify IN [--keys JWKS_FILE]
+  cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]... [--quiet]
+  cryptotensors verify IN [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]...
   cryptotensors inspect IN [--json]
   cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
       [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)

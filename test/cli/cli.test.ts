@@ -80,4 +80,19 @@ describe("cryptotensors CLI", () => {
     expect(run(["frobnicate"]).status).toBe(2);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
+
+  it("verify and decrypt honour pinned verification keys (--verify-keys)", async () => {
+    const keys = run(["keygen", "--sign-kid", "s"]).stdout;
+    const stranger = JSON.parse(run(["keygen", "--sign-kid", "s"]).stdout);
+    writeFileSync(at("pin-keys.json"), keys);
+    writeFileSync(at("pin-right.json"), JSON.stringify({ keys: [{ ...JSON.parse(keys).keys[1], d: undefined }] }));
+    writeFileSync(at("pin-wrong.json"), JSON.stringify({ keys: [{ ...stranger.keys[1], d: undefined }] }));
+    await saveFile(at("pin.safetensors"), { x: randomTensor(40) });
+    expect(run(["encrypt", at("pin.safetensors"), at("pin.ct"), "--keys", at("pin-keys.json")]).status).toBe(0);
+    expect(run(["verify", at("pin.ct"), "--keys", at("pin-keys.json"), "--verify-keys", at("pin-right.json")]).status).toBe(0);
+    const refused = run(["verify", at("pin.ct"), "--keys", at("pin-keys.json"), "--verify-keys", at("pin-wrong.json")]);
+    expect(refused.status).toBe(1);
+    expect(run(["decrypt", at("pin.ct"), at("pin.out"), "--keys", at("pin-keys.json"), "--verify-keys", at("pin-wrong.json")]).status).toBe(1);
+    expect(existsSync(at("pin.out"))).toBe(false);
+  });
 });

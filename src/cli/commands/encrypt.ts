@@ -1,8 +1,8 @@
 // cryptotensors encrypt IN OUT: encrypts and signs a safetensors file, streaming tensor by tensor.
-import { readFile } from "node:fs/promises";
 import { convertFile, CryptoTensorsError } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 import { requireKeySet } from "../keys-file.js";
+import { readPolicyFile } from "../policy-file.js";
 import { progressReporter } from "../progress.js";
 
 export async function encrypt(argv: string[]): Promise<number> {
@@ -49,21 +49,4 @@ export async function encrypt(argv: string[]): Promise<number> {
     ...(onProgress ? { onProgress } : {}),
   });
   return 0;
-}
-
-async function readPolicyFile(path: string): Promise<{ local?: string; remote?: string }> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, "utf8"));
-  } catch (cause) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`, { cause });
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path} must hold a JSON object {"local": REGO, "remote": REGO}`);
-  }
-  const { local, remote } = value as Record<string, unknown>;
-  for (const [field, text] of [["local", local], ["remote", remote]] as const) {
-    if (text !== undefined && typeof text !== "string") throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path}: "${field}" must be a string of Rego`);
-  }
-  return { ...(local === undefined ? {} : { local: local as string }), ...(remote === undefined ? {} : { remote: remote as string }) };
 }

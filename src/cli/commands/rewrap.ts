@@ -1,10 +1,10 @@
 // cryptotensors rewrap IN OUT: key rotation — re-wraps the data keys under the new master key and
 // re-signs with the new signing key; the tensor data is not touched. OUT may equal IN (in place).
 // `cryptotensors rewrap --recover IN` finishes or rolls back an interrupted in-place rewrap.
-import { readFile } from "node:fs/promises";
-import { CryptoTensorsError, recoverRewrap, rewrapFile, type PolicyUpdate } from "../../index.js";
+import { CryptoTensorsError, recoverRewrap, rewrapFile } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 import { readKeySet } from "../keys-file.js";
+import { readPolicyFile } from "../policy-file.js";
 
 const OPTIONS = {
   keys: { type: "string" },
@@ -55,24 +55,4 @@ export async function rewrap(argv: string[]): Promise<number> {
       `(${result.method}, header ${result.previousHeaderLength} -> ${result.headerLength} bytes)\n`,
   );
   return 0;
-}
-
-async function readPolicyFile(path: string): Promise<PolicyUpdate> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, "utf8"));
-  } catch (cause) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`, { cause });
-  }
-  if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path} must hold a JSON object {"local"?: REGO, "remote"?: REGO}`);
-  }
-  const update: PolicyUpdate = {};
-  for (const side of ["local", "remote"] as const) {
-    const text = (value as Record<string, unknown>)[side];
-    if (text === undefined) continue;
-    if (typeof text !== "string") throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path}: "${side}" must be a string of Rego`);
-    update[side] = text;
-  }
-  return update;
 }
