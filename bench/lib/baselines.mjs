@@ -12,7 +12,7 @@ export async function memcpyBandwidth(binding, bytes, threads) {
   const dst = new Uint8Array(bytes).fill(2);
   const t = await timeIt(`memcpy x${threads}`, async () => {
     if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
-  }, { iterations: 7 });
+  }, { iterations: 12 });
   return gbps(bytes, t.min);
 }
 
@@ -46,7 +46,7 @@ function opensslSpeedOnce(multi, seconds) {
 }
 
 /** node:crypto createDecipheriv per chunk over `ciphertext` (in memory), one thread: GB/s. */
-export async function nodeCryptoOneThread(sealed, iterations = 3) {
+export async function nodeCryptoOneThread(sealed, iterations = 5) {
   const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
   const out = Buffer.alloc(ciphertext.length);
   const t = await timeIt("node:crypto x1", () => {
@@ -82,7 +82,7 @@ parentPort.on("message", () => {
 `;
 
 /** node:crypto per chunk split over `threads` worker_threads (ciphertext in a SharedArrayBuffer): GB/s. */
-export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 3) {
+export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 5) {
   const { ciphertext, tags, key, baseIv, chunkSize } = sealed;
   const ct = new SharedArrayBuffer(ciphertext.length);
   new Uint8Array(ct).set(ciphertext);
@@ -114,7 +114,7 @@ export async function nobleGcm(sealed, bytes) {
   const t = await timeIt("@noble/ciphers", () => {
     const plain = gcm(new Uint8Array(key), new Uint8Array(ivOf(0))).decrypt(input);
     if (plain.length !== size) throw new Error("noble: wrong length");
-  }, { iterations: 3, warmup: 1 });
+  }, { iterations: 5, warmup: 1 });
   if (!whole) throw new Error("noble baseline needs a whole chunk");
   return gbps(size, t.min);
 }

@@ -18,7 +18,7 @@ if (Object.keys(check).length !== model.count) throw new Error("wrong tensor cou
 await api.loadFile(model.plain);
 
 async function loadFresh(path) {
-  const t = await timeIt(`loadFile ${path}`, async () => { await api.loadFile(path, { keys }); }, { iterations: 4 });
+  const t = await timeIt(`loadFile ${path}`, async () => { await api.loadFile(path, { keys }); }, { iterations: 6 });
   return t.min;
 }
 
@@ -26,7 +26,7 @@ async function loadWarm(path) {
   const file = await api.openFile(path, { keys });
   try {
     const arena = new Uint8Array(file.readAllByteLength()).fill(1);
-    const t = await timeIt(`readAll ${path}`, async () => { await file.readAll({ into: arena }); }, { iterations: 6 });
+    const t = await timeIt(`readAll ${path}`, async () => { await file.readAll({ into: arena }); }, { iterations: 10 });
     return t.min;
   } finally {
     await file.close();
