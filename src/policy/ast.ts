@@ -44,6 +44,8 @@ export interface RuleDef {
   isDefault: boolean;
   /** A `contains` definition. */
   multi: boolean;
+  /** Key of a partial object rule `name[key] := value` (whose value is the object of all pairs). */
+  key: Term | undefined;
   /** Argument patterns of a function definition `name(args) := value`; `undefined` for rules. */
   args: Term[] | undefined;
   /** The head value; `true` when the head has none. */

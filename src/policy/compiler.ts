@@ -17,6 +17,8 @@ export interface CompiledDef {
   args: Term[] | undefined;
   /** `else` branches, tried in order when the body has no solution. */
   elses: { value: Term; body: Literal[] | undefined }[];
+  /** Key of a partial object rule definition. */
+  key: Term | undefined;
 }
 
 export interface CompiledRule {
@@ -29,6 +31,8 @@ export interface CompiledRule {
   multi: boolean;
   /** Number of arguments of a user-defined function; `undefined` for rules. */
   arity: number | undefined;
+  /** A partial object rule (`name[key] := value`): its value is the object of all pairs, empty when none. */
+  object: boolean;
 }
 
 export interface CompiledPolicy {
@@ -253,16 +257,18 @@ export function compileModule(mod: Module): CompiledPolicy {
   for (const def of mod.rules) {
     const existing = rules.get(def.name);
     const arity = def.args?.length;
-    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi, multi: def.multi, arity };
+    const object = def.key !== undefined;
+    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi && !object, multi: def.multi, arity, object };
     rules.set(def.name, rule);
-    // A name is single-valued (with an optional default), multi-valued, or a function of one arity.
-    if (existing !== undefined && (existing.multi !== def.multi || existing.arity !== arity || (def.multi && def.isDefault))) {
+    // A name is single-valued (with an optional default), multi-valued, an object rule, or a function of one arity.
+    const kindDiffers = existing !== undefined && (existing.multi !== def.multi || existing.arity !== arity || existing.object !== object);
+    if (kindDiffers || ((def.multi || rule.object) && def.isDefault)) {
       invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
     }
     const d = deps.get(def.name) ?? new Set<string>();
     deps.set(def.name, d);
     if (def.isDefault) {
-      if (rule.multi) invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
+      if (rule.multi || rule.object) invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
       if (rule.default !== undefined) invalid(`multiple default rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
       const value = resolver.term(def.value, new Set());
       const r = termSafety(value, new Set());
@@ -275,25 +281,30 @@ export function compileModule(mod: Module): CompiledPolicy {
     // Function arguments are patterns whose variables are bound by the call.
     const argVars = (def.args ?? []).flatMap(argPatternVars);
     const args = def.args?.map((a) => resolver.term(a, new Set(argVars)));
-    const branch = (rawValue: Term, rawBody: Literal[] | undefined): { value: Term; body: Literal[] | undefined } => {
+    let key: Term | undefined;
+    const branch = (rawValue: Term, rawBody: Literal[] | undefined, rawKey?: Term): { value: Term; body: Literal[] | undefined } => {
       const scope = new Set<string>(argVars);
       let body = rawBody === undefined ? undefined : resolver.body(rawBody, scope);
       const value = resolver.term(rawValue, scope);
+      const headKey = rawKey === undefined ? undefined : resolver.term(rawKey, scope);
       let bound = new Set<string>(argVars);
       if (body !== undefined) {
         const r = orderBody(body, bound, true);
         if (r.ok) ({ body, bound } = r);
       }
-      const head = termSafety(value, bound);
-      if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
+      for (const t of headKey === undefined ? [value] : [headKey, value]) {
+        const head = termSafety(t, bound);
+        if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
+      }
+      if (headKey !== undefined) key = headKey;
       return { value, body };
     };
-    const { value, body } = branch(def.value, def.body);
+    const { value, body } = branch(def.value, def.body, def.key);
     const elses = def.elses.map((e) => branch(e.value, e.body));
-    if (value.k !== "scalar" || rule.multi || elses.length > 0) rule.constantHead = false;
+    if (value.k !== "scalar" || rule.multi || rule.object || elses.length > 0) rule.constantHead = false;
     else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
-    rule.defs.push({ value, body, args, elses });
-    ruleDeps([value, body, args, elses], d);
+    rule.defs.push({ value, body, args, elses, key });
+    ruleDeps([value, body, args, elses, key], d);
   }
   // Recursion is a compile error in OPA; rule types are inferred in dependency order.
   const checker = new TypeChecker();
@@ -321,6 +332,7 @@ export function compileModule(mod: Module): CompiledPolicy {
       }
     }
     if (rule.multi) type = { m: T.set, e: rule.defs.length > 0 && type !== undefined ? type.m : 0 };
+    if (rule.object) type = { m: T.obj, e: type?.m ?? 0 };
     if (type !== undefined) checker.ruleTypes.set(name, type);
     visiting.delete(name);
     done.add(name);

@@ -122,6 +122,23 @@ export class Evaluation {
   }
 
   private evalRule(rule: CompiledRule): Value | undefined {
+    if (rule.object) {
+      const pairs = new RegoObject();
+      for (const def of rule.defs) {
+        const emit: K = () =>
+          this.term(def.key!, (key) =>
+            this.term(def.value, (v) => {
+              const prev = pairs.get(key);
+              if (prev !== undefined && !valueEquals(prev, v)) evalError(`object keys must be unique in rule ${rule.name} (eval_conflict_error)`);
+              pairs.set(key, v);
+              return false;
+            }),
+          );
+        if (def.body === undefined) emit();
+        else this.body(def.body, 0, emit);
+      }
+      return pairs;
+    }
     if (rule.multi) {
       const members = new RegoSet();
       const add: KV = (v) => (members.add(v), false);

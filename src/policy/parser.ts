@@ -98,7 +98,7 @@ class Parser {
       if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
       this.next();
       const value = this.parseExpr();
-      return { name, isDefault: true, multi: false, args, value, body: undefined, elses: [], pos: this.pos(start) };
+      return { name, isDefault: true, multi: false, args, key: undefined, value, body: undefined, elses: [], pos: this.pos(start) };
     }
     const nameTok = this.ident();
     const name = nameTok.text;
@@ -106,14 +106,26 @@ class Parser {
       this.fail(`unexpected keyword "${name}"`, nameTok);
     }
     const args = this.is("(") ? this.parseArgs() : undefined;
-    if (this.is("[")) unsupported("partial set/object rules (name[key])", this.pos());
-    if (this.is(".")) unsupported("rules with reference heads (a.b.c)", this.pos());
+    let key: Term | undefined;
+    if (args === undefined && this.is("[") && !this.peek().nl) {
+      this.next();
+      key = this.parseExpr();
+      this.expect("]");
+    }
+    if (this.is(".") || this.is("[")) unsupported("rules with multi-level reference heads (a.b := …, a[x][y] := …)", this.pos());
     let value: Term = { k: "scalar", v: true, pos: this.pos(nameTok) };
     let hasValue = false;
-    const multi = args === undefined && this.is("contains");
+    let multi = args === undefined && key === undefined && this.is("contains");
     if (multi || this.is(":=") || this.is("=")) {
       this.next();
       value = this.parseMembership(this.parseExpr());
+      hasValue = true;
+    }
+    if (key !== undefined && !hasValue && this.v0 && !regoV1) {
+      // Pre-1.0 `name[x] { … }` is a partial set (in Rego v1 it is an object with value true).
+      multi = true;
+      value = key;
+      key = undefined;
       hasValue = true;
     }
     const body = this.parseRuleBody(regoV1);
@@ -123,6 +135,7 @@ class Parser {
     while (this.is("else")) {
       const at = this.pos(this.next());
       if (multi) this.fail("else keyword cannot be used on multi-value rules");
+      if (key !== undefined) unsupported("else on a partial object rule", at);
       if (body === undefined) this.fail("else needs a rule with a body");
       let elseValue: Term = { k: "scalar", v: true, pos: at };
       if (this.is(":=") || this.is("=")) {
@@ -133,7 +146,7 @@ class Parser {
     }
     const after = this.peek();
     if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
-    return { name, isDefault: false, multi, args, value, body, elses, pos: this.pos(nameTok) };
+    return { name, isDefault: false, multi, args, key, value, body, elses, pos: this.pos(nameTok) };
   }
 
   /** `if { … }`, `if literal`, or (v0) `{ … }`; `undefined` when the rule has no body. */

@@ -88,8 +88,8 @@ describe("validatePolicy", () => {
   });
 
   it.each([
-    ["package model\nallowed[x] { x := 1 }\nallow := true", /partial set\/object rules/],
-    ["package model\na.b := 1\nallow := true", /reference heads/],
+    ["package model\nallowed[x][y] := 1 if { x := 1; y := 2 }\nallow := true", /multi-level reference heads/],
+    ["package model\na.b := 1\nallow := true", /multi-level reference heads/],
     ["package model\nallow if input.x with input as {}", /`with` modifiers/],
     ["package model\nallow if regex.match(\"a\", \"a\")", /builtin regex.match/],
     ["package model\nimport data.other\nallow := true", /import data.other/],

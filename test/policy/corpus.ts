@@ -152,6 +152,21 @@ const entries: [string, unknown[], boolean?][] = [
   ["package model\nallow := 1 if {\n  false\n}\nelse := 2", [undefined]],
   ["package model\nallow := input.missing if true else := 1", [{}]],
   ["package model\nallow := 1 if false else := input.missing if true else := 3", [{}]],
+  // Partial object rules.
+  ['package model\nlimits[tier] := n if { some tier, n in {"free": 1, "pro": 5} }\nallow := limits', [undefined]],
+  ["package model\nlimits[t] := 1 if { some t in input.ts }\nallow := limits", [{}, { ts: ["a", "b"] }]],
+  ['package model\nlimits["a"] := 1\nlimits["b"] := 2 if input.x\nallow := limits', [{ x: true }, {}]],
+  ['package model\nlimits[k] := v if { k := "a"; v := input.xs[_] }\nallow := limits', [{ xs: [1, 2] }, { xs: [1, 1] }]],
+  ["package model\nlimits[k] if { some k in input.xs }\nallow := limits", [{ xs: [1, 2] }]],
+  ['package model\nlimits["x"] := 1\nallow := limits.y', [undefined]],
+  ["package model\nlimits[input.k] := 1\nallow := limits", [{ k: "z" }, {}]],
+  ["package model\nlimits[k] := 1\nallow := limits", [undefined]],
+  ['package model\ndefault limits := {}\nlimits["a"] := 1\nallow := limits', [undefined]],
+  [
+    'package model\nimport rego.v1\ndefault allow := false\nquota[tier] := n if { some tier, n in {"free": 1, "pro": 8} }\nallow if count(input.tensors) <= quota[input.claims.tier]',
+    [pro, free, odd],
+  ],
+  ["package model\nallowed[t] { t := input.tensors[_]; startswith(t, \"free.\") }\nallow = count(allowed)", [pro, free], true],
   // Multi-value (contains) rules.
   ["package model\ns contains x if { some x in input.xs }\nallow := s", [{ xs: [2, 1, 2] }, {}, { xs: "no" }]],
   ["package model\ns contains 1\ns contains \"a\" if input.b\nallow := s", [{ b: true }, {}]],
