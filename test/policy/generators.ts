@@ -103,6 +103,8 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
       'vals := {"a": input.a, "b": input.b}',
       "vals := {1, 2, input.b}",
       "vals contains x if { some x in input.xs; x != 1 }",
+      'vals[k] := v if { some k, v in input.o; k != "t" }',
+      "vals[x] := 1 if { some x in input.xs }",
       'vals contains input.s if startswith(input.s, "gpu")\nvals contains 2',
     ),
     fc.constantFrom(
