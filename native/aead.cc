@@ -100,6 +100,22 @@ void ReleaseMapped(const uint8_t* mapped, uint64_t length) {
   if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
 }
 
+// Maps the page-table entries of a range about to be read in one call (MADV_POPULATE_READ,
+// Linux 5.14+): cheaper than the ~32 fault-around faults a 2 MiB unit would otherwise take, which
+// matters because ReleaseMapped drops them again after every unit. Errors (older kernels, or a
+// range past a truncated end) are ignored: the access itself is guarded.
+void PopulateMapped(const uint8_t* mapped, uint64_t length) {
+#ifdef MADV_POPULATE_READ
+  constexpr uintptr_t kPage = 4096;
+  uintptr_t begin = reinterpret_cast<uintptr_t>(mapped) & ~(kPage - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(mapped) + length;
+  if (length > 0) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)mapped;
+  (void)length;
+#endif
+}
+
 // A file shorter now than `end` was truncated under us (zero-filled tail pages of a mapping do
 // not fault, so this is checked after the access as well as before it).
 bool StillCovers(const FileState& file, uint64_t end) {
@@ -117,6 +133,7 @@ int64_t RunUnit(const FileState& file, const Unit& unit) {
   if (!entry.decrypt) {
     if (mapped == nullptr) return file.ReadExact(fileStart, dest, static_cast<size_t>(unit.length));
     if (!StillCovers(file, fileEnd)) return kTruncated;
+    PopulateMapped(mapped, unit.length);
     GuardedCopy copy{mapped, dest, static_cast<size_t>(unit.length)};
     if (!RunGuarded(mapped, unit.length, CopyThunk, &copy)) return kTruncated;
     ReleaseMapped(mapped, unit.length);
@@ -132,6 +149,7 @@ int64_t RunUnit(const FileState& file, const Unit& unit) {
     return cipher.Decrypt(unit.iv, dest, dest, static_cast<size_t>(unit.length), unit.tag);
   }
   if (unit.length > 0 && !StillCovers(file, fileEnd)) return kTruncated;
+  PopulateMapped(mapped, unit.length);
   GuardedDecrypt job{&cipher, &unit, mapped, kInternal};
   if (!RunGuarded(mapped, unit.length, DecryptThunk, &job)) return kTruncated;
   ReleaseMapped(mapped, unit.length);
