@@ -20,6 +20,11 @@ export interface OpenOptions extends KeyTrustOptions {
   policyEvaluator?: PolicyEvaluator;
   /** Caller-supplied claims made available to the policy as `input.claims`. */
   claims?: Record<string, unknown>;
+  /**
+   * The tensors this handle will read: the policy sees exactly these as `input.tensors` (e.g. a
+   * licence tier allowing a subset), and the handle refuses every other tensor. Default: all.
+   */
+  tensors?: readonly string[];
 }
 
 export interface LoadOptions extends OpenOptions {
@@ -45,6 +50,7 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
   const file = await backend.open(path);
   try {
     const header = await readHeader(file);
+    const requested = requestedTensors(header, path, options.tensors);
     let unlocked: Unlocked | null = null;
     if (isEncrypted(header)) {
       unlocked = await unlock(header, path, options);
@@ -57,7 +63,7 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
         throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is a plain safetensors file but requireEncrypted is set`);
       }
     }
-    return new TensorFile(path, file, header, unlocked, backend.name);
+    return new TensorFile(path, file, header, unlocked, backend.name, requested);
   } catch (error) {
     await file.close().catch(() => undefined);
     throw error;
@@ -136,6 +142,17 @@ function refuseStrayReservedKeys(header: ParsedHeader, path: string): void {
       `${path} carries ${stray.join(", ")} but no __encryption__: the encryption entry was stripped or the file is forged`,
     );
   }
+}
+
+function requestedTensors(header: ParsedHeader, path: string, tensors: readonly string[] | undefined): string[] | null {
+  if (tensors === undefined) return null;
+  if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string")) throw new TypeError("options.tensors must be an array of tensor names");
+  const present = new Set(header.tensors.map((t) => t.name));
+  const missing = tensors.filter((n) => !present.has(n));
+  if (missing.length > 0) {
+    throw new CryptoTensorsError("ERR_TENSOR_NOT_FOUND", `options.tensors names tensors absent from ${path}: ${missing.map((n) => JSON.stringify(n)).join(", ")}`);
+  }
+  return [...new Set(tensors)];
 }
 
 function checkPath(path: unknown): asserts path is string {

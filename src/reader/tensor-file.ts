@@ -55,6 +55,8 @@ export interface ReadAllOptions {
 
 export class TensorFile {
   private readonly byName = new Map<string, TensorEntry>();
+  /** The tensors this handle serves, in file order: all, or those requested at open. */
+  private readonly visible: TensorEntry[];
   private inFlight = 0;
   private closing: Promise<void> | null = null;
   private idle: (() => void) | null = null;
@@ -70,14 +72,18 @@ export class TensorFile {
     unlocked: Unlocked | null,
     /** Name of the backend reading the bytes: "native" or "fallback". */
     readonly backend: string,
+    /** `options.tensors` of openFile: the only tensors the policy was evaluated for and this handle serves. */
+    requested: readonly string[] | null = null,
   ) {
     this.#unlocked = unlocked;
-    for (const entry of header.tensors) this.byName.set(entry.name, entry);
+    const wanted = requested === null ? null : new Set(requested);
+    this.visible = wanted === null ? header.tensors : header.tensors.filter((t) => wanted.has(t.name));
+    for (const entry of this.visible) this.byName.set(entry.name, entry);
   }
 
   /** Tensor names in data (file) order. */
   names(): string[] {
-    return this.header.tensors.map((t) => t.name);
+    return this.visible.map((t) => t.name);
   }
 
   info(name: string): TensorInfo {
@@ -155,7 +161,7 @@ export class TensorFile {
    * ```
    */
   readAllByteLength(): number {
-    return arenaLayout(this.header.tensors.map((t) => t.dataOffsets[1] - t.dataOffsets[0])).byteLength;
+    return arenaLayout(this.visible.map((t) => t.dataOffsets[1] - t.dataOffsets[0])).byteLength;
   }
 
   /**
@@ -171,7 +177,7 @@ export class TensorFile {
    */
   async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
     if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
-    const entries = this.header.tensors;
+    const entries = this.visible;
     const lengths = entries.map((t) => t.dataOffsets[1] - t.dataOffsets[0]);
     const layout = arenaLayout(lengths);
     const arena = options.into === undefined ? undefined : destinationView(options.into, layout.byteLength, "readAll");
@@ -321,7 +327,15 @@ export class TensorFile {
     if (typeof name !== "string") throw new TypeError("tensor name must be a string");
     if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
     const entry = this.byName.get(name);
-    if (!entry) throw new CryptoTensorsError("ERR_TENSOR_NOT_FOUND", `no tensor named ${JSON.stringify(name)} in ${this.path}; see names()`);
+    if (!entry) {
+      const hidden = this.visible !== this.header.tensors && this.header.tensors.some((t) => t.name === name);
+      throw new CryptoTensorsError(
+        "ERR_TENSOR_NOT_FOUND",
+        hidden
+          ? `${JSON.stringify(name)} was not among the tensors requested at open (options.tensors), for which the policy was evaluated; open the file again requesting it`
+          : `no tensor named ${JSON.stringify(name)} in ${this.path}; see names()`,
+      );
+    }
     return entry;
   }
 

@@ -44,6 +44,8 @@ export interface UnlockOptions extends KeyTrustOptions {
   claims?: Record<string, unknown>;
   /** Verify signature and policy only: no master key needed, no data key unwrapped. */
   verifyOnly?: boolean;
+  /** Tensors requested by the caller (the policy's `input.tensors`); default all in the header. */
+  tensors?: readonly string[];
 }
 
 /** Reserved entries of the metadata, by name. */
@@ -110,7 +112,7 @@ async function unwrapAll(
   const policy = parsePolicy(policyText);
   const input = buildPolicyInput({
     path,
-    tensors: header.tensors.map((t) => t.name),
+    tensors: options.tensors ? [...options.tensors] : header.tensors.map((t) => t.name),
     keyIds: { enc: cryptoKeys.enc.kid, sign: cryptoKeys.sign.kid },
     claims: options.claims,
   });
