@@ -1,5 +1,5 @@
 /**
- * Syntax tree of the supported Rego subset (see docs/policies.md), produced by `parser.ts`.
+ * Syntax tree of the supported Rego subset (see the README's Policies section), produced by `parser.ts`.
  */
 import type { Value } from "./values.js";
 

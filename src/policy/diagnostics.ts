@@ -29,6 +29,6 @@ export function unsupported(what: string, pos: Pos): never {
   throw new CryptoTensorsError(
     "ERR_POLICY_UNSUPPORTED",
     `policy uses ${what} (at ${pos.line}:${pos.col}), which the embedded Rego engine does not support; ` +
-      "rewrite it within the subset listed in docs/policies.md or evaluate it with an OPA server",
+      "rewrite it within the subset listed in the README (Policies) or evaluate it with an OPA server",
   );
 }

@@ -1,5 +1,5 @@
 /**
- * Access policies (FORMAT.md §6, docs/policies.md): evaluate a file's local Rego policy with an
+ * Access policies (FORMAT.md §6, the README's Policies section): evaluate a file's local Rego policy with an
  * input document, with the embedded engine or an OPA server.
  */
 import { CryptoTensorsError } from "../errors.js";

@@ -1,5 +1,5 @@
 /**
- * The input document handed to `data.model.allow` when a file is opened (docs/policies.md).
+ * The input document handed to `data.model.allow` when a file is opened (the README's Policies section).
  */
 import { randomUUID } from "node:crypto";
 import { hostname, userInfo } from "node:os";

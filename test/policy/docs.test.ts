@@ -1,4 +1,4 @@
-// Every Rego example in docs/policies.md must be valid, decide as documented, and agree with OPA.
+// Every Rego example in the README's Policies section must be valid, decide as documented, and agree with OPA.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -6,7 +6,8 @@ import { RegoEngine } from "../../src/policy/engine.js";
 import { validatePolicy } from "../../src/policy/index.js";
 import { agree, opaEvalAll, oursEval, REPO_ROOT, type Case } from "./opa-oracle.js";
 
-const docs = readFileSync(join(REPO_ROOT, "docs", "policies.md"), "utf8");
+const readme = readFileSync(join(REPO_ROOT, "README.md"), "utf8");
+const docs = readme.slice(readme.indexOf("## Policies"), readme.indexOf("\n## ", readme.indexOf("## Policies") + 1));
 const examples = [...docs.matchAll(/```rego\n([\s\S]*?)```/g)].map((m) => m[1]!);
 
 const inputs = [
@@ -17,7 +18,7 @@ const inputs = [
   undefined,
 ];
 
-describe("docs/policies.md examples", () => {
+describe("README Policies examples", () => {
   it("has the three documented examples, all within the subset", () => {
     expect(examples.length).toBe(3);
     for (const policy of examples) expect(() => validatePolicy(policy)).not.toThrow();

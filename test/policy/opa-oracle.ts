@@ -98,7 +98,7 @@ export function oursEval(engine: RegoEngine, c: Case): Outcome {
 
 function sameJson(a: unknown, b: unknown): boolean {
   if (typeof a === "number" && typeof b === "number") {
-    // Non-integer arithmetic: OPA computes in arbitrary precision, we in IEEE doubles (docs/policies.md).
+    // Non-integer arithmetic: OPA computes in arbitrary precision, we in IEEE doubles (the README's Policies section).
     return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
   }
   if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));

@@ -101,7 +101,7 @@ describe("embedded engine vs the reference package (no input document)", () => {
     const reference = referenceDecisions(POLICIES);
     const engine = new RegoEngine();
     const rows = POLICIES.map((policy, i) => ({ policy, reference: reference[i], ours: ourDecision(engine, policy) }));
-    // Documented deviations (docs/policies.md): where regorus raises an error, OPA — and so our
+    // Documented deviations (the README's Policies section): where regorus raises an error, OPA — and so our
     // engine — gives undefined. Both refuse the file, with different error codes.
     // Builtin errors (division by zero, unparsable timestamps) are errors in regorus, undefined in OPA.
     const deviations = new Set([
