@@ -27,7 +27,9 @@ for (const scenario of scenarios) {
   console.log(`### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`);
 }
 
-const load = (name) => (existsSync(join(RESULTS, `${name}.json`)) ? JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")) : null);
+// Only results written by this invocation: a subset run never reports an older run's figures.
+const load = (name) =>
+  scenarios.includes(name) && existsSync(join(RESULTS, `${name}.json`)) ? JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")) : null;
 const d = load("decrypt-throughput"), l = load("full-load"), s = load("slice"), o = load("open-latency"), r = load("peak-rss");
 const verdict = (value, ok) => (value === null || value === undefined ? "n/a" : ok ? "met" : "NOT met");
 const targets = [];
