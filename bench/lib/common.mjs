@@ -16,7 +16,7 @@ const DIST = process.env.CRYPTOTENSORS_DIST ?? join(ROOT, "dist");
 export async function loadPackage() {
   const entry = join(DIST, "index.js");
   if (!existsSync(entry)) {
-    console.error(`${entry} is missing; run \`npm run build\` first`);
+    console.error(`${entry} is missing; run \`npm run build:ts\` (or \`npm run bench\`, which does) first`);
     process.exit(1);
   }
   const api = await import(entry);
