@@ -64,18 +64,18 @@ struct Unit {
   const uint8_t* tag;  // decrypt only
 };
 
-struct GuardedDecrypt {
+// One slice of a decryption, run under the SIGBUS guard.
+struct GuardedUpdate {
   ThreadCipher* cipher;
-  const Unit* unit;
   const uint8_t* src;
+  uint8_t* dst;
+  size_t length;
   int64_t status;
 };
 
-void DecryptThunk(void* arg) {
-  auto* job = static_cast<GuardedDecrypt*>(arg);
-  const Unit& unit = *job->unit;
-  job->status = job->cipher->Decrypt(unit.iv, job->src, unit.entry->dest + unit.start, unit.length,
-                                     unit.tag);
+void UpdateThunk(void* arg) {
+  auto* job = static_cast<GuardedUpdate*>(arg);
+  job->status = job->cipher->DecryptUpdate(job->src, job->dst, job->length);
 }
 
 struct GuardedCopy {
@@ -149,12 +149,20 @@ int64_t RunUnit(const FileState& file, const Unit& unit) {
     return cipher.Decrypt(unit.iv, dest, dest, static_cast<size_t>(unit.length), unit.tag);
   }
   if (unit.length > 0 && !StillCovers(file, fileEnd)) return kTruncated;
-  PopulateMapped(mapped, unit.length);
-  GuardedDecrypt job{&cipher, &unit, mapped, kInternal};
-  if (!RunGuarded(mapped, unit.length, DecryptThunk, &job)) return kTruncated;
-  ReleaseMapped(mapped, unit.length);
-  if (job.status == kDecryptFailed && !StillCovers(file, fileEnd)) return kTruncated;
-  return job.status;
+  // Slices of at most kReadPiece: a whole v1 tensor (one AEAD, possibly hundreds of MiB) then
+  // never has more than one slice of the mapping resident at a time.
+  int64_t status = cipher.DecryptBegin(unit.iv);
+  for (uint64_t pos = 0; status == kOk && pos < unit.length; pos += kReadPiece) {
+    size_t slice = static_cast<size_t>(std::min(kReadPiece, unit.length - pos));
+    PopulateMapped(mapped + pos, slice);
+    GuardedUpdate job{&cipher, mapped + pos, dest + pos, slice, kInternal};
+    if (!RunGuarded(mapped + pos, slice, UpdateThunk, &job)) return kTruncated;
+    ReleaseMapped(mapped + pos, slice);
+    status = job.status;
+  }
+  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+  if (status == kDecryptFailed && !StillCovers(file, fileEnd)) return kTruncated;
+  return status;
 }
 
 }  // namespace

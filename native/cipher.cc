@@ -190,54 +190,82 @@ int64_t ThreadCipher::EvpKey() {
 
 int64_t ThreadCipher::Decrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
                               const uint8_t* tag) {
+  int64_t status = DecryptBegin(iv);
+  if (status == kOk) status = DecryptUpdate(src, dst, length);
+  if (status == kOk) status = DecryptFinish(tag);
+  return status;
+}
+
+int64_t ThreadCipher::DecryptBegin(const uint8_t* iv) {
   if (!keyed_) return kInternal;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
-    IMB_MGR* mgr = ipsec_->mgr;
-    const struct gcm_key_data* keyData = ipsec_->keyData;
-    gcm_context_data* context = &ipsec_->context;
-    uint8_t computed[kTagLength];
-    const bool aes128 = algorithm_ == AeadAlgorithm::kAes128Gcm;
-    if (aes128) {
-      IMB_AES128_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
-      if (length > 0) IMB_AES128_GCM_DEC_UPDATE(mgr, keyData, context, dst, src, length);
-      IMB_AES128_GCM_DEC_FINALIZE(mgr, keyData, context, computed, kTagLength);
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_INIT(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, iv, nullptr, 0);
     } else {
-      IMB_AES256_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
-      if (length > 0) IMB_AES256_GCM_DEC_UPDATE(mgr, keyData, context, dst, src, length);
-      IMB_AES256_GCM_DEC_FINALIZE(mgr, keyData, context, computed, kTagLength);
+      IMB_AES256_GCM_INIT(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, iv, nullptr, 0);
     }
     // Bad parameters make ipsec-mb return silently; its errno is the only signal.
-    if (imb_get_errno(mgr) != 0) return kInternal;
-    // ipsec-mb's decrypt computes the tag but does not compare it.
-    int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
-    OPENSSL_cleanse(computed, sizeof computed);
-    return mismatch == 0 ? kOk : kDecryptFailed;
+    return imb_get_errno(ipsec_->mgr) == 0 ? kOk : kInternal;
   }
 #endif
   if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
-  EVP_CIPHER_CTX* ctx = evp_->ctx;
-  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv, 0) != 1) return kInternal;
-  // EVP takes int lengths; chunks and v1 tensors larger than that go through in pieces.
+  return EVP_CipherInit_ex(evp_->ctx, nullptr, nullptr, nullptr, iv, 0) == 1 ? kOk : kInternal;
+}
+
+int64_t ThreadCipher::DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t length) {
+  if (!keyed_) return kInternal;
+  if (length == 0) return kOk;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, dst, src, length);
+    } else {
+      IMB_AES256_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, dst, src, length);
+    }
+    return imb_get_errno(ipsec_->mgr) == 0 ? kOk : kInternal;
+  }
+#endif
+  // EVP takes int lengths; longer inputs go through in pieces.
   constexpr size_t kStep = size_t{1} << 30;
   for (size_t pos = 0; pos < length;) {
     size_t step = length - pos < kStep ? length - pos : kStep;
     int written = 0;
-    if (EVP_CipherUpdate(ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
+    if (EVP_CipherUpdate(evp_->ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
         static_cast<size_t>(written) != step) {
       return kDecryptFailed;
     }
     pos += step;
   }
+  return kOk;
+}
+
+int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
+  if (!keyed_) return kInternal;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    uint8_t computed[kTagLength];
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed, kTagLength);
+    } else {
+      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed, kTagLength);
+    }
+    if (imb_get_errno(ipsec_->mgr) != 0) return kInternal;
+    // ipsec-mb's decrypt computes the tag but does not compare it: compare in constant time.
+    int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
+    OPENSSL_cleanse(computed, sizeof computed);
+    return mismatch == 0 ? kOk : kDecryptFailed;
+  }
+#endif
   uint8_t expected[kTagLength];
   std::memcpy(expected, tag, kTagLength);
-  if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength), expected) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(evp_->ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength), expected) != 1) {
     return kInternal;
   }
   int finalLength = 0;
   uint8_t scratch[32];
-  return EVP_CipherFinal_ex(ctx, scratch, &finalLength) == 1 ? kOk : kDecryptFailed;
+  return EVP_CipherFinal_ex(evp_->ctx, scratch, &finalLength) == 1 ? kOk : kDecryptFailed;
 }
 
 int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,

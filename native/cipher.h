@@ -32,6 +32,11 @@ class ThreadCipher {
   // Decrypts `length` bytes (src may equal dst) and checks `tag`: kOk or kDecryptFailed.
   int64_t Decrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
                   const uint8_t* tag);
+  // The same in steps, so that a large (v1) message can be fed slice by slice:
+  // DecryptBegin(iv), DecryptUpdate(...) any number of times, then DecryptFinish(tag).
+  int64_t DecryptBegin(const uint8_t* iv);
+  int64_t DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
+  int64_t DecryptFinish(const uint8_t* tag);
   // Encrypts `length` bytes (src may equal dst) and writes the 16-byte tag.
   int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
                   uint8_t* tag);

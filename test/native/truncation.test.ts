@@ -1,6 +1,6 @@
 // A mapped file truncated while the addon copies or decrypts out of it must become a status
 // (ERR_FILE_TRUNCATED), never a SIGBUS that kills the process. Races truncate(2) against large
-// reads in a child process, so that an escaped signal fails this test instead of the runner.
+// reads and v1 decryptions in a child process, so that an escaped signal fails this test instead of the runner.
 import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { PACKAGE_ROOT } from "../../src/native/addon.js";
@@ -14,19 +14,28 @@ const { writeFileSync, truncateSync } = require("node:fs");
 const b = require("node-gyp-build")(process.argv[1]);
 const path = process.argv[2] + "/shrinking.bin";
 const size = 48 << 20;
-const data = Buffer.alloc(size, 0x5a);
+const plain = Buffer.alloc(size, 0x5a);
+const key = Buffer.alloc(32, 7);
+const iv = Buffer.alloc(12, 1);
+const tag = new Uint8Array(16);
 const dest = new Uint8Array(size);
 (async () => {
+  // One AEAD over the whole range: the same bytes as a v1 tensor (chunk 0's IV is the base IV).
+  const sealed = new Uint8Array(size);
+  if (await b.seal(1, key, iv, 0, size, plain, sealed, tag) !== 0) throw new Error("seal failed");
   const outcomes = {};
   for (let i = 0; i < 24; i++) {
-    writeFileSync(path, data);
+    // Even rounds copy (plain read), odd rounds decrypt a v1 range slice by slice.
+    const decrypt = i % 2 === 1;
+    writeFileSync(path, decrypt ? sealed : plain);
     const handle = await b.openFile(path);
-    const reading = handle.read(0, size, dest);
+    const reading = decrypt ? handle.decrypt(1, key, 0, size, 0, 0, iv, tag, dest) : handle.read(0, size, dest);
     // Let the copy start, then cut the file at a page boundary and, every other time, mid-page.
     await new Promise((r) => setTimeout(r, i % 4));
-    truncateSync(path, (i % 2 ? 4096 * 700 + 123 : 4096 * 900));
+    truncateSync(path, (i % 4 < 2 ? 4096 * 700 + 123 : 4096 * 900));
     const status = await reading;
     outcomes[status] = (outcomes[status] || 0) + 1;
+    if (status === 0 && Buffer.compare(Buffer.from(dest), plain) !== 0) outcomes["wrong bytes"] = 1;
     // A read after the truncation reports it too, from the mapped path's size checks.
     outcomes["after:" + await handle.read(0, size, dest)] = 1;
     await handle.close();
