@@ -2,7 +2,7 @@
 export { CryptoTensorsError, NotSupportedError, ERROR_CODES, type ErrorCode } from "./errors.js";
 export { openFile, loadFile, verifyFile, type OpenOptions, type LoadOptions, type VerifyResult } from "./reader/open-file.js";
 export { inspectFile, type FileDescription } from "./reader/inspect-file.js";
-export { TensorFile, type Tensor, type TensorInfo, type EncryptionInfo, type GetTensorOptions } from "./reader/tensor-file.js";
+export { TensorFile, type Tensor, type TensorInfo, type EncryptionInfo, type GetTensorOptions, type ReadAllOptions } from "./reader/tensor-file.js";
 export type { SliceRange } from "./reader/slice.js";
 export type { Destination } from "./reader/destination.js";
 export type { KeysOption } from "./reader/key-lookup.js";
@@ -12,7 +12,7 @@ export type { Progress } from "./writer/write-model.js";
 export { DTYPES, dtypeBits, type Dtype } from "./format/dtype.js";
 export { parseJwk, MasterKey, SigningKey } from "./keys/jwk.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
-export { nativeInfo, backendName } from "./native/index.js";
+export { nativeInfo, backendName, setAesEngine, type AesEngineName, type NativeInfo } from "./native/index.js";
 export {
   EmbeddedPolicyEvaluator,
   OpaServerEvaluator,
