@@ -64,14 +64,23 @@ run_jazzer() {
   local regressions=()
   [ -d "fuzz/regressions/$name" ] && regressions=("fuzz/regressions/$name")
   if ! LD_PRELOAD="$preload" npx jazzer "$build/test/fuzz/$target" "$work/corpus-$name" "$work/seeds" "${regressions[@]}" \
-      $sync --timeout=1000 -- -max_total_time="$seconds" -rss_limit_mb=2048 -malloc_limit_mb=2048 \
+      $sync --timeout=1000 -- -max_total_time="$seconds" -rss_limit_mb=1024 -malloc_limit_mb=1024 \
       -artifact_prefix="$work/findings/$name-" -print_final_stats=1 >"$log" 2>&1; then
     tail -40 "$log" >&2
     echo "fuzz: $name found a failure; input saved under $work/findings/" >&2
     exit 1
   fi
   read -r execs cov < <(stats "$log")
-  echo "$name executions=$execs coverage_edges=$cov" | tee -a "$summary"
+  # Line coverage of the library reached by the corpus: a regression pass (no mutation) under
+  # istanbul, src/ files only.
+  LD_PRELOAD="$preload" npx jazzer "$build/test/fuzz/$target" "$work/corpus-$name" $sync --mode=regression \
+    --coverage --coverageDirectory="$work/coverage-$name" --coverageReporters=json-summary \
+    >"$work/$name-coverage.log" 2>&1 || true
+  lines=$(node -e '
+    const s = require(process.argv[1]); let covered = 0, total = 0;
+    for (const [file, c] of Object.entries(s)) if (file.includes("/src/")) { covered += c.lines.covered; total += c.lines.total; }
+    console.log(total ? (100 * covered / total).toFixed(1) + "% of " + total : "n/a");' "$PWD/$work/coverage-$name/coverage-summary.json" 2>/dev/null || echo n/a)
+  echo "$name executions=$execs coverage_edges=$cov src_lines_covered=$lines" | tee -a "$summary"
 }
 
 run_jazzer header header-target.js --sync
@@ -102,3 +111,4 @@ fi
 read -r execs cov < <(stats "$log")
 echo "native executions=$execs coverage_edges=$cov" | tee -a "$summary"
 awk '{ split($2, e, "="); total += e[2] } END { print "fuzz: " total " executions in all, no finding" }' "$summary"
+echo "(findings would be in $work/findings/; copy one into fuzz/regressions/<target>/ to replay it on every run)"

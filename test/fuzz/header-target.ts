@@ -1,13 +1,25 @@
 // Jazzer.js target: the pure format core. Input is a whole file; the first byte also routes a
-// copy of the header text through the parsers of the reserved entries (their JSON-in-JSON).
+// copy of the header text through the parsers of the reserved entries (their JSON-in-JSON) or
+// the JWK set parser (what CRYPTOTENSOR_KEYS and key files hold).
 // The only acceptable outcome besides success is a CryptoTensorsError: anything else (TypeError,
 // RangeError, stack overflow) is a finding and is rethrown so the fuzzer records it.
 import { CryptoTensorsError } from "../../src/errors.js";
 import { parseSafetensors } from "../../src/format/header.js";
 import { parseCryptoKeys, parseEncryption, parsePolicy } from "../../src/crypto/reserved.js";
+import { parseKeySet } from "../../src/keys/keyring.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
-const RESERVED_PARSERS = [parseCryptoKeys, parseEncryption, parsePolicy] as const;
+/** JSON first (its SyntaxError is not ours), then the key set: only typed errors may follow. */
+function parseKeySetText(text: string): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return parseKeySet(value).wipe();
+}
+const RESERVED_PARSERS = [parseCryptoKeys, parseEncryption, parsePolicy, parseKeySetText] as const;
 
 function expectTyped(run: () => unknown): void {
   try {

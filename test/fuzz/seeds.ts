@@ -46,7 +46,13 @@ export async function writeSeeds(corpusDir: string, keysFile: string): Promise<n
     await save(`${alg}-partial.safetensors`, { encryption: { encKey, signKey, tensors: ["weight"], chunkSize: 16 } });
   }
   writeFileSync(keysFile, JSON.stringify({ keys }));
-  return count;
+  // For the header target, whose first byte routes the rest of the input to the parser of
+  // __crypto_keys__ (0), __encryption__ (1), __policy__ (2) or a JWK set (3): one valid text each.
+  const file = readFileSync(join(corpusDir, "aes256gcm-v2.safetensors"));
+  const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString("utf8")) as { __metadata__: Record<string, string> };
+  const texts = [header.__metadata__["__crypto_keys__"], header.__metadata__["__encryption__"], header.__metadata__["__policy__"], JSON.stringify({ keys })];
+  texts.forEach((text, route) => writeFileSync(join(corpusDir, `route-${route}.seed`), Buffer.concat([Buffer.of(route), Buffer.from(text ?? "")])));
+  return count + texts.length;
 }
 
 /** Reads the key set written by {@link writeSeeds}. */
