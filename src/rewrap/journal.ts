@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { open, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
+import { syncDirectory } from "../writer/atomic-file.js";
 
 const MAGIC = Buffer.from("CTREWRAP-JOURNAL-1\n", "latin1");
 const DIGEST = 32;
@@ -50,16 +51,6 @@ function parseJournal(bytes: Buffer): Journal | null {
   return { offset, fileSize, oldRegion: body.subarray(head, head + length), newRegion: body.subarray(head + length) };
 }
 
-async function syncDirectory(path: string): Promise<void> {
-  const dir = await open(dirname(path), "r");
-  try {
-    await dir.sync();
-  } catch {
-    // Some filesystems refuse fsync on a directory; the rename/unlink is then as durable as they allow.
-  } finally {
-    await dir.close();
-  }
-}
 
 async function writeFully(handle: import("node:fs/promises").FileHandle, bytes: Uint8Array, position: number): Promise<void> {
   for (let done = 0; done < bytes.length; ) {

@@ -8,6 +8,7 @@ import { chmod, copyFile, open, rename, stat, unlink, type FileHandle } from "no
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
+import { syncDirectory } from "../writer/atomic-file.js";
 
 /** Pieces in which the data section is streamed when it has to move. */
 const COPY_PIECE = 8 * 1024 * 1024;
@@ -25,14 +26,7 @@ async function writeFully(handle: FileHandle, bytes: Uint8Array, position: numbe
 
 async function commit(temp: string, destination: string): Promise<void> {
   await rename(temp, destination);
-  const dir = await open(dirname(destination), "r");
-  try {
-    await dir.sync();
-  } catch {
-    // fsync of a directory is refused by some filesystems.
-  } finally {
-    await dir.close();
-  }
+  await syncDirectory(destination);
 }
 
 async function guarded<T>(temp: string, destination: string, body: () => Promise<T>): Promise<T> {

@@ -38,6 +38,7 @@ export class AtomicFile {
       await this.handle.sync();
       await this.handle.close();
       await rename(this.tempPath, this.path);
+      await syncDirectory(this.path);
     } catch (cause) {
       await this.discard();
       throw new CryptoTensorsError("ERR_IO", `cannot write ${this.path}: ${describe(cause)}`, { cause });
@@ -62,6 +63,18 @@ export async function writeAtomically<T>(path: string, body: (file: AtomicFile) 
     await file.discard();
     if (error instanceof CryptoTensorsError || error instanceof TypeError || error instanceof RangeError) throw error;
     throw new CryptoTensorsError("ERR_IO", `cannot write ${path}: ${describe(error)}`, { cause: error });
+  }
+}
+
+/** Makes a rename or unlink in `path`'s directory durable (fsync of the directory). */
+export async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(dirname(path), "r");
+  try {
+    await dir.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the rename is then as durable as they allow.
+  } finally {
+    await dir.close();
   }
 }
 

@@ -1,22 +1,16 @@
 // The CLI contract of issue 3: keygen | encrypt | decrypt | verify | inspect, run as a user would
 // (node dist/cli/main.js, built by `npm test` before vitest runs).
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFile, saveFile } from "../../src/index.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
+import { CLI as cli, runCli } from "./run-cli.js";
 
-const cli = resolve(__dirname, "../../dist/cli/main.js");
 const dir = tempDir("ct-cli-");
 const at = (name: string) => join(dir, name);
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const base = { ...process.env };
-  delete base.CRYPTOTENSOR_KEYS;
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...base, ...env } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const run = runCli;
 
 describe("cryptotensors CLI", () => {
   it("is built", () => expect(existsSync(cli)).toBe(true));

@@ -1,22 +1,16 @@
 // cryptotensors rewrap, run as a user would (node dist/cli/main.js, built by `npm test`).
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadFile, saveFile } from "../../src/index.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
+import { runCli } from "./run-cli.js";
 import { dataSection, sha256 } from "../keys/helpers.js";
 
-const cli = resolve(__dirname, "../../dist/cli/main.js");
 const dir = tempDir("ct-cli-rewrap-");
 const at = (name: string) => join(dir, name);
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const base = { ...process.env };
-  delete base.CRYPTOTENSOR_KEYS;
-  const result = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...base, ...env } });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const run = runCli;
 
 describe("cryptotensors rewrap", () => {
   it("rotates keys into OUT (or in place); the data section is unchanged; the old keys stop working", async () => {
