@@ -37,14 +37,16 @@ export interface WriteOptions {
 
 /** Plain and v1 tensors are streamed in pieces of this size; v2 tensors chunk by chunk. */
 const PIECE_SIZE = 8 * 1024 * 1024;
-const SIGNATURE_PLACEHOLDER = "A".repeat(86) + "==";
+// Stands in for the signature while the data is written: same 88 base64 characters, so the header
+// length does not change when the real signature replaces it.
+const DRAFT_SIGNATURE = "A".repeat(86) + "==";
 
 export async function writeModel(path: string, sources: readonly TensorSource[], options: WriteOptions = {}): Promise<void> {
   const byName = new Map(sources.map((s) => [s.name, s]));
   const layout = planLayout(sources);
   const plan = options.encryption ? planSealing(options.encryption, layout) : null;
   try {
-    const metadata = plan ? [...(options.metadata ?? []), ...reservedEntries(plan, SIGNATURE_PLACEHOLDER)] : options.metadata;
+    const metadata = plan ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)] : options.metadata;
     const draft = serializeHeader(layout, metadata ?? null);
     const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
     await writeAtomically(path, async (out) => {
