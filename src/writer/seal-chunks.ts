@@ -36,7 +36,7 @@ export function nativeSealer(): NativeBinding | null {
 
 /**
  * Seals a non-empty v2 tensor from `source` and writes it at `position`, filling the slot's tags.
- * `checkAborted` runs before each group.
+ * `step` runs before each group (abort check and progress).
  *
  * @example
  * ```ts
@@ -51,7 +51,8 @@ export async function sealTensorNative(
   source: TensorSource,
   slot: SealedSlot,
   plan: SealPlan,
-  checkAborted: () => void,
+  /** Called before each group with the tensor's bytes done so far: checks abort, reports progress. */
+  step: (bytesDone: number) => void,
 ): Promise<void> {
   const chunkSize = plan.chunkSize as number;
   const groupChunks = Math.max(1, Math.floor(GROUP_BYTES / chunkSize));
@@ -65,7 +66,7 @@ export async function sealTensorNative(
   let writing: Promise<void> = Promise.resolve();
   try {
     for (let offset = 0, group = 0; offset < length; offset += groupBytes, group++) {
-      checkAborted();
+      step(offset);
       const end = Math.min(length, offset + groupBytes);
       const plain = await source.read(offset, end, scratch);
       if (plain.length !== end - offset) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);

@@ -55,7 +55,12 @@ export async function writeModel(path: string, sources: readonly TensorSource[],
         checkAborted(options.signal, path);
         const source = byName.get(tensor.name) as TensorSource;
         const [begin, end] = tensor.dataOffsets;
-        await writeTensor(out, draft.length + begin, end - begin, source, plan?.slots.get(tensor.name), plan, options.signal, path);
+        const before = bytesDone;
+        const step = (done: number) => {
+          checkAborted(options.signal, path);
+          if (done > 0) options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
+        };
+        await writeTensor(out, draft.length + begin, end - begin, source, plan?.slots.get(tensor.name), plan, step);
         bytesDone += end - begin;
         options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
       }
@@ -93,12 +98,12 @@ async function writeTensor(
   source: TensorSource,
   slot: SealedSlot | undefined,
   plan: SealPlan | null,
-  signal: AbortSignal | undefined,
-  path: string,
+  /** Called before each piece with the tensor's bytes done so far (abort check, progress). */
+  step: (bytesDone: number) => void,
 ): Promise<void> {
   const native = slot && plan?.chunkSize && length > 0 ? nativeSealer() : null;
   if (native && slot && plan) {
-    await sealTensorNative(native, out, position, length, source, slot, plan, () => checkAborted(signal, path));
+    await sealTensorNative(native, out, position, length, source, slot, plan, step);
     return;
   }
   const pieceSize = slot && plan?.chunkSize ? plan.chunkSize : PIECE_SIZE;
@@ -111,7 +116,7 @@ async function writeTensor(
   }
   try {
     for (let offset = 0, index = 0; offset < length; offset += pieceSize, index++) {
-      checkAborted(signal, path);
+      step(offset);
       const end = Math.min(length, offset + pieceSize);
       const plain = await source.read(offset, end, scratch);
       if (plain.length !== end - offset) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);

@@ -235,3 +235,26 @@ describe("property: random tensors round-trip through encryption", () => {
     );
   });
 });
+
+describe("progress and cancellation inside one large tensor", () => {
+  it("reports monotonic progress within a tensor and stops cleanly when aborted mid-tensor", async () => {
+    const { encKey, signKey } = keysFor();
+    const big = { w: randomTensor(20 << 20) };
+    for (const encryption of [undefined, { encKey, signKey, version: "1" as const }]) {
+      const seen: number[] = [];
+      const p = path("progress");
+      await saveFile(p, big, { ...(encryption ? { encryption } : {}), onProgress: (e) => seen.push(e.bytesDone) });
+      expect(seen.length).toBeGreaterThan(2);
+      expect(seen).toEqual([...seen].sort((a, b) => a - b));
+      expect(seen.at(-1)).toBe(20 << 20);
+
+      const controller = new AbortController();
+      const q = path("aborted");
+      await expectCode(
+        saveFile(q, big, { ...(encryption ? { encryption } : {}), signal: controller.signal, onProgress: () => controller.abort() }),
+        "ERR_ABORTED",
+      );
+      expect(existsSync(q)).toBe(false);
+    }
+  });
+});
