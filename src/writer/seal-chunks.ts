@@ -1,13 +1,12 @@
 // v2 tensors written through the native addon: many chunks are sealed at once on its thread pool
 // (one call per group of chunks), and the group's write overlaps the sealing of the next group.
 // Byte-identical to sealing chunk by chunk with node:crypto (same IVs, same tags).
-import { CryptoTensorsError } from "../errors.js";
 import { loadNativeBinding, type NativeBinding } from "../native/addon.js";
 import { ALGORITHM_IDS } from "../native/plan-table.js";
 import { nativeStatusError } from "../native/status.js";
 import type { AtomicFile } from "./atomic-file.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
-import type { TensorSource } from "./write-model.js";
+import { readPiece, type TensorSource } from "./write-model.js";
 
 /** Plaintext bytes per native call: enough chunks to keep every core busy. */
 const GROUP_BYTES = 32 << 20;
@@ -68,8 +67,7 @@ export async function sealTensorNative(
     for (let offset = 0, group = 0; offset < length; offset += groupBytes, group++) {
       step(offset);
       const end = Math.min(length, offset + groupBytes);
-      const plain = await source.read(offset, end, scratch);
-      if (plain.length !== end - offset) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
+      const plain = await readPiece(source, offset, end, scratch);
       const target = (sealed[group % 2] as Uint8Array).subarray(0, end - offset);
       const firstChunk = group * groupChunks;
       const chunks = Math.ceil((end - offset) / chunkSize);

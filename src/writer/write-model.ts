@@ -118,8 +118,7 @@ async function writeTensor(
     for (let offset = 0, index = 0; offset < length; offset += pieceSize, index++) {
       step(offset);
       const end = Math.min(length, offset + pieceSize);
-      const plain = await source.read(offset, end, scratch);
-      if (plain.length !== end - offset) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
+      const plain = await readPiece(source, offset, end, scratch);
       let bytes: Uint8Array = plain;
       if (whole) bytes = whole.update(plain);
       else if (slot && plan) bytes = sealChunk(plan, slot, index, plain);
@@ -139,6 +138,13 @@ function sealChunk(plan: SealPlan, slot: SealedSlot, index: number, plain: Uint8
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   cipher.getAuthTag().copy(slot.entry.tags as Buffer, index * 16);
   return sealed;
+}
+
+/** Plaintext `[start, end)` of a source, checked for length. */
+export async function readPiece(source: TensorSource, start: number, end: number, scratch: Uint8Array): Promise<Uint8Array> {
+  const plain = await source.read(start, end, scratch);
+  if (plain.length !== end - start) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
+  return plain;
 }
 
 function checkAborted(signal: AbortSignal | undefined, path: string): void {
