@@ -45,7 +45,8 @@ const input = buildPolicyInput({
 input.host.hostname = "gpu-1";
 
 const warm = new RegoEngine();
-if (warm.evaluate(licence, input) !== true) throw new Error("the benchmark policy must allow its input");
+if (warm.evaluate(licence, input) !== true)
+  throw new Error("the benchmark policy must allow its input");
 
 const bench = new Bench({ time: 1000, warmup: true });
 bench
@@ -67,10 +68,22 @@ const rows = bench.tasks.map((t) => ({
 console.table(rows);
 const [cached, cold] = bench.tasks.map((t) => t.result.latency.mean);
 const ratio = cold / cached;
-console.log(`cached evaluation is ${ratio.toFixed(1)}× faster than cold parse+evaluate; mean ${(cached * 1000).toFixed(1)} µs per decision`);
+console.log(
+  `cached evaluation is ${ratio.toFixed(1)}× faster than cold parse+evaluate; mean ${(cached * 1000).toFixed(1)} µs per decision`,
+);
 
 mkdirSync(join(root, "bench", "results"), { recursive: true });
 writeFileSync(
   join(root, "bench", "results", "policy.json"),
-  JSON.stringify({ scenario: "licence policy decision", node: process.version, rows, ratioColdOverCached: +ratio.toFixed(2), meanCachedMs: cached }, null, 2) + "\n",
+  `${JSON.stringify(
+    {
+      scenario: "licence policy decision",
+      node: process.version,
+      rows,
+      ratioColdOverCached: +ratio.toFixed(2),
+      meanCachedMs: cached,
+    },
+    null,
+    2,
+  )}\n`,
 );

@@ -33,30 +33,57 @@ const at = (name) => join(dir, name);
 // Same kid lengths for A and B, so rotating back and forth always fits the header in place.
 const keysA = generateKeys({ encKid: "enc-a", signKid: "sign-a" });
 const keysB = generateKeys({ encKid: "enc-b", signKid: "sign-b" });
-const keysLong = generateKeys({ encKid: "enc-rotated-with-a-much-longer-key-identifier", signKid: "sign-rotated-with-a-much-longer-key-identifier" });
+const keysLong = generateKeys({
+  encKid: "enc-rotated-with-a-much-longer-key-identifier",
+  signKid: "sign-rotated-with-a-much-longer-key-identifier",
+});
 
-console.log(`writing a ${(tensorCount * TENSOR_BYTES / 1024 ** 3).toFixed(2)} GiB encrypted model (${tensorCount} tensors) in ${dir} …`);
+console.log(
+  `writing a ${((tensorCount * TENSOR_BYTES) / 1024 ** 3).toFixed(2)} GiB encrypted model (${tensorCount} tensors) in ${dir} …`,
+);
 const shared = new Uint8Array(randomBytes(TENSOR_BYTES));
-const tensors = Object.fromEntries(Array.from({ length: tensorCount }, (_, i) => [`layers.${String(i).padStart(3, "0")}.weight`, { dtype: "U8", shape: [TENSOR_BYTES], data: shared }]));
+const tensors = Object.fromEntries(
+  Array.from({ length: tensorCount }, (_, i) => [
+    `layers.${String(i).padStart(3, "0")}.weight`,
+    { dtype: "U8", shape: [TENSOR_BYTES], data: shared },
+  ]),
+);
 const model = at("model.ct");
-await saveFile(model, tensors, { metadata: { format: "pt" }, encryption: { encKey: keysA.keys[0], signKey: keysA.keys[1] } });
+await saveFile(model, tensors, {
+  metadata: { format: "pt" },
+  encryption: { encKey: keysA.keys[0], signKey: keysA.keys[1] },
+});
 const fileBytes = statSync(model).size;
 
 let current = keysA;
 const methods = {};
 async function rotateInPlace() {
   const next = current === keysA ? keysB : keysA;
-  const result = await rewrapFile(model, { oldKeys: current, newEncKey: next.keys[0], newSignKey: next.keys[1] });
+  const result = await rewrapFile(model, {
+    oldKeys: current,
+    newEncKey: next.keys[0],
+    newSignKey: next.keys[1],
+  });
   methods["in place"] = result.method;
   current = next;
 }
 async function rotateToNewFile() {
   const next = current === keysA ? keysB : keysA;
-  const result = await rewrapFile(model, { oldKeys: current, newEncKey: next.keys[0], newSignKey: next.keys[1], output: at("clone.ct") });
+  const result = await rewrapFile(model, {
+    oldKeys: current,
+    newEncKey: next.keys[0],
+    newSignKey: next.keys[1],
+    output: at("clone.ct"),
+  });
   methods["new file"] = result.method;
 }
 async function rotateGrowing() {
-  const result = await rewrapFile(model, { oldKeys: current, newEncKey: keysLong.keys[0], newSignKey: keysLong.keys[1], output: at("grown.ct") });
+  const result = await rewrapFile(model, {
+    oldKeys: current,
+    newEncKey: keysLong.keys[0],
+    newSignKey: keysLong.keys[1],
+    output: at("grown.ct"),
+  });
   methods["grown"] = result.method;
 }
 async function copyOnly() {
@@ -69,7 +96,13 @@ async function copyAndSync() {
   await handle.close();
 }
 
-const bench = new Bench({ iterations: Number(process.env.BENCH_REWRAP_ITERATIONS ?? 5), time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
+const bench = new Bench({
+  iterations: Number(process.env.BENCH_REWRAP_ITERATIONS ?? 5),
+  time: 0,
+  warmup: true,
+  warmupIterations: 1,
+  warmupTime: 0,
+});
 bench
   .add("rewrapFile in place (journaled header rewrite)", rotateInPlace)
   .add("rewrapFile → new file, header fits (clone + patch + fsync)", rotateToNewFile)
@@ -106,7 +139,11 @@ print(json.dumps(times))
 `;
   const startKeys = current;
   const otherKeys = current === keysA ? keysB : keysA;
-  const run = spawnSync(python, ["-c", program], { input: JSON.stringify({ path: refFile, a: startKeys, b: otherKeys, n: 3 }), encoding: "utf8", maxBuffer: 1 << 20 });
+  const run = spawnSync(python, ["-c", program], {
+    input: JSON.stringify({ path: refFile, a: startKeys, b: otherKeys, n: 3 }),
+    encoding: "utf8",
+    maxBuffer: 1 << 20,
+  });
   if (run.status === 0) {
     const times = JSON.parse(run.stdout);
     rows.push({
@@ -130,11 +167,25 @@ const mean = (name) => rows.find((r) => r.task.startsWith(name))?.["mean (ms)"];
 const inPlace = mean("rewrapFile in place");
 const copy = mean("baseline: fs.copyFile of");
 const ratio = copy / inPlace;
-console.log(`file ${(fileBytes / 1024 ** 3).toFixed(3)} GiB; in-place rewrap ${inPlace} ms vs full copy ${copy} ms: ${ratio.toFixed(1)}× faster (methods: ${JSON.stringify(methods)})`);
+console.log(
+  `file ${(fileBytes / 1024 ** 3).toFixed(3)} GiB; in-place rewrap ${inPlace} ms vs full copy ${copy} ms: ${ratio.toFixed(1)}× faster (methods: ${JSON.stringify(methods)})`,
+);
 
 mkdirSync(join(root, "bench", "results"), { recursive: true });
 writeFileSync(
   join(root, "bench", "results", "rewrap.json"),
-  JSON.stringify({ scenario: "rewrap a 1 GiB encrypted model vs copying it", node: process.version, fileBytes, tensors: tensorCount, methods, rows, ratioCopyOverInPlace: +ratio.toFixed(1) }, null, 2) + "\n",
+  `${JSON.stringify(
+    {
+      scenario: "rewrap a 1 GiB encrypted model vs copying it",
+      node: process.version,
+      fileBytes,
+      tensors: tensorCount,
+      methods,
+      rows,
+      ratioCopyOverInPlace: +ratio.toFixed(1),
+    },
+    null,
+    2,
+  )}\n`,
 );
 await rm(dir, { recursive: true, force: true });

@@ -11,10 +11,14 @@ import { machine, RESULTS, ROOT } from "./lib/common.mjs";
 
 const ORDER = ["decrypt-throughput", "full-load", "slice", "open-latency", "encrypt", "peak-rss"];
 const dir = join(ROOT, "bench", "scenarios");
-const available = readdirSync(dir).filter((f) => f.endsWith(".mjs")).map((f) => f.replace(/\.mjs$/, ""));
+const available = readdirSync(dir)
+  .filter((f) => f.endsWith(".mjs"))
+  .map((f) => f.replace(/\.mjs$/, ""));
 const only = process.env.CRYPTOTENSORS_BENCH_ONLY?.split(",").filter(Boolean);
-const scenarios = [...ORDER.filter((s) => available.includes(s)), ...available.filter((s) => !ORDER.includes(s)).sort()]
-  .filter((s) => !only || only.includes(s));
+const scenarios = [
+  ...ORDER.filter((s) => available.includes(s)),
+  ...available.filter((s) => !ORDER.includes(s)).sort(),
+].filter((s) => !only || only.includes(s));
 
 const started = Date.now();
 const failed = [];
@@ -22,39 +26,131 @@ for (const scenario of scenarios) {
   const t = Date.now();
   console.log(`\n### ${scenario}`);
   rmSync(join(RESULTS, `${scenario}.json`), { force: true }); // never summarise a stale result
-  const run = spawnSync(process.execPath, ["--expose-gc", join(dir, `${scenario}.mjs`)], { stdio: "inherit", cwd: ROOT, timeout: 15 * 60_000 });
+  const run = spawnSync(process.execPath, ["--expose-gc", join(dir, `${scenario}.mjs`)], {
+    stdio: "inherit",
+    cwd: ROOT,
+    timeout: 15 * 60_000,
+  });
   if (run.status !== 0) failed.push(scenario);
-  console.log(`### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`);
+  console.log(
+    `### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+  );
 }
 
 // Only results written by this invocation: a subset run never reports an older run's figures.
 const load = (name) =>
-  scenarios.includes(name) && existsSync(join(RESULTS, `${name}.json`)) ? JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8")) : null;
-const d = load("decrypt-throughput"), l = load("full-load"), s = load("slice"), o = load("open-latency"), r = load("peak-rss");
-const verdict = (value, ok) => (value === null || value === undefined ? "n/a" : ok ? "met" : "NOT met");
+  scenarios.includes(name) && existsSync(join(RESULTS, `${name}.json`))
+    ? JSON.parse(readFileSync(join(RESULTS, `${name}.json`), "utf8"))
+    : null;
+const d = load("decrypt-throughput"),
+  l = load("full-load"),
+  s = load("slice"),
+  o = load("open-latency"),
+  r = load("peak-rss");
+const verdict = (value, ok) =>
+  value === null || value === undefined ? "n/a" : ok ? "met" : "NOT met";
 const targets = [];
-const add = (target, value, ok, bound) => targets.push({ target, measured: value ?? "n/a", verdict: verdict(value, ok), "same-run bound": bound });
+const add = (target, value, ok, bound) =>
+  targets.push({
+    target,
+    measured: value ?? "n/a",
+    verdict: verdict(value, ok),
+    "same-run bound": bound,
+  });
 if (d) {
   const q = d.ratios;
-  add("decrypt (fast engine, warm) >= 0.85 x memcpy 2 threads", q["fast engine warm / memcpy 2 threads (target >= 0.85)"], q["fast engine warm / memcpy 2 threads (target >= 0.85)"] >= 0.85, `memcpy x2 ${d.baselines.memcpy2} GB/s`);
-  add("decrypt (OpenSSL engine, warm) >= 0.90 x openssl speed -multi 2", q["openssl engine warm / openssl speed -multi 2 (target >= 0.90)"], q["openssl engine warm / openssl speed -multi 2 (target >= 0.90)"] >= 0.9, `openssl speed -multi 2 ${d.baselines.opensslSpeedMulti2} GB/s`);
-  add(">= 200 x pure-JS AES-GCM", q["fast warm / pure JS (target >= 200)"], q["fast warm / pure JS (target >= 200)"] >= 200, `@noble/ciphers ${d.baselines.noble} GB/s`);
-  add(">= 5 x node:crypto, 1 thread", q["fast warm / node:crypto 1 thread (target >= 5)"], q["fast warm / node:crypto 1 thread (target >= 5)"] >= 5, `node:crypto ${d.baselines.nodeCrypto1} GB/s`);
-  add(">= 2.5 x node:crypto, 2 workers", q["fast warm / node:crypto 2 workers (target >= 2.5)"], q["fast warm / node:crypto 2 workers (target >= 2.5)"] >= 2.5, `node:crypto x2 ${d.baselines.nodeCryptoWorkers2} GB/s`);
+  add(
+    "decrypt (fast engine, warm) >= 0.85 x memcpy 2 threads",
+    q["fast engine warm / memcpy 2 threads (target >= 0.85)"],
+    q["fast engine warm / memcpy 2 threads (target >= 0.85)"] >= 0.85,
+    `memcpy x2 ${d.baselines.memcpy2} GB/s`,
+  );
+  add(
+    "decrypt (OpenSSL engine, warm) >= 0.90 x openssl speed -multi 2",
+    q["openssl engine warm / openssl speed -multi 2 (target >= 0.90)"],
+    q["openssl engine warm / openssl speed -multi 2 (target >= 0.90)"] >= 0.9,
+    `openssl speed -multi 2 ${d.baselines.opensslSpeedMulti2} GB/s`,
+  );
+  add(
+    ">= 200 x pure-JS AES-GCM",
+    q["fast warm / pure JS (target >= 200)"],
+    q["fast warm / pure JS (target >= 200)"] >= 200,
+    `@noble/ciphers ${d.baselines.noble} GB/s`,
+  );
+  add(
+    ">= 5 x node:crypto, 1 thread",
+    q["fast warm / node:crypto 1 thread (target >= 5)"],
+    q["fast warm / node:crypto 1 thread (target >= 5)"] >= 5,
+    `node:crypto ${d.baselines.nodeCrypto1} GB/s`,
+  );
+  add(
+    ">= 2.5 x node:crypto, 2 workers",
+    q["fast warm / node:crypto 2 workers (target >= 2.5)"],
+    q["fast warm / node:crypto 2 workers (target >= 2.5)"] >= 2.5,
+    `node:crypto x2 ${d.baselines.nodeCryptoWorkers2} GB/s`,
+  );
 }
 if (l) {
   const q = l.ratios;
-  add("full load, warm caller buffers: encrypted within 15% of plaintext", q["readAll warm encrypted / plaintext (target <= 1.15)"], q["readAll warm encrypted / plaintext (target <= 1.15)"] <= 1.15, `plaintext ${l.ms.readAllWarmPlain.toFixed(0)} ms`);
-  add("loadFile (fresh buffers) encrypted <= 1.10 x plaintext", q["loadFile encrypted / plaintext (target <= 1.10)"], q["loadFile encrypted / plaintext (target <= 1.10)"] <= 1.1, `plaintext ${l.ms.loadFilePlain.toFixed(0)} ms`);
-  add(">= 3 x faster than the reference package", q["reference Python / loadFile encrypted (target >= 3)"], q["reference Python / loadFile encrypted (target >= 3)"] >= 3, l.reference?.ms ? `reference ${l.reference.ms.toFixed(0)} ms` : "reference venv missing");
+  add(
+    "full load, warm caller buffers: encrypted within 15% of plaintext",
+    q["readAll warm encrypted / plaintext (target <= 1.15)"],
+    q["readAll warm encrypted / plaintext (target <= 1.15)"] <= 1.15,
+    `plaintext ${l.ms.readAllWarmPlain.toFixed(0)} ms`,
+  );
+  add(
+    "loadFile (fresh buffers) encrypted <= 1.10 x plaintext",
+    q["loadFile encrypted / plaintext (target <= 1.10)"],
+    q["loadFile encrypted / plaintext (target <= 1.10)"] <= 1.1,
+    `plaintext ${l.ms.loadFilePlain.toFixed(0)} ms`,
+  );
+  add(
+    ">= 3 x faster than the reference package",
+    q["reference Python / loadFile encrypted (target >= 3)"],
+    q["reference Python / loadFile encrypted (target >= 3)"] >= 3,
+    l.reference?.ms ? `reference ${l.reference.ms.toFixed(0)} ms` : "reference venv missing",
+  );
 }
-if (s) add("1% slice decrypts only the chunks it overlaps", `${s.decrypted} / ${s.overlapped} B`, s.decrypted <= s.overlapped, `whole/slice time ${s.ratios["whole / slice time"]}x`);
-if (o) add("open <= 10 ms for ~300 encrypted tensors", o.ratios["encrypted open median ms (target <= 10)"], o.ratios["encrypted open median ms (target <= 10)"] <= 10, `plaintext open ${o.rows[1]["median ms"]} ms`);
-if (r) add("peak RSS of a full load into caller buffers <= model + 64 MiB", `${r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"]} MiB over`, r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64, `Node baseline RSS ${r.rows[0]["RSS before MiB"]} MiB`);
+if (s)
+  add(
+    "1% slice decrypts only the chunks it overlaps",
+    `${s.decrypted} / ${s.overlapped} B`,
+    s.decrypted <= s.overlapped,
+    `whole/slice time ${s.ratios["whole / slice time"]}x`,
+  );
+if (o)
+  add(
+    "open <= 10 ms for ~300 encrypted tensors",
+    o.ratios["encrypted open median ms (target <= 10)"],
+    o.ratios["encrypted open median ms (target <= 10)"] <= 10,
+    `plaintext open ${o.rows[1]["median ms"]} ms`,
+  );
+if (r)
+  add(
+    "peak RSS of a full load into caller buffers <= model + 64 MiB",
+    `${r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"]} MiB over`,
+    r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64,
+    `Node baseline RSS ${r.rows[0]["RSS before MiB"]} MiB`,
+  );
 
 console.log(`\n== targets (issue 5), all ratios from this run`);
 console.table(targets);
 mkdirSync(RESULTS, { recursive: true });
-writeFileSync(join(RESULTS, "summary.json"), JSON.stringify({ date: new Date().toISOString(), machine: machine(), seconds: Math.round((Date.now() - started) / 1000), failed, targets }, null, 2) + "\n");
-console.log(`bench finished in ${((Date.now() - started) / 1000).toFixed(0)} s${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`);
+writeFileSync(
+  join(RESULTS, "summary.json"),
+  `${JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      machine: machine(),
+      seconds: Math.round((Date.now() - started) / 1000),
+      failed,
+      targets,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(
+  `bench finished in ${((Date.now() - started) / 1000).toFixed(0)} s${failed.length ? `; FAILED: ${failed.join(", ")}` : ""}`,
+);
 process.exitCode = failed.length ? 1 : 0;

@@ -1,6 +1,7 @@
-// Module entry: exports openFile, nativeInfo, stats, setAesEngine, seal and copy. Everything else lives in its own file:
-// file-state (fd + mapping + pread), aead (plans over the thread pool), cipher (OpenSSL EVP and
-// ipsec-mb engines), sigbus-guard, thread-pool, workers (AsyncWorkers), file-handle (ObjectWrap).
+// Module entry: exports openFile, nativeInfo, stats, setAesEngine, seal and copy. Everything else
+// lives in its own file: file-state (fd + mapping + pread), aead (plans over the thread pool),
+// cipher (OpenSSL EVP and ipsec-mb engines), sigbus-guard, thread-pool, workers (AsyncWorkers),
+// file-handle (ObjectWrap).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -99,18 +100,18 @@ Napi::Value Seal(const Napi::CallbackInfo& info) {
   ByteView baseIv = ArgBytes(info, 2, "baseIv");
   uint64_t firstChunk = ArgSafeInteger(info, 3, "firstChunk");
   uint64_t chunkSize = ArgSafeInteger(info, 4, "chunkSize");
-  if (key.length != AeadKeyLength(alg)) throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
+  if (key.length != AeadKeyLength(alg))
+    throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
   if (baseIv.length != kIvLength) throw Napi::RangeError::New(env, "baseIv must be 12 bytes");
   if (chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
   Destination src = ArgDestination(info, 5, "src", 0);
   Destination dst = ArgDestination(info, 6, "dst", src.length);
   uint64_t chunks = AeadChunkCount(src.length, chunkSize);
   Destination tags = ArgDestination(info, 7, "tags", chunks * kTagLength);
-  auto* worker = new MemoryWorker(env, MemoryWorker::Kind::kSeal, std::move(src), std::move(dst),
-                                  std::move(tags), alg,
-                                  std::vector<uint8_t>(key.data, key.data + key.length),
-                                  std::vector<uint8_t>(baseIv.data, baseIv.data + kIvLength),
-                                  firstChunk, chunkSize, 0);
+  auto* worker = new MemoryWorker(
+      env, MemoryWorker::Kind::kSeal, std::move(src), std::move(dst), std::move(tags), alg,
+      std::vector<uint8_t>(key.data, key.data + key.length),
+      std::vector<uint8_t>(baseIv.data, baseIv.data + kIvLength), firstChunk, chunkSize, 0);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -158,6 +159,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 }  // namespace
 }  // namespace ct
 
-static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return ct::Init(env, exports); }
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return ct::Init(env, exports);
+}
 
 NODE_API_MODULE(cryptotensors, InitModule)

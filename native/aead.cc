@@ -209,7 +209,8 @@ PlanResult RunPlan(const FileState& file, const PlanEntry* entries, size_t count
   std::atomic<int64_t> failedStatus{kOk};
   auto runUnit = [&](uint64_t index) {
     if (abort.load(std::memory_order_relaxed)) return;
-    size_t e = static_cast<size_t>(std::upper_bound(unitEnd.begin(), unitEnd.end(), index) - unitEnd.begin());
+    size_t e = static_cast<size_t>(std::upper_bound(unitEnd.begin(), unitEnd.end(), index) -
+                                   unitEnd.begin());
     const PlanEntry& entry = entries[e];
     uint64_t local = index - (e == 0 ? 0 : unitEnd[e - 1]);
     Unit unit{&entry, 0, entry.length, nullptr, nullptr};
@@ -272,7 +273,8 @@ int64_t SealChunks(AeadAlgorithm algorithm, const uint8_t* key, const uint8_t* b
     uint8_t iv[kIvLength];
     ChunkIv(baseIv, firstChunk + i, iv);
     int64_t status = cipher.Key(algorithm, key);
-    if (status == kOk) status = cipher.Encrypt(iv, src + start, dst + start, size, tags + i * kTagLength);
+    if (status == kOk)
+      status = cipher.Encrypt(iv, src + start, dst + start, size, tags + i * kTagLength);
     if (status != kOk) failed.store(status);
   };
   auto leave = [] { ThreadCipher::Current().Wipe(); };

@@ -27,10 +27,10 @@ uint64_t AeadChunkCount(uint64_t length, uint64_t chunkSize);
 struct PlanEntry {
   bool decrypt = false;
   AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
-  const uint8_t* key = nullptr;     // AeadKeyLength(algorithm) bytes
+  const uint8_t* key = nullptr;  // AeadKeyLength(algorithm) bytes
   uint64_t fileOffset = 0;
   uint64_t length = 0;
-  uint64_t chunkSize = 0;           // 0: one AEAD over the whole range
+  uint64_t chunkSize = 0;  // 0: one AEAD over the whole range
   uint64_t firstChunk = 0;
   const uint8_t* baseIv = nullptr;  // kIvLength bytes
   const uint8_t* tags = nullptr;    // kTagLength * AeadChunkCount(length, chunkSize) bytes
@@ -38,8 +38,8 @@ struct PlanEntry {
 };
 
 struct PlanResult {
-  int64_t status;      // status.h
-  int64_t failedEntry; // index of the entry that failed, -1 on success
+  int64_t status;       // status.h
+  int64_t failedEntry;  // index of the entry that failed, -1 on success
 };
 
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the

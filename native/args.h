@@ -26,11 +26,13 @@ inline std::string ArgMessage(const char* name, const char* what) {
 // A non-negative integer no larger than Number.MAX_SAFE_INTEGER.
 inline uint64_t ArgSafeInteger(const Napi::CallbackInfo& info, size_t index, const char* name) {
   Napi::Value value = info[index];
-  if (!value.IsNumber()) throw Napi::TypeError::New(info.Env(), ArgMessage(name, "must be a number"));
+  if (!value.IsNumber())
+    throw Napi::TypeError::New(info.Env(), ArgMessage(name, "must be a number"));
   double number = value.As<Napi::Number>().DoubleValue();
   if (!std::isfinite(number) || std::floor(number) != number || number < 0 ||
       number > 9007199254740991.0) {
-    throw Napi::RangeError::New(info.Env(), ArgMessage(name, "must be a non-negative safe integer"));
+    throw Napi::RangeError::New(info.Env(),
+                                ArgMessage(name, "must be a non-negative safe integer"));
   }
   return static_cast<uint64_t>(number);
 }
@@ -62,7 +64,8 @@ inline ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const cha
   uint8_t* data = nullptr;
   size_t length = 0;
   if (!ViewBytes(info[index], &data, &length)) {
-    throw Napi::TypeError::New(info.Env(), ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+    throw Napi::TypeError::New(info.Env(),
+                               ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
   }
   return ByteView{data, length};
 }
@@ -72,10 +75,12 @@ inline Destination ArgDestination(const Napi::CallbackInfo& info, size_t index, 
                                   uint64_t needed) {
   Destination dest;
   if (!ViewBytes(info[index], &dest.data, &dest.length)) {
-    throw Napi::TypeError::New(info.Env(), ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+    throw Napi::TypeError::New(info.Env(),
+                               ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
   }
   if (needed > dest.length) {
-    throw Napi::RangeError::New(info.Env(), ArgMessage(name, "is smaller than the requested length"));
+    throw Napi::RangeError::New(info.Env(),
+                                ArgMessage(name, "is smaller than the requested length"));
   }
   dest.owner = Napi::Persistent(info[index].As<Napi::Object>());
   return dest;

@@ -33,7 +33,8 @@ bool ProbeIpsec() {
   IMB_ARCH arch = IMB_ARCH_NONE;
   init_mb_mgr_auto(mgr, &arch);
   const uint64_t want = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ | IMB_FEATURE_AVX512_SKX;
-  bool usable = arch == IMB_ARCH_AVX512 && imb_get_errno(mgr) == 0 && (mgr->features & want) == want;
+  bool usable =
+      arch == IMB_ARCH_AVX512 && imb_get_errno(mgr) == 0 && (mgr->features & want) == want;
   free_mb_mgr(mgr);
   return usable;
 }
@@ -62,9 +63,12 @@ std::atomic<int>& EngineSetting() {
 
 const EVP_CIPHER* EvpCipherOf(AeadAlgorithm algorithm) {
   switch (algorithm) {
-    case AeadAlgorithm::kAes128Gcm: return EVP_aes_128_gcm();
-    case AeadAlgorithm::kAes256Gcm: return EVP_aes_256_gcm();
-    case AeadAlgorithm::kChaCha20Poly1305: return EVP_chacha20_poly1305();
+    case AeadAlgorithm::kAes128Gcm:
+      return EVP_aes_128_gcm();
+    case AeadAlgorithm::kAes256Gcm:
+      return EVP_aes_256_gcm();
+    case AeadAlgorithm::kChaCha20Poly1305:
+      return EVP_chacha20_poly1305();
   }
   return nullptr;
 }
@@ -247,9 +251,11 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
   if (UsesIpsec()) {
     uint8_t computed[kTagLength];
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed, kTagLength);
+      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed,
+                                  kTagLength);
     } else {
-      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed, kTagLength);
+      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed,
+                                  kTagLength);
     }
     if (imb_get_errno(ipsec_->mgr) != 0) return kInternal;
     // ipsec-mb's decrypt computes the tag but does not compare it: compare in constant time.
@@ -260,7 +266,8 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
 #endif
   uint8_t expected[kTagLength];
   std::memcpy(expected, tag, kTagLength);
-  if (EVP_CIPHER_CTX_ctrl(evp_->ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength), expected) != 1) {
+  if (EVP_CIPHER_CTX_ctrl(evp_->ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength),
+                          expected) != 1) {
     return kInternal;
   }
   int finalLength = 0;

@@ -38,8 +38,7 @@ class ThreadCipher {
   int64_t DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   int64_t DecryptFinish(const uint8_t* tag);
   // Encrypts `length` bytes (src may equal dst) and writes the 16-byte tag.
-  int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
-                  uint8_t* tag);
+  int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length, uint8_t* tag);
   void Wipe();
 
   ThreadCipher(const ThreadCipher&) = delete;

@@ -19,14 +19,14 @@ struct ClassData {
 
 Napi::Function FileHandle::Define(Napi::Env env) {
   Napi::Function cls = DefineClass(env, "NativeFileHandle",
-      {
-          InstanceAccessor<&FileHandle::Size>("size"),
-          InstanceAccessor<&FileHandle::InFlight>("inFlight"),
-          InstanceMethod<&FileHandle::Read>("read"),
-          InstanceMethod<&FileHandle::Decrypt>("decrypt"),
-          InstanceMethod<&FileHandle::Plan>("plan"),
-          InstanceMethod<&FileHandle::Close>("close"),
-      });
+                                   {
+                                       InstanceAccessor<&FileHandle::Size>("size"),
+                                       InstanceAccessor<&FileHandle::InFlight>("inFlight"),
+                                       InstanceMethod<&FileHandle::Read>("read"),
+                                       InstanceMethod<&FileHandle::Decrypt>("decrypt"),
+                                       InstanceMethod<&FileHandle::Plan>("plan"),
+                                       InstanceMethod<&FileHandle::Close>("close"),
+                                   });
   // One constructor per environment (main thread and each worker_thread load their own).
   auto* data = new ClassData{Napi::Persistent(cls)};
   env.SetInstanceData<ClassData>(data);
@@ -65,9 +65,9 @@ Napi::Value FileHandle::QueuePlan(Napi::Env env, const char* name, std::vector<P
                                   std::vector<uint8_t> tags, std::vector<Destination> dests,
                                   Napi::Object failed, double* failedSlot) {
   if (closing_) return Resolved(env, kClosed);
-  auto* worker = new PlanWorker(env, name, Value(), this, state_, std::move(entries),
-                                std::move(keys), std::move(ivs), std::move(tags), std::move(dests),
-                                failed, failedSlot);
+  auto* worker =
+      new PlanWorker(env, name, Value(), this, state_, std::move(entries), std::move(keys),
+                     std::move(ivs), std::move(tags), std::move(dests), failed, failedSlot);
   inFlight_++;
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -138,7 +138,8 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireState(env);
   constexpr size_t kFields = 9;
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  if (!info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
     throw Napi::TypeError::New(env, "table must be a Float64Array");
   }
   Napi::Float64Array table = info[0].As<Napi::Float64Array>();
@@ -150,13 +151,15 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   ByteView tags = ArgBytes(info, 3, "tags");
   if (!info[4].IsArray()) throw Napi::TypeError::New(env, "dests must be an Array");
   Napi::Array destArray = info[4].As<Napi::Array>();
-  if (!info[5].IsTypedArray() || info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+  if (!info[5].IsTypedArray() ||
+      info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
       info[5].As<Napi::Float64Array>().ElementLength() < 1) {
     throw Napi::TypeError::New(env, "failed must be a Float64Array of at least one element");
   }
   Napi::Float64Array failed = info[5].As<Napi::Float64Array>();
   const size_t count = table.ElementLength() / kFields;
-  if (destArray.Length() != count) throw Napi::RangeError::New(env, "dests must hold one destination per entry");
+  if (destArray.Length() != count)
+    throw Napi::RangeError::New(env, "dests must hold one destination per entry");
 
   std::vector<uint8_t> keyCopy(keys.data, keys.data + keys.length);
   std::vector<uint8_t> ivCopy(ivs.data, ivs.data + ivs.length);
@@ -166,8 +169,10 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   dests.reserve(count);
   auto field = [&](size_t i, size_t f, const char* name) {
     double value = table[i * kFields + f];
-    if (!std::isfinite(value) || std::floor(value) != value || value < 0 || value > 9007199254740991.0) {
-      throw Napi::RangeError::New(env, std::string("table.") + name + " must be a non-negative safe integer");
+    if (!std::isfinite(value) || std::floor(value) != value || value < 0 ||
+        value > 9007199254740991.0) {
+      throw Napi::RangeError::New(
+          env, std::string("table.") + name + " must be a non-negative safe integer");
     }
     return static_cast<uint64_t>(value);
   };
@@ -191,7 +196,8 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
     if (!ViewBytes(destValue, &dest.data, &dest.length)) {
       throw Napi::TypeError::New(env, "each dest must be an ArrayBuffer or a TypedArray");
     }
-    if (entry.length > dest.length) throw Napi::RangeError::New(env, "a dest is smaller than its entry's length");
+    if (entry.length > dest.length)
+      throw Napi::RangeError::New(env, "a dest is smaller than its entry's length");
     dest.owner = Napi::Persistent(destValue.As<Napi::Object>());
     entry.dest = dest.data;
     dests.push_back(std::move(dest));
@@ -210,8 +216,7 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   }
   failed[0] = -1;
   return QueuePlan(env, "cryptotensors:plan", std::move(entries), std::move(keyCopy),
-                   std::move(ivCopy), std::move(tagCopy), std::move(dests), failed,
-                   failed.Data());
+                   std::move(ivCopy), std::move(tagCopy), std::move(dests), failed, failed.Data());
 }
 
 // close() -> Promise<void>; resolves once every in-flight read has finished and the fd is closed.

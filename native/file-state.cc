@@ -45,7 +45,8 @@ int64_t FileState::Open(const std::string& path, std::shared_ptr<FileState>* out
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   const uint8_t* map = nullptr;
   const char* noMap = std::getenv("CRYPTOTENSORS_NO_MMAP");
-  bool wantMap = size > 0 && size <= SIZE_MAX && !(noMap != nullptr && std::strcmp(noMap, "1") == 0);
+  bool wantMap =
+      size > 0 && size <= SIZE_MAX && !(noMap != nullptr && std::strcmp(noMap, "1") == 0);
   if (wantMap && InstallSigbusGuard()) {
     void* address = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
     if (address != MAP_FAILED) {

@@ -43,7 +43,8 @@ class FileState {
   // The file's size now (fstat); false if it cannot be read (closed).
   bool CurrentSize(uint64_t* size) const;
 
-  // Unmaps and closes the descriptor. Only called once no read is in flight (FileHandle guarantees it).
+  // Unmaps and closes the descriptor. Only called once no read is in flight (FileHandle guarantees
+  // it).
   void Close();
 
  private:

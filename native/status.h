@@ -12,12 +12,12 @@ namespace ct {
 
 enum Status : int64_t {
   kOk = 0,
-  kDecryptFailed = 1,   // a tag did not verify (wrong key or tampered data)
-  kCounterOverflow = 2, // base counter + chunk index exceeds 0xFFFFFFFF
-  kTruncated = 3,       // the file ended before the requested range
-  kClosed = 4,          // the file handle is closed or closing
-  kNotRegularFile = 5,  // open() refused a directory, FIFO, device...
-  kInternal = 6,        // OpenSSL or allocation failure that is not the data's fault
+  kDecryptFailed = 1,    // a tag did not verify (wrong key or tampered data)
+  kCounterOverflow = 2,  // base counter + chunk index exceeds 0xFFFFFFFF
+  kTruncated = 3,        // the file ended before the requested range
+  kClosed = 4,           // the file handle is closed or closing
+  kNotRegularFile = 5,   // open() refused a directory, FIFO, device...
+  kInternal = 6,         // OpenSSL or allocation failure that is not the data's fault
 };
 
 }  // namespace ct

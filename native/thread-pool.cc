@@ -127,7 +127,8 @@ void ParallelFor(uint64_t count, unsigned maxHelpers, const std::function<void(u
   task.leave = &leave;
   task.count = count;
   uint64_t useful = count - 1;  // the caller takes at least one index
-  task.helpersWanted = static_cast<unsigned>(std::min<uint64_t>({maxHelpers, pool.width() - 1, useful}));
+  task.helpersWanted =
+      static_cast<unsigned>(std::min<uint64_t>({maxHelpers, pool.width() - 1, useful}));
   pool.Run(&task);
 }
 

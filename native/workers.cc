@@ -95,7 +95,8 @@ void PlanWorker::Execute() {
     uint64_t bytes = 0;
     for (const PlanEntry& entry : entries_) {
       bytes += entry.length;
-      (entry.decrypt ? Counters().decrypts : Counters().reads).fetch_add(1, std::memory_order_relaxed);
+      (entry.decrypt ? Counters().decrypts : Counters().reads)
+          .fetch_add(1, std::memory_order_relaxed);
     }
     Counters().bytes.fetch_add(bytes, std::memory_order_relaxed);
   }
@@ -136,7 +137,9 @@ void MemoryWorker::Execute() {
                 : ParallelCopy(dst_.data, src_.data, src_.length, threads_);
 }
 
-void MemoryWorker::OnOK() { deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(status_))); }
+void MemoryWorker::OnOK() {
+  deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(status_)));
+}
 
 void MemoryWorker::OnError(const Napi::Error&) {
   deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));

@@ -22,7 +22,8 @@ export const ERROR_CODES = {
   ERR_VALIDATION_OVERFLOW: "shape or offsets overflow 64 bits",
   ERR_MISALIGNED_SLICE: "tensor bit size is not a whole number of bytes",
   ERR_TENSOR_INVALID_INFO: "tensor byte length does not match dtype and shape",
-  ERR_METADATA_INCOMPLETE_BUFFER: "data section length does not match the tensors (gap or trailing bytes)",
+  ERR_METADATA_INCOMPLETE_BUFFER:
+    "data section length does not match the tensors (gap or trailing bytes)",
   ERR_TENSOR_NOT_FOUND: "no tensor with that name",
   ERR_INVALID_TENSOR: "tensor supplied for writing is inconsistent",
   ERR_FILE_TRUNCATED: "file ended before the expected bytes",
@@ -33,7 +34,7 @@ export const ERROR_CODES = {
   // CryptoTensors (FORMAT.md §2–§4, §7.6).
   ERR_CRYPTO_KEYS_INVALID: "__crypto_keys__ is missing or malformed",
   ERR_MISSING_VERSION: "__crypto_keys__.version is missing or not a string",
-  ERR_UNSUPPORTED_VERSION: "__crypto_keys__.version is not \"1\" or \"2\"",
+  ERR_UNSUPPORTED_VERSION: '__crypto_keys__.version is not "1" or "2"',
   ERR_ENCRYPTION_INVALID: "__encryption__ is malformed",
   ERR_MISSING_SIGNATURE: "__signature__ is missing",
   ERR_SIGNATURE_FORMAT: "__signature__ is not 64 bytes of standard base64",
@@ -57,7 +58,8 @@ export const ERROR_CODES = {
   ERR_NATIVE_UNAVAILABLE: "the native addon is not available",
   ERR_INTERNAL: "internal error",
   // Key management (issue 4).
-  ERR_KEY_UNTRUSTED: "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
+  ERR_KEY_UNTRUSTED:
+    "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -1,18 +1,44 @@
 // The public API of cryptotensors: a plain list of exports.
 export { CryptoTensorsError, NotSupportedError, ERROR_CODES, type ErrorCode } from "./errors.js";
-export { openFile, loadFile, verifyFile, type OpenOptions, type LoadOptions, type VerifyResult } from "./reader/open-file.js";
+export {
+  openFile,
+  loadFile,
+  verifyFile,
+  type OpenOptions,
+  type LoadOptions,
+  type VerifyResult,
+} from "./reader/open-file.js";
 export { inspectFile, type FileDescription } from "./reader/inspect-file.js";
-export { TensorFile, type Tensor, type TensorInfo, type EncryptionInfo, type GetTensorOptions, type ReadAllOptions } from "./reader/tensor-file.js";
+export {
+  TensorFile,
+  type Tensor,
+  type TensorInfo,
+  type EncryptionInfo,
+  type GetTensorOptions,
+  type ReadAllOptions,
+} from "./reader/tensor-file.js";
 export type { SliceRange } from "./reader/slice.js";
 export type { Destination } from "./reader/destination.js";
 export type { KeysOption } from "./reader/key-lookup.js";
-export { saveFile, convertFile, type SaveOptions, type ConvertOptions, type TensorInput } from "./writer/save-file.js";
+export {
+  saveFile,
+  convertFile,
+  type SaveOptions,
+  type ConvertOptions,
+  type TensorInput,
+} from "./writer/save-file.js";
 export type { EncryptionOptions } from "./writer/seal-plan.js";
 export type { Progress } from "./writer/write-model.js";
 export { DTYPES, dtypeBits, type Dtype } from "./format/dtype.js";
 export { parseJwk, MasterKey, SigningKey } from "./keys/jwk.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
-export { nativeInfo, backendName, setAesEngine, type AesEngineName, type NativeInfo } from "./native/index.js";
+export {
+  nativeInfo,
+  backendName,
+  setAesEngine,
+  type AesEngineName,
+  type NativeInfo,
+} from "./native/index.js";
 export {
   EmbeddedPolicyEvaluator,
   OpaServerEvaluator,
@@ -23,8 +49,19 @@ export {
 } from "./policy/index.js";
 export { generateKeys } from "./keys/generate.js";
 export { toJwk } from "./keys/jwk.js";
-export { DirectKeyProvider, DIRECT_PRIORITY, type KeyProvider, type KeyRequest, type ProvidedKey } from "./keys/provider.js";
-export { FileKeyProvider, jkuPath, DEFAULT_MAX_KEY_FILE_BYTES, type FileKeyProviderOptions } from "./keys/file-provider.js";
+export {
+  DirectKeyProvider,
+  DIRECT_PRIORITY,
+  type KeyProvider,
+  type KeyRequest,
+  type ProvidedKey,
+} from "./keys/provider.js";
+export {
+  FileKeyProvider,
+  jkuPath,
+  DEFAULT_MAX_KEY_FILE_BYTES,
+  type FileKeyProviderOptions,
+} from "./keys/file-provider.js";
 export { EnvKeyProvider } from "./keys/env-provider.js";
 export {
   KeyProviderRegistry,
@@ -38,6 +75,11 @@ export {
   type ProviderStatus,
 } from "./keys/registry.js";
 export type { KeyTrustOptions } from "./reader/key-lookup.js";
-export { rewrapFile, type RewrapOptions, type RewrapResult, type RewrapMethod } from "./rewrap/rewrap-file.js";
+export {
+  rewrapFile,
+  type RewrapOptions,
+  type RewrapResult,
+  type RewrapMethod,
+} from "./rewrap/rewrap-file.js";
 export { recoverRewrap, type RecoveryOutcome } from "./rewrap/journal.js";
 export type { PolicyUpdate } from "./rewrap/rewrap-header.js";

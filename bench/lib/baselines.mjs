@@ -10,18 +10,27 @@ import { gbps, timeIt } from "./common.mjs";
 export async function memcpyBandwidth(binding, bytes, threads) {
   const src = new Uint8Array(bytes).fill(1);
   const dst = new Uint8Array(bytes).fill(2);
-  const t = await timeIt(`memcpy x${threads}`, async () => {
-    if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
-  }, { iterations: 12 });
+  const t = await timeIt(
+    `memcpy x${threads}`,
+    async () => {
+      if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
+    },
+    { iterations: 12 },
+  );
   return gbps(bytes, t.min);
 }
 
 /** memcpy into a freshly allocated buffer (huge pages advised, as the loader does): the fresh-page bound. */
 export async function memcpyFreshBandwidth(binding, bytes, threads) {
   const src = new Uint8Array(bytes).fill(1);
-  const t = await timeIt(`memcpy fresh x${threads}`, async () => {
-    if ((await binding.copy(src, new Uint8Array(bytes), threads)) !== 0) throw new Error("copy failed");
-  }, { iterations: 4 });
+  const t = await timeIt(
+    `memcpy fresh x${threads}`,
+    async () => {
+      if ((await binding.copy(src, new Uint8Array(bytes), threads)) !== 0)
+        throw new Error("copy failed");
+    },
+    { iterations: 4 },
+  );
   return gbps(bytes, t.min);
 }
 
@@ -38,8 +47,14 @@ export function opensslSpeed(multi = 1, seconds = 1, runs = 3) {
 function opensslSpeedOnce(multi, seconds) {
   const args = ["speed", "-evp", "aes-256-gcm", "-bytes", "16384", "-seconds", String(seconds)];
   if (multi > 1) args.push("-multi", String(multi));
-  const out = execFileSync("openssl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
-  const line = out.split("\n").reverse().find((l) => /^(evp|aes-256-gcm|AES-256-GCM)\s/i.test(l.trim()) && /k\s*$/.test(l.trim()));
+  const out = execFileSync("openssl", args, {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const line = out
+    .split("\n")
+    .reverse()
+    .find((l) => /^(evp|aes-256-gcm|AES-256-GCM)\s/i.test(l.trim()) && /k\s*$/.test(l.trim()));
   if (!line) throw new Error(`could not parse openssl speed output:\n${out}`);
   const kbps = Number(line.trim().split(/\s+/).pop().replace(/k$/, ""));
   return +((kbps * 1000) / 1e9).toFixed(2);
@@ -49,15 +64,19 @@ function opensslSpeedOnce(multi, seconds) {
 export async function nodeCryptoOneThread(sealed, iterations = 5) {
   const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
   const out = Buffer.alloc(ciphertext.length);
-  const t = await timeIt("node:crypto x1", () => {
-    for (let i = 0, off = 0; off < ciphertext.length; i++, off += chunkSize) {
-      const d = createDecipheriv("aes-256-gcm", key, ivOf(i), { authTagLength: 16 });
-      d.setAuthTag(tags.subarray(i * 16, i * 16 + 16));
-      const n = d.update(ciphertext.subarray(off, off + chunkSize)).copy(out, off);
-      d.final();
-      if (n === 0 && chunkSize > 0) throw new Error("empty update");
-    }
-  }, { iterations });
+  const t = await timeIt(
+    "node:crypto x1",
+    () => {
+      for (let i = 0, off = 0; off < ciphertext.length; i++, off += chunkSize) {
+        const d = createDecipheriv("aes-256-gcm", key, ivOf(i), { authTagLength: 16 });
+        d.setAuthTag(tags.subarray(i * 16, i * 16 + 16));
+        const n = d.update(ciphertext.subarray(off, off + chunkSize)).copy(out, off);
+        d.final();
+        if (n === 0 && chunkSize > 0) throw new Error("empty update");
+      }
+    },
+    { iterations },
+  );
   return gbps(ciphertext.length, t.min);
 }
 
@@ -89,11 +108,32 @@ export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 5) {
   const tagBuffer = new SharedArrayBuffer(tags.length);
   new Uint8Array(tagBuffer).set(tags);
   const chunks = Math.ceil(ciphertext.length / chunkSize);
-  const workers = Array.from({ length: threads }, (_, w) => new Worker(WORKER, {
-    eval: true,
-    workerData: { ct, tagBytes: tagBuffer, key, baseIv, chunkSize, first: Math.floor((chunks * w) / threads), last: Math.floor((chunks * (w + 1)) / threads) },
-  }));
-  const round = () => Promise.all(workers.map((w) => new Promise((resolve) => { w.once("message", resolve); w.postMessage("go"); })));
+  const workers = Array.from(
+    { length: threads },
+    (_, w) =>
+      new Worker(WORKER, {
+        eval: true,
+        workerData: {
+          ct,
+          tagBytes: tagBuffer,
+          key,
+          baseIv,
+          chunkSize,
+          first: Math.floor((chunks * w) / threads),
+          last: Math.floor((chunks * (w + 1)) / threads),
+        },
+      }),
+  );
+  const round = () =>
+    Promise.all(
+      workers.map(
+        (w) =>
+          new Promise((resolve) => {
+            w.once("message", resolve);
+            w.postMessage("go");
+          }),
+      ),
+    );
   try {
     const t = await timeIt(`node:crypto x${threads} workers`, round, { iterations });
     return gbps(ciphertext.length, t.min);
@@ -111,10 +151,14 @@ export async function nobleGcm(sealed, bytes) {
   input.set(ciphertext.subarray(0, size));
   input.set(tags.subarray(0, 16), size);
   const whole = size === chunkSize;
-  const t = await timeIt("@noble/ciphers", () => {
-    const plain = gcm(new Uint8Array(key), new Uint8Array(ivOf(0))).decrypt(input);
-    if (plain.length !== size) throw new Error("noble: wrong length");
-  }, { iterations: 5, warmup: 1 });
+  const t = await timeIt(
+    "@noble/ciphers",
+    () => {
+      const plain = gcm(new Uint8Array(key), new Uint8Array(ivOf(0))).decrypt(input);
+      if (plain.length !== size) throw new Error("noble: wrong length");
+    },
+    { iterations: 5, warmup: 1 },
+  );
   if (!whole) throw new Error("noble baseline needs a whole chunk");
   return gbps(size, t.min);
 }
@@ -130,8 +174,17 @@ export async function webCryptoGcm(sealed, bytes) {
     input.set(tags.subarray(i * 16, i * 16 + 16), chunkSize);
     return input;
   });
-  const t = await timeIt("WebCrypto", async () => {
-    for (let i = 0; i < chunks; i++) await webcrypto.subtle.decrypt({ name: "AES-GCM", iv: ivOf(i), tagLength: 128 }, cryptoKey, inputs[i]);
-  }, { iterations: 3 });
+  const t = await timeIt(
+    "WebCrypto",
+    async () => {
+      for (let i = 0; i < chunks; i++)
+        await webcrypto.subtle.decrypt(
+          { name: "AES-GCM", iv: ivOf(i), tagLength: 128 },
+          cryptoKey,
+          inputs[i],
+        );
+    },
+    { iterations: 3 },
+  );
   return gbps(chunks * chunkSize, t.min);
 }

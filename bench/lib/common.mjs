@@ -16,7 +16,9 @@ const DIST = process.env.CRYPTOTENSORS_DIST ?? join(ROOT, "dist");
 export async function loadPackage() {
   const entry = join(DIST, "index.js");
   if (!existsSync(entry)) {
-    console.error(`${entry} is missing; run \`npm run build:ts\` (or \`npm run bench\`, which does) first`);
+    console.error(
+      `${entry} is missing; run \`npm run build:ts\` (or \`npm run bench\`, which does) first`,
+    );
     process.exit(1);
   }
   const api = await import(entry);
@@ -26,7 +28,7 @@ export async function loadPackage() {
 }
 
 /** Bytes per second → GB/s (10^9), 2 decimals. */
-export const gbps = (bytes, ms) => +((bytes / (ms / 1000)) / 1e9).toFixed(2);
+export const gbps = (bytes, ms) => +(bytes / (ms / 1000) / 1e9).toFixed(2);
 
 /**
  * Times `fn` with tinybench: `iterations` samples after `warmup` untimed runs (time budget 0, so
@@ -35,17 +37,31 @@ export const gbps = (bytes, ms) => +((bytes / (ms / 1000)) / 1e9).toFixed(2);
  * processes can only slow a sample down, so the best one is the closest to what the hardware does.
  */
 export async function timeIt(name, fn, { iterations = 5, warmup = 1, setup } = {}) {
-  const bench = new Bench({ time: 0, iterations, warmup: warmup > 0, warmupIterations: warmup, warmupTime: 0, throws: true });
+  const bench = new Bench({
+    time: 0,
+    iterations,
+    warmup: warmup > 0,
+    warmupIterations: warmup,
+    warmupTime: 0,
+    throws: true,
+  });
   bench.add(name, fn, setup ? { beforeEach: setup } : {});
   await bench.run();
   const task = bench.tasks[0];
   const latency = task.result.latency;
-  return { median: latency.p50, mean: latency.mean, min: latency.min, samples: latency.samples.length };
+  return {
+    median: latency.p50,
+    mean: latency.mean,
+    min: latency.min,
+    samples: latency.samples.length,
+  };
 }
 
 /** A temporary directory removed at exit (also on Ctrl-C). */
 export function tempDir(prefix) {
-  const dir = mkdtempSync(join(process.env.CRYPTOTENSORS_BENCH_TMP ?? tmpdir(), `ct-bench-${prefix}-`));
+  const dir = mkdtempSync(
+    join(process.env.CRYPTOTENSORS_BENCH_TMP ?? tmpdir(), `ct-bench-${prefix}-`),
+  );
   const cleanup = () => rmSync(dir, { recursive: true, force: true });
   process.on("exit", cleanup);
   process.on("SIGINT", () => process.exit(130));
@@ -69,8 +85,14 @@ export function report(name, rows, extra = {}) {
   console.log(`\n== ${name}`);
   console.table(rows);
   mkdirSync(RESULTS, { recursive: true });
-  const out = { scenario: name, date: new Date().toISOString(), machine: machine(), rows, ...extra };
-  writeFileSync(join(RESULTS, `${name}.json`), JSON.stringify(out, null, 2) + "\n");
+  const out = {
+    scenario: name,
+    date: new Date().toISOString(),
+    machine: machine(),
+    rows,
+    ...extra,
+  };
+  writeFileSync(join(RESULTS, `${name}.json`), `${JSON.stringify(out, null, 2)}\n`);
   return out;
 }
 
@@ -79,7 +101,9 @@ export function fillPattern(bytes) {
   const words = new Uint32Array(bytes.buffer, bytes.byteOffset, Math.floor(bytes.byteLength / 4));
   let x = 0x9e3779b9;
   for (let i = 0; i < words.length; i++) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
     words[i] = x;
   }
   return bytes;

@@ -6,7 +6,13 @@ import { benchKeys, fillPattern } from "./common.mjs";
 
 /** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors). */
 export function qwen3Shapes() {
-  const hidden = 1024, inter = 3072, layers = 28, vocab = 151936, heads = 16, kvHeads = 8, headDim = 128;
+  const hidden = 1024,
+    inter = 3072,
+    layers = 28,
+    vocab = 151936,
+    heads = 16,
+    kvHeads = 8,
+    headDim = 128;
   const shapes = [["model.embed_tokens.weight", [vocab, hidden]]];
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}.`;
@@ -52,7 +58,11 @@ export async function writeBigTensor(api, dir, bytes) {
   const keys = benchKeys(api);
   const encrypted = join(dir, "big-encrypted.safetensors");
   const plain = join(dir, "big-plain.safetensors");
-  await api.saveFile(encrypted, { w: { dtype: "U8", shape: [bytes], data } }, { encryption: keys.encryption });
+  await api.saveFile(
+    encrypted,
+    { w: { dtype: "U8", shape: [bytes], data } },
+    { encryption: keys.encryption },
+  );
   await api.saveFile(plain, { w: { dtype: "U8", shape: [bytes], data } });
   return { encrypted, plain, keys, bytes, data };
 }
@@ -69,7 +79,8 @@ export async function sealInMemory(api, data, chunkSize) {
   const chunks = Math.ceil(data.length / chunkSize);
   const ciphertext = Buffer.alloc(data.length);
   const tags = Buffer.alloc(chunks * 16);
-  if ((await api.binding.seal(1, key, baseIv, 0, chunkSize, data, ciphertext, tags)) !== 0) throw new Error("seal failed");
+  if ((await api.binding.seal(1, key, baseIv, 0, chunkSize, data, ciphertext, tags)) !== 0)
+    throw new Error("seal failed");
   const ivOf = (i) => {
     const iv = Buffer.from(baseIv);
     iv.writeUInt32BE(i, 8);

@@ -4,7 +4,10 @@
 // argv: dist index.js, model path, keys.json (or "-" for a plain file).
 import { readFileSync } from "node:fs";
 
-const status = (field) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"))[1]) * 1024;
+const status = (field) =>
+  Number(
+    new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"))[1],
+  ) * 1024;
 const [dist, path, keysPath] = process.argv.slice(2);
 const api = await import(dist);
 const keys = keysPath === "-" ? undefined : JSON.parse(readFileSync(keysPath, "utf8"));

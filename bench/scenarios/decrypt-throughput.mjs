@@ -3,7 +3,15 @@
 // threads), `openssl speed -evp aes-256-gcm` (1 and -multi 2), node:crypto per chunk (one thread
 // and two worker threads), @noble/ciphers (pure JS) and WebCrypto.
 import { gbps, loadPackage, report, tempDir, timeIt } from "../lib/common.mjs";
-import { memcpyBandwidth, memcpyFreshBandwidth, nobleGcm, nodeCryptoOneThread, nodeCryptoWorkers, opensslSpeed, webCryptoGcm } from "../lib/baselines.mjs";
+import {
+  memcpyBandwidth,
+  memcpyFreshBandwidth,
+  nobleGcm,
+  nodeCryptoOneThread,
+  nodeCryptoWorkers,
+  opensslSpeed,
+  webCryptoGcm,
+} from "../lib/baselines.mjs";
 import { sealInMemory, writeBigTensor } from "../lib/fixtures.mjs";
 
 const BYTES = Number(process.env.CRYPTOTENSORS_BENCH_TENSOR_MIB ?? 512) << 20;
@@ -19,9 +27,13 @@ async function ours(engine, { fresh = false, pread = false, plain = false } = {}
   delete process.env.CRYPTOTENSORS_NO_MMAP;
   try {
     const warm = new Uint8Array(BYTES).fill(1);
-    const t = await timeIt(`${engine}${fresh ? " fresh" : ""}`, async () => {
-      await file.getTensor("w", fresh ? {} : { into: warm });
-    }, { iterations: fresh ? 5 : 12 });
+    const t = await timeIt(
+      `${engine}${fresh ? " fresh" : ""}`,
+      async () => {
+        await file.getTensor("w", fresh ? {} : { into: warm });
+      },
+      { iterations: fresh ? 5 : 12 },
+    );
     return gbps(BYTES, t.min);
   } finally {
     await file.close();
@@ -56,9 +68,17 @@ for (const engine of engines) {
   api.setAesEngine(engine);
   const dst = new Uint8Array(BYTES).fill(0);
   const tags = new Uint8Array((BYTES / (2 << 20)) * 16 + 16);
-  const t = await timeIt(`seal ${engine}`, async () => {
-    if ((await api.binding.seal(1, sealed.key, sealed.baseIv, 0, 2 << 20, big.data, dst, tags)) !== 0) throw new Error("seal failed");
-  }, { iterations: 8 });
+  const t = await timeIt(
+    `seal ${engine}`,
+    async () => {
+      if (
+        (await api.binding.seal(1, sealed.key, sealed.baseIv, 0, 2 << 20, big.data, dst, tags)) !==
+        0
+      )
+        throw new Error("seal failed");
+    },
+    { iterations: 8 },
+  );
   base.sealStreaming[engine] = gbps(BYTES, t.min);
 }
 base.webCrypto = await webCryptoGcm(sealed, 128 << 20);
@@ -69,10 +89,16 @@ const rows = [
   ...Object.entries(res).map(([what, v]) => ({ what: `cryptotensors ${what}`, "GB/s": v })),
   { what: "memcpy, 1 thread", "GB/s": base.memcpy1 },
   { what: `memcpy, ${Math.min(2, threads)} threads`, "GB/s": base.memcpy2 },
-  { what: `memcpy into a fresh buffer, ${Math.min(2, threads)} threads`, "GB/s": base.memcpyFresh2 },
+  {
+    what: `memcpy into a fresh buffer, ${Math.min(2, threads)} threads`,
+    "GB/s": base.memcpyFresh2,
+  },
   { what: "openssl speed -evp aes-256-gcm (16 KiB)", "GB/s": base.opensslSpeed1 },
   { what: "openssl speed ... -multi 2", "GB/s": base.opensslSpeedMulti2 },
-  ...Object.entries(base.sealStreaming).map(([engine, v]) => ({ what: `${engine} engine streaming in memory (seal, ${threads} threads): engine bound`, "GB/s": v })),
+  ...Object.entries(base.sealStreaming).map(([engine, v]) => ({
+    what: `${engine} engine streaming in memory (seal, ${threads} threads): engine bound`,
+    "GB/s": v,
+  })),
   { what: "node:crypto per chunk, 1 thread", "GB/s": base.nodeCrypto1 },
   { what: "node:crypto per chunk, 2 worker_threads", "GB/s": base.nodeCryptoWorkers2 },
   { what: "@noble/ciphers (pure JS)", "GB/s": base.noble },
@@ -80,13 +106,21 @@ const rows = [
 ];
 const ratios = {
   "fast engine warm / memcpy 2 threads (target >= 0.85)": +(best / base.memcpy2).toFixed(3),
-  "openssl engine warm / openssl speed -multi 2 (target >= 0.90)": opensslWarm === undefined ? null : +(opensslWarm / base.opensslSpeedMulti2).toFixed(3),
+  "openssl engine warm / openssl speed -multi 2 (target >= 0.90)":
+    opensslWarm === undefined ? null : +(opensslWarm / base.opensslSpeedMulti2).toFixed(3),
   "fast warm / pure JS (target >= 200)": +(best / base.noble).toFixed(1),
   "fast warm / node:crypto 1 thread (target >= 5)": +(best / base.nodeCrypto1).toFixed(2),
   "fast warm / node:crypto 2 workers (target >= 2.5)": +(best / base.nodeCryptoWorkers2).toFixed(2),
-  "openssl engine warm / its own in-memory streaming speed": opensslWarm === undefined ? null : +(opensslWarm / base.sealStreaming.openssl).toFixed(3),
+  "openssl engine warm / its own in-memory streaming speed":
+    opensslWarm === undefined ? null : +(opensslWarm / base.sealStreaming.openssl).toFixed(3),
   "fast fresh / fast warm": +(res[`${fast} fresh`] / best).toFixed(3),
   "fast fresh / memcpy into fresh buffer": +(res[`${fast} fresh`] / base.memcpyFresh2).toFixed(3),
 };
-report("decrypt-throughput", rows, { bytes: BYTES, baselines: base, results: res, ratios, native: api.nativeInfo() });
+report("decrypt-throughput", rows, {
+  bytes: BYTES,
+  baselines: base,
+  results: res,
+  ratios,
+  native: api.nativeInfo(),
+});
 console.table(ratios);

@@ -8,7 +8,8 @@ import { qwen3Shapes } from "../lib/fixtures.mjs";
 const api = await loadPackage();
 const dir = tempDir("open");
 const tensors = {};
-for (const [name] of qwen3Shapes()) tensors[name] = { dtype: "F16", shape: [8], data: fillPattern(new Uint8Array(16)) };
+for (const [name] of qwen3Shapes())
+  tensors[name] = { dtype: "F16", shape: [8], data: fillPattern(new Uint8Array(16)) };
 const keys = benchKeys(api);
 const encrypted = join(dir, "open-encrypted.safetensors");
 const plain = join(dir, "open-plain.safetensors");
@@ -19,13 +20,30 @@ async function openClose(path, options) {
   const file = await api.openFile(path, options);
   await file.close();
 }
-const tEnc = await timeIt("open encrypted", () => openClose(encrypted, { keys: keys.set }), { iterations: 40, warmup: 5 });
-const tPlain = await timeIt("open plain", () => openClose(plain, {}), { iterations: 40, warmup: 5 });
+const tEnc = await timeIt("open encrypted", () => openClose(encrypted, { keys: keys.set }), {
+  iterations: 40,
+  warmup: 5,
+});
+const tPlain = await timeIt("open plain", () => openClose(plain, {}), {
+  iterations: 40,
+  warmup: 5,
+});
 const count = Object.keys(tensors).length;
 const rows = [
-  { what: `open + close, encrypted (${count} tensors: verify, policy, ${count} DEK unwraps)`, "median ms": +tEnc.median.toFixed(2), "min ms": +tEnc.min.toFixed(2) },
-  { what: `open + close, plaintext (${count} tensors)`, "median ms": +tPlain.median.toFixed(2), "min ms": +tPlain.min.toFixed(2) },
+  {
+    what: `open + close, encrypted (${count} tensors: verify, policy, ${count} DEK unwraps)`,
+    "median ms": +tEnc.median.toFixed(2),
+    "min ms": +tEnc.min.toFixed(2),
+  },
+  {
+    what: `open + close, plaintext (${count} tensors)`,
+    "median ms": +tPlain.median.toFixed(2),
+    "min ms": +tPlain.min.toFixed(2),
+  },
 ];
-const ratios = { "encrypted open median ms (target <= 10)": +tEnc.median.toFixed(2), tensors: count };
+const ratios = {
+  "encrypted open median ms (target <= 10)": +tEnc.median.toFixed(2),
+  tensors: count,
+};
 report("open-latency", rows, { ratios });
 console.table(ratios);

@@ -12,10 +12,20 @@ const dir = tempDir("rss");
 const model = await writeQwen3(api, dir);
 const keysPath = join(dir, "keys.json");
 writeFileSync(keysPath, JSON.stringify(model.keys.set));
-const dist = join(process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist"), "index.js");
+const dist = join(
+  process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist"),
+  "index.js",
+);
 const results = {};
-for (const [label, path] of [["encrypted", model.encrypted], ["plaintext", model.plain]]) {
-  const run = spawnSync(process.execPath, [join(import.meta.dirname, "..", "lib", "rss-child.mjs"), dist, path, keysPath], { encoding: "utf8" });
+for (const [label, path] of [
+  ["encrypted", model.encrypted],
+  ["plaintext", model.plain],
+]) {
+  const run = spawnSync(
+    process.execPath,
+    [join(import.meta.dirname, "..", "lib", "rss-child.mjs"), dist, path, keysPath],
+    { encoding: "utf8" },
+  );
   if (run.status !== 0) throw new Error(run.stderr);
   results[label] = JSON.parse(run.stdout);
 }
@@ -27,6 +37,11 @@ const rows = Object.entries(results).map(([label, r]) => ({
   "peak RSS MiB": +(r.peak / MiB).toFixed(1),
   "peak - model MiB": +((r.peak - model.bytes) / MiB).toFixed(1),
 }));
-const ratios = { "encrypted peak RSS - model bytes, MiB (target <= 64)": +((results.encrypted.peak - model.bytes) / MiB).toFixed(1) };
+const ratios = {
+  "encrypted peak RSS - model bytes, MiB (target <= 64)": +(
+    (results.encrypted.peak - model.bytes) /
+    MiB
+  ).toFixed(1),
+};
 report("peak-rss", rows, { model: { bytes: model.bytes }, results, ratios });
 console.table(ratios);

@@ -7,8 +7,10 @@
 #include <stdlib.h>
 
 /* C23 strtol/strtoul only add 0b prefixes; the addon parses libFuzzer's decimal flags. */
-long __isoc23_strtol(const char *text, char **end, int base) { return strtol(text, end, base); }
-unsigned long __isoc23_strtoul(const char *text, char **end, int base) { return strtoul(text, end, base); }
+long __isoc23_strtol(const char* text, char** end, int base) { return strtol(text, end, base); }
+unsigned long __isoc23_strtoul(const char* text, char** end, int base) {
+  return strtoul(text, end, base);
+}
 
 /* GCC 13 moved iostream initialization into this call; GCC 12's libstdc++ does it itself. */
 void _ZSt21ios_base_library_initv(void) {}

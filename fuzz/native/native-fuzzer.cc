@@ -66,9 +66,11 @@ int64_t Decrypt(const Job& job, const ct::FileState& file, uint8_t* dest, unsign
 #else
 // Single-request API: AeadDecryptRange over a pread range reader.
 int64_t Decrypt(const Job& job, const ct::FileState& file, uint8_t* dest, unsigned threads) {
-  ct::DecryptJob request{job.algorithm, job.key, job.fileOffset, job.length,
-                         job.chunkSize, job.firstChunk, job.baseIv, job.tags};
-  ct::RangeReader read = [&file](uint64_t offset, uint8_t* out, size_t n) { return file.ReadExact(offset, out, n); };
+  ct::DecryptJob request{job.algorithm, job.key,        job.fileOffset, job.length,
+                         job.chunkSize, job.firstChunk, job.baseIv,     job.tags};
+  ct::RangeReader read = [&file](uint64_t offset, uint8_t* out, size_t n) {
+    return file.ReadExact(offset, out, n);
+  };
   return ct::AeadDecryptRange(request, read, dest, threads);
 }
 #endif
@@ -90,9 +92,12 @@ uint64_t Le(const uint8_t* p, int bytes) {
 
 const EVP_CIPHER* Cipher(ct::AeadAlgorithm algorithm) {
   switch (algorithm) {
-    case ct::AeadAlgorithm::kAes128Gcm: return EVP_aes_128_gcm();
-    case ct::AeadAlgorithm::kAes256Gcm: return EVP_aes_256_gcm();
-    default: return EVP_chacha20_poly1305();
+    case ct::AeadAlgorithm::kAes128Gcm:
+      return EVP_aes_128_gcm();
+    case ct::AeadAlgorithm::kAes256Gcm:
+      return EVP_aes_256_gcm();
+    default:
+      return EVP_chacha20_poly1305();
   }
 }
 
@@ -115,9 +120,12 @@ bool Seal(const Job& job, std::vector<uint8_t>* data, std::vector<uint8_t>* tags
     uint64_t stop = job.chunkSize == 0 ? job.length : std::min(job.length, start + job.chunkSize);
     int out = 0;
     EVP_EncryptInit_ex(ctx, Cipher(job.algorithm), nullptr, job.key, iv);
-    if (stop > start) EVP_EncryptUpdate(ctx, data->data() + start, &out, data->data() + start, static_cast<int>(stop - start));
+    if (stop > start)
+      EVP_EncryptUpdate(ctx, data->data() + start, &out, data->data() + start,
+                        static_cast<int>(stop - start));
     EVP_EncryptFinal_ex(ctx, nullptr, &out);
-    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ct::kTagLength, tags->data() + i * ct::kTagLength);
+    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ct::kTagLength,
+                        tags->data() + i * ct::kTagLength);
   }
   EVP_CIPHER_CTX_free(ctx);
   return true;
@@ -126,7 +134,9 @@ bool Seal(const Job& job, std::vector<uint8_t>* data, std::vector<uint8_t>* tags
 std::shared_ptr<ct::FileState> OpenMemfd(const std::vector<uint8_t>& contents, int* fdOut) {
   int fd = memfd_create("ct-fuzz", MFD_CLOEXEC);
   if (fd < 0) Fail("memfd_create");
-  if (!contents.empty() && write(fd, contents.data(), contents.size()) != static_cast<ssize_t>(contents.size())) Fail("write");
+  if (!contents.empty() &&
+      write(fd, contents.data(), contents.size()) != static_cast<ssize_t>(contents.size()))
+    Fail("write");
   std::shared_ptr<ct::FileState> state;
   std::string path = "/proc/self/fd/" + std::to_string(fd);
   if (ct::FileState::Open(path, &state) != ct::kOk) Fail("open of a regular memfd failed");
@@ -146,7 +156,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
   uint64_t fileOffset = Le(input + 1, 8);
   uint64_t length = threaded ? kThreadedLength : Le(input + 9, 4) % (kMaxLength + 1);
   uint64_t chunkSize = Le(input + 13, 4);
-  if (threaded && chunkSize == 0) chunkSize = 4096;  // the threaded split only applies to chunked jobs
+  if (threaded && chunkSize == 0)
+    chunkSize = 4096;  // the threaded split only applies to chunked jobs
   uint64_t firstChunk = Le(input + 17, 4);
   const uint8_t* key = input + 21;
   const uint8_t* baseIv = input + 53;
@@ -162,10 +173,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
     uint64_t available = truncate ? contents.size() / 2 : contents.size();
     int64_t status = state->ReadExact(fileOffset, dest.data(), dest.size());
     // A zero-length read is a no-op wherever it points.
-    bool fits = readLength == 0 || (fileOffset <= available && readLength <= available - fileOffset);
+    bool fits =
+        readLength == 0 || (fileOffset <= available && readLength <= available - fileOffset);
     if (status == ct::kOk && !fits) Fail("ReadExact succeeded past the end of the file");
     if (fits && status != ct::kOk) Fail("ReadExact failed inside the file");
-    if (status == ct::kOk && readLength > 0 && std::memcmp(dest.data(), contents.data() + fileOffset, readLength) != 0) Fail("ReadExact returned other bytes");
+    if (status == ct::kOk && readLength > 0 &&
+        std::memcmp(dest.data(), contents.data() + fileOffset, readLength) != 0)
+      Fail("ReadExact returned other bytes");
     state->Close();
     if (state->ReadExact(0, dest.data(), dest.size()) != ct::kClosed) Fail("read after close");
     close(fd);
@@ -186,7 +200,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
     std::copy(sealed.begin(), sealed.end(), contents.begin() + fileOffset);
   } else {
     tags.assign(chunks * ct::kTagLength, 0);
-    for (size_t i = 0; i < tags.size() && i < contents.size(); i++) tags[i] = contents[contents.size() - 1 - i];
+    for (size_t i = 0; i < tags.size() && i < contents.size(); i++)
+      tags[i] = contents[contents.size() - 1 - i];
   }
   job.tags = tags.data();
   int fd = -1;

@@ -21,12 +21,19 @@ const USAGE = `usage:
   cryptotensors rewrap --recover IN   (finish or roll back an interrupted in-place rewrap)
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { keygen, encrypt, decrypt, verify, inspect, rewrap };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  keygen,
+  encrypt,
+  decrypt,
+  verify,
+  inspect,
+  rewrap,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(USAGE + "\n");
+    process.stdout.write(`${USAGE}\n`);
     return name === undefined ? 2 : 0;
   }
   const command = COMMANDS[name];
@@ -41,12 +48,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cryptotensors ${name}: ${error.message}\n${USAGE}\n`);
       return 2;
     }
-    if (error instanceof CryptoTensorsError || error instanceof TypeError || error instanceof RangeError) {
+    if (
+      error instanceof CryptoTensorsError ||
+      error instanceof TypeError ||
+      error instanceof RangeError
+    ) {
       const code = error instanceof CryptoTensorsError ? `${error.code}: ` : "";
       process.stderr.write(`cryptotensors ${name}: ${code}${error.message}\n`);
       return 1;
     }
-    process.stderr.write(`cryptotensors ${name}: unexpected error: ${(error as Error)?.message ?? String(error)}\n`);
+    process.stderr.write(
+      `cryptotensors ${name}: unexpected error: ${(error as Error)?.message ?? String(error)}\n`,
+    );
     return 1;
   }
 }

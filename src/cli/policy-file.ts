@@ -7,16 +7,27 @@ export async function readPolicyFile(path: string): Promise<{ local?: string; re
   try {
     value = JSON.parse(await readFile(path, "utf8"));
   } catch (cause) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`, { cause });
+    throw new CryptoTensorsError(
+      "ERR_POLICY_INVALID",
+      `cannot read the policy file ${path}: expected JSON {"local": REGO, "remote": REGO}`,
+      { cause },
+    );
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path} must hold a JSON object {"local"?: REGO, "remote"?: REGO}`);
+    throw new CryptoTensorsError(
+      "ERR_POLICY_INVALID",
+      `${path} must hold a JSON object {"local"?: REGO, "remote"?: REGO}`,
+    );
   }
   const policy: { local?: string; remote?: string } = {};
   for (const side of ["local", "remote"] as const) {
     const text = (value as Record<string, unknown>)[side];
     if (text === undefined) continue;
-    if (typeof text !== "string") throw new CryptoTensorsError("ERR_POLICY_INVALID", `${path}: "${side}" must be a string of Rego`);
+    if (typeof text !== "string")
+      throw new CryptoTensorsError(
+        "ERR_POLICY_INVALID",
+        `${path}: "${side}" must be a string of Rego`,
+      );
     policy[side] = text;
   }
   return policy;

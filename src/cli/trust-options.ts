@@ -13,5 +13,9 @@ export async function openOptionsFrom(values: Record<string, unknown>): Promise<
   const keys = await readKeySet(values.keys as string | undefined);
   const verifyKeys = await readKeySet(values["verify-keys"] as string | undefined);
   const roots = values["jku-root"] as string[] | undefined;
-  return { ...(keys ? { keys } : {}), ...(verifyKeys ? { verifyKeys } : {}), ...(roots ? { jkuRoots: roots } : {}) };
+  return {
+    ...(keys ? { keys } : {}),
+    ...(verifyKeys ? { verifyKeys } : {}),
+    ...(roots ? { jkuRoots: roots } : {}),
+  };
 }

@@ -3,7 +3,13 @@
 // §8.1 explains why that is a weakness we must stay compatible with).
 import { createCipheriv, createDecipheriv, type CipherGCM, type DecipherGCM } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
-import { IV_LENGTH, TAG_LENGTH, keyLength, nodeCipherName, type AeadAlgorithm } from "./algorithms.js";
+import {
+  IV_LENGTH,
+  TAG_LENGTH,
+  keyLength,
+  nodeCipherName,
+  type AeadAlgorithm,
+} from "./algorithms.js";
 
 /** The single message of every authentication failure, so a caller learns nothing from it. */
 export const DECRYPTION_FAILED_MESSAGE =
@@ -30,7 +36,10 @@ function checkKeyAndIv(alg: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): voi
     );
   }
   if (iv.length !== IV_LENGTH) {
-    throw new CryptoTensorsError("ERR_INVALID_IV_LENGTH", `${alg} needs a ${IV_LENGTH}-byte IV, got ${iv.length} bytes`);
+    throw new CryptoTensorsError(
+      "ERR_INVALID_IV_LENGTH",
+      `${alg} needs a ${IV_LENGTH}-byte IV, got ${iv.length} bytes`,
+    );
   }
 }
 
@@ -43,7 +52,12 @@ function checkKeyAndIv(alg: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): voi
  * const { ciphertext, tag } = seal("aes256gcm", key32, iv12, Buffer.from("hello"));
  * ```
  */
-export function seal(alg: AeadAlgorithm, key: Uint8Array, iv: Uint8Array, plaintext: Uint8Array): Sealed {
+export function seal(
+  alg: AeadAlgorithm,
+  key: Uint8Array,
+  iv: Uint8Array,
+  plaintext: Uint8Array,
+): Sealed {
   checkKeyAndIv(alg, key, iv);
   checkBytes(plaintext, "plaintext");
   // Both cipher families expose setAAD/getAuthTag; the GCM type describes them for both.

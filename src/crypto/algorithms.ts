@@ -37,7 +37,11 @@ const NODE_CIPHERS = {
 export function parseAlgorithm(alg: string): AeadAlgorithm {
   if (typeof alg !== "string") throw new TypeError("the algorithm name must be a string");
   const normalized = alg.replaceAll("-", "").toLowerCase();
-  if (normalized === "aes128gcm" || normalized === "aes256gcm" || normalized === "chacha20poly1305") {
+  if (
+    normalized === "aes128gcm" ||
+    normalized === "aes256gcm" ||
+    normalized === "chacha20poly1305"
+  ) {
     return normalized;
   }
   throw new CryptoTensorsError(
@@ -69,7 +73,8 @@ export function isEd25519(alg: string): boolean {
  */
 export function keyLength(alg: AeadAlgorithm): number {
   const length = KEY_LENGTHS[alg];
-  if (length === undefined) throw new TypeError("unknown AEAD algorithm; parse names with parseAlgorithm()");
+  if (length === undefined)
+    throw new TypeError("unknown AEAD algorithm; parse names with parseAlgorithm()");
   return length;
 }
 
@@ -81,8 +86,11 @@ export function keyLength(alg: AeadAlgorithm): number {
  * nodeCipherName("aes256gcm"); // "aes-256-gcm"
  * ```
  */
-export function nodeCipherName(alg: AeadAlgorithm): "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305" {
+export function nodeCipherName(
+  alg: AeadAlgorithm,
+): "aes-128-gcm" | "aes-256-gcm" | "chacha20-poly1305" {
   const name = NODE_CIPHERS[alg];
-  if (name === undefined) throw new TypeError("unknown AEAD algorithm; parse names with parseAlgorithm()");
+  if (name === undefined)
+    throw new TypeError("unknown AEAD algorithm; parse names with parseAlgorithm()");
   return name;
 }

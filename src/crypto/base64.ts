@@ -69,7 +69,10 @@ export function decodeBase64(text: string, code: ErrorCode, what: string): Buffe
   if (written !== out.length) {
     // Cannot happen for a string that passed the check; fail closed rather than return zeros.
     out.fill(0);
-    throw new CryptoTensorsError("ERR_INTERNAL", `${what}: base64 decoder wrote ${written} of ${out.length} bytes`);
+    throw new CryptoTensorsError(
+      "ERR_INTERNAL",
+      `${what}: base64 decoder wrote ${written} of ${out.length} bytes`,
+    );
   }
   return out;
 }

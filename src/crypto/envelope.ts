@@ -36,7 +36,11 @@ export function generateDataKey(alg: AeadAlgorithm): Buffer {
  * const entry = wrapDataKey("aes256gcm", masterKey, dek); // { wrappedKey, keyIv, keyTag }
  * ```
  */
-export function wrapDataKey(alg: AeadAlgorithm, masterKey: Uint8Array, dataKey: Uint8Array): WrappedDataKey {
+export function wrapDataKey(
+  alg: AeadAlgorithm,
+  masterKey: Uint8Array,
+  dataKey: Uint8Array,
+): WrappedDataKey {
   return wrapDataKeyWithIv(alg, masterKey, dataKey, randomBytes(IV_LENGTH));
 }
 
@@ -74,7 +78,11 @@ export function wrapDataKeyWithIv(
  * try { … } finally { dek.fill(0); }
  * ```
  */
-export function unwrapDataKey(alg: AeadAlgorithm, masterKey: Uint8Array, entry: WrappedDataKey): Buffer {
+export function unwrapDataKey(
+  alg: AeadAlgorithm,
+  masterKey: Uint8Array,
+  entry: WrappedDataKey,
+): Buffer {
   const dataKey = open(alg, masterKey, entry.keyIv, entry.wrappedKey, entry.keyTag);
   const expected = keyLength(alg);
   if (dataKey.length !== expected) {

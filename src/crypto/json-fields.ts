@@ -38,7 +38,8 @@ export function parseJsonAs(text: string, code: ErrorCode, what: string): JsonVa
     return parseJson(text);
   } catch (error) {
     if (error instanceof CryptoTensorsError) {
-      const reason = error.code === "ERR_HEADER_DUPLICATE_KEY" ? "repeats a key" : "is not valid JSON";
+      const reason =
+        error.code === "ERR_HEADER_DUPLICATE_KEY" ? "repeats a key" : "is not valid JSON";
       throw new CryptoTensorsError(code, `${what} ${reason}`, { cause: error });
     }
     throw error;
@@ -58,7 +59,10 @@ export function asObject(value: JsonValue | undefined): JsonObject | undefined {
 }
 
 /** What {@link optionalString} found: absent (missing or `null`), a string, or another type. */
-export type OptionalString = { kind: "absent" } | { kind: "string"; value: string } | { kind: "wrong-type" };
+export type OptionalString =
+  | { kind: "absent" }
+  | { kind: "string"; value: string }
+  | { kind: "wrong-type" };
 
 /**
  * Reads a member that serde would deserialize as `Option<String>`: missing and `null` are both

@@ -54,8 +54,11 @@ export function parseEncryption(text: string): Map<string, EncryptionEntry> {
   for (const [name, value] of root) {
     const where = `${WHAT} entry ${quoteShort(name)}`;
     const obj = asObject(value);
-    if (obj === undefined) throw new CryptoTensorsError("ERR_ENCRYPTION_INVALID", `${where} must be a JSON object`);
-    const decoded: Partial<Record<(typeof KEY_FIELDS)[number][1] | (typeof MODE_FIELDS)[number][1], Buffer>> = {};
+    if (obj === undefined)
+      throw new CryptoTensorsError("ERR_ENCRYPTION_INVALID", `${where} must be a JSON object`);
+    const decoded: Partial<
+      Record<(typeof KEY_FIELDS)[number][1] | (typeof MODE_FIELDS)[number][1], Buffer>
+    > = {};
     for (const [field, prop] of [...KEY_FIELDS, ...MODE_FIELDS]) {
       const member = optionalString(obj, field);
       const required = KEY_FIELDS.some(([f]) => f === field);
@@ -65,7 +68,12 @@ export function parseEncryption(text: string): Map<string, EncryptionEntry> {
           `${where} ${required ? "needs a" : "has a non-string"} "${field}"${required ? " string" : ""}`,
         );
       }
-      if (member.kind === "string") decoded[prop] = decodeBase64(member.value, "ERR_ENCRYPTION_INVALID", `${where} field "${field}"`);
+      if (member.kind === "string")
+        decoded[prop] = decodeBase64(
+          member.value,
+          "ERR_ENCRYPTION_INVALID",
+          `${where} field "${field}"`,
+        );
     }
     const { wrappedKey, keyIv, keyTag } = decoded;
     if (wrappedKey === undefined || keyIv === undefined || keyTag === undefined) {
@@ -100,17 +108,23 @@ export function serializeEncryption(
   layout: "1" | "2",
 ): string {
   if (layout !== "1" && layout !== "2") throw new RangeError('layout must be "1" or "2"');
-  const list = [...entries].map(([name, entry]) => ({ name, bytes: Buffer.from(name, "utf8"), entry }));
+  const list = [...entries].map(([name, entry]) => ({
+    name,
+    bytes: Buffer.from(name, "utf8"),
+    entry,
+  }));
   list.sort((a, b) => Buffer.compare(a.bytes, b.bytes));
   const parts: string[] = [];
   let previous: Buffer | undefined;
   for (const { name, bytes, entry } of list) {
-    if (previous !== undefined && previous.equals(bytes)) throw new TypeError(`tensor ${quoteShort(name)} has two entries`);
+    if (previous?.equals(bytes)) throw new TypeError(`tensor ${quoteShort(name)} has two entries`);
     previous = bytes;
     const needed = layout === "1" ? (["iv", "tag"] as const) : (["baseIv", "tags"] as const);
     for (const prop of needed) {
       if (!(entry[prop] instanceof Uint8Array)) {
-        throw new TypeError(`entry ${quoteShort(name)} lacks ${prop}, needed by layout "${layout}"`);
+        throw new TypeError(
+          `entry ${quoteShort(name)} lacks ${prop}, needed by layout "${layout}"`,
+        );
       }
     }
     let fields = "";

@@ -4,7 +4,14 @@
 import { CryptoTensorsError } from "../errors.js";
 import { isEd25519, parseAlgorithm } from "./algorithms.js";
 import { DEFAULT_CHUNK_SIZE } from "./chunks.js";
-import { asObject, jsonText, optionalString, parseJsonAs, parseObject, type JsonObject } from "./json-fields.js";
+import {
+  asObject,
+  jsonText,
+  optionalString,
+  parseJsonAs,
+  parseObject,
+  type JsonObject,
+} from "./json-fields.js";
 import { quoteShort } from "./quote.js";
 
 export {
@@ -70,7 +77,10 @@ export function parseCryptoKeys(text: string): CryptoKeysHeader {
   const root = asObject(parseJsonAs(text, "ERR_CRYPTO_KEYS_INVALID", CRYPTO_KEYS_KEY));
   const version = root?.get("version");
   if (root === undefined || version === undefined || version.type !== "string") {
-    throw new CryptoTensorsError("ERR_MISSING_VERSION", `${CRYPTO_KEYS_KEY} has no string "version"`);
+    throw new CryptoTensorsError(
+      "ERR_MISSING_VERSION",
+      `${CRYPTO_KEYS_KEY} has no string "version"`,
+    );
   }
   if (version.value !== "1" && version.value !== "2") {
     throw new CryptoTensorsError(
@@ -92,7 +102,12 @@ function parseChunkSize(root: JsonObject): number | null {
   const value = root.get("chunk_size");
   if (value === undefined) return null;
   // serde's as_u64: a JSON integer literal (no fraction, exponent or sign) that fits 64 bits.
-  if (value.type !== "number" || !/^[0-9]+$/.test(value.raw) || BigInt(value.raw) > U64_MAX || BigInt(value.raw) === 0n) {
+  if (
+    value.type !== "number" ||
+    !/^[0-9]+$/.test(value.raw) ||
+    BigInt(value.raw) > U64_MAX ||
+    BigInt(value.raw) === 0n
+  ) {
     throw new CryptoTensorsError(
       "ERR_CRYPTO_KEYS_INVALID",
       `${CRYPTO_KEYS_KEY}.chunk_size must be a positive integer`,
@@ -103,17 +118,26 @@ function parseChunkSize(root: JsonObject): number | null {
   return size > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(size);
 }
 
-function parseDescriptor(value: ReturnType<JsonObject["get"]>, role: "enc" | "sign", kty: "oct" | "okp"): KeyDescriptor {
+function parseDescriptor(
+  value: ReturnType<JsonObject["get"]>,
+  role: "enc" | "sign",
+  kty: "oct" | "okp",
+): KeyDescriptor {
   const where = `${CRYPTO_KEYS_KEY}.${role}`;
   const invalid = (what: string): CryptoTensorsError =>
     new CryptoTensorsError("ERR_CRYPTO_KEYS_INVALID", `${where} ${what}`);
   const obj = asObject(value);
   if (obj === undefined) throw invalid("must be a JSON object");
   const ktyValue = obj.get("kty");
-  if (ktyValue === undefined || ktyValue.type !== "string" || (ktyValue.value !== "oct" && ktyValue.value !== "okp")) {
+  if (
+    ktyValue === undefined ||
+    ktyValue.type !== "string" ||
+    (ktyValue.value !== "oct" && ktyValue.value !== "okp")
+  ) {
     throw invalid(`.kty must be "oct" or "okp" (lowercase)`);
   }
-  if (ktyValue.value !== kty) throw invalid(`.kty must be "${kty}" for the ${role === "enc" ? "encryption" : "signing"} key`);
+  if (ktyValue.value !== kty)
+    throw invalid(`.kty must be "${kty}" for the ${role === "enc" ? "encryption" : "signing"} key`);
   const alg = obj.get("alg");
   if (alg === undefined || alg.type !== "string") throw invalid(".alg must be a string");
   const descriptor: KeyDescriptor = { kty, alg: alg.value };
@@ -193,7 +217,10 @@ export function parsePolicy(text: string): PolicyHeader {
   const local = obj.get("local");
   const remote = obj.get("remote");
   if (local?.type !== "string" || remote?.type !== "string") {
-    throw new CryptoTensorsError("ERR_POLICY_MISSING", `${POLICY_KEY} needs string "local" and "remote" members`);
+    throw new CryptoTensorsError(
+      "ERR_POLICY_MISSING",
+      `${POLICY_KEY} needs string "local" and "remote" members`,
+    );
   }
   return { local: local.value, remote: remote.value };
 }

@@ -29,7 +29,8 @@ function decimal(value: number | bigint, what: string): string {
     return value.toString();
   }
   // Beyond 2^53 a number is no longer exact; such values must be passed as bigint.
-  if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what} must be a non-negative safe integer or a bigint`);
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError(`${what} must be a non-negative safe integer or a bigint`);
   return String(value);
 }
 
@@ -52,7 +53,10 @@ export function signaturePayload(
   // Sorted by the raw key's UTF-8 bytes (serde_json's BTreeMap order), not by the escaped text.
   const entries = metadata
     .filter(([key]) => key !== SIGNATURE_KEY)
-    .map(([key, value]) => ({ sortKey: Buffer.from(key, "utf8"), text: `${jsonText(key, "metadata key")}:${jsonText(value, "metadata value")}` }));
+    .map(([key, value]) => ({
+      sortKey: Buffer.from(key, "utf8"),
+      text: `${jsonText(key, "metadata key")}:${jsonText(value, "metadata value")}`,
+    }));
   entries.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
   const parts = [`"__metadata__":{${entries.map((e) => e.text).join(",")}}`];
   for (const t of tensors) {
@@ -68,7 +72,10 @@ export function signaturePayload(
 
 function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   if (!(seed instanceof Uint8Array) || seed.length !== ED25519_KEY_LENGTH) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `an Ed25519 private key (d) is ${ED25519_KEY_LENGTH} bytes`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `an Ed25519 private key (d) is ${ED25519_KEY_LENGTH} bytes`,
+    );
   }
   const der = Buffer.concat([PKCS8_PREFIX, seed]);
   try {
@@ -80,9 +87,16 @@ function privateKeyFromSeed(seed: Uint8Array): KeyObject {
 
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_KEY_LENGTH) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `an Ed25519 public key (x) is ${ED25519_KEY_LENGTH} bytes`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `an Ed25519 public key (x) is ${ED25519_KEY_LENGTH} bytes`,
+    );
   }
-  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: "der", type: "spki" });
+  return createPublicKey({
+    key: Buffer.concat([SPKI_PREFIX, publicKey]),
+    format: "der",
+    type: "spki",
+  });
 }
 
 /**
@@ -120,9 +134,16 @@ export function signPayload(payload: Uint8Array, seed: Uint8Array): string {
  * verifyPayload(signaturePayload(metadata, tensors), metadataMap.get("__signature__")!, verifyKey.publicKey);
  * ```
  */
-export function verifyPayload(payload: Uint8Array, signatureB64: string, publicKey: Uint8Array): void {
+export function verifyPayload(
+  payload: Uint8Array,
+  signatureB64: string,
+  publicKey: Uint8Array,
+): void {
   if (typeof signatureB64 !== "string" || !isStrictBase64(signatureB64)) {
-    throw new CryptoTensorsError("ERR_SIGNATURE_FORMAT", `${SIGNATURE_KEY} is not valid standard base64`);
+    throw new CryptoTensorsError(
+      "ERR_SIGNATURE_FORMAT",
+      `${SIGNATURE_KEY} is not valid standard base64`,
+    );
   }
   const signature = decodeBase64(signatureB64, "ERR_SIGNATURE_FORMAT", SIGNATURE_KEY);
   if (signature.length !== ED25519_SIGNATURE_LENGTH) {

@@ -34,7 +34,8 @@ export function sealWhole(
   iv: Uint8Array,
   plaintext: Uint8Array,
 ): { ciphertext: Buffer } & WholeFields {
-  if (plaintext.length === 0) return { ciphertext: Buffer.alloc(0), iv: Buffer.alloc(0), tag: Buffer.alloc(0) };
+  if (plaintext.length === 0)
+    return { ciphertext: Buffer.alloc(0), iv: Buffer.alloc(0), tag: Buffer.alloc(0) };
   const { ciphertext, tag } = seal(alg, dataKey, iv, plaintext);
   return { ciphertext, iv: Buffer.from(iv), tag };
 }
@@ -115,7 +116,10 @@ export function openChunked(
   if (ciphertext.length === 0) {
     // The empty tensor's IV is base_iv itself, which must then be exactly 12 bytes (§3.5).
     if (baseIv.length !== IV_LENGTH) {
-      throw new CryptoTensorsError("ERR_INVALID_IV_LENGTH", `base_iv must be ${IV_LENGTH} bytes, got ${baseIv.length}`);
+      throw new CryptoTensorsError(
+        "ERR_INVALID_IV_LENGTH",
+        `base_iv must be ${IV_LENGTH} bytes, got ${baseIv.length}`,
+      );
     }
     return open(alg, dataKey, baseIv, ciphertext, tags);
   }
@@ -126,7 +130,10 @@ export function openChunked(
       const begin = i * chunkSize;
       const end = Math.min(begin + chunkSize, ciphertext.length);
       const tag = tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH);
-      open(alg, dataKey, chunkIv(baseIv, i), ciphertext.subarray(begin, end), tag).copy(plaintext, begin);
+      open(alg, dataKey, chunkIv(baseIv, i), ciphertext.subarray(begin, end), tag).copy(
+        plaintext,
+        begin,
+      );
     }
   } catch (error) {
     plaintext.fill(0); // never hand out a partly authenticated tensor
@@ -136,7 +143,10 @@ export function openChunked(
 }
 
 /** One encrypted tensor: its ciphertext and the decoded fields of its `__encryption__` entry. */
-export type EncryptedTensor = { ciphertext: Buffer; entry: WrappedDataKey & (WholeFields | ChunkedFields) };
+export type EncryptedTensor = {
+  ciphertext: Buffer;
+  entry: WrappedDataKey & (WholeFields | ChunkedFields);
+};
 
 /**
  * Encrypts one tensor the way the writer does: a fresh DEK, wrapped under `masterKey` with a fresh

@@ -78,7 +78,9 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): ParsedHe
   checkFileSize(fileSize);
   const headerLength = headerBytes.length;
   if (headerLength > MAX_HEADER_SIZE || PREFIX_LENGTH + headerLength > fileSize) {
-    throw new RangeError("headerBytes must be the N bytes after the prefix, as checked by readHeaderLength");
+    throw new RangeError(
+      "headerBytes must be the N bytes after the prefix, as checked by readHeaderLength",
+    );
   }
   let text: string;
   try {
@@ -103,7 +105,12 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): ParsedHe
 
   const dataLength = BigInt(fileSize - PREFIX_LENGTH - headerLength);
   const tensors = validateLayout(entries, dataLength);
-  const parsed: ParsedHeader = { headerLength, dataStart: PREFIX_LENGTH + headerLength, tensors, metadata };
+  const parsed: ParsedHeader = {
+    headerLength,
+    dataStart: PREFIX_LENGTH + headerLength,
+    tensors,
+    metadata,
+  };
   if (ignoredFields.length > 0) parsed.ignoredFields = ignoredFields;
   return parsed;
 }
@@ -175,7 +182,8 @@ function readTensor(
       `${what} has dtype ${quoteForMessage(dtype)}, which is not a safetensors dtype (names are case-sensitive, e.g. "F32", "BF16")`,
     );
   }
-  if (shapeValue.type !== "array") structure(`${what}: shape must be an array of non-negative integers`);
+  if (shapeValue.type !== "array")
+    structure(`${what}: shape must be an array of non-negative integers`);
   const shape = shapeValue.items.map((dim) => readU64(dim, `${what}: shape`));
   if (offsetsValue.type !== "array" || offsetsValue.items.length !== 2) {
     structure(`${what}: data_offsets must be an array of exactly two non-negative integers`);
@@ -192,14 +200,23 @@ function readU64(value: JsonValue, where: string): bigint {
     structure(`${where} must hold non-negative integers without sign, fraction or exponent`);
   }
   const n = BigInt(value.raw);
-  if (n > U64_MAX) structure(`${where} holds ${value.raw.length > 40 ? "a number" : value.raw}, above 2^64−1`);
+  if (n > U64_MAX)
+    structure(`${where} holds ${value.raw.length > 40 ? "a number" : value.raw}, above 2^64−1`);
   return n;
 }
 
 /** §1.5 steps 6–7 on BigInt values, in the reference's order of checks. */
 function validateLayout(raw: RawTensor[], dataLength: bigint): TensorEntry[] {
   raw.sort((a, b) =>
-    a.begin !== b.begin ? (a.begin < b.begin ? -1 : 1) : a.end !== b.end ? (a.end < b.end ? -1 : 1) : a.headerIndex - b.headerIndex,
+    a.begin !== b.begin
+      ? a.begin < b.begin
+        ? -1
+        : 1
+      : a.end !== b.end
+        ? a.end < b.end
+          ? -1
+          : 1
+        : a.headerIndex - b.headerIndex,
   );
   let pos = 0n;
   for (const t of raw) {
@@ -224,7 +241,9 @@ function validateLayout(raw: RawTensor[], dataLength: bigint): TensorEntry[] {
     throw new CryptoTensorsError(
       "ERR_METADATA_INCOMPLETE_BUFFER",
       `the tensors cover ${pos} bytes of data but the file holds ${dataLength}; ` +
-        (pos < dataLength ? "there are trailing bytes after the last tensor" : "the file is truncated"),
+        (pos < dataLength
+          ? "there are trailing bytes after the last tensor"
+          : "the file is truncated"),
     );
   }
   const safe = BigInt(Number.MAX_SAFE_INTEGER);

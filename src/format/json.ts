@@ -20,7 +20,12 @@ export interface ParseJsonOptions {
   maxDepth?: number;
 }
 
-type ObjectFrame = { kind: "object"; entries: Array<[string, JsonValue]>; keys: Set<string>; key: string };
+type ObjectFrame = {
+  kind: "object";
+  entries: Array<[string, JsonValue]>;
+  keys: Set<string>;
+  key: string;
+};
 type ArrayFrame = { kind: "array"; items: JsonValue[] };
 type Frame = ObjectFrame | ArrayFrame;
 
@@ -111,7 +116,8 @@ class Parser {
       return undefined;
     }
     if (c === 0x22 /* " */) return { type: "string", value: this.readString() };
-    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39)) return { type: "number", raw: this.readNumber() };
+    if (c === 0x2d /* - */ || (c >= 0x30 && c <= 0x39))
+      return { type: "number", raw: this.readNumber() };
     if (this.text.startsWith("true", this.pos)) {
       this.pos += 4;
       return { type: "bool", value: true };
@@ -124,7 +130,9 @@ class Parser {
       this.pos += 4;
       return { type: "null" };
     }
-    return this.syntax(this.pos >= this.text.length ? "unexpected end of the header" : "expected a JSON value");
+    return this.syntax(
+      this.pos >= this.text.length ? "unexpected end of the header" : "expected a JSON value",
+    );
   }
 
   /**
@@ -168,7 +176,8 @@ class Parser {
     frame.keys.add(key);
     frame.key = key;
     this.skipWhitespace();
-    if (this.text.charCodeAt(this.pos) !== 0x3a /* : */) this.syntax("expected ':' after an object key");
+    if (this.text.charCodeAt(this.pos) !== 0x3a /* : */)
+      this.syntax("expected ':' after an object key");
     this.pos++;
   }
 
@@ -201,18 +210,35 @@ class Parser {
       const esc = text.charCodeAt(pos + 1);
       pos += 2;
       switch (esc) {
-        case 0x22: out += '"'; break;
-        case 0x5c: out += "\\"; break;
-        case 0x2f: out += "/"; break;
-        case 0x62: out += "\b"; break;
-        case 0x66: out += "\f"; break;
-        case 0x6e: out += "\n"; break;
-        case 0x72: out += "\r"; break;
-        case 0x74: out += "\t"; break;
+        case 0x22:
+          out += '"';
+          break;
+        case 0x5c:
+          out += "\\";
+          break;
+        case 0x2f:
+          out += "/";
+          break;
+        case 0x62:
+          out += "\b";
+          break;
+        case 0x66:
+          out += "\f";
+          break;
+        case 0x6e:
+          out += "\n";
+          break;
+        case 0x72:
+          out += "\r";
+          break;
+        case 0x74:
+          out += "\t";
+          break;
         case 0x75: {
           const unit = this.hex4(pos);
           pos += 4;
-          if (unit >= 0xdc00 && unit <= 0xdfff) this.syntax("lone trailing surrogate in a \\u escape");
+          if (unit >= 0xdc00 && unit <= 0xdfff)
+            this.syntax("lone trailing surrogate in a \\u escape");
           if (unit >= 0xd800 && unit <= 0xdbff) {
             // serde_json accepts a high surrogate only when a low-surrogate escape follows.
             if (text.charCodeAt(pos) !== 0x5c || text.charCodeAt(pos + 1) !== 0x75) {

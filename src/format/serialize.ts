@@ -22,7 +22,9 @@ export interface LayoutEntry {
 }
 
 /** Metadata to write: pairs or a plain record of strings. */
-export type MetadataInput = ReadonlyArray<readonly [string, string]> | Readonly<Record<string, string>>;
+export type MetadataInput =
+  | ReadonlyArray<readonly [string, string]>
+  | Readonly<Record<string, string>>;
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 const utf8 = new TextEncoder();
@@ -65,7 +67,8 @@ export function compareUtf8(a: string, b: string): number {
  */
 export function jsonString(s: string): string {
   if (typeof s !== "string") throw new TypeError("jsonString expects a string");
-  if (LONE_SURROGATE.test(s)) throw new TypeError(`string ${quoteForMessage(s)} has a lone surrogate and cannot be UTF-8`);
+  if (LONE_SURROGATE.test(s))
+    throw new TypeError(`string ${quoteForMessage(s)} has a lone surrogate and cannot be UTF-8`);
   // JSON.stringify of a string escapes exactly the same set, with the same spellings, as serde_json.
   return JSON.stringify(s);
 }
@@ -93,7 +96,12 @@ export function planLayout(tensors: ReadonlyArray<TensorSpec>): LayoutEntry[] {
       );
     }
     seen.add(t.name);
-    return { name: t.name, dtype: t.dtype, shape: [...t.shape], bytes: tensorByteLength(t.dtype, t.shape) };
+    return {
+      name: t.name,
+      dtype: t.dtype,
+      shape: [...t.shape],
+      bytes: tensorByteLength(t.dtype, t.shape),
+    };
   });
   specs.sort((a, b) => dtypeRank(b.dtype) - dtypeRank(a.dtype) || compareUtf8(a.name, b.name));
   let pos = 0;
@@ -101,7 +109,10 @@ export function planLayout(tensors: ReadonlyArray<TensorSpec>): LayoutEntry[] {
     const begin = pos;
     pos += bytes;
     if (!Number.isSafeInteger(pos)) {
-      throw new CryptoTensorsError("ERR_VALIDATION_OVERFLOW", "the tensors together exceed 2^53−1 bytes; write fewer or smaller tensors");
+      throw new CryptoTensorsError(
+        "ERR_VALIDATION_OVERFLOW",
+        "the tensors together exceed 2^53−1 bytes; write fewer or smaller tensors",
+      );
     }
     return { name, dtype, shape, dataOffsets: [begin, pos] };
   });
@@ -122,11 +133,16 @@ export function planLayout(tensors: ReadonlyArray<TensorSpec>): LayoutEntry[] {
  * // file = prefix ‖ the 3 data bytes
  * ```
  */
-export function serializeHeader(layout: ReadonlyArray<LayoutEntry>, metadata?: MetadataInput | null): Uint8Array {
+export function serializeHeader(
+  layout: ReadonlyArray<LayoutEntry>,
+  metadata?: MetadataInput | null,
+): Uint8Array {
   const parts: string[] = [];
   if (metadata !== undefined && metadata !== null) {
     const pairs = metadataPairs(metadata).sort((a, b) => compareUtf8(a[0], b[0]));
-    parts.push(`"__metadata__":{${pairs.map(([k, v]) => `${jsonString(k)}:${jsonString(v)}`).join(",")}}`);
+    parts.push(
+      `"__metadata__":{${pairs.map(([k, v]) => `${jsonString(k)}:${jsonString(v)}`).join(",")}}`,
+    );
   }
   const names = new Set<string>();
   let pos = 0;
@@ -134,7 +150,10 @@ export function serializeHeader(layout: ReadonlyArray<LayoutEntry>, metadata?: M
     checkSpec(t);
     const what = `tensor ${quoteForMessage(t.name)}`;
     if (names.has(t.name) || t.name === "__metadata__") {
-      throw new CryptoTensorsError("ERR_INVALID_TENSOR", `${what} is given twice or uses the reserved name; names must be unique`);
+      throw new CryptoTensorsError(
+        "ERR_INVALID_TENSOR",
+        `${what} is given twice or uses the reserved name; names must be unique`,
+      );
     }
     names.add(t.name);
     const [begin, end] = t.dataOffsets;
@@ -145,7 +164,9 @@ export function serializeHeader(layout: ReadonlyArray<LayoutEntry>, metadata?: M
       );
     }
     pos = end;
-    parts.push(`${jsonString(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${begin},${end}]}`);
+    parts.push(
+      `${jsonString(t.name)}:{"dtype":"${t.dtype}","shape":[${t.shape.join(",")}],"data_offsets":[${begin},${end}]}`,
+    );
   }
   const json = utf8.encode(`{${parts.join(",")}}`);
   const headerLength = json.length + ((8 - (json.length % 8)) % 8);
@@ -165,14 +186,17 @@ export function serializeHeader(layout: ReadonlyArray<LayoutEntry>, metadata?: M
 function metadataPairs(metadata: MetadataInput): Array<[string, string]> {
   const pairs: Array<[string, string]> = Array.isArray(metadata)
     ? (metadata as ReadonlyArray<readonly [string, string]>).map((p) => {
-        if (!Array.isArray(p) || p.length !== 2) throw new TypeError("metadata pairs must be [key, value] arrays");
+        if (!Array.isArray(p) || p.length !== 2)
+          throw new TypeError("metadata pairs must be [key, value] arrays");
         return [p[0], p[1]];
       })
     : Object.entries(metadata as Readonly<Record<string, string>>);
   const keys = new Set<string>();
   for (const [key, value] of pairs) {
     if (typeof key !== "string" || typeof value !== "string") {
-      throw new TypeError(`metadata keys and values must be strings (key ${quoteForMessage(String(key))})`);
+      throw new TypeError(
+        `metadata keys and values must be strings (key ${quoteForMessage(String(key))})`,
+      );
     }
     if (keys.has(key)) throw new TypeError(`metadata key ${quoteForMessage(key)} is given twice`);
     keys.add(key);
@@ -183,12 +207,22 @@ function metadataPairs(metadata: MetadataInput): Array<[string, string]> {
 function checkSpec(t: { name: unknown; dtype: unknown; shape: unknown }): void {
   if (typeof t.name !== "string") throw new TypeError("tensor names must be strings");
   if (LONE_SURROGATE.test(t.name)) {
-    throw new CryptoTensorsError("ERR_INVALID_TENSOR", `tensor name ${quoteForMessage(t.name)} has a lone surrogate and cannot be written as UTF-8`);
+    throw new CryptoTensorsError(
+      "ERR_INVALID_TENSOR",
+      `tensor name ${quoteForMessage(t.name)} has a lone surrogate and cannot be written as UTF-8`,
+    );
   }
   if (typeof t.dtype !== "string" || !isDtype(t.dtype)) {
-    throw new TypeError(`tensor ${quoteForMessage(t.name)}: ${String(t.dtype)} is not a safetensors dtype`);
+    throw new TypeError(
+      `tensor ${quoteForMessage(t.name)}: ${String(t.dtype)} is not a safetensors dtype`,
+    );
   }
-  if (!Array.isArray(t.shape) || !t.shape.every((d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-    throw new RangeError(`tensor ${quoteForMessage(t.name)}: shape must be an array of non-negative safe integers`);
+  if (
+    !Array.isArray(t.shape) ||
+    !t.shape.every((d: unknown) => Number.isSafeInteger(d) && (d as number) >= 0)
+  ) {
+    throw new RangeError(
+      `tensor ${quoteForMessage(t.name)}: shape must be an array of non-negative safe integers`,
+    );
   }
 }

@@ -16,10 +16,15 @@ const U64_MAX = (1n << 64n) - 1n;
  * tensorByteLengthBig("F4", [3n, 2n]); // 3n
  * ```
  */
-export function tensorByteLengthBig(dtype: Dtype, shape: readonly bigint[], what = "tensor"): bigint {
+export function tensorByteLengthBig(
+  dtype: Dtype,
+  shape: readonly bigint[],
+  what = "tensor",
+): bigint {
   let elements = 1n;
   for (const dim of shape) {
-    if (dim < 0n) throw new RangeError(`${what}: shape dimensions must be non-negative, got ${dim}`);
+    if (dim < 0n)
+      throw new RangeError(`${what}: shape dimensions must be non-negative, got ${dim}`);
     elements *= dim;
     if (elements > U64_MAX) overflow(what, "element count");
   }
@@ -48,11 +53,16 @@ export function tensorByteLengthBig(dtype: Dtype, shape: readonly bigint[], what
  * tensorByteLength("F4", [3]);     // throws ERR_MISALIGNED_SLICE
  * ```
  */
-export function tensorByteLength(dtype: Dtype, shape: readonly number[] | readonly bigint[]): number {
+export function tensorByteLength(
+  dtype: Dtype,
+  shape: readonly number[] | readonly bigint[],
+): number {
   const dims = shape.map((dim: number | bigint): bigint => {
     if (typeof dim === "bigint") return dim;
     if (!Number.isSafeInteger(dim) || dim < 0) {
-      throw new RangeError(`shape dimensions must be non-negative safe integers, got ${String(dim)}`);
+      throw new RangeError(
+        `shape dimensions must be non-negative safe integers, got ${String(dim)}`,
+      );
     }
     return BigInt(dim);
   });

@@ -70,18 +70,22 @@ export class FileKeyProvider implements KeyProvider {
 
   constructor(options: FileKeyProviderOptions = {}) {
     const roots = options.roots ?? [];
-    if (!Array.isArray(roots) || !roots.every((root) => typeof root === "string" && isAbsolute(root))) {
+    if (
+      !Array.isArray(roots) ||
+      !roots.every((root) => typeof root === "string" && isAbsolute(root))
+    ) {
       throw new TypeError("roots must be an array of absolute directory paths");
     }
     const maxBytes = options.maxBytes ?? DEFAULT_MAX_KEY_FILE_BYTES;
-    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) throw new RangeError("maxBytes must be a positive integer");
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0)
+      throw new RangeError("maxBytes must be a positive integer");
     this.roots = [...roots];
     this.maxBytes = maxBytes;
     this.home = options.home ?? homedir();
   }
 
   matches(request: KeyRequest): boolean {
-    return request.jku !== undefined && request.jku.startsWith("file://");
+    return request.jku?.startsWith("file://") === true;
   }
 
   async getMasterKey(request: KeyRequest): Promise<Record<string, unknown> | undefined> {
@@ -92,14 +96,24 @@ export class FileKeyProvider implements KeyProvider {
     return this.select("verify", request);
   }
 
-  private async select(role: KeyRole, request: KeyRequest): Promise<Record<string, unknown> | undefined> {
+  private async select(
+    role: KeyRole,
+    request: KeyRequest,
+  ): Promise<Record<string, unknown> | undefined> {
     if (request.jku === undefined) return undefined;
     const path = jkuPath(request.jku, this.home);
     if (path === null) {
-      throw new CryptoTensorsError("ERR_KEY_UNTRUSTED", `jku ${quoteShort(request.jku)} is not an absolute file:// URL; it is not followed`);
+      throw new CryptoTensorsError(
+        "ERR_KEY_UNTRUSTED",
+        `jku ${quoteShort(request.jku)} is not an absolute file:// URL; it is not followed`,
+      );
     }
     const text = await readKeyFile(path, this.roots, this.maxBytes, request.jku);
-    return selectJwk(jwkEntries(parseKeyJson(text, `key file ${path}`), `key file ${path}`), role, request.kid);
+    return selectJwk(
+      jwkEntries(parseKeyJson(text, `key file ${path}`), `key file ${path}`),
+      role,
+      request.kid,
+    );
   }
 }
 
@@ -112,7 +126,12 @@ export class FileKeyProvider implements KeyProvider {
  * const text = await readKeyFile("/etc/ct/keys.jwks", ["/etc/ct"], 65536, "file:///etc/ct/keys.jwks");
  * ```
  */
-export async function readKeyFile(path: string, roots: readonly string[], maxBytes: number, jku: string): Promise<string> {
+export async function readKeyFile(
+  path: string,
+  roots: readonly string[],
+  maxBytes: number,
+  jku: string,
+): Promise<string> {
   const shown = quoteShort(jku);
   if (roots.length === 0) {
     throw new CryptoTensorsError(
@@ -124,7 +143,10 @@ export async function readKeyFile(path: string, roots: readonly string[], maxByt
   try {
     real = await realpath(path);
   } catch (cause) {
-    throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key file of jku ${shown} cannot be found (${(cause as NodeJS.ErrnoException).code ?? "error"})`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the key file of jku ${shown} cannot be found (${(cause as NodeJS.ErrnoException).code ?? "error"})`,
+    );
   }
   const realRoots = await Promise.all(roots.map((root) => realpath(root).catch(() => null)));
   const inside = realRoots.some((root) => {
@@ -140,13 +162,27 @@ export async function readKeyFile(path: string, roots: readonly string[], maxByt
   }
   // O_NONBLOCK: opening a FIFO must not wait for a writer; O_NOFOLLOW: the final component was
   // resolved above and must not have become a symlink since.
-  const handle = await open(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW).catch((cause: unknown) => {
-    throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key file of jku ${shown} cannot be opened (${(cause as NodeJS.ErrnoException).code ?? "error"})`);
+  const handle = await open(
+    real,
+    constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW,
+  ).catch((cause: unknown) => {
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the key file of jku ${shown} cannot be opened (${(cause as NodeJS.ErrnoException).code ?? "error"})`,
+    );
   });
   try {
     const info = await handle.stat();
-    if (!info.isFile()) throw new CryptoTensorsError("ERR_KEY_INVALID", `the key file of jku ${shown} is not a regular file`);
-    if (info.size > maxBytes) throw new CryptoTensorsError("ERR_KEY_INVALID", `the key file of jku ${shown} is ${info.size} bytes, above the ${maxBytes}-byte cap`);
+    if (!info.isFile())
+      throw new CryptoTensorsError(
+        "ERR_KEY_INVALID",
+        `the key file of jku ${shown} is not a regular file`,
+      );
+    if (info.size > maxBytes)
+      throw new CryptoTensorsError(
+        "ERR_KEY_INVALID",
+        `the key file of jku ${shown} is ${info.size} bytes, above the ${maxBytes}-byte cap`,
+      );
     // Read one byte past the cap: the file may have grown since fstat.
     const buffer = Buffer.alloc(maxBytes + 1);
     let length = 0;
@@ -156,7 +192,10 @@ export async function readKeyFile(path: string, roots: readonly string[], maxByt
       length += bytesRead;
       if (length > maxBytes) {
         buffer.fill(0);
-        throw new CryptoTensorsError("ERR_KEY_INVALID", `the key file of jku ${shown} is above the ${maxBytes}-byte cap`);
+        throw new CryptoTensorsError(
+          "ERR_KEY_INVALID",
+          `the key file of jku ${shown} is above the ${maxBytes}-byte cap`,
+        );
       }
     }
     const text = buffer.toString("utf8", 0, length);

@@ -29,7 +29,10 @@ function fresh(length: number): Buffer {
  * ```
  */
 export function generateMasterKey(alg: string = "aes256gcm", kid?: string): MasterKey {
-  return new MasterKey({ alg, ...(kid === undefined ? {} : { kid }) }, fresh(keyLength(parseAlgorithm(alg))));
+  return new MasterKey(
+    { alg, ...(kid === undefined ? {} : { kid }) },
+    fresh(keyLength(parseAlgorithm(alg))),
+  );
 }
 
 /**
@@ -42,7 +45,11 @@ export function generateMasterKey(alg: string = "aes256gcm", kid?: string): Mast
  */
 export function generateSigningKey(kid?: string): SigningKey {
   const seed = fresh(32);
-  return new SigningKey({ alg: "ed25519", ...(kid === undefined ? {} : { kid }) }, ed25519PublicKey(seed), seed);
+  return new SigningKey(
+    { alg: "ed25519", ...(kid === undefined ? {} : { kid }) },
+    ed25519PublicKey(seed),
+    seed,
+  );
 }
 
 /**
@@ -56,13 +63,16 @@ export function generateSigningKey(kid?: string): SigningKey {
  * fs.writeFileSync("keys.json", JSON.stringify(set), { mode: 0o600 });
  * ```
  */
-export function generateKeySet(options: GenerateKeySetOptions = {}): { keys: [Record<string, string>, Record<string, string>] } {
+export function generateKeySet(options: GenerateKeySetOptions = {}): {
+  keys: [Record<string, string>, Record<string, string>];
+} {
   const alg = options.alg ?? "aes256gcm";
   if (alg !== "aes256gcm" && alg !== "aes128gcm" && alg !== "chacha20poly1305") {
     throw new RangeError("alg must be aes256gcm, aes128gcm or chacha20poly1305");
   }
   for (const kid of [options.encKid, options.signKid]) {
-    if (kid !== undefined && (typeof kid !== "string" || kid === "")) throw new TypeError("a kid must be a non-empty string");
+    if (kid !== undefined && (typeof kid !== "string" || kid === ""))
+      throw new TypeError("a kid must be a non-empty string");
   }
   const master = generateMasterKey(alg, options.encKid);
   const signer = generateSigningKey(options.signKid);
@@ -84,6 +94,8 @@ export function generateKeySet(options: GenerateKeySetOptions = {}): { keys: [Re
  * await rewrapFile("model.ct", { oldKeys, newEncKey: encKey, newSignKey: signKey });
  * ```
  */
-export function generateKeys(options: GenerateKeySetOptions = {}): { keys: [Record<string, string>, Record<string, string>] } {
+export function generateKeys(options: GenerateKeySetOptions = {}): {
+  keys: [Record<string, string>, Record<string, string>];
+} {
   return generateKeySet(options);
 }

@@ -32,11 +32,18 @@ export function jwkKeyType(jwk: Record<string, unknown>, prefix: string): "oct" 
   if (kty === "okp" || kty === "OKP") {
     // RFC 8037 requires crv; X25519/Ed448 keys cannot sign this format.
     if (kty === "OKP" || crv !== undefined) {
-      if (crv !== "Ed25519") throw new CryptoTensorsError("ERR_KEY_INVALID", `${prefix}of kty "OKP" must have "crv": "Ed25519"`);
+      if (crv !== "Ed25519")
+        throw new CryptoTensorsError(
+          "ERR_KEY_INVALID",
+          `${prefix}of kty "OKP" must have "crv": "Ed25519"`,
+        );
     }
     return "okp";
   }
-  throw new CryptoTensorsError("ERR_KEY_INVALID", `${prefix}"kty" must be "oct", "okp" or "OKP" (RFC 8037 with crv Ed25519)`);
+  throw new CryptoTensorsError(
+    "ERR_KEY_INVALID",
+    `${prefix}"kty" must be "oct", "okp" or "OKP" (RFC 8037 with crv Ed25519)`,
+  );
 }
 
 /**
@@ -49,10 +56,18 @@ export function jwkKeyType(jwk: Record<string, unknown>, prefix: string): "oct" 
  * jwkAlgorithm({ alg: "A256GCM" }, "oct", "JWK "); // "aes256gcm"
  * ```
  */
-export function jwkAlgorithm(jwk: Record<string, unknown>, kty: "oct" | "okp", prefix: string): string {
+export function jwkAlgorithm(
+  jwk: Record<string, unknown>,
+  kty: "oct" | "okp",
+  prefix: string,
+): string {
   const alg = jwk["alg"];
   if (alg === undefined || alg === null) return kty === "oct" ? "" : "ed25519";
-  if (typeof alg !== "string") throw new CryptoTensorsError("ERR_KEY_INVALID", `${prefix}"alg" must be a string (it may be empty)`);
+  if (typeof alg !== "string")
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `${prefix}"alg" must be a string (it may be empty)`,
+    );
   if (kty === "oct") return JWA_ENCRYPTION[alg] ?? alg;
   return alg === "EdDSA" ? "ed25519" : alg;
 }
@@ -76,5 +91,8 @@ export function decodeKeyBytes(text: string, what: string): Buffer {
     if (written === out.length && out.toString("base64url") === text) return out;
     out.fill(0);
   }
-  throw new CryptoTensorsError("ERR_KEY_INVALID", `${what} is neither standard base64 (padded) nor base64url (unpadded)`);
+  throw new CryptoTensorsError(
+    "ERR_KEY_INVALID",
+    `${what} is neither standard base64 (padded) nor base64url (unpadded)`,
+  );
 }

@@ -20,11 +20,17 @@ export function jwkEntries(value: unknown, where: string): Array<Record<string, 
   if (value !== null && typeof value === "object" && !Array.isArray(value)) {
     const obj = value as Record<string, unknown>;
     if (Array.isArray(obj["keys"])) {
-      return obj["keys"].filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object" && !Array.isArray(entry));
+      return obj["keys"].filter(
+        (entry): entry is Record<string, unknown> =>
+          entry !== null && typeof entry === "object" && !Array.isArray(entry),
+      );
     }
     if ("kty" in obj) return [obj];
   }
-  throw new CryptoTensorsError("ERR_KEY_INVALID", `${where} must hold a JWK set {"keys":[...]} or one JWK object with "kty"`);
+  throw new CryptoTensorsError(
+    "ERR_KEY_INVALID",
+    `${where} must hold a JWK set {"keys":[...]} or one JWK object with "kty"`,
+  );
 }
 
 /**
@@ -35,8 +41,14 @@ export function jwkEntries(value: unknown, where: string): Array<Record<string, 
  * selectJwk(entries, "verify", "sign-1"); // the okp entry whose kid is "sign-1"
  * ```
  */
-export function selectJwk(entries: ReadonlyArray<Record<string, unknown>>, role: KeyRole, kid: string | undefined): Record<string, unknown> | undefined {
-  const ofKind = entries.filter((entry) => (role === "master" ? entry["kty"] === "oct" : entry["kty"] === "okp" || entry["kty"] === "OKP"));
+export function selectJwk(
+  entries: ReadonlyArray<Record<string, unknown>>,
+  role: KeyRole,
+  kid: string | undefined,
+): Record<string, unknown> | undefined {
+  const ofKind = entries.filter((entry) =>
+    role === "master" ? entry["kty"] === "oct" : entry["kty"] === "okp" || entry["kty"] === "OKP",
+  );
   return kid === undefined ? ofKind[0] : ofKind.find((entry) => entry["kid"] === kid);
 }
 
@@ -53,6 +65,9 @@ export function parseKeyJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `${where} is not valid JSON (it must hold a JWK set or one JWK)`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `${where} is not valid JSON (it must hold a JWK set or one JWK)`,
+    );
   }
 }

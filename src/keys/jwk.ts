@@ -142,25 +142,37 @@ export class SigningKey {
   }
 
   [inspect.custom](): string {
-    const shown = { ...labelsOf(this), publicKey: REDACTED, ...(this.canSign ? { privateKey: REDACTED } : {}) };
+    const shown = {
+      ...labelsOf(this),
+      publicKey: REDACTED,
+      ...(this.canSign ? { privateKey: REDACTED } : {}),
+    };
     return `SigningKey ${inspect(shown)}`;
   }
 }
-
 
 function invalid(where: string, what: string): CryptoTensorsError {
   return new CryptoTensorsError("ERR_KEY_INVALID", `${where}${what}`);
 }
 
-function optionalLabel(jwk: Record<string, unknown>, field: "kid" | "jku", where: string): string | undefined {
+function optionalLabel(
+  jwk: Record<string, unknown>,
+  field: "kid" | "jku",
+  where: string,
+): string | undefined {
   const value = jwk[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalid(where, `"${field}" must be a string`);
-  if (!isWellFormedText(value)) throw invalid(where, `"${field}" is not valid Unicode (lone surrogate)`);
+  if (!isWellFormedText(value))
+    throw invalid(where, `"${field}" is not valid Unicode (lone surrogate)`);
   return value;
 }
 
-function secretField(jwk: Record<string, unknown>, field: "k" | "x" | "d", where: string): Buffer | undefined {
+function secretField(
+  jwk: Record<string, unknown>,
+  field: "k" | "x" | "d",
+  where: string,
+): Buffer | undefined {
   const value = jwk[field];
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "string") throw invalid(where, `"${field}" must be a base64 string`);
@@ -187,14 +199,19 @@ function secretField(jwk: Record<string, unknown>, field: "k" | "x" | "d", where
 export function parseJwk(value: unknown, where = ""): MasterKey | SigningKey {
   if (value instanceof MasterKey || value instanceof SigningKey) return value;
   const prefix = where === "" ? "JWK " : `${where}: JWK `;
-  if (value === null || typeof value !== "object" || Array.isArray(value)) throw invalid(prefix, "must be a JSON object");
+  if (value === null || typeof value !== "object" || Array.isArray(value))
+    throw invalid(prefix, "must be a JSON object");
   const jwk = value as Record<string, unknown>;
   const kty = jwkKeyType(jwk, prefix);
   const alg = jwkAlgorithm(jwk, kty, prefix);
   if (!isWellFormedText(alg)) throw invalid(prefix, `"alg" is not valid Unicode (lone surrogate)`);
   const kid = optionalLabel(jwk, "kid", prefix);
   const jku = optionalLabel(jwk, "jku", prefix);
-  const labels: KeyLabels = { alg, ...(kid === undefined ? {} : { kid }), ...(jku === undefined ? {} : { jku }) };
+  const labels: KeyLabels = {
+    alg,
+    ...(kid === undefined ? {} : { kid }),
+    ...(jku === undefined ? {} : { jku }),
+  };
   return kty === "oct" ? parseMaster(jwk, labels, prefix) : parseSigning(jwk, labels, prefix);
 }
 
@@ -204,25 +221,36 @@ function parseMaster(jwk: Record<string, unknown>, labels: KeyLabels, prefix: st
     try {
       algorithm = parseAlgorithm(labels.alg);
     } catch {
-      throw invalid(prefix, `"alg" is not an encryption algorithm (aes128gcm, aes256gcm, chacha20poly1305)`);
+      throw invalid(
+        prefix,
+        `"alg" is not an encryption algorithm (aes128gcm, aes256gcm, chacha20poly1305)`,
+      );
     }
   }
   const key = secretField(jwk, "k", prefix);
   if (key === undefined) throw invalid(prefix, `of kty "oct" needs "k"`);
-  const lengthOk = algorithm === undefined ? key.length === 16 || key.length === 32 : key.length === keyLength(algorithm);
+  const lengthOk =
+    algorithm === undefined
+      ? key.length === 16 || key.length === 32
+      : key.length === keyLength(algorithm);
   if (!lengthOk) {
     const need = algorithm === undefined ? "16 or 32" : String(keyLength(algorithm));
     key.fill(0);
-    throw invalid(prefix, `"k" is ${key.length} bytes; ${labels.alg || "an encryption key"} needs ${need}`);
+    throw invalid(
+      prefix,
+      `"k" is ${key.length} bytes; ${labels.alg || "an encryption key"} needs ${need}`,
+    );
   }
   return new MasterKey(labels, key);
 }
 
 function parseSigning(jwk: Record<string, unknown>, labels: KeyLabels, prefix: string): SigningKey {
-  if (labels.alg !== "" && !isEd25519(labels.alg)) throw invalid(prefix, `"alg" of kty "okp" must be "ed25519"`);
+  if (labels.alg !== "" && !isEd25519(labels.alg))
+    throw invalid(prefix, `"alg" of kty "okp" must be "ed25519"`);
   const publicKey = secretField(jwk, "x", prefix);
   if (publicKey === undefined) throw invalid(prefix, `of kty "okp" needs "x" (the public key)`);
-  if (publicKey.length !== ED25519_KEY_LENGTH) throw invalid(prefix, `"x" is ${publicKey.length} bytes; Ed25519 needs 32`);
+  if (publicKey.length !== ED25519_KEY_LENGTH)
+    throw invalid(prefix, `"x" is ${publicKey.length} bytes; Ed25519 needs 32`);
   const privateKey = secretField(jwk, "d", prefix);
   if (privateKey !== undefined) {
     if (privateKey.length !== ED25519_KEY_LENGTH) {
@@ -250,7 +278,10 @@ function parseSigning(jwk: Record<string, unknown>, labels: KeyLabels, prefix: s
  */
 export function toJwk(key: MasterKey | SigningKey): Record<string, string> {
   // The reference's to_jwk field order.
-  const ordered: Record<string, string> = { kty: key.kind === "master" ? "oct" : "okp", alg: key.alg };
+  const ordered: Record<string, string> = {
+    kty: key.kind === "master" ? "oct" : "okp",
+    alg: key.alg,
+  };
   if (key.kid !== undefined) ordered["kid"] = key.kid;
   if (key.jku !== undefined) ordered["jku"] = key.jku;
   if (key instanceof MasterKey) {

@@ -8,7 +8,10 @@ import { MasterKey, SigningKey, parseJwk } from "./jwk.js";
 /** Name of the environment variable the reference's env provider reads. */
 export const KEYS_ENV_VAR = "CRYPTOTENSOR_KEYS";
 
-function select<K extends { kid?: string }>(keys: readonly K[], kid: string | undefined): K | undefined {
+function select<K extends { kid?: string }>(
+  keys: readonly K[],
+  kid: string | undefined,
+): K | undefined {
   return kid === undefined ? keys[0] : keys.find((key) => key.kid === kid);
 }
 
@@ -109,10 +112,16 @@ export function keyRingFromEnv(env: NodeJS.ProcessEnv = process.env): KeyRing | 
     value = JSON.parse(text);
   } catch {
     // V8's message quotes the input, which holds secrets: no message, no cause.
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `${KEYS_ENV_VAR} is not valid JSON (it must hold a JWK set or one JWK, not a path)`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `${KEYS_ENV_VAR} is not valid JSON (it must hold a JWK set or one JWK, not a path)`,
+    );
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `${KEYS_ENV_VAR} must hold a JSON object: {"keys":[...]} or one JWK`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `${KEYS_ENV_VAR} must hold a JSON object: {"keys":[...]} or one JWK`,
+    );
   }
   try {
     return parseKeySet(value);
@@ -125,5 +134,10 @@ export function keyRingFromEnv(env: NodeJS.ProcessEnv = process.env): KeyRing | 
 }
 
 // Key generation and export live in generate.ts / jwk.ts; re-exported so one import serves.
-export { generateKeySet, generateMasterKey, generateSigningKey, type GenerateKeySetOptions } from "./generate.js";
+export {
+  generateKeySet,
+  generateMasterKey,
+  generateSigningKey,
+  type GenerateKeySetOptions,
+} from "./generate.js";
 export { toJwk } from "./jwk.js";

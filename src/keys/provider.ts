@@ -1,7 +1,7 @@
 // The KeyProvider contract (FORMAT.md §5.2) and the provider for keys passed in directly. A
 // provider answers one lookup at a time: given the header's kid/jku it returns a key, or
 // undefined when it has none; a throw is recorded and the next provider is tried.
-import { MasterKey, SigningKey } from "./jwk.js";
+import type { MasterKey, SigningKey } from "./jwk.js";
 import { parseKeySet, type KeyRing } from "./keyring.js";
 
 /** What a lookup asks for: the header descriptor's `kid` and `jku` (either may be absent). */
@@ -92,5 +92,10 @@ export class DirectKeyProvider implements KeyProvider {
 
 /** Structural check, so a KeyRing from another copy of the module is accepted too. */
 export function isKeyRing(value: unknown): value is KeyRing {
-  return value !== null && typeof value === "object" && typeof (value as KeyRing).findMaster === "function" && Array.isArray((value as KeyRing).masters);
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    typeof (value as KeyRing).findMaster === "function" &&
+    Array.isArray((value as KeyRing).masters)
+  );
 }

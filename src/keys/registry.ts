@@ -28,7 +28,11 @@ export interface ProviderStatus {
 }
 
 const METHOD = { master: "getMasterKey", verify: "getVerifyKey", sign: "getSigningKey" } as const;
-const ROLE = { master: "master (decryption)", verify: "verification", sign: "signing (private Ed25519)" } as const;
+const ROLE = {
+  master: "master (decryption)",
+  verify: "verification",
+  sign: "signing (private Ed25519)",
+} as const;
 
 /**
  * An ordered set of key providers. Unlike the reference, `disable` keeps a provider registered
@@ -75,7 +79,11 @@ export class KeyProviderRegistry {
 
   /** The registered providers in lookup order. */
   list(): ProviderStatus[] {
-    return this.#ordered(this.#entries).map(({ provider, enabled }) => ({ name: provider.name, priority: provider.priority, enabled }));
+    return this.#ordered(this.#entries).map(({ provider, enabled }) => ({
+      name: provider.name,
+      priority: provider.priority,
+      enabled,
+    }));
   }
 
   /**
@@ -84,8 +92,13 @@ export class KeyProviderRegistry {
    */
   providers(extra: readonly KeyProvider[] = []): KeyProvider[] {
     const names = new Set(extra.map((p) => p.name));
-    const merged = [...extra.map((provider) => ({ provider, enabled: true })), ...this.#entries.filter((e) => !names.has(e.provider.name))];
-    return this.#ordered(merged).filter((e) => e.enabled).map((e) => e.provider);
+    const merged = [
+      ...extra.map((provider) => ({ provider, enabled: true })),
+      ...this.#entries.filter((e) => !names.has(e.provider.name)),
+    ];
+    return this.#ordered(merged)
+      .filter((e) => e.enabled)
+      .map((e) => e.provider);
   }
 
   /**
@@ -93,7 +106,11 @@ export class KeyProviderRegistry {
    * kid, the jku and what each provider said (`ERR_KEY_UNTRUSTED` when a provider refused the
    * jku by the trust settings); a malformed key or one of the wrong kind → `ERR_KEY_INVALID`.
    */
-  async lookup<T extends KeyKind>(kind: T, request: KeyRequest, extra: readonly KeyProvider[] = []): Promise<ResolvedKey<T extends "master" ? MasterKey : SigningKey>> {
+  async lookup<T extends KeyKind>(
+    kind: T,
+    request: KeyRequest,
+    extra: readonly KeyProvider[] = [],
+  ): Promise<ResolvedKey<T extends "master" ? MasterKey : SigningKey>> {
     const notes: string[] = [];
     let refused = false;
     for (const provider of this.providers(extra)) {
@@ -113,9 +130,13 @@ export class KeyProviderRegistry {
         value = await getter.call(provider, request);
       } catch (error) {
         if (error instanceof CryptoTensorsError && error.code === "ERR_KEY_INVALID") {
-          throw new CryptoTensorsError("ERR_KEY_INVALID", `key provider "${provider.name}": ${error.message}`);
+          throw new CryptoTensorsError(
+            "ERR_KEY_INVALID",
+            `key provider "${provider.name}": ${error.message}`,
+          );
         }
-        if (error instanceof CryptoTensorsError && error.code === "ERR_KEY_UNTRUSTED") refused = true;
+        if (error instanceof CryptoTensorsError && error.code === "ERR_KEY_UNTRUSTED")
+          refused = true;
         notes.push(`${provider.name}: ${describeFailure(error)}`);
         continue;
       }
@@ -123,7 +144,9 @@ export class KeyProviderRegistry {
         notes.push(`${provider.name}: no such key`);
         continue;
       }
-      return accept(value, kind, provider.name) as ResolvedKey<T extends "master" ? MasterKey : SigningKey>;
+      return accept(value, kind, provider.name) as ResolvedKey<
+        T extends "master" ? MasterKey : SigningKey
+      >;
     }
     const looked = notes.length > 0 ? notes.join("; ") : "no provider serves this kind of key";
     throw new CryptoTensorsError(
@@ -146,22 +169,40 @@ export class KeyProviderRegistry {
 }
 
 function checkProvider(provider: KeyProvider): void {
-  if (provider === null || typeof provider !== "object") throw new TypeError("a key provider must be an object");
-  if (typeof provider.name !== "string" || provider.name === "") throw new TypeError("a key provider needs a non-empty string name");
-  if (typeof provider.priority !== "number" || !Number.isFinite(provider.priority)) throw new TypeError(`key provider "${provider.name}" needs a finite numeric priority`);
-  if (![provider.getMasterKey, provider.getVerifyKey, provider.getSigningKey].some((g) => typeof g === "function")) {
-    throw new TypeError(`key provider "${provider.name}" implements none of getMasterKey, getVerifyKey, getSigningKey`);
+  if (provider === null || typeof provider !== "object")
+    throw new TypeError("a key provider must be an object");
+  if (typeof provider.name !== "string" || provider.name === "")
+    throw new TypeError("a key provider needs a non-empty string name");
+  if (typeof provider.priority !== "number" || !Number.isFinite(provider.priority))
+    throw new TypeError(`key provider "${provider.name}" needs a finite numeric priority`);
+  if (
+    ![provider.getMasterKey, provider.getVerifyKey, provider.getSigningKey].some(
+      (g) => typeof g === "function",
+    )
+  ) {
+    throw new TypeError(
+      `key provider "${provider.name}" implements none of getMasterKey, getVerifyKey, getSigningKey`,
+    );
   }
 }
 
-function accept(value: NonNullable<ProvidedKey>, kind: KeyKind, name: string): ResolvedKey<MasterKey | SigningKey> {
+function accept(
+  value: NonNullable<ProvidedKey>,
+  kind: KeyKind,
+  name: string,
+): ResolvedKey<MasterKey | SigningKey> {
   const owned = !(value instanceof MasterKey || value instanceof SigningKey);
   const key = owned ? parseJwk(value, `key provider "${name}"`) : (value as MasterKey | SigningKey);
   const wrongKind =
-    kind === "master" ? !(key instanceof MasterKey) : !(key instanceof SigningKey) || (kind === "sign" && !key.canSign);
+    kind === "master"
+      ? !(key instanceof MasterKey)
+      : !(key instanceof SigningKey) || (kind === "sign" && !key.canSign);
   if (wrongKind) {
     if (owned) key.wipe();
-    throw new CryptoTensorsError("ERR_KEY_INVALID", `key provider "${name}" answered a ${ROLE[kind]} key lookup with another kind of key`);
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      `key provider "${name}" answered a ${ROLE[kind]} key lookup with another kind of key`,
+    );
   }
   return { key, provider: name, release: () => (owned ? key.wipe() : undefined) };
 }
@@ -186,7 +227,10 @@ function describeFailure(error: unknown): string {
  * defaultKeyRegistry.register(new FileKeyProvider({ roots: ["/etc/cryptotensors/keys"] }));
  * ```
  */
-export const defaultKeyRegistry = new KeyProviderRegistry([new FileKeyProvider(), new EnvKeyProvider()]);
+export const defaultKeyRegistry = new KeyProviderRegistry([
+  new FileKeyProvider(),
+  new EnvKeyProvider(),
+]);
 
 /**
  * Registers a provider in the process-wide registry (replacing one of the same name).

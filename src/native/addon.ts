@@ -26,7 +26,14 @@ export interface NativeFileHandle {
    * fileOffset, length, chunkSize, firstChunk, keyOffset, ivOffset, tagOffset); `failed[0]`
    * receives the index of the entry that failed.
    */
-  plan(table: Float64Array, keys: Uint8Array, ivs: Uint8Array, tags: Uint8Array, dests: Uint8Array[], failed: Float64Array): Promise<number>;
+  plan(
+    table: Float64Array,
+    keys: Uint8Array,
+    ivs: Uint8Array,
+    tags: Uint8Array,
+    dests: Uint8Array[],
+    failed: Float64Array,
+  ): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -72,7 +79,16 @@ export interface NativeBinding {
   /** Forces the AES-GCM engine for the process; false when ipsec-mb is not usable here. */
   setAesEngine(engine: AesEngineName): boolean;
   /** Encrypts `src` into `dst` as v2 chunks (tags: 16 bytes per chunk); resolves with a status. */
-  seal(algorithm: number, key: Uint8Array, baseIv: Uint8Array, firstChunk: number, chunkSize: number, src: Uint8Array, dst: Uint8Array, tags: Uint8Array): Promise<number>;
+  seal(
+    algorithm: number,
+    key: Uint8Array,
+    baseIv: Uint8Array,
+    firstChunk: number,
+    chunkSize: number,
+    src: Uint8Array,
+    dst: Uint8Array,
+    tags: Uint8Array,
+  ): Promise<number>;
   /** memcpy over `threads` pool threads (the benchmarks' bandwidth baseline); resolves with a status. */
   copy(src: Uint8Array, dst: Uint8Array, threads: number): Promise<number>;
 }
@@ -85,7 +101,8 @@ let loaded: { binding: NativeBinding } | { error: unknown } | undefined;
 function isBinding(value: unknown): value is NativeBinding {
   const candidate = value as Partial<Record<keyof NativeBinding, unknown>> | null;
   return (
-    typeof candidate === "object" && candidate !== null &&
+    typeof candidate === "object" &&
+    candidate !== null &&
     typeof candidate.openFile === "function" &&
     typeof candidate.nativeInfo === "function" &&
     typeof candidate.stats === "function" &&
@@ -99,7 +116,9 @@ function load(): NativeBinding {
   const nodeGypBuild = require("node-gyp-build") as (root: string) => unknown;
   const binding = nodeGypBuild(PACKAGE_ROOT);
   if (!isBinding(binding)) {
-    throw new Error("the loaded cryptotensors.node does not have the expected exports (stale build?)");
+    throw new Error(
+      "the loaded cryptotensors.node does not have the expected exports (stale build?)",
+    );
   }
   return binding;
 }

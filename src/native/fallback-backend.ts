@@ -22,7 +22,11 @@ const DECRYPT_SLICE = 4 << 20;
 
 function ioError(what: string, error: unknown): CryptoTensorsError {
   const code = (error as { code?: unknown } | null)?.code;
-  return new CryptoTensorsError("ERR_IO", `${what} failed: ${typeof code === "string" ? code : String(error)}`, { cause: error });
+  return new CryptoTensorsError(
+    "ERR_IO",
+    `${what} failed: ${typeof code === "string" ? code : String(error)}`,
+    { cause: error },
+  );
 }
 
 /** IV of absolute chunk `index`: baseIv[0..8] ‖ BE32(c0 + index); the caller checked overflow. */
@@ -71,7 +75,8 @@ class FallbackBackendFile implements BackendFile {
         else await this.decryptInto(item.request, item.dest);
       }
     } catch (error) {
-      for (const item of items) if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+      for (const item of items)
+        if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
       throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
     }
   }
@@ -87,7 +92,10 @@ class FallbackBackendFile implements BackendFile {
   /** Runs `work` unless closing (checked after argument validation, as natively), and keeps it visible to close() until it settles. */
   #track(work: () => Promise<void>): Promise<void> {
     if (this.#closing) {
-      throw new CryptoTensorsError("ERR_CLOSED", `${this.path}: the file has been closed; open it again to read`);
+      throw new CryptoTensorsError(
+        "ERR_CLOSED",
+        `${this.path}: the file has been closed; open it again to read`,
+      );
     }
     const running = work();
     this.#inFlight.add(running);
@@ -107,7 +115,10 @@ class FallbackBackendFile implements BackendFile {
         throw ioError(`reading ${this.path}`, error);
       }
       if (bytesRead === 0) {
-        throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `reading ${this.path}: the file ended early (was it truncated while open?)`);
+        throw new CryptoTensorsError(
+          "ERR_FILE_TRUNCATED",
+          `reading ${this.path}: the file ended early (was it truncated while open?)`,
+        );
       }
       done += bytesRead;
     }
@@ -118,9 +129,14 @@ class FallbackBackendFile implements BackendFile {
     const start = whole ? 0 : i * request.chunkSize;
     const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
     const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
-    const decipher: DecipherGCM = createDecipheriv(CIPHER_NAMES[request.algorithm], request.key, iv.subarray(0, IV_LENGTH), {
-      authTagLength: TAG_LENGTH,
-    });
+    const decipher: DecipherGCM = createDecipheriv(
+      CIPHER_NAMES[request.algorithm],
+      request.key,
+      iv.subarray(0, IV_LENGTH),
+      {
+        authTagLength: TAG_LENGTH,
+      },
+    );
     decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
     for (let pos = start; pos < end; pos += DECRYPT_SLICE) {
       const slice = dest.subarray(pos, Math.min(end, pos + DECRYPT_SLICE));
@@ -130,7 +146,11 @@ class FallbackBackendFile implements BackendFile {
     try {
       decipher.final();
     } catch (error) {
-      throw new CryptoTensorsError("ERR_DECRYPTION_FAILED", "decryption failed: wrong key, or the data or its tag was altered", { cause: error });
+      throw new CryptoTensorsError(
+        "ERR_DECRYPTION_FAILED",
+        "decryption failed: wrong key, or the data or its tag was altered",
+        { cause: error },
+      );
     }
   }
 }
@@ -161,7 +181,8 @@ export class FallbackBackend implements Backend {
     }
     try {
       const stats = await handle.stat();
-      if (!stats.isFile()) throw new CryptoTensorsError("ERR_IO", `opening ${path}: not a regular file`);
+      if (!stats.isFile())
+        throw new CryptoTensorsError("ERR_IO", `opening ${path}: not a regular file`);
       return new FallbackBackendFile(path, handle, stats.size);
     } catch (error) {
       await handle.close();

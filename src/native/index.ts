@@ -1,7 +1,12 @@
 // The native layer's public surface: backend selection and addon diagnostics.
 import { NotSupportedError } from "../errors.js";
 import type { Backend } from "./backend.js";
-import { loadNativeBinding, type AesEngineName, type NativeInfo, type NativeStats } from "./addon.js";
+import {
+  loadNativeBinding,
+  type AesEngineName,
+  type NativeInfo,
+  type NativeStats,
+} from "./addon.js";
 import { FallbackBackend } from "./fallback-backend.js";
 import { NativeBackend } from "./native-backend.js";
 import { selectBackend, type BackendChoice } from "./select.js";
@@ -21,7 +26,10 @@ const sources = {
     if (warned) return;
     warned = true;
     const reason = error instanceof Error ? error.message : String(error);
-    const cause = error instanceof Error && error.cause instanceof Error ? ` Loader error: ${error.cause.message}` : "";
+    const cause =
+      error instanceof Error && error.cause instanceof Error
+        ? ` Loader error: ${error.cause.message}`
+        : "";
     process.emitWarning(
       `cryptotensors: using the pure TypeScript backend (node:crypto) because ${reason}.${cause}`,
       { code: "CRYPTOTENSORS_FALLBACK", type: "CryptoTensorsWarning" },
@@ -86,8 +94,6 @@ export function nativeStats(): NativeStats {
   return loadNativeBinding().stats();
 }
 
-
-
 /**
  * Forces the engine AES-GCM runs on in this process (all threads, from the next request on):
  * "ipsec-mb" (Intel's AVX-512/VAES kernels, the default where the CPU has them) or "openssl".
@@ -102,8 +108,11 @@ export function nativeStats(): NativeStats {
  * ```
  */
 export function setAesEngine(engine: AesEngineName): void {
-  if (engine !== "openssl" && engine !== "ipsec-mb") throw new TypeError('engine must be "openssl" or "ipsec-mb"');
+  if (engine !== "openssl" && engine !== "ipsec-mb")
+    throw new TypeError('engine must be "openssl" or "ipsec-mb"');
   if (!loadNativeBinding().setAesEngine(engine)) {
-    throw new NotSupportedError("the ipsec-mb AES-GCM engine is not available (not built, or this CPU lacks AVX-512/VAES)");
+    throw new NotSupportedError(
+      "the ipsec-mb AES-GCM engine is not available (not built, or this CPU lacks AVX-512/VAES)",
+    );
   }
 }

@@ -8,7 +8,10 @@ import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
 
 function closedError(path: string): CryptoTensorsError {
-  return new CryptoTensorsError("ERR_CLOSED", `${path}: the file has been closed; open it again to read`);
+  return new CryptoTensorsError(
+    "ERR_CLOSED",
+    `${path}: the file has been closed; open it again to read`,
+  );
 }
 
 class NativeBackendFile implements BackendFile {
@@ -56,7 +59,10 @@ class NativeBackendFile implements BackendFile {
     try {
       const status = await this.handle.plan(table, keys, ivs, tags, dests, failed);
       const item = items[failed[0] ?? -1];
-      const error = nativeStatusError(status, `${item?.kind === "read" ? "reading" : "decrypting"} ${this.path}`);
+      const error = nativeStatusError(
+        status,
+        `${item?.kind === "read" ? "reading" : "decrypting"} ${this.path}`,
+      );
       if (error) throw labelled(error, item?.label);
     } finally {
       keys.fill(0); // our packed copy of the data keys
@@ -91,7 +97,10 @@ export class NativeBackend implements Backend {
     }
     const result = await this.binding.openFile(path);
     if (typeof result === "number") {
-      throw nativeStatusError(result, `opening ${path}`) ?? new CryptoTensorsError("ERR_INTERNAL", `opening ${path}`);
+      throw (
+        nativeStatusError(result, `opening ${path}`) ??
+        new CryptoTensorsError("ERR_INTERNAL", `opening ${path}`)
+      );
     }
     return new NativeBackendFile(path, result);
   }

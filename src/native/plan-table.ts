@@ -66,7 +66,20 @@ export function packPlan(fileSize: number, items: readonly PlanItem[]): PlanTabl
     ivs.set(r.baseIv.subarray(0, 12), i * 12);
     const covered = (chunks[i] as number) * TAG_LENGTH;
     tags.set(r.tags.subarray(0, covered), tagOffset);
-    table.set([1, ALGORITHM_IDS[r.algorithm], r.fileOffset, r.length, r.chunkSize, r.firstChunk, keyOffsets.get(r.key) as number, i * 12, tagOffset], row);
+    table.set(
+      [
+        1,
+        ALGORITHM_IDS[r.algorithm],
+        r.fileOffset,
+        r.length,
+        r.chunkSize,
+        r.firstChunk,
+        keyOffsets.get(r.key) as number,
+        i * 12,
+        tagOffset,
+      ],
+      row,
+    );
     tagOffset += covered;
   });
   return { table, keys, ivs, tags, dests };
@@ -82,5 +95,7 @@ export function packPlan(fileSize: number, items: readonly PlanItem[]): PlanTabl
  */
 export function labelled(error: CryptoTensorsError, label: string | undefined): CryptoTensorsError {
   if (label === undefined) return error;
-  return new CryptoTensorsError(error.code, `${JSON.stringify(label)}: ${error.message}`, { cause: error.cause });
+  return new CryptoTensorsError(error.code, `${JSON.stringify(label)}: ${error.message}`, {
+    cause: error.cause,
+  });
 }

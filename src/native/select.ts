@@ -22,13 +22,19 @@ export interface BackendSources {
  * const backend = selectBackend(undefined, process.env.CRYPTOTENSORS_BACKEND, sources);
  * ```
  */
-export function selectBackend(prefer: unknown, envValue: string | undefined, sources: BackendSources): Backend {
+export function selectBackend(
+  prefer: unknown,
+  envValue: string | undefined,
+  sources: BackendSources,
+): Backend {
   if (prefer !== undefined && prefer !== "native" && prefer !== "fallback") {
     throw new TypeError(`backend must be "native" or "fallback", got ${JSON.stringify(prefer)}`);
   }
   const fromEnv = envValue === undefined || envValue === "" ? undefined : envValue;
   if (fromEnv !== undefined && fromEnv !== "native" && fromEnv !== "fallback") {
-    throw new TypeError(`CRYPTOTENSORS_BACKEND must be "native" or "fallback", got ${JSON.stringify(fromEnv)}`);
+    throw new TypeError(
+      `CRYPTOTENSORS_BACKEND must be "native" or "fallback", got ${JSON.stringify(fromEnv)}`,
+    );
   }
   const choice: BackendChoice | undefined = prefer ?? fromEnv;
   if (choice === "fallback") return sources.fallback();

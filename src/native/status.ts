@@ -37,11 +37,20 @@ export function nativeStatusError(status: number, what: string): CryptoTensorsEr
     case NativeStatus.ok:
       return undefined;
     case NativeStatus.decryptFailed:
-      return new CryptoTensorsError("ERR_DECRYPTION_FAILED", "decryption failed: wrong key, or the data or its tag was altered");
+      return new CryptoTensorsError(
+        "ERR_DECRYPTION_FAILED",
+        "decryption failed: wrong key, or the data or its tag was altered",
+      );
     case NativeStatus.counterOverflow:
-      return new CryptoTensorsError("ERR_COUNTER_OVERFLOW", "chunk IV counter would overflow 32 bits");
+      return new CryptoTensorsError(
+        "ERR_COUNTER_OVERFLOW",
+        "chunk IV counter would overflow 32 bits",
+      );
     case NativeStatus.truncated:
-      return new CryptoTensorsError("ERR_FILE_TRUNCATED", `${what}: the file ended early (was it truncated while open?)`);
+      return new CryptoTensorsError(
+        "ERR_FILE_TRUNCATED",
+        `${what}: the file ended early (was it truncated while open?)`,
+      );
     case NativeStatus.closed:
       return new CryptoTensorsError("ERR_CLOSED", `${what}: the file has been closed`);
     case NativeStatus.notRegularFile:

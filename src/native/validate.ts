@@ -16,7 +16,8 @@ export const TAG_LENGTH = 16;
 const MAX_COUNTER = 0xffff_ffff;
 
 function checkSafeInteger(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`${name} must be a number, got ${typeof value}`);
+  if (typeof value !== "number")
+    throw new TypeError(`${name} must be a number, got ${typeof value}`);
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${name} must be a non-negative safe integer, got ${value}`);
   }
@@ -32,7 +33,9 @@ function checkBytes(value: unknown, name: string): Uint8Array {
 function checkDestination(value: unknown): Uint8Array {
   const dest = checkBytes(value, "dest");
   if ((dest.buffer as { resizable?: boolean }).resizable === true) {
-    throw new TypeError("dest must not be backed by a resizable ArrayBuffer (it could shrink during the read)");
+    throw new TypeError(
+      "dest must not be backed by a resizable ArrayBuffer (it could shrink during the read)",
+    );
   }
   return dest;
 }
@@ -46,7 +49,12 @@ function checkDestination(value: unknown): Uint8Array {
  * checkReadRange(1024, 1000, 25, new Uint8Array(25)); // throws ERR_FILE_TRUNCATED
  * ```
  */
-export function checkReadRange(fileSize: number, offset: unknown, length: unknown, dest: unknown): void {
+export function checkReadRange(
+  fileSize: number,
+  offset: unknown,
+  length: unknown,
+  dest: unknown,
+): void {
   const start = checkSafeInteger(offset, "offset");
   const count = checkSafeInteger(length, "length");
   const target = checkDestination(dest);
@@ -54,7 +62,10 @@ export function checkReadRange(fileSize: number, offset: unknown, length: unknow
     throw new RangeError(`dest holds ${target.byteLength} bytes but ${count} were requested`);
   }
   if (start + count > fileSize) {
-    fail("ERR_FILE_TRUNCATED", `range [${start}, ${start + count}) runs past the end of the file (${fileSize} bytes)`);
+    fail(
+      "ERR_FILE_TRUNCATED",
+      `range [${start}, ${start + count}) runs past the end of the file (${fileSize} bytes)`,
+    );
   }
 }
 
@@ -84,10 +95,13 @@ export function coveredChunks(length: number, chunkSize: number): number {
  * ```
  */
 export function checkDecryptRequest(fileSize: number, request: unknown, dest: unknown): number {
-  if (typeof request !== "object" || request === null) throw new TypeError("request must be an object");
+  if (typeof request !== "object" || request === null)
+    throw new TypeError("request must be an object");
   const r = request as Partial<DecryptRequest>;
   if (typeof r.algorithm !== "string" || !Object.hasOwn(AEAD_KEY_LENGTHS, r.algorithm)) {
-    throw new TypeError(`request.algorithm must be one of ${Object.keys(AEAD_KEY_LENGTHS).join(", ")}`);
+    throw new TypeError(
+      `request.algorithm must be one of ${Object.keys(AEAD_KEY_LENGTHS).join(", ")}`,
+    );
   }
   const key = checkBytes(r.key, "request.key");
   const fileOffset = checkSafeInteger(r.fileOffset, "request.fileOffset");
@@ -99,29 +113,45 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
   const target = checkDestination(dest);
 
   if (key.byteLength !== AEAD_KEY_LENGTHS[r.algorithm]) {
-    fail("ERR_INVALID_KEY_LENGTH", `${r.algorithm} needs a ${AEAD_KEY_LENGTHS[r.algorithm]}-byte key, got ${key.byteLength} bytes`);
+    fail(
+      "ERR_INVALID_KEY_LENGTH",
+      `${r.algorithm} needs a ${AEAD_KEY_LENGTHS[r.algorithm]}-byte key, got ${key.byteLength} bytes`,
+    );
   }
   if (baseIv.byteLength !== IV_LENGTH) {
     fail("ERR_INVALID_IV_LENGTH", `the IV must be ${IV_LENGTH} bytes, got ${baseIv.byteLength}`);
   }
   if (chunkSize === 0 && firstChunk !== 0) {
-    throw new RangeError("request.firstChunk must be 0 when chunkSize is 0 (whole-range decryption)");
+    throw new RangeError(
+      "request.firstChunk must be 0 when chunkSize is 0 (whole-range decryption)",
+    );
   }
   const chunks = coveredChunks(length, chunkSize);
   if (tags.byteLength !== chunks * TAG_LENGTH) {
-    throw new RangeError(`request.tags must hold ${chunks * TAG_LENGTH} bytes (16 per chunk), got ${tags.byteLength}`);
+    throw new RangeError(
+      `request.tags must hold ${chunks * TAG_LENGTH} bytes (16 per chunk), got ${tags.byteLength}`,
+    );
   }
   if (target.byteLength < length) {
     throw new RangeError(`dest holds ${target.byteLength} bytes but ${length} were requested`);
   }
   if (fileOffset + length > fileSize) {
-    fail("ERR_FILE_TRUNCATED", `range [${fileOffset}, ${fileOffset + length}) runs past the end of the file (${fileSize} bytes)`);
+    fail(
+      "ERR_FILE_TRUNCATED",
+      `range [${fileOffset}, ${fileOffset + length}) runs past the end of the file (${fileSize} bytes)`,
+    );
   }
   if (chunkSize > 0) {
     // FORMAT.md §3.4: checked sum, never a wrap. All operands are safe integers below 2^53.
-    const baseCounter = new DataView(baseIv.buffer, baseIv.byteOffset, IV_LENGTH).getUint32(8, false);
+    const baseCounter = new DataView(baseIv.buffer, baseIv.byteOffset, IV_LENGTH).getUint32(
+      8,
+      false,
+    );
     if (baseCounter + firstChunk + chunks - 1 > MAX_COUNTER) {
-      fail("ERR_COUNTER_OVERFLOW", `chunk counter ${baseCounter} + ${firstChunk + chunks - 1} exceeds 0xFFFFFFFF`);
+      fail(
+        "ERR_COUNTER_OVERFLOW",
+        `chunk counter ${baseCounter} + ${firstChunk + chunks - 1} exceeds 0xFFFFFFFF`,
+      );
     }
   }
   return chunks;

@@ -24,7 +24,14 @@ export type Term =
   | { k: "set"; items: Term[]; pos: Pos }
   | { k: "call"; name: string; args: Term[]; pos: Pos; user?: boolean }
   | { k: "member"; key: Term | undefined; value: Term; coll: Term; pos: Pos }
-  | { k: "compr"; kind: "array" | "set" | "object"; key: Term | undefined; head: Term; body: Literal[]; pos: Pos };
+  | {
+      k: "compr";
+      kind: "array" | "set" | "object";
+      key: Term | undefined;
+      head: Term;
+      body: Literal[];
+      pos: Pos;
+    };
 
 export type Literal =
   | { k: "expr"; term: Term; pos: Pos }

@@ -45,7 +45,8 @@ type Num = number | bigint;
 function arith(a: Num, b: Num, op: "+" | "-" | "*"): Num {
   if (typeof a === "number" && typeof b === "number") {
     const r = op === "+" ? a + b : op === "-" ? a - b : a * b;
-    if (!Number.isInteger(a) || !Number.isInteger(b) || Number.isSafeInteger(r)) return canonicalNumber(r);
+    if (!Number.isInteger(a) || !Number.isInteger(b) || Number.isSafeInteger(r))
+      return canonicalNumber(r);
   }
   if (isInteger(a) && isInteger(b)) {
     const x = BigInt(a);
@@ -62,7 +63,8 @@ function numeric(f: (a: Num, b: Num) => Value | undefined): Builtin["fn"] {
 }
 
 function str(f: (...s: string[]) => Value | undefined): Builtin["fn"] {
-  return (args) => (args.every((a) => typeof a === "string") ? f(...(args as string[])) : undefined);
+  return (args) =>
+    args.every((a) => typeof a === "string") ? f(...(args as string[])) : undefined;
 }
 
 function elements(v: Value): Value[] | undefined {
@@ -80,8 +82,15 @@ function formatValue(v: Value, nested = false): string {
   if (typeof v === "string") return nested ? JSON.stringify(v) : v;
   if (v === null || typeof v !== "object") return String(v);
   if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, true)).join(", ")}]`;
-  if (v instanceof RegoSet) return v.size === 0 ? "set()" : `{${sortedSet(v).map((x) => formatValue(x, true)).join(", ")}}`;
-  return `{${sortedEntries(v).map(([k, x]) => `${formatValue(k, true)}: ${formatValue(x, true)}`).join(", ")}}`;
+  if (v instanceof RegoSet)
+    return v.size === 0
+      ? "set()"
+      : `{${sortedSet(v)
+          .map((x) => formatValue(x, true))
+          .join(", ")}}`;
+  return `{${sortedEntries(v)
+    .map(([k, x]) => `${formatValue(k, true)}: ${formatValue(x, true)}`)
+    .join(", ")}}`;
 }
 
 function sprintf(format: string, args: Value[]): string | undefined {
@@ -120,8 +129,24 @@ function parseRfc3339Ns(s: string): bigint | undefined {
 function parseRfc3339Uncached(s: string): bigint | undefined {
   const m = RFC3339.exec(s);
   if (m === null) return undefined;
-  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > new Date(Date.UTC(y, mo, 0)).getUTCDate() || h > 23 || mi > 59 || se > 59) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (
+    mo < 1 ||
+    mo > 12 ||
+    d < 1 ||
+    d > new Date(Date.UTC(y, mo, 0)).getUTCDate() ||
+    h > 23 ||
+    mi > 59 ||
+    se > 59
+  )
+    return undefined;
   const date = new Date(0);
   date.setUTCFullYear(y, mo - 1, d);
   date.setUTCHours(h, mi, se, 0);
@@ -160,7 +185,7 @@ function globToRegExp(pattern: string, delimiters: string[]): RegExp | undefined
       const end = pattern.indexOf("]", i + 1);
       if (end < 0) return undefined;
       let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith("!")) cls = "^" + cls.slice(1);
+      if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
       re += `[${cls.replace(/\\/g, "\\\\")}]`;
       i = end;
     } else if (c === "{") {
@@ -180,7 +205,11 @@ function globToRegExp(pattern: string, delimiters: string[]): RegExp | undefined
   }
 }
 
-const IS = (type: string): Builtin => ({ args: [T.any], result: T.bool, fn: ([v]) => typeName(v!) === type });
+const IS = (type: string): Builtin => ({
+  args: [T.any],
+  result: T.bool,
+  fn: ([v]) => typeName(v!) === type,
+});
 
 /**
  * Builtins by OPA name; operators are listed under their OPA builtin names.
@@ -202,7 +231,8 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.num | T.set, T.num | T.set],
     result: T.num | T.set,
     fn: ([a, b]) => {
-      if (a instanceof RegoSet && b instanceof RegoSet) return new RegoSet([...a.items.values()].filter((x) => !b.has(x)));
+      if (a instanceof RegoSet && b instanceof RegoSet)
+        return new RegoSet([...a.items.values()].filter((x) => !b.has(x)));
       return isNumber(a) && isNumber(b) ? arith(a, b, "-") : undefined;
     },
   },
@@ -212,17 +242,30 @@ export const BUILTINS: Record<string, Builtin> = {
     result: T.num,
     fn: numeric((a, b) => {
       if (Number(b) === 0) return undefined;
-      if (isInteger(a) && isInteger(b) && BigInt(a) % BigInt(b) === 0n) return canonicalNumber(BigInt(a) / BigInt(b));
+      if (isInteger(a) && isInteger(b) && BigInt(a) % BigInt(b) === 0n)
+        return canonicalNumber(BigInt(a) / BigInt(b));
       return canonicalNumber(Number(a) / Number(b));
     }),
   },
   rem: {
     args: [T.num, T.num],
     result: T.num,
-    fn: numeric((a, b) => (isInteger(a) && isInteger(b) && Number(b) !== 0 ? canonicalNumber(BigInt(a) % BigInt(b)) : undefined)),
+    fn: numeric((a, b) =>
+      isInteger(a) && isInteger(b) && Number(b) !== 0
+        ? canonicalNumber(BigInt(a) % BigInt(b))
+        : undefined,
+    ),
   },
-  or: { args: [T.set, T.set], result: T.set, fn: setOp((a, b) => new RegoSet([...a.items.values(), ...b.items.values()])) },
-  and: { args: [T.set, T.set], result: T.set, fn: setOp((a, b) => new RegoSet([...a.items.values()].filter((x) => b.has(x)))) },
+  or: {
+    args: [T.set, T.set],
+    result: T.set,
+    fn: setOp((a, b) => new RegoSet([...a.items.values(), ...b.items.values()])),
+  },
+  and: {
+    args: [T.set, T.set],
+    result: T.set,
+    fn: setOp((a, b) => new RegoSet([...a.items.values()].filter((x) => b.has(x)))),
+  },
   count: {
     args: [T.str | T.arr | T.obj | T.set],
     result: T.num,
@@ -232,27 +275,53 @@ export const BUILTINS: Record<string, Builtin> = {
       return v instanceof RegoSet || v instanceof RegoObject ? v.size : undefined;
     },
   },
-  sum: { args: [T.arr | T.set], result: T.num, fn: ([v]) => fold(v!, (a, b) => arith(a, b, "+"), 0) },
+  sum: {
+    args: [T.arr | T.set],
+    result: T.num,
+    fn: ([v]) => fold(v!, (a, b) => arith(a, b, "+"), 0),
+  },
   max: { args: [T.arr | T.set], result: T.any, fn: ([v]) => extreme(v!, 1) },
   min: { args: [T.arr | T.set], result: T.any, fn: ([v]) => extreme(v!, -1) },
-  abs: { args: [T.num], result: T.num, fn: ([v]) => (isNumber(v) ? (Number(v) < 0 ? arith(0, v, "-") : v) : undefined) },
+  abs: {
+    args: [T.num],
+    result: T.num,
+    fn: ([v]) => (isNumber(v) ? (Number(v) < 0 ? arith(0, v, "-") : v) : undefined),
+  },
   startswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.startsWith(p!)) },
   endswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.endsWith(p!)) },
   contains: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.includes(p!)) },
   lower: { args: [T.str], result: T.str, fn: str((s) => s!.toLowerCase()) },
   upper: { args: [T.str], result: T.str, fn: str((s) => s!.toUpperCase()) },
-  trim_space: { args: [T.str], result: T.str, fn: str((s) => s!.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, "")) },
-  split: { args: [T.str, T.str], result: T.arr, fn: str((s, d) => (d === "" ? [...s!] : s!.split(d!))) },
-  replace: { args: [T.str, T.str, T.str], result: T.str, fn: str((s, o, n) => s!.split(o!).join(n!)) },
+  trim_space: {
+    args: [T.str],
+    result: T.str,
+    fn: str((s) => s!.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, "")),
+  },
+  split: {
+    args: [T.str, T.str],
+    result: T.arr,
+    fn: str((s, d) => (d === "" ? [...s!] : s!.split(d!))),
+  },
+  replace: {
+    args: [T.str, T.str, T.str],
+    result: T.str,
+    fn: str((s, o, n) => s!.split(o!).join(n!)),
+  },
   concat: {
     args: [T.str, T.arr | T.set],
     result: T.str,
     fn: ([d, v]) => {
       const items = elements(v!);
-      return typeof d === "string" && items?.every((x) => typeof x === "string") ? items.join(d) : undefined;
+      return typeof d === "string" && items?.every((x) => typeof x === "string")
+        ? items.join(d)
+        : undefined;
     },
   },
-  sprintf: { args: [T.str, T.arr], result: T.str, fn: ([f, a]) => (typeof f === "string" && Array.isArray(a) ? sprintf(f, a) : undefined) },
+  sprintf: {
+    args: [T.str, T.arr],
+    result: T.str,
+    fn: ([f, a]) => (typeof f === "string" && Array.isArray(a) ? sprintf(f, a) : undefined),
+  },
   "object.get": {
     args: [T.obj, T.any, T.any],
     result: T.any,
@@ -277,30 +346,63 @@ export const BUILTINS: Record<string, Builtin> = {
     fn: ([p, d, s]) => {
       // OPA: null means no delimiters, an empty array means ["."]; each delimiter is one character.
       const delims =
-        d === null ? [] : Array.isArray(d) && d.every((x) => typeof x === "string" && [...x].length === 1) ? [...(d as string[])] : undefined;
+        d === null
+          ? []
+          : Array.isArray(d) && d.every((x) => typeof x === "string" && [...x].length === 1)
+            ? [...(d as string[])]
+            : undefined;
       if (delims?.length === 0 && d !== null) delims.push(".");
       if (typeof p !== "string" || typeof s !== "string" || delims === undefined) return undefined;
       return globToRegExp(p, delims)?.test(s);
     },
   },
-  sort: { args: [T.arr | T.set], result: T.arr, fn: ([v]) => elements(v!)?.slice().sort(compareValues) },
-  "array.concat": { args: [T.arr, T.arr], result: T.arr, fn: ([a, b]) => (Array.isArray(a) && Array.isArray(b) ? [...a, ...b] : undefined) },
+  sort: {
+    args: [T.arr | T.set],
+    result: T.arr,
+    fn: ([v]) => elements(v!)?.slice().sort(compareValues),
+  },
+  "array.concat": {
+    args: [T.arr, T.arr],
+    result: T.arr,
+    fn: ([a, b]) => (Array.isArray(a) && Array.isArray(b) ? [...a, ...b] : undefined),
+  },
   "array.slice": {
     args: [T.arr, T.num, T.num],
     result: T.arr,
     fn: ([a, start, stop]) => {
-      if (!Array.isArray(a) || !isNumber(start) || !isNumber(stop) || !isInteger(start) || !isInteger(stop)) return undefined;
+      if (
+        !Array.isArray(a) ||
+        !isNumber(start) ||
+        !isNumber(stop) ||
+        !isInteger(start) ||
+        !isInteger(stop)
+      )
+        return undefined;
       const from = Math.max(0, Number(start));
       const to = Math.min(a.length, Number(stop));
       return from >= to ? [] : a.slice(from, to);
     },
   },
-  "object.keys": { args: [T.obj], result: T.set, fn: ([o]) => (o instanceof RegoObject ? new RegoSet([...o.entries.values()].map(([k]) => k)) : undefined) },
-  union: { args: [T.set], result: T.set, fn: ([v]) => setsOf(v!, (sets) => new RegoSet(sets.flatMap((x) => [...x.items.values()]))) },
+  "object.keys": {
+    args: [T.obj],
+    result: T.set,
+    fn: ([o]) =>
+      o instanceof RegoObject ? new RegoSet([...o.entries.values()].map(([k]) => k)) : undefined,
+  },
+  union: {
+    args: [T.set],
+    result: T.set,
+    fn: ([v]) => setsOf(v!, (sets) => new RegoSet(sets.flatMap((x) => [...x.items.values()]))),
+  },
   intersection: {
     args: [T.set],
     result: T.set,
-    fn: ([v]) => setsOf(v!, (sets) => (sets.length === 0 ? new RegoSet() : new RegoSet([...sets[0]!.items.values()].filter((x) => sets.every((s) => s.has(x)))))),
+    fn: ([v]) =>
+      setsOf(v!, (sets) =>
+        sets.length === 0
+          ? new RegoSet()
+          : new RegoSet([...sets[0]!.items.values()].filter((x) => sets.every((s) => s.has(x)))),
+      ),
   },
   indexof: {
     args: [T.str, T.str],
@@ -315,11 +417,21 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.str, T.num, T.num],
     result: T.str,
     fn: ([s, start, length]) => {
-      if (typeof s !== "string" || !isNumber(start) || !isNumber(length) || !isInteger(start) || !isInteger(length) || Number(start) < 0) return undefined;
+      if (
+        typeof s !== "string" ||
+        !isNumber(start) ||
+        !isNumber(length) ||
+        !isInteger(start) ||
+        !isInteger(length) ||
+        Number(start) < 0
+      )
+        return undefined;
       const runes = [...s];
       const from = Number(start);
       if (from >= runes.length) return "";
-      return (Number(length) < 0 ? runes.slice(from) : runes.slice(from, from + Number(length))).join("");
+      return (
+        Number(length) < 0 ? runes.slice(from) : runes.slice(from, from + Number(length))
+      ).join("");
     },
   },
   to_number: {
@@ -329,7 +441,11 @@ export const BUILTINS: Record<string, Builtin> = {
       if (v === null) return 0;
       if (typeof v === "boolean") return v ? 1 : 0;
       if (isNumber(v)) return v;
-      if (typeof v !== "string" || !/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/.test(v)) return undefined;
+      if (
+        typeof v !== "string" ||
+        !/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/.test(v)
+      )
+        return undefined;
       return /^-?[0-9]+$/.test(v) ? canonicalNumber(BigInt(v)) : canonicalNumber(Number(v));
     },
   },

@@ -55,7 +55,8 @@ class Resolver {
         if (scope.has(t.name)) return t;
         if (t.name === "input") return { k: "input", pos: t.pos };
         if (t.name === "data") unsupported("the whole `data` document", t.pos);
-        if (this.functions.has(t.name)) invalid(`function ${t.name} used as reference, not called`, t.pos);
+        if (this.functions.has(t.name))
+          invalid(`function ${t.name} used as reference, not called`, t.pos);
         if (this.ruleNames.has(t.name)) return { k: "rule", name: t.name, pos: t.pos };
         return t;
       case "ref":
@@ -64,7 +65,12 @@ class Resolver {
       case "set":
         return { ...t, items: t.items.map((x) => this.term(x, scope)) };
       case "object":
-        return { ...t, entries: t.entries.map(([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term]) };
+        return {
+          ...t,
+          entries: t.entries.map(
+            ([k, v]) => [this.term(k, scope), this.term(v, scope)] as [Term, Term],
+          ),
+        };
       case "call": {
         const args = t.args.map((x) => this.term(x, scope));
         // User functions shadow builtins; `data.<package>.f(x)` names one too.
@@ -72,15 +78,26 @@ class Resolver {
         const name = t.name.startsWith(prefix) ? t.name.slice(prefix.length) : t.name;
         const arity = this.functions.get(name);
         if (arity === undefined) return { ...t, args };
-        if (arity !== args.length) invalid(`function ${name} has arity ${arity}, got ${args.length} argument(s)`, t.pos);
+        if (arity !== args.length)
+          invalid(`function ${name} has arity ${arity}, got ${args.length} argument(s)`, t.pos);
         return { ...t, name, args, user: true };
       }
       case "member":
-        return { ...t, key: t.key && this.term(t.key, scope), value: this.term(t.value, scope), coll: this.term(t.coll, scope) };
+        return {
+          ...t,
+          key: t.key && this.term(t.key, scope),
+          value: this.term(t.value, scope),
+          coll: this.term(t.coll, scope),
+        };
       case "compr": {
         const inner = new Set(scope);
         const body = this.body(t.body, inner);
-        return { ...t, key: t.key && this.term(t.key, inner), head: this.term(t.head, inner), body };
+        return {
+          ...t,
+          key: t.key && this.term(t.key, inner),
+          head: this.term(t.head, inner),
+          body,
+        };
       }
       default:
         return t;
@@ -97,10 +114,12 @@ class Resolver {
         if (seg.k !== "scalar") unsupported("a variable key into `data`", seg.pos);
         if (seg.v !== this.pkg[i]) return { k: "undef", pos: t.pos };
       }
-      if (i < this.pkg.length) unsupported("a reference to a parent of the package in `data`", t.pos);
+      if (i < this.pkg.length)
+        unsupported("a reference to a parent of the package in `data`", t.pos);
       if (path.length === i) return { k: "pkg", pos: t.pos };
       const seg = path[i]!;
-      if (seg.k !== "scalar" || typeof seg.v !== "string") unsupported("a variable key into `data`", seg.pos);
+      if (seg.k !== "scalar" || typeof seg.v !== "string")
+        unsupported("a variable key into `data`", seg.pos);
       if (!this.ruleNames.has(seg.v)) return { k: "undef", pos: t.pos };
       const head: Term = { k: "rule", name: seg.v, pos: seg.pos };
       return path.length === i + 1 ? head : { k: "ref", head, path: path.slice(i + 1), pos: t.pos };
@@ -114,10 +133,13 @@ class Resolver {
     const declaredHere = new Set<string>();
     const assignedHere = new Set<string>();
     const declare = (name: string, pos: Pos, assigned: boolean): void => {
-      if (name === "input" || name === "data") invalid(`cannot declare a variable named ${name}`, pos);
-      if (assigned && (assignedHere.has(name) || scope.has(name))) invalid(`var ${name} assigned above`, pos);
+      if (name === "input" || name === "data")
+        invalid(`cannot declare a variable named ${name}`, pos);
+      if (assigned && (assignedHere.has(name) || scope.has(name)))
+        invalid(`var ${name} assigned above`, pos);
       if (!assigned && assignedHere.has(name)) invalid(`var ${name} assigned above`, pos);
-      if (declaredHere.has(name) && !assignedHere.has(name)) invalid(`var ${name} declared above`, pos);
+      if (declaredHere.has(name) && !assignedHere.has(name))
+        invalid(`var ${name} declared above`, pos);
       if (assigned) assignedHere.add(name);
       declaredHere.add(name);
       scope.add(name);
@@ -148,12 +170,20 @@ class Resolver {
       term.k === "call"
         ? { args: term.args, isEqual: term.name === "equal" }
         : term.k === "member"
-          ? { args: [term.key, term.value, term.coll].filter((x): x is Term => x !== undefined), isEqual: false }
+          ? {
+              args: [term.key, term.value, term.coll].filter((x): x is Term => x !== undefined),
+              isEqual: false,
+            }
           : undefined;
     if (call === undefined) return [lit];
     const before: Literal[] = [];
     const lift = (arg: Term): Term => {
-      const isRef = arg.k === "ref" || arg.k === "rule" || arg.k === "input" || arg.k === "pkg" || arg.k === "undef";
+      const isRef =
+        arg.k === "ref" ||
+        arg.k === "rule" ||
+        arg.k === "input" ||
+        arg.k === "pkg" ||
+        arg.k === "undef";
       const isCall = arg.k === "call" || arg.k === "member";
       if (!isCall && !(isRef && !call.isEqual)) return arg;
       const v: Term = { k: "var", name: `__h$${this.hoisted++}`, pos: arg.pos };
@@ -162,12 +192,22 @@ class Resolver {
     };
     let rewritten: Term;
     if (term.k === "call") rewritten = { ...term, args: term.args.map(lift) };
-    else if (term.k === "member") rewritten = { ...term, key: term.key && lift(term.key), value: lift(term.value), coll: lift(term.coll) };
+    else if (term.k === "member")
+      rewritten = {
+        ...term,
+        key: term.key && lift(term.key),
+        value: lift(term.value),
+        coll: lift(term.coll),
+      };
     else return [lit];
     return [...before, { ...lit, lit: { ...lit.lit, term: rewritten } }];
   }
 
-  private literal(lit: Literal, scope: Set<string>, declare: (n: string, p: Pos, a: boolean) => void): Literal {
+  private literal(
+    lit: Literal,
+    scope: Set<string>,
+    declare: (n: string, p: Pos, a: boolean) => void,
+  ): Literal {
     switch (lit.k) {
       case "expr":
         return { ...lit, term: this.term(lit.term, scope) };
@@ -220,7 +260,9 @@ function patternVars(t: Term): string[] {
 }
 
 function mentions(lit: Literal, name: string): boolean {
-  return JSON.stringify(lit, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).includes(`"k":"var","name":${JSON.stringify(name)}`);
+  return JSON.stringify(lit, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)).includes(
+    `"k":"var","name":${JSON.stringify(name)}`,
+  );
 }
 
 // ---------------------------------------------------------------- rules
@@ -234,7 +276,8 @@ function ruleDeps(x: unknown, out: Set<string>): void {
     const o = x as { k?: string; name?: string };
     if (o.k === "rule" && typeof o.name === "string") out.add(o.name);
     if (o.k === "pkg") out.add(PKG_DEP);
-    if (o.k === "call" && (o as { user?: boolean }).user === true && typeof o.name === "string") out.add(o.name);
+    if (o.k === "call" && (o as { user?: boolean }).user === true && typeof o.name === "string")
+      out.add(o.name);
     for (const v of Object.values(o)) ruleDeps(v, out);
   }
 }
@@ -250,7 +293,9 @@ function ruleDeps(x: unknown, out: Set<string>): void {
  */
 export function compileModule(mod: Module): CompiledPolicy {
   const names = new Set(mod.rules.map((r) => r.name));
-  const functions = new Map(mod.rules.flatMap((r) => (r.args === undefined ? [] : [[r.name, r.args.length] as const])));
+  const functions = new Map(
+    mod.rules.flatMap((r) => (r.args === undefined ? [] : [[r.name, r.args.length] as const])),
+  );
   const resolver = new Resolver(mod.pkg, names, functions);
   const rules = new Map<string, CompiledRule>();
   const deps = new Map<string, Set<string>>();
@@ -258,21 +303,38 @@ export function compileModule(mod: Module): CompiledPolicy {
     const existing = rules.get(def.name);
     const arity = def.args?.length;
     const object = def.key !== undefined;
-    const rule = existing ?? { name: def.name, defs: [], default: undefined, constantHead: !def.multi && !object, multi: def.multi, arity, object };
+    const rule = existing ?? {
+      name: def.name,
+      defs: [],
+      default: undefined,
+      constantHead: !def.multi && !object,
+      multi: def.multi,
+      arity,
+      object,
+    };
     rules.set(def.name, rule);
     // A name is single-valued (with an optional default), multi-valued, an object rule, or a function of one arity.
-    const kindDiffers = existing !== undefined && (existing.multi !== def.multi || existing.arity !== arity || existing.object !== object);
+    const kindDiffers =
+      existing !== undefined &&
+      (existing.multi !== def.multi || existing.arity !== arity || existing.object !== object);
     if (kindDiffers || ((def.multi || rule.object) && def.isDefault)) {
       invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
     }
     const d = deps.get(def.name) ?? new Set<string>();
     deps.set(def.name, d);
     if (def.isDefault) {
-      if (rule.multi || rule.object) invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
-      if (rule.default !== undefined) invalid(`multiple default rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
+      if (rule.multi || rule.object)
+        invalid(`conflicting rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
+      if (rule.default !== undefined)
+        invalid(`multiple default rules data.${mod.pkg.join(".")}.${def.name} found`, def.pos);
       const value = resolver.term(def.value, new Set());
       const r = termSafety(value, new Set());
-      if (!r.ok || JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? 0 : v)).includes('"k":"rule"')) {
+      if (
+        !r.ok ||
+        JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? 0 : v)).includes(
+          '"k":"rule"',
+        )
+      ) {
         invalid(`default rule value must be a constant`, def.pos);
       }
       rule.default = value;
@@ -282,7 +344,11 @@ export function compileModule(mod: Module): CompiledPolicy {
     const argVars = (def.args ?? []).flatMap(argPatternVars);
     const args = def.args?.map((a) => resolver.term(a, new Set(argVars)));
     let key: Term | undefined;
-    const branch = (rawValue: Term, rawBody: Literal[] | undefined, rawKey?: Term): { value: Term; body: Literal[] | undefined } => {
+    const branch = (
+      rawValue: Term,
+      rawBody: Literal[] | undefined,
+      rawKey?: Term,
+    ): { value: Term; body: Literal[] | undefined } => {
       const scope = new Set<string>(argVars);
       let body = rawBody === undefined ? undefined : resolver.body(rawBody, scope);
       const value = resolver.term(rawValue, scope);
@@ -294,15 +360,18 @@ export function compileModule(mod: Module): CompiledPolicy {
       }
       for (const t of headKey === undefined ? [value] : [headKey, value]) {
         const head = termSafety(t, bound);
-        if (!head.ok) invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
+        if (!head.ok)
+          invalid(`var ${head.unsafe.join(", ")} is unsafe in the head of ${def.name}`, def.pos);
       }
       if (headKey !== undefined) key = headKey;
       return { value, body };
     };
     const { value, body } = branch(def.value, def.body, def.key);
     const elses = def.elses.map((e) => branch(e.value, e.body));
-    if (value.k !== "scalar" || rule.multi || rule.object || elses.length > 0) rule.constantHead = false;
-    else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v)) rule.constantHead = false;
+    if (value.k !== "scalar" || rule.multi || rule.object || elses.length > 0)
+      rule.constantHead = false;
+    else if (rule.defs.some((x) => x.value.k !== "scalar" || x.value.v !== value.v))
+      rule.constantHead = false;
     rule.defs.push({ value, body, args, elses, key });
     ruleDeps([value, body, args, elses, key], d);
   }
@@ -319,7 +388,8 @@ export function compileModule(mod: Module): CompiledPolicy {
       else visit(dep, pos);
     }
     const rule = rules.get(name)!;
-    let type: Ty | undefined = rule.default === undefined ? undefined : checker.typeOf(rule.default, new Map());
+    let type: Ty | undefined =
+      rule.default === undefined ? undefined : checker.typeOf(rule.default, new Map());
     for (const def of rule.defs) {
       const env = new Map<string, Ty>();
       if (def.body !== undefined) checker.body(def.body, env);

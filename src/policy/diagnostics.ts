@@ -14,7 +14,10 @@ import type { Pos } from "./ast.js";
  * ```
  */
 export function invalid(message: string, pos: Pos): never {
-  throw new CryptoTensorsError("ERR_POLICY_INVALID", `policy compile error at ${pos.line}:${pos.col}: ${message}; fix the Rego text`);
+  throw new CryptoTensorsError(
+    "ERR_POLICY_INVALID",
+    `policy compile error at ${pos.line}:${pos.col}: ${message}; fix the Rego text`,
+  );
 }
 
 /**

@@ -41,7 +41,11 @@ export function compilePolicy(rego: string, options: { v0?: boolean } = {}): Com
     return compileModule(parseModule(rego, options));
   } catch (e) {
     if (e instanceof RangeError) {
-      throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", "policy nests too deeply for the embedded engine", { cause: e });
+      throw new CryptoTensorsError(
+        "ERR_POLICY_UNSUPPORTED",
+        "policy nests too deeply for the embedded engine",
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -92,7 +96,11 @@ export class RegoEngine {
    * Evaluates `data.<query>` (default `data.model.allow`) and returns the raw Rego value,
    * `undefined` when undefined. `input === undefined` means no input document, as the reference.
    */
-  evaluateValue(rego: string, input: unknown, query: string[] = ["model", "allow"]): Value | undefined {
+  evaluateValue(
+    rego: string,
+    input: unknown,
+    query: string[] = ["model", "allow"],
+  ): Value | undefined {
     const compiled = this.compile(rego);
     const doc = input === undefined ? undefined : fromJS(input);
     const now = this.options.now?.() ?? BigInt(Date.now()) * 1_000_000n;
@@ -100,7 +108,11 @@ export class RegoEngine {
       return new Evaluation(compiled, doc, this.options, now).query(query);
     } catch (e) {
       if (e instanceof RangeError) {
-        throw new CryptoTensorsError("ERR_POLICY_EVAL", "policy evaluation recursed too deeply; simplify the policy", { cause: e });
+        throw new CryptoTensorsError(
+          "ERR_POLICY_EVAL",
+          "policy evaluation recursed too deeply; simplify the policy",
+          { cause: e },
+        );
       }
       throw e;
     }

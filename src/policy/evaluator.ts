@@ -54,7 +54,8 @@ function forEachEntry(v: Value, f: (key: Value, value: Value) => boolean): boole
 const argOrders = new WeakMap<Term, number[]>();
 
 function lookup(coll: Value, key: Value): Value | undefined {
-  if (Array.isArray(coll)) return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
+  if (Array.isArray(coll))
+    return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
   if (coll instanceof RegoObject) return coll.get(key);
   if (coll instanceof RegoSet) return coll.has(key) ? key : undefined;
   return undefined;
@@ -98,8 +99,10 @@ export class Evaluation {
   }
 
   private tick(): void {
-    if (++this.steps > this.maxSteps) evalError(`exceeded the budget of ${this.maxSteps} steps; simplify the policy`);
-    if ((this.steps & 1023) === 0 && Date.now() > this.deadline) evalError("exceeded the time limit; simplify the policy");
+    if (++this.steps > this.maxSteps)
+      evalError(`exceeded the budget of ${this.maxSteps} steps; simplify the policy`);
+    if ((this.steps & 1023) === 0 && Date.now() > this.deadline)
+      evalError("exceeded the time limit; simplify the policy");
   }
 
   rule(name: string): Value | undefined {
@@ -129,7 +132,8 @@ export class Evaluation {
           this.term(def.key!, (key) =>
             this.term(def.value, (v) => {
               const prev = pairs.get(key);
-              if (prev !== undefined && !valueEquals(prev, v)) evalError(`object keys must be unique in rule ${rule.name} (eval_conflict_error)`);
+              if (prev !== undefined && !valueEquals(prev, v))
+                evalError(`object keys must be unique in rule ${rule.name} (eval_conflict_error)`);
               pairs.set(key, v);
               return false;
             }),
@@ -152,7 +156,8 @@ export class Evaluation {
     for (const def of rule.defs) {
       const onValue: KV = (v) => {
         if (found === undefined) found = v;
-        else if (!valueEquals(found, v)) evalError(`complete rule ${rule.name} produced conflicting values (eval_conflict_error)`);
+        else if (!valueEquals(found, v))
+          evalError(`complete rule ${rule.name} produced conflicting values (eval_conflict_error)`);
         // A constant head cannot conflict with itself: one solution decides the rule, as OPA's early exit.
         return rule.constantHead;
       };
@@ -175,7 +180,10 @@ export class Evaluation {
     for (const branch of [def, ...def.elses]) {
       let produced = false;
       const emit: KV = (v) => ((produced = true), onValue(v));
-      const stop = branch.body === undefined ? this.term(branch.value, emit) : this.body(branch.body, 0, () => this.term(branch.value, emit));
+      const stop =
+        branch.body === undefined
+          ? this.term(branch.value, emit)
+          : this.body(branch.body, 0, () => this.term(branch.value, emit));
       if (produced || stop) return stop;
     }
     return false;
@@ -184,7 +192,7 @@ export class Evaluation {
   /** Calls a user-defined function: every definition whose argument patterns match contributes its value. */
   private func(name: string, args: Value[]): Value | undefined {
     const rule = this.policy.rules.get(name)!;
-    const cacheKey = name + "(" + args.map(valueKey).join(",") + ")";
+    const cacheKey = `${name}(${args.map(valueKey).join(",")})`;
     if (this.funcCache.has(cacheKey)) return this.funcCache.get(cacheKey);
     const saved = this.env;
     this.env = new Map();
@@ -192,7 +200,10 @@ export class Evaluation {
     try {
       const onValue: KV = (v) => {
         if (found === undefined) found = v;
-        else if (!valueEquals(found, v)) evalError(`function ${name} produced conflicting values for the same inputs (eval_conflict_error)`);
+        else if (!valueEquals(found, v))
+          evalError(
+            `function ${name} produced conflicting values for the same inputs (eval_conflict_error)`,
+          );
         return false;
       };
       for (const def of rule.defs) {
@@ -206,7 +217,8 @@ export class Evaluation {
     } finally {
       this.env = saved;
     }
-    if (found === undefined && rule.default !== undefined) this.term(rule.default, (v) => ((found = v), true));
+    if (found === undefined && rule.default !== undefined)
+      this.term(rule.default, (v) => ((found = v), true));
     this.funcCache.set(cacheKey, found);
     return found;
   }
@@ -242,11 +254,15 @@ export class Evaluation {
       case "someDecl":
         return this.unbind(lit.names, next);
       case "someIn":
-        return this.term(lit.coll, (c) =>
-          forEachEntry(c, (key, value) => {
-            this.tick();
-            return this.bind(lit.value, value, () => (lit.key === undefined ? next() : this.bind(lit.key, key, next)));
-          }) === true,
+        return this.term(
+          lit.coll,
+          (c) =>
+            forEachEntry(c, (key, value) => {
+              this.tick();
+              return this.bind(lit.value, value, () =>
+                lit.key === undefined ? next() : this.bind(lit.key, key, next),
+              );
+            }) === true,
         );
       case "every":
         return this.term(lit.coll, (c) => {
@@ -254,7 +270,9 @@ export class Evaluation {
           const check: K = () => this.body(lit.body, 0, () => true);
           // Stops at the first element for which the body has no solution.
           const stopped = forEachEntry(c, (key, value) => {
-            holds = this.bind(lit.value, value, () => (lit.key === undefined ? check() : this.bind(lit.key, key, check)));
+            holds = this.bind(lit.value, value, () =>
+              lit.key === undefined ? check() : this.bind(lit.key, key, check),
+            );
             return !holds;
           });
           return stopped === false && next();
@@ -286,8 +304,17 @@ export class Evaluation {
   }
 
   private unify(a: Term, b: Term, k: K): boolean {
-    if (a.k === "array" && b.k === "array" && a.items.length === b.items.length && this.isOpenPattern(a) && this.isOpenPattern(b)) {
-      return this.unifyPairs(a.items.map((x, i) => [x, b.items[i]!] as [Term, Term]), k);
+    if (
+      a.k === "array" &&
+      b.k === "array" &&
+      a.items.length === b.items.length &&
+      this.isOpenPattern(a) &&
+      this.isOpenPattern(b)
+    ) {
+      return this.unifyPairs(
+        a.items.map((x, i) => [x, b.items[i]!] as [Term, Term]),
+        k,
+      );
     }
     if (this.isOpenPattern(a)) return this.term(b, (v) => this.match(a, v, k));
     return this.term(a, (v) => this.match(b, v, k));
@@ -297,7 +324,7 @@ export class Evaluation {
     if (pairs.length === 0) return k();
     // Resolve first a pair that has a fully evaluable side, so its bindings can close the others.
     const idx = pairs.findIndex(([x, y]) => !this.isOpenPattern(x) || !this.isOpenPattern(y));
-    const at = idx < 0 ? 0 : idx;
+    const at = Math.max(idx, 0);
     const [x, y] = pairs[at]!;
     const rest = pairs.filter((_, i) => i !== at);
     return this.unify(x, y, () => this.unifyPairs(rest, k));
@@ -309,7 +336,8 @@ export class Evaluation {
     if (this.unbound(t)) return this.bind((t as { name: string }).name, v, k);
     if (t.k === "array" && this.isOpenPattern(t)) {
       if (!Array.isArray(v) || v.length !== t.items.length) return false;
-      const step = (i: number): boolean => (i === t.items.length ? k() : this.match(t.items[i]!, v[i]!, () => step(i + 1)));
+      const step = (i: number): boolean =>
+        i === t.items.length ? k() : this.match(t.items[i]!, v[i]!, () => step(i + 1));
       return step(0);
     }
     if (t.k === "object" && this.isOpenPattern(t)) {
@@ -366,7 +394,8 @@ export class Evaluation {
           const o = new RegoObject();
           for (let i = 0; i < vs.length; i += 2) {
             const prev = o.get(vs[i]!);
-            if (prev !== undefined && !valueEquals(prev, vs[i + 1]!)) evalError("object keys must be unique");
+            if (prev !== undefined && !valueEquals(prev, vs[i + 1]!))
+              evalError("object keys must be unique");
             o.set(vs[i]!, vs[i + 1]!);
           }
           return k(o);
@@ -380,7 +409,11 @@ export class Evaluation {
             if (t.key === undefined) return k(memberOf(c, x));
             return this.term(t.key, (key) => {
               const at = lookup(c, key);
-              return k(at !== undefined && !(c instanceof RegoSet && !valueEquals(key, x)) && valueEquals(at, x));
+              return k(
+                at !== undefined &&
+                  !(c instanceof RegoSet && !valueEquals(key, x)) &&
+                  valueEquals(at, x),
+              );
             });
           }),
         );
@@ -397,7 +430,8 @@ export class Evaluation {
       return this.term(t.key!, (key) =>
         this.term(t.head, (v) => {
           const prev = obj.get(key);
-          if (prev !== undefined && !valueEquals(prev, v)) evalError("object comprehension produced conflicting keys (eval_conflict_error)");
+          if (prev !== undefined && !valueEquals(prev, v))
+            evalError("object comprehension produced conflicting keys (eval_conflict_error)");
           obj.set(key, v);
           return false;
         }),
@@ -442,7 +476,9 @@ export class Evaluation {
     // References that bind variables are evaluated before plain variables, as OPA's compiler does.
     let order = argOrders.get(t);
     if (order === undefined) {
-      order = t.args.map((_, i) => i).sort((x, y) => Number(t.args[x]!.k === "var") - Number(t.args[y]!.k === "var"));
+      order = t.args
+        .map((_, i) => i)
+        .sort((x, y) => Number(t.args[x]!.k === "var") - Number(t.args[y]!.k === "var"));
       argOrders.set(t, order);
     }
     const argOrder = order;

@@ -8,7 +8,13 @@ import type { PolicyInput } from "./input.js";
 import type { PolicyEvaluator } from "./types.js";
 
 export type { PolicyEvaluator } from "./types.js";
-export { buildPolicyInput, stringifyInput, type PolicyInput, type PolicyInputContext, type StandardPolicyInput } from "./input.js";
+export {
+  buildPolicyInput,
+  stringifyInput,
+  type PolicyInput,
+  type PolicyInputContext,
+  type StandardPolicyInput,
+} from "./input.js";
 export { OpaServerEvaluator, type OpaServerOptions } from "./opa-server.js";
 export { RegoEngine, MAX_POLICY_LENGTH, type RegoEngineOptions } from "./engine.js";
 
@@ -44,7 +50,11 @@ let defaultEvaluator: EmbeddedPolicyEvaluator | undefined;
  * await checkPolicy(file.policy.local, buildPolicyInput({ path, tensors: ["w"], keyIds: {} }));
  * ```
  */
-export async function checkPolicy(rego: string, input: PolicyInput | undefined, evaluator?: PolicyEvaluator): Promise<void> {
+export async function checkPolicy(
+  rego: string,
+  input: PolicyInput | undefined,
+  evaluator?: PolicyEvaluator,
+): Promise<void> {
   const engine = evaluator ?? (defaultEvaluator ??= new EmbeddedPolicyEvaluator());
   const decision: unknown = await engine.evaluate(rego, input);
   if (decision === true) return;
@@ -61,7 +71,10 @@ export async function checkPolicy(rego: string, input: PolicyInput | undefined, 
     );
   }
   // A custom evaluator returned something else: the reference refuses non-boolean results.
-  throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", "the policy evaluator returned a non-boolean decision; access refused");
+  throw new CryptoTensorsError(
+    "ERR_POLICY_UNSUPPORTED",
+    "the policy evaluator returned a non-boolean decision; access refused",
+  );
 }
 
 /**

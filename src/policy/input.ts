@@ -56,9 +56,11 @@ export function buildPolicyInput(ctx: PolicyInputContext): StandardPolicyInput {
     throw new TypeError("tensors must be an array of strings");
   }
   const now = ctx.now ?? new Date();
-  if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError("now must be a valid Date");
+  if (!(now instanceof Date) || Number.isNaN(now.getTime()))
+    throw new TypeError("now must be a valid Date");
   const claims = ctx.claims ?? {};
-  if (typeof claims !== "object" || claims === null || Array.isArray(claims)) throw new TypeError("claims must be an object");
+  if (typeof claims !== "object" || claims === null || Array.isArray(claims))
+    throw new TypeError("claims must be an object");
   return {
     time: { now_ns: BigInt(now.getTime()) * 1_000_000n, rfc3339: now.toISOString() },
     host: { hostname: hostname(), platform: process.platform, arch: process.arch },
@@ -81,6 +83,8 @@ export function buildPolicyInput(ctx: PolicyInputContext): StandardPolicyInput {
 export function stringifyInput(input: unknown): string {
   // A per-call random marker cannot collide with a string already in the document.
   const marker = `bigint-${randomUUID()}:`;
-  const text = JSON.stringify(input, (_k, v: unknown) => (typeof v === "bigint" ? marker + v.toString() : v));
+  const text = JSON.stringify(input, (_k, v: unknown) =>
+    typeof v === "bigint" ? marker + v.toString() : v,
+  );
   return text.replace(new RegExp(`"${marker}(-?\\d+)"`, "g"), "$1");
 }

@@ -17,7 +17,33 @@ export interface Token {
   nl: boolean;
 }
 
-const OPERATORS = [":=", "==", "!=", "<=", ">=", "{", "}", "[", "]", "(", ")", ",", ";", ".", ":", "=", "<", ">", "+", "-", "*", "/", "%", "|", "&"];
+const OPERATORS = [
+  ":=",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  "{",
+  "}",
+  "[",
+  "]",
+  "(",
+  ")",
+  ",",
+  ";",
+  ".",
+  ":",
+  "=",
+  "<",
+  ">",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "|",
+  "&",
+];
 
 /**
  * Raises ERR_POLICY_INVALID at a position.
@@ -28,7 +54,10 @@ const OPERATORS = [":=", "==", "!=", "<=", ">=", "{", "}", "[", "]", "(", ")", "
  * ```
  */
 export function syntaxError(message: string, line: number, col: number): never {
-  throw new CryptoTensorsError("ERR_POLICY_INVALID", `policy parse error at ${line}:${col}: ${message}; fix the Rego text`);
+  throw new CryptoTensorsError(
+    "ERR_POLICY_INVALID",
+    `policy parse error at ${line}:${col}: ${message}; fix the Rego text`,
+  );
 }
 
 /**
@@ -76,7 +105,8 @@ export function tokenize(src: string): Token[] {
     }
     if (/[0-9]/.test(c)) {
       const m = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i, i + 400));
-      if (m === null || /[A-Za-z0-9_.]/.test(src[i + m[0].length] ?? "")) syntaxError("malformed number", line, col);
+      if (m === null || /[A-Za-z0-9_.]/.test(src[i + m[0].length] ?? ""))
+        syntaxError("malformed number", line, col);
       push("number", m[0]);
       i += m[0].length;
       continue;

@@ -29,7 +29,10 @@ interface OpaErrorBody {
 }
 
 /** Finds the package path tokens and rewrites it plus `data.<package>` references to `isolated`. */
-function isolatePackage(rego: string, isolated: string): { text: string; isModel: boolean } | undefined {
+function isolatePackage(
+  rego: string,
+  isolated: string,
+): { text: string; isModel: boolean } | undefined {
   let toks: Token[];
   try {
     toks = tokenize(rego);
@@ -38,18 +41,30 @@ function isolatePackage(rego: string, isolated: string): { text: string; isModel
   }
   if (toks[0]?.text !== "package") return undefined;
   const pkg: Token[] = [toks[1]!];
-  for (let i = 2; toks[i]?.text === "." && toks[i + 1]?.type === "ident"; i += 2) pkg.push(toks[i + 1]!);
+  for (let i = 2; toks[i]?.text === "." && toks[i + 1]?.type === "ident"; i += 2)
+    pkg.push(toks[i + 1]!);
   const isModel = pkg.length === 1 && pkg[0]!.text === "model";
   const last = pkg[pkg.length - 1]!;
   if (last.line !== pkg[0]!.line) return undefined;
   const lines = rego.split("\n");
   // Any package is isolated (so uploads never merge); only `model` is then queried.
   const edits: { line: number; col: number; len: number; text: string }[] = [
-    { line: pkg[0]!.line, col: pkg[0]!.col, len: last.col + last.text.length - pkg[0]!.col, text: isolated },
+    {
+      line: pkg[0]!.line,
+      col: pkg[0]!.col,
+      len: last.col + last.text.length - pkg[0]!.col,
+      text: isolated,
+    },
   ];
   for (let i = 0; isModel && i + 2 < toks.length; i++) {
     const [a, dot, b] = [toks[i]!, toks[i + 1]!, toks[i + 2]!];
-    if (a.type === "ident" && a.text === "data" && dot.text === "." && b.type === "ident" && b.text === "model") {
+    if (
+      a.type === "ident" &&
+      a.text === "data" &&
+      dot.text === "." &&
+      b.type === "ident" &&
+      b.text === "model"
+    ) {
       edits.push({ line: b.line, col: b.col, len: 5, text: isolated });
     }
   }
@@ -90,7 +105,8 @@ export class OpaServerEvaluator implements PolicyEvaluator {
     } catch {
       throw new TypeError(`baseUrl is not a URL: ${base}`);
     }
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("baseUrl must be http: or https:");
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      throw new TypeError("baseUrl must be http: or https:");
     this.baseUrl = url.href.replace(/\/+$/, "");
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.headers = { ...options.headers };
@@ -102,13 +118,25 @@ export class OpaServerEvaluator implements PolicyEvaluator {
     const pkg = `cryptotensors_${hash}`;
     const isolated = isolatePackage(rego, pkg);
     if (!this.uploaded.has(hash)) {
-      await this.request("PUT", `/v1/policies/cryptotensors/${hash}`, isolated?.text ?? rego, "text/plain", "ERR_POLICY_INVALID");
+      await this.request(
+        "PUT",
+        `/v1/policies/cryptotensors/${hash}`,
+        isolated?.text ?? rego,
+        "text/plain",
+        "ERR_POLICY_INVALID",
+      );
       this.uploaded.add(hash);
     }
     // Only `package model` defines data.model.allow; any other package leaves it undefined.
     if (isolated === undefined || !isolated.isModel) return undefined;
     const body = input === undefined ? "{}" : `{"input":${stringifyInput(input)}}`;
-    const answer = (await this.request("POST", `/v1/data/${pkg}/allow`, body, "application/json", "ERR_POLICY_EVAL")) as {
+    const answer = (await this.request(
+      "POST",
+      `/v1/data/${pkg}/allow`,
+      body,
+      "application/json",
+      "ERR_POLICY_EVAL",
+    )) as {
       result?: unknown;
     };
     const result = answer.result;
@@ -119,7 +147,13 @@ export class OpaServerEvaluator implements PolicyEvaluator {
     );
   }
 
-  private async request(method: string, path: string, body: string, type: string, errorCode: "ERR_POLICY_INVALID" | "ERR_POLICY_EVAL"): Promise<unknown> {
+  private async request(
+    method: string,
+    path: string,
+    body: string,
+    type: string,
+    errorCode: "ERR_POLICY_INVALID" | "ERR_POLICY_EVAL",
+  ): Promise<unknown> {
     let res: Response;
     try {
       res = await fetch(this.baseUrl + path, {
@@ -129,25 +163,42 @@ export class OpaServerEvaluator implements PolicyEvaluator {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
     } catch (e) {
-      throw new CryptoTensorsError("ERR_POLICY_SERVER", `cannot reach the OPA server at ${this.baseUrl} (${method} ${path}); check that it is running`, {
-        cause: e,
-      });
+      throw new CryptoTensorsError(
+        "ERR_POLICY_SERVER",
+        `cannot reach the OPA server at ${this.baseUrl} (${method} ${path}); check that it is running`,
+        {
+          cause: e,
+        },
+      );
     }
     const text = await res.text();
     let parsed: unknown;
     try {
       parsed = text === "" ? {} : JSON.parse(text);
     } catch (e) {
-      throw new CryptoTensorsError("ERR_POLICY_SERVER", `the OPA server answered ${res.status} with a non-JSON body`, { cause: e });
+      throw new CryptoTensorsError(
+        "ERR_POLICY_SERVER",
+        `the OPA server answered ${res.status} with a non-JSON body`,
+        { cause: e },
+      );
     }
     if (res.ok) return parsed;
     const detail = messageOf(parsed as OpaErrorBody);
     if (res.status === 400 && errorCode === "ERR_POLICY_INVALID") {
-      throw new CryptoTensorsError("ERR_POLICY_INVALID", `the OPA server rejected the policy: ${detail}; fix the Rego text`);
+      throw new CryptoTensorsError(
+        "ERR_POLICY_INVALID",
+        `the OPA server rejected the policy: ${detail}; fix the Rego text`,
+      );
     }
     if (res.status === 500 && errorCode === "ERR_POLICY_EVAL") {
-      throw new CryptoTensorsError("ERR_POLICY_EVAL", `the OPA server failed to evaluate the policy: ${detail}`);
+      throw new CryptoTensorsError(
+        "ERR_POLICY_EVAL",
+        `the OPA server failed to evaluate the policy: ${detail}`,
+      );
     }
-    throw new CryptoTensorsError("ERR_POLICY_SERVER", `the OPA server answered ${res.status} to ${method} ${path}: ${detail}`);
+    throw new CryptoTensorsError(
+      "ERR_POLICY_SERVER",
+      `the OPA server answered ${res.status} to ${method} ${path}: ${detail}`,
+    );
   }
 }

@@ -12,7 +12,14 @@ import { syntaxError, tokenize, type Token } from "./lexer.js";
 import { canonicalNumber } from "./values.js";
 
 const MAX_DEPTH = 64;
-const RELATIONS: Record<string, string> = { "==": "equal", "!=": "neq", "<": "lt", "<=": "lte", ">": "gt", ">=": "gte" };
+const RELATIONS: Record<string, string> = {
+  "==": "equal",
+  "!=": "neq",
+  "<": "lt",
+  "<=": "lte",
+  ">": "gt",
+  ">=": "gte",
+};
 const ARITH: Record<string, string> = { "+": "plus", "-": "minus" };
 const FACTOR: Record<string, string> = { "*": "mul", "/": "div", "%": "rem" };
 const FUTURE_KEYWORDS = new Set(["in", "every", "if", "contains"]);
@@ -41,7 +48,8 @@ class Parser {
   }
   private expect(text: string): Token {
     const t = this.next();
-    if (t.text !== text || (t.type !== "op" && t.type !== "ident")) this.fail(`expected "${text}", found ${this.describe(t)}`, t);
+    if (t.text !== text || (t.type !== "op" && t.type !== "ident"))
+      this.fail(`expected "${text}", found ${this.describe(t)}`, t);
     return t;
   }
   private ident(): Token {
@@ -77,7 +85,10 @@ class Parser {
       if (this.is("as")) unsupported("import aliases", at);
       const p = path.join(".");
       if (p === "rego.v1") regoV1 = true;
-      else if (p === "future.keywords" || (path.length === 3 && p.startsWith("future.keywords.") && FUTURE_KEYWORDS.has(path[2]!))) {
+      else if (
+        p === "future.keywords" ||
+        (path.length === 3 && p.startsWith("future.keywords.") && FUTURE_KEYWORDS.has(path[2]!))
+      ) {
         // Keywords are always enabled here; the import only matters to OPA in v0 mode.
       } else if (path[0] === "input" || path[0] === "data") unsupported(`import ${p}`, at);
       else this.fail(`unknown import ${p}`);
@@ -95,14 +106,39 @@ class Parser {
       this.next();
       const name = this.ident().text;
       const args = this.is("(") ? this.parseArgs() : undefined;
-      if (!this.is("=") && !this.is(":=")) this.fail('expected ":=" or "=" after the default rule name');
+      if (!this.is("=") && !this.is(":="))
+        this.fail('expected ":=" or "=" after the default rule name');
       this.next();
       const value = this.parseExpr();
-      return { name, isDefault: true, multi: false, args, key: undefined, value, body: undefined, elses: [], pos: this.pos(start) };
+      return {
+        name,
+        isDefault: true,
+        multi: false,
+        args,
+        key: undefined,
+        value,
+        body: undefined,
+        elses: [],
+        pos: this.pos(start),
+      };
     }
     const nameTok = this.ident();
     const name = nameTok.text;
-    if (["package", "not", "some", "every", "in", "if", "else", "with", "true", "false", "null"].includes(name)) {
+    if (
+      [
+        "package",
+        "not",
+        "some",
+        "every",
+        "in",
+        "if",
+        "else",
+        "with",
+        "true",
+        "false",
+        "null",
+      ].includes(name)
+    ) {
       this.fail(`unexpected keyword "${name}"`, nameTok);
     }
     const args = this.is("(") ? this.parseArgs() : undefined;
@@ -112,7 +148,8 @@ class Parser {
       key = this.parseExpr();
       this.expect("]");
     }
-    if (this.is(".") || this.is("[")) unsupported("rules with multi-level reference heads (a.b := …, a[x][y] := …)", this.pos());
+    if (this.is(".") || this.is("["))
+      unsupported("rules with multi-level reference heads (a.b := …, a[x][y] := …)", this.pos());
     let value: Term = { k: "scalar", v: true, pos: this.pos(nameTok) };
     let hasValue = false;
     let multi = args === undefined && key === undefined && this.is("contains");
@@ -129,7 +166,8 @@ class Parser {
       hasValue = true;
     }
     const body = this.parseRuleBody(regoV1);
-    if (body === undefined && !hasValue) this.fail(`rule "${name}" needs a value or a body`, nameTok);
+    if (body === undefined && !hasValue)
+      this.fail(`rule "${name}" needs a value or a body`, nameTok);
     if (this.is("{") && !this.peek().nl) unsupported("rules with several bodies", this.pos());
     const elses: RuleDef["elses"] = [];
     while (this.is("else")) {
@@ -145,7 +183,8 @@ class Parser {
       elses.push({ value: elseValue, body: this.parseRuleBody(regoV1), pos: at });
     }
     const after = this.peek();
-    if (after.type !== "eof" && !after.nl) this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
+    if (after.type !== "eof" && !after.nl)
+      this.fail(`unexpected ${this.describe(after)} after rule "${name}"`, after);
     return { name, isDefault: false, multi, args, key, value, body, elses, pos: this.pos(nameTok) };
   }
 
@@ -156,7 +195,10 @@ class Parser {
       return this.is("{") ? this.parseBraceBody() : [this.parseLiteral()];
     }
     if (this.is("{") && !this.peek().nl) {
-      if (regoV1 || !this.v0) this.fail("`if` keyword is required before rule body (pre-1.0 Rego is accepted only with the v0 option)");
+      if (regoV1 || !this.v0)
+        this.fail(
+          "`if` keyword is required before rule body (pre-1.0 Rego is accepted only with the v0 option)",
+        );
       return this.parseBraceBody();
     }
     return undefined;
@@ -189,7 +231,8 @@ class Parser {
       if (this.peek().type === "eof") this.fail(`expected "${close}"`);
       out.push(this.parseLiteral());
       if (this.is(";")) this.next();
-      else if (!this.is(close) && !this.peek().nl) this.fail(`unexpected ${this.describe(this.peek())}`);
+      else if (!this.is(close) && !this.peek().nl)
+        this.fail(`unexpected ${this.describe(this.peek())}`);
     }
     return out;
   }
@@ -209,7 +252,8 @@ class Parser {
         this.next();
         const coll = this.parseRelation(false);
         // OPA reads `some x in a in b` as `some (x in a) in b`, leaving x unbound.
-        if (this.is("in")) this.fail(`var ${names.at(-1)} is unsafe: \`some … in a in b\` does not bind it`);
+        if (this.is("in"))
+          this.fail(`var ${names.at(-1)} is unsafe: \`some … in a in b\` does not bind it`);
         return names.length === 2
           ? { k: "someIn", key: names[0], value: names[1]!, coll, pos: at }
           : { k: "someIn", key: undefined, value: names[0]!, coll, pos: at };
@@ -321,9 +365,14 @@ class Parser {
       const n = this.peek();
       if (n.type === "number" && n.col === t.col + 1 && n.line === t.line) {
         this.next();
-        return { k: "scalar", v: parseNumber("-" + n.text), pos: this.pos(t) };
+        return { k: "scalar", v: parseNumber(`-${n.text}`), pos: this.pos(t) };
       }
-      return { k: "call", name: "minus", args: [{ k: "scalar", v: 0, pos: this.pos(t) }, this.parseUnary()], pos: this.pos(t) };
+      return {
+        k: "call",
+        name: "minus",
+        args: [{ k: "scalar", v: 0, pos: this.pos(t) }, this.parseUnary()],
+        pos: this.pos(t),
+      };
     }
     return this.parsePostfix(this.parsePrimary());
   }
@@ -333,7 +382,8 @@ class Parser {
     for (;;) {
       const t = this.peek();
       if (t.nl || t.type !== "op" || (t.text !== "." && t.text !== "[")) return term;
-      if (term.k !== "ref" && term.k !== "var") unsupported("references into literals or call results", this.pos(t));
+      if (term.k !== "ref" && term.k !== "var")
+        unsupported("references into literals or call results", this.pos(t));
       this.next();
       let seg: Term;
       if (t.text === ".") {
@@ -343,7 +393,10 @@ class Parser {
         seg = this.parseExpr();
         this.expect("]");
       }
-      term = term.k === "ref" ? { ...term, path: [...term.path, seg] } : { k: "ref", head: term, path: [seg], pos: term.pos };
+      term =
+        term.k === "ref"
+          ? { ...term, path: [...term.path, seg] }
+          : { k: "ref", head: term, path: [seg], pos: term.pos };
     }
   }
 
@@ -353,15 +406,30 @@ class Parser {
     if (t.type === "number") return { k: "scalar", v: parseNumber(t.text), pos: at };
     if (t.type === "string") return { k: "scalar", v: t.str!, pos: at };
     if (t.type === "ident") {
-      if (t.text === "true" || t.text === "false") return { k: "scalar", v: t.text === "true", pos: at };
+      if (t.text === "true" || t.text === "false")
+        return { k: "scalar", v: t.text === "true", pos: at };
       if (t.text === "null") return { k: "scalar", v: null, pos: at };
-      if (["not", "some", "every", "if", "else", "with", "default", "import", "package", "as"].includes(t.text)) {
+      if (
+        [
+          "not",
+          "some",
+          "every",
+          "if",
+          "else",
+          "with",
+          "default",
+          "import",
+          "package",
+          "as",
+        ].includes(t.text)
+      ) {
         this.fail(`unexpected keyword "${t.text}"`, t);
       }
       if (t.text === "_") return { k: "var", name: this.wildcard(), pos: at };
       // A dotted name directly followed by "(" is a builtin call such as time.now_ns().
       let n = 0;
-      while (this.is(".", 2 * n) && this.peek(2 * n + 1).type === "ident" && !this.peek(2 * n).nl) n++;
+      while (this.is(".", 2 * n) && this.peek(2 * n + 1).type === "ident" && !this.peek(2 * n).nl)
+        n++;
       if (this.is("(", 2 * n) && !this.peek(2 * n).nl) {
         const parts = [t.text];
         for (let j = 0; j < n; j++) {
@@ -457,7 +525,11 @@ class Parser {
 function parseNumber(text: string): number | bigint {
   if (/^-?[0-9]+$/.test(text)) return canonicalNumber(BigInt(text));
   const n = Number(text);
-  if (!Number.isFinite(n)) throw new CryptoTensorsError("ERR_POLICY_UNSUPPORTED", `number ${text} is out of range for the embedded engine`);
+  if (!Number.isFinite(n))
+    throw new CryptoTensorsError(
+      "ERR_POLICY_UNSUPPORTED",
+      `number ${text} is out of range for the embedded engine`,
+    );
   return canonicalNumber(n);
 }
 

@@ -24,7 +24,9 @@ function termVars(t: Term, inputs: Set<string>, outputs: Set<string>, nested: Te
       t.items.forEach((x) => termVars(x, inputs, outputs, nested));
       return;
     case "object":
-      t.entries.forEach(([k, v]) => (termVars(k, inputs, outputs, nested), termVars(v, inputs, outputs, nested)));
+      t.entries.forEach(
+        ([k, v]) => (termVars(k, inputs, outputs, nested), termVars(v, inputs, outputs, nested)),
+      );
       return;
     case "call":
       t.args.forEach((x) => termVars(x, inputs, outputs, nested));
@@ -48,7 +50,10 @@ function termVars(t: Term, inputs: Set<string>, outputs: Set<string>, nested: Te
  * termSafety(parsedTerm, new Set(["x"])); // { ok: true, out } when every variable is bound
  * ```
  */
-export function termSafety(t: Term, bound: Set<string>): { ok: true; out: Set<string> } | { ok: false; unsafe: string[] } {
+export function termSafety(
+  t: Term,
+  bound: Set<string>,
+): { ok: true; out: Set<string> } | { ok: false; unsafe: string[] } {
   const inputs = new Set<string>();
   const outputs = new Set<string>();
   const nested: Term[] = [];
@@ -83,7 +88,8 @@ function unifySafety(a: Term, b: Term, bound: Set<string>): Set<string> | string
         cur = r;
         return false;
       });
-      if (pending.length === before) return unifySafety(pending[0]![0], pending[0]![1], cur) as string[];
+      if (pending.length === before)
+        return unifySafety(pending[0]![0], pending[0]![1], cur) as string[];
     }
     return cur;
   }
@@ -192,7 +198,11 @@ export function orderBody(
     }
     if (picked < 0) {
       const unsafe = [...new Set(firstUnsafe)].map((v) => (v.startsWith("_$") ? "_" : v));
-      if (raise) invalid(`var ${unsafe.join(", ")} is unsafe (not bound by any expression)`, remaining[0]!.pos);
+      if (raise)
+        invalid(
+          `var ${unsafe.join(", ")} is unsafe (not bound by any expression)`,
+          remaining[0]!.pos,
+        );
       return { ok: false, unsafe };
     }
     ordered.push(...remaining.splice(picked, 1));

@@ -39,7 +39,11 @@ function ty(m: number, e = 0): Ty {
  */
 export function unionTy(a: Ty, b: Ty): Ty {
   const k = a.k !== undefined && b.k !== undefined ? a.k | b.k : undefined;
-  return { m: a.m | b.m, e: a.e !== 0 && b.e !== 0 ? a.e | b.e : 0, ...(k === undefined ? {} : { k }) };
+  return {
+    m: a.m | b.m,
+    e: a.e !== 0 && b.e !== 0 ? a.e | b.e : 0,
+    ...(k === undefined ? {} : { k }),
+  };
 }
 
 /** Whether `t` is known to be exactly one basic type. */
@@ -87,7 +91,9 @@ export class TypeChecker {
         const values = t.entries.map(([, v]) => this.typeOf(v, env));
         const out: Ty = { ...ty(T.obj, elements(values)), k: elements(keys) };
         if (t.entries.every(([k]) => k.k === "scalar")) {
-          out.fields = new Map(t.entries.map(([k], i) => [valueKey((k as { v: Value }).v), values[i]!]));
+          out.fields = new Map(
+            t.entries.map(([k], i) => [valueKey((k as { v: Value }).v), values[i]!]),
+          );
         }
         return out;
       }
@@ -100,8 +106,16 @@ export class TypeChecker {
           ((coll.m & ~COLLECTIONS) === 0 && coll.e !== 0 && (value.m & coll.e) === 0) ||
           (key !== undefined && only(coll, T.arr) && (key.m & T.num) === 0) ||
           (key !== undefined && only(coll, T.set) && coll.e !== 0 && (key.m & coll.e) === 0) ||
-          (key !== undefined && only(coll, T.obj) && coll.k !== undefined && coll.k !== 0 && (key.m & coll.k) === 0);
-        if (never) invalid("rego_type_error: match error (the value can never be a member of the collection)", t.pos);
+          (key !== undefined &&
+            only(coll, T.obj) &&
+            coll.k !== undefined &&
+            coll.k !== 0 &&
+            (key.m & coll.k) === 0);
+        if (never)
+          invalid(
+            "rego_type_error: match error (the value can never be a member of the collection)",
+            t.pos,
+          );
         return ty(T.bool);
       }
       case "compr":
@@ -129,22 +143,27 @@ export class TypeChecker {
     for (const seg of t.path) {
       const segTy = this.typeOf(seg, env);
       if (cur === undefined) continue;
-      if ((cur.m & COLLECTIONS) === 0) invalid("rego_type_error: undefined ref (reference into a non-collection)", seg.pos);
+      if ((cur.m & COLLECTIONS) === 0)
+        invalid("rego_type_error: undefined ref (reference into a non-collection)", seg.pos);
       const key = seg.k === "scalar" ? seg.v : undefined;
       let next: Ty | undefined;
       if (only(cur, T.arr)) {
-        if ((segTy.m & T.num) === 0) invalid("rego_type_error: undefined ref (array index is not a number)", seg.pos);
+        if ((segTy.m & T.num) === 0)
+          invalid("rego_type_error: undefined ref (array index is not a number)", seg.pos);
         if (cur.items !== undefined && key !== undefined) {
           next = typeof key === "number" ? cur.items[key] : undefined;
-          if (next === undefined) invalid("rego_type_error: undefined ref (array index out of range)", seg.pos);
+          if (next === undefined)
+            invalid("rego_type_error: undefined ref (array index out of range)", seg.pos);
         } else next = cur.e === 0 ? undefined : ty(cur.e);
       } else if (only(cur, T.set)) {
-        if (cur.e !== 0 && (segTy.m & cur.e) === 0) invalid("rego_type_error: undefined ref (key can never be in the set)", seg.pos);
+        if (cur.e !== 0 && (segTy.m & cur.e) === 0)
+          invalid("rego_type_error: undefined ref (key can never be in the set)", seg.pos);
         next = cur.e === 0 ? undefined : ty(cur.e);
       } else if (only(cur, T.obj)) {
         if (cur.fields !== undefined && key !== undefined) {
           next = cur.fields.get(valueKey(key));
-          if (next === undefined) invalid("rego_type_error: undefined ref (no such key in the object)", seg.pos);
+          if (next === undefined)
+            invalid("rego_type_error: undefined ref (no such key in the object)", seg.pos);
         } else next = undefined;
       }
       cur = next;
@@ -159,12 +178,15 @@ export class TypeChecker {
     }
     const b = BUILTINS[t.name];
     if (b === undefined) unsupported(`the builtin ${t.name}()`, t.pos);
-    if (b.args.length !== t.args.length) invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);
+    if (b.args.length !== t.args.length)
+      invalid(`${t.name} takes ${b.args.length} argument(s), got ${t.args.length}`, t.pos);
     const types = t.args.map((a) => this.typeOf(a, env));
     types.forEach((x, i) => {
-      if ((x.m & b.args[i]!) === 0) invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
+      if ((x.m & b.args[i]!) === 0)
+        invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
     });
-    if (t.name === "minus") return ty(types.every((x) => (x.m & T.num) !== 0) ? T.num & b.result : b.result);
+    if (t.name === "minus")
+      return ty(types.every((x) => (x.m & T.num) !== 0) ? T.num & b.result : b.result);
     return ty(b.result);
   }
 
@@ -177,7 +199,8 @@ export class TypeChecker {
           // error. (Nested inside another expression it is a plain call and is not checked.)
           if (t.k === "call" && t.name === "equal") {
             const [a, b] = t.args.map((x) => this.typeOf(x, env)) as [Ty, Ty];
-            if ((a.m & b.m) === 0) invalid("rego_type_error: match error (operands of == can never be equal)", t.pos);
+            if ((a.m & b.m) === 0)
+              invalid("rego_type_error: match error (operands of == can never be equal)", t.pos);
           }
           this.typeOf(t, env);
           break;
@@ -199,7 +222,10 @@ export class TypeChecker {
           // Iterating a value statically known not to be a collection is an error, except for a literal
           // scalar, which OPA leaves to evaluation (undefined).
           if (lit.coll.k !== "scalar" && (coll.m & (T.arr | T.obj | T.set)) === 0) {
-            invalid("rego_type_error: undefined ref (some … in iterates over a non-collection)", lit.pos);
+            invalid(
+              "rego_type_error: undefined ref (some … in iterates over a non-collection)",
+              lit.pos,
+            );
           }
           env.set(lit.value, valueTy);
           if (lit.key !== undefined) env.set(lit.key, keyTy);

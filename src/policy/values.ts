@@ -76,7 +76,9 @@ export class RegoSet {
  */
 export function canonicalNumber(n: number | bigint): number | bigint {
   if (typeof n === "bigint") {
-    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n;
+    return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER)
+      ? Number(n)
+      : n;
   }
   if (Number.isInteger(n) && !Number.isSafeInteger(n)) return BigInt(n);
   return Object.is(n, -0) ? 0 : n;
@@ -121,14 +123,14 @@ export function valueKey(v: Value): string {
       return v ? "t" : "f";
     case "number":
     case "bigint":
-      return "n" + String(v);
+      return `n${String(v)}`;
     case "string":
       return JSON.stringify(v);
   }
-  if (Array.isArray(v)) return "[" + v.map(valueKey).join(",") + "]";
-  if (v instanceof RegoSet) return "<" + [...v.items.keys()].sort().join(",") + ">";
-  const parts = [...v.entries.entries()].map(([k, [, val]]) => k + ":" + valueKey(val));
-  return "{" + parts.sort().join(",") + "}";
+  if (Array.isArray(v)) return `[${v.map(valueKey).join(",")}]`;
+  if (v instanceof RegoSet) return `<${[...v.items.keys()].sort().join(",")}>`;
+  const parts = [...v.entries.entries()].map(([k, [, val]]) => `${k}:${valueKey(val)}`);
+  return `{${parts.sort().join(",")}}`;
 }
 
 /**
@@ -142,7 +144,8 @@ export function valueKey(v: Value): string {
 export function valueEquals(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => valueEquals(x, b[i]!));
+  if (Array.isArray(a))
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => valueEquals(x, b[i]!));
   if (a instanceof RegoObject) {
     if (!(b instanceof RegoObject) || a.size !== b.size) return false;
     for (const [k, [, v]] of a.entries) {
@@ -214,7 +217,10 @@ export function compareValues(a: Value, b: Value): number {
     case 6:
       return compareSequences(a as Value[], b as Value[]);
     case 8:
-      return compareSequences(sortedValues((a as RegoSet).items.values()), sortedValues((b as RegoSet).items.values()));
+      return compareSequences(
+        sortedValues((a as RegoSet).items.values()),
+        sortedValues((b as RegoSet).items.values()),
+      );
   }
   const ea = sortedEntries(a as RegoObject);
   const eb = sortedEntries(b as RegoObject);
@@ -310,7 +316,8 @@ export function toJS(v: Value): unknown {
   if (v instanceof RegoSet) return sortedSet(v).map(toJS);
   if (v instanceof RegoObject) {
     const out: Record<string, unknown> = {};
-    for (const [k, val] of sortedEntries(v)) out[typeof k === "string" ? k : JSON.stringify(toJS(k))] = toJS(val);
+    for (const [k, val] of sortedEntries(v))
+      out[typeof k === "string" ? k : JSON.stringify(toJS(k))] = toJS(val);
     return out;
   }
   return v;

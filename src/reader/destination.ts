@@ -4,10 +4,17 @@
 /** Where `getTensor(name, { into })` may write. */
 export type Destination = ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
 
-export function destinationView(into: Destination | undefined, byteLength: number, what: string): Uint8Array {
+export function destinationView(
+  into: Destination | undefined,
+  byteLength: number,
+  what: string,
+): Uint8Array {
   if (into === undefined) return new Uint8Array(byteLength);
   let view: Uint8Array;
-  if (into instanceof ArrayBuffer || (typeof SharedArrayBuffer !== "undefined" && into instanceof SharedArrayBuffer)) {
+  if (
+    into instanceof ArrayBuffer ||
+    (typeof SharedArrayBuffer !== "undefined" && into instanceof SharedArrayBuffer)
+  ) {
     view = new Uint8Array(into);
   } else if (ArrayBuffer.isView(into)) {
     view = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);

@@ -20,7 +20,14 @@ export interface FileDescription {
     signKeyId?: string;
     signJku?: string;
   } | null;
-  tensors: Array<{ name: string; dtype: Dtype; shape: number[]; dataOffsets: [number, number]; byteLength: number; encrypted: boolean }>;
+  tensors: Array<{
+    name: string;
+    dtype: Dtype;
+    shape: number[];
+    dataOffsets: [number, number];
+    byteLength: number;
+    encrypted: boolean;
+  }>;
 }
 
 /**
@@ -32,17 +39,25 @@ export interface FileDescription {
  * ```
  */
 export async function inspectFile(path: string): Promise<FileDescription> {
-  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
+  if (typeof path !== "string" || path.length === 0)
+    throw new TypeError("path must be a non-empty string");
   const file = await getBackend().open(path);
   try {
     const header = await readHeader(file);
     const reserved = reservedEntries(header);
     const encryptionText = reserved.get("__encryption__");
     const cryptoKeysText = reserved.get("__crypto_keys__");
-    const encrypted = encryptionText !== undefined && cryptoKeysText !== undefined ? new Set(parseEncryption(encryptionText).keys()) : new Set<string>();
-    const keys = encryptionText !== undefined && cryptoKeysText !== undefined ? parseCryptoKeys(cryptoKeysText) : null;
+    const encrypted =
+      encryptionText !== undefined && cryptoKeysText !== undefined
+        ? new Set(parseEncryption(encryptionText).keys())
+        : new Set<string>();
+    const keys =
+      encryptionText !== undefined && cryptoKeysText !== undefined
+        ? parseCryptoKeys(cryptoKeysText)
+        : null;
     const metadata: Record<string, string> = Object.create(null);
-    for (const [key, value] of header.metadata ?? []) if (!(RESERVED_KEYS as readonly string[]).includes(key)) metadata[key] = value;
+    for (const [key, value] of header.metadata ?? [])
+      if (!(RESERVED_KEYS as readonly string[]).includes(key)) metadata[key] = value;
     return {
       path,
       verified: false,

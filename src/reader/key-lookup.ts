@@ -11,10 +11,18 @@ import { FileKeyProvider } from "../keys/file-provider.js";
 import type { MasterKey, SigningKey } from "../keys/jwk.js";
 import { parseKeySet, type KeyRing } from "../keys/keyring.js";
 import { DirectKeyProvider, isKeyRing, type KeyProvider } from "../keys/provider.js";
-import { defaultKeyRegistry, type KeyProviderRegistry, type ResolvedKey } from "../keys/registry.js";
+import {
+  defaultKeyRegistry,
+  type KeyProviderRegistry,
+  type ResolvedKey,
+} from "../keys/registry.js";
 
 /** What callers may pass as `keys`: a JWK set `{ keys: [...] }`, an array of JWKs, one JWK, or a parsed KeyRing. */
-export type KeysOption = KeyRing | { keys: readonly unknown[] } | readonly unknown[] | Record<string, unknown>;
+export type KeysOption =
+  | KeyRing
+  | { keys: readonly unknown[] }
+  | readonly unknown[]
+  | Record<string, unknown>;
 
 /** The key and trust settings shared by openFile, verifyFile and rewrapFile. */
 export interface KeyTrustOptions {
@@ -42,7 +50,13 @@ export function toKeyRing(keys: KeysOption): KeyRing {
 /** Keys of a KeysOption that were parsed from JWKs here (not key objects the caller passed). */
 function parsedKeys(input: KeysOption, ring: KeyRing): Array<MasterKey | SigningKey> {
   if (isKeyRing(input)) return [];
-  const given = new Set<unknown>(Array.isArray(input) ? input : Array.isArray((input as { keys?: unknown }).keys) ? (input as { keys: unknown[] }).keys : [input]);
+  const given = new Set<unknown>(
+    Array.isArray(input)
+      ? input
+      : Array.isArray((input as { keys?: unknown }).keys)
+        ? (input as { keys: unknown[] }).keys
+        : [input],
+  );
   return [...ring.masters, ...ring.signers].filter((key) => !given.has(key));
 }
 
@@ -70,7 +84,8 @@ export class KeyContext {
         this.#parsed.push(...parsedKeys(options.keys, ring));
         this.#extra.push(new DirectKeyProvider(ring, "options.keys"));
       }
-      if (options.jkuRoots !== undefined) this.#extra.push(new FileKeyProvider({ roots: options.jkuRoots }));
+      if (options.jkuRoots !== undefined)
+        this.#extra.push(new FileKeyProvider({ roots: options.jkuRoots }));
       if (options.verifyKeys !== undefined) {
         const ring = toKeyRing(options.verifyKeys);
         this.#parsed.push(...parsedKeys(options.verifyKeys, ring));
@@ -98,9 +113,14 @@ export class KeyContext {
   }
 
   /** The candidate verification keys: the pinned ones that apply, else the registry's answer. */
-  async verifiers(descriptor: KeyDescriptor): Promise<{ keys: SigningKey[]; pinned: boolean; release(): void }> {
+  async verifiers(
+    descriptor: KeyDescriptor,
+  ): Promise<{ keys: SigningKey[]; pinned: boolean; release(): void }> {
     if (this.#pinned !== undefined) {
-      const keys = this.#pinned.filter((key) => descriptor.kid === undefined || key.kid === undefined || key.kid === descriptor.kid);
+      const keys = this.#pinned.filter(
+        (key) =>
+          descriptor.kid === undefined || key.kid === undefined || key.kid === descriptor.kid,
+      );
       if (keys.length === 0) {
         const kids = this.#pinned.map((key) => quoteShort(key.kid ?? "")).join(", ");
         throw new CryptoTensorsError(
@@ -124,23 +144,36 @@ export class KeyContext {
  * @internal Verifies the header signature under one of `candidates` (several only when pinned
  * keys without a kid apply). None verifying → the error of the last attempt.
  */
-export function verifyWithAny(payload: Uint8Array, signature: string, candidates: readonly SigningKey[], pinned: boolean): void {
+export function verifyWithAny(
+  payload: Uint8Array,
+  signature: string,
+  candidates: readonly SigningKey[],
+  pinned: boolean,
+): void {
   let failure: unknown;
   for (const key of candidates) {
     try {
       verifyPayload(payload, signature, key.publicKey);
       return;
     } catch (error) {
-      if (!(error instanceof CryptoTensorsError) || error.code !== "ERR_SIGNATURE_INVALID") throw error;
+      if (!(error instanceof CryptoTensorsError) || error.code !== "ERR_SIGNATURE_INVALID")
+        throw error;
       failure = error;
     }
   }
   if (pinned) {
-    throw new CryptoTensorsError("ERR_SIGNATURE_INVALID", "header signature does not verify under any pinned verification key: the file was modified or signed by someone else", { cause: failure });
+    throw new CryptoTensorsError(
+      "ERR_SIGNATURE_INVALID",
+      "header signature does not verify under any pinned verification key: the file was modified or signed by someone else",
+      { cause: failure },
+    );
   }
   throw failure;
 }
 
 function request(descriptor: KeyDescriptor): { kid?: string; jku?: string } {
-  return { ...(descriptor.kid === undefined ? {} : { kid: descriptor.kid }), ...(descriptor.jku === undefined ? {} : { jku: descriptor.jku }) };
+  return {
+    ...(descriptor.kid === undefined ? {} : { kid: descriptor.kid }),
+    ...(descriptor.jku === undefined ? {} : { jku: descriptor.jku }),
+  };
 }

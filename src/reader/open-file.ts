@@ -57,10 +57,16 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
     } else {
       refuseStrayReservedKeys(header, path);
       if (options.requireSignature) {
-        throw new CryptoTensorsError("ERR_MISSING_SIGNATURE", `${path} is a plain safetensors file with no signature, but requireSignature is set`);
+        throw new CryptoTensorsError(
+          "ERR_MISSING_SIGNATURE",
+          `${path} is a plain safetensors file with no signature, but requireSignature is set`,
+        );
       }
       if (options.requireEncrypted) {
-        throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is a plain safetensors file but requireEncrypted is set`);
+        throw new CryptoTensorsError(
+          "ERR_NOT_ENCRYPTED",
+          `${path} is a plain safetensors file but requireEncrypted is set`,
+        );
       }
     }
     return new TensorFile(path, file, header, unlocked, backend.name, requested);
@@ -79,7 +85,10 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
  * console.log(tensors["bias"].shape);
  * ```
  */
-export async function loadFile(path: string, options: LoadOptions = {}): Promise<Record<string, Tensor>> {
+export async function loadFile(
+  path: string,
+  options: LoadOptions = {},
+): Promise<Record<string, Tensor>> {
   const file = await openFile(path, options);
   try {
     // One planned pass over the file: chunks of many tensors decrypt in parallel (readAll).
@@ -114,7 +123,10 @@ export async function verifyFile(path: string, options: OpenOptions = {}): Promi
     const header = await readHeader(file);
     if (!isEncrypted(header)) {
       refuseStrayReservedKeys(header, path);
-      throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted: it carries no signature or policy to verify`);
+      throw new CryptoTensorsError(
+        "ERR_NOT_ENCRYPTED",
+        `${path} is not encrypted: it carries no signature or policy to verify`,
+      );
     }
     await unlock(header, path, { ...options, verifyOnly: true });
     return { encrypted: true, signatureValid: true, policyAllowed: true };
@@ -144,17 +156,26 @@ function refuseStrayReservedKeys(header: ParsedHeader, path: string): void {
   }
 }
 
-function requestedTensors(header: ParsedHeader, path: string, tensors: readonly string[] | undefined): string[] | null {
+function requestedTensors(
+  header: ParsedHeader,
+  path: string,
+  tensors: readonly string[] | undefined,
+): string[] | null {
   if (tensors === undefined) return null;
-  if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string")) throw new TypeError("options.tensors must be an array of tensor names");
+  if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string"))
+    throw new TypeError("options.tensors must be an array of tensor names");
   const present = new Set(header.tensors.map((t) => t.name));
   const missing = tensors.filter((n) => !present.has(n));
   if (missing.length > 0) {
-    throw new CryptoTensorsError("ERR_TENSOR_NOT_FOUND", `options.tensors names tensors absent from ${path}: ${missing.map((n) => JSON.stringify(n)).join(", ")}`);
+    throw new CryptoTensorsError(
+      "ERR_TENSOR_NOT_FOUND",
+      `options.tensors names tensors absent from ${path}: ${missing.map((n) => JSON.stringify(n)).join(", ")}`,
+    );
   }
   return [...new Set(tensors)];
 }
 
 function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
+  if (typeof path !== "string" || path.length === 0)
+    throw new TypeError("path must be a non-empty string");
 }

@@ -70,7 +70,9 @@ export async function runSteps(
   let pending: LoadStep[] = []; // tensors whose last item is in `batch`
   const checkAbort = () => {
     if (options.signal?.aborted) {
-      throw new CryptoTensorsError("ERR_ABORTED", `loading ${options.path} was aborted`, { cause: options.signal.reason });
+      throw new CryptoTensorsError("ERR_ABORTED", `loading ${options.path} was aborted`, {
+        cause: options.signal.reason,
+      });
     }
   };
   const flush = async (isLast: boolean) => {
@@ -90,7 +92,8 @@ export async function runSteps(
     for (const item of step.items) {
       batch.push(item);
       batchBytes += item.kind === "read" ? item.length : item.request.length;
-      if (batchBytes >= BATCH_BYTES && item !== step.items[step.items.length - 1]) await flush(false);
+      if (batchBytes >= BATCH_BYTES && item !== step.items[step.items.length - 1])
+        await flush(false);
     }
     pending.push(step);
     if (batchBytes >= BATCH_BYTES) await flush(index === steps.length - 1);

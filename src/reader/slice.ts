@@ -13,26 +13,40 @@ export interface SlicePlan {
   runs: Array<[number, number]>;
 }
 
-export function planSlice(name: string, dtype: Dtype, shape: readonly number[], ranges: readonly SliceRange[]): SlicePlan {
+export function planSlice(
+  name: string,
+  dtype: Dtype,
+  shape: readonly number[],
+  ranges: readonly SliceRange[],
+): SlicePlan {
   if (!Array.isArray(ranges)) throw new TypeError("ranges must be an array of [start, stop] pairs");
   if (ranges.length > shape.length) {
-    throw new RangeError(`${name} has ${shape.length} dimensions; ${ranges.length} ranges were given`);
+    throw new RangeError(
+      `${name} has ${shape.length} dimensions; ${ranges.length} ranges were given`,
+    );
   }
   const outShape = shape.slice();
   ranges.forEach((range, dim) => {
     const size = shape[dim] as number;
-    if (!Array.isArray(range) || range.length !== 2 || !range.every((v) => Number.isSafeInteger(v))) {
+    if (
+      !Array.isArray(range) ||
+      range.length !== 2 ||
+      !range.every((v) => Number.isSafeInteger(v))
+    ) {
       throw new TypeError(`range ${dim} of ${name} must be a pair of integers [start, stop]`);
     }
     const [start, stop] = range as [number, number];
     if (start < 0 || stop < start || stop > size) {
-      throw new RangeError(`range ${dim} [${start}, ${stop}) of ${name} is outside its dimension of size ${size}`);
+      throw new RangeError(
+        `range ${dim} [${start}, ${stop}) of ${name} is outside its dimension of size ${size}`,
+      );
     }
     outShape[dim] = stop - start;
   });
   const bits = dtypeBits(dtype);
   const elements = outShape.reduce((a, b) => a * b, 1);
-  if ((elements * bits) % 8 !== 0) throw new NotSupportedError(`slices of ${dtype} that do not end on a byte boundary`);
+  if ((elements * bits) % 8 !== 0)
+    throw new NotSupportedError(`slices of ${dtype} that do not end on a byte boundary`);
   const byteLength = (elements * bits) / 8;
   if (byteLength === 0 || ranges.length === 0) {
     return { shape: outShape, byteLength, runs: byteLength === 0 ? [] : [[0, byteLength]] };
@@ -40,9 +54,11 @@ export function planSlice(name: string, dtype: Dtype, shape: readonly number[], 
 
   // Element strides of the full tensor; the last sliced dimension and everything inside it are contiguous.
   const strides = new Array<number>(shape.length).fill(1);
-  for (let d = shape.length - 2; d >= 0; d--) strides[d] = (strides[d + 1] as number) * (shape[d + 1] as number);
+  for (let d = shape.length - 2; d >= 0; d--)
+    strides[d] = (strides[d + 1] as number) * (shape[d + 1] as number);
   const last = ranges.length - 1;
-  const runElements = ((ranges[last] as SliceRange)[1] - (ranges[last] as SliceRange)[0]) * (strides[last] as number);
+  const runElements =
+    ((ranges[last] as SliceRange)[1] - (ranges[last] as SliceRange)[0]) * (strides[last] as number);
   const runs: Array<[number, number]> = [];
   const index = ranges.map((r) => r[0]);
   for (;;) {
@@ -87,7 +103,10 @@ const PLAIN_MERGE_GAP = 1 << 20;
  * runs merge only when no chunk between them would be left untouched, so a slice decrypts no
  * chunk it does not overlap.
  */
-export function groupRuns(runs: ReadonlyArray<readonly [number, number]>, chunkSize: number | null): Span[] {
+export function groupRuns(
+  runs: ReadonlyArray<readonly [number, number]>,
+  chunkSize: number | null,
+): Span[] {
   const spans: Span[] = [];
   for (const [start, end] of runs) {
     const current = spans[spans.length - 1];

@@ -7,7 +7,13 @@ import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
 import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
 import { destinationView, type Destination } from "./destination.js";
-import { arenaLayout, BATCH_BYTES, runSteps, type LoadStep, type ReadAllProgress } from "./read-all.js";
+import {
+  arenaLayout,
+  BATCH_BYTES,
+  runSteps,
+  type LoadStep,
+  type ReadAllProgress,
+} from "./read-all.js";
 import { groupRuns, planSlice, type SliceRange } from "./slice.js";
 import { RESERVED_KEYS, wipeUnlocked, type SealedTensor, type Unlocked } from "./unlock.js";
 
@@ -77,7 +83,8 @@ export class TensorFile {
   ) {
     this.#unlocked = unlocked;
     const wanted = requested === null ? null : new Set(requested);
-    this.visible = wanted === null ? header.tensors : header.tensors.filter((t) => wanted.has(t.name));
+    this.visible =
+      wanted === null ? header.tensors : header.tensors.filter((t) => wanted.has(t.name));
     for (const entry of this.visible) this.byName.set(entry.name, entry);
   }
 
@@ -131,7 +138,11 @@ export class TensorFile {
    * Reads a slice `[start, stop)` along each leading dimension (later dimensions whole). On a
    * chunked (v2) tensor only the chunks overlapping the slice are decrypted.
    */
-  async getSlice(name: string, ranges: readonly SliceRange[], options: GetTensorOptions = {}): Promise<Tensor> {
+  async getSlice(
+    name: string,
+    ranges: readonly SliceRange[],
+    options: GetTensorOptions = {},
+  ): Promise<Tensor> {
     const entry = this.entry(name);
     const plan = planSlice(name, entry.dtype, entry.shape, ranges);
     const data = destinationView(options.into, plan.byteLength, name);
@@ -139,7 +150,10 @@ export class TensorFile {
     const chunked = sealed !== undefined && this.#unlocked?.chunkSize != null;
     await this.track(async () => {
       let out = 0;
-      for (const span of groupRuns(plan.runs, chunked ? (this.#unlocked?.chunkSize as number) : null)) {
+      for (const span of groupRuns(
+        plan.runs,
+        chunked ? (this.#unlocked?.chunkSize as number) : null,
+      )) {
         const bytes = new Uint8Array(span.end - span.start);
         await this.readBytes(entry, span.start, span.end, bytes);
         for (const [start, end] of span.runs) {
@@ -176,11 +190,18 @@ export class TensorFile {
    * ```
    */
   async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
-    if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
+    if (this.closing)
+      throw new CryptoTensorsError(
+        "ERR_CLOSED",
+        `${this.path} has been closed; open it again to read`,
+      );
     const entries = this.visible;
     const lengths = entries.map((t) => t.dataOffsets[1] - t.dataOffsets[0]);
     const layout = arenaLayout(lengths);
-    const arena = options.into === undefined ? undefined : destinationView(options.into, layout.byteLength, "readAll");
+    const arena =
+      options.into === undefined
+        ? undefined
+        : destinationView(options.into, layout.byteLength, "readAll");
     const result: Record<string, Tensor> = Object.create(null);
     const steps: LoadStep[] = [];
     entries.forEach((entry, i) => {
@@ -191,9 +212,12 @@ export class TensorFile {
       steps.push({ name: entry.name, byteLength: length, items: this.loadItems(entry, data) });
     });
     try {
-      await this.track(() => runSteps(steps, (items) => this.file.runPlan(items), { ...options, path: this.path }));
+      await this.track(() =>
+        runSteps(steps, (items) => this.file.runPlan(items), { ...options, path: this.path }),
+      );
     } catch (error) {
-      for (const step of steps) for (const item of step.items) if (item.kind === "decrypt") item.dest.fill(0);
+      for (const step of steps)
+        for (const item of step.items) if (item.kind === "decrypt") item.dest.fill(0);
       throw error;
     }
     return result;
@@ -209,7 +233,13 @@ export class TensorFile {
       const items: PlanItem[] = [];
       for (let pos = 0; pos < length; pos += BATCH_BYTES) {
         const size = Math.min(BATCH_BYTES, length - pos);
-        items.push({ kind: "read", offset: base + pos, length: size, dest: data.subarray(pos, pos + size), label });
+        items.push({
+          kind: "read",
+          offset: base + pos,
+          length: size,
+          dest: data.subarray(pos, pos + size),
+          label,
+        });
       }
       return items;
     }
@@ -223,7 +253,14 @@ export class TensorFile {
     for (let first = 0; first * chunkSize < length; first += chunksPerItem) {
       const start = first * chunkSize;
       const end = Math.min(length, start + chunksPerItem * chunkSize);
-      const request = this.decryptRequest(entry.name, sealed, base + start, end - start, length, first) as DecryptRequest;
+      const request = this.decryptRequest(
+        entry.name,
+        sealed,
+        base + start,
+        end - start,
+        length,
+        first,
+      ) as DecryptRequest;
       items.push({ kind: "decrypt", request, dest: data.subarray(start, end), label });
     }
     return items;
@@ -238,10 +275,19 @@ export class TensorFile {
   async readRange(name: string, start: number, end: number, dest: Uint8Array): Promise<void> {
     const entry = this.entry(name);
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
-    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end > length) {
-      throw new RangeError(`byte range [${start}, ${end}) is outside ${JSON.stringify(name)} (${length} bytes)`);
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      end < start ||
+      end > length
+    ) {
+      throw new RangeError(
+        `byte range [${start}, ${end}) is outside ${JSON.stringify(name)} (${length} bytes)`,
+      );
     }
-    if (!(dest instanceof Uint8Array) || dest.length !== end - start) throw new TypeError("dest must be a Uint8Array of end - start bytes");
+    if (!(dest instanceof Uint8Array) || dest.length !== end - start)
+      throw new TypeError("dest must be a Uint8Array of end - start bytes");
     await this.track(() => this.readBytes(entry, start, end, dest));
   }
 
@@ -265,9 +311,19 @@ export class TensorFile {
     if (chunkSize !== null && length > 0) {
       firstChunk = Math.floor(start / chunkSize);
       spanStart = firstChunk * chunkSize;
-      spanEnd = end > start ? Math.min(length, (Math.floor((end - 1) / chunkSize) + 1) * chunkSize) : spanStart;
+      spanEnd =
+        end > start
+          ? Math.min(length, (Math.floor((end - 1) / chunkSize) + 1) * chunkSize)
+          : spanStart;
     }
-    const request = this.decryptRequest(entry.name, sealed, base + spanStart, spanEnd - spanStart, length, firstChunk);
+    const request = this.decryptRequest(
+      entry.name,
+      sealed,
+      base + spanStart,
+      spanEnd - spanStart,
+      length,
+      firstChunk,
+    );
     if (request === null) return; // v1 empty tensor written without IV/tag (FORMAT.md §3.5)
     if (spanStart === start && spanEnd === end) {
       await this.file.decryptInto(request, dest);
@@ -307,16 +363,36 @@ export class TensorFile {
       const iv = entry.iv ?? Buffer.alloc(0);
       const tag = entry.tag ?? Buffer.alloc(0);
       if (tensorLength === 0 && iv.length === 0 && tag.length === 0) return null;
-      if (iv.length !== 12) throw malformed("ERR_INVALID_IV_LENGTH", name, `iv must be 12 bytes, found ${iv.length}`);
-      if (tag.length !== TAG_LENGTH) throw malformed("ERR_ENCRYPTION_INVALID", name, `tag must be 16 bytes, found ${tag.length}`);
+      if (iv.length !== 12)
+        throw malformed("ERR_INVALID_IV_LENGTH", name, `iv must be 12 bytes, found ${iv.length}`);
+      if (tag.length !== TAG_LENGTH)
+        throw malformed(
+          "ERR_ENCRYPTION_INVALID",
+          name,
+          `tag must be 16 bytes, found ${tag.length}`,
+        );
       return { ...common, chunkSize: 0, firstChunk: 0, baseIv: iv, tags: tag };
     }
     const { baseIv, tags } = entry;
-    if (!baseIv || !tags) throw malformed("ERR_ENCRYPTION_INVALID", name, "base_iv and tags are required for chunked encryption");
-    if (baseIv.length !== 12) throw malformed("ERR_INVALID_IV_LENGTH", name, `base_iv must be 12 bytes, found ${baseIv.length}`);
+    if (!baseIv || !tags)
+      throw malformed(
+        "ERR_ENCRYPTION_INVALID",
+        name,
+        "base_iv and tags are required for chunked encryption",
+      );
+    if (baseIv.length !== 12)
+      throw malformed(
+        "ERR_INVALID_IV_LENGTH",
+        name,
+        `base_iv must be 12 bytes, found ${baseIv.length}`,
+      );
     const chunks = chunkCount(tensorLength, u.chunkSize);
     if (tags.length !== chunks * TAG_LENGTH) {
-      throw malformed("ERR_ENCRYPTION_INVALID", name, `tags must hold ${chunks} tags (${chunks * TAG_LENGTH} bytes), found ${tags.length} bytes`);
+      throw malformed(
+        "ERR_ENCRYPTION_INVALID",
+        name,
+        `tags must hold ${chunks} tags (${chunks * TAG_LENGTH} bytes), found ${tags.length} bytes`,
+      );
     }
     const covered = spanLength === 0 ? 1 : chunkCount(spanLength, u.chunkSize);
     const spanTags = tags.subarray(firstChunk * TAG_LENGTH, (firstChunk + covered) * TAG_LENGTH);
@@ -325,10 +401,15 @@ export class TensorFile {
 
   private entry(name: string): TensorEntry {
     if (typeof name !== "string") throw new TypeError("tensor name must be a string");
-    if (this.closing) throw new CryptoTensorsError("ERR_CLOSED", `${this.path} has been closed; open it again to read`);
+    if (this.closing)
+      throw new CryptoTensorsError(
+        "ERR_CLOSED",
+        `${this.path} has been closed; open it again to read`,
+      );
     const entry = this.byName.get(name);
     if (!entry) {
-      const hidden = this.visible !== this.header.tensors && this.header.tensors.some((t) => t.name === name);
+      const hidden =
+        this.visible !== this.header.tensors && this.header.tensors.some((t) => t.name === name);
       throw new CryptoTensorsError(
         "ERR_TENSOR_NOT_FOUND",
         hidden
@@ -343,7 +424,11 @@ export class TensorFile {
     if (!this.#unlocked?.encryptedNames.has(name)) return undefined;
     const sealed = this.#unlocked.tensors.get(name);
     // Never fall through to a plaintext read of ciphertext.
-    if (!sealed) throw new CryptoTensorsError("ERR_INTERNAL", `no data key is held for ${JSON.stringify(name)}`);
+    if (!sealed)
+      throw new CryptoTensorsError(
+        "ERR_INTERNAL",
+        `no data key is held for ${JSON.stringify(name)}`,
+      );
     return sealed;
   }
 
@@ -358,6 +443,13 @@ export class TensorFile {
   }
 }
 
-function malformed(code: "ERR_INVALID_IV_LENGTH" | "ERR_ENCRYPTION_INVALID", name: string, detail: string): CryptoTensorsError {
-  return new CryptoTensorsError(code, `__encryption__ entry of ${JSON.stringify(name)} is malformed: ${detail}`);
+function malformed(
+  code: "ERR_INVALID_IV_LENGTH" | "ERR_ENCRYPTION_INVALID",
+  name: string,
+  detail: string,
+): CryptoTensorsError {
+  return new CryptoTensorsError(
+    code,
+    `__encryption__ entry of ${JSON.stringify(name)} is malformed: ${detail}`,
+  );
 }

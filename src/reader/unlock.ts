@@ -19,7 +19,12 @@ import type { AeadAlgorithm } from "../native/backend.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
 import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
 
-export const RESERVED_KEYS = ["__crypto_keys__", "__encryption__", "__policy__", "__signature__"] as const;
+export const RESERVED_KEYS = [
+  "__crypto_keys__",
+  "__encryption__",
+  "__policy__",
+  "__signature__",
+] as const;
 
 /** A tensor's decryption material: its data key and its IVs/tags. */
 export interface SealedTensor {
@@ -62,21 +67,35 @@ export function isEncrypted(header: ParsedHeader): boolean {
   return reservedEntries(header).has("__encryption__");
 }
 
-export async function unlock(header: ParsedHeader, path: string, options: UnlockOptions): Promise<Unlocked> {
+export async function unlock(
+  header: ParsedHeader,
+  path: string,
+  options: UnlockOptions,
+): Promise<Unlocked> {
   const reserved = reservedEntries(header);
   const cryptoKeysText = reserved.get("__crypto_keys__");
   const encryptionText = reserved.get("__encryption__");
   const signature = reserved.get("__signature__");
   const policyText = reserved.get("__policy__");
-  if (encryptionText === undefined) throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted`);
+  if (encryptionText === undefined)
+    throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted`);
   if (cryptoKeysText === undefined) {
-    throw new CryptoTensorsError("ERR_CRYPTO_KEYS_INVALID", `${path} has __encryption__ but no __crypto_keys__: the file is damaged or was tampered with`);
+    throw new CryptoTensorsError(
+      "ERR_CRYPTO_KEYS_INVALID",
+      `${path} has __encryption__ but no __crypto_keys__: the file is damaged or was tampered with`,
+    );
   }
   if (signature === undefined) {
-    throw new CryptoTensorsError("ERR_MISSING_SIGNATURE", `${path} is encrypted but carries no __signature__: refusing an unauthenticated header`);
+    throw new CryptoTensorsError(
+      "ERR_MISSING_SIGNATURE",
+      `${path} is encrypted but carries no __signature__: refusing an unauthenticated header`,
+    );
   }
   if (policyText === undefined) {
-    throw new CryptoTensorsError("ERR_POLICY_MISSING", `${path} is encrypted but carries no __policy__: the file is damaged or was tampered with`);
+    throw new CryptoTensorsError(
+      "ERR_POLICY_MISSING",
+      `${path} is encrypted but carries no __policy__: the file is damaged or was tampered with`,
+    );
   }
   const cryptoKeys = parseCryptoKeys(cryptoKeysText);
 
@@ -87,11 +106,24 @@ export async function unlock(header: ParsedHeader, path: string, options: Unlock
     try {
       const verifiers = await context.verifiers(cryptoKeys.sign);
       try {
-        verifyWithAny(signaturePayload(header.metadata ?? [], header.tensors), signature, verifiers.keys, verifiers.pinned);
+        verifyWithAny(
+          signaturePayload(header.metadata ?? [], header.tensors),
+          signature,
+          verifiers.keys,
+          verifiers.pinned,
+        );
       } finally {
         verifiers.release();
       }
-      return await unwrapAll(header, path, options, cryptoKeys, policyText, encryptionText, master?.key);
+      return await unwrapAll(
+        header,
+        path,
+        options,
+        cryptoKeys,
+        policyText,
+        encryptionText,
+        master?.key,
+      );
     } finally {
       master?.release();
     }
@@ -140,7 +172,10 @@ async function unwrapAll(
     // Entries for tensors absent from the header are still unwrapped, as the reference does:
     // a wrong master key fails here, at open, not at first access.
     for (const [name, entry] of entries) {
-      unlocked.tensors.set(name, { dataKey: unwrapDataKey(algorithm, masterKey.key, entry), entry });
+      unlocked.tensors.set(name, {
+        dataKey: unwrapDataKey(algorithm, masterKey.key, entry),
+        entry,
+      });
     }
   } catch (error) {
     wipeUnlocked(unlocked);

@@ -22,8 +22,14 @@ export function journalPath(path: string): string {
  * @internal The journal bytes: magic, u64 region offset, u64 region length, u64 file size,
  * old region, new region, then SHA-256 of all that (a torn journal is recognised and ignored).
  */
-export function journalBytes(offset: number, oldRegion: Uint8Array, newRegion: Uint8Array, fileSize: number): Buffer {
-  if (oldRegion.length !== newRegion.length) throw new RangeError("old and new regions differ in length");
+export function journalBytes(
+  offset: number,
+  oldRegion: Uint8Array,
+  newRegion: Uint8Array,
+  fileSize: number,
+): Buffer {
+  if (oldRegion.length !== newRegion.length)
+    throw new RangeError("old and new regions differ in length");
   const numbers = Buffer.alloc(24);
   numbers.writeBigUInt64LE(BigInt(offset), 0);
   numbers.writeBigUInt64LE(BigInt(oldRegion.length), 8);
@@ -43,16 +49,30 @@ function parseJournal(bytes: Buffer): Journal | null {
   const head = MAGIC.length + 24;
   if (bytes.length < head + DIGEST || !bytes.subarray(0, MAGIC.length).equals(MAGIC)) return null;
   const body = bytes.subarray(0, bytes.length - DIGEST);
-  if (!createHash("sha256").update(body).digest().equals(bytes.subarray(bytes.length - DIGEST))) return null;
+  if (
+    !createHash("sha256")
+      .update(body)
+      .digest()
+      .equals(bytes.subarray(bytes.length - DIGEST))
+  )
+    return null;
   const offset = Number(bytes.readBigUInt64LE(MAGIC.length));
   const length = Number(bytes.readBigUInt64LE(MAGIC.length + 8));
   const fileSize = Number(bytes.readBigUInt64LE(MAGIC.length + 16));
   if (body.length !== head + 2 * length) return null;
-  return { offset, fileSize, oldRegion: body.subarray(head, head + length), newRegion: body.subarray(head + length) };
+  return {
+    offset,
+    fileSize,
+    oldRegion: body.subarray(head, head + length),
+    newRegion: body.subarray(head + length),
+  };
 }
 
-
-async function writeFully(handle: import("node:fs/promises").FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+async function writeFully(
+  handle: import("node:fs/promises").FileHandle,
+  bytes: Uint8Array,
+  position: number,
+): Promise<void> {
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
@@ -70,7 +90,12 @@ async function writeFully(handle: import("node:fs/promises").FileHandle, bytes: 
  * await rewriteRegionJournaled("model.ct", 8, oldHeader, newHeader);
  * ```
  */
-export async function rewriteRegionJournaled(path: string, offset: number, oldRegion: Uint8Array, newRegion: Uint8Array): Promise<void> {
+export async function rewriteRegionJournaled(
+  path: string,
+  offset: number,
+  oldRegion: Uint8Array,
+  newRegion: Uint8Array,
+): Promise<void> {
   const journal = journalPath(path);
   const lock = await open(journal, "wx", 0o600).catch((cause: NodeJS.ErrnoException) => {
     if (cause.code === "EEXIST") {
@@ -79,19 +104,28 @@ export async function rewriteRegionJournaled(path: string, offset: number, oldRe
         `${path} has a rewrap journal (${journal}): another rewrap is running or one was interrupted; if none is running, call recoverRewrap() or run "cryptotensors rewrap --recover"`,
       );
     }
-    throw new CryptoTensorsError("ERR_IO", `cannot create the rewrap journal ${journal}: ${cause.message}`, { cause });
+    throw new CryptoTensorsError(
+      "ERR_IO",
+      `cannot create the rewrap journal ${journal}: ${cause.message}`,
+      { cause },
+    );
   });
   let fileTouched = false;
   const file = await open(path, "r+").catch(async (cause: NodeJS.ErrnoException) => {
     await lock.close();
     await unlink(journal).catch(() => undefined);
-    throw new CryptoTensorsError("ERR_IO", `cannot open ${path} for writing: ${cause.message}`, { cause });
+    throw new CryptoTensorsError("ERR_IO", `cannot open ${path} for writing: ${cause.message}`, {
+      cause,
+    });
   });
   try {
     const current = Buffer.alloc(oldRegion.length);
     await file.read(current, 0, current.length, offset);
     if (!current.equals(oldRegion)) {
-      throw new CryptoTensorsError("ERR_BUSY", `${path} changed while it was being rewrapped; nothing was written`);
+      throw new CryptoTensorsError(
+        "ERR_BUSY",
+        `${path} changed while it was being rewrapped; nothing was written`,
+      );
     }
     await writeFully(lock, journalBytes(offset, oldRegion, newRegion, (await file.stat()).size), 0);
     await lock.sync();
@@ -139,7 +173,8 @@ export type RecoveryOutcome = "none" | "completed" | "rolled-back" | "discarded-
  * ```
  */
 export async function recoverRewrap(path: string): Promise<RecoveryOutcome> {
-  if (typeof path !== "string" || path === "") throw new TypeError("path must be a non-empty string");
+  if (typeof path !== "string" || path === "")
+    throw new TypeError("path must be a non-empty string");
   const journal = journalPath(path);
   let bytes: Buffer;
   try {

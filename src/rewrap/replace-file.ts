@@ -14,7 +14,10 @@ import { syncDirectory } from "../writer/atomic-file.js";
 const COPY_PIECE = 8 * 1024 * 1024;
 
 function tempPathFor(destination: string): string {
-  return join(dirname(destination), `.${basename(destination)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+  return join(
+    dirname(destination),
+    `.${basename(destination)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+  );
 }
 
 async function writeFully(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
@@ -37,7 +40,11 @@ async function guarded<T>(temp: string, destination: string, body: () => Promise
   } catch (error) {
     await unlink(temp).catch(() => undefined);
     if (error instanceof CryptoTensorsError) throw error;
-    throw new CryptoTensorsError("ERR_IO", `cannot write ${destination}: ${(error as Error).message}`, { cause: error });
+    throw new CryptoTensorsError(
+      "ERR_IO",
+      `cannot write ${destination}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
 }
 
@@ -51,7 +58,11 @@ async function guarded<T>(temp: string, destination: string, body: () => Promise
  * await clonePatched("in.ct", "out.ct", paddedPrefix);
  * ```
  */
-export async function clonePatched(source: string, destination: string, prefix: Uint8Array): Promise<void> {
+export async function clonePatched(
+  source: string,
+  destination: string,
+  prefix: Uint8Array,
+): Promise<void> {
   const temp = tempPathFor(destination);
   await guarded(temp, destination, async () => {
     await copyFile(source, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
@@ -75,20 +86,41 @@ export async function clonePatched(source: string, destination: string, prefix: 
  * await streamWithPrefix("in.ct", "in.ct", biggerPrefix, header.dataStart, size);
  * ```
  */
-export async function streamWithPrefix(source: string, destination: string, prefix: Uint8Array, dataStart: number, expectedSize: number): Promise<void> {
+export async function streamWithPrefix(
+  source: string,
+  destination: string,
+  prefix: Uint8Array,
+  dataStart: number,
+  expectedSize: number,
+): Promise<void> {
   const temp = tempPathFor(destination);
   const input = await open(source, "r");
   try {
     const info = await input.stat();
-    if (info.size !== expectedSize) throw new CryptoTensorsError("ERR_BUSY", `${source} changed while it was being rewrapped; nothing was written`);
+    if (info.size !== expectedSize)
+      throw new CryptoTensorsError(
+        "ERR_BUSY",
+        `${source} changed while it was being rewrapped; nothing was written`,
+      );
     await guarded(temp, destination, async () => {
       const output = await open(temp, "wx", 0o600);
       try {
         await writeFully(output, prefix, 0);
-        const piece = Buffer.allocUnsafe(Math.min(COPY_PIECE, Math.max(1, expectedSize - dataStart)));
+        const piece = Buffer.allocUnsafe(
+          Math.min(COPY_PIECE, Math.max(1, expectedSize - dataStart)),
+        );
         for (let at = dataStart; at < expectedSize; ) {
-          const { bytesRead } = await input.read(piece, 0, Math.min(piece.length, expectedSize - at), at);
-          if (bytesRead === 0) throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `${source} ended before its data section did`);
+          const { bytesRead } = await input.read(
+            piece,
+            0,
+            Math.min(piece.length, expectedSize - at),
+            at,
+          );
+          if (bytesRead === 0)
+            throw new CryptoTensorsError(
+              "ERR_FILE_TRUNCATED",
+              `${source} ended before its data section did`,
+            );
           await writeFully(output, piece.subarray(0, bytesRead), prefix.length + at - dataStart);
           at += bytesRead;
         }

@@ -63,16 +63,28 @@ export interface RewrapResult {
  * ```
  */
 export async function rewrapFile(path: string, options: RewrapOptions): Promise<RewrapResult> {
-  if (typeof path !== "string" || path === "") throw new TypeError("path must be a non-empty string");
-  if (options === null || typeof options !== "object") throw new TypeError("rewrapFile needs an options object");
-  if (options.newEncKey === undefined && options.newSignKey === undefined && options.policy === undefined) {
-    throw new TypeError("rewrapFile needs newEncKey, newSignKey or policy: there is nothing to change");
+  if (typeof path !== "string" || path === "")
+    throw new TypeError("path must be a non-empty string");
+  if (options === null || typeof options !== "object")
+    throw new TypeError("rewrapFile needs an options object");
+  if (
+    options.newEncKey === undefined &&
+    options.newSignKey === undefined &&
+    options.policy === undefined
+  ) {
+    throw new TypeError(
+      "rewrapFile needs newEncKey, newSignKey or policy: there is nothing to change",
+    );
   }
-  if (options.output !== undefined && (typeof options.output !== "string" || options.output === "")) throw new TypeError("output must be a non-empty path");
+  if (options.output !== undefined && (typeof options.output !== "string" || options.output === ""))
+    throw new TypeError("output must be a non-empty path");
   const output = options.output ?? path;
   const { header, region, fileSize } = await readPrefix(path);
   if (!isEncrypted(header)) {
-    throw new CryptoTensorsError("ERR_NOT_ENCRYPTED", `${path} is not encrypted: there are no data keys to rewrap`);
+    throw new CryptoTensorsError(
+      "ERR_NOT_ENCRYPTED",
+      `${path} is not encrypted: there are no data keys to rewrap`,
+    );
   }
   const trust: KeyTrustOptions = {
     ...(options.oldKeys === undefined ? {} : { keys: options.oldKeys }),
@@ -85,8 +97,13 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
   let context: KeyContext | undefined;
   let release = (): void => undefined;
   try {
-    const encKey = options.newEncKey === undefined ? undefined : asKey(options.newEncKey, "master", owned);
-    unlocked = await unlock(header, path, { ...trust, policyEvaluator: options.policyEvaluator, claims: options.claims });
+    const encKey =
+      options.newEncKey === undefined ? undefined : asKey(options.newEncKey, "master", owned);
+    unlocked = await unlock(header, path, {
+      ...trust,
+      policyEvaluator: options.policyEvaluator,
+      claims: options.claims,
+    });
     context = KeyContext.open(trust);
     let signKey: SigningKey;
     if (options.newSignKey !== undefined) {
@@ -129,7 +146,9 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
   }
 }
 
-async function readPrefix(path: string): Promise<{ header: ParsedHeader; region: Buffer; fileSize: number }> {
+async function readPrefix(
+  path: string,
+): Promise<{ header: ParsedHeader; region: Buffer; fileSize: number }> {
   const handle = await open(path, "r").catch((cause: NodeJS.ErrnoException) => {
     throw new CryptoTensorsError("ERR_IO", `cannot open ${path}: ${cause.message}`, { cause });
   });
@@ -140,22 +159,33 @@ async function readPrefix(path: string): Promise<{ header: ParsedHeader; region:
     const headerLength = readHeaderLength(prefix, fileSize);
     const region = Buffer.alloc(headerLength);
     const { bytesRead } = await handle.read(region, 0, headerLength, 8);
-    if (bytesRead !== headerLength) throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `${path} ended inside its header`);
+    if (bytesRead !== headerLength)
+      throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `${path} ended inside its header`);
     return { header: parseHeader(region, fileSize), region, fileSize };
   } finally {
     await handle.close();
   }
 }
 
-function asKey<K extends "master" | "sign">(value: unknown, kind: K, owned: Array<MasterKey | SigningKey>): K extends "master" ? MasterKey : SigningKey {
+function asKey<K extends "master" | "sign">(
+  value: unknown,
+  kind: K,
+  owned: Array<MasterKey | SigningKey>,
+): K extends "master" ? MasterKey : SigningKey {
   const parsed = value instanceof MasterKey || value instanceof SigningKey;
   const key = parseJwk(value, kind === "master" ? "newEncKey" : "newSignKey");
   if (!parsed) owned.push(key);
   if (kind === "master" && !(key instanceof MasterKey)) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", 'newEncKey must be a symmetric key (kty "oct" with k)');
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      'newEncKey must be a symmetric key (kty "oct" with k)',
+    );
   }
   if (kind === "sign" && !(key instanceof SigningKey && key.canSign)) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", 'newSignKey must be an Ed25519 private key (kty "okp" with d and x)');
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      'newSignKey must be an Ed25519 private key (kty "okp" with d and x)',
+    );
   }
   return key as K extends "master" ? MasterKey : SigningKey;
 }

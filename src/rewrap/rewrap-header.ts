@@ -50,11 +50,19 @@ export interface HeaderChanges {
  * const prefix = rewrappedHeader(header, unlocked, { encKey: newMaster, signKey: newSigner });
  * ```
  */
-export function rewrappedHeader(header: ParsedHeader, unlocked: Unlocked, changes: HeaderChanges): Uint8Array {
+export function rewrappedHeader(
+  header: ParsedHeader,
+  unlocked: Unlocked,
+  changes: HeaderChanges,
+): Uint8Array {
   const { encKey, signKey } = changes;
-  if (!signKey.canSign) throw new CryptoTensorsError("ERR_KEY_INVALID", "the new signing key has no private part (d)");
+  if (!signKey.canSign)
+    throw new CryptoTensorsError("ERR_KEY_INVALID", "the new signing key has no private part (d)");
   let enc: KeyDescriptor = unlocked.cryptoKeys.enc;
-  let entries: Array<[string, EncryptionEntry]> = [...unlocked.tensors].map(([name, sealed]) => [name, sealed.entry]);
+  let entries: Array<[string, EncryptionEntry]> = [...unlocked.tensors].map(([name, sealed]) => [
+    name,
+    sealed.entry,
+  ]);
   if (encKey) {
     const alg = encKey.alg === "" ? unlocked.cryptoKeys.enc.alg : encKey.alg;
     const algorithm = parseAlgorithm(alg);
@@ -65,12 +73,21 @@ export function rewrappedHeader(header: ParsedHeader, unlocked: Unlocked, change
       );
     }
     if (encKey.key.length !== keyLength(algorithm)) {
-      throw new CryptoTensorsError("ERR_INVALID_KEY_LENGTH", `the new ${algorithm} master key must be ${keyLength(algorithm)} bytes`);
+      throw new CryptoTensorsError(
+        "ERR_INVALID_KEY_LENGTH",
+        `the new ${algorithm} master key must be ${keyLength(algorithm)} bytes`,
+      );
     }
     enc = { ...encKey.descriptor(), alg };
-    entries = [...unlocked.tensors].map(([name, sealed]) => [name, { ...sealed.entry, ...wrapDataKey(algorithm, encKey.key, sealed.dataKey) }]);
+    entries = [...unlocked.tensors].map(([name, sealed]) => [
+      name,
+      { ...sealed.entry, ...wrapDataKey(algorithm, encKey.key, sealed.dataKey) },
+    ]);
   }
-  const sign: KeyDescriptor = { ...signKey.descriptor(), alg: signKey.alg === "" ? "ed25519" : signKey.alg };
+  const sign: KeyDescriptor = {
+    ...signKey.descriptor(),
+    alg: signKey.alg === "" ? "ed25519" : signKey.alg,
+  };
   const policy = { ...unlocked.policy };
   if (changes.policy?.local !== undefined) {
     validatePolicy(changes.policy.local);
@@ -78,7 +95,9 @@ export function rewrappedHeader(header: ParsedHeader, unlocked: Unlocked, change
   }
   if (changes.policy?.remote !== undefined) policy.remote = changes.policy.remote;
 
-  const user = (header.metadata ?? []).filter(([key]) => !(RESERVED_KEYS as readonly string[]).includes(key));
+  const user = (header.metadata ?? []).filter(
+    ([key]) => !(RESERVED_KEYS as readonly string[]).includes(key),
+  );
   const unsigned: Array<[string, string]> = [
     ...user,
     [CRYPTO_KEYS_KEY, serializeCryptoKeys({ ...unlocked.cryptoKeys, enc, sign })],
@@ -86,9 +105,17 @@ export function rewrappedHeader(header: ParsedHeader, unlocked: Unlocked, change
     [ENCRYPTION_KEY, serializeEncryption(entries, unlocked.chunkSize === null ? "1" : "2")],
     [POLICY_KEY, serializePolicy(policy)],
   ];
-  const signature = signPayload(signaturePayload(unsigned, header.tensors), signKey.privateKey as Buffer);
+  const signature = signPayload(
+    signaturePayload(unsigned, header.tensors),
+    signKey.privateKey as Buffer,
+  );
   // header.tensors is in data order (ties in header order, as signed; FORMAT.md §4.4).
-  const layout: LayoutEntry[] = header.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, dataOffsets: t.dataOffsets }));
+  const layout: LayoutEntry[] = header.tensors.map((t) => ({
+    name: t.name,
+    dtype: t.dtype,
+    shape: t.shape,
+    dataOffsets: t.dataOffsets,
+  }));
   return serializeHeader(layout, [...unsigned, [SIGNATURE_KEY, signature]]);
 }
 

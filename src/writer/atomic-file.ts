@@ -14,12 +14,19 @@ export class AtomicFile {
   ) {}
 
   static async create(path: string): Promise<AtomicFile> {
-    const tempPath = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`);
+    const tempPath = join(
+      dirname(path),
+      `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
+    );
     try {
       const handle = await open(tempPath, "wx", 0o644);
       return new AtomicFile(path, tempPath, handle);
     } catch (cause) {
-      throw new CryptoTensorsError("ERR_IO", `cannot create a temporary file next to ${path}: ${describe(cause)}`, { cause });
+      throw new CryptoTensorsError(
+        "ERR_IO",
+        `cannot create a temporary file next to ${path}: ${describe(cause)}`,
+        { cause },
+      );
     }
   }
 
@@ -27,7 +34,12 @@ export class AtomicFile {
   async write(bytes: Uint8Array, position: number): Promise<void> {
     let done = 0;
     while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, position + done);
+      const { bytesWritten } = await this.handle.write(
+        bytes,
+        done,
+        bytes.length - done,
+        position + done,
+      );
       done += bytesWritten;
     }
   }
@@ -41,7 +53,9 @@ export class AtomicFile {
       await syncDirectory(this.path);
     } catch (cause) {
       await this.discard();
-      throw new CryptoTensorsError("ERR_IO", `cannot write ${this.path}: ${describe(cause)}`, { cause });
+      throw new CryptoTensorsError("ERR_IO", `cannot write ${this.path}: ${describe(cause)}`, {
+        cause,
+      });
     }
   }
 
@@ -53,7 +67,10 @@ export class AtomicFile {
 }
 
 /** Runs `body` against a fresh atomic file; commits on success, discards on any error. */
-export async function writeAtomically<T>(path: string, body: (file: AtomicFile) => Promise<T>): Promise<T> {
+export async function writeAtomically<T>(
+  path: string,
+  body: (file: AtomicFile) => Promise<T>,
+): Promise<T> {
   const file = await AtomicFile.create(path);
   try {
     const result = await body(file);
@@ -61,8 +78,15 @@ export async function writeAtomically<T>(path: string, body: (file: AtomicFile) 
     return result;
   } catch (error) {
     await file.discard();
-    if (error instanceof CryptoTensorsError || error instanceof TypeError || error instanceof RangeError) throw error;
-    throw new CryptoTensorsError("ERR_IO", `cannot write ${path}: ${describe(error)}`, { cause: error });
+    if (
+      error instanceof CryptoTensorsError ||
+      error instanceof TypeError ||
+      error instanceof RangeError
+    )
+      throw error;
+    throw new CryptoTensorsError("ERR_IO", `cannot write ${path}: ${describe(error)}`, {
+      cause: error,
+    });
   }
 }
 

@@ -39,8 +39,10 @@ export async function saveFile(
   tensors: Readonly<Record<string, TensorInput>> | ReadonlyMap<string, TensorInput>,
   options: SaveOptions = {},
 ): Promise<void> {
-  if (typeof path !== "string" || path.length === 0) throw new TypeError("path must be a non-empty string");
-  if (tensors === null || typeof tensors !== "object") throw new TypeError("tensors must be an object or a Map of name → { dtype, shape, data }");
+  if (typeof path !== "string" || path.length === 0)
+    throw new TypeError("path must be a non-empty string");
+  if (tensors === null || typeof tensors !== "object")
+    throw new TypeError("tensors must be an object or a Map of name → { dtype, shape, data }");
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   const sources = entries.map(([name, tensor]) => memorySource(name, tensor));
   await writeModel(path, sources, {
@@ -69,7 +71,11 @@ export interface ConvertOptions {
  * await convertFile("model.safetensors", "model.ct.safetensors", { encryption: { encKey, signKey } });
  * ```
  */
-export async function convertFile(inputPath: string, outputPath: string, options: ConvertOptions = {}): Promise<void> {
+export async function convertFile(
+  inputPath: string,
+  outputPath: string,
+  options: ConvertOptions = {},
+): Promise<void> {
   const input = await openFile(inputPath, options.input);
   try {
     const sources: TensorSource[] = input.names().map((name) => {
@@ -98,13 +104,21 @@ export async function convertFile(inputPath: string, outputPath: string, options
 }
 
 function memorySource(name: string, tensor: TensorInput): TensorSource {
-  if (typeof name !== "string" || name.length === 0) throw new TypeError("tensor names must be non-empty strings");
-  if (name === "__metadata__") throw new TypeError('"__metadata__" is reserved and cannot name a tensor');
-  if (tensor === null || typeof tensor !== "object") throw new TypeError(`tensor ${JSON.stringify(name)} must be { dtype, shape, data }`);
+  if (typeof name !== "string" || name.length === 0)
+    throw new TypeError("tensor names must be non-empty strings");
+  if (name === "__metadata__")
+    throw new TypeError('"__metadata__" is reserved and cannot name a tensor');
+  if (tensor === null || typeof tensor !== "object")
+    throw new TypeError(`tensor ${JSON.stringify(name)} must be { dtype, shape, data }`);
   if (typeof tensor.dtype !== "string" || !isDtype(tensor.dtype)) {
-    throw new TypeError(`tensor ${JSON.stringify(name)} has unknown dtype ${JSON.stringify(tensor.dtype)}`);
+    throw new TypeError(
+      `tensor ${JSON.stringify(name)} has unknown dtype ${JSON.stringify(tensor.dtype)}`,
+    );
   }
-  if (!Array.isArray(tensor.shape) || !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+  if (
+    !Array.isArray(tensor.shape) ||
+    !tensor.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  ) {
     throw new TypeError(`tensor ${JSON.stringify(name)} needs a shape of non-negative integers`);
   }
   const data = bytesOf(tensor.data, name);
@@ -115,23 +129,37 @@ function memorySource(name: string, tensor: TensorInput): TensorSource {
       `tensor ${JSON.stringify(name)} has ${data.length} bytes of data but ${tensor.dtype} ${JSON.stringify(tensor.shape)} needs ${expected}`,
     );
   }
-  return { name, dtype: tensor.dtype, shape: tensor.shape, read: async (start, end) => data.subarray(start, end) };
+  return {
+    name,
+    dtype: tensor.dtype,
+    shape: tensor.shape,
+    read: async (start, end) => data.subarray(start, end),
+  };
 }
 
 function bytesOf(data: unknown, name: string): Uint8Array {
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  throw new TypeError(`tensor ${JSON.stringify(name)}: data must be an ArrayBuffer or a TypedArray`);
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  throw new TypeError(
+    `tensor ${JSON.stringify(name)}: data must be an ArrayBuffer or a TypedArray`,
+  );
 }
 
-function userMetadata(metadata: Readonly<Record<string, string>> | undefined): Array<[string, string]> | undefined {
+function userMetadata(
+  metadata: Readonly<Record<string, string>> | undefined,
+): Array<[string, string]> | undefined {
   if (metadata === undefined) return undefined;
-  if (metadata === null || typeof metadata !== "object") throw new TypeError("metadata must be an object of string values");
+  if (metadata === null || typeof metadata !== "object")
+    throw new TypeError("metadata must be an object of string values");
   const entries = Object.entries(metadata);
   for (const [key, value] of entries) {
-    if (typeof value !== "string") throw new TypeError(`metadata ${JSON.stringify(key)} must be a string`);
+    if (typeof value !== "string")
+      throw new TypeError(`metadata ${JSON.stringify(key)} must be a string`);
     if ((RESERVED_KEYS as readonly string[]).includes(key)) {
-      throw new TypeError(`metadata key ${key} is reserved for CryptoTensors; use the encryption option instead`);
+      throw new TypeError(
+        `metadata key ${key} is reserved for CryptoTensors; use the encryption option instead`,
+      );
     }
   }
   return entries;

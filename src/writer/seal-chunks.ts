@@ -73,8 +73,16 @@ export async function sealTensorNative(
       const chunks = Math.ceil((end - offset) / chunkSize);
       // The buffer written two groups ago must be on disk before it is reused.
       await writing;
-      const status = await native.seal(ALGORITHM_IDS[plan.algorithm], slot.dataKey, baseIv.subarray(0, 12), firstChunk, chunkSize, plain, target,
-        tags.subarray(firstChunk * 16, (firstChunk + chunks) * 16));
+      const status = await native.seal(
+        ALGORITHM_IDS[plan.algorithm],
+        slot.dataKey,
+        baseIv.subarray(0, 12),
+        firstChunk,
+        chunkSize,
+        plain,
+        target,
+        tags.subarray(firstChunk * 16, (firstChunk + chunks) * 16),
+      );
       const error = nativeStatusError(status, `encrypting ${JSON.stringify(source.name)}`);
       if (error) throw error;
       writing = out.write(target, position + offset);

@@ -51,8 +51,14 @@ export interface SealPlan {
   policyText: string;
 }
 
-export function planSealing(options: EncryptionOptions, layout: ReadonlyArray<{ name: string; dataOffsets: readonly [number, number] }>): SealPlan | null {
-  const selected = selectTensors(options.tensors, layout.map((t) => t.name));
+export function planSealing(
+  options: EncryptionOptions,
+  layout: ReadonlyArray<{ name: string; dataOffsets: readonly [number, number] }>,
+): SealPlan | null {
+  const selected = selectTensors(
+    options.tensors,
+    layout.map((t) => t.name),
+  );
   const encKey = asMasterKey(options.encKey);
   const signKey = asSigningKey(options.signKey);
   const version = parseVersion(options.version);
@@ -62,7 +68,10 @@ export function planSealing(options: EncryptionOptions, layout: ReadonlyArray<{ 
   }
   const algorithm = parseAlgorithm(encKey.alg);
   if (encKey.key.length !== keyLength(algorithm)) {
-    throw new CryptoTensorsError("ERR_INVALID_KEY_LENGTH", `the ${algorithm} master key must be ${keyLength(algorithm)} bytes`);
+    throw new CryptoTensorsError(
+      "ERR_INVALID_KEY_LENGTH",
+      `the ${algorithm} master key must be ${keyLength(algorithm)} bytes`,
+    );
   }
   const local = options.policy?.local ?? DEFAULT_POLICY;
   const remote = options.policy?.remote ?? DEFAULT_POLICY;
@@ -79,8 +88,16 @@ export function planSealing(options: EncryptionOptions, layout: ReadonlyArray<{ 
     const entry: EncryptionEntry =
       chunkSize === null
         ? // v1 empty tensors carry no AEAD: iv and tag are written empty (§3.5).
-          { ...wrapped, iv: length === 0 ? Buffer.alloc(0) : randomBytes(IV_LENGTH), tag: Buffer.alloc(length === 0 ? 0 : TAG_LENGTH) }
-        : { ...wrapped, baseIv: randomBaseIv(chunkCount(length, chunkSize)), tags: Buffer.alloc(chunkCount(length, chunkSize) * TAG_LENGTH) };
+          {
+            ...wrapped,
+            iv: length === 0 ? Buffer.alloc(0) : randomBytes(IV_LENGTH),
+            tag: Buffer.alloc(length === 0 ? 0 : TAG_LENGTH),
+          }
+        : {
+            ...wrapped,
+            baseIv: randomBaseIv(chunkCount(length, chunkSize)),
+            tags: Buffer.alloc(chunkCount(length, chunkSize) * TAG_LENGTH),
+          };
     slots.set(name, { name, dataKey, entry });
   }
   const cryptoKeys: CryptoKeysHeader = {
@@ -114,7 +131,10 @@ export function wipeSealPlan(plan: SealPlan | null): void {
 }
 
 function ids(key: { kid?: string; jku?: string }): { kid?: string; jku?: string } {
-  return { ...(key.kid === undefined ? {} : { kid: key.kid }), ...(key.jku === undefined ? {} : { jku: key.jku }) };
+  return {
+    ...(key.kid === undefined ? {} : { kid: key.kid }),
+    ...(key.jku === undefined ? {} : { jku: key.jku }),
+  };
 }
 
 function selectTensors(filter: readonly string[] | undefined, names: string[]): Set<string> {
@@ -130,13 +150,18 @@ function parseVersion(version: EncryptionOptions["version"]): "1" | "2" {
   if (version === undefined) return "2";
   if (version === 1 || version === "1") return "1";
   if (version === 2 || version === "2") return "2";
-  throw new CryptoTensorsError("ERR_UNSUPPORTED_VERSION", `format version must be "1" or "2", got ${JSON.stringify(version)}`);
+  throw new CryptoTensorsError(
+    "ERR_UNSUPPORTED_VERSION",
+    `format version must be "1" or "2", got ${JSON.stringify(version)}`,
+  );
 }
 
 function parseChunkSize(chunkSize: number | undefined): number {
   if (chunkSize === undefined) return DEFAULT_CHUNK_SIZE;
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) {
-    throw new RangeError(`chunkSize must be a positive integer number of bytes, got ${String(chunkSize)}`);
+    throw new RangeError(
+      `chunkSize must be a positive integer number of bytes, got ${String(chunkSize)}`,
+    );
   }
   return chunkSize;
 }
@@ -144,7 +169,10 @@ function parseChunkSize(chunkSize: number | undefined): number {
 function asMasterKey(value: unknown): MasterKey {
   const key = isParsed(value) ? value : parseJwk(value);
   if (key.kind !== "master") {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.encKey must be a symmetric key (kty \"oct\" with k)");
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      'encryption.encKey must be a symmetric key (kty "oct" with k)',
+    );
   }
   return key;
 }
@@ -152,11 +180,22 @@ function asMasterKey(value: unknown): MasterKey {
 function asSigningKey(value: unknown): SigningKey {
   const key = isParsed(value) ? value : parseJwk(value);
   if (key.kind !== "sign" || !key.privateKey) {
-    throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.signKey must be an Ed25519 private key (kty \"okp\" with d and x)");
+    throw new CryptoTensorsError(
+      "ERR_KEY_INVALID",
+      'encryption.signKey must be an Ed25519 private key (kty "okp" with d and x)',
+    );
   }
   return key;
 }
 
 function isParsed(value: unknown): value is MasterKey | SigningKey {
-  return typeof value === "object" && value !== null && "kind" in value && Buffer.isBuffer((value as { key?: unknown; publicKey?: unknown }).key ?? (value as { publicKey?: unknown }).publicKey);
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "kind" in value &&
+    Buffer.isBuffer(
+      (value as { key?: unknown; publicKey?: unknown }).key ??
+        (value as { publicKey?: unknown }).publicKey,
+    )
+  );
 }

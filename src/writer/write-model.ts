@@ -10,7 +10,14 @@ import type { Dtype } from "../format/dtype.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
 import { writeAtomically, type AtomicFile } from "./atomic-file.js";
 import { nativeSealer, sealTensorNative } from "./seal-chunks.js";
-import { encryptionText, planSealing, wipeSealPlan, type EncryptionOptions, type SealedSlot, type SealPlan } from "./seal-plan.js";
+import {
+  encryptionText,
+  planSealing,
+  wipeSealPlan,
+  type EncryptionOptions,
+  type SealedSlot,
+  type SealPlan,
+} from "./seal-plan.js";
 
 /** A tensor to write, whose plaintext bytes are produced on demand. */
 export interface TensorSource {
@@ -39,14 +46,20 @@ export interface WriteOptions {
 const PIECE_SIZE = 8 * 1024 * 1024;
 // Stands in for the signature while the data is written: same 88 base64 characters, so the header
 // length does not change when the real signature replaces it.
-const DRAFT_SIGNATURE = "A".repeat(86) + "==";
+const DRAFT_SIGNATURE = `${"A".repeat(86)}==`;
 
-export async function writeModel(path: string, sources: readonly TensorSource[], options: WriteOptions = {}): Promise<void> {
+export async function writeModel(
+  path: string,
+  sources: readonly TensorSource[],
+  options: WriteOptions = {},
+): Promise<void> {
   const byName = new Map(sources.map((s) => [s.name, s]));
   const layout = planLayout(sources);
   const plan = options.encryption ? planSealing(options.encryption, layout) : null;
   try {
-    const metadata = plan ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)] : options.metadata;
+    const metadata = plan
+      ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)]
+      : options.metadata;
     const draft = serializeHeader(layout, metadata ?? null);
     const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
     await writeAtomically(path, async (out) => {
@@ -58,9 +71,18 @@ export async function writeModel(path: string, sources: readonly TensorSource[],
         const before = bytesDone;
         const step = (done: number) => {
           checkAborted(options.signal, path);
-          if (done > 0) options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
+          if (done > 0)
+            options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
         };
-        await writeTensor(out, draft.length + begin, end - begin, source, plan?.slots.get(tensor.name), plan, step);
+        await writeTensor(
+          out,
+          draft.length + begin,
+          end - begin,
+          source,
+          plan?.slots.get(tensor.name),
+          plan,
+          step,
+        );
         bytesDone += end - begin;
         options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
       }
@@ -68,10 +90,16 @@ export async function writeModel(path: string, sources: readonly TensorSource[],
       if (plan) {
         // The tags are known now: rebuild the reserved entries, sign, and check the length held.
         const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, null)];
-        const signature = signPayload(signaturePayload(unsigned, layout), plan.signKey.privateKey as Buffer);
+        const signature = signPayload(
+          signaturePayload(unsigned, layout),
+          plan.signKey.privateKey as Buffer,
+        );
         header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
         if (header.length !== draft.length) {
-          throw new CryptoTensorsError("ERR_INTERNAL", "the signed header changed length after the data was written");
+          throw new CryptoTensorsError(
+            "ERR_INTERNAL",
+            "the signed header changed length after the data was written",
+          );
         }
       }
       await out.write(header, 0);
@@ -109,7 +137,15 @@ async function writeTensor(
   const pieceSize = slot && plan?.chunkSize ? plan.chunkSize : PIECE_SIZE;
   const scratch = new Uint8Array(Math.min(pieceSize, Math.max(length, 1)));
   // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
-  const whole = slot && plan && plan.chunkSize === null && length > 0 ? createCipheriv(nodeCipherName(plan.algorithm) as CipherGCMTypes, slot.dataKey, slot.entry.iv as Buffer, { authTagLength: 16 }) : null;
+  const whole =
+    slot && plan && plan.chunkSize === null && length > 0
+      ? createCipheriv(
+          nodeCipherName(plan.algorithm) as CipherGCMTypes,
+          slot.dataKey,
+          slot.entry.iv as Buffer,
+          { authTagLength: 16 },
+        )
+      : null;
   if (slot && plan && plan.chunkSize !== null && length === 0) {
     // v2 empty tensor: one seal of the empty string with IV = base_iv (FORMAT.md §3.5).
     sealChunk(plan, slot, 0, new Uint8Array(0));
@@ -134,19 +170,35 @@ async function writeTensor(
 }
 
 function sealChunk(plan: SealPlan, slot: SealedSlot, index: number, plain: Uint8Array): Buffer {
-  const cipher = createCipheriv(nodeCipherName(plan.algorithm) as CipherGCMTypes, slot.dataKey, chunkIv(slot.entry.baseIv as Buffer, index), { authTagLength: 16 });
+  const cipher = createCipheriv(
+    nodeCipherName(plan.algorithm) as CipherGCMTypes,
+    slot.dataKey,
+    chunkIv(slot.entry.baseIv as Buffer, index),
+    { authTagLength: 16 },
+  );
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   cipher.getAuthTag().copy(slot.entry.tags as Buffer, index * 16);
   return sealed;
 }
 
 /** Plaintext `[start, end)` of a source, checked for length. */
-export async function readPiece(source: TensorSource, start: number, end: number, scratch: Uint8Array): Promise<Uint8Array> {
+export async function readPiece(
+  source: TensorSource,
+  start: number,
+  end: number,
+  scratch: Uint8Array,
+): Promise<Uint8Array> {
   const plain = await source.read(start, end, scratch);
-  if (plain.length !== end - start) throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
+  if (plain.length !== end - start)
+    throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
   return plain;
 }
 
 function checkAborted(signal: AbortSignal | undefined, path: string): void {
-  if (signal?.aborted) throw new CryptoTensorsError("ERR_ABORTED", `writing ${path} was aborted; nothing was written`, { cause: signal.reason });
+  if (signal?.aborted)
+    throw new CryptoTensorsError(
+      "ERR_ABORTED",
+      `writing ${path} was aborted; nothing was written`,
+      { cause: signal.reason },
+    );
 }

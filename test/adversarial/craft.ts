@@ -51,9 +51,18 @@ export function sampleTensors(): Record<string, TensorInput> {
  */
 export async function encryptedFile(
   dir: string,
-  options: { version?: "1" | "2"; chunkSize?: number; policy?: string; alg?: "aes256gcm" | "aes128gcm" | "chacha20poly1305" } = {},
+  options: {
+    version?: "1" | "2";
+    chunkSize?: number;
+    policy?: string;
+    alg?: "aes256gcm" | "aes128gcm" | "chacha20poly1305";
+  } = {},
 ): Promise<Crafted> {
-  const keySet = generateKeySet({ alg: options.alg ?? "aes256gcm", encKid: "enc-1", signKid: "sign-1" });
+  const keySet = generateKeySet({
+    alg: options.alg ?? "aes256gcm",
+    encKid: "enc-1",
+    signKid: "sign-1",
+  });
   const [encKey, signKey] = keySet.keys;
   const path = freshPath(dir, "enc");
   const version = options.version ?? "2";
@@ -74,7 +83,10 @@ export async function encryptedFile(
 export function splitFile(bytes: Uint8Array): { headerText: string; data: Buffer } {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const length = Number(buffer.readBigUInt64LE(0));
-  return { headerText: buffer.subarray(8, 8 + length).toString("utf8"), data: buffer.subarray(8 + length) };
+  return {
+    headerText: buffer.subarray(8, 8 + length).toString("utf8"),
+    data: buffer.subarray(8 + length),
+  };
 }
 
 /** Prefix + header text + data. `declaredLength` overrides the prefix (for length attacks). */
@@ -91,9 +103,17 @@ function signedTensors(header: HeaderObject): SignedTensor[] {
     .filter(([name]) => name !== "__metadata__")
     .map(([name, value], index) => {
       const t = value as { dtype: string; shape: number[]; data_offsets: [number, number] };
-      return { index, signed: { name, dtype: t.dtype, shape: t.shape, dataOffsets: t.data_offsets } };
+      return {
+        index,
+        signed: { name, dtype: t.dtype, shape: t.shape, dataOffsets: t.data_offsets },
+      };
     });
-  tensors.sort((a, b) => a.signed.dataOffsets[0] - b.signed.dataOffsets[0] || a.signed.dataOffsets[1] - b.signed.dataOffsets[1] || a.index - b.index);
+  tensors.sort(
+    (a, b) =>
+      a.signed.dataOffsets[0] - b.signed.dataOffsets[0] ||
+      a.signed.dataOffsets[1] - b.signed.dataOffsets[1] ||
+      a.index - b.index,
+  );
   return tensors.map((t) => t.signed);
 }
 
@@ -115,7 +135,12 @@ export function resign(header: HeaderObject, signKey: Jwk): void {
  * const path = rewrite(dir, file, (h) => { h.__metadata__!.__policy__ = "…"; });
  * ```
  */
-export function rewrite(dir: string, file: Crafted, edit: (header: HeaderObject) => void, options: { resign?: boolean } = {}): string {
+export function rewrite(
+  dir: string,
+  file: Crafted,
+  edit: (header: HeaderObject) => void,
+  options: { resign?: boolean } = {},
+): string {
   const { headerText, data } = splitFile(file.bytes);
   const header = JSON.parse(headerText) as HeaderObject;
   edit(header);
@@ -126,9 +151,16 @@ export function rewrite(dir: string, file: Crafted, edit: (header: HeaderObject)
 }
 
 /** Parses a reserved entry's JSON, lets `edit` change it, and stores it back as text. */
-export function editReserved(header: HeaderObject, key: string, edit: (value: Record<string, any>) => void): void {
+// biome-ignore lint/suspicious/noExplicitAny: tests edit arbitrary JSON shapes of reserved entries
+type AnyJson = Record<string, any>;
+
+export function editReserved(
+  header: HeaderObject,
+  key: string,
+  edit: (value: AnyJson) => void,
+): void {
   const metadata = header.__metadata__ as Record<string, string>;
-  const value = JSON.parse(metadata[key] as string) as Record<string, any>;
+  const value = JSON.parse(metadata[key] as string) as AnyJson;
   edit(value);
   metadata[key] = JSON.stringify(value);
 }

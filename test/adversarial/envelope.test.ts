@@ -5,14 +5,26 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { CryptoTensorsError, type ErrorCode } from "../../src/errors.js";
 import { openFile, verifyFile } from "../../src/reader/open-file.js";
-import { editReserved, encryptedFile, rewrite, scratchDir, splitFile, type Crafted, type HeaderObject } from "./craft.js";
+import {
+  editReserved,
+  encryptedFile,
+  rewrite,
+  scratchDir,
+  splitFile,
+  type Crafted,
+  type HeaderObject,
+} from "./craft.js";
 import { expectRejects } from "./expect-rejects.js";
 
 const dir = scratchDir();
 const BACKENDS = ["native", "fallback"] as const;
 
 /** Opens with the file's keys and reads every tensor. */
-async function readAll(path: string, file: Crafted, backend: (typeof BACKENDS)[number] = "native"): Promise<void> {
+async function readAll(
+  path: string,
+  file: Crafted,
+  backend: (typeof BACKENDS)[number] = "native",
+): Promise<void> {
   const opened = await openFile(path, { keys: file.keySet, backend });
   try {
     for (const name of opened.names()) await opened.getTensor(name);
@@ -35,7 +47,10 @@ async function expectDuplicate(work: Promise<unknown>, code: ErrorCode): Promise
 describe("the envelope's own checks, behind a valid signature", () => {
   it("accepts the unedited re-signed file (the crafting itself is sound)", async () => {
     const file = await encryptedFile(dir);
-    await readAll(rewrite(dir, file, () => undefined), file);
+    await readAll(
+      rewrite(dir, file, () => undefined),
+      file,
+    );
   });
 
   // Attack: duplicate keys inside __crypto_keys__ (a second "version" or "enc" the signer never meant).
@@ -53,7 +68,10 @@ describe("the envelope's own checks, behind a valid signature", () => {
   // Attack: duplicate keys inside __encryption__ (two entries for one tensor, or a field twice).
   it.each([
     ["a tensor entry twice", (text: string) => text.replace(/^\{("[^"]+":\{[^}]*\}),/, "{$1,$1,")],
-    ["a field twice", (text: string) => text.replace('"key_iv":', '"key_iv":"AAAAAAAAAAAAAAAA","key_iv":')],
+    [
+      "a field twice",
+      (text: string) => text.replace('"key_iv":', '"key_iv":"AAAAAAAAAAAAAAAA","key_iv":'),
+    ],
   ])("refuses duplicate keys inside __encryption__: %s", async (_what, mutate) => {
     const file = await encryptedFile(dir);
     const path = rewrite(dir, file, (h) => {
@@ -70,7 +88,10 @@ describe("the envelope's own checks, behind a valid signature", () => {
     const file = await encryptedFile(dir, { policy: "package model\nallow := false" });
     const path = rewrite(dir, file, (h) => {
       const m = h.__metadata__!;
-      m["__policy__"] = (m["__policy__"] as string).replace(/\}$/, ',"local":"package model\\nallow := true"}');
+      m["__policy__"] = (m["__policy__"] as string).replace(
+        /\}$/,
+        ',"local":"package model\\nallow := true"}',
+      );
     });
     await expectDuplicate(readAll(path, file), "ERR_POLICY_MISSING");
   });
@@ -92,14 +113,20 @@ describe("the envelope's own checks, behind a valid signature", () => {
   });
 
   // Attack: chunk_size 0, negative, beyond u64, a float, a string: each refused, none divides by zero or loops.
-  it.each(["0", "-8", "18446744073709551616", "8.0", "8e0", '"8"', "null"])("refuses chunk_size %s", async (raw) => {
-    const file = await encryptedFile(dir);
-    const path = rewrite(dir, file, (h) => {
-      const m = h.__metadata__!;
-      m["__crypto_keys__"] = (m["__crypto_keys__"] as string).replace('"chunk_size":8', `"chunk_size":${raw}`);
-    });
-    await expectRejects(readAll(path, file), "ERR_CRYPTO_KEYS_INVALID");
-  });
+  it.each(["0", "-8", "18446744073709551616", "8.0", "8e0", '"8"', "null"])(
+    "refuses chunk_size %s",
+    async (raw) => {
+      const file = await encryptedFile(dir);
+      const path = rewrite(dir, file, (h) => {
+        const m = h.__metadata__!;
+        m["__crypto_keys__"] = (m["__crypto_keys__"] as string).replace(
+          '"chunk_size":8',
+          `"chunk_size":${raw}`,
+        );
+      });
+      await expectRejects(readAll(path, file), "ERR_CRYPTO_KEYS_INVALID");
+    },
+  );
 
   // Attack: a huge but valid chunk_size (2^63): one chunk per tensor, so the tags no longer fit; no huge allocation.
   it("refuses a huge chunk_size through the tag count, without allocating it", async () => {
@@ -107,7 +134,10 @@ describe("the envelope's own checks, behind a valid signature", () => {
       const file = await encryptedFile(dir);
       const path = rewrite(dir, file, (h) => {
         const m = h.__metadata__!;
-        m["__crypto_keys__"] = (m["__crypto_keys__"] as string).replace('"chunk_size":8', '"chunk_size":9223372036854775808');
+        m["__crypto_keys__"] = (m["__crypto_keys__"] as string).replace(
+          '"chunk_size":8',
+          '"chunk_size":9223372036854775808',
+        );
       });
       const before = process.memoryUsage().rss;
       await expectRejects(readAll(path, file, backend), "ERR_ENCRYPTION_INVALID");
@@ -154,7 +184,10 @@ describe("the envelope's own checks, behind a valid signature", () => {
 
   // Attack: the signature itself in the URL alphabet or wrapped with whitespace.
   it.each([
-    ["the URL alphabet", (sig: string) => sig.replace(/\+/g, "-").replace(/\//g, "_").replace(/^./, "-")],
+    [
+      "the URL alphabet",
+      (sig: string) => sig.replace(/\+/g, "-").replace(/\//g, "_").replace(/^./, "-"),
+    ],
     ["a newline", (sig: string) => `${sig.slice(0, 44)}\n${sig.slice(44)}`],
   ])("refuses a __signature__ in %s", async (_what, mangle) => {
     const file = await encryptedFile(dir);
@@ -179,7 +212,8 @@ describe("signature and downgrade", () => {
     const other = rewrite(dir, file, (h) => {
       h.__metadata__!["format"] = "np";
     });
-    const foreign = (JSON.parse(splitFile(readFileSync(other)).headerText) as HeaderObject).__metadata__!["__signature__"] as string;
+    const foreign = (JSON.parse(splitFile(readFileSync(other)).headerText) as HeaderObject)
+      .__metadata__!["__signature__"] as string;
     await readAll(other, file);
     // ...and its signature transplanted into the original header.
     const path = rewrite(
@@ -212,11 +246,15 @@ describe("signature and downgrade", () => {
       dir,
       file,
       (h) => {
-        for (const key of ["__encryption__", "__crypto_keys__", "__policy__", "__signature__"]) delete h.__metadata__![key];
+        for (const key of ["__encryption__", "__crypto_keys__", "__policy__", "__signature__"])
+          delete h.__metadata__![key];
       },
       { resign: false },
     );
-    await expectRejects(openFile(path, { keys: file.keySet, requireEncrypted: true }), "ERR_NOT_ENCRYPTED");
+    await expectRejects(
+      openFile(path, { keys: file.keySet, requireEncrypted: true }),
+      "ERR_NOT_ENCRYPTED",
+    );
     // Without the option it is, by design, just a plain file of (meaningless) bytes.
     const plain = await openFile(path);
     expect(plain.encryption()).toBeNull();

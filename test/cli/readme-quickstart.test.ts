@@ -8,12 +8,18 @@ const root = resolve(__dirname, "../..");
 
 it("README quickstart runs and round-trips", () => {
   const readme = readFileSync(resolve(root, "README.md"), "utf8");
-  const block = /<!-- quickstart:begin -->\n```sh\n([\s\S]*?)```\n<!-- quickstart:end -->/.exec(readme);
+  const block = /<!-- quickstart:begin -->\n```sh\n([\s\S]*?)```\n<!-- quickstart:end -->/.exec(
+    readme,
+  );
   expect(block).not.toBeNull();
   rmSync("/tmp/ct-quickstart", { recursive: true, force: true });
   const env = { ...process.env };
   delete env.CRYPTOTENSOR_KEYS;
-  const result = spawnSync("bash", ["-euo", "pipefail", "-c", block![1]!], { cwd: root, encoding: "utf8", env });
+  const result = spawnSync("bash", ["-euo", "pipefail", "-c", block![1]!], {
+    cwd: root,
+    encoding: "utf8",
+    env,
+  });
   expect(result.stderr).toBe("");
   expect(result.status).toBe(0);
   expect(result.stdout).toContain("Float32Array(6) [ 1, 2, 3, 4, 5, 6 ]");

@@ -9,7 +9,10 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 /** Environment under which the compiled copy loads this checkout's addon. */
-export const COMPILED_ENV = { ...process.env, CRYPTOTENSORS_PREBUILD: process.env["CRYPTOTENSORS_PREBUILD"] ?? ROOT };
+export const COMPILED_ENV = {
+  ...process.env,
+  CRYPTOTENSORS_PREBUILD: process.env["CRYPTOTENSORS_PREBUILD"] ?? ROOT,
+};
 
 /**
  * Compiles src/ into a fresh directory and returns the path of its `index.js` and a cleanup.
@@ -26,14 +29,29 @@ export function compileLibrary(): { index: string; cleanup: () => void } {
   try {
     execFileSync(
       join(ROOT, "node_modules", ".bin", "tsc"),
-      ["-p", join(ROOT, "tsconfig.build.json"), "--outDir", join(out, "dist"), "--declaration", "false", "--sourceMap", "false"],
+      [
+        "-p",
+        join(ROOT, "tsconfig.build.json"),
+        "--outDir",
+        join(out, "dist"),
+        "--declaration",
+        "false",
+        "--sourceMap",
+        "false",
+      ],
       { stdio: "ignore" },
     );
   } catch {
     // Emitted anyway unless the compiler itself failed: checked below.
   }
-  writeFileSync(join(out, "package.json"), JSON.stringify({ name: "cryptotensors", type: "module" }));
+  writeFileSync(
+    join(out, "package.json"),
+    JSON.stringify({ name: "cryptotensors", type: "module" }),
+  );
   const index = join(out, "dist", "index.js");
-  execFileSync(process.execPath, ["-e", `import(${JSON.stringify(index)})`], { env: COMPILED_ENV, stdio: "ignore" });
+  execFileSync(process.execPath, ["-e", `import(${JSON.stringify(index)})`], {
+    env: COMPILED_ENV,
+    stdio: "ignore",
+  });
   return { index, cleanup: () => rmSync(out, { recursive: true, force: true }) };
 }

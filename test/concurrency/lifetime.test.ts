@@ -24,9 +24,13 @@ let compiled: ReturnType<typeof compileLibrary>;
 
 beforeAll(async () => {
   compiled = compileLibrary();
-  await saveFile(path, { weight: { dtype: "U8", shape: [weight.length], data: weight } }, {
-    encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], chunkSize: 64 * 1024 },
-  });
+  await saveFile(
+    path,
+    { weight: { dtype: "U8", shape: [weight.length], data: weight } },
+    {
+      encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], chunkSize: 64 * 1024 },
+    },
+  );
 }, 120_000);
 afterAll(() => {
   compiled?.cleanup();
@@ -36,7 +40,12 @@ afterAll(() => {
 /** Runs an ES module source in a child node process; resolves with its stdout. */
 async function child(source: string, args: string[] = []): Promise<string> {
   const { stdout } = await run(process.execPath, [...args, "--input-type=module", "-e", source], {
-    env: { ...COMPILED_ENV, CT_INDEX: compiled.index, CT_PATH: path, CT_KEYS: JSON.stringify(keys) },
+    env: {
+      ...COMPILED_ENV,
+      CT_INDEX: compiled.index,
+      CT_PATH: path,
+      CT_KEYS: JSON.stringify(keys),
+    },
     timeout: 60_000,
   });
   return stdout;
@@ -52,7 +61,10 @@ describe("worker threads", () => {
       const reads = await Promise.all(Array.from({ length: 20 }, () => file.getTensor("weight")));
       await file.close();
       parentPort.postMessage(reads.map((t) => createHash("sha256").update(t.data).digest("hex")));`;
-    const expected = (await import("node:crypto")).createHash("sha256").update(weight).digest("hex");
+    const expected = (await import("node:crypto"))
+      .createHash("sha256")
+      .update(weight)
+      .digest("hex");
     const workers = ["native", "fallback", "native", "fallback"].map(
       (backend) =>
         new Promise<string[]>((resolve, reject) => {
@@ -62,7 +74,10 @@ describe("worker threads", () => {
           });
           worker.once("message", resolve);
           worker.once("error", reject);
-          worker.once("exit", (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)));
+          worker.once(
+            "exit",
+            (code) => code !== 0 && reject(new Error(`worker exited with ${code}`)),
+          );
         }),
     );
     for (const digests of await Promise.all(workers)) {
@@ -132,6 +147,7 @@ describe("processes", () => {
     expect(growth.arrayBuffers).toBeLessThan(16 * 1024 * 1024);
     // Under AddressSanitizer (scripts/sanitize.sh) freed memory sits in ASan's quarantine (up to
     // 256 MB) by design, so RSS says nothing there; the ArrayBuffer/external counters still do.
-    if (!/libasan/.test(process.env["LD_PRELOAD"] ?? "")) expect(growth.rss).toBeLessThan(64 * 1024 * 1024);
+    if (!/libasan/.test(process.env["LD_PRELOAD"] ?? ""))
+      expect(growth.rss).toBeLessThan(64 * 1024 * 1024);
   });
 });

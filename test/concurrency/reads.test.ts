@@ -17,7 +17,14 @@ const keySet = generateKeySet({ encKid: "e", signKid: "s" });
 const keys = { keys: [...keySet.keys] };
 // 16 tensors of different sizes, so that concurrent reads of different tensors interleave.
 const tensors = Object.fromEntries(
-  Array.from({ length: 16 }, (_, i) => [`t${i}`, { dtype: "U8" as const, shape: [1000 + i * 997], data: new Uint8Array(randomBytes(1000 + i * 997)) }]),
+  Array.from({ length: 16 }, (_, i) => [
+    `t${i}`,
+    {
+      dtype: "U8" as const,
+      shape: [1000 + i * 997],
+      data: new Uint8Array(randomBytes(1000 + i * 997)),
+    },
+  ]),
 );
 const files: Record<string, string> = {};
 
@@ -26,11 +33,17 @@ beforeAll(async () => {
   files["v2"] = join(dir, "v2.safetensors");
   files["v1"] = join(dir, "v1.safetensors");
   await saveFile(files["plain"], tensors);
-  await saveFile(files["v2"], tensors, { encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], chunkSize: 512 } });
-  await saveFile(files["v1"], tensors, { encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], version: "1" } });
+  await saveFile(files["v2"], tensors, {
+    encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], chunkSize: 512 },
+  });
+  await saveFile(files["v1"], tensors, {
+    encryption: { encKey: keySet.keys[0], signKey: keySet.keys[1], version: "1" },
+  });
 });
 
-const CASES = (["native", "fallback"] as const).flatMap((backend) => (["plain", "v2", "v1"] as const).map((kind) => [backend, kind] as const));
+const CASES = (["native", "fallback"] as const).flatMap((backend) =>
+  (["plain", "v2", "v1"] as const).map((kind) => [backend, kind] as const),
+);
 
 describe.each(CASES)("%s backend, %s file", (backend, kind) => {
   it("serves 1,000 concurrent getTensor calls with the right bytes", async () => {
@@ -48,7 +61,9 @@ describe.each(CASES)("%s backend, %s file", (backend, kind) => {
 
   it("defers close() until in-flight reads finish, then refuses new ones", async () => {
     const file = await openFile(files[kind] as string, { keys, backend });
-    const inFlight = file.names().flatMap((name) => [file.getTensor(name), file.getSlice(name, [[10, 900]])]);
+    const inFlight = file
+      .names()
+      .flatMap((name) => [file.getTensor(name), file.getSlice(name, [[10, 900]])]);
     let closed = false;
     const closing = file.close().then(() => (closed = true));
     // Started before close(): they complete, with correct data, before close resolves.
@@ -61,7 +76,9 @@ describe.each(CASES)("%s backend, %s file", (backend, kind) => {
     await closing;
     expect(closed).toBe(true);
     // Started after close(): refused, synchronously or not, with ERR_CLOSED.
-    await expect((async () => file.getTensor("t0"))()).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_CLOSED");
+    await expect((async () => file.getTensor("t0"))()).rejects.toSatisfy(
+      (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_CLOSED",
+    );
     await file.close(); // idempotent
   });
 

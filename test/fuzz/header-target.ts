@@ -46,10 +46,13 @@ export function fuzz(data: Buffer): void {
       if (tensor.dataOffsets[0] !== end) throw new Error(`accepted a gap before ${tensor.name}`);
       end = tensor.dataOffsets[1];
     }
-    if (header.dataStart + end !== data.length) throw new Error("accepted a data section of the wrong length");
+    if (header.dataStart + end !== data.length)
+      throw new Error("accepted a data section of the wrong length");
   });
   if (data.length > 0) {
-    const parser = RESERVED_PARSERS[(data[0] as number) % RESERVED_PARSERS.length] as (text: string) => unknown;
+    const parser = RESERVED_PARSERS[(data[0] as number) % RESERVED_PARSERS.length] as (
+      text: string,
+    ) => unknown;
     expectTyped(() => parser(utf8.decode(data.subarray(1))));
   }
 }

@@ -42,7 +42,8 @@ export async function fuzz(data: Buffer): Promise<void> {
         total += tensor.data.length;
       }
       // Reads never hand back more bytes than the file holds.
-      if (total > data.length) throw new Error(`read ${total} bytes from a ${data.length}-byte file`);
+      if (total > data.length)
+        throw new Error(`read ${total} bytes from a ${data.length}-byte file`);
     } finally {
       await file.close();
     }

@@ -39,19 +39,40 @@ export async function writeSeeds(corpusDir: string, keysFile: string): Promise<n
   await save("plain.safetensors", { metadata: { format: "pt" } });
   for (const alg of ["aes256gcm", "aes128gcm", "chacha20poly1305"] as const) {
     // One key set per algorithm, told apart by kid so the target's key ring finds the right one.
-    const [encKey, signKey] = generateKeySet({ alg, encKid: `enc-${alg}`, signKid: `sign-${alg}` }).keys;
+    const [encKey, signKey] = generateKeySet({
+      alg,
+      encKid: `enc-${alg}`,
+      signKid: `sign-${alg}`,
+    }).keys;
     keys.push(encKey, signKey);
-    await save(`${alg}-v2.safetensors`, { metadata: { format: "pt" }, encryption: { encKey, signKey, chunkSize: 8 } });
+    await save(`${alg}-v2.safetensors`, {
+      metadata: { format: "pt" },
+      encryption: { encKey, signKey, chunkSize: 8 },
+    });
     await save(`${alg}-v1.safetensors`, { encryption: { encKey, signKey, version: "1" } });
-    await save(`${alg}-partial.safetensors`, { encryption: { encKey, signKey, tensors: ["weight"], chunkSize: 16 } });
+    await save(`${alg}-partial.safetensors`, {
+      encryption: { encKey, signKey, tensors: ["weight"], chunkSize: 16 },
+    });
   }
   writeFileSync(keysFile, JSON.stringify({ keys }));
   // For the header target, whose first byte routes the rest of the input to the parser of
   // __crypto_keys__ (0), __encryption__ (1), __policy__ (2) or a JWK set (3): one valid text each.
   const file = readFileSync(join(corpusDir, "aes256gcm-v2.safetensors"));
-  const header = JSON.parse(file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString("utf8")) as { __metadata__: Record<string, string> };
-  const texts = [header.__metadata__["__crypto_keys__"], header.__metadata__["__encryption__"], header.__metadata__["__policy__"], JSON.stringify({ keys })];
-  texts.forEach((text, route) => writeFileSync(join(corpusDir, `route-${route}.seed`), Buffer.concat([Buffer.of(route), Buffer.from(text ?? "")])));
+  const header = JSON.parse(
+    file.subarray(8, 8 + Number(file.readBigUInt64LE(0))).toString("utf8"),
+  ) as { __metadata__: Record<string, string> };
+  const texts = [
+    header.__metadata__["__crypto_keys__"],
+    header.__metadata__["__encryption__"],
+    header.__metadata__["__policy__"],
+    JSON.stringify({ keys }),
+  ];
+  texts.forEach((text, route) =>
+    writeFileSync(
+      join(corpusDir, `route-${route}.seed`),
+      Buffer.concat([Buffer.of(route), Buffer.from(text ?? "")]),
+    ),
+  );
   return count + texts.length;
 }
 

@@ -33,7 +33,10 @@ export async function runScenario(): Promise<void> {
     const [encKey, signKey] = generateKeySet({ encKid: "e", signKid: "s" }).keys;
     const keys = { keys: [encKey, signKey] };
     const data = Uint8Array.from({ length: 5000 }, (_, i) => i & 0xff);
-    const tensors = { w: { dtype: "U8" as const, shape: [5000], data }, e: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) } };
+    const tensors = {
+      w: { dtype: "U8" as const, shape: [5000], data },
+      e: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) },
+    };
     const v2 = join(dir, "v2.safetensors");
     const v1 = join(dir, "v1.safetensors");
     const plain = join(dir, "plain.safetensors");
@@ -44,7 +47,8 @@ export async function runScenario(): Promise<void> {
     for (const path of [v2, v1, plain]) {
       const file = await openFile(path, { keys, backend: "native" });
       const whole = await file.getTensor("w");
-      if (Buffer.compare(Buffer.from(whole.data), Buffer.from(data)) !== 0) throw new Error(`${path}: wrong bytes`);
+      if (Buffer.compare(Buffer.from(whole.data), Buffer.from(data)) !== 0)
+        throw new Error(`${path}: wrong bytes`);
       const part = new Uint8Array(100);
       await file.readRange("w", 1500, 1600, part);
       await file.getTensor("e");

@@ -7,23 +7,42 @@ import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ed25519PublicKey } from "../../src/crypto/signature.js";
-import { CryptoTensorsError } from "../../src/errors.js";
+import type { CryptoTensorsError } from "../../src/errors.js";
 import { parseJwk } from "../../src/keys/jwk.js";
 import { keyRingFromEnv, parseKeySet } from "../../src/keys/keyring.js";
 import { openFile, verifyFile } from "../../src/reader/open-file.js";
 import { saveFile } from "../../src/writer/save-file.js";
-import { editReserved, freshPath, rewrite, sampleTensors, scratchDir, type Crafted } from "../adversarial/craft.js";
+import {
+  editReserved,
+  freshPath,
+  rewrite,
+  sampleTensors,
+  scratchDir,
+  type Crafted,
+} from "../adversarial/craft.js";
 import { COMPILED_ENV, compileLibrary } from "../concurrency/compiled.js";
 import { findLeak, renderings, spellings } from "./leak-detector.js";
 
-const MASTER = Buffer.from("a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91", "hex");
-const OTHER_MASTER = Buffer.from("0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f1", "hex");
+const MASTER = Buffer.from(
+  "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f91",
+  "hex",
+);
+const OTHER_MASTER = Buffer.from(
+  "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f1",
+  "hex",
+);
 const SEED = Buffer.from("5eedfacecafebeef0123456789abcdef5eedfacecafebeef0123456789abcdf0", "hex");
 const SECRETS = [MASTER, OTHER_MASTER, SEED];
 
 const encJwk = { kty: "oct", alg: "aes256gcm", kid: "enc-1", k: MASTER.toString("base64") };
 const otherEncJwk = { ...encJwk, k: OTHER_MASTER.toString("base64") };
-const signJwk = { kty: "okp", alg: "ed25519", kid: "sign-1", x: ed25519PublicKey(SEED).toString("base64"), d: SEED.toString("base64") };
+const signJwk = {
+  kty: "okp",
+  alg: "ed25519",
+  kid: "sign-1",
+  x: ed25519PublicKey(SEED).toString("base64"),
+  d: SEED.toString("base64"),
+};
 const keySet = { keys: [encJwk, signJwk] };
 
 const dir = scratchDir("ct-hygiene-");
@@ -31,13 +50,15 @@ let encrypted: Crafted;
 
 beforeAll(async () => {
   const path = freshPath(dir, "known-keys");
-  await saveFile(path, sampleTensors(), { encryption: { encKey: encJwk, signKey: signJwk, chunkSize: 8 } });
+  await saveFile(path, sampleTensors(), {
+    encryption: { encKey: encJwk, signKey: signJwk, chunkSize: 8 },
+  });
   encrypted = { path, bytes: readFileSync(path), keySet, signKey: signJwk };
 });
 
 /** Runs `work`, expects a throw, and asserts no rendering of the thrown value leaks a secret. */
 async function expectCleanFailure(work: () => unknown, code?: string): Promise<void> {
-  let thrown: unknown = undefined;
+  let thrown: unknown;
   let threw = false;
   try {
     await work();
@@ -53,7 +74,8 @@ async function expectCleanFailure(work: () => unknown, code?: string): Promise<v
 describe("the leak detector", () => {
   it("finds each secret in each spelling, and in a thrown object's cause and inspect output", () => {
     for (const secret of SECRETS) {
-      for (const spelling of spellings(secret)) expect(findLeak([`x${spelling}y`], [secret])).not.toBeNull();
+      for (const spelling of spellings(secret))
+        expect(findLeak([`x${spelling}y`], [secret])).not.toBeNull();
       const error = new Error("outer", { cause: { key: Buffer.from(secret) } });
       expect(findLeak(renderings(error), [secret])).not.toBeNull();
     }
@@ -62,15 +84,27 @@ describe("the leak detector", () => {
 
 describe("error paths with known key bytes", () => {
   it.each([
-    ["a master key of the wrong length", { ...encJwk, k: MASTER.subarray(0, 31).toString("base64") }],
-    ["a master key with one extra byte", { ...encJwk, k: Buffer.concat([MASTER, Buffer.of(1)]).toString("base64") }],
+    [
+      "a master key of the wrong length",
+      { ...encJwk, k: MASTER.subarray(0, 31).toString("base64") },
+    ],
+    [
+      "a master key with one extra byte",
+      { ...encJwk, k: Buffer.concat([MASTER, Buffer.of(1)]).toString("base64") },
+    ],
     ["a master key with a stray character", { ...encJwk, k: `${MASTER.toString("base64")}!` }],
     ["a master key in hex", { ...encJwk, k: MASTER.toString("hex") }],
     ["an unknown alg", { ...encJwk, alg: "aes512gcm" }],
     ["a wrong kty", { ...encJwk, kty: "OCT?" }],
-    ["a signing key whose x does not match d", { ...signJwk, x: ed25519PublicKey(MASTER).toString("base64") }],
+    [
+      "a signing key whose x does not match d",
+      { ...signJwk, x: ed25519PublicKey(MASTER).toString("base64") },
+    ],
     ["a signing key with a short d", { ...signJwk, d: SEED.subarray(0, 20).toString("base64") }],
-    ["a signing key with d in base64url and junk", { ...signJwk, d: `${SEED.toString("base64url")}==?` }],
+    [
+      "a signing key with d in base64url and junk",
+      { ...signJwk, d: `${SEED.toString("base64url")}==?` },
+    ],
   ])("parseJwk / parseKeySet: %s", async (_what, jwk) => {
     await expectCleanFailure(() => parseJwk(jwk));
     await expectCleanFailure(() => parseKeySet({ keys: [signJwk, jwk] }));
@@ -78,15 +112,38 @@ describe("error paths with known key bytes", () => {
 
   it("CRYPTOTENSOR_KEYS holding broken JSON or a bad key", async () => {
     const text = JSON.stringify(keySet);
-    for (const broken of [text.slice(0, -3), text.replace('"kty":"oct"', '"kty":"oct",'), JSON.stringify({ keys: [{ ...encJwk, alg: "nope" }] })]) {
-      await expectCleanFailure(() => keyRingFromEnv({ CRYPTOTENSOR_KEYS: broken }), "ERR_KEY_INVALID");
+    for (const broken of [
+      text.slice(0, -3),
+      text.replace('"kty":"oct"', '"kty":"oct",'),
+      JSON.stringify({ keys: [{ ...encJwk, alg: "nope" }] }),
+    ]) {
+      await expectCleanFailure(
+        () => keyRingFromEnv({ CRYPTOTENSOR_KEYS: broken }),
+        "ERR_KEY_INVALID",
+      );
     }
   });
 
   it("openFile with the wrong master key (same kid), a missing key, and a wrong-length key", async () => {
-    await expectCleanFailure(() => openFile(encrypted.path, { keys: { keys: [otherEncJwk, signJwk] } }), "ERR_DECRYPTION_FAILED");
+    await expectCleanFailure(
+      () => openFile(encrypted.path, { keys: { keys: [otherEncJwk, signJwk] } }),
+      "ERR_DECRYPTION_FAILED",
+    );
     await expectCleanFailure(() => openFile(encrypted.path, { keys: { keys: [signJwk] } }));
-    await expectCleanFailure(() => openFile(encrypted.path, { keys: { keys: [{ ...otherEncJwk, alg: "aes128gcm", k: OTHER_MASTER.subarray(0, 16).toString("base64") }, signJwk] } }));
+    await expectCleanFailure(() =>
+      openFile(encrypted.path, {
+        keys: {
+          keys: [
+            {
+              ...otherEncJwk,
+              alg: "aes128gcm",
+              k: OTHER_MASTER.subarray(0, 16).toString("base64"),
+            },
+            signJwk,
+          ],
+        },
+      }),
+    );
   });
 
   it("tampered files: data, wrapped key, header without re-signing, header re-signed", async () => {
@@ -98,7 +155,16 @@ describe("error paths with known key bytes", () => {
       const file = await openFile(dataPath, { keys: keySet, backend });
       await expectCleanFailure(() => file.getTensor("weight"), "ERR_DECRYPTION_FAILED");
       // inspect of an open file never shows the master key (data keys: the test below).
-      expect(findLeak([inspect(file, { showHidden: true, depth: Infinity }), inspect(file, { customInspect: false, showHidden: true, depth: Infinity }), JSON.stringify(file)], SECRETS)).toBeNull();
+      expect(
+        findLeak(
+          [
+            inspect(file, { showHidden: true, depth: Infinity }),
+            inspect(file, { customInspect: false, showHidden: true, depth: Infinity }),
+            JSON.stringify(file),
+          ],
+          SECRETS,
+        ),
+      ).toBeNull();
       await file.close();
     }
     const wrapped = rewrite(dir, encrypted, (h) =>
@@ -109,16 +175,31 @@ describe("error paths with known key bytes", () => {
       }),
     );
     await expectCleanFailure(() => openFile(wrapped, { keys: keySet }), "ERR_DECRYPTION_FAILED");
-    const unsigned = rewrite(dir, encrypted, (h) => void (h.__metadata__!["format"] = "np"), { resign: false });
+    const unsigned = rewrite(dir, encrypted, (h) => void (h.__metadata__!["format"] = "np"), {
+      resign: false,
+    });
     await expectCleanFailure(() => openFile(unsigned, { keys: keySet }), "ERR_SIGNATURE_INVALID");
     await expectCleanFailure(() => verifyFile(unsigned, { keys: keySet }), "ERR_SIGNATURE_INVALID");
   });
 
   it("saveFile with bad keys", async () => {
     const out = freshPath(dir, "bad-save");
-    await expectCleanFailure(() => saveFile(out, sampleTensors(), { encryption: { encKey: { ...encJwk, k: MASTER.subarray(0, 30).toString("base64") }, signKey: signJwk } }));
-    await expectCleanFailure(() => saveFile(out, sampleTensors(), { encryption: { encKey: signJwk, signKey: encJwk } }));
-    await expectCleanFailure(() => saveFile(out, sampleTensors(), { encryption: { encKey: encJwk, signKey: { ...signJwk, x: encJwk.k } } }));
+    await expectCleanFailure(() =>
+      saveFile(out, sampleTensors(), {
+        encryption: {
+          encKey: { ...encJwk, k: MASTER.subarray(0, 30).toString("base64") },
+          signKey: signJwk,
+        },
+      }),
+    );
+    await expectCleanFailure(() =>
+      saveFile(out, sampleTensors(), { encryption: { encKey: signJwk, signKey: encJwk } }),
+    );
+    await expectCleanFailure(() =>
+      saveFile(out, sampleTensors(), {
+        encryption: { encKey: encJwk, signKey: { ...signJwk, x: encJwk.k } },
+      }),
+    );
   });
 
   it("open files never show their data keys in inspect or JSON", async () => {
@@ -126,9 +207,20 @@ describe("error paths with known key bytes", () => {
     // The data keys themselves are random: recover them by unwrapping with the known master key.
     const { parseEncryption } = await import("../../src/crypto/reserved.js");
     const { unwrapDataKey } = await import("../../src/crypto/envelope.js");
-    const metadata = JSON.parse(readFileSync(encrypted.path).subarray(8, 8 + Number(encrypted.bytes.readBigUInt64LE(0))).toString("utf8")).__metadata__;
-    const dataKeys = [...parseEncryption(metadata.__encryption__).values()].map((entry) => unwrapDataKey("aes256gcm", MASTER, entry));
-    const texts = [inspect(file), inspect(file, { showHidden: true, depth: Infinity, getters: true }), inspect(file, { customInspect: false, showHidden: true, depth: Infinity }), JSON.stringify(file) ?? ""];
+    const metadata = JSON.parse(
+      readFileSync(encrypted.path)
+        .subarray(8, 8 + Number(encrypted.bytes.readBigUInt64LE(0)))
+        .toString("utf8"),
+    ).__metadata__;
+    const dataKeys = [...parseEncryption(metadata.__encryption__).values()].map((entry) =>
+      unwrapDataKey("aes256gcm", MASTER, entry),
+    );
+    const texts = [
+      inspect(file),
+      inspect(file, { showHidden: true, depth: Infinity, getters: true }),
+      inspect(file, { customInspect: false, showHidden: true, depth: Infinity }),
+      JSON.stringify(file) ?? "",
+    ];
     expect(findLeak(texts, [...SECRETS, ...dataKeys])).toBeNull();
     await file.close();
   });
@@ -145,7 +237,10 @@ describe("CLI failures with known keys", () => {
     const main = join(compiled.index, "..", "cli", "main.js");
     const base: NodeJS.ProcessEnv = { ...COMPILED_ENV };
     delete base["CRYPTOTENSOR_KEYS"];
-    const result = spawnSync(process.execPath, [main, ...args], { encoding: "utf8", env: { ...base, ...env } });
+    const result = spawnSync(process.execPath, [main, ...args], {
+      encoding: "utf8",
+      env: { ...base, ...env },
+    });
     expect(result.status).not.toBe(0);
     return `${result.stdout}\n${result.stderr}`;
   }
@@ -158,7 +253,12 @@ describe("CLI failures with known keys", () => {
     writeFileSync(goodKeys, JSON.stringify(keySet));
     writeFileSync(wrongKeys, JSON.stringify({ keys: [otherEncJwk, signJwk] }));
     writeFileSync(brokenKeys, JSON.stringify(keySet).slice(0, -5));
-    writeFileSync(shortKeys, JSON.stringify({ keys: [{ ...encJwk, k: MASTER.subarray(0, 31).toString("base64") }, signJwk] }));
+    writeFileSync(
+      shortKeys,
+      JSON.stringify({
+        keys: [{ ...encJwk, k: MASTER.subarray(0, 31).toString("base64") }, signJwk],
+      }),
+    );
     const plain = freshPath(dir, "cli-plain");
     writeFileSync(plain, Buffer.alloc(0));
     const tampered = freshPath(dir, "cli-tampered");
@@ -174,8 +274,12 @@ describe("CLI failures with known keys", () => {
       cli(["verify", tampered.replace("tampered", "missing"), "--keys", goodKeys]),
       cli(["encrypt", plain, out, "--keys", goodKeys]),
       cli(["encrypt", encrypted.path, out, "--keys", shortKeys]),
-      cli(["decrypt", encrypted.path, out], { CRYPTOTENSOR_KEYS: JSON.stringify(keySet).slice(0, -2) }),
-      cli(["decrypt", encrypted.path, out], { CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [otherEncJwk, signJwk] }) }),
+      cli(["decrypt", encrypted.path, out], {
+        CRYPTOTENSOR_KEYS: JSON.stringify(keySet).slice(0, -2),
+      }),
+      cli(["decrypt", encrypted.path, out], {
+        CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [otherEncJwk, signJwk] }),
+      }),
     ];
     for (const output of outputs) expect(findLeak([output], SECRETS)).toBeNull();
     expect(outputs.join("\n")).toMatch(/ERR_DECRYPTION_FAILED/);

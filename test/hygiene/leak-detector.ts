@@ -8,7 +8,12 @@ export function spellings(secret: Uint8Array): string[] {
   const window = bytes.subarray(4, 16);
   const shifted = bytes.subarray(3, 15);
   return [
-    ...[bytes, window].flatMap((b) => [b.toString("hex"), b.toString("hex").toUpperCase(), b.toString("base64"), b.toString("base64url")]),
+    ...[bytes, window].flatMap((b) => [
+      b.toString("hex"),
+      b.toString("hex").toUpperCase(),
+      b.toString("base64"),
+      b.toString("base64url"),
+    ]),
     shifted.toString("base64"),
     shifted.toString("base64url"),
     window.toString("latin1"),
@@ -43,7 +48,8 @@ export function renderings(thrown: unknown): string[] {
 export function findLeak(texts: readonly string[], secrets: readonly Uint8Array[]): string | null {
   for (const [index, secret] of secrets.entries()) {
     for (const spelling of spellings(secret)) {
-      if (texts.some((text) => text.includes(spelling))) return `secret #${index} as ${JSON.stringify(spelling.slice(0, 24))}`;
+      if (texts.some((text) => text.includes(spelling)))
+        return `secret #${index} as ${JSON.stringify(spelling.slice(0, 24))}`;
     }
   }
   return null;

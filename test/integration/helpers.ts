@@ -14,7 +14,10 @@ export function tempDir(prefix = "ct-"): string {
 }
 
 /** A U8 tensor of `length` random bytes. */
-export function randomTensor(length: number, dtype: TensorInput["dtype"] = "U8"): TensorInput & { data: Uint8Array } {
+export function randomTensor(
+  length: number,
+  dtype: TensorInput["dtype"] = "U8",
+): TensorInput & { data: Uint8Array } {
   const bytesPerElement = { U8: 1, F16: 2, BF16: 2, F32: 4, F64: 8, I64: 8 }[dtype as string] ?? 1;
   return { dtype, shape: [length / bytesPerElement], data: new Uint8Array(randomBytes(length)) };
 }

@@ -27,7 +27,9 @@ function keysFor(alg: (typeof ALGORITHMS)[number] = "aes256gcm") {
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === code);
+  await expect(promise).rejects.toSatisfy(
+    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
+  );
 }
 
 describe.each(BACKENDS)("round trips with the %s backend", (backend) => {
@@ -38,35 +40,64 @@ describe.each(BACKENDS)("round trips with the %s backend", (backend) => {
       scalar: { dtype: "F64", shape: [], data: new Float64Array([3.5]) },
       empty: { dtype: "I64", shape: [0, 4], data: new Uint8Array(0) },
     };
-    await saveFile(p, tensors, { metadata: { format: "pt", "ünï": "ç\n" } });
+    await saveFile(p, tensors, { metadata: { format: "pt", ünï: "ç\n" } });
     const file = await openFile(p, { backend });
     expect(file.backend).toBe(backend);
     expect(file.names().sort()).toEqual(["empty", "scalar", "weight"]);
-    expect(file.metadata()).toEqual({ format: "pt", "ünï": "ç\n" });
+    expect(file.metadata()).toEqual({ format: "pt", ünï: "ç\n" });
     expect(file.encryption()).toBeNull();
     for (const [name, t] of Object.entries(tensors)) {
       const got = await file.getTensor(name);
       expect(got.shape).toEqual(t.shape);
-      expect(Buffer.from(got.data).equals(Buffer.from((t.data as ArrayBufferView).buffer, (t.data as ArrayBufferView).byteOffset, (t.data as ArrayBufferView).byteLength))).toBe(true);
+      expect(
+        Buffer.from(got.data).equals(
+          Buffer.from(
+            (t.data as ArrayBufferView).buffer,
+            (t.data as ArrayBufferView).byteOffset,
+            (t.data as ArrayBufferView).byteLength,
+          ),
+        ),
+      ).toBe(true);
     }
     await file.close();
   });
 
-  it.each(ALGORITHMS)("encrypted %s, v1 and v2, chunk sizes that do not divide the data", async (alg) => {
-    const { set, encKey, signKey } = keysFor(alg);
-    for (const [version, chunkSize] of [["1", undefined], ["2", 7], ["2", 64], ["2", undefined]] as const) {
-      const p = path();
-      const tensors = { a: randomTensor(100), b: randomTensor(64, "F32"), z: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) } };
-      await saveFile(p, tensors, { metadata: { note: "x" }, encryption: { encKey, signKey, version, ...(chunkSize ? { chunkSize } : {}) } });
-      const loaded = await loadFile(p, { keys: set, backend });
-      for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(loaded[name]!.data)).toEqual(Buffer.from(t.data));
-      const file = await openFile(p, { keys: set, backend });
-      expect(file.encryption()).toMatchObject({ version, algorithm: alg, encKeyId: "enc-1", signKeyId: "sign-1" });
-      expect(file.info("a").encrypted).toBe(true);
-      expect(file.metadata()).toEqual({ note: "x" });
-      await file.close();
-    }
-  });
+  it.each(ALGORITHMS)(
+    "encrypted %s, v1 and v2, chunk sizes that do not divide the data",
+    async (alg) => {
+      const { set, encKey, signKey } = keysFor(alg);
+      for (const [version, chunkSize] of [
+        ["1", undefined],
+        ["2", 7],
+        ["2", 64],
+        ["2", undefined],
+      ] as const) {
+        const p = path();
+        const tensors = {
+          a: randomTensor(100),
+          b: randomTensor(64, "F32"),
+          z: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) },
+        };
+        await saveFile(p, tensors, {
+          metadata: { note: "x" },
+          encryption: { encKey, signKey, version, ...(chunkSize ? { chunkSize } : {}) },
+        });
+        const loaded = await loadFile(p, { keys: set, backend });
+        for (const [name, t] of Object.entries(tensors))
+          expect(Buffer.from(loaded[name]!.data)).toEqual(Buffer.from(t.data));
+        const file = await openFile(p, { keys: set, backend });
+        expect(file.encryption()).toMatchObject({
+          version,
+          algorithm: alg,
+          encKeyId: "enc-1",
+          signKeyId: "sign-1",
+        });
+        expect(file.info("a").encrypted).toBe(true);
+        expect(file.metadata()).toEqual({ note: "x" });
+        await file.close();
+      }
+    },
+  );
 
   it("decrypts into a caller-supplied buffer and one shared destination", async () => {
     const { set, encKey, signKey } = keysFor();
@@ -90,14 +121,23 @@ describe.each(BACKENDS)("round trips with the %s backend", (backend) => {
     for (const version of ["1", "2"] as const) {
       const p = path();
       const data = new Uint8Array(20 * 12).map((_, i) => i % 251);
-      await saveFile(p, { m: { dtype: "U8", shape: [20, 12], data } }, { encryption: { encKey, signKey, version, ...(version === "2" ? { chunkSize: 16 } : {}) } });
+      await saveFile(
+        p,
+        { m: { dtype: "U8", shape: [20, 12], data } },
+        { encryption: { encKey, signKey, version, ...(version === "2" ? { chunkSize: 16 } : {}) } },
+      );
       const file = await openFile(p, { keys: set, backend });
       const rows = await file.getSlice("m", [[3, 7]]);
       expect(rows.shape).toEqual([4, 12]);
       expect(Buffer.from(rows.data)).toEqual(Buffer.from(data.subarray(36, 84)));
-      const cols = await file.getSlice("m", [[0, 20], [2, 4]]);
+      const cols = await file.getSlice("m", [
+        [0, 20],
+        [2, 4],
+      ]);
       expect(cols.shape).toEqual([20, 2]);
-      expect(Array.from(cols.data)).toEqual(Array.from({ length: 20 }, (_, r) => [data[r * 12 + 2], data[r * 12 + 3]]).flat());
+      expect(Array.from(cols.data)).toEqual(
+        Array.from({ length: 20 }, (_, r) => [data[r * 12 + 2], data[r * 12 + 3]]).flat(),
+      );
       await file.close();
     }
   });
@@ -129,13 +169,20 @@ describe("refusals", () => {
     await saveFile(p, { a: randomTensor(16) }, { encryption: { encKey, signKey } });
     await expectCode(openFile(p, { keys: [other.encKey, signKey] }), "ERR_DECRYPTION_FAILED");
     await expectCode(openFile(p, { keys: [encKey, other.signKey] }), "ERR_SIGNATURE_INVALID");
-    await expectCode(openFile(p, { keys: [{ ...other.encKey, kid: "nope" }, signKey] }), "ERR_KEY_NOT_FOUND");
+    await expectCode(
+      openFile(p, { keys: [{ ...other.encKey, kid: "nope" }, signKey] }),
+      "ERR_KEY_NOT_FOUND",
+    );
   });
 
   it("a flipped ciphertext bit is ERR_DECRYPTION_FAILED, never ciphertext, with both backends", async () => {
     const { set, encKey, signKey } = keysFor();
     const p = path();
-    await saveFile(p, { a: randomTensor(4096) }, { encryption: { encKey, signKey, chunkSize: 1024 } });
+    await saveFile(
+      p,
+      { a: randomTensor(4096) },
+      { encryption: { encKey, signKey, chunkSize: 1024 } },
+    );
     const bytes = readFileSync(p);
     bytes[bytes.length - 10]! ^= 1;
     writeFileSync(p, bytes);
@@ -153,9 +200,16 @@ describe("refusals", () => {
   it("a changed header field breaks the signature; a truncated file is refused", async () => {
     const { set, encKey, signKey } = keysFor();
     const p = path();
-    await saveFile(p, { a: randomTensor(16) }, { metadata: { licence: "A" }, encryption: { encKey, signKey } });
+    await saveFile(
+      p,
+      { a: randomTensor(16) },
+      { metadata: { licence: "A" }, encryption: { encKey, signKey } },
+    );
     const bytes = readFileSync(p);
-    const tampered = Buffer.from(bytes.toString("latin1").replace('"licence":"A"', '"licence":"B"'), "latin1");
+    const tampered = Buffer.from(
+      bytes.toString("latin1").replace('"licence":"A"', '"licence":"B"'),
+      "latin1",
+    );
     const q = path();
     writeFileSync(q, tampered);
     await expectCode(openFile(q, { keys: set }), "ERR_SIGNATURE_INVALID");
@@ -171,7 +225,9 @@ describe("refusals", () => {
     const q = path();
     await saveFile(q, { a: randomTensor(8) }, { encryption: { encKey, signKey } });
     const publicOnly = { ...signKey, d: undefined };
-    await expect(verifyFile(q, { keys: [publicOnly] })).resolves.toMatchObject({ signatureValid: true });
+    await expect(verifyFile(q, { keys: [publicOnly] })).resolves.toMatchObject({
+      signatureValid: true,
+    });
     expect(set.keys).toHaveLength(2);
   });
 
@@ -179,10 +235,15 @@ describe("refusals", () => {
     const p = path("keep");
     await saveFile(p, { a: randomTensor(8) });
     const before = readFileSync(p);
-    await expect(saveFile(p, { a: { dtype: "F32", shape: [3], data: new Uint8Array(5) } })).rejects.toMatchObject({ code: "ERR_INVALID_TENSOR" });
+    await expect(
+      saveFile(p, { a: { dtype: "F32", shape: [3], data: new Uint8Array(5) } }),
+    ).rejects.toMatchObject({ code: "ERR_INVALID_TENSOR" });
     const controller = new AbortController();
     controller.abort();
-    await expectCode(saveFile(p, { a: randomTensor(8) }, { signal: controller.signal }), "ERR_ABORTED");
+    await expectCode(
+      saveFile(p, { a: randomTensor(8) }, { signal: controller.signal }),
+      "ERR_ABORTED",
+    );
     expect(readFileSync(p).equals(before)).toBe(true);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
@@ -190,12 +251,19 @@ describe("refusals", () => {
   it("closing waits for reads in flight; reads after close are refused", async () => {
     const { set, encKey, signKey } = keysFor();
     const p = path();
-    await saveFile(p, { a: randomTensor(1 << 20) }, { encryption: { encKey, signKey, chunkSize: 4096 } });
+    await saveFile(
+      p,
+      { a: randomTensor(1 << 20) },
+      { encryption: { encKey, signKey, chunkSize: 4096 } },
+    );
     const file = await openFile(p, { keys: set });
     const reads = Array.from({ length: 20 }, () => file.getTensor("a"));
     await file.close();
     for (const r of await Promise.all(reads)) expect(r.data.length).toBe(1 << 20);
-    await expectCode(Promise.resolve().then(() => file.getTensor("a")), "ERR_CLOSED");
+    await expectCode(
+      Promise.resolve().then(() => file.getTensor("a")),
+      "ERR_CLOSED",
+    );
   });
 });
 
@@ -203,7 +271,11 @@ describe("convertFile", () => {
   it("encrypt → decrypt reproduces the plain file byte for byte", async () => {
     const { set, encKey, signKey } = keysFor();
     const plain = path("plain");
-    await saveFile(plain, { w: randomTensor(5000, "F32"), b: randomTensor(12, "F16") }, { metadata: { format: "pt" } });
+    await saveFile(
+      plain,
+      { w: randomTensor(5000, "F32"), b: randomTensor(12, "F16") },
+      { metadata: { format: "pt" } },
+    );
     const sealed = path("sealed");
     await convertFile(plain, sealed, { encryption: { encKey, signKey, chunkSize: 1000 } });
     const back = path("back");
@@ -218,17 +290,24 @@ describe("property: random tensors round-trip through encryption", () => {
     const { set, encKey, signKey } = keysFor();
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 300 })), { minLength: 1, maxLength: 5 }),
+        fc.array(
+          fc.tuple(fc.string({ minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 300 })),
+          { minLength: 1, maxLength: 5 },
+        ),
         fc.integer({ min: 1, max: 97 }),
         fc.constantFrom("1", "2"),
         async (specs, chunkSize, version) => {
           const tensors: Record<string, TensorInput> = {};
-          for (const [name, length] of specs) if (name !== "__metadata__") tensors[name] = randomTensor(length);
+          for (const [name, length] of specs)
+            if (name !== "__metadata__") tensors[name] = randomTensor(length);
           const p = path("prop");
-          await saveFile(p, tensors, { encryption: { encKey, signKey, version, ...(version === "2" ? { chunkSize } : {}) } });
+          await saveFile(p, tensors, {
+            encryption: { encKey, signKey, version, ...(version === "2" ? { chunkSize } : {}) },
+          });
           const loaded = await loadFile(p, { keys: set });
           expect(Object.keys(loaded).sort()).toEqual(Object.keys(tensors).sort());
-          for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(loaded[name]!.data)).toEqual(Buffer.from(t.data as Uint8Array));
+          for (const [name, t] of Object.entries(tensors))
+            expect(Buffer.from(loaded[name]!.data)).toEqual(Buffer.from(t.data as Uint8Array));
         },
       ),
       { numRuns: 40 },
@@ -243,7 +322,10 @@ describe("progress and cancellation inside one large tensor", () => {
     for (const encryption of [undefined, { encKey, signKey, version: "1" as const }]) {
       const seen: number[] = [];
       const p = path("progress");
-      await saveFile(p, big, { ...(encryption ? { encryption } : {}), onProgress: (e) => seen.push(e.bytesDone) });
+      await saveFile(p, big, {
+        ...(encryption ? { encryption } : {}),
+        onProgress: (e) => seen.push(e.bytesDone),
+      });
       expect(seen.length).toBeGreaterThan(2);
       expect(seen).toEqual([...seen].sort((a, b) => a - b));
       expect(seen.at(-1)).toBe(20 << 20);
@@ -251,7 +333,11 @@ describe("progress and cancellation inside one large tensor", () => {
       const controller = new AbortController();
       const q = path("aborted");
       await expectCode(
-        saveFile(q, big, { ...(encryption ? { encryption } : {}), signal: controller.signal, onProgress: () => controller.abort() }),
+        saveFile(q, big, {
+          ...(encryption ? { encryption } : {}),
+          signal: controller.signal,
+          onProgress: () => controller.abort(),
+        }),
         "ERR_ABORTED",
       );
       expect(existsSync(q)).toBe(false);

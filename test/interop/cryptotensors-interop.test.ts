@@ -3,7 +3,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { CryptoTensorsError, inspectFile, loadFile, openFile, saveFile, type TensorInput } from "../../src/index.js";
+import {
+  CryptoTensorsError,
+  inspectFile,
+  loadFile,
+  openFile,
+  saveFile,
+  type TensorInput,
+} from "../../src/index.js";
 import { buildWorkedExample } from "../fixtures/worked-example.js";
 import { tempDir } from "../integration/helpers.js";
 import {
@@ -27,7 +34,8 @@ const nextPath = () => join(dir, `f${n++}.safetensors`);
 const ALGORITHMS: RefAlgorithm[] = ["aes256gcm", "aes128gcm", "chacha20poly1305"];
 const CHUNK = 64;
 
-const bytes = (length: number, seed: number) => Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff));
+const bytes = (length: number, seed: number) =>
+  Buffer.from(Array.from({ length }, (_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff));
 
 /** Empty tensors, scalars, one chunk exactly, one chunk and a byte, sizes that do not divide the chunk size. */
 function sample(): Record<string, { dtype: string; shape: number[]; data: Buffer }> {
@@ -45,17 +53,28 @@ function sample(): Record<string, { dtype: string; shape: number[]; data: Buffer
 const asRef = (t: ReturnType<typeof sample>): Record<string, RefTensor> =>
   Object.fromEntries(Object.entries(t).map(([k, v]) => [k, refTensor(v.dtype, v.shape, v.data)]));
 const asOurs = (t: ReturnType<typeof sample>): Record<string, TensorInput> =>
-  Object.fromEntries(Object.entries(t).map(([k, v]) => [k, { dtype: v.dtype as TensorInput["dtype"], shape: v.shape, data: v.data }]));
+  Object.fromEntries(
+    Object.entries(t).map(([k, v]) => [
+      k,
+      { dtype: v.dtype as TensorInput["dtype"], shape: v.shape, data: v.data },
+    ]),
+  );
 
 function refConfig(keys: RefJwks, extra: RefWriteConfig = {}): RefWriteConfig {
   return { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys), ...extra };
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === code);
+  await expect(promise).rejects.toSatisfy(
+    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
+  );
 }
 
-const versions: Array<{ version: "1" | "2"; chunk?: number }> = [{ version: "1" }, { version: "2", chunk: CHUNK }, { version: "2", chunk: 100 }];
+const versions: Array<{ version: "1" | "2"; chunk?: number }> = [
+  { version: "1" },
+  { version: "2", chunk: CHUNK },
+  { version: "2", chunk: 100 },
+];
 
 describe("reference writes → we read", () => {
   for (const alg of ALGORITHMS) {
@@ -68,14 +87,18 @@ describe("reference writes → we read", () => {
           refWrite({
             path,
             tensors: asRef(tensors),
-            metadata: { format: "pt", note: "ünïcode \"quoted\"\n" },
+            metadata: { format: "pt", note: 'ünïcode "quoted"\n' },
             config: refConfig(keys, { version, ...(chunk ? { chunk_size: chunk } : {}) }),
           }),
         );
         for (const backend of ["native", "fallback"] as const) {
           const file = await openFile(path, { keys, backend });
-          expect(file.metadata()).toEqual({ format: "pt", note: "ünïcode \"quoted\"\n" });
-          expect(file.encryption()).toMatchObject({ version, algorithm: alg, chunkSize: version === "1" ? null : chunk });
+          expect(file.metadata()).toEqual({ format: "pt", note: 'ünïcode "quoted"\n' });
+          expect(file.encryption()).toMatchObject({
+            version,
+            algorithm: alg,
+            chunkSize: version === "1" ? null : chunk,
+          });
           for (const [name, t] of Object.entries(tensors)) {
             const got = await file.getTensor(name);
             expect(got.dtype).toBe(t.dtype);
@@ -84,7 +107,9 @@ describe("reference writes → we read", () => {
           }
           if (version === "2") {
             const slice = await file.getSlice("odd", [[2, 5]]);
-            expect(Buffer.from(slice.data).equals(tensors.odd!.data.subarray(2 * 26, 5 * 26))).toBe(true);
+            expect(Buffer.from(slice.data).equals(tensors.odd!.data.subarray(2 * 26, 5 * 26))).toBe(
+              true,
+            );
           }
           await file.close();
         }
@@ -96,12 +121,24 @@ describe("reference writes → we read", () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const tensors = sample();
-    expectRefOk(refWrite({ path, tensors: asRef(tensors), config: refConfig(keys, { tensors: ["big", "empty"] }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: asRef(tensors),
+        config: refConfig(keys, { tensors: ["big", "empty"] }),
+      }),
+    );
     const file = await openFile(path, { keys });
-    expect(file.encryption()).toMatchObject({ chunkSize: 2 * 1024 * 1024, encryptedTensors: ["big", "empty"].sort((a, b) => file.names().indexOf(a) - file.names().indexOf(b)) });
+    expect(file.encryption()).toMatchObject({
+      chunkSize: 2 * 1024 * 1024,
+      encryptedTensors: ["big", "empty"].sort(
+        (a, b) => file.names().indexOf(a) - file.names().indexOf(b),
+      ),
+    });
     expect(file.info("odd").encrypted).toBe(false);
     const loaded = await loadFile(path, { keys });
-    for (const [name, t] of Object.entries(tensors)) expect(Buffer.from(loaded[name]!.data).equals(t.data)).toBe(true);
+    for (const [name, t] of Object.entries(tensors))
+      expect(Buffer.from(loaded[name]!.data).equals(t.data)).toBe(true);
     await file.close();
   });
 
@@ -140,13 +177,22 @@ describe("we write → reference reads", () => {
         const path = nextPath();
         const tensors = sample();
         await saveFile(path, asOurs(tensors), {
-          metadata: { format: "pt", "ключ": "значение\t" },
-          encryption: { encKey: keys.keys[0], signKey: keys.keys[1], version, ...(chunk ? { chunkSize: chunk } : {}) },
+          metadata: { format: "pt", ключ: "значение\t" },
+          encryption: {
+            encKey: keys.keys[0],
+            signKey: keys.keys[1],
+            version,
+            ...(chunk ? { chunkSize: chunk } : {}),
+          },
         });
         const ref = expectRefOk(refRead({ path, keys }));
-        expect(ref.metadata).toEqual({ format: "pt", "ключ": "значение\t" });
+        expect(ref.metadata).toEqual({ format: "pt", ключ: "значение\t" });
         for (const [name, t] of Object.entries(tensors)) {
-          expect(ref.tensors[name]).toEqual({ dtype: t.dtype, shape: t.shape, hex: t.data.toString("hex") });
+          expect(ref.tensors[name]).toEqual({
+            dtype: t.dtype,
+            shape: t.shape,
+            hex: t.data.toString("hex"),
+          });
         }
       });
     }
@@ -156,21 +202,37 @@ describe("we write → reference reads", () => {
     const keys = makeRefKeys({ encKid: "k1", signKid: "s1" });
     const tensors = sample();
     const partial = nextPath();
-    await saveFile(partial, asOurs(tensors), { encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["odd", "scalar"] } });
+    await saveFile(partial, asOurs(tensors), {
+      encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["odd", "scalar"] },
+    });
     const ref = expectRefOk(refRead({ path: partial, keys, via: "registry" }));
-    expect(Object.keys(ref.reserved).sort()).toEqual(["__crypto_keys__", "__encryption__", "__policy__", "__signature__"]);
+    expect(Object.keys(ref.reserved).sort()).toEqual([
+      "__crypto_keys__",
+      "__encryption__",
+      "__policy__",
+      "__signature__",
+    ]);
     expect(Object.keys(JSON.parse(ref.reserved.__encryption__!))).toEqual(["odd", "scalar"]);
-    for (const [name, t] of Object.entries(tensors)) expect(ref.tensors[name]!.hex).toBe(t.data.toString("hex"));
+    for (const [name, t] of Object.entries(tensors))
+      expect(ref.tensors[name]!.hex).toBe(t.data.toString("hex"));
 
     const none = nextPath();
-    await saveFile(none, asOurs(tensors), { encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["nothing"] } });
+    await saveFile(none, asOurs(tensors), {
+      encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["nothing"] },
+    });
     expect(Object.keys(expectRefOk(refRead({ path: none, via: "none" })).reserved)).toEqual([]);
 
     const denied = nextPath();
     await saveFile(denied, asOurs(tensors), {
-      encryption: { encKey: keys.keys[0], signKey: keys.keys[1], policy: { local: "package model\n\ndefault allow := false\n" } },
+      encryption: {
+        encKey: keys.keys[0],
+        signKey: keys.keys[1],
+        policy: { local: "package model\n\ndefault allow := false\n" },
+      },
     });
-    expect(expectRefError(refRead({ path: denied, keys })).message).toContain("Policy evaluation denied");
+    expect(expectRefError(refRead({ path: denied, keys })).message).toContain(
+      "Policy evaluation denied",
+    );
     await expectCode(openFile(denied, { keys }), "ERR_POLICY_DENIED");
   });
 
@@ -184,7 +246,8 @@ describe("we write → reference reads", () => {
       d: { dtype: "U8", shape: [3], data: new Uint8Array([1, 2, 3]) },
     };
     await saveFile(path, tensors, { encryption: { encKey: keys.keys[0], signKey: keys.keys[1] } });
-    for (let i = 0; i < 3; i++) expect(Array.from((await loadFile(path, { keys })).d!.data)).toEqual([1, 2, 3]);
+    for (let i = 0; i < 3; i++)
+      expect(Array.from((await loadFile(path, { keys })).d!.data)).toEqual([1, 2, 3]);
   });
 });
 
@@ -193,7 +256,14 @@ describe("tampering with reference-written files is refused with the right error
   const tensors = sample();
   const original = () => {
     const path = nextPath();
-    expectRefOk(refWrite({ path, tensors: asRef(tensors), metadata: { licence: "A" }, config: refConfig(keys, { chunk_size: CHUNK }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: asRef(tensors),
+        metadata: { licence: "A" },
+        config: refConfig(keys, { chunk_size: CHUNK }),
+      }),
+    );
     return path;
   };
 
@@ -206,22 +276,36 @@ describe("tampering with reference-written files is refused with the right error
     for (const backend of ["native", "fallback"] as const) {
       const opened = await openFile(path, { keys, backend });
       await expectCode(opened.getTensor("big"), "ERR_DECRYPTION_FAILED");
-      expect(Buffer.from((await opened.getTensor("odd")).data).equals(tensors.odd!.data)).toBe(true);
+      expect(Buffer.from((await opened.getTensor("odd")).data).equals(tensors.odd!.data)).toBe(
+        true,
+      );
       await opened.close();
     }
   });
 
   it("changed header field → ERR_SIGNATURE_INVALID", async () => {
     const path = original();
-    writeFileSync(path, Buffer.from(readFileSync(path).toString("latin1").replace('"licence":"A"', '"licence":"B"'), "latin1"));
+    writeFileSync(
+      path,
+      Buffer.from(
+        readFileSync(path).toString("latin1").replace('"licence":"A"', '"licence":"B"'),
+        "latin1",
+      ),
+    );
     await expectCode(openFile(path, { keys }), "ERR_SIGNATURE_INVALID");
   });
 
   it("wrong master key → ERR_DECRYPTION_FAILED at open; wrong public key → ERR_SIGNATURE_INVALID", async () => {
     const path = original();
     const other = makeRefKeys();
-    await expectCode(openFile(path, { keys: [other.keys[0]!, keys.keys[1]!] }), "ERR_DECRYPTION_FAILED");
-    await expectCode(openFile(path, { keys: [keys.keys[0]!, other.keys[1]!] }), "ERR_SIGNATURE_INVALID");
+    await expectCode(
+      openFile(path, { keys: [other.keys[0]!, keys.keys[1]!] }),
+      "ERR_DECRYPTION_FAILED",
+    );
+    await expectCode(
+      openFile(path, { keys: [keys.keys[0]!, other.keys[1]!] }),
+      "ERR_SIGNATURE_INVALID",
+    );
   });
 
   it("truncation → ERR_METADATA_INCOMPLETE_BUFFER / ERR_INVALID_HEADER_LENGTH", async () => {

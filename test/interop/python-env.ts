@@ -16,18 +16,27 @@ const stamp = join(venvDir, ".requirements.sha256");
 /** Returns the venv's python, creating the venv and installing the pinned packages if needed. */
 export function ensurePythonEnv(): string {
   const want = createHash("sha256").update(readFileSync(requirements)).digest("hex");
-  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8") === want) return python;
+  if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8") === want)
+    return python;
   mkdirSync(dirname(venvDir), { recursive: true });
   execFileSync("python3", ["-m", "venv", "--clear", venvDir], { stdio: "inherit" });
-  execFileSync(python, ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements], {
-    stdio: "inherit",
-  });
+  execFileSync(
+    python,
+    ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements],
+    {
+      stdio: "inherit",
+    },
+  );
   writeFileSync(stamp, want);
   return python;
 }
 
 /** Runs a Python script of test/interop/py with JSON on stdin; returns its parsed JSON stdout. */
-export function runPython<T = unknown>(script: string, input: unknown, env: NodeJS.ProcessEnv = {}): T {
+export function runPython<T = unknown>(
+  script: string,
+  input: unknown,
+  env: NodeJS.ProcessEnv = {},
+): T {
   const result = spawnSync(ensurePythonEnv(), [join(here, "py", script)], {
     input: JSON.stringify(input),
     env: { ...process.env, ...env },

@@ -40,7 +40,8 @@ beforeAll(() => {
 const nextPath = (): string => join(dir, `f${fileCounter++}.safetensors`);
 
 /** Deterministic bytes so failures print readable hex. */
-const bytesOf = (length: number, seed = 1): Buffer => Buffer.from(Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff));
+const bytesOf = (length: number, seed = 1): Buffer =>
+  Buffer.from(Array.from({ length }, (_, i) => (i * 7 + seed) & 0xff));
 
 /** Tensors that stress the layout: empty, scalar, odd sizes, several dtypes incl. raw-byte ones. */
 const sampleTensors = (): Record<string, RefTensor> => ({
@@ -71,7 +72,13 @@ const NODE_CIPHER: Record<RefAlgorithm, "aes-128-gcm" | "aes-256-gcm" | "chacha2
   chacha20poly1305: "chacha20-poly1305",
 };
 
-function aeadOpen(alg: RefAlgorithm, key: Buffer, iv: Buffer, ciphertext: Buffer, tag: Buffer): Buffer {
+function aeadOpen(
+  alg: RefAlgorithm,
+  key: Buffer,
+  iv: Buffer,
+  ciphertext: Buffer,
+  tag: Buffer,
+): Buffer {
   // Empty AAD everywhere (FORMAT.md §3.1).
   const name = NODE_CIPHER[alg];
   const decipher =
@@ -86,7 +93,10 @@ function aeadOpen(alg: RefAlgorithm, key: Buffer, iv: Buffer, ciphertext: Buffer
 function decryptPerSpec(file: Buffer, masterKey: Buffer): Record<string, Buffer> {
   const { header, data } = splitFile(file);
   const meta = header.__metadata__ ?? {};
-  const cryptoKeys = JSON.parse(meta.__crypto_keys__ ?? "{}") as { enc: { alg: string }; chunk_size?: number };
+  const cryptoKeys = JSON.parse(meta.__crypto_keys__ ?? "{}") as {
+    enc: { alg: string };
+    chunk_size?: number;
+  };
   const alg = cryptoKeys.enc.alg.replaceAll("-", "").toLowerCase() as RefAlgorithm;
   const entries = JSON.parse(meta.__encryption__ ?? "{}") as Record<string, Record<string, string>>;
   const b = (field: string | undefined): Buffer => Buffer.from(field ?? "", "base64");
@@ -96,7 +106,10 @@ function decryptPerSpec(file: Buffer, masterKey: Buffer): Record<string, Buffer>
     const ciphertext = data.subarray(info.data_offsets[0], info.data_offsets[1]);
     const dek = aeadOpen(alg, masterKey, b(entry.key_iv), b(entry.wrapped_key), b(entry.key_tag));
     if (cryptoKeys.chunk_size === undefined) {
-      out[name] = ciphertext.length === 0 ? Buffer.alloc(0) : aeadOpen(alg, dek, b(entry.iv), ciphertext, b(entry.tag));
+      out[name] =
+        ciphertext.length === 0
+          ? Buffer.alloc(0)
+          : aeadOpen(alg, dek, b(entry.iv), ciphertext, b(entry.tag));
       continue;
     }
     const cs = cryptoKeys.chunk_size;
@@ -107,7 +120,15 @@ function decryptPerSpec(file: Buffer, masterKey: Buffer): Record<string, Buffer>
     for (let i = 0; i < chunks; i++) {
       const iv = Buffer.from(baseIv);
       iv.writeUInt32BE(baseIv.readUInt32BE(8) + i, 8);
-      parts.push(aeadOpen(alg, dek, iv, ciphertext.subarray(i * cs, (i + 1) * cs), tags.subarray(16 * i, 16 * i + 16)));
+      parts.push(
+        aeadOpen(
+          alg,
+          dek,
+          iv,
+          ciphertext.subarray(i * cs, (i + 1) * cs),
+          tags.subarray(16 * i, 16 * i + 16),
+        ),
+      );
     }
     out[name] = Buffer.concat(parts);
   }
@@ -122,13 +143,21 @@ describe("reference round trips with itself", () => {
         const path = nextPath();
         const tensors = sampleTensors();
         // chunk_size 4 divides none of 11, 30 and 5 bytes; 8 is exactly two chunks.
-        const config = encryptConfig(keys, { version, ...(version === "2" ? { chunk_size: 4 } : {}) });
-        expectRefOk(refWrite({ path, tensors, metadata: { format: "np", note: "é/\"" }, config }));
+        const config = encryptConfig(keys, {
+          version,
+          ...(version === "2" ? { chunk_size: 4 } : {}),
+        });
+        expectRefOk(refWrite({ path, tensors, metadata: { format: "np", note: 'é/"' }, config }));
         const read = expectRefOk(refRead({ path, keys: readerKeys(keys) }));
-        expect(read.metadata).toEqual({ format: "np", note: "é/\"" });
-        for (const [name, tensor] of Object.entries(tensors)) expect(read.tensors[name]).toEqual(tensor);
-        const plain = decryptPerSpec(readFileSync(path), Buffer.from(masterKeyOf(keys).k ?? "", "base64"));
-        for (const [name, tensor] of Object.entries(tensors)) expect(plain[name]?.toString("hex")).toBe(tensor.hex);
+        expect(read.metadata).toEqual({ format: "np", note: 'é/"' });
+        for (const [name, tensor] of Object.entries(tensors))
+          expect(read.tensors[name]).toEqual(tensor);
+        const plain = decryptPerSpec(
+          readFileSync(path),
+          Buffer.from(masterKeyOf(keys).k ?? "", "base64"),
+        );
+        for (const [name, tensor] of Object.entries(tensors))
+          expect(plain[name]?.toString("hex")).toBe(tensor.hex);
       });
     }
   }
@@ -136,15 +165,27 @@ describe("reference round trips with itself", () => {
   it("a tensor of exactly one chunk and one of one byte more", () => {
     const keys = makeRefKeys();
     const path = nextPath();
-    const tensors = { one: refTensor("U8", [64], bytesOf(64)), more: refTensor("U8", [65], bytesOf(65, 2)) };
+    const tensors = {
+      one: refTensor("U8", [64], bytesOf(64)),
+      more: refTensor("U8", [65], bytesOf(65, 2)),
+    };
     expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys, { chunk_size: 64 }) }));
-    const entries = JSON.parse(splitFile(readFileSync(path)).header.__metadata__?.__encryption__ ?? "{}");
+    const entries = JSON.parse(
+      splitFile(readFileSync(path)).header.__metadata__?.__encryption__ ?? "{}",
+    );
     expect(Buffer.from(entries.one.tags, "base64").length).toBe(16);
     expect(Buffer.from(entries.more.tags, "base64").length).toBe(32);
     expect(expectRefOk(refRead({ path, keys })).tensors).toEqual(tensors);
     // serialize() (bytes) writes the same layout as serialize_file().
     const viaBytes = nextPath();
-    expectRefOk(refWrite({ path: viaBytes, api: "serialize", tensors, config: encryptConfig(keys, { chunk_size: 64 }) }));
+    expectRefOk(
+      refWrite({
+        path: viaBytes,
+        api: "serialize",
+        tensors,
+        config: encryptConfig(keys, { chunk_size: 64 }),
+      }),
+    );
     expect(readFileSync(viaBytes).length).toBe(readFileSync(path).length);
     expect(expectRefOk(refRead({ path: viaBytes, keys })).tensors).toEqual(tensors);
   });
@@ -169,10 +210,14 @@ describe("reference round trips with itself", () => {
     const tensors = { w: refTensor("U8", [1], Buffer.from([9])) };
     expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
     const { x: _public, ...seedOnly } = signingKeyOf(keys);
-    expect(expectRefOk(refRead({ path, keys: [masterKeyOf(keys), seedOnly] })).tensors).toEqual(tensors);
-    expect(expectRefError(refRead({ path, keys: [{ ...masterKeyOf(keys), alg: "" }, signingKeyOf(keys)] })).message).toBe(
-      "Failed to build Enc KeyMaterial: invalid algorithm: ",
+    expect(expectRefOk(refRead({ path, keys: [masterKeyOf(keys), seedOnly] })).tensors).toEqual(
+      tensors,
     );
+    expect(
+      expectRefError(
+        refRead({ path, keys: [{ ...masterKeyOf(keys), alg: "" }, signingKeyOf(keys)] }),
+      ).message,
+    ).toBe("Failed to build Enc KeyMaterial: invalid algorithm: ");
     expect(expectRefError(refRead({ path, keys: [signingKeyOf(keys)] })).message).toBe(
       'Error parsing CryptoTensors: Registry("No suitable provider found for master key")',
     );
@@ -185,15 +230,26 @@ describe("reference round trips with itself", () => {
     const keys = makeRefKeys();
     const tensors = { a: refTensor("U8", [3], bytesOf(3)), b: refTensor("U8", [4], bytesOf(4, 9)) };
     const partial = nextPath();
-    expectRefOk(refWrite({ path: partial, tensors, config: encryptConfig(keys, { tensors: ["b", "nope"] }) }));
+    expectRefOk(
+      refWrite({ path: partial, tensors, config: encryptConfig(keys, { tensors: ["b", "nope"] }) }),
+    );
     const split = splitFile(readFileSync(partial));
-    expect(Object.keys(JSON.parse(split.header.__metadata__?.__encryption__ ?? "{}"))).toEqual(["b"]);
+    expect(Object.keys(JSON.parse(split.header.__metadata__?.__encryption__ ?? "{}"))).toEqual([
+      "b",
+    ]);
     const a = split.header.a as { data_offsets: [number, number] };
     expect(split.data.subarray(...a.data_offsets).toString("hex")).toBe(tensors.a.hex);
     expect(expectRefOk(refRead({ path: partial, keys })).tensors).toEqual(tensors);
 
     const none = nextPath();
-    expectRefOk(refWrite({ path: none, tensors, metadata: { m: "1" }, config: encryptConfig(keys, { tensors: ["nope"] }) }));
+    expectRefOk(
+      refWrite({
+        path: none,
+        tensors,
+        metadata: { m: "1" },
+        config: encryptConfig(keys, { tensors: ["nope"] }),
+      }),
+    );
     expect(splitFile(readFileSync(none)).header.__metadata__).toEqual({ m: "1" });
     expect(expectRefOk(refRead({ path: none, via: "none" })).tensors).toEqual(tensors);
   });
@@ -202,7 +258,13 @@ describe("reference round trips with itself", () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const data = bytesOf(24);
-    expectRefOk(refWrite({ path, tensors: { m: refTensor("U16", [3, 4], data) }, config: encryptConfig(keys, { chunk_size: 5 }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: { m: refTensor("U16", [3, 4], data) },
+        config: encryptConfig(keys, { chunk_size: 5 }),
+      }),
+    );
     const read = expectRefOk(refRead({ path, keys, slice: { name: "m", ranges: [[1, 3]] } }));
     expect(read.slice).toEqual({ shape: [2, 4], hex: data.subarray(8, 24).toString("hex") });
   });
@@ -212,8 +274,19 @@ describe("header bytes the reference writes", () => {
   const writeOne = (version: "1" | "2", extra: RefWriteConfig = {}) => {
     const keys = makeRefKeys({ alg: "aes128gcm", encKid: "e-kid", signKid: "s-kid" });
     const path = nextPath();
-    const tensors = { z: refTensor("U8", [0], Buffer.alloc(0)), b: refTensor("F32", [3], bytesOf(12)), a: refTensor("F32", [1], bytesOf(4)) };
-    expectRefOk(refWrite({ path, tensors, metadata: { zeta: "1", alpha: "2" }, config: encryptConfig(keys, { version, ...extra }) }));
+    const tensors = {
+      z: refTensor("U8", [0], Buffer.alloc(0)),
+      b: refTensor("F32", [3], bytesOf(12)),
+      a: refTensor("F32", [1], bytesOf(4)),
+    };
+    expectRefOk(
+      refWrite({
+        path,
+        tensors,
+        metadata: { zeta: "1", alpha: "2" },
+        config: encryptConfig(keys, { version, ...extra }),
+      }),
+    );
     return { keys, file: readFileSync(path), tensors };
   };
 
@@ -224,7 +297,12 @@ describe("header bytes the reference writes", () => {
     expect(split.headerText).toMatch(/^\{"__metadata__":\{"__crypto_keys__":.*\} {0,7}$/s);
     expect(split.headerText.trimEnd().length).toBeGreaterThan(split.headerLength - 8);
     expect(Object.keys(split.header.__metadata__ ?? {})).toEqual([
-      "__crypto_keys__", "__encryption__", "__policy__", "__signature__", "alpha", "zeta",
+      "__crypto_keys__",
+      "__encryption__",
+      "__policy__",
+      "__signature__",
+      "alpha",
+      "zeta",
     ]);
     // F32 outranks U8; names ascending within a dtype (FORMAT.md §1.4).
     expect(Object.keys(split.header).slice(1)).toEqual(["a", "b", "z"]);
@@ -243,13 +321,23 @@ describe("header bytes the reference writes", () => {
   });
 
   it("__encryption__ field order, no enc_algo, base64 lengths, empty-tensor encodings", () => {
-    const v1 = JSON.parse(splitFile(writeOne("1").file).header.__metadata__?.__encryption__ ?? "{}");
-    const v2 = JSON.parse(splitFile(writeOne("2").file).header.__metadata__?.__encryption__ ?? "{}");
+    const v1 = JSON.parse(
+      splitFile(writeOne("1").file).header.__metadata__?.__encryption__ ?? "{}",
+    );
+    const v2 = JSON.parse(
+      splitFile(writeOne("2").file).header.__metadata__?.__encryption__ ?? "{}",
+    );
     expect(Object.keys(v1)).toEqual(["a", "b", "z"]);
     expect(Object.keys(v1.b)).toEqual(["wrapped_key", "key_iv", "key_tag", "iv", "tag"]);
     expect(Object.keys(v2.b)).toEqual(["wrapped_key", "key_iv", "key_tag", "base_iv", "tags"]);
     // aes128gcm: a 16-byte DEK wraps to 16 bytes (24 chars); IVs 12 bytes (16 chars); tags 16 (24).
-    expect([v1.b.wrapped_key.length, v1.b.key_iv.length, v1.b.key_tag.length, v1.b.iv.length, v1.b.tag.length]).toEqual([24, 16, 24, 16, 24]);
+    expect([
+      v1.b.wrapped_key.length,
+      v1.b.key_iv.length,
+      v1.b.key_tag.length,
+      v1.b.iv.length,
+      v1.b.tag.length,
+    ]).toEqual([24, 16, 24, 16, 24]);
     expect([v1.z.iv, v1.z.tag]).toEqual(["", ""]);
     expect([v2.z.base_iv.length, Buffer.from(v2.z.tags, "base64").length]).toEqual([16, 16]);
   });
@@ -257,11 +345,15 @@ describe("header bytes the reference writes", () => {
   it("the default policy text and an 88-character signature over the FORMAT.md §4.1 bytes", () => {
     const { keys, file } = writeOne("2", { policy: { remote: "package model\nallow = false" } });
     const { header } = splitFile(file);
-    expect(header.__metadata__?.__policy__).toBe('{"local":"package model\\nallow = true","remote":"package model\\nallow = false"}');
+    expect(header.__metadata__?.__policy__).toBe(
+      '{"local":"package model\\nallow = true","remote":"package model\\nallow = false"}',
+    );
     const signature = header.__metadata__?.__signature__ ?? "";
     expect(signature).toMatch(/^[A-Za-z0-9+/]{86}==$/);
     const publicKey = ed25519KeyObject(signingKeyOf(keys), "public");
-    expect(verify(null, signedPayload(header), publicKey, Buffer.from(signature, "base64"))).toBe(true);
+    expect(verify(null, signedPayload(header), publicKey, Buffer.from(signature, "base64"))).toBe(
+      true,
+    );
   });
 
   it("keeps a dashed algorithm name verbatim and reads it back", () => {
@@ -269,20 +361,36 @@ describe("header bytes the reference writes", () => {
     const master = { ...masterKeyOf(keys), alg: "AES-256-GCM" };
     const path = nextPath();
     const tensors = { w: refTensor("U8", [2], bytesOf(2)) };
-    expectRefOk(refWrite({ path, tensors, config: { enc_key: master, sign_key: signingKeyOf(keys) } }));
-    expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toContain('"alg":"AES-256-GCM"');
-    expect(expectRefOk(refRead({ path, keys: { keys: [master, signingKeyOf(keys)] } })).tensors).toEqual(tensors);
+    expectRefOk(
+      refWrite({ path, tensors, config: { enc_key: master, sign_key: signingKeyOf(keys) } }),
+    );
+    expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toContain(
+      '"alg":"AES-256-GCM"',
+    );
+    expect(
+      expectRefOk(refRead({ path, keys: { keys: [master, signingKeyOf(keys)] } })).tensors,
+    ).toEqual(tensors);
   });
 });
 
 describe("reference failures (FORMAT.md §7.6)", () => {
-  const tensors = { w: refTensor("F32", [4], bytesOf(16)), e: refTensor("U8", [0], Buffer.alloc(0)) };
+  const tensors = {
+    w: refTensor("F32", [4], bytesOf(16)),
+    e: refTensor("U8", [0], Buffer.alloc(0)),
+  };
   let keys: RefJwks;
   let original: Buffer;
   beforeAll(() => {
     keys = makeRefKeys();
     const path = nextPath();
-    expectRefOk(refWrite({ path, tensors, metadata: { user: "x" }, config: encryptConfig(keys, { chunk_size: 4 }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors,
+        metadata: { user: "x" },
+        config: encryptConfig(keys, { chunk_size: 4 }),
+      }),
+    );
     original = readFileSync(path);
   });
   const readBytes = (file: Buffer, readWith: RefJwks = readerKeys(keys), api?: "deserialize") => {
@@ -290,24 +398,46 @@ describe("reference failures (FORMAT.md §7.6)", () => {
     writeFileSync(path, file);
     return refRead({ path, keys: readWith, ...(api === undefined ? {} : { api, via: "env" }) });
   };
-  const parsing = (inner: string) => ({ type: "SafetensorError", stage: "open", message: `Error parsing CryptoTensors: ${inner}` });
+  const parsing = (inner: string) => ({
+    type: "SafetensorError",
+    stage: "open",
+    message: `Error parsing CryptoTensors: ${inner}`,
+  });
 
   it("wrong master key fails at open with a Decryption error from the DEK unwrap", () => {
     const wrong = { keys: [masterKeyOf(makeRefKeys()), signingKeyOf(readerKeys(keys))] };
-    expect(expectRefError(readBytes(original, wrong))).toEqual(parsing('Decryption("ring::error::Unspecified")'));
+    expect(expectRefError(readBytes(original, wrong))).toEqual(
+      parsing('Decryption("ring::error::Unspecified")'),
+    );
   });
 
   it("wrong public key fails the signature check", () => {
     const wrong = { keys: [masterKeyOf(keys), signingKeyOf(readerKeys(makeRefKeys()))] };
-    expect(expectRefError(readBytes(original, wrong))).toEqual(parsing('Verification("Signature verification failed")'));
+    expect(expectRefError(readBytes(original, wrong))).toEqual(
+      parsing('Verification("Signature verification failed")'),
+    );
   });
 
   it("any changed signed header field fails the signature check; formatting changes do not", () => {
     const edits: Array<(h: ReturnType<typeof splitFile>["header"]) => void> = [
-      (h) => { (h.w as { shape: number[] }).shape = [2, 2]; },
-      (h) => { h.__metadata__!.user = "y"; },
-      (h) => { h.__metadata__!.__policy__ = h.__metadata__!.__policy__!.replace("allow = true", "allow = 1 == 1"); },
-      (h) => { h.__metadata__!.__crypto_keys__ = h.__metadata__!.__crypto_keys__!.replace('"enc-1"', '"enc-2"'); },
+      (h) => {
+        (h.w as { shape: number[] }).shape = [2, 2];
+      },
+      (h) => {
+        h.__metadata__!.user = "y";
+      },
+      (h) => {
+        h.__metadata__!.__policy__ = h.__metadata__!.__policy__!.replace(
+          "allow = true",
+          "allow = 1 == 1",
+        );
+      },
+      (h) => {
+        h.__metadata__!.__crypto_keys__ = h.__metadata__!.__crypto_keys__!.replace(
+          '"enc-1"',
+          '"enc-2"',
+        );
+      },
       (h) => {
         const entries = JSON.parse(h.__metadata__!.__encryption__!);
         entries.w.base_iv = Buffer.alloc(12, 7).toString("base64");
@@ -320,7 +450,9 @@ describe("reference failures (FORMAT.md §7.6)", () => {
       const text = Buffer.from(JSON.stringify(header));
       const prefix = Buffer.alloc(8);
       prefix.writeBigUInt64LE(BigInt(text.length));
-      expect(expectRefError(readBytes(Buffer.concat([prefix, text, data])))).toEqual(parsing('Verification("Signature verification failed")'));
+      expect(expectRefError(readBytes(Buffer.concat([prefix, text, data])))).toEqual(
+        parsing('Verification("Signature verification failed")'),
+      );
     }
     // Reordered keys, indentation and an unpadded length still verify (§4.3).
     const { header, data } = splitFile(original);
@@ -341,7 +473,9 @@ describe("reference failures (FORMAT.md §7.6)", () => {
       message: 'Decryption failed: Decryption("ring::error::Unspecified")',
     });
     const silent = expectRefOk(readBytes(flipped, readerKeys(keys), "deserialize"));
-    expect(silent.tensors.w?.hex).toBe(flipped.subarray(8 + headerLength, 8 + headerLength + 16).toString("hex"));
+    expect(silent.tensors.w?.hex).toBe(
+      flipped.subarray(8 + headerLength, 8 + headerLength + 16).toString("hex"),
+    );
     expect(silent.tensors.w?.hex).not.toBe(tensors.w.hex);
   });
 
@@ -360,14 +494,54 @@ describe("reference failures (FORMAT.md §7.6)", () => {
 
   it("missing reserved entries and bad __crypto_keys__ values, each with its own variant", () => {
     const cases: Array<[(m: Record<string, string>) => void, string]> = [
-      [(m) => { delete m.__signature__; }, 'MissingSignature("Missing __signature__ in metadata")'],
-      [(m) => { delete m.__policy__; }, 'Policy("Missing __policy__ in metadata")'],
-      [(m) => { delete m.__crypto_keys__; }, 'InvalidKey("Missing __crypto_keys__ in metadata")'],
-      [(m) => { m.__signature__ = "not base64!"; }, "InvalidSignatureFormat"],
-      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":"3"'); }, 'UnsupportedVersion("3")'],
-      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":2'); }, "MissingVersion"],
-      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":0'); }, 'InvalidKey("chunk_size must be greater than 0 in __crypto_keys__ header")'],
-      [(m) => { m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":"4"'); }, 'InvalidKey("Invalid chunk_size in __crypto_keys__ header")'],
+      [
+        (m) => {
+          delete m.__signature__;
+        },
+        'MissingSignature("Missing __signature__ in metadata")',
+      ],
+      [
+        (m) => {
+          delete m.__policy__;
+        },
+        'Policy("Missing __policy__ in metadata")',
+      ],
+      [
+        (m) => {
+          delete m.__crypto_keys__;
+        },
+        'InvalidKey("Missing __crypto_keys__ in metadata")',
+      ],
+      [
+        (m) => {
+          m.__signature__ = "not base64!";
+        },
+        "InvalidSignatureFormat",
+      ],
+      [
+        (m) => {
+          m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":"3"');
+        },
+        'UnsupportedVersion("3")',
+      ],
+      [
+        (m) => {
+          m.__crypto_keys__ = m.__crypto_keys__!.replace('"version":"2"', '"version":2');
+        },
+        "MissingVersion",
+      ],
+      [
+        (m) => {
+          m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":0');
+        },
+        'InvalidKey("chunk_size must be greater than 0 in __crypto_keys__ header")',
+      ],
+      [
+        (m) => {
+          m.__crypto_keys__ = m.__crypto_keys__!.replace('"chunk_size":4', '"chunk_size":"4"');
+        },
+        'InvalidKey("Invalid chunk_size in __crypto_keys__ header")',
+      ],
     ];
     for (const [edit, inner] of cases) {
       const { header, data } = splitFile(original);
@@ -382,16 +556,33 @@ describe("policies as the reference evaluates them (regorus, no input document)"
   const tensors = { w: refTensor("U8", [1], Buffer.from([42])) };
   const readWithPolicy = (local: string, remote?: string) => {
     const path = nextPath();
-    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys, { policy: { local, ...(remote === undefined ? {} : { remote }) } }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors,
+        config: encryptConfig(keys, {
+          policy: { local, ...(remote === undefined ? {} : { remote }) },
+        }),
+      }),
+    );
     return refRead({ path, keys });
   };
-  const policyError = (inner: string) => ({ type: "SafetensorError", stage: "open", message: `Error parsing CryptoTensors: Policy(${inner})` });
+  const policyError = (inner: string) => ({
+    type: "SafetensorError",
+    stage: "open",
+    message: `Error parsing CryptoTensors: Policy(${inner})`,
+  });
   const PAST = "1000000000000000000"; // 2001-09-09
   const FUTURE = "4102444800000000000"; // 2100-01-01
 
   it("allow = false is denied; only `local` is evaluated", () => {
-    expect(expectRefError(readWithPolicy("package model\nallow = false"))).toEqual(policyError('"Policy evaluation denied"'));
-    expect(expectRefOk(readWithPolicy("package model\nallow = true", "package model\nallow = false")).tensors).toEqual(tensors);
+    expect(expectRefError(readWithPolicy("package model\nallow = false"))).toEqual(
+      policyError('"Policy evaluation denied"'),
+    );
+    expect(
+      expectRefOk(readWithPolicy("package model\nallow = true", "package model\nallow = false"))
+        .tensors,
+    ).toEqual(tensors);
   });
 
   it("another package is an evaluation failure, not undefined", () => {
@@ -401,18 +592,28 @@ describe("policies as the reference evaluates them (regorus, no input document)"
   });
 
   it("time.now_ns() expiry: future allows, past is undefined (or denied with a default)", () => {
-    expect(expectRefOk(readWithPolicy(`package model\nallow if { time.now_ns() < ${FUTURE} }`)).tensors).toEqual(tensors);
-    expect(expectRefError(readWithPolicy(`package model\nallow if { time.now_ns() < ${PAST} }`))).toEqual(
-      policyError('"Policy returned undefined"'),
-    );
-    expect(expectRefError(readWithPolicy(`package model\ndefault allow := false\nallow if { time.now_ns() < ${PAST} }`))).toEqual(
-      policyError('"Policy evaluation denied"'),
-    );
+    expect(
+      expectRefOk(readWithPolicy(`package model\nallow if { time.now_ns() < ${FUTURE} }`)).tensors,
+    ).toEqual(tensors);
+    expect(
+      expectRefError(readWithPolicy(`package model\nallow if { time.now_ns() < ${PAST} }`)),
+    ).toEqual(policyError('"Policy returned undefined"'));
+    expect(
+      expectRefError(
+        readWithPolicy(
+          `package model\ndefault allow := false\nallow if { time.now_ns() < ${PAST} }`,
+        ),
+      ),
+    ).toEqual(policyError('"Policy evaluation denied"'));
   });
 
   it("input is empty, non-booleans are refused, and pre-v1 rule syntax does not parse", () => {
-    expect(expectRefError(readWithPolicy('package model\nallow if { input.user == "x" }'))).toEqual(policyError('"Policy returned undefined"'));
-    expect(expectRefError(readWithPolicy("package model\nallow = 1"))).toEqual(policyError('"Policy did not return a boolean"'));
+    expect(expectRefError(readWithPolicy('package model\nallow if { input.user == "x" }'))).toEqual(
+      policyError('"Policy returned undefined"'),
+    );
+    expect(expectRefError(readWithPolicy("package model\nallow = 1"))).toEqual(
+      policyError('"Policy did not return a boolean"'),
+    );
     const oldSyntax = expectRefError(readWithPolicy("package model\nallow { true }"));
     expect(oldSyntax.message).toContain('Policy("Failed to add policy: ');
     expect(oldSyntax.message).toContain("`if` keyword is required before rule body");
@@ -422,30 +623,42 @@ describe("policies as the reference evaluates them (regorus, no input document)"
 describe("reference save-time errors", () => {
   const keys = makeRefKeys();
   const tensors = { w: refTensor("U8", [2], bytesOf(2)) };
-  const saveError = (config: RefWriteConfig, input = tensors) => expectRefError(refWrite({ path: nextPath(), tensors: input, config })).message;
+  const saveError = (config: RefWriteConfig, input = tensors) =>
+    expectRefError(refWrite({ path: nextPath(), tensors: input, config })).message;
 
   it("refuses bad versions, zero chunk size, unknown algorithms, bad key bytes and a missing signing key", () => {
     const master = masterKeyOf(keys);
     const signer = signingKeyOf(keys);
-    expect(saveError(encryptConfig(keys, { version: "3" }))).toBe("Error while serializing: CryptoTensors error: unsupported version: 3");
+    expect(saveError(encryptConfig(keys, { version: "3" }))).toBe(
+      "Error while serializing: CryptoTensors error: unsupported version: 3",
+    );
     expect(saveError(encryptConfig(keys, { chunk_size: 0 }))).toBe(
       "Error while serializing: CryptoTensors error: invalid key: chunk_size must be greater than 0",
     );
     expect(saveError({ enc_key: { ...master, alg: "aes_256_gcm" }, sign_key: signer })).toBe(
       "Failed to build Enc KeyMaterial: invalid algorithm: aes_256_gcm",
     );
-    expect(saveError({ enc_key: { ...master, k: Buffer.alloc(16).toString("base64") }, sign_key: signer })).toBe(
-      "Failed to build Enc KeyMaterial: invalid key length: expected 32 bytes, got 16 bytes",
-    );
-    expect(saveError({ enc_key: { ...master, k: (master.k ?? "").replace(/=+$/, "") }, sign_key: signer })).toBe(
-      "Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid padding",
-    );
-    expect(saveError({ enc_key: { ...master, k: Buffer.alloc(32, 0xfb).toString("base64url") }, sign_key: signer })).toMatch(
-      /^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid symbol/,
-    );
-    expect(saveError({ enc_key: master, sign_key: { ...signer, x: signingKeyOf(makeRefKeys()).x } })).toBe(
-      "Failed to build Sign KeyMaterial: failed to create key: InconsistentComponents",
-    );
+    expect(
+      saveError({
+        enc_key: { ...master, k: Buffer.alloc(16).toString("base64") },
+        sign_key: signer,
+      }),
+    ).toBe("Failed to build Enc KeyMaterial: invalid key length: expected 32 bytes, got 16 bytes");
+    expect(
+      saveError({
+        enc_key: { ...master, k: (master.k ?? "").replace(/=+$/, "") },
+        sign_key: signer,
+      }),
+    ).toBe("Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid padding");
+    expect(
+      saveError({
+        enc_key: { ...master, k: Buffer.alloc(32, 0xfb).toString("base64url") },
+        sign_key: signer,
+      }),
+    ).toMatch(/^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid symbol/);
+    expect(
+      saveError({ enc_key: master, sign_key: { ...signer, x: signingKeyOf(makeRefKeys()).x } }),
+    ).toBe("Failed to build Sign KeyMaterial: failed to create key: InconsistentComponents");
     expect(saveError({ enc_key: master })).toBe(
       "Error while serializing: CryptoTensors error: registry error: No suitable provider found for signing key (jku=None, kid=None)",
     );
@@ -455,7 +668,13 @@ describe("reference save-time errors", () => {
     const path = nextPath();
     const { x: _public, kid: _kid, ...seedOnly } = signingKeyOf(keys);
     const { kid: _encKid, ...master } = masterKeyOf(keys);
-    expectRefOk(refWrite({ path, tensors, config: { enc_key: master, sign_key: { ...seedOnly, kty: "OKP" as "okp" } } }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors,
+        config: { enc_key: master, sign_key: { ...seedOnly, kty: "OKP" as "okp" } },
+      }),
+    );
     expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toBe(
       '{"chunk_size":2097152,"enc":{"alg":"aes256gcm","kty":"oct"},"sign":{"alg":"ed25519","kty":"okp"},"version":"2"}',
     );
@@ -466,9 +685,13 @@ describe("reference save-time errors", () => {
     const path = nextPath();
     expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
     const { kid: _kid, ...noKid } = masterKeyOf(keys);
-    expect(expectRefError(refRead({ path, keys: [noKid], via: "registry" })).message).toBe("Missing 'kid' in key");
+    expect(expectRefError(refRead({ path, keys: [noKid], via: "registry" })).message).toBe(
+      "Missing 'kid' in key",
+    );
     const upper = { ...signingKeyOf(keys), kty: "OKP" as "okp" };
-    expect(expectRefError(refRead({ path, keys: [upper], via: "registry" })).message).toBe("Unsupported key type: OKP");
+    expect(expectRefError(refRead({ path, keys: [upper], via: "registry" })).message).toBe(
+      "Unsupported key type: OKP",
+    );
   });
 });
 
@@ -483,14 +706,21 @@ interface SpecTensor {
   baseIv: Buffer;
 }
 
-const range = (from: number, length: number): Buffer => Buffer.from(Array.from({ length }, (_, i) => from + i));
+const range = (from: number, length: number): Buffer =>
+  Buffer.from(Array.from({ length }, (_, i) => from + i));
 
 /**
  * Builds a v2 aes256gcm file per FORMAT.md §2–§4 with node:crypto (tensors in write order).
  * Chunk counters wrap modulo 2³² here on purpose, so an overflowing file can be built and the
  * reference's refusal observed.
  */
-function buildSpecFile(master: Buffer, signKey: RefJwk, chunkSize: number | undefined, metadata: Record<string, string>, tensors: SpecTensor[]): Buffer {
+function buildSpecFile(
+  master: Buffer,
+  signKey: RefJwk,
+  chunkSize: number | undefined,
+  metadata: Record<string, string>,
+  tensors: SpecTensor[],
+): Buffer {
   const seal = (key: Buffer, iv: Buffer, plain: Buffer): [Buffer, Buffer] => {
     const cipher = createCipheriv("aes-256-gcm", key, iv);
     const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
@@ -513,18 +743,34 @@ function buildSpecFile(master: Buffer, signKey: RefJwk, chunkSize: number | unde
       tags.push(tag);
     }
     const b64 = (bytes: Buffer): string => bytes.toString("base64");
-    entries[t.name] = { wrapped_key: b64(wrapped), key_iv: b64(t.keyIv), key_tag: b64(keyTag), base_iv: b64(t.baseIv), tags: b64(Buffer.concat(tags)) };
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.plain.length] };
+    entries[t.name] = {
+      wrapped_key: b64(wrapped),
+      key_iv: b64(t.keyIv),
+      key_tag: b64(keyTag),
+      base_iv: b64(t.baseIv),
+      tags: b64(Buffer.concat(tags)),
+    };
+    header[t.name] = {
+      dtype: t.dtype,
+      shape: t.shape,
+      data_offsets: [offset, offset + t.plain.length],
+    };
     offset += t.plain.length;
   }
-  const sortedEntries = Object.fromEntries(Object.entries(entries).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  const sortedEntries = Object.fromEntries(
+    Object.entries(entries).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
   const chunkField = chunkSize === undefined ? "" : `"chunk_size":${chunkSize},`;
   const reserved = {
     __crypto_keys__: `{${chunkField}"enc":{"alg":"aes256gcm","kid":"enc-1","kty":"oct"},"sign":{"alg":"ed25519","kid":"sign-1","kty":"okp"},"version":"2"}`,
     __encryption__: JSON.stringify(sortedEntries),
     __policy__: '{"local":"package model\\nallow = true","remote":"package model\\nallow = true"}',
   };
-  return resignFile({ __metadata__: { ...reserved, ...metadata }, ...header }, Buffer.concat(data), signKey);
+  return resignFile(
+    { __metadata__: { ...reserved, ...metadata }, ...header },
+    Buffer.concat(data),
+    signKey,
+  );
 }
 
 const WORKED_MASTER = range(0x00, 32);
@@ -536,11 +782,33 @@ const WORKED_SIGN: RefJwk = {
   x: "Kay64UG8yvCyLhqU000LxzYeUm0L/hLIl5S8kyKWbdc=",
 };
 const WORKED_KEYS: RefJwks = {
-  keys: [{ kty: "oct", alg: "aes256gcm", kid: "enc-1", k: WORKED_MASTER.toString("base64") }, { ...WORKED_SIGN, d: undefined }],
+  keys: [
+    { kty: "oct", alg: "aes256gcm", kid: "enc-1", k: WORKED_MASTER.toString("base64") },
+    { ...WORKED_SIGN, d: undefined },
+  ],
 };
-const workedTensors = (weightPlain: Buffer = Buffer.from("003c004000420044", "hex"), weightShape = [2, 2]): SpecTensor[] => [
-  { name: "bias", dtype: "F32", shape: [2], plain: Buffer.from("0000803f000000c0", "hex"), dek: range(0x60, 32), keyIv: range(0xa0, 12), baseIv: range(0xc0, 12) },
-  { name: "weight", dtype: "F16", shape: weightShape, plain: weightPlain, dek: range(0x80, 32), keyIv: range(0xb0, 12), baseIv: Buffer.from("c0c1c2c3c4c5c6c7fffffffe", "hex") },
+const workedTensors = (
+  weightPlain: Buffer = Buffer.from("003c004000420044", "hex"),
+  weightShape = [2, 2],
+): SpecTensor[] => [
+  {
+    name: "bias",
+    dtype: "F32",
+    shape: [2],
+    plain: Buffer.from("0000803f000000c0", "hex"),
+    dek: range(0x60, 32),
+    keyIv: range(0xa0, 12),
+    baseIv: range(0xc0, 12),
+  },
+  {
+    name: "weight",
+    dtype: "F16",
+    shape: weightShape,
+    plain: weightPlain,
+    dek: range(0x80, 32),
+    keyIv: range(0xb0, 12),
+    baseIv: Buffer.from("c0c1c2c3c4c5c6c7fffffffe", "hex"),
+  },
 ];
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 
@@ -550,12 +818,17 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
   it("our spec-only construction reproduces the published vector", () => {
     const { header } = splitFile(file);
     const payload = signedPayload(header);
-    expect([payload.length, sha256(payload)]).toEqual([945, "b5ed0226c64257ee179f53eb668ab3ef778ae897e5b004b1be25ace4b84bfc92"]);
+    expect([payload.length, sha256(payload)]).toEqual([
+      945,
+      "b5ed0226c64257ee179f53eb668ab3ef778ae897e5b004b1be25ace4b84bfc92",
+    ]);
     expect(header.__metadata__?.__signature__).toBe(
       "eNezfToDEvcR8jHI2gtmz92C4EE6RBTQ0f3YZNZRvVYmvQSa79R6rnf7AI7b9Xj7upLwJCBJ631LeGdnwyjACw==",
     );
     expect([file.readBigUInt64LE(0), file.length, sha256(file)]).toEqual([
-      1056n, 1080, "aa0cb084763e16363205c9ababfc8bd3f5bda06d1558034ecbe0bfc94b243169",
+      1056n,
+      1080,
+      "aa0cb084763e16363205c9ababfc8bd3f5bda06d1558034ecbe0bfc94b243169",
     ]);
   });
 
@@ -577,13 +850,20 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     writeFileSync(path, example.file);
     const read = expectRefOk(refRead({ path, keys: example.keys as unknown as RefJwks }));
     for (const [name, tensor] of Object.entries(example.tensors)) {
-      expect(read.tensors[name]).toEqual({ dtype: tensor.dtype, shape: tensor.shape, hex: tensor.data.toString("hex") });
+      expect(read.tensors[name]).toEqual({
+        dtype: tensor.dtype,
+        shape: tensor.shape,
+        hex: tensor.data.toString("hex"),
+      });
     }
   });
 
   it("a third chunk past counter ffffffff is refused, not wrapped", () => {
     const path = nextPath();
-    writeFileSync(path, buildSpecFile(WORKED_MASTER, WORKED_SIGN, 4, {}, workedTensors(bytesOf(12), [2, 3])));
+    writeFileSync(
+      path,
+      buildSpecFile(WORKED_MASTER, WORKED_SIGN, 4, {}, workedTensors(bytesOf(12), [2, 3])),
+    );
     const error = expectRefError(refRead({ path, keys: WORKED_KEYS, tensors: ["weight"] }));
     expect(error).toEqual({
       type: "SafetensorError",
@@ -594,18 +874,29 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
 
   it('chunking follows chunk_size, not version: "1" with chunk_size is chunked, "2" without is 2 MiB', () => {
     const { header, data } = splitFile(file);
-    header.__metadata__!.__crypto_keys__ = header.__metadata__!.__crypto_keys__!.replace('"version":"2"', '"version":"1"');
+    header.__metadata__!.__crypto_keys__ = header.__metadata__!.__crypto_keys__!.replace(
+      '"version":"2"',
+      '"version":"1"',
+    );
     const v1Chunked = nextPath();
     writeFileSync(v1Chunked, resignFile(header, data, WORKED_SIGN));
-    expect(expectRefOk(refRead({ path: v1Chunked, keys: WORKED_KEYS })).tensors.weight?.hex).toBe("003c004000420044");
+    expect(expectRefOk(refRead({ path: v1Chunked, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(
+      "003c004000420044",
+    );
 
     const implicit = nextPath();
-    writeFileSync(implicit, buildSpecFile(WORKED_MASTER, WORKED_SIGN, undefined, {}, workedTensors(bytesOf(8))));
-    expect(expectRefOk(refRead({ path: implicit, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(bytesOf(8).toString("hex"));
+    writeFileSync(
+      implicit,
+      buildSpecFile(WORKED_MASTER, WORKED_SIGN, undefined, {}, workedTensors(bytesOf(8))),
+    );
+    expect(expectRefOk(refRead({ path: implicit, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(
+      bytesOf(8).toString("hex"),
+    );
 
     // The 4-byte-chunk file read as one 2 MiB chunk: the tag check fails at access time.
     const dropped = splitFile(file);
-    dropped.header.__metadata__!.__crypto_keys__ = dropped.header.__metadata__!.__crypto_keys__!.replace('"chunk_size":4,', "");
+    dropped.header.__metadata__!.__crypto_keys__ =
+      dropped.header.__metadata__!.__crypto_keys__!.replace('"chunk_size":4,', "");
     const wrongChunks = nextPath();
     writeFileSync(wrongChunks, resignFile(dropped.header, dropped.data, WORKED_SIGN));
     expect(expectRefError(refRead({ path: wrongChunks, keys: WORKED_KEYS })).message).toBe(
@@ -615,11 +906,21 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
 });
 
 describe("reference rewrap_file", () => {
-  const tensors = { w: refTensor("F32", [4], bytesOf(16)), e: refTensor("U8", [0], Buffer.alloc(0)) };
+  const tensors = {
+    w: refTensor("F32", [4], bytesOf(16)),
+    e: refTensor("U8", [0], Buffer.alloc(0)),
+  };
   const writeWith = (keys: RefJwks): string => {
     const path = nextPath();
     const policy = { local: "package model\nallow = true\n# kept" };
-    expectRefOk(refWrite({ path, tensors, metadata: { user: "kept" }, config: encryptConfig(keys, { chunk_size: 8, policy }) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors,
+        metadata: { user: "kept" },
+        config: encryptConfig(keys, { chunk_size: 8, policy }),
+      }),
+    );
     return path;
   };
 
@@ -635,11 +936,17 @@ describe("reference rewrap_file", () => {
     expect(meta.__crypto_keys__).toBe(
       '{"chunk_size":8,"enc":{"alg":"aes256gcm","kid":"new-enc","kty":"oct"},"sign":{"alg":"ed25519","kid":"new-sign","kty":"okp"},"version":"2"}',
     );
-    expect([meta.user, meta.__policy__]).toEqual([before.header.__metadata__?.user, before.header.__metadata__?.__policy__]);
+    expect([meta.user, meta.__policy__]).toEqual([
+      before.header.__metadata__?.user,
+      before.header.__metadata__?.__policy__,
+    ]);
     const oldEntries = JSON.parse(before.header.__metadata__?.__encryption__ ?? "{}");
     const newEntries = JSON.parse(meta.__encryption__ ?? "{}");
     for (const name of ["w", "e"]) {
-      expect([newEntries[name].base_iv, newEntries[name].tags]).toEqual([oldEntries[name].base_iv, oldEntries[name].tags]);
+      expect([newEntries[name].base_iv, newEntries[name].tags]).toEqual([
+        oldEntries[name].base_iv,
+        oldEntries[name].tags,
+      ]);
       expect(newEntries[name].key_iv).not.toBe(oldEntries[name].key_iv);
     }
     expect(expectRefOk(refRead({ path, keys: readerKeys(newKeys) })).tensors).toEqual(tensors);
@@ -656,7 +963,14 @@ describe("reference rewrap_file", () => {
   it("replaces the policy only when given, refuses an algorithm change, a wrong old key and a plain file", () => {
     const keys = makeRefKeys();
     const path = writeWith(keys);
-    expectRefOk(refRewrap({ path, old_keys: keys, new_keys: keys, policy: { remote: "package model\nallow = false" } }));
+    expectRefOk(
+      refRewrap({
+        path,
+        old_keys: keys,
+        new_keys: keys,
+        policy: { remote: "package model\nallow = false" },
+      }),
+    );
     expect(splitFile(readFileSync(path)).header.__metadata__?.__policy__).toBe(
       '{"local":"package model\\nallow = true","remote":"package model\\nallow = false"}',
     );
@@ -664,9 +978,15 @@ describe("reference rewrap_file", () => {
     expect(expectRefError(refRewrap({ path, old_keys: keys, new_keys: chacha })).message).toBe(
       "Rewrap failed: CryptoTensors error: invalid algorithm: Algorithm mismatch: current=aes256gcm, new=chacha20poly1305",
     );
-    expect(expectRefError(refRewrap({ path, old_keys: { keys: [masterKeyOf(chacha), signingKeyOf(keys)] }, new_keys: keys })).message).toBe(
-      "Rewrap failed: CryptoTensors error: decryption failed: ring::error::Unspecified",
-    );
+    expect(
+      expectRefError(
+        refRewrap({
+          path,
+          old_keys: { keys: [masterKeyOf(chacha), signingKeyOf(keys)] },
+          new_keys: keys,
+        }),
+      ).message,
+    ).toBe("Rewrap failed: CryptoTensors error: decryption failed: ring::error::Unspecified");
     const plain = nextPath();
     expectRefOk(refWrite({ path: plain, tensors }));
     expect(expectRefError(refRewrap({ path: plain, old_keys: keys, new_keys: keys })).message).toBe(
@@ -680,7 +1000,13 @@ describe("FORMAT.md §4.4 tie-order bug", () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const empty = refTensor("U8", [0], Buffer.alloc(0));
-    expectRefOk(refWrite({ path, tensors: { a: empty, b: empty, c: empty, d: empty }, config: encryptConfig(keys) }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: { a: empty, b: empty, c: empty, d: empty },
+        config: encryptConfig(keys),
+      }),
+    );
     // Each read is a fresh process with fresh hash seeds; P(one read verifies) ≈ 1/24, so twelve
     // successes in a row (≈ 1e-16) would mean the bug is gone.
     let failure: string | undefined;
@@ -688,6 +1014,8 @@ describe("FORMAT.md §4.4 tie-order bug", () => {
       const result = refRead({ path, keys });
       if (!result.ok) failure = result.error.message;
     }
-    expect(failure).toBe('Error parsing CryptoTensors: Verification("Signature verification failed")');
+    expect(failure).toBe(
+      'Error parsing CryptoTensors: Verification("Signature verification failed")',
+    );
   });
 });

@@ -2,7 +2,14 @@
 // package (`cryptotensors==0.2.3`, numpy framework). The scripts never throw for a reference
 // failure: they answer `{ ok: false, error: { type, message, stage } }`, so tests can assert on the
 // reference's exception class and message. See docs/reference-behaviour.md for what they mean.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+  sign,
+} from "node:crypto";
 import { runPython } from "./python-env.js";
 
 /** A JWK in the reference's form: lowercase `kty`, standard base64 (with `=`) `k`/`x`/`d`. */
@@ -136,7 +143,10 @@ export function refWrite(request: RefWriteRequest): RefResult<{ size: number }> 
  * if (out.ok) console.log(out.tensors.w.hex);
  * ```
  */
-export function refRead(request: RefReadRequest, env: NodeJS.ProcessEnv = {}): RefResult<RefReadOk> {
+export function refRead(
+  request: RefReadRequest,
+  env: NodeJS.ProcessEnv = {},
+): RefResult<RefReadOk> {
   return runPython("ref_read.py", request, env);
 }
 
@@ -163,7 +173,9 @@ export function refRewrap(request: RefRewrapRequest): RefResult<{ size: number }
  */
 export function expectRefOk<T>(result: RefResult<T>): T {
   if (!result.ok) {
-    throw new Error(`reference failed at ${result.error.stage}: ${result.error.type}: ${result.error.message}`);
+    throw new Error(
+      `reference failed at ${result.error.stage}: ${result.error.type}: ${result.error.message}`,
+    );
   }
   return result;
 }
@@ -194,16 +206,31 @@ export type RefAlgorithm = keyof typeof REF_ALGORITHMS;
  * const { keys: [enc, sign] } = makeRefKeys({ alg: "chacha20poly1305", encKid: "e", signKid: "s" });
  * ```
  */
-export function makeRefKeys(options: { alg?: RefAlgorithm; encKid?: string; signKid?: string } = {}): RefJwks {
+export function makeRefKeys(
+  options: { alg?: RefAlgorithm; encKid?: string; signKid?: string } = {},
+): RefJwks {
   const alg = options.alg ?? "aes256gcm";
   const { privateKey } = generateKeyPairSync("ed25519");
   const jwk = privateKey.export({ format: "jwk" });
-  if (typeof jwk.d !== "string" || typeof jwk.x !== "string") throw new Error("node did not export an Ed25519 JWK");
-  const toStandard = (base64url: string): string => Buffer.from(base64url, "base64url").toString("base64");
+  if (typeof jwk.d !== "string" || typeof jwk.x !== "string")
+    throw new Error("node did not export an Ed25519 JWK");
+  const toStandard = (base64url: string): string =>
+    Buffer.from(base64url, "base64url").toString("base64");
   return {
     keys: [
-      { kty: "oct", alg, kid: options.encKid ?? "enc-1", k: randomBytes(REF_ALGORITHMS[alg]).toString("base64") },
-      { kty: "okp", alg: "ed25519", kid: options.signKid ?? "sign-1", x: toStandard(jwk.x), d: toStandard(jwk.d) },
+      {
+        kty: "oct",
+        alg,
+        kid: options.encKid ?? "enc-1",
+        k: randomBytes(REF_ALGORITHMS[alg]).toString("base64"),
+      },
+      {
+        kty: "okp",
+        alg: "ed25519",
+        kid: options.signKid ?? "sign-1",
+        x: toStandard(jwk.x),
+        d: toStandard(jwk.d),
+      },
     ],
   };
 }
@@ -270,7 +297,12 @@ export function splitFile(file: Buffer): SplitFile {
   const headerLength = Number(file.readBigUInt64LE(0));
   if (8 + headerLength > file.length) throw new Error("header runs past the end of the file");
   const headerText = file.subarray(8, 8 + headerLength).toString("utf8");
-  return { headerLength, headerText, header: JSON.parse(headerText), data: file.subarray(8 + headerLength) };
+  return {
+    headerLength,
+    headerText,
+    header: JSON.parse(headerText),
+    data: file.subarray(8 + headerLength),
+  };
 }
 
 /**
@@ -307,10 +339,20 @@ export function signedPayload(header: SplitFile["header"]): Buffer {
     .map(([key, value]) => `${JSON.stringify(key)}:${JSON.stringify(value)}`);
   const tensors = Object.entries(header)
     .filter(([name]) => name !== "__metadata__")
-    .map(([name, info], index) => ({ name, info: info as { dtype: string; shape: number[]; data_offsets: [number, number] }, index }))
-    .sort((a, b) => a.info.data_offsets[0] - b.info.data_offsets[0] || a.info.data_offsets[1] - b.info.data_offsets[1] || a.index - b.index)
-    .map(({ name, info }) =>
-      `${JSON.stringify(name)}:{"dtype":${JSON.stringify(info.dtype)},"shape":[${info.shape.join(",")}],"data_offsets":[${info.data_offsets.join(",")}]}`,
+    .map(([name, info], index) => ({
+      name,
+      info: info as { dtype: string; shape: number[]; data_offsets: [number, number] },
+      index,
+    }))
+    .sort(
+      (a, b) =>
+        a.info.data_offsets[0] - b.info.data_offsets[0] ||
+        a.info.data_offsets[1] - b.info.data_offsets[1] ||
+        a.index - b.index,
+    )
+    .map(
+      ({ name, info }) =>
+        `${JSON.stringify(name)}:{"dtype":${JSON.stringify(info.dtype)},"shape":[${info.shape.join(",")}],"data_offsets":[${info.data_offsets.join(",")}]}`,
     );
   return Buffer.from(`{"__metadata__":{${metadata.join(",")}},${tensors.join(",")}}`, "utf8");
 }
@@ -328,8 +370,15 @@ export function ed25519KeyObject(jwk: RefJwk, kind: "private" | "public"): KeyOb
     if (standard === undefined) throw new Error("Ed25519 JWK lacks x or d");
     return Buffer.from(standard, "base64").toString("base64url");
   };
-  const nodeJwk = { kty: "OKP", crv: "Ed25519", x: url(jwk.x), ...(kind === "private" ? { d: url(jwk.d) } : {}) };
-  return kind === "private" ? createPrivateKey({ key: nodeJwk, format: "jwk" }) : createPublicKey({ key: nodeJwk, format: "jwk" });
+  const nodeJwk = {
+    kty: "OKP",
+    crv: "Ed25519",
+    x: url(jwk.x),
+    ...(kind === "private" ? { d: url(jwk.d) } : {}),
+  };
+  return kind === "private"
+    ? createPrivateKey({ key: nodeJwk, format: "jwk" })
+    : createPublicKey({ key: nodeJwk, format: "jwk" });
 }
 
 /**
@@ -346,7 +395,13 @@ export function ed25519KeyObject(jwk: RefJwk, kind: "private" | "public"): KeyOb
 export function resignFile(header: SplitFile["header"], data: Uint8Array, signKey: RefJwk): Buffer {
   const metadata = { ...(header.__metadata__ ?? {}) };
   delete metadata.__signature__;
-  metadata.__signature__ = sign(null, signedPayload({ ...header, __metadata__: metadata }), ed25519KeyObject(signKey, "private")).toString("base64");
-  const sorted = Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+  metadata.__signature__ = sign(
+    null,
+    signedPayload({ ...header, __metadata__: metadata }),
+    ed25519KeyObject(signKey, "private"),
+  ).toString("base64");
+  const sorted = Object.fromEntries(
+    Object.entries(metadata).sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b))),
+  );
   return joinFile({ ...header, __metadata__: sorted }, data);
 }

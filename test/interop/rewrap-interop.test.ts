@@ -30,10 +30,13 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), "ct-rewrap-interop-"));
 });
 const nextPath = (): string => join(dir, `f${counter++}.ct`);
-const bytesOf = (length: number, seed: number): Buffer => Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));
+const bytesOf = (length: number, seed: number): Buffer =>
+  Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));
 const sha256 = (bytes: Uint8Array): string => createHash("sha256").update(bytes).digest("hex");
 const dataHash = (path: string): string => sha256(splitFile(readFileSync(path)).data);
-const publicKeys = (keys: RefJwks): RefJwks => ({ keys: keys.keys.map(({ d: _secret, ...rest }) => rest) });
+const publicKeys = (keys: RefJwks): RefJwks => ({
+  keys: keys.keys.map(({ d: _secret, ...rest }) => rest),
+});
 
 const tensors = (): Record<string, RefTensor> => ({
   weight: refTensor("F32", [33, 7], bytesOf(33 * 7 * 4, 1)),
@@ -41,9 +44,14 @@ const tensors = (): Record<string, RefTensor> => ({
   empty: refTensor("U8", [0], Buffer.alloc(0)),
 });
 
-async function expectOurLoad(path: string, keys: RefJwks, expected: Record<string, RefTensor>): Promise<void> {
+async function expectOurLoad(
+  path: string,
+  keys: RefJwks,
+  expected: Record<string, RefTensor>,
+): Promise<void> {
   const loaded = await loadFile(path, { keys });
-  for (const [name, t] of Object.entries(expected)) expect(Buffer.from(loaded[name]!.data).toString("hex"), name).toBe(t.hex);
+  for (const [name, t] of Object.entries(expected))
+    expect(Buffer.from(loaded[name]!.data).toString("hex"), name).toBe(t.hex);
 }
 
 describe("we rewrap → the reference loads", () => {
@@ -51,35 +59,73 @@ describe("we rewrap → the reference loads", () => {
     ["aes256gcm", "2", 100],
     ["chacha20poly1305", "1", undefined],
     ["aes128gcm", "2", undefined],
-  ] as Array<[RefAlgorithm, "1" | "2", number | undefined]>)("%s v%s, in place: new keys load, old keys fail, data unchanged", async (alg, version, chunk) => {
-    const oldKeys = makeRefKeys({ alg, encKid: "enc-old", signKid: "sign-old" });
-    const newKeys = makeRefKeys({ alg, encKid: "enc-new", signKid: "sign-new" });
-    const path = nextPath();
-    const data = tensors();
-    expectRefOk(refWrite({ path, tensors: data, metadata: { owner: "publisher" }, config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys), version, ...(chunk ? { chunk_size: chunk } : {}) } }));
-    const before = dataHash(path);
-    const result = await rewrapFile(path, { oldKeys, newEncKey: masterKeyOf(newKeys), newSignKey: signingKeyOf(newKeys) });
-    expect(result.method).toBe("in-place");
-    expect(dataHash(path)).toBe(before);
+  ] as Array<[RefAlgorithm, "1" | "2", number | undefined]>)(
+    "%s v%s, in place: new keys load, old keys fail, data unchanged",
+    async (alg, version, chunk) => {
+      const oldKeys = makeRefKeys({ alg, encKid: "enc-old", signKid: "sign-old" });
+      const newKeys = makeRefKeys({ alg, encKid: "enc-new", signKid: "sign-new" });
+      const path = nextPath();
+      const data = tensors();
+      expectRefOk(
+        refWrite({
+          path,
+          tensors: data,
+          metadata: { owner: "publisher" },
+          config: {
+            enc_key: masterKeyOf(oldKeys),
+            sign_key: signingKeyOf(oldKeys),
+            version,
+            ...(chunk ? { chunk_size: chunk } : {}),
+          },
+        }),
+      );
+      const before = dataHash(path);
+      const result = await rewrapFile(path, {
+        oldKeys,
+        newEncKey: masterKeyOf(newKeys),
+        newSignKey: signingKeyOf(newKeys),
+      });
+      expect(result.method).toBe("in-place");
+      expect(dataHash(path)).toBe(before);
 
-    const read = expectRefOk(refRead({ path, keys: publicKeys(newKeys) }));
-    expect(read.tensors).toEqual(data);
-    expect(read.metadata).toEqual({ owner: "publisher" });
-    expect(expectRefError(refRead({ path, keys: publicKeys(oldKeys) })).message).toBe(
-      'Error parsing CryptoTensors: Verification("Signature verification failed")',
-    );
-    const oldMaster = { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] };
-    expect(expectRefError(refRead({ path, keys: oldMaster })).message).toBe('Error parsing CryptoTensors: Decryption("ring::error::Unspecified")');
-  });
+      const read = expectRefOk(refRead({ path, keys: publicKeys(newKeys) }));
+      expect(read.tensors).toEqual(data);
+      expect(read.metadata).toEqual({ owner: "publisher" });
+      expect(expectRefError(refRead({ path, keys: publicKeys(oldKeys) })).message).toBe(
+        'Error parsing CryptoTensors: Verification("Signature verification failed")',
+      );
+      const oldMaster = { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] };
+      expect(expectRefError(refRead({ path, keys: oldMaster })).message).toBe(
+        'Error parsing CryptoTensors: Decryption("ring::error::Unspecified")',
+      );
+    },
+  );
 
   it("a shrunk header stays in place, padded with many spaces; the reference reads it", async () => {
-    const oldKeys = makeRefKeys({ encKid: "enc-key-with-a-rather-long-identifier-0001", signKid: "sign-key-with-a-rather-long-identifier-0001" });
+    const oldKeys = makeRefKeys({
+      encKid: "enc-key-with-a-rather-long-identifier-0001",
+      signKid: "sign-key-with-a-rather-long-identifier-0001",
+    });
     const newKeys = makeRefKeys({ encKid: "e2", signKid: "s2" });
     const path = nextPath();
     const data = tensors();
-    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) } }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: data,
+        config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) },
+      }),
+    );
     const before = dataHash(path);
-    expect((await rewrapFile(path, { oldKeys, newEncKey: masterKeyOf(newKeys), newSignKey: signingKeyOf(newKeys) })).method).toBe("in-place");
+    expect(
+      (
+        await rewrapFile(path, {
+          oldKeys,
+          newEncKey: masterKeyOf(newKeys),
+          newSignKey: signingKeyOf(newKeys),
+        })
+      ).method,
+    ).toBe("in-place");
     const { headerText } = splitFile(readFileSync(path));
     expect(headerText.length - headerText.trimEnd().length).toBeGreaterThan(60);
     expect(dataHash(path)).toBe(before);
@@ -88,10 +134,19 @@ describe("we rewrap → the reference loads", () => {
 
   it("a grown header (longer kids, new policy) moves the data; the reference reads it", async () => {
     const oldKeys = makeRefKeys({ encKid: "e", signKid: "s" });
-    const newKeys = makeRefKeys({ encKid: "enc-key-rotated-2026-with-a-much-longer-id", signKid: "sign-key-rotated-2026-with-a-longer-id" });
+    const newKeys = makeRefKeys({
+      encKid: "enc-key-rotated-2026-with-a-much-longer-id",
+      signKid: "sign-key-rotated-2026-with-a-longer-id",
+    });
     const path = nextPath();
     const data = tensors();
-    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) } }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: data,
+        config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) },
+      }),
+    );
     const before = dataHash(path);
     const out = nextPath();
     const result = await rewrapFile(path, {
@@ -110,29 +165,54 @@ describe("we rewrap → the reference loads", () => {
     const oldKeys = makeRefKeys({ encKid: "enc-1", signKid: "sign-1" });
     const newKeys = makeRefKeys({ encKid: "enc-1", signKid: "sign-2" });
     const path = nextPath();
-    await saveFile(path, { w: { dtype: "U8", shape: [300], data: bytesOf(300, 7) } }, { encryption: { encKey: masterKeyOf(oldKeys), signKey: signingKeyOf(oldKeys), chunkSize: 64 } });
+    await saveFile(
+      path,
+      { w: { dtype: "U8", shape: [300], data: bytesOf(300, 7) } },
+      {
+        encryption: { encKey: masterKeyOf(oldKeys), signKey: signingKeyOf(oldKeys), chunkSize: 64 },
+      },
+    );
     const out = nextPath();
-    expect((await rewrapFile(path, { oldKeys, newSignKey: signingKeyOf(newKeys), output: out })).method).toBe("clone");
-    const read = expectRefOk(refRead({ path: out, keys: { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] } }));
+    expect(
+      (await rewrapFile(path, { oldKeys, newSignKey: signingKeyOf(newKeys), output: out })).method,
+    ).toBe("clone");
+    const read = expectRefOk(
+      refRead({ path: out, keys: { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] } }),
+    );
     expect(read.tensors["w"]?.hex).toBe(bytesOf(300, 7).toString("hex"));
   });
 });
 
 describe("the reference rewraps → we load", () => {
-  it.each([["1"], ["2"]] as const)("v%s: new keys load here, old keys fail, data unchanged", async (version) => {
-    const oldKeys = makeRefKeys({ encKid: "enc-old", signKid: "sign-old" });
-    const newKeys = makeRefKeys({ encKid: "enc-new", signKid: "sign-new" });
-    const path = nextPath();
-    const data = tensors();
-    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys), version } }));
-    const before = dataHash(path);
-    expectRefOk(refRewrap({ path, old_keys: publicKeys(oldKeys), new_keys: newKeys }));
-    expect(dataHash(path)).toBe(before);
-    await expectOurLoad(path, newKeys, data);
-    await expect(loadFile(path, { keys: oldKeys })).rejects.toMatchObject({ code: "ERR_KEY_NOT_FOUND" });
-    const oldMaster = { keys: [{ ...masterKeyOf(oldKeys), kid: "enc-new" }, publicKeys(newKeys).keys[1]!] };
-    await expect(loadFile(path, { keys: oldMaster })).rejects.toMatchObject({ code: "ERR_DECRYPTION_FAILED" });
-  });
+  it.each([["1"], ["2"]] as const)(
+    "v%s: new keys load here, old keys fail, data unchanged",
+    async (version) => {
+      const oldKeys = makeRefKeys({ encKid: "enc-old", signKid: "sign-old" });
+      const newKeys = makeRefKeys({ encKid: "enc-new", signKid: "sign-new" });
+      const path = nextPath();
+      const data = tensors();
+      expectRefOk(
+        refWrite({
+          path,
+          tensors: data,
+          config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys), version },
+        }),
+      );
+      const before = dataHash(path);
+      expectRefOk(refRewrap({ path, old_keys: publicKeys(oldKeys), new_keys: newKeys }));
+      expect(dataHash(path)).toBe(before);
+      await expectOurLoad(path, newKeys, data);
+      await expect(loadFile(path, { keys: oldKeys })).rejects.toMatchObject({
+        code: "ERR_KEY_NOT_FOUND",
+      });
+      const oldMaster = {
+        keys: [{ ...masterKeyOf(oldKeys), kid: "enc-new" }, publicKeys(newKeys).keys[1]!],
+      };
+      await expect(loadFile(path, { keys: oldMaster })).rejects.toMatchObject({
+        code: "ERR_DECRYPTION_FAILED",
+      });
+    },
+  );
 
   it("a file we wrote, rewrapped by the reference, then by us again, round-trips", async () => {
     const k1 = makeRefKeys({ encKid: "k1", signKid: "s1" });
@@ -140,12 +220,25 @@ describe("the reference rewraps → we load", () => {
     const k3 = makeRefKeys({ encKid: "k3", signKid: "s3" });
     const path = nextPath();
     const w = bytesOf(5000, 3);
-    await saveFile(path, { w: { dtype: "U8", shape: [5000], data: w } }, { metadata: { a: "b" }, encryption: { encKey: masterKeyOf(k1), signKey: signingKeyOf(k1), chunkSize: 512 } });
+    await saveFile(
+      path,
+      { w: { dtype: "U8", shape: [5000], data: w } },
+      {
+        metadata: { a: "b" },
+        encryption: { encKey: masterKeyOf(k1), signKey: signingKeyOf(k1), chunkSize: 512 },
+      },
+    );
     const before = dataHash(path);
     expectRefOk(refRewrap({ path, old_keys: publicKeys(k1), new_keys: k2 }));
-    await rewrapFile(path, { oldKeys: k2, newEncKey: masterKeyOf(k3), newSignKey: signingKeyOf(k3) });
+    await rewrapFile(path, {
+      oldKeys: k2,
+      newEncKey: masterKeyOf(k3),
+      newSignKey: signingKeyOf(k3),
+    });
     expect(dataHash(path)).toBe(before);
-    expect(expectRefOk(refRead({ path, keys: publicKeys(k3) })).tensors["w"]?.hex).toBe(w.toString("hex"));
+    expect(expectRefOk(refRead({ path, keys: publicKeys(k3) })).tensors["w"]?.hex).toBe(
+      w.toString("hex"),
+    );
     const loaded = await loadFile(path, { keys: k3 });
     expect(Buffer.from(loaded["w"]!.data).equals(w)).toBe(true);
   });
@@ -161,7 +254,16 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
     const jku = `file://${keyFile}`;
     const path = nextPath();
     const data = { w: refTensor("U8", [4], Buffer.from("deadbeef", "hex")) };
-    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: { ...masterKeyOf(attacker), jku }, sign_key: { ...signingKeyOf(attacker), jku } } }));
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: data,
+        config: {
+          enc_key: { ...masterKeyOf(attacker), jku },
+          sign_key: { ...signingKeyOf(attacker), jku },
+        },
+      }),
+    );
     // The reference, given no keys at all, follows the header's jku and accepts the file.
     expect(expectRefOk(refRead({ path, via: "none" })).tensors).toEqual(data);
     // Here: no jku roots → refused before any key file is read; pinned publisher key → refused.
@@ -178,8 +280,15 @@ describe("JWK forms", () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const data = { w: refTensor("U8", [4], Buffer.from("01020304", "hex")) };
-    expectRefOk(refWrite({ path, tensors: data, config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) } }));
-    const url = (standard: string | undefined): string => Buffer.from(standard ?? "", "base64").toString("base64url");
+    expectRefOk(
+      refWrite({
+        path,
+        tensors: data,
+        config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) },
+      }),
+    );
+    const url = (standard: string | undefined): string =>
+      Buffer.from(standard ?? "", "base64").toString("base64url");
     const enc = masterKeyOf(keys);
     const sign = signingKeyOf(keys);
     const rfc = [
@@ -187,11 +296,19 @@ describe("JWK forms", () => {
       { kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: sign.kid, x: url(sign.x) },
     ];
     const asRef = rfc as unknown as RefJwks["keys"];
-    expect(expectRefError(refRead({ path, keys: asRef, via: "direct" })).message).toBe("Failed to build Enc KeyMaterial: invalid algorithm: A256GCM");
-    expect(expectRefError(refRead({ path, keys: asRef, via: "registry" })).message).toBe("Unsupported key type: OKP");
-    expect(expectRefError(refRead({ path, keys: asRef, via: "env" })).message).toBe('Error parsing CryptoTensors: InvalidAlgorithm("Invalid encryption algorithm")');
+    expect(expectRefError(refRead({ path, keys: asRef, via: "direct" })).message).toBe(
+      "Failed to build Enc KeyMaterial: invalid algorithm: A256GCM",
+    );
+    expect(expectRefError(refRead({ path, keys: asRef, via: "registry" })).message).toBe(
+      "Unsupported key type: OKP",
+    );
+    expect(expectRefError(refRead({ path, keys: asRef, via: "env" })).message).toBe(
+      'Error parsing CryptoTensors: InvalidAlgorithm("Invalid encryption algorithm")',
+    );
     const urlOnly = [{ ...enc, k: url(enc.k) }, sign] as RefJwks["keys"];
-    expect(expectRefError(refRead({ path, keys: urlOnly, via: "direct" })).message).toMatch(/^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid (symbol|padding)/);
+    expect(expectRefError(refRead({ path, keys: urlOnly, via: "direct" })).message).toMatch(
+      /^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid (symbol|padding)/,
+    );
     const loaded = await loadFile(path, { keys: rfc });
     expect(Buffer.from(loaded["w"]!.data).toString("hex")).toBe("01020304");
   });

@@ -15,9 +15,24 @@ import { HOSTILE_FILES } from "../unit/format/hostile-cases.js";
 import { runPython } from "./python-env.js";
 
 type Metadata = Record<string, string> | null;
-interface Tensor { name: string; dtype: Dtype; shape: number[]; data: Uint8Array }
-interface Case { label: string; api: "numpy" | "serialize"; tensors: Tensor[]; metadata: Metadata }
-interface HfTensor { name: string; dtype: string; shape: number[]; data: string }
+interface Tensor {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  data: Uint8Array;
+}
+interface Case {
+  label: string;
+  api: "numpy" | "serialize";
+  tensors: Tensor[];
+  metadata: Metadata;
+}
+interface HfTensor {
+  name: string;
+  dtype: string;
+  shape: number[];
+  data: string;
+}
 interface HfFile {
   ok: boolean;
   error?: string;
@@ -26,10 +41,35 @@ interface HfFile {
   numpy: Record<string, { dtype: string; shape: number[]; data: string }> | null;
 }
 
-const NUMPY_DTYPES: Dtype[] = ["BOOL", "U8", "I8", "I16", "U16", "F16", "I32", "U32", "F32", "C64", "F64", "I64", "U64"];
+const NUMPY_DTYPES: Dtype[] = [
+  "BOOL",
+  "U8",
+  "I8",
+  "I16",
+  "U16",
+  "F16",
+  "I32",
+  "U32",
+  "F32",
+  "C64",
+  "F64",
+  "I64",
+  "U64",
+];
 const NUMPY_NAME: Partial<Record<Dtype, string>> = {
-  BOOL: "bool", U8: "uint8", I8: "int8", I16: "int16", U16: "uint16", F16: "float16", I32: "int32",
-  U32: "uint32", F32: "float32", C64: "complex64", F64: "float64", I64: "int64", U64: "uint64",
+  BOOL: "bool",
+  U8: "uint8",
+  I8: "int8",
+  I16: "int16",
+  U16: "uint16",
+  F16: "float16",
+  I32: "int32",
+  U32: "uint32",
+  F32: "float32",
+  C64: "complex64",
+  F64: "float64",
+  I64: "int64",
+  U64: "uint64",
 };
 // F6 dtypes are not known to HF's Python binding ("dtype float6_e2m3 is not covered").
 const HF_DTYPES = DTYPES.filter((d) => !d.startsWith("F6"));
@@ -39,7 +79,8 @@ const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 function tensor(name: string, dtype: Dtype, shape: number[], seed = 1): Tensor {
   const data = new Uint8Array(tensorByteLength(dtype, shape));
   // numpy bools must be 0/1; other bytes are arbitrary (NaN payloads survive: no float conversion).
-  for (let i = 0; i < data.length; i++) data[i] = dtype === "BOOL" ? (i + seed) & 1 : (i * 37 + seed * 11) & 0xff;
+  for (let i = 0; i < data.length; i++)
+    data[i] = dtype === "BOOL" ? (i + seed) & 1 : (i * 37 + seed * 11) & 0xff;
   return { name, dtype, shape, data };
 }
 
@@ -71,7 +112,13 @@ const fixed: Case[] = [
   {
     label: "unicode names that sort differently in UTF-16 and UTF-8",
     api: "numpy",
-    tensors: [tensor("😀", "F32", [1]), tensor("\uFF01", "F32", [1]), tensor("a", "F32", [1]), tensor("B", "F32", [1]), tensor("é/\u2028", "F32", [2])],
+    tensors: [
+      tensor("😀", "F32", [1]),
+      tensor("\uFF01", "F32", [1]),
+      tensor("a", "F32", [1]),
+      tensor("B", "F32", [1]),
+      tensor("é/\u2028", "F32", [2]),
+    ],
     metadata: null,
   },
   {
@@ -80,7 +127,12 @@ const fixed: Case[] = [
     tensors: [tensor("x", "U8", [3])],
     metadata: { "ключ\u0001/\u2028\u007f": 'v"\\\n\t\u0000\u001f\b\fé😀' },
   },
-  { label: "tensors with empty metadata", api: "serialize", tensors: [tensor("x", "I8", [2])], metadata: {} },
+  {
+    label: "tensors with empty metadata",
+    api: "serialize",
+    tensors: [tensor("x", "I8", [2])],
+    metadata: {},
+  },
   { label: "metadata without tensors", api: "serialize", tensors: [], metadata: { only: "key" } },
   {
     label: "non-numpy dtypes through the Rust-level API",
@@ -105,25 +157,39 @@ const fixed: Case[] = [
 ];
 
 // Seeded random cases: any HF-known dtype, unicode names, 0–1 metadata keys (so bytes are exact).
-const nameArb = fc.string({ unit: "grapheme", minLength: 0, maxLength: 8 }).filter((s) => s !== "__metadata__");
+const nameArb = fc
+  .string({ unit: "grapheme", minLength: 0, maxLength: 8 })
+  .filter((s) => s !== "__metadata__");
 const randomArb = fc.record({
   api: fc.constantFrom<"numpy" | "serialize">("numpy", "serialize"),
   specs: fc.uniqueArray(
-    fc.record({ name: nameArb, shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }), pick: fc.nat() }),
+    fc.record({
+      name: nameArb,
+      shape: fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 3 }),
+      pick: fc.nat(),
+    }),
     { selector: (t) => t.name, maxLength: 6 },
   ),
-  metadata: fc.option(fc.dictionary(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), { maxKeys: 1 })),
+  metadata: fc.option(
+    fc.dictionary(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), { maxKeys: 1 }),
+  ),
 });
 const random: Case[] = fc.sample(randomArb, { numRuns: 40, seed: 20261126 }).map((r, i) => {
   const dtypes = r.api === "numpy" ? NUMPY_DTYPES : HF_DTYPES;
   const tensors = r.specs.map((s, k) => {
     const dtype = dtypes[s.pick % dtypes.length]!;
     // F4 needs an even last dimension (whole bytes, and HF's binding counts pairs).
-    const shape = dtype === "F4" ? [...(s.shape.length ? s.shape : [1]).slice(0, -1), 2 * ((s.shape.at(-1) ?? 1) || 1)] : s.shape;
+    const shape =
+      dtype === "F4"
+        ? [...(s.shape.length ? s.shape : [1]).slice(0, -1), 2 * ((s.shape.at(-1) ?? 1) || 1)]
+        : s.shape;
     return tensor(s.name, dtype, shape, i + k);
   });
   // Empty metadata without tensors hits HF's invalid-JSON writer bug (tested on its own below).
-  const metadata = tensors.length === 0 && r.metadata !== null && Object.keys(r.metadata).length === 0 ? null : r.metadata;
+  const metadata =
+    tensors.length === 0 && r.metadata !== null && Object.keys(r.metadata).length === 0
+      ? null
+      : r.metadata;
   return { label: `random case ${i}`, api: r.api, tensors, metadata };
 });
 
@@ -146,11 +212,20 @@ beforeAll(() => {
       path: join(dir, `hf-${i}.safetensors`),
       api: c.api,
       metadata: c.metadata,
-      tensors: c.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, data: hex(t.data) })),
+      tensors: c.tensors.map((t) => ({
+        name: t.name,
+        dtype: t.dtype,
+        shape: t.shape,
+        data: hex(t.data),
+      })),
     })),
   });
   hfBytes = cases.map((_, i) => new Uint8Array(readFileSync(join(dir, `hf-${i}.safetensors`))));
-  const files = (prefix: string) => cases.map((c, i) => ({ path: join(dir, `${prefix}-${i}.safetensors`), numpy: c.api === "numpy" }));
+  const files = (prefix: string) =>
+    cases.map((c, i) => ({
+      path: join(dir, `${prefix}-${i}.safetensors`),
+      numpy: c.api === "numpy",
+    }));
   hfReadsOurs = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("ours") }).files;
   hfReadsHf = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("hf") }).files;
 });
@@ -166,45 +241,68 @@ function expectSameContent(c: Case, file: Uint8Array): void {
   for (const t of parsed.tensors) {
     const want = byName.get(t.name)!;
     expect({ dtype: t.dtype, shape: t.shape }).toEqual({ dtype: want.dtype, shape: want.shape });
-    expect(hex(file.subarray(parsed.dataStart + t.dataOffsets[0], parsed.dataStart + t.dataOffsets[1]))).toBe(hex(want.data));
+    expect(
+      hex(file.subarray(parsed.dataStart + t.dataOffsets[0], parsed.dataStart + t.dataOffsets[1])),
+    ).toBe(hex(want.data));
   }
   expect(parsed.metadata === null ? null : Object.fromEntries(parsed.metadata)).toEqual(c.metadata);
 }
 
 describe("HF safetensors 0.7.0 cross-checks", () => {
-  it.each(cases.map((c, i) => [c.label, i] as const))("%s: HF's file parses in ours with the same tensors", (_label, i) => {
-    expectSameContent(cases[i]!, hfBytes[i]!);
-  });
+  it.each(cases.map((c, i) => [c.label, i] as const))(
+    "%s: HF's file parses in ours with the same tensors",
+    (_label, i) => {
+      expectSameContent(cases[i]!, hfBytes[i]!);
+    },
+  );
 
-  it.each(cases.map((c, i) => [c.label, i] as const))("%s: our file loads in HF with the same values", (_label, i) => {
-    const c = cases[i]!;
-    const read = hfReadsOurs[i]!;
-    expect(read.error).toBeUndefined();
-    expect(read.metadata).toEqual(c.metadata);
-    const want = Object.fromEntries(c.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: hex(t.data) }]));
-    expect(Object.fromEntries(read.tensors.map(({ name, ...rest }) => [name, rest]))).toEqual(want);
-    if (c.api === "numpy") {
-      const viaNumpy = Object.fromEntries(c.tensors.map((t) => [t.name, { dtype: NUMPY_NAME[t.dtype], shape: t.shape, data: hex(t.data) }]));
-      expect(read.numpy).toEqual(viaNumpy);
-    }
-  });
+  it.each(cases.map((c, i) => [c.label, i] as const))(
+    "%s: our file loads in HF with the same values",
+    (_label, i) => {
+      const c = cases[i]!;
+      const read = hfReadsOurs[i]!;
+      expect(read.error).toBeUndefined();
+      expect(read.metadata).toEqual(c.metadata);
+      const want = Object.fromEntries(
+        c.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape, data: hex(t.data) }]),
+      );
+      expect(Object.fromEntries(read.tensors.map(({ name, ...rest }) => [name, rest]))).toEqual(
+        want,
+      );
+      if (c.api === "numpy") {
+        const viaNumpy = Object.fromEntries(
+          c.tensors.map((t) => [
+            t.name,
+            { dtype: NUMPY_NAME[t.dtype], shape: t.shape, data: hex(t.data) },
+          ]),
+        );
+        expect(read.numpy).toEqual(viaNumpy);
+      }
+    },
+  );
 
-  it.each(cases.map((c, i) => [c.label, i] as const))("%s: our writer reproduces HF's bytes", (_label, i) => {
-    const c = cases[i]!;
-    const ours = oursBytes[i]!;
-    const hf = hfBytes[i]!;
-    if (c.metadata === null || Object.keys(c.metadata).length <= 1) {
-      expect(hex(ours)).toBe(hex(hf));
-      return;
-    }
-    // HF 0.7.0 serializes __metadata__ from a HashMap, so several keys come out in hash order (the
-    // cryptotensors fork sorts them, like us). Everything else must match byte for byte.
-    expect(ours.length).toBe(hf.length);
-    const strip = (b: Uint8Array) => new TextDecoder().decode(b).replace(/"__metadata__":\{.*?\},"/, '"__metadata__":{…},"');
-    expect(strip(hf)).toBe(strip(ours));
-    const parsed = parseSafetensors(hf);
-    expect(serializeHeader(parsed.tensors, parsed.metadata)).toEqual(ours.subarray(0, parsed.dataStart));
-  });
+  it.each(cases.map((c, i) => [c.label, i] as const))(
+    "%s: our writer reproduces HF's bytes",
+    (_label, i) => {
+      const c = cases[i]!;
+      const ours = oursBytes[i]!;
+      const hf = hfBytes[i]!;
+      if (c.metadata === null || Object.keys(c.metadata).length <= 1) {
+        expect(hex(ours)).toBe(hex(hf));
+        return;
+      }
+      // HF 0.7.0 serializes __metadata__ from a HashMap, so several keys come out in hash order (the
+      // cryptotensors fork sorts them, like us). Everything else must match byte for byte.
+      expect(ours.length).toBe(hf.length);
+      const strip = (b: Uint8Array) =>
+        new TextDecoder().decode(b).replace(/"__metadata__":\{.*?\},"/, '"__metadata__":{…},"');
+      expect(strip(hf)).toBe(strip(ours));
+      const parsed = parseSafetensors(hf);
+      expect(serializeHeader(parsed.tensors, parsed.metadata)).toEqual(
+        ours.subarray(0, parsed.dataStart),
+      );
+    },
+  );
 
   it("HF writes invalid JSON for empty metadata without tensors; we write a valid header instead", () => {
     const c: Case = { label: "empty", api: "serialize", tensors: [], metadata: {} };
@@ -214,12 +312,17 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
     const hf = new Uint8Array(readFileSync(path));
     // serde_json's serialize_map(Some(0)) closes the map at once: `{},"__metadata__":{}}`.
     expect(new TextDecoder().decode(hf.subarray(8)).trimEnd()).toBe('{},"__metadata__":{}}');
-    expect(() => parseSafetensors(hf)).toThrow(expect.objectContaining({ code: "ERR_HEADER_DESERIALIZATION" }));
+    expect(() => parseSafetensors(hf)).toThrow(
+      expect.objectContaining({ code: "ERR_HEADER_DESERIALIZATION" }),
+    );
     const ours = writeOurs(c);
     expect(new TextDecoder().decode(ours.subarray(8))).toBe('{"__metadata__":{}}     ');
     writeFileSync(oursPath, ours);
     const [hfSelf, hfOurs] = runPython<{ files: HfFile[] }>("hf_read.py", {
-      files: [{ path, numpy: true }, { path: oursPath, numpy: true }],
+      files: [
+        { path, numpy: true },
+        { path: oursPath, numpy: true },
+      ],
     }).files;
     expect(hfSelf?.ok).toBe(false);
     expect(hfOurs).toMatchObject({ ok: true, metadata: {}, tensors: [] });

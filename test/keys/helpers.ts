@@ -8,7 +8,10 @@ import { randomTensor } from "../integration/helpers.js";
 export type Jwks = { keys: [Record<string, string>, Record<string, string>] };
 
 /** A fresh key set with kids. */
-export function keySet(tag: string, alg: "aes256gcm" | "aes128gcm" | "chacha20poly1305" = "aes256gcm"): Jwks {
+export function keySet(
+  tag: string,
+  alg: "aes256gcm" | "aes128gcm" | "chacha20poly1305" = "aes256gcm",
+): Jwks {
   return generateKeys({ alg, encKid: `enc-${tag}`, signKid: `sign-${tag}` });
 }
 
@@ -19,8 +22,20 @@ export function publicOf(keys: Jwks): Record<string, string> {
 }
 
 /** Saves a three-tensor encrypted model and returns its tensors. */
-export async function saveModel(path: string, keys: Jwks, options: { version?: "1" | "2"; chunkSize?: number; policy?: { local?: string; remote?: string } } = {}) {
-  const tensors = { weight: randomTensor(40_000, "F32"), bias: randomTensor(64, "F16"), empty: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) } };
+export async function saveModel(
+  path: string,
+  keys: Jwks,
+  options: {
+    version?: "1" | "2";
+    chunkSize?: number;
+    policy?: { local?: string; remote?: string };
+  } = {},
+) {
+  const tensors = {
+    weight: randomTensor(40_000, "F32"),
+    bias: randomTensor(64, "F16"),
+    empty: { dtype: "U8" as const, shape: [0], data: new Uint8Array(0) },
+  };
   await saveFile(path, tensors, {
     metadata: { format: "pt", note: "rewrap me" },
     encryption: {
@@ -46,7 +61,10 @@ export function dataSection(path: string): Buffer {
 }
 
 /** Awaits `promise` and checks it rejects with a CryptoTensorsError of `code`. */
-export async function rejectsWith(promise: Promise<unknown>, code: ErrorCode): Promise<CryptoTensorsError> {
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ErrorCode,
+): Promise<CryptoTensorsError> {
   const error = await promise.then(
     () => undefined,
     (e: unknown) => e,

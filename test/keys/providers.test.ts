@@ -11,7 +11,7 @@ import {
   EnvKeyProvider,
   FileKeyProvider,
   KeyProviderRegistry,
-  MasterKey,
+  type MasterKey,
   SigningKey,
   jkuPath,
   parseJwk,
@@ -24,7 +24,12 @@ const dir = tempDir("ct-providers-");
 const a = keySet("a");
 const b = keySet("b");
 
-function staticProvider(name: string, priority: number, jwk: Record<string, string> | undefined, extra: Partial<KeyProvider> = {}): KeyProvider & { calls: number } {
+function staticProvider(
+  name: string,
+  priority: number,
+  jwk: Record<string, string> | undefined,
+  extra: Partial<KeyProvider> = {},
+): KeyProvider & { calls: number } {
   const provider = {
     name,
     priority,
@@ -50,19 +55,24 @@ describe("built-in providers", () => {
     expect(await publicOnly.getSigningKey({ kid: "sign-a" })).toBeUndefined();
     expect(new DirectKeyProvider([]).isReady()).toBe(false);
     const shown = inspect(direct, { depth: Infinity, showHidden: true });
-    for (const secret of [a.keys[0]["k"], a.keys[1]["d"], b.keys[0]["k"]]) expect(shown).not.toContain(secret);
+    for (const secret of [a.keys[0]["k"], a.keys[1]["d"], b.keys[0]["k"]])
+      expect(shown).not.toContain(secret);
   });
 
   it("EnvKeyProvider: ready only when the variable is set; a JWK set or one JWK; kid exact", async () => {
     expect(new EnvKeyProvider({}).isReady()).toBe(false);
-    const env = new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [...a.keys, ...b.keys] }) });
+    const env = new EnvKeyProvider({
+      CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [...a.keys, ...b.keys] }),
+    });
     expect(env.isReady()).toBe(true);
     expect((await env.getMasterKey({ kid: "enc-b" }))?.["kid"]).toBe("enc-b");
     expect((await env.getVerifyKey({}))?.["kid"]).toBe("sign-a");
     expect(await env.getVerifyKey({ kid: "nope" })).toBeUndefined();
     // The provider holds the variable's text, which holds secrets: inspect must not show it.
     expect(inspect(env)).not.toContain(a.keys[0]["k"]);
-    expect(inspect(new KeyProviderRegistry([env]), { depth: Infinity, showHidden: true })).not.toContain(a.keys[0]["k"]);
+    expect(
+      inspect(new KeyProviderRegistry([env]), { depth: Infinity, showHidden: true }),
+    ).not.toContain(a.keys[0]["k"]);
     const single = new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(b.keys[0]) });
     expect((await single.getMasterKey({}))?.["kid"]).toBe("enc-b");
     expect(await single.getVerifyKey({})).toBeUndefined();
@@ -95,23 +105,49 @@ describe("built-in providers", () => {
 
     it("reads key files inside its roots, by kind and kid; ~/ is the home directory", async () => {
       const file = new FileKeyProvider({ roots: [root], home: dir });
-      expect((await file.getMasterKey({ jku: url(join(root, "keys.jwks")), kid: "enc-b" }))?.["kid"]).toBe("enc-b");
-      expect((await file.getVerifyKey({ jku: url(join(root, "keys.jwks")) }))?.["kid"]).toBe("sign-a");
-      expect((await file.getVerifyKey({ jku: "file://~/trusted/keys.jwks", kid: "sign-b" }))?.["kid"]).toBe("sign-b");
-      expect(await file.getMasterKey({ jku: url(join(root, "keys.jwks")), kid: "other" })).toBeUndefined();
+      expect(
+        (await file.getMasterKey({ jku: url(join(root, "keys.jwks")), kid: "enc-b" }))?.["kid"],
+      ).toBe("enc-b");
+      expect((await file.getVerifyKey({ jku: url(join(root, "keys.jwks")) }))?.["kid"]).toBe(
+        "sign-a",
+      );
+      expect(
+        (await file.getVerifyKey({ jku: "file://~/trusted/keys.jwks", kid: "sign-b" }))?.["kid"],
+      ).toBe("sign-b");
+      expect(
+        await file.getMasterKey({ jku: url(join(root, "keys.jwks")), kid: "other" }),
+      ).toBeUndefined();
     });
 
     it("follows nothing without roots, and nothing outside them (symlinks resolved first)", async () => {
       const none = new FileKeyProvider();
-      const e1 = await rejectsWith(none.getMasterKey({ jku: url(join(root, "keys.jwks")) }), "ERR_KEY_UNTRUSTED");
+      const e1 = await rejectsWith(
+        none.getMasterKey({ jku: url(join(root, "keys.jwks")) }),
+        "ERR_KEY_UNTRUSTED",
+      );
       expect(e1.message).toMatch(/no jku roots are configured/);
       const file = new FileKeyProvider({ roots: [root] });
-      await rejectsWith(file.getMasterKey({ jku: url(join(outside, "keys.jwks")) }), "ERR_KEY_UNTRUSTED");
-      await rejectsWith(file.getMasterKey({ jku: url(`${root}/../outside/keys.jwks`) }), "ERR_KEY_UNTRUSTED");
+      await rejectsWith(
+        file.getMasterKey({ jku: url(join(outside, "keys.jwks")) }),
+        "ERR_KEY_UNTRUSTED",
+      );
+      await rejectsWith(
+        file.getMasterKey({ jku: url(`${root}/../outside/keys.jwks`) }),
+        "ERR_KEY_UNTRUSTED",
+      );
       symlinkSync(join(outside, "keys.jwks"), join(root, "escape.jwks"));
-      await rejectsWith(file.getMasterKey({ jku: url(join(root, "escape.jwks")) }), "ERR_KEY_UNTRUSTED");
-      await rejectsWith(file.getMasterKey({ jku: "file://relative/keys.jwks" }), "ERR_KEY_UNTRUSTED");
-      await rejectsWith(file.getMasterKey({ jku: url(join(root, "missing.jwks")) }), "ERR_KEY_NOT_FOUND");
+      await rejectsWith(
+        file.getMasterKey({ jku: url(join(root, "escape.jwks")) }),
+        "ERR_KEY_UNTRUSTED",
+      );
+      await rejectsWith(
+        file.getMasterKey({ jku: "file://relative/keys.jwks" }),
+        "ERR_KEY_UNTRUSTED",
+      );
+      await rejectsWith(
+        file.getMasterKey({ jku: url(join(root, "missing.jwks")) }),
+        "ERR_KEY_NOT_FOUND",
+      );
     });
 
     it("refuses FIFOs, devices and directories without blocking, and files over the size cap", async () => {
@@ -124,10 +160,16 @@ describe("built-in providers", () => {
       mkdirSync(join(root, "sub"));
       await rejectsWith(file.getMasterKey({ jku: url(join(root, "sub")) }), "ERR_KEY_INVALID");
       writeFileSync(join(root, "big.jwks"), " ".repeat(2048) + JSON.stringify(a));
-      const error = await rejectsWith(file.getMasterKey({ jku: url(join(root, "big.jwks")) }), "ERR_KEY_INVALID");
+      const error = await rejectsWith(
+        file.getMasterKey({ jku: url(join(root, "big.jwks")) }),
+        "ERR_KEY_INVALID",
+      );
       expect(error.message).toMatch(/1024-byte cap/);
       writeFileSync(join(root, "bad.jwks"), `{"keys":[{"kty":"oct","k":"${a.keys[0]["k"]}"`);
-      const bad = await rejectsWith(file.getMasterKey({ jku: url(join(root, "bad.jwks")) }), "ERR_KEY_INVALID");
+      const bad = await rejectsWith(
+        file.getMasterKey({ jku: url(join(root, "bad.jwks")) }),
+        "ERR_KEY_INVALID",
+      );
       expect(bad.message).not.toContain(a.keys[0]["k"]);
     });
   });
@@ -173,10 +215,20 @@ describe("KeyProviderRegistry", () => {
     const found = await registry.lookup("master", { kid: "enc-a" });
     expect(found.provider).toBe("last");
     registry.unregister("last");
-    const error = await rejectsWith(registry.lookup("master", { kid: "enc-a", jku: "https://kms.example/k" }), "ERR_KEY_NOT_FOUND");
+    const error = await rejectsWith(
+      registry.lookup("master", { kid: "enc-a", jku: "https://kms.example/k" }),
+      "ERR_KEY_NOT_FOUND",
+    );
     expect(error.message).toContain('kid "enc-a"');
     expect(error.message).toContain('jku "https://kms.example/k"');
-    for (const note of ["sleepy: not ready", "picky: does not serve", "empty: no such key", "broken: failed (Error)", "throws-in-matches: failed (RangeError)"]) expect(error.message).toContain(note);
+    for (const note of [
+      "sleepy: not ready",
+      "picky: does not serve",
+      "empty: no such key",
+      "broken: failed (Error)",
+      "throws-in-matches: failed (RangeError)",
+    ])
+      expect(error.message).toContain(note);
     expect(error.message).not.toContain("off");
     expect(registry.enable("off")).toBe(true);
     expect((await registry.lookup("master", { kid: "enc-b" })).provider).toBe("off");
@@ -191,29 +243,44 @@ describe("KeyProviderRegistry", () => {
   });
 
   it("a malformed key or a key of the wrong kind from a provider is an error, not a skip", async () => {
-    const bad = new KeyProviderRegistry([staticProvider("bad", 10, { kty: "oct", alg: "aes256gcm", k: "short" }), staticProvider("good", 1, a.keys[0])]);
+    const bad = new KeyProviderRegistry([
+      staticProvider("bad", 10, { kty: "oct", alg: "aes256gcm", k: "short" }),
+      staticProvider("good", 1, a.keys[0]),
+    ]);
     const error = await rejectsWith(bad.lookup("master", {}), "ERR_KEY_INVALID");
     expect(error.message).toMatch(/key provider "bad"/);
     const wrong = new KeyProviderRegistry([staticProvider("wrong", 10, a.keys[1])]);
     await rejectsWith(wrong.lookup("master", {}), "ERR_KEY_INVALID");
-    const env = new KeyProviderRegistry([new EnvKeyProvider({ CRYPTOTENSOR_KEYS: "/etc/keys.json" })]);
+    const env = new KeyProviderRegistry([
+      new EnvKeyProvider({ CRYPTOTENSOR_KEYS: "/etc/keys.json" }),
+    ]);
     await rejectsWith(env.lookup("verify", {}), "ERR_KEY_INVALID");
   });
 
   it("signing lookups are answered only by providers that serve private keys (not env or file)", async () => {
-    const registry = new KeyProviderRegistry([new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(a) })]);
+    const registry = new KeyProviderRegistry([
+      new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(a) }),
+    ]);
     await rejectsWith(registry.lookup("sign", { kid: "sign-a" }), "ERR_KEY_NOT_FOUND");
     const found = await registry.lookup("sign", { kid: "sign-a" }, [new DirectKeyProvider(a)]);
     expect(found.key.canSign).toBe(true);
-    await rejectsWith(registry.lookup("sign", { kid: "sign-a" }, [new DirectKeyProvider([publicOf(a)])]), "ERR_KEY_NOT_FOUND");
+    await rejectsWith(
+      registry.lookup("sign", { kid: "sign-a" }, [new DirectKeyProvider([publicOf(a)])]),
+      "ERR_KEY_NOT_FOUND",
+    );
   });
 
   it("keys parsed for a lookup are wiped on release; keys a provider holds are not", async () => {
-    const parsed = await new KeyProviderRegistry([staticProvider("jwk", 1, a.keys[0])]).lookup("master", {});
+    const parsed = await new KeyProviderRegistry([staticProvider("jwk", 1, a.keys[0])]).lookup(
+      "master",
+      {},
+    );
     parsed.release();
     expect(() => parsed.key.key).toThrow(TypeError);
     const held = parseJwk(a.keys[0]) as MasterKey;
-    const keep = await new KeyProviderRegistry([{ name: "held", priority: 1, getMasterKey: async () => held }]).lookup("master", {});
+    const keep = await new KeyProviderRegistry([
+      { name: "held", priority: 1, getMasterKey: async () => held },
+    ]).lookup("master", {});
     keep.release();
     expect(held.key.length).toBe(32);
     expect(inspect(keep)).not.toContain(a.keys[0]["k"]);
@@ -221,8 +288,12 @@ describe("KeyProviderRegistry", () => {
 
   it("refuses providers that are not providers", () => {
     const registry = new KeyProviderRegistry();
-    expect(() => registry.register({ name: "", priority: 1, getMasterKey: async () => undefined })).toThrow(TypeError);
-    expect(() => registry.register({ name: "x", priority: Number.NaN, getMasterKey: async () => undefined })).toThrow(TypeError);
+    expect(() =>
+      registry.register({ name: "", priority: 1, getMasterKey: async () => undefined }),
+    ).toThrow(TypeError);
+    expect(() =>
+      registry.register({ name: "x", priority: Number.NaN, getMasterKey: async () => undefined }),
+    ).toThrow(TypeError);
     expect(() => registry.register({ name: "x", priority: 1 })).toThrow(TypeError);
   });
 });

@@ -4,7 +4,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EnvKeyProvider, KeyProviderRegistry, loadFile, openFile, saveFile, verifyFile } from "../../src/index.js";
+import {
+  EnvKeyProvider,
+  KeyProviderRegistry,
+  loadFile,
+  openFile,
+  saveFile,
+  verifyFile,
+} from "../../src/index.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
 import { keySet, publicOf, rejectsWith, saveModel } from "./helpers.js";
 
@@ -19,7 +26,11 @@ describe("keys found through a file:// jku", () => {
   const jku = `file://${join(keyDir, "model.jwks")}`;
   writeFileSync(join(keyDir, "model.jwks"), JSON.stringify(keys));
   const path = at("jku.ct");
-  const saved = saveFile(path, { w: randomTensor(1000) }, { encryption: { encKey: { ...keys.keys[0], jku }, signKey: { ...keys.keys[1], jku } } });
+  const saved = saveFile(
+    path,
+    { w: randomTensor(1000) },
+    { encryption: { encKey: { ...keys.keys[0], jku }, signKey: { ...keys.keys[1], jku } } },
+  );
 
   it("load without any keys when jkuRoots holds the key directory", async () => {
     await saved;
@@ -38,9 +49,14 @@ describe("keys found through a file:// jku", () => {
   it("direct keys (priority 100) win over the jku file (10) and the environment (0)", async () => {
     await saved;
     const other = keySet("j");
-    const env = new KeyProviderRegistry([new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(other) })]);
+    const env = new KeyProviderRegistry([
+      new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(other) }),
+    ]);
     // Same kids, other key bytes: whichever provider answers first decides the outcome.
-    await rejectsWith(loadFile(path, { keys: other, jkuRoots: [keyDir], keyRegistry: env }), "ERR_SIGNATURE_INVALID");
+    await rejectsWith(
+      loadFile(path, { keys: other, jkuRoots: [keyDir], keyRegistry: env }),
+      "ERR_SIGNATURE_INVALID",
+    );
     await loadFile(path, { keys: keys, keyRegistry: env });
     await loadFile(path, { jkuRoots: [keyDir], keyRegistry: env });
     await rejectsWith(loadFile(path, { keyRegistry: env }), "ERR_SIGNATURE_INVALID");
@@ -53,11 +69,17 @@ describe("missing keys", () => {
     const path = at("missing.ct");
     await saveModel(path, keys);
     const registry = new KeyProviderRegistry([new EnvKeyProvider({})]);
-    const error = await rejectsWith(openFile(path, { keys: [keySet("x").keys[0]], keyRegistry: registry }), "ERR_KEY_NOT_FOUND");
+    const error = await rejectsWith(
+      openFile(path, { keys: [keySet("x").keys[0]], keyRegistry: registry }),
+      "ERR_KEY_NOT_FOUND",
+    );
     expect(error.message).toMatch(/master \(decryption\) key for kid "enc-m"/);
     expect(error.message).toContain("options.keys: no such key");
     expect(error.message).toContain("env: not ready");
-    const verify = await rejectsWith(verifyFile(path, { keys: [keys.keys[0]], keyRegistry: registry }), "ERR_KEY_NOT_FOUND");
+    const verify = await rejectsWith(
+      verifyFile(path, { keys: [keys.keys[0]], keyRegistry: registry }),
+      "ERR_KEY_NOT_FOUND",
+    );
     expect(verify.message).toMatch(/verification key for kid "sign-m"/);
   });
 });
@@ -67,14 +89,24 @@ describe("pinned verification keys", () => {
     const keys = keySet("p");
     const path = at("pinned.ct");
     await saveModel(path, keys);
-    await loadFile(path, { keys: [keys.keys[0]], verifyKeys: [publicOf(keys)], keyRegistry: noRegistry });
+    await loadFile(path, {
+      keys: [keys.keys[0]],
+      verifyKeys: [publicOf(keys)],
+      keyRegistry: noRegistry,
+    });
     // A pinned key without a kid applies to any kid.
     const { kid: _kid, ...anonymous } = publicOf(keys);
     await verifyFile(path, { verifyKeys: [anonymous], keyRegistry: noRegistry });
     // The right key in options.keys does not help when another key is pinned.
     const other = keySet("p");
-    await rejectsWith(loadFile(path, { keys, verifyKeys: [publicOf(other)] }), "ERR_SIGNATURE_INVALID");
-    const notPinned = await rejectsWith(loadFile(path, { keys, verifyKeys: [publicOf(keySet("q"))] }), "ERR_KEY_UNTRUSTED");
+    await rejectsWith(
+      loadFile(path, { keys, verifyKeys: [publicOf(other)] }),
+      "ERR_SIGNATURE_INVALID",
+    );
+    const notPinned = await rejectsWith(
+      loadFile(path, { keys, verifyKeys: [publicOf(keySet("q"))] }),
+      "ERR_KEY_UNTRUSTED",
+    );
     expect(notPinned.message).toMatch(/signing kid "sign-p".*not among the pinned/);
   });
 });
@@ -90,12 +122,22 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
   const attacker = keySet("pub"); // the attacker copies the publisher's kids
   const evilJku = `file://${join(attackerDir, "evil.jwks")}`;
   writeFileSync(join(attackerDir, "evil.jwks"), JSON.stringify(attacker));
-  writeFileSync(join(trustedDir, "publisher.jwks"), JSON.stringify({ keys: [publicOf(publisher)] }));
+  writeFileSync(
+    join(trustedDir, "publisher.jwks"),
+    JSON.stringify({ keys: [publicOf(publisher)] }),
+  );
   const forged = at("forged.ct");
-  const made = saveFile(forged, { w: randomTensor(256) }, {
-    metadata: { format: "pt" },
-    encryption: { encKey: { ...attacker.keys[0], jku: evilJku }, signKey: { ...attacker.keys[1], jku: evilJku } },
-  });
+  const made = saveFile(
+    forged,
+    { w: randomTensor(256) },
+    {
+      metadata: { format: "pt" },
+      encryption: {
+        encKey: { ...attacker.keys[0], jku: evilJku },
+        signKey: { ...attacker.keys[1], jku: evilJku },
+      },
+    },
+  );
 
   it("is refused by default: the jku is outside any root", async () => {
     await made;
@@ -110,8 +152,14 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
 
   it("is refused under a pinned publisher key even if the attacker's directory were trusted", async () => {
     await made;
-    await rejectsWith(verifyFile(forged, { jkuRoots: [attackerDir], verifyKeys: [publicOf(publisher)] }), "ERR_SIGNATURE_INVALID");
-    await rejectsWith(loadFile(forged, { jkuRoots: [attackerDir], verifyKeys: [publicOf(publisher)] }), "ERR_SIGNATURE_INVALID");
+    await rejectsWith(
+      verifyFile(forged, { jkuRoots: [attackerDir], verifyKeys: [publicOf(publisher)] }),
+      "ERR_SIGNATURE_INVALID",
+    );
+    await rejectsWith(
+      loadFile(forged, { jkuRoots: [attackerDir], verifyKeys: [publicOf(publisher)] }),
+      "ERR_SIGNATURE_INVALID",
+    );
     // Without the pin, a careless root configuration lets it through: the pin is what makes it safe.
     await verifyFile(forged, { jkuRoots: [attackerDir], keyRegistry: noRegistry });
   });
@@ -161,8 +209,12 @@ describe("RFC 7517 JWKs", () => {
     const path = at("rfc.ct");
     const tensors = await saveModel(path, keys);
     const fromOptions = await loadFile(path, { keys: rfc, keyRegistry: noRegistry });
-    expect(Buffer.from(fromOptions["weight"]!.data).equals(Buffer.from(tensors.weight.data))).toBe(true);
-    const env = new KeyProviderRegistry([new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(rfc) })]);
+    expect(Buffer.from(fromOptions["weight"]!.data).equals(Buffer.from(tensors.weight.data))).toBe(
+      true,
+    );
+    const env = new KeyProviderRegistry([
+      new EnvKeyProvider({ CRYPTOTENSOR_KEYS: JSON.stringify(rfc) }),
+    ]);
     await loadFile(path, { keyRegistry: env });
     await verifyFile(path, { verifyKeys: [rfc.keys[1]!], keyRegistry: noRegistry });
   });

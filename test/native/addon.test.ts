@@ -17,8 +17,13 @@ afterAll(cleanup);
 const data = randomBytes(64 * 1024);
 const path = writeTemp(dir, "raw.bin", data);
 // The binary node-gyp-build actually loads (build/Release in a checkout, else the prebuild).
-const ADDON = (createRequire(import.meta.url)("node-gyp-build") as { path(dir: string): string }).path(PACKAGE_ROOT);
-const AEAD_DEPS = join(PACKAGE_ROOT, "build/Release/.deps/Release/obj.target/cryptotensors/native/cipher.o.d");
+const ADDON = (
+  createRequire(import.meta.url)("node-gyp-build") as { path(dir: string): string }
+).path(PACKAGE_ROOT);
+const AEAD_DEPS = join(
+  PACKAGE_ROOT,
+  "build/Release/.deps/Release/obj.target/cryptotensors/native/cipher.o.d",
+);
 
 async function openRaw(): Promise<NativeFileHandle> {
   const handle = await binding.openFile(path);
@@ -32,16 +37,27 @@ describe("raw addon argument checks", () => {
     const raw = handle as unknown as Record<string, (...args: unknown[]) => unknown>;
     const dest = new Uint8Array(16);
     const typeErrors: unknown[][] = [[], ["0", 1, dest], [0, 1, "dest"], [0, 1, {}], [0, 1, null]];
-    for (const args of typeErrors) expect(() => raw["read"]!.apply(handle, args)).toThrow(TypeError);
-    for (const args of [[-1, 1, dest], [NaN, 1, dest], [0, 17, dest], [2 ** 53, 1, dest], [0, Infinity, dest]]) {
+    for (const args of typeErrors)
+      expect(() => raw["read"]!.apply(handle, args)).toThrow(TypeError);
+    for (const args of [
+      [-1, 1, dest],
+      [NaN, 1, dest],
+      [0, 17, dest],
+      [2 ** 53, 1, dest],
+      [0, Infinity, dest],
+    ]) {
       expect(() => raw["read"]!.apply(handle, args)).toThrow(RangeError);
     }
     const key = new Uint8Array(32);
     const iv = new Uint8Array(12);
     const decrypt = (...args: unknown[]) => raw["decrypt"]!.apply(handle, args);
     expect(() => decrypt(3, key, 0, 16, 0, 0, iv, new Uint8Array(16), dest)).toThrow(RangeError);
-    expect(() => decrypt(1, new Uint8Array(31), 0, 16, 0, 0, iv, new Uint8Array(16), dest)).toThrow(RangeError);
-    expect(() => decrypt(1, key, 0, 16, 0, 0, new Uint8Array(11), new Uint8Array(16), dest)).toThrow(RangeError);
+    expect(() => decrypt(1, new Uint8Array(31), 0, 16, 0, 0, iv, new Uint8Array(16), dest)).toThrow(
+      RangeError,
+    );
+    expect(() =>
+      decrypt(1, key, 0, 16, 0, 0, new Uint8Array(11), new Uint8Array(16), dest),
+    ).toThrow(RangeError);
     expect(() => decrypt(1, key, 0, 16, 4, 0, iv, new Uint8Array(63), dest)).toThrow(RangeError);
     expect(() => decrypt(1, "key", 0, 16, 0, 0, iv, new Uint8Array(16), dest)).toThrow(TypeError);
     expect(() => (binding.openFile as (p: unknown) => unknown)(42)).toThrow(TypeError);
@@ -50,9 +66,15 @@ describe("raw addon argument checks", () => {
     const Ctor = (handle as object).constructor as new () => NativeFileHandle;
     expect(() => new Ctor().read(0, 1, dest)).toThrow(TypeError);
     // Accepts an ArrayBuffer, DataView and any TypedArray as destination.
-    for (const target of [new ArrayBuffer(16), new DataView(new ArrayBuffer(16)), new Float64Array(2)]) {
+    for (const target of [
+      new ArrayBuffer(16),
+      new DataView(new ArrayBuffer(16)),
+      new Float64Array(2),
+    ]) {
       expect(await handle.read(0, 16, target as unknown as Uint8Array)).toBe(0);
-      const bytes = ArrayBuffer.isView(target) ? new Uint8Array(target.buffer) : new Uint8Array(target);
+      const bytes = ArrayBuffer.isView(target)
+        ? new Uint8Array(target.buffer)
+        : new Uint8Array(target);
       expect(Buffer.from(bytes).equals(data.subarray(0, 16))).toBe(true);
     }
     await handle.close();
@@ -117,7 +139,12 @@ describe("OpenSSL identity", () => {
       aesGcmEngine: expect.stringMatching(/^(openssl|ipsec-mb)$/),
       ipsecMbBuilt: expect.any(Boolean),
       ipsecMbUsable: expect.any(Boolean),
-      cpu: { aesni: expect.any(Boolean), vaes: expect.any(Boolean), avx512: expect.any(Boolean), pclmul: expect.any(Boolean) },
+      cpu: {
+        aesni: expect.any(Boolean),
+        vaes: expect.any(Boolean),
+        avx512: expect.any(Boolean),
+        pclmul: expect.any(Boolean),
+      },
     });
     expect(info.threads).toBeGreaterThanOrEqual(1);
   });
@@ -135,24 +162,40 @@ describe("OpenSSL identity", () => {
     expect(systemVersion).toContain(info.openssl);
   });
 
-  it.skipIf(!existsSync(AEAD_DEPS))("compiles against the system OpenSSL headers, not Node's include/node/openssl", () => {
-    // Re-run the recorded compile command of cipher.cc (the EVP user) as a preprocessor pass that lists every header.
-    const recorded = /^cmd_\S+ := (.*)$/m.exec(readFileSync(AEAD_DEPS, "utf8"))?.[1];
-    expect(recorded).toBeDefined();
-    const probe = recorded!.replace(/ -o \S+ /, " -E -H -o /dev/null ").replace(/ -MMD -MF \S+/, "");
-    const result = execFileSync("sh", ["-c", `${probe} 2>&1`], { cwd: join(PACKAGE_ROOT, "build"), encoding: "utf8" });
-    const headers = result.split("\n").filter((line) => /^\.+ /.test(line)).map((line) => line.replace(/^\.+ /, ""));
-    const opensslHeaders = headers.filter((h) => /\/openssl\/[^/]+\.h$/.test(h));
-    expect(opensslHeaders).toContain("/usr/include/openssl/evp.h");
-    expect(opensslHeaders.filter((h) => h.includes("include/node/"))).toEqual([]);
-  });
+  it.skipIf(!existsSync(AEAD_DEPS))(
+    "compiles against the system OpenSSL headers, not Node's include/node/openssl",
+    () => {
+      // Re-run the recorded compile command of cipher.cc (the EVP user) as a preprocessor pass that lists every header.
+      const recorded = /^cmd_\S+ := (.*)$/m.exec(readFileSync(AEAD_DEPS, "utf8"))?.[1];
+      expect(recorded).toBeDefined();
+      const probe = recorded!
+        .replace(/ -o \S+ /, " -E -H -o /dev/null ")
+        .replace(/ -MMD -MF \S+/, "");
+      const result = execFileSync("sh", ["-c", `${probe} 2>&1`], {
+        cwd: join(PACKAGE_ROOT, "build"),
+        encoding: "utf8",
+      });
+      const headers = result
+        .split("\n")
+        .filter((line) => /^\.+ /.test(line))
+        .map((line) => line.replace(/^\.+ /, ""));
+      const opensslHeaders = headers.filter((h) => /\/openssl\/[^/]+\.h$/.test(h));
+      expect(opensslHeaders).toContain("/usr/include/openssl/evp.h");
+      expect(opensslHeaders.filter((h) => h.includes("include/node/"))).toEqual([]);
+    },
+  );
 
   it("links libcrypto statically and exports only the N-API entry points", () => {
     const ldd = execFileSync("ldd", [ADDON], { encoding: "utf8" });
     expect(ldd).not.toMatch(/libcrypto|libssl/);
     const exported = execFileSync("nm", ["-D", "--defined-only", ADDON], { encoding: "utf8" })
-      .trim().split("\n").map((line) => line.split(/\s+/).pop());
-    expect(exported.sort()).toEqual(["napi_register_module_v1", "node_api_module_get_api_version_v1"]);
+      .trim()
+      .split("\n")
+      .map((line) => line.split(/\s+/).pop());
+    expect(exported.sort()).toEqual([
+      "napi_register_module_v1",
+      "node_api_module_get_api_version_v1",
+    ]);
     // The EVP code is inside the addon, as local symbols.
     const local = execFileSync("nm", [ADDON], { encoding: "utf8", maxBuffer: 256 << 20 });
     expect(local).toMatch(/ t EVP_DecryptUpdate$/m);

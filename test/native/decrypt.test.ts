@@ -10,7 +10,12 @@ const { dir, cleanup } = tempDir();
 afterAll(cleanup);
 const backends: Backend[] = [getBackend("native"), getBackend("fallback")];
 
-async function decryptWith(backend: Backend, f: Fixture, request: DecryptRequest, fill = 0): Promise<Uint8Array> {
+async function decryptWith(
+  backend: Backend,
+  f: Fixture,
+  request: DecryptRequest,
+  fill = 0,
+): Promise<Uint8Array> {
   const file = await backend.open(f.path);
   try {
     const dest = new Uint8Array(request.length + 3).fill(fill);
@@ -22,32 +27,63 @@ async function decryptWith(backend: Backend, f: Fixture, request: DecryptRequest
 }
 
 async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === code);
+  await expect(promise).rejects.toSatisfy(
+    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
+  );
 }
 
 // [length, chunkSize]: chunk sizes that do and do not divide the length, tiny and multi-MiB.
 const SHAPES: Array<[number, number]> = [
-  [0, 0], [1, 0], [1000, 0], [0, 16], [1, 16], [100, 16], [100, 7], [4096, 4096], [4097, 4096],
-  [3 * 1024 * 1024 + 5, 256 * 1024], [5 * 1024 * 1024, 1024 * 1024],
+  [0, 0],
+  [1, 0],
+  [1000, 0],
+  [0, 16],
+  [1, 16],
+  [100, 16],
+  [100, 7],
+  [4096, 4096],
+  [4097, 4096],
+  [3 * 1024 * 1024 + 5, 256 * 1024],
+  [5 * 1024 * 1024, 1024 * 1024],
 ];
 
 describe.each(ALGORITHMS)("decryptInto %s", (algorithm) => {
-  it.each(SHAPES)("length %i, chunkSize %i: both backends return the plaintext", async (length, chunkSize) => {
-    const f = writeEncrypted(dir, `${algorithm}-${length}-${chunkSize}`, algorithm, length, chunkSize);
-    const request = requestFor(f, algorithm, chunkSize);
-    const [native, fallback] = await Promise.all(backends.map((b) => decryptWith(b, f, request, 0x5a)));
-    expect(Buffer.from(native!.subarray(0, length)).equals(f.plain)).toBe(true);
-    expect(Buffer.from(native!).equals(Buffer.from(fallback!))).toBe(true);
-    // Bytes past the range are left alone.
-    expect([...native!.subarray(length)]).toEqual([0x5a, 0x5a, 0x5a]);
-  });
+  it.each(SHAPES)(
+    "length %i, chunkSize %i: both backends return the plaintext",
+    async (length, chunkSize) => {
+      const f = writeEncrypted(
+        dir,
+        `${algorithm}-${length}-${chunkSize}`,
+        algorithm,
+        length,
+        chunkSize,
+      );
+      const request = requestFor(f, algorithm, chunkSize);
+      const [native, fallback] = await Promise.all(
+        backends.map((b) => decryptWith(b, f, request, 0x5a)),
+      );
+      expect(Buffer.from(native!.subarray(0, length)).equals(f.plain)).toBe(true);
+      expect(Buffer.from(native!).equals(Buffer.from(fallback!))).toBe(true);
+      // Bytes past the range are left alone.
+      expect([...native!.subarray(length)]).toEqual([0x5a, 0x5a, 0x5a]);
+    },
+  );
 
   it("decrypts sub-ranges that start at firstChunk > 0, including the short last chunk", async () => {
     const chunkSize = 1000;
     const f = writeEncrypted(dir, `${algorithm}-sub`, algorithm, 9_500, chunkSize);
-    for (const [first, count] of [[1, 1], [3, 4], [9, 1], [0, 10], [5, 5]] as const) {
+    for (const [first, count] of [
+      [1, 1],
+      [3, 4],
+      [9, 1],
+      [0, 10],
+      [5, 5],
+    ] as const) {
       const request = requestFor(f, algorithm, chunkSize, first, count);
-      const expected = f.plain.subarray(first * chunkSize, Math.min((first + count) * chunkSize, f.plain.length));
+      const expected = f.plain.subarray(
+        first * chunkSize,
+        Math.min((first + count) * chunkSize, f.plain.length),
+      );
       for (const backend of backends) {
         const out = await decryptWith(backend, f, request);
         expect(Buffer.from(out.subarray(0, request.length)).equals(expected)).toBe(true);
@@ -67,7 +103,13 @@ describe.each(ALGORITHMS)("decryptInto %s", (algorithm) => {
 
   it("a tampered tag or ciphertext fails with ERR_DECRYPTION_FAILED and leaves dest zeroed", async () => {
     const chunkSize = 64 * 1024;
-    const f = writeEncrypted(dir, `${algorithm}-tamper`, algorithm, 2 * 1024 * 1024 + 17, chunkSize);
+    const f = writeEncrypted(
+      dir,
+      `${algorithm}-tamper`,
+      algorithm,
+      2 * 1024 * 1024 + 17,
+      chunkSize,
+    );
     const request = requestFor(f, algorithm, chunkSize);
     const tags = Buffer.from(request.tags);
     tags[tags.length - 5]! ^= 1; // last chunk: every other chunk has already been decrypted
@@ -109,7 +151,10 @@ describe("counter overflow", () => {
       const out = await decryptWith(backend, f, last);
       expect(Buffer.from(out.subarray(0, 16)).equals(f.plain.subarray(16, 32))).toBe(true);
       await expectCode(decryptWith(backend, f, { ...last, firstChunk: 2 }), "ERR_COUNTER_OVERFLOW");
-      await expectCode(decryptWith(backend, f, { ...last, firstChunk: 2 ** 40 }), "ERR_COUNTER_OVERFLOW");
+      await expectCode(
+        decryptWith(backend, f, { ...last, firstChunk: 2 ** 40 }),
+        "ERR_COUNTER_OVERFLOW",
+      );
     }
   });
 });

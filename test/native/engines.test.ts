@@ -6,7 +6,14 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
 import { loadNativeBinding } from "../../src/native/addon.js";
 import { getBackend, nativeInfo, setAesEngine } from "../../src/native/index.js";
-import { ALGORITHMS, chunkIvOf, requestFor, tempDir, writeEncrypted, type Fixture } from "./helpers.js";
+import {
+  ALGORITHMS,
+  chunkIvOf,
+  requestFor,
+  tempDir,
+  writeEncrypted,
+  type Fixture,
+} from "./helpers.js";
 import type { AeadAlgorithm } from "../../src/native/backend.js";
 
 const { dir, cleanup } = tempDir();
@@ -17,18 +24,32 @@ afterAll(() => {
 });
 afterEach(() => setAesEngine(initial));
 
-const ENGINES = nativeInfo().ipsecMbUsable ? (["ipsec-mb", "openssl"] as const) : (["openssl"] as const);
+const ENGINES = nativeInfo().ipsecMbUsable
+  ? (["ipsec-mb", "openssl"] as const)
+  : (["openssl"] as const);
 const CHUNK = 64 * 1024;
 const LENGTHS = [0, 1, 15, 16, 17, CHUNK - 1, CHUNK, CHUNK + 1, 3 * 1024 * 1024 + 5];
 const IDS = { aes128gcm: 0, aes256gcm: 1, chacha20poly1305: 2 } as const;
-const NODE_NAMES = { aes128gcm: "aes-128-gcm", aes256gcm: "aes-256-gcm", chacha20poly1305: "chacha20-poly1305" } as const;
+const NODE_NAMES = {
+  aes128gcm: "aes-128-gcm",
+  aes256gcm: "aes-256-gcm",
+  chacha20poly1305: "chacha20-poly1305",
+} as const;
 
 let counter = 0;
-async function decryptAt(f: Fixture, algorithm: AeadAlgorithm, chunkSize: number, offset: number): Promise<Buffer> {
+async function decryptAt(
+  f: Fixture,
+  algorithm: AeadAlgorithm,
+  chunkSize: number,
+  offset: number,
+): Promise<Buffer> {
   const file = await getBackend("native").open(f.path);
   try {
     const backing = new Uint8Array(f.plain.length + offset + 64).fill(0xa5);
-    await file.decryptInto(requestFor(f, algorithm, chunkSize), backing.subarray(offset, offset + f.plain.length));
+    await file.decryptInto(
+      requestFor(f, algorithm, chunkSize),
+      backing.subarray(offset, offset + f.plain.length),
+    );
     // Bytes around the destination are untouched.
     expect(backing.subarray(0, offset).every((b) => b === 0xa5)).toBe(true);
     expect(backing.subarray(offset + f.plain.length).every((b) => b === 0xa5)).toBe(true);
@@ -45,18 +66,23 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
   });
 
   describe.each(ALGORITHMS)("%s", (algorithm) => {
-    it.each(LENGTHS)("decrypts length %i (v2 chunks of 64 KiB and v1) to node:crypto's plaintext", async (length) => {
-      setAesEngine(engine);
-      for (const chunkSize of [CHUNK, 0]) {
-        const f = writeEncrypted(dir, `e${counter++}`, algorithm, length, chunkSize);
-        for (const offset of [0, 1, 13, 63]) expect((await decryptAt(f, algorithm, chunkSize, offset)).equals(f.plain)).toBe(true);
-      }
-    });
+    it.each(LENGTHS)(
+      "decrypts length %i (v2 chunks of 64 KiB and v1) to node:crypto's plaintext",
+      async (length) => {
+        setAesEngine(engine);
+        for (const chunkSize of [CHUNK, 0]) {
+          const f = writeEncrypted(dir, `e${counter++}`, algorithm, length, chunkSize);
+          for (const offset of [0, 1, 13, 63])
+            expect((await decryptAt(f, algorithm, chunkSize, offset)).equals(f.plain)).toBe(true);
+        }
+      },
+    );
 
     it("decrypts into every destination alignment 0..63", async () => {
       setAesEngine(engine);
       const f = writeEncrypted(dir, `a${counter++}`, algorithm, 3 * 4096 + 7, 4096);
-      for (let offset = 0; offset < 64; offset++) expect((await decryptAt(f, algorithm, 4096, offset)).equals(f.plain)).toBe(true);
+      for (let offset = 0; offset < 64; offset++)
+        expect((await decryptAt(f, algorithm, 4096, offset)).equals(f.plain)).toBe(true);
     });
 
     it("refuses a flipped ciphertext bit or tag bit, and wipes the destination", async () => {
@@ -67,13 +93,17 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
         const tags = Buffer.from(f.sealed.tags);
         tags[16 + 3]! ^= 0x10;
         const dest = new Uint8Array(f.plain.length).fill(7);
-        await expect(file.decryptInto({ ...requestFor(f, algorithm, CHUNK), tags }, dest)).rejects.toSatisfy(
+        await expect(
+          file.decryptInto({ ...requestFor(f, algorithm, CHUNK), tags }, dest),
+        ).rejects.toSatisfy(
           (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
         );
         expect(dest.every((b) => b === 0)).toBe(true);
         const wrongKey = Buffer.from(f.key);
         wrongKey[0]! ^= 1;
-        await expect(file.decryptInto({ ...requestFor(f, algorithm, CHUNK), key: wrongKey }, dest)).rejects.toSatisfy(
+        await expect(
+          file.decryptInto({ ...requestFor(f, algorithm, CHUNK), key: wrongKey }, dest),
+        ).rejects.toSatisfy(
           (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
         );
       } finally {
@@ -81,35 +111,72 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
       }
     });
 
-    it.each([1, CHUNK - 1, CHUNK, 5 * CHUNK + 3])("seals %i bytes exactly as node:crypto does, at any alignment", async (length) => {
-      setAesEngine(engine);
-      const native = loadNativeBinding();
-      const key = randomBytes(algorithm === "aes128gcm" ? 16 : 32);
-      const baseIv = randomBytes(12);
-      baseIv.writeUInt32BE(0xfffffff0 - 8, 8); // the counter may approach, not pass, 2^32 - 1
-      const plain = randomBytes(length);
-      const chunks = Math.ceil(length / CHUNK);
-      for (const offset of [0, 1, 63]) {
-        const src = new Uint8Array(length + offset);
-        src.set(plain, offset);
-        const dst = new Uint8Array(length + offset);
-        const tags = new Uint8Array(chunks * 16);
-        expect(await native.seal(IDS[algorithm], key, baseIv, 2, CHUNK, src.subarray(offset), dst.subarray(offset), tags)).toBe(0);
-        for (let i = 0; i < chunks; i++) {
-          const cipher = createCipheriv(NODE_NAMES[algorithm] as CipherGCMTypes, key, chunkIvOf(baseIv, 2 + i), { authTagLength: 16 });
-          const expected = Buffer.concat([cipher.update(plain.subarray(i * CHUNK, (i + 1) * CHUNK)), cipher.final()]);
-          expect(Buffer.from(dst.subarray(offset + i * CHUNK, offset + i * CHUNK + expected.length)).equals(expected)).toBe(true);
-          expect(Buffer.from(tags.subarray(i * 16, i * 16 + 16)).equals(cipher.getAuthTag())).toBe(true);
+    it.each([1, CHUNK - 1, CHUNK, 5 * CHUNK + 3])(
+      "seals %i bytes exactly as node:crypto does, at any alignment",
+      async (length) => {
+        setAesEngine(engine);
+        const native = loadNativeBinding();
+        const key = randomBytes(algorithm === "aes128gcm" ? 16 : 32);
+        const baseIv = randomBytes(12);
+        baseIv.writeUInt32BE(0xfffffff0 - 8, 8); // the counter may approach, not pass, 2^32 - 1
+        const plain = randomBytes(length);
+        const chunks = Math.ceil(length / CHUNK);
+        for (const offset of [0, 1, 63]) {
+          const src = new Uint8Array(length + offset);
+          src.set(plain, offset);
+          const dst = new Uint8Array(length + offset);
+          const tags = new Uint8Array(chunks * 16);
+          expect(
+            await native.seal(
+              IDS[algorithm],
+              key,
+              baseIv,
+              2,
+              CHUNK,
+              src.subarray(offset),
+              dst.subarray(offset),
+              tags,
+            ),
+          ).toBe(0);
+          for (let i = 0; i < chunks; i++) {
+            const cipher = createCipheriv(
+              NODE_NAMES[algorithm] as CipherGCMTypes,
+              key,
+              chunkIvOf(baseIv, 2 + i),
+              { authTagLength: 16 },
+            );
+            const expected = Buffer.concat([
+              cipher.update(plain.subarray(i * CHUNK, (i + 1) * CHUNK)),
+              cipher.final(),
+            ]);
+            expect(
+              Buffer.from(
+                dst.subarray(offset + i * CHUNK, offset + i * CHUNK + expected.length),
+              ).equals(expected),
+            ).toBe(true);
+            expect(
+              Buffer.from(tags.subarray(i * 16, i * 16 + 16)).equals(cipher.getAuthTag()),
+            ).toBe(true);
+          }
         }
-      }
-    });
+      },
+    );
   });
 
   it("seal refuses a counter that would pass 2^32 - 1 (status 2)", async () => {
     setAesEngine(engine);
     const baseIv = Buffer.alloc(12);
     baseIv.writeUInt32BE(0xffffffff, 8);
-    const status = await loadNativeBinding().seal(1, randomBytes(32), baseIv, 0, 16, new Uint8Array(17), new Uint8Array(17), new Uint8Array(32));
+    const status = await loadNativeBinding().seal(
+      1,
+      randomBytes(32),
+      baseIv,
+      0,
+      16,
+      new Uint8Array(17),
+      new Uint8Array(17),
+      new Uint8Array(32),
+    );
     expect(status).toBe(2);
   });
 });
@@ -127,9 +194,15 @@ describe("engine selection", () => {
     const { execFileSync } = await import("node:child_process");
     const { PACKAGE_ROOT } = await import("../../src/native/addon.js");
     const script = `const b = require("node-gyp-build")(${JSON.stringify(PACKAGE_ROOT)}); console.log(b.nativeInfo().aesGcmEngine);`;
-    const out = execFileSync(process.execPath, ["-e", script], { env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "openssl" }, encoding: "utf8" });
+    const out = execFileSync(process.execPath, ["-e", script], {
+      env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "openssl" },
+      encoding: "utf8",
+    });
     expect(out.trim()).toBe("openssl");
-    const auto = execFileSync(process.execPath, ["-e", script], { env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "" }, encoding: "utf8" });
+    const auto = execFileSync(process.execPath, ["-e", script], {
+      env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "" },
+      encoding: "utf8",
+    });
     expect(auto.trim()).toBe(nativeInfo().ipsecMbUsable ? "ipsec-mb" : "openssl");
   });
 });
@@ -153,10 +226,22 @@ describe("runPlan", () => {
         const bad = Buffer.from(request.tags);
         bad[0]! ^= 1;
         const other = new Uint8Array(v2.plain.length);
-        await expect(file.runPlan([
-          { kind: "decrypt", request, dest: whole, label: "good" },
-          { kind: "decrypt", request: { ...request, tags: bad }, dest: other, label: "bad tensor" },
-        ])).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED" && e.message.includes('"bad tensor"'));
+        await expect(
+          file.runPlan([
+            { kind: "decrypt", request, dest: whole, label: "good" },
+            {
+              kind: "decrypt",
+              request: { ...request, tags: bad },
+              dest: other,
+              label: "bad tensor",
+            },
+          ]),
+        ).rejects.toSatisfy(
+          (e: unknown) =>
+            e instanceof CryptoTensorsError &&
+            e.code === "ERR_DECRYPTION_FAILED" &&
+            e.message.includes('"bad tensor"'),
+        );
         expect(whole.every((b) => b === 0) && other.every((b) => b === 0)).toBe(true);
       }
     } finally {

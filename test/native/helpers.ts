@@ -12,7 +12,11 @@ const NAMES: Record<AeadAlgorithm, string> = {
   aes256gcm: "aes-256-gcm",
   chacha20poly1305: "chacha20-poly1305",
 };
-export const KEY_BYTES: Record<AeadAlgorithm, number> = { aes128gcm: 16, aes256gcm: 32, chacha20poly1305: 32 };
+export const KEY_BYTES: Record<AeadAlgorithm, number> = {
+  aes128gcm: 16,
+  aes256gcm: 32,
+  chacha20poly1305: 32,
+};
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
@@ -26,8 +30,15 @@ export function writeTemp(dir: string, name: string, bytes: Uint8Array): string 
   return path;
 }
 
-function seal(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array, plain: Uint8Array): { ct: Buffer; tag: Buffer } {
-  const cipher = createCipheriv(NAMES[algorithm] as CipherGCMTypes, key, iv, { authTagLength: 16 }) as CipherGCM;
+function seal(
+  algorithm: AeadAlgorithm,
+  key: Uint8Array,
+  iv: Uint8Array,
+  plain: Uint8Array,
+): { ct: Buffer; tag: Buffer } {
+  const cipher = createCipheriv(NAMES[algorithm] as CipherGCMTypes, key, iv, {
+    authTagLength: 16,
+  }) as CipherGCM;
   const ct = Buffer.concat([cipher.update(plain), cipher.final()]);
   return { ct, tag: cipher.getAuthTag() };
 }
@@ -35,7 +46,8 @@ function seal(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array, plain: 
 /** IV of absolute chunk `index` computed with BigInt, independently of the code under test. */
 export function chunkIvOf(baseIv: Uint8Array, index: number): Uint8Array {
   const iv = Uint8Array.from(baseIv);
-  const counter = (BigInt(new DataView(iv.buffer).getUint32(8, false)) + BigInt(index)) & 0xffffffffn;
+  const counter =
+    (BigInt(new DataView(iv.buffer).getUint32(8, false)) + BigInt(index)) & 0xffffffffn;
   new DataView(iv.buffer).setUint32(8, Number(counter), false);
   return iv;
 }
@@ -48,7 +60,13 @@ export interface Sealed {
 }
 
 /** Encrypts a whole tensor: chunkSize 0 = v1 (one AEAD), else v2 chunks starting at chunk 0. */
-export function encryptTensor(algorithm: AeadAlgorithm, key: Uint8Array, baseIv: Uint8Array, plain: Uint8Array, chunkSize: number): Sealed {
+export function encryptTensor(
+  algorithm: AeadAlgorithm,
+  key: Uint8Array,
+  baseIv: Uint8Array,
+  plain: Uint8Array,
+  chunkSize: number,
+): Sealed {
   if (chunkSize === 0) {
     const { ct, tag } = seal(algorithm, key, baseIv, plain);
     return { ciphertext: ct, tags: tag };
@@ -57,7 +75,12 @@ export function encryptTensor(algorithm: AeadAlgorithm, key: Uint8Array, baseIv:
   const tags: Buffer[] = [];
   const n = plain.length === 0 ? 1 : Math.ceil(plain.length / chunkSize);
   for (let i = 0; i < n; i++) {
-    const { ct, tag } = seal(algorithm, key, chunkIvOf(baseIv, i), plain.subarray(i * chunkSize, (i + 1) * chunkSize));
+    const { ct, tag } = seal(
+      algorithm,
+      key,
+      chunkIvOf(baseIv, i),
+      plain.subarray(i * chunkSize, (i + 1) * chunkSize),
+    );
     parts.push(ct);
     tags.push(tag);
   }
@@ -75,7 +98,14 @@ export interface Fixture {
 }
 
 /** Writes `prefix ‖ ciphertext ‖ suffix` to a file in `dir`. */
-export function writeEncrypted(dir: string, name: string, algorithm: AeadAlgorithm, length: number, chunkSize: number, baseIv?: Buffer): Fixture {
+export function writeEncrypted(
+  dir: string,
+  name: string,
+  algorithm: AeadAlgorithm,
+  length: number,
+  chunkSize: number,
+  baseIv?: Buffer,
+): Fixture {
   const plain = randomBytes(length);
   const key = randomBytes(KEY_BYTES[algorithm]);
   const iv = baseIv ?? randomBytes(12);
@@ -86,9 +116,24 @@ export function writeEncrypted(dir: string, name: string, algorithm: AeadAlgorit
 }
 
 /** The request for chunks [firstChunk, firstChunk + count) of a v2 fixture (whole range for v1). */
-export function requestFor(f: Fixture, algorithm: AeadAlgorithm, chunkSize: number, firstChunk = 0, count?: number): DecryptRequest {
+export function requestFor(
+  f: Fixture,
+  algorithm: AeadAlgorithm,
+  chunkSize: number,
+  firstChunk = 0,
+  count?: number,
+): DecryptRequest {
   if (chunkSize === 0) {
-    return { algorithm, key: f.key, fileOffset: f.dataStart, length: f.plain.length, chunkSize: 0, firstChunk: 0, baseIv: f.baseIv, tags: f.sealed.tags };
+    return {
+      algorithm,
+      key: f.key,
+      fileOffset: f.dataStart,
+      length: f.plain.length,
+      chunkSize: 0,
+      firstChunk: 0,
+      baseIv: f.baseIv,
+      tags: f.sealed.tags,
+    };
   }
   const total = f.plain.length === 0 ? 1 : Math.ceil(f.plain.length / chunkSize);
   const n = count ?? total - firstChunk;

@@ -28,10 +28,19 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
 
   it("reads byte ranges into the caller's buffer, up to and including EOF", async () => {
     const file = await backend.open(path);
-    for (const [offset, length] of [[0, 8], [17, 1000], [data.length - 5, 5], [data.length, 0], [0, data.length], [123, 0]]) {
+    for (const [offset, length] of [
+      [0, 8],
+      [17, 1000],
+      [data.length - 5, 5],
+      [data.length, 0],
+      [0, data.length],
+      [123, 0],
+    ]) {
       const dest = new Uint8Array(length! + 2).fill(0xee);
       await file.readInto(offset!, length!, dest);
-      expect(Buffer.from(dest.subarray(0, length)).equals(data.subarray(offset!, offset! + length!))).toBe(true);
+      expect(
+        Buffer.from(dest.subarray(0, length)).equals(data.subarray(offset!, offset! + length!)),
+      ).toBe(true);
       expect([...dest.subarray(length)]).toEqual([0xee, 0xee]);
     }
     // A view into a larger buffer: only its window is written.
@@ -45,8 +54,12 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
 
   it("rejects ranges past EOF with ERR_FILE_TRUNCATED", async () => {
     const file = await backend.open(path);
-    await expect(file.readInto(data.length - 4, 5, new Uint8Array(5))).rejects.toSatisfy(isCode("ERR_FILE_TRUNCATED"));
-    await expect(file.readInto(data.length + 1, 0, new Uint8Array(0))).rejects.toSatisfy(isCode("ERR_FILE_TRUNCATED"));
+    await expect(file.readInto(data.length - 4, 5, new Uint8Array(5))).rejects.toSatisfy(
+      isCode("ERR_FILE_TRUNCATED"),
+    );
+    await expect(file.readInto(data.length + 1, 0, new Uint8Array(0))).rejects.toSatisfy(
+      isCode("ERR_FILE_TRUNCATED"),
+    );
     await file.close();
   });
 
@@ -55,7 +68,9 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
     const file = await backend.open(shrinking);
     truncateSync(shrinking, 1000);
     await file.readInto(0, 1000, new Uint8Array(1000));
-    await expect(file.readInto(0, 4096, new Uint8Array(4096))).rejects.toSatisfy(isCode("ERR_FILE_TRUNCATED"));
+    await expect(file.readInto(0, 4096, new Uint8Array(4096))).rejects.toSatisfy(
+      isCode("ERR_FILE_TRUNCATED"),
+    );
     await file.close();
   });
 
@@ -70,7 +85,9 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
       const offset = (i * 7919) % (data.length - 4096);
       const length = 1 + ((i * 104729) % 4096);
       const dest = new Uint8Array(length);
-      return file.readInto(offset, length, dest).then(() => Buffer.from(dest).equals(data.subarray(offset, offset + length)));
+      return file
+        .readInto(offset, length, dest)
+        .then(() => Buffer.from(dest).equals(data.subarray(offset, offset + length)));
     });
     expect((await Promise.all(jobs)).every(Boolean)).toBe(true);
     await file.close();
@@ -97,23 +114,52 @@ describe.each(["native", "fallback"] as const)("%s backend", (name) => {
       [() => file.readInto("0" as unknown as number, 8, dest), TypeError],
       [() => file.readInto(0, 8, [] as unknown as Uint8Array), TypeError],
       [() => file.readInto(0, 8, new Float32Array(2) as unknown as Uint8Array), TypeError],
-      [() => file.readInto(0, 8, new Uint8Array(new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(8, { maxByteLength: 16 }))), TypeError],
+      [
+        () =>
+          file.readInto(
+            0,
+            8,
+            new Uint8Array(
+              new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(8, {
+                maxByteLength: 16,
+              }),
+            ),
+          ),
+        TypeError,
+      ],
       [() => file.readInto(-1, 8, dest), RangeError],
       [() => file.readInto(0.5, 8, dest), RangeError],
       [() => file.readInto(2 ** 53, 8, dest), RangeError],
       [() => file.readInto(0, 9, dest), RangeError],
       [() => file.decryptInto(null as unknown as DecryptRequest, dest), TypeError],
-      [() => file.decryptInto({ algorithm: "aes-256-gcm" } as unknown as DecryptRequest, dest), TypeError],
+      [
+        () => file.decryptInto({ algorithm: "aes-256-gcm" } as unknown as DecryptRequest, dest),
+        TypeError,
+      ],
     ];
     for (const [call, type] of misuse) await expect(call()).rejects.toThrow(type);
     const good: DecryptRequest = {
-      algorithm: "aes256gcm", key: new Uint8Array(32), fileOffset: 0, length: 8, chunkSize: 4, firstChunk: 0,
-      baseIv: new Uint8Array(12), tags: new Uint8Array(32),
+      algorithm: "aes256gcm",
+      key: new Uint8Array(32),
+      fileOffset: 0,
+      length: 8,
+      chunkSize: 4,
+      firstChunk: 0,
+      baseIv: new Uint8Array(12),
+      tags: new Uint8Array(32),
     };
-    await expect(file.decryptInto({ ...good, tags: new Uint8Array(16) }, dest)).rejects.toThrow(RangeError);
-    await expect(file.decryptInto({ ...good, key: new Uint8Array(16) }, dest)).rejects.toSatisfy(isCode("ERR_INVALID_KEY_LENGTH"));
-    await expect(file.decryptInto({ ...good, baseIv: new Uint8Array(8) }, dest)).rejects.toSatisfy(isCode("ERR_INVALID_IV_LENGTH"));
-    await expect(file.decryptInto({ ...good, fileOffset: data.length - 4 }, dest)).rejects.toSatisfy(isCode("ERR_FILE_TRUNCATED"));
+    await expect(file.decryptInto({ ...good, tags: new Uint8Array(16) }, dest)).rejects.toThrow(
+      RangeError,
+    );
+    await expect(file.decryptInto({ ...good, key: new Uint8Array(16) }, dest)).rejects.toSatisfy(
+      isCode("ERR_INVALID_KEY_LENGTH"),
+    );
+    await expect(file.decryptInto({ ...good, baseIv: new Uint8Array(8) }, dest)).rejects.toSatisfy(
+      isCode("ERR_INVALID_IV_LENGTH"),
+    );
+    await expect(
+      file.decryptInto({ ...good, fileOffset: data.length - 4 }, dest),
+    ).rejects.toSatisfy(isCode("ERR_FILE_TRUNCATED"));
     await expect(backend.open("a\0b")).rejects.toThrow(TypeError);
     await file.close();
   });

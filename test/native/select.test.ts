@@ -6,7 +6,10 @@ import { selectBackend } from "../../src/native/select.js";
 
 const native = { name: "native" } as Backend;
 const fallback = { name: "fallback" } as Backend;
-const unavailable = new CryptoTensorsError("ERR_NATIVE_UNAVAILABLE", "the addon could not be loaded (boom)");
+const unavailable = new CryptoTensorsError(
+  "ERR_NATIVE_UNAVAILABLE",
+  "the addon could not be loaded (boom)",
+);
 
 function sources(nativeLoads: boolean) {
   return {

@@ -46,7 +46,10 @@ const dest = new Uint8Array(size);
 
 describe("truncation under a mapped read", () => {
   it("reports ERR_FILE_TRUNCATED (status 3) or success, and the process survives", () => {
-    const out = execFileSync(process.execPath, ["-e", CHILD, PACKAGE_ROOT, dir], { encoding: "utf8", timeout: 60_000 });
+    const out = execFileSync(process.execPath, ["-e", CHILD, PACKAGE_ROOT, dir], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
     const { outcomes } = JSON.parse(out) as { outcomes: Record<string, number>; faults: number };
     for (const status of Object.keys(outcomes)) expect(["0", "3", "after:3"]).toContain(status);
     expect(outcomes["after:3"]).toBe(1);

@@ -3,7 +3,16 @@
 // `npm pack` it, install the tarball offline into an empty project, and use it without compiling.
 // Depends on the public entry src/index.ts exporting nativeInfo, saveFile and loadFile.
 import { execFileSync, spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,33 +24,70 @@ const consumer = join(work, "consumer");
 const installed = join(consumer, "node_modules", "cryptotensors");
 // Offline everywhere: node-gyp must use the local headers, and any attempt to compile during
 // install must fail loudly instead of quietly building.
-const env = { ...process.env, npm_config_nodedir: "/usr", npm_config_offline: "true", CRYPTOTENSORS_BACKEND: "" };
+const env = {
+  ...process.env,
+  npm_config_nodedir: "/usr",
+  npm_config_offline: "true",
+  CRYPTOTENSORS_BACKEND: "",
+};
 let tarball = "";
 
-function run(command: string, args: string[], cwd: string, extraEnv: Record<string, string> = {}): string {
-  const result = spawnSync(command, args, { cwd, env: { ...env, ...extraEnv }, encoding: "utf8", maxBuffer: 64 << 20 });
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  extraEnv: Record<string, string> = {},
+): string {
+  const result = spawnSync(command, args, {
+    cwd,
+    env: { ...env, ...extraEnv },
+    encoding: "utf8",
+    maxBuffer: 64 << 20,
+  });
   if (result.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`);
+    throw new Error(
+      `${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`,
+    );
   }
   return result.stdout;
 }
 
 beforeAll(() => {
   mkdirSync(staging);
-  for (const entry of ["package.json", ".npmrc", "binding.gyp", "native", "README.md", "src", "tsconfig.json", "tsconfig.build.json"]) {
-    if (existsSync(join(PACKAGE_ROOT, entry))) cpSync(join(PACKAGE_ROOT, entry), join(staging, entry), { recursive: true });
+  for (const entry of [
+    "package.json",
+    ".npmrc",
+    "binding.gyp",
+    "native",
+    "README.md",
+    "src",
+    "tsconfig.json",
+    "tsconfig.build.json",
+  ]) {
+    if (existsSync(join(PACKAGE_ROOT, entry)))
+      cpSync(join(PACKAGE_ROOT, entry), join(staging, entry), { recursive: true });
   }
   symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(staging, "node_modules"), "dir");
   // `npm pack` runs the package's `prepare` script, which builds dist/ from src/ as a publisher would.
   run("npm", ["run", "prebuild"], staging);
   rmSync(join(staging, "build"), { recursive: true, force: true });
-  const packed = JSON.parse(run("npm", ["pack", "--json", "--pack-destination", work], staging)) as Array<{ filename: string; files: Array<{ path: string }> }>;
+  const packed = JSON.parse(
+    run("npm", ["pack", "--json", "--pack-destination", work], staging),
+  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
   tarball = join(work, packed[0]!.filename);
   mkdirSync(consumer);
-  writeFileSync(join(consumer, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-  run("npm", ["install", "--offline", "--no-audit", "--no-fund", "--foreground-scripts", tarball], consumer, {
-    npm_config_node_gyp: "/bin/false",
-  });
+  writeFileSync(
+    join(consumer, "package.json"),
+    JSON.stringify({ name: "consumer", private: true, type: "module" }),
+  );
+  run(
+    "npm",
+    ["install", "--offline", "--no-audit", "--no-fund", "--foreground-scripts", tarball],
+    consumer,
+    {
+      npm_config_node_gyp: "/bin/false",
+    },
+  );
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -51,14 +97,20 @@ describe("npm pack + offline install", () => {
     const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n");
     expect(files).toContain("package/dist/index.js");
     expect(files).toContain("package/binding.gyp");
-    expect(files.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f))).toHaveLength(1);
+    expect(
+      files.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f)),
+    ).toHaveLength(1);
     expect(files.filter((f) => f.startsWith("package/build/"))).toEqual([]);
   });
 
   it("installs without compiling: no build/ directory, node-gyp-build resolves the prebuild", () => {
     expect(existsSync(join(installed, "build"))).toBe(false);
     expect(readdirSync(join(installed, "prebuilds", "linux-x64"))).toHaveLength(1);
-    const resolved = run(process.execPath, ["-e", `console.log(require("node-gyp-build").path(${JSON.stringify(installed)}))`], consumer).trim();
+    const resolved = run(
+      process.execPath,
+      ["-e", `console.log(require("node-gyp-build").path(${JSON.stringify(installed)}))`],
+      consumer,
+    ).trim();
     expect(resolved).toMatch(/\/node_modules\/cryptotensors\/prebuilds\/linux-x64\/[^/]+\.node$/);
   });
 
@@ -72,13 +124,25 @@ describe("npm pack + offline install", () => {
       console.log(JSON.stringify({ info: nativeInfo(), backend: backendName(), dtype: w.dtype, shape: w.shape,
         values: Array.from(new Float32Array(w.data.buffer.slice(w.data.byteOffset, w.data.byteOffset + w.data.byteLength))) }));`;
     writeFileSync(join(consumer, "use.mjs"), script);
-    const result = spawnSync(process.execPath, ["use.mjs"], { cwd: consumer, env, encoding: "utf8" });
+    const result = spawnSync(process.execPath, ["use.mjs"], {
+      cwd: consumer,
+      env,
+      encoding: "utf8",
+    });
     expect(result.stderr).not.toMatch(/pure TypeScript backend/);
     expect(result.status, result.stderr).toBe(0);
-    const out = JSON.parse(result.stdout) as { info: { openssl: string; opensslDir: string }; backend: string; dtype: string; shape: number[]; values: number[] };
+    const out = JSON.parse(result.stdout) as {
+      info: { openssl: string; opensslDir: string };
+      backend: string;
+      dtype: string;
+      shape: number[];
+      values: number[];
+    };
     expect(out.backend).toBe("native");
     expect(out.info.openssl).toMatch(/^OpenSSL /);
-    expect(out.info.opensslDir).toBe(execFileSync("openssl", ["version", "-d"], { encoding: "utf8" }).trim());
+    expect(out.info.opensslDir).toBe(
+      execFileSync("openssl", ["version", "-d"], { encoding: "utf8" }).trim(),
+    );
     expect(out).toMatchObject({ dtype: "F32", shape: [2, 2], values: [1, 2, 3, 4] });
   });
 
@@ -103,7 +167,11 @@ describe("npm pack + offline install", () => {
     writeFileSync(join(broken, "use.mjs"), script);
     const result = spawnSync(process.execPath, ["use.mjs"], { cwd: broken, env, encoding: "utf8" });
     expect(result.status, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toEqual({ backend: "fallback", bytes: [7, 8, 9], code: "ERR_NATIVE_UNAVAILABLE" });
+    expect(JSON.parse(result.stdout)).toEqual({
+      backend: "fallback",
+      bytes: [7, 8, 9],
+      code: "ERR_NATIVE_UNAVAILABLE",
+    });
     expect(result.stderr.match(/CryptoTensorsWarning/g)).toHaveLength(1);
     expect(result.stderr).toMatch(/No native build was found/);
   });

@@ -3,7 +3,14 @@
 // batching of v2 tensors larger than one backend call, and the parallel native sealing of the
 // writer — on both byte backends and both AES-GCM engines.
 import { afterAll, describe, expect, it } from "vitest";
-import { CryptoTensorsError, generateKeySet, loadFile, openFile, saveFile, type TensorInput } from "../../src/index.js";
+import {
+  CryptoTensorsError,
+  generateKeySet,
+  loadFile,
+  openFile,
+  saveFile,
+  type TensorInput,
+} from "../../src/index.js";
 import { nativeInfo, setAesEngine } from "../../src/native/index.js";
 import { ARENA_ALIGNMENT, BATCH_BYTES } from "../../src/reader/read-all.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
@@ -30,35 +37,55 @@ async function writeModel(version: "1" | "2", encrypted = true) {
   const keys = generateKeySet({ alg: "aes256gcm" });
   const tensors = model();
   const path = next();
-  await saveFile(path, tensors, encrypted ? { encryption: { encKey: keys.keys[0], signKey: keys.keys[1], version, ...(version === "2" ? { chunkSize: 64 * 1024 } : {}) } } : {});
+  await saveFile(
+    path,
+    tensors,
+    encrypted
+      ? {
+          encryption: {
+            encKey: keys.keys[0],
+            signKey: keys.keys[1],
+            version,
+            ...(version === "2" ? { chunkSize: 64 * 1024 } : {}),
+          },
+        }
+      : {},
+  );
   return { path, keys, tensors };
 }
 
-const ENGINES = nativeInfo().ipsecMbUsable ? (["ipsec-mb", "openssl"] as const) : (["openssl"] as const);
+const ENGINES = nativeInfo().ipsecMbUsable
+  ? (["ipsec-mb", "openssl"] as const)
+  : (["openssl"] as const);
 
 describe.each(["native", "fallback"] as const)("readAll with the %s backend", (backend) => {
-  it.each(["1", "2"] as const)("v%s: fresh buffers and one 64-byte aligned arena give the stored bytes", async (version) => {
-    const { path, keys, tensors } = await writeModel(version);
-    for (const engine of ENGINES) {
-      setAesEngine(engine);
-      const file = await openFile(path, { keys, backend });
-      try {
-        const fresh = await file.readAll();
-        const arena = new ArrayBuffer(file.readAllByteLength() + 10);
-        const packed = await file.readAll({ into: arena });
-        for (const [name, tensor] of Object.entries(tensors)) {
-          expect(Buffer.from(fresh[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
-          expect(Buffer.from(packed[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
-          expect(packed[name]!.data.buffer).toBe(arena);
-          expect(packed[name]!.data.byteOffset % ARENA_ALIGNMENT).toBe(0);
-          expect(packed[name]!.shape).toEqual([...tensor.shape]);
+  it.each(["1", "2"] as const)(
+    "v%s: fresh buffers and one 64-byte aligned arena give the stored bytes",
+    async (version) => {
+      const { path, keys, tensors } = await writeModel(version);
+      for (const engine of ENGINES) {
+        setAesEngine(engine);
+        const file = await openFile(path, { keys, backend });
+        try {
+          const fresh = await file.readAll();
+          const arena = new ArrayBuffer(file.readAllByteLength() + 10);
+          const packed = await file.readAll({ into: arena });
+          for (const [name, tensor] of Object.entries(tensors)) {
+            expect(Buffer.from(fresh[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
+            expect(Buffer.from(packed[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
+            expect(packed[name]!.data.buffer).toBe(arena);
+            expect(packed[name]!.data.byteOffset % ARENA_ALIGNMENT).toBe(0);
+            expect(packed[name]!.shape).toEqual([...tensor.shape]);
+          }
+          await expect(
+            file.readAll({ into: new ArrayBuffer(file.readAllByteLength() - 1) }),
+          ).rejects.toThrow(RangeError);
+        } finally {
+          await file.close();
         }
-        await expect(file.readAll({ into: new ArrayBuffer(file.readAllByteLength() - 1) })).rejects.toThrow(RangeError);
-      } finally {
-        await file.close();
       }
-    }
-  });
+    },
+  );
 
   it("reports progress per tensor in file order, and an abort from a callback stops before the next tensor", async () => {
     const { path, keys } = await writeModel("2");
@@ -71,8 +98,17 @@ describe.each(["native", "fallback"] as const)("readAll with the %s backend", (b
       const controller = new AbortController();
       const arena = new Uint8Array(file.readAllByteLength());
       let calls = 0;
-      const loading = file.readAll({ into: arena, signal: controller.signal, onProgress: () => { calls++; controller.abort(); } });
-      await expect(loading).rejects.toSatisfy((e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_ABORTED");
+      const loading = file.readAll({
+        into: arena,
+        signal: controller.signal,
+        onProgress: () => {
+          calls++;
+          controller.abort();
+        },
+      });
+      await expect(loading).rejects.toSatisfy(
+        (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_ABORTED",
+      );
       expect(calls).toBe(1);
       expect(arena.every((b) => b === 0)).toBe(true); // decrypted bytes were wiped
     } finally {
@@ -90,7 +126,10 @@ describe.each(["native", "fallback"] as const)("readAll with the %s backend", (b
     try {
       const arena = new Uint8Array(file.readAllByteLength());
       await expect(file.readAll({ into: arena })).rejects.toSatisfy(
-        (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED" && /^"[^"]+": decryption failed/.test(e.message),
+        (e: unknown) =>
+          e instanceof CryptoTensorsError &&
+          e.code === "ERR_DECRYPTION_FAILED" &&
+          /^"[^"]+": decryption failed/.test(e.message),
       );
       expect(arena.every((b) => b === 0)).toBe(true);
     } finally {
@@ -103,7 +142,8 @@ describe.each(["native", "fallback"] as const)("readAll with the %s backend", (b
       const { path, keys, tensors } = await writeModel("2", encrypted);
       const loaded = await loadFile(path, { keys, backend });
       expect(Object.keys(loaded).sort()).toEqual(Object.keys(tensors).sort());
-      for (const [name, tensor] of Object.entries(tensors)) expect(Buffer.from(loaded[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
+      for (const [name, tensor] of Object.entries(tensors))
+        expect(Buffer.from(loaded[name]!.data).equals(Buffer.from(tensor.data))).toBe(true);
     }
   });
 });
@@ -113,7 +153,11 @@ describe("v2 tensors larger than one backend call", () => {
     const keys = generateKeySet({ alg: "aes128gcm" });
     const big = randomTensor(BATCH_BYTES + 3 * (1 << 20) + 11);
     const path = next();
-    await saveFile(path, { big, small: randomTensor(5) }, { encryption: { encKey: keys.keys[0], signKey: keys.keys[1] } });
+    await saveFile(
+      path,
+      { big, small: randomTensor(5) },
+      { encryption: { encKey: keys.keys[0], signKey: keys.keys[1] } },
+    );
     for (const engine of ENGINES) {
       setAesEngine(engine);
       const progress: number[] = [];

@@ -6,39 +6,70 @@ const strings = ["gpu-1", "free.a", "pro.b", "ABC", "", "a.b.c"];
 /** Random input documents: fields may be missing or of unexpected types. */
 export const inputArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
   {
-    a: fc.oneof(fc.integer({ min: -3, max: 5 }), fc.constantFrom(...strings), fc.boolean(), fc.constant(null)),
+    a: fc.oneof(
+      fc.integer({ min: -3, max: 5 }),
+      fc.constantFrom(...strings),
+      fc.boolean(),
+      fc.constant(null),
+    ),
     b: fc.integer({ min: -3, max: 5 }),
     s: fc.constantFrom(...strings),
-    xs: fc.array(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.constantFrom(...strings)), { maxLength: 4 }),
-    o: fc.record({ k: fc.integer({ min: 0, max: 3 }), t: fc.constantFrom(...strings) }, { requiredKeys: [] }),
+    xs: fc.array(fc.oneof(fc.integer({ min: -2, max: 4 }), fc.constantFrom(...strings)), {
+      maxLength: 4,
+    }),
+    o: fc.record(
+      { k: fc.integer({ min: 0, max: 3 }), t: fc.constantFrom(...strings) },
+      { requiredKeys: [] },
+    ),
   },
   { requiredKeys: [] },
 );
 
 const q = (s: string): string => JSON.stringify(s);
 
-function exprArb(vars: string[]): { num: fc.Arbitrary<string>; str: fc.Arbitrary<string>; any: fc.Arbitrary<string>; bool: fc.Arbitrary<string> } {
+function exprArb(vars: string[]): {
+  num: fc.Arbitrary<string>;
+  str: fc.Arbitrary<string>;
+  any: fc.Arbitrary<string>;
+  bool: fc.Arbitrary<string>;
+} {
   const varArb = vars.length > 0 ? [fc.constantFrom(...vars)] : [];
   const numLeaf = fc.oneof(
     fc.integer({ min: -3, max: 9 }).map(String),
-    fc.constantFrom("input.b", "input.a", "input.xs[0]", "input.o.k", "count(input.xs)", "count(input.s)"),
+    fc.constantFrom(
+      "input.b",
+      "input.a",
+      "input.xs[0]",
+      "input.o.k",
+      "count(input.xs)",
+      "count(input.s)",
+    ),
     ...varArb,
   );
   const num: fc.Arbitrary<string> = fc.oneof(
     { weight: 3, arbitrary: numLeaf },
-    { weight: 1, arbitrary: fc.tuple(numLeaf, fc.constantFrom("+", "-", "*", "/", "%"), numLeaf).map(([a, op, b]) => `(${a} ${op} ${b})`) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(numLeaf, fc.constantFrom("+", "-", "*", "/", "%"), numLeaf)
+        .map(([a, op, b]) => `(${a} ${op} ${b})`),
+    },
   );
   const str = fc.oneof(
     fc.constantFrom(...strings).map(q),
     fc.constantFrom("input.s", "input.a", "input.o.t", "input.xs[1]"),
-    fc.constantFrom("lower", "upper").chain((f) => fc.constantFrom("input.s", "input.a", '"MiXed"').map((x) => `${f}(${x})`)),
+    fc
+      .constantFrom("lower", "upper")
+      .chain((f) => fc.constantFrom("input.s", "input.a", '"MiXed"').map((x) => `${f}(${x})`)),
   );
   const any = fc.oneof(num, str, fc.constantFrom("true", "null", "input.o", "input.xs", ...vars));
   const cmp = fc.constantFrom("==", "!=", "<", "<=", ">", ">=");
   const bool = fc.oneof(
     fc.tuple(num, cmp, num).map(([a, op, b]) => `${a} ${op} ${b}`),
     fc.tuple(any, fc.constantFrom("==", "!=", "<"), any).map(([a, op, b]) => `${a} ${op} ${b}`),
-    fc.tuple(fc.constantFrom("startswith", "endswith", "contains"), str, str).map(([f, a, b]) => `${f}(${a}, ${b})`),
+    fc
+      .tuple(fc.constantFrom("startswith", "endswith", "contains"), str, str)
+      .map(([f, a, b]) => `${f}(${a}, ${b})`),
     any.map((x) => `${x} in input.xs`),
     any.map((x) => `${x} in {1, "free.a", 3}`),
     fc.tuple(fc.constantFrom("is_number", "is_string"), any).map(([f, x]) => `${f}(${x})`),
@@ -50,24 +81,37 @@ function exprArb(vars: string[]): { num: fc.Arbitrary<string>; str: fc.Arbitrary
 
 /** A rule body: optional `some x in`, optional `y := …`, then 1–3 conditions (possibly negated or `every`). */
 function bodyArb(): fc.Arbitrary<{ text: string; vars: string[] }> {
-  return fc.record({ withSome: fc.boolean(), withAssign: fc.boolean(), withIndex: fc.boolean() }).chain(({ withSome, withAssign, withIndex }) => {
-    const vars = [...(withSome ? ["x"] : []), ...(withAssign ? ["y"] : []), ...(withIndex ? ["i"] : [])];
-    const e = exprArb(vars);
-    const lit = fc.oneof(
-      { weight: 4, arbitrary: e.bool },
-      { weight: 1, arbitrary: e.bool.map((b) => `not ${b}`) },
-      { weight: 1, arbitrary: fc.tuple(fc.constantFrom("<", ">", "!="), exprArb([]).num).map(([op, n]) => `every v in input.xs { v ${op} ${n} }`) },
-    );
-    const head = fc.tuple(exprArb([]).num, exprArb([]).any);
-    return fc.tuple(head, fc.array(lit, { minLength: 1, maxLength: 3 })).map(([[assigned, indexed], lits]) => {
-      const pre = [
-        ...(withSome ? ["some x in input.xs"] : []),
-        ...(withAssign ? [`y := ${assigned}`] : []),
-        ...(withIndex ? [`input.xs[i] == ${indexed}`] : []),
+  return fc
+    .record({ withSome: fc.boolean(), withAssign: fc.boolean(), withIndex: fc.boolean() })
+    .chain(({ withSome, withAssign, withIndex }) => {
+      const vars = [
+        ...(withSome ? ["x"] : []),
+        ...(withAssign ? ["y"] : []),
+        ...(withIndex ? ["i"] : []),
       ];
-      return { text: `{\n  ${[...pre, ...lits].join("\n  ")}\n}`, vars };
+      const e = exprArb(vars);
+      const lit = fc.oneof(
+        { weight: 4, arbitrary: e.bool },
+        { weight: 1, arbitrary: e.bool.map((b) => `not ${b}`) },
+        {
+          weight: 1,
+          arbitrary: fc
+            .tuple(fc.constantFrom("<", ">", "!="), exprArb([]).num)
+            .map(([op, n]) => `every v in input.xs { v ${op} ${n} }`),
+        },
+      );
+      const head = fc.tuple(exprArb([]).num, exprArb([]).any);
+      return fc
+        .tuple(head, fc.array(lit, { minLength: 1, maxLength: 3 }))
+        .map(([[assigned, indexed], lits]) => {
+          const pre = [
+            ...(withSome ? ["some x in input.xs"] : []),
+            ...(withAssign ? [`y := ${assigned}`] : []),
+            ...(withIndex ? [`input.xs[i] == ${indexed}`] : []),
+          ];
+          return { text: `{\n  ${[...pre, ...lits].join("\n  ")}\n}`, vars };
+        });
     });
-  });
 }
 
 /** A whole policy: a helper rule `h`, an optional default, and 1–3 definitions of `allow`. */
@@ -76,16 +120,26 @@ export const policyArb: fc.Arbitrary<string> = fc
     bodyArb(),
     fc.option(fc.constantFrom("false", "true", "0", '"no"'), { nil: undefined }),
     fc.array(
-      fc.tuple(bodyArb(), fc.constantFrom("none", "none", "const", "expr")).chain(([body, kind]) => {
-        if (kind === "none") return fc.constant(`allow if ${body.text}`);
-        if (kind === "const") return fc.constantFrom("true", "false", "1").map((v) => `allow := ${v} if ${body.text}`);
-        return exprArb(body.vars).any.map((v) => `allow := ${v} if ${body.text}`);
-      }),
+      fc
+        .tuple(bodyArb(), fc.constantFrom("none", "none", "const", "expr"))
+        .chain(([body, kind]) => {
+          if (kind === "none") return fc.constant(`allow if ${body.text}`);
+          if (kind === "const")
+            return fc
+              .constantFrom("true", "false", "1")
+              .map((v) => `allow := ${v} if ${body.text}`);
+          return exprArb(body.vars).any.map((v) => `allow := ${v} if ${body.text}`);
+        }),
       { minLength: 1, maxLength: 3 },
     ),
   )
   .map(([helper, dflt, allows]) =>
-    ["package model", `h if ${helper.text}`, ...(dflt === undefined ? [] : [`default allow := ${dflt}`]), ...allows].join("\n"),
+    [
+      "package model",
+      `h if ${helper.text}`,
+      ...(dflt === undefined ? [] : [`default allow := ${dflt}`]),
+      ...allows,
+    ].join("\n"),
   );
 
 /**
@@ -125,7 +179,7 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
         "1, input.a in vals",
         '"a", input.a in vals',
         "[p, q] := [input.b, n]",
-        "{\"k\": kk} = input.o",
+        '{"k": kk} = input.o',
         "data.model.n >= input.b",
         "not data.model.vals[0] == 1",
         "not input.b in vals",
@@ -138,7 +192,7 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
         "y := {v | some v in vals} & {1, 2}; count(y) > 0",
         "z := [a | some a in vals; not is_string(a)]; count(z) < n",
         'object.get(input.o, "k", -1) == input.b',
-        "type_name(vals) == \"array\"",
+        'type_name(vals) == "array"',
         "abs(input.b - n) < 3",
         "min(vals) == min(vals)",
       ),
@@ -151,7 +205,14 @@ export const structuredPolicyArb: fc.Arbitrary<string> = fc
   .map(([vals, n, lits, head, withDefault, elseBranch]) => {
     const bound = lits.join("\n  ");
     // A head may only use variables its body binds.
-    const usable = head === "p" ? bound.includes("[p, q]") : head === "x" ? bound.includes("x := vals") : true;
+    const usable =
+      head === "p" ? bound.includes("[p, q]") : head === "x" ? bound.includes("x := vals") : true;
     const value = usable ? head : "true";
-    return ["package model", vals, n, ...(withDefault ? ["default allow := false"] : []), `allow := ${value} if {\n  ${bound}\n}${elseBranch}`].join("\n");
+    return [
+      "package model",
+      vals,
+      n,
+      ...(withDefault ? ["default allow := false"] : []),
+      `allow := ${value} if {\n  ${bound}\n}${elseBranch}`,
+    ].join("\n");
   });

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { CryptoTensorsError } from "../../src/errors.js";
-import { RegoEngine } from "../../src/policy/engine.js";
+import type { RegoEngine } from "../../src/policy/engine.js";
 import { stringifyInput } from "../../src/policy/input.js";
 import { toJS } from "../../src/policy/values.js";
 
@@ -15,12 +15,17 @@ export const REPO_ROOT = resolve(import.meta.dirname, "../..");
 export function opaBinary(): string {
   const bin = process.env["OPA_BIN"] ?? join(REPO_ROOT, ".cache/opa/bin/opa");
   if (!existsSync(bin)) {
-    throw new Error(`OPA binary not found at ${bin}: run scripts/install-opa.sh (or set OPA_BIN) before the policy tests`);
+    throw new Error(
+      `OPA binary not found at ${bin}: run scripts/install-opa.sh (or set OPA_BIN) before the policy tests`,
+    );
   }
   return bin;
 }
 
-export type Outcome = { kind: "value"; value: unknown } | { kind: "undefined" } | { kind: "error"; code: string; message: string };
+export type Outcome =
+  | { kind: "value"; value: unknown }
+  | { kind: "undefined" }
+  | { kind: "error"; code: string; message: string };
 
 export interface Case {
   policy: string;
@@ -30,7 +35,10 @@ export interface Case {
   v0?: boolean;
 }
 
-function run(bin: string, args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+function run(
+  bin: string,
+  args: string[],
+): Promise<{ stdout: string; stderr: string; code: number }> {
   return new Promise((res) => {
     execFile(bin, args, { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       res({ stdout, stderr, code: err === null ? 0 : typeof err.code === "number" ? err.code : 1 });
@@ -50,14 +58,21 @@ async function opaOne(bin: string, dir: string, idx: number, c: Case): Promise<O
   if (c.v0) args.push("--v0-compatible");
   args.push("data.model.allow");
   const { stdout, stderr } = await run(bin, args);
-  let out: { result?: { expressions: { value: unknown }[] }[]; errors?: { code: string; message: string }[] };
+  let out: {
+    result?: { expressions: { value: unknown }[] }[];
+    errors?: { code: string; message: string }[];
+  };
   try {
     out = JSON.parse(stdout) as typeof out;
   } catch {
     throw new Error(`opa eval printed no JSON for case ${idx}: ${stderr}`);
   }
   if (out.errors !== undefined && out.errors.length > 0) {
-    return { kind: "error", code: out.errors[0]!.code, message: out.errors.map((e) => e.message).join("; ") };
+    return {
+      kind: "error",
+      code: out.errors[0]!.code,
+      message: out.errors.map((e) => e.message).join("; "),
+    };
   }
   if (out.result === undefined || out.result.length === 0) return { kind: "undefined" };
   return { kind: "value", value: out.result[0]!.expressions[0]!.value };
@@ -101,11 +116,24 @@ function sameJson(a: unknown, b: unknown): boolean {
     // Non-integer arithmetic: OPA computes in arbitrary precision, we in IEEE doubles (the README's Policies section).
     return a === b || Math.abs(a - b) <= 1e-12 * Math.max(Math.abs(a), Math.abs(b));
   }
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
-  if (a !== null && b !== null && typeof a === "object" && typeof b === "object" && !Array.isArray(a) && !Array.isArray(b)) {
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  if (
+    a !== null &&
+    b !== null &&
+    typeof a === "object" &&
+    typeof b === "object" &&
+    !Array.isArray(a) &&
+    !Array.isArray(b)
+  ) {
     const ka = Object.keys(a).sort();
     const kb = Object.keys(b).sort();
-    return sameJson(ka, kb) && ka.every((k) => sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      sameJson(ka, kb) &&
+      ka.every((k) =>
+        sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+      )
+    );
   }
   return a === b;
 }
@@ -115,7 +143,9 @@ export function agree(opa: Outcome, ours: Outcome): boolean {
   if (opa.kind === "error") {
     if (ours.kind !== "error") return false;
     // Compile-time errors (rego_parse_error, rego_type_error, rego_unsafe_var_error, …) vs run-time (eval_*).
-    return opa.code.startsWith("rego_") ? ours.code === "ERR_POLICY_INVALID" : ours.code === "ERR_POLICY_EVAL";
+    return opa.code.startsWith("rego_")
+      ? ours.code === "ERR_POLICY_INVALID"
+      : ours.code === "ERR_POLICY_EVAL";
   }
   if (opa.kind === "undefined") return ours.kind === "undefined";
   return ours.kind === "value" && sameJson(opa.value, ours.value);

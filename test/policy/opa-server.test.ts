@@ -3,7 +3,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CryptoTensorsError, type ErrorCode } from "../../src/errors.js";
-import { checkPolicy, EmbeddedPolicyEvaluator, OpaServerEvaluator } from "../../src/policy/index.js";
+import {
+  checkPolicy,
+  EmbeddedPolicyEvaluator,
+  OpaServerEvaluator,
+} from "../../src/policy/index.js";
 import { CORPUS } from "./corpus.js";
 import { opaBinary } from "./opa-oracle.js";
 
@@ -49,7 +53,19 @@ describe("OpaServerEvaluator", () => {
   beforeAll(async () => {
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    child = spawn(opaBinary(), ["run", "--server", "--addr", `127.0.0.1:${port}`, "--log-level", "error", "--disable-telemetry"], { stdio: "ignore" });
+    child = spawn(
+      opaBinary(),
+      [
+        "run",
+        "--server",
+        "--addr",
+        `127.0.0.1:${port}`,
+        "--log-level",
+        "error",
+        "--disable-telemetry",
+      ],
+      { stdio: "ignore" },
+    );
     await waitHealthy(base, child);
   });
 
@@ -71,8 +87,15 @@ describe("OpaServerEvaluator", () => {
     const cases = CORPUS.filter((c) => !c.v0);
     let compared = 0;
     for (const c of cases) {
-      const [remote, local] = [await outcome(opa.evaluate(c.policy, c.input as never)), await outcome(embedded.evaluate(c.policy, c.input as never))];
-      expect({ policy: c.policy, input: c.input, decision: remote }).toEqual({ policy: c.policy, input: c.input, decision: local });
+      const [remote, local] = [
+        await outcome(opa.evaluate(c.policy, c.input as never)),
+        await outcome(embedded.evaluate(c.policy, c.input as never)),
+      ];
+      expect({ policy: c.policy, input: c.input, decision: remote }).toEqual({
+        policy: c.policy,
+        input: c.input,
+        decision: local,
+      });
       compared++;
     }
     expect(compared).toBeGreaterThan(100);
@@ -92,17 +115,29 @@ describe("OpaServerEvaluator", () => {
   it("maps server answers to typed errors", async () => {
     const opa = new OpaServerEvaluator({ baseUrl: base });
     expect(await codeOf(opa.evaluate("package model\nallow if {", {}))).toBe("ERR_POLICY_INVALID");
-    expect(await codeOf(opa.evaluate("package model\nallow := input.xs[_]", { xs: [true, false] }))).toBe("ERR_POLICY_EVAL");
-    expect(await codeOf(opa.evaluate("package model\nallow := 3", {}))).toBe("ERR_POLICY_UNSUPPORTED");
-    expect(await codeOf(checkPolicy("package model\nallow := false", {}, opa))).toBe("ERR_POLICY_DENIED");
-    expect(await codeOf(checkPolicy("package model\nallow if input.x", {}, opa))).toBe("ERR_POLICY_UNDEFINED");
-    await expect(checkPolicy("package model\nallow := input.n > 1", { n: 2n ** 70n }, opa)).resolves.toBeUndefined();
+    expect(
+      await codeOf(opa.evaluate("package model\nallow := input.xs[_]", { xs: [true, false] })),
+    ).toBe("ERR_POLICY_EVAL");
+    expect(await codeOf(opa.evaluate("package model\nallow := 3", {}))).toBe(
+      "ERR_POLICY_UNSUPPORTED",
+    );
+    expect(await codeOf(checkPolicy("package model\nallow := false", {}, opa))).toBe(
+      "ERR_POLICY_DENIED",
+    );
+    expect(await codeOf(checkPolicy("package model\nallow if input.x", {}, opa))).toBe(
+      "ERR_POLICY_UNDEFINED",
+    );
+    await expect(
+      checkPolicy("package model\nallow := input.n > 1", { n: 2n ** 70n }, opa),
+    ).resolves.toBeUndefined();
   });
 
   it("reports an unreachable server as ERR_POLICY_SERVER", async () => {
     const port = await freePort();
     const opa = new OpaServerEvaluator({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 2000 });
-    expect(await codeOf(opa.evaluate("package model\nallow := true", {}))).toBe("ERR_POLICY_SERVER");
+    expect(await codeOf(opa.evaluate("package model\nallow := true", {}))).toBe(
+      "ERR_POLICY_SERVER",
+    );
   });
 
   it("rejects a malformed base URL with TypeError", () => {

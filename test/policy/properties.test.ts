@@ -9,17 +9,28 @@ const RUNS = Number(process.env["POLICY_PROPERTY_RUNS"] ?? 150);
 const SEED = Number(process.env["POLICY_PROPERTY_SEED"] ?? Date.now() % 2 ** 31);
 
 describe("embedded Rego engine vs opa eval (random policies)", () => {
-  it(`agrees on ${RUNS} random policy × input cases (seed ${SEED})`, async () => {
-    const arb = fc.tuple(fc.oneof(policyArb, structuredPolicyArb), inputArb);
-    const cases: Case[] = fc.sample(arb, { numRuns: RUNS, seed: SEED }).map(([policy, input]) => ({ policy, input }));
-    const opa = await opaEvalAll(cases, 12);
-    const engine = new RegoEngine();
-    const mismatches = cases.flatMap((c, i) => {
-      const ours = oursEval(engine, c);
-      return agree(opa[i]!, ours) ? [] : [{ policy: c.policy, input: c.input, opa: opa[i], ours }];
-    });
-    expect(mismatches.slice(0, 3), `seed ${SEED}: ${mismatches.length} mismatches\n${JSON.stringify(mismatches.slice(0, 3), null, 2)}`).toEqual([]);
-    // Guard against a generator that only produces errors: several outcome kinds must occur.
-    expect(new Set(opa.map((o) => o.kind)).size).toBeGreaterThanOrEqual(2);
-  }, Math.max(60_000, RUNS * 100));
+  it(
+    `agrees on ${RUNS} random policy × input cases (seed ${SEED})`,
+    async () => {
+      const arb = fc.tuple(fc.oneof(policyArb, structuredPolicyArb), inputArb);
+      const cases: Case[] = fc
+        .sample(arb, { numRuns: RUNS, seed: SEED })
+        .map(([policy, input]) => ({ policy, input }));
+      const opa = await opaEvalAll(cases, 12);
+      const engine = new RegoEngine();
+      const mismatches = cases.flatMap((c, i) => {
+        const ours = oursEval(engine, c);
+        return agree(opa[i]!, ours)
+          ? []
+          : [{ policy: c.policy, input: c.input, opa: opa[i], ours }];
+      });
+      expect(
+        mismatches.slice(0, 3),
+        `seed ${SEED}: ${mismatches.length} mismatches\n${JSON.stringify(mismatches.slice(0, 3), null, 2)}`,
+      ).toEqual([]);
+      // Guard against a generator that only produces errors: several outcome kinds must occur.
+      expect(new Set(opa.map((o) => o.kind)).size).toBeGreaterThanOrEqual(2);
+    },
+    Math.max(60_000, RUNS * 100),
+  );
 });

@@ -26,16 +26,31 @@ export async function encrypt(argv: string[]): Promise<number> {
   const signKid = values["sign-kid"] as string | undefined;
   const encKey = ring.findMaster(encKid);
   const signKey = ring.findSigner(signKid);
-  if (!encKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key set has no symmetric key${encKid ? ` with kid ${JSON.stringify(encKid)}` : ""}`);
-  if (!signKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the key set has no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : ""}`);
+  if (!encKey)
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the key set has no symmetric key${encKid ? ` with kid ${JSON.stringify(encKid)}` : ""}`,
+    );
+  if (!signKey)
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the key set has no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : ""}`,
+    );
   const version = values["format-version"] as string | undefined;
-  if (version !== undefined && version !== "1" && version !== "2") throw new UsageError("--format-version must be 1 or 2");
+  if (version !== undefined && version !== "1" && version !== "2")
+    throw new UsageError("--format-version must be 1 or 2");
   const chunkSizeText = values["chunk-size"] as string | undefined;
   const chunkSize = chunkSizeText === undefined ? undefined : Number(chunkSizeText);
-  if (chunkSize !== undefined && (!/^[0-9]+$/.test(chunkSizeText as string) || !Number.isSafeInteger(chunkSize) || chunkSize <= 0)) {
+  if (
+    chunkSize !== undefined &&
+    (!/^[0-9]+$/.test(chunkSizeText as string) ||
+      !Number.isSafeInteger(chunkSize) ||
+      chunkSize <= 0)
+  ) {
     throw new UsageError("--chunk-size must be a positive integer number of bytes");
   }
-  const policy = values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
+  const policy =
+    values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
   const onProgress = values.quiet ? undefined : progressReporter("encrypting");
   await convertFile(input, output, {
     encryption: {

@@ -6,19 +6,27 @@ export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
   const d = await inspectFile(positionals[0] as string);
   if (values.json) {
-    process.stdout.write(JSON.stringify(d, null, 2) + "\n");
+    process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
     return 0;
   }
-  const lines = [`file: ${d.path}`, `encrypted: ${d.encryption ? "yes (header not verified; use verify)" : "no"}`];
+  const lines = [
+    `file: ${d.path}`,
+    `encrypted: ${d.encryption ? "yes (header not verified; use verify)" : "no"}`,
+  ];
   if (d.encryption) {
     const e = d.encryption;
-    lines.push(`  version ${e.version}, ${e.algorithm}, chunk size ${e.chunkSize ?? "none (whole tensor)"}`);
+    lines.push(
+      `  version ${e.version}, ${e.algorithm}, chunk size ${e.chunkSize ?? "none (whole tensor)"}`,
+    );
     lines.push(`  enc kid ${e.encKeyId ?? "-"}, sign kid ${e.signKeyId ?? "-"}`);
   }
-  for (const [key, value] of Object.entries(d.metadata)) lines.push(`metadata ${key} = ${JSON.stringify(value)}`);
+  for (const [key, value] of Object.entries(d.metadata))
+    lines.push(`metadata ${key} = ${JSON.stringify(value)}`);
   for (const t of d.tensors) {
-    lines.push(`${t.name}\t${t.dtype}\t[${t.shape.join(", ")}]\t${t.byteLength} B${t.encrypted ? "\tencrypted" : ""}`);
+    lines.push(
+      `${t.name}\t${t.dtype}\t[${t.shape.join(", ")}]\t${t.byteLength} B${t.encrypted ? "\tencrypted" : ""}`,
+    );
   }
-  process.stdout.write(lines.join("\n") + "\n");
+  process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
 }

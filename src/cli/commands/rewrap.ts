@@ -21,13 +21,16 @@ export async function rewrap(argv: string[]): Promise<number> {
   if (argv.includes("--recover")) {
     const { positionals } = parse(argv, { recover: { type: "boolean" } }, ["IN"]);
     const outcome = await recoverRewrap(positionals[0] as string);
-    process.stdout.write(`${positionals[0]}: ${outcome === "none" ? "no interrupted rewrap" : outcome}\n`);
+    process.stdout.write(
+      `${positionals[0]}: ${outcome === "none" ? "no interrupted rewrap" : outcome}\n`,
+    );
     return 0;
   }
   const { values, positionals } = parse(argv, { ...OPTIONS }, ["IN", "OUT"]);
   const [input, output] = positionals as [string, string];
   const newKeysPath = values["new-keys"] as string | undefined;
-  if (newKeysPath === undefined && values.policy === undefined) throw new UsageError("rewrap needs --new-keys NEW_JWKS (and/or --policy FILE)");
+  if (newKeysPath === undefined && values.policy === undefined)
+    throw new UsageError("rewrap needs --new-keys NEW_JWKS (and/or --policy FILE)");
   const oldKeys = await readKeySet(values.keys as string | undefined);
   const verifyKeys = await readKeySet(values["verify-keys"] as string | undefined);
   const newKeys = await readKeySet(newKeysPath);
@@ -35,12 +38,24 @@ export async function rewrap(argv: string[]): Promise<number> {
   const signKid = values["sign-kid"] as string | undefined;
   const newEncKey = newKeys?.findMaster(encKid);
   const newSignKey = newKeys?.findSigner(signKid);
-  if (encKid !== undefined && !newEncKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the new key set has no symmetric key with kid ${JSON.stringify(encKid)}`);
-  if (signKid !== undefined && !newSignKey) throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", `the new key set has no Ed25519 private key with kid ${JSON.stringify(signKid)}`);
+  if (encKid !== undefined && !newEncKey)
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the new key set has no symmetric key with kid ${JSON.stringify(encKid)}`,
+    );
+  if (signKid !== undefined && !newSignKey)
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      `the new key set has no Ed25519 private key with kid ${JSON.stringify(signKid)}`,
+    );
   if (newKeys && !newEncKey && !newSignKey) {
-    throw new CryptoTensorsError("ERR_KEY_NOT_FOUND", "the new key set holds neither a symmetric key nor an Ed25519 private key");
+    throw new CryptoTensorsError(
+      "ERR_KEY_NOT_FOUND",
+      "the new key set holds neither a symmetric key nor an Ed25519 private key",
+    );
   }
-  const policy = values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
+  const policy =
+    values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
   const result = await rewrapFile(input, {
     ...(oldKeys ? { oldKeys } : {}),
     ...(newEncKey ? { newEncKey } : {}),

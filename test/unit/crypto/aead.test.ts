@@ -11,7 +11,15 @@ const hex = (s: string): Buffer => Buffer.from(s, "hex");
 const GCM_PLAINTEXT = hex(
   "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
 );
-const VECTORS: Array<{ name: string; alg: AeadAlgorithm; key: Buffer; iv: Buffer; pt: Buffer; ct: string; tag: string }> = [
+const VECTORS: Array<{
+  name: string;
+  alg: AeadAlgorithm;
+  key: Buffer;
+  iv: Buffer;
+  pt: Buffer;
+  ct: string;
+  tag: string;
+}> = [
   {
     name: "GCM test case 3 (AES-128)",
     alg: "aes128gcm",
@@ -103,24 +111,42 @@ describe("AEAD failures", () => {
     ["another IV", () => open("aes256gcm", key, Buffer.alloc(12, 2), ciphertext, tag)],
     ["another key", () => open("aes256gcm", Buffer.alloc(32, 8), iv, ciphertext, tag)],
     ["another algorithm", () => open("chacha20poly1305", key, iv, ciphertext, tag)],
-    ["a truncated (12-byte) tag that node would accept", () => open("aes256gcm", key, iv, ciphertext, tag.subarray(0, 12))],
+    [
+      "a truncated (12-byte) tag that node would accept",
+      () => open("aes256gcm", key, iv, ciphertext, tag.subarray(0, 12)),
+    ],
     ["an empty tag", () => open("aes256gcm", key, iv, ciphertext, Buffer.alloc(0))],
   ])("%s → ERR_DECRYPTION_FAILED with one opaque message", (_name, run) => {
     const error = expectCode(run, "ERR_DECRYPTION_FAILED");
-    expect(error.message).toBe("decryption failed: the key is wrong or the data, IV or tag was modified");
+    expect(error.message).toBe(
+      "decryption failed: the key is wrong or the data, IV or tag was modified",
+    );
     expect(error.cause).toBeUndefined();
   });
 
   it("rejects wrong key and IV lengths with their own codes", () => {
     expectCode(() => seal("aes128gcm", key, iv, Buffer.alloc(1)), "ERR_INVALID_KEY_LENGTH");
-    expectCode(() => open("aes256gcm", key.subarray(0, 16), iv, ciphertext, tag), "ERR_INVALID_KEY_LENGTH");
-    expectCode(() => seal("aes256gcm", key, Buffer.alloc(16), Buffer.alloc(1)), "ERR_INVALID_IV_LENGTH");
-    expectCode(() => open("aes256gcm", key, Buffer.alloc(0), ciphertext, tag), "ERR_INVALID_IV_LENGTH");
+    expectCode(
+      () => open("aes256gcm", key.subarray(0, 16), iv, ciphertext, tag),
+      "ERR_INVALID_KEY_LENGTH",
+    );
+    expectCode(
+      () => seal("aes256gcm", key, Buffer.alloc(16), Buffer.alloc(1)),
+      "ERR_INVALID_IV_LENGTH",
+    );
+    expectCode(
+      () => open("aes256gcm", key, Buffer.alloc(0), ciphertext, tag),
+      "ERR_INVALID_IV_LENGTH",
+    );
   });
 
   it("refuses non-bytes arguments with TypeError", () => {
-    expect(() => seal("aes256gcm", "k" as unknown as Uint8Array, iv, Buffer.alloc(1))).toThrow(TypeError);
-    expect(() => open("aes256gcm", key, iv, [1, 2] as unknown as Uint8Array, tag)).toThrow(TypeError);
+    expect(() => seal("aes256gcm", "k" as unknown as Uint8Array, iv, Buffer.alloc(1))).toThrow(
+      TypeError,
+    );
+    expect(() => open("aes256gcm", key, iv, [1, 2] as unknown as Uint8Array, tag)).toThrow(
+      TypeError,
+    );
   });
 });
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { isEd25519, keyLength, nodeCipherName, parseAlgorithm } from "../../../src/crypto/algorithms.js";
+import {
+  isEd25519,
+  keyLength,
+  nodeCipherName,
+  parseAlgorithm,
+} from "../../../src/crypto/algorithms.js";
 import { expectCode } from "./expect-code.js";
 
 describe("algorithm names", () => {
@@ -14,9 +19,12 @@ describe("algorithm names", () => {
     expect(parseAlgorithm(name)).toBe(alg);
   });
 
-  it.each(["aes_256_gcm", "aes256", "aes 256 gcm", "", "xchacha20poly1305", "aes192gcm"])("refuses %j", (name) => {
-    expectCode(() => parseAlgorithm(name), "ERR_INVALID_ALGORITHM");
-  });
+  it.each(["aes_256_gcm", "aes256", "aes 256 gcm", "", "xchacha20poly1305", "aes192gcm"])(
+    "refuses %j",
+    (name) => {
+      expectCode(() => parseAlgorithm(name), "ERR_INVALID_ALGORITHM");
+    },
+  );
 
   it("knows key lengths and node cipher names", () => {
     expect(keyLength("aes128gcm")).toBe(16);

@@ -35,13 +35,19 @@ describe("strict standard base64", () => {
     ["only padding", "===="],
   ])("refuses %s", (_name, text) => {
     expect(isStrictBase64(text)).toBe(false);
-    const error = expectCode(() => decodeBase64(text, "ERR_KEY_INVALID", "JWK k"), "ERR_KEY_INVALID");
+    const error = expectCode(
+      () => decodeBase64(text, "ERR_KEY_INVALID", "JWK k"),
+      "ERR_KEY_INVALID",
+    );
     expect(error.message).toMatch(/^JWK k is not valid standard base64/);
   });
 
   it("never echoes the refused text", () => {
     const secret = "c2VjcmV0LWtleS1tYXRlcmlhbC0xMjM0NTY3ODkw-";
-    const error = expectCode(() => decodeBase64(secret, "ERR_ENCRYPTION_INVALID", "wrapped_key"), "ERR_ENCRYPTION_INVALID");
+    const error = expectCode(
+      () => decodeBase64(secret, "ERR_ENCRYPTION_INVALID", "wrapped_key"),
+      "ERR_ENCRYPTION_INVALID",
+    );
     expect(error.message).not.toContain(secret);
     expect(error.message).not.toContain(secret.slice(0, 12));
   });

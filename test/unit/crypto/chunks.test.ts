@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { DEFAULT_CHUNK_SIZE, chunkCount, chunkIv, randomBaseIv } from "../../../src/crypto/chunks.js";
+import {
+  DEFAULT_CHUNK_SIZE,
+  chunkCount,
+  chunkIv,
+  randomBaseIv,
+} from "../../../src/crypto/chunks.js";
 import { expectCode } from "./expect-code.js";
 
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
@@ -29,8 +34,12 @@ describe("chunk IVs", () => {
     const base = hex("c0c1c2c3c4c5c6c7c8c9cacb");
     expect(chunkIv(base, 0).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacb");
     expect(chunkIv(base, 1).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacc");
-    expect(chunkIv(hex("000000000000000000000000"), 0x01020304).toString("hex")).toBe("000000000000000001020304");
-    expect(chunkIv(hex("0000000000000000000000ff"), 1).toString("hex")).toBe("000000000000000000000100");
+    expect(chunkIv(hex("000000000000000000000000"), 0x01020304).toString("hex")).toBe(
+      "000000000000000001020304",
+    );
+    expect(chunkIv(hex("0000000000000000000000ff"), 1).toString("hex")).toBe(
+      "000000000000000000000100",
+    );
   });
 
   it("base_iv ending fffffffe: chunks 0 and 1 are fine, chunk 2 overflows", () => {
@@ -42,7 +51,9 @@ describe("chunk IVs", () => {
   });
 
   it("reads the first 12 bytes of a longer base_iv (as the reference) and refuses a shorter one", () => {
-    expect(chunkIv(hex("c0c1c2c3c4c5c6c7c8c9cacbffff"), 1).toString("hex")).toBe("c0c1c2c3c4c5c6c7c8c9cacc");
+    expect(chunkIv(hex("c0c1c2c3c4c5c6c7c8c9cacbffff"), 1).toString("hex")).toBe(
+      "c0c1c2c3c4c5c6c7c8c9cacc",
+    );
     expectCode(() => chunkIv(Buffer.alloc(11), 0), "ERR_INVALID_IV_LENGTH");
   });
 

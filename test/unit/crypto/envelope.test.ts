@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { seal } from "../../../src/crypto/aead.js";
-import { generateDataKey, unwrapDataKey, wrapDataKey, wrapDataKeyWithIv } from "../../../src/crypto/envelope.js";
+import {
+  generateDataKey,
+  unwrapDataKey,
+  wrapDataKey,
+  wrapDataKeyWithIv,
+} from "../../../src/crypto/envelope.js";
 import { byteRange } from "../../fixtures/worked-example.js";
 import { expectCode } from "./expect-code.js";
 
@@ -13,25 +18,33 @@ describe("data key envelope", () => {
     expect(bias.keyIv.toString("base64")).toBe("oKGio6Slpqeoqaqr");
     expect(bias.keyTag.toString("base64")).toBe("GYhezqnrqnFa1bxCFQSlJg==");
     const weight = wrapDataKeyWithIv("aes256gcm", master, byteRange(0x80, 32), byteRange(0xb0, 12));
-    expect(weight.wrappedKey.toString("base64")).toBe("GdTYKGhIPdjPcR0pQdAGTRSt20GBuxmixlcYasAfbIk=");
+    expect(weight.wrappedKey.toString("base64")).toBe(
+      "GdTYKGhIPdjPcR0pQdAGTRSt20GBuxmixlcYasAfbIk=",
+    );
     expect(weight.keyTag.toString("base64")).toBe("6y+Qs6SYnXXCfKd7nM0oFQ==");
     expect(unwrapDataKey("aes256gcm", master, weight).equals(byteRange(0x80, 32))).toBe(true);
   });
 
-  it.each(["aes128gcm", "aes256gcm", "chacha20poly1305"] as const)("round-trips random keys with %s", (alg) => {
-    const masterKey = generateDataKey(alg);
-    const dek = generateDataKey(alg);
-    const entry = wrapDataKey(alg, masterKey, dek);
-    expect(entry.wrappedKey).toHaveLength(dek.length);
-    expect(entry.keyIv).toHaveLength(12);
-    expect(entry.keyTag).toHaveLength(16);
-    expect(unwrapDataKey(alg, masterKey, entry).equals(dek)).toBe(true);
-    expect(wrapDataKey(alg, masterKey, dek).keyIv.equals(entry.keyIv)).toBe(false);
-  });
+  it.each(["aes128gcm", "aes256gcm", "chacha20poly1305"] as const)(
+    "round-trips random keys with %s",
+    (alg) => {
+      const masterKey = generateDataKey(alg);
+      const dek = generateDataKey(alg);
+      const entry = wrapDataKey(alg, masterKey, dek);
+      expect(entry.wrappedKey).toHaveLength(dek.length);
+      expect(entry.keyIv).toHaveLength(12);
+      expect(entry.keyTag).toHaveLength(16);
+      expect(unwrapDataKey(alg, masterKey, entry).equals(dek)).toBe(true);
+      expect(wrapDataKey(alg, masterKey, dek).keyIv.equals(entry.keyIv)).toBe(false);
+    },
+  );
 
   it("a wrong master key fails with ERR_DECRYPTION_FAILED", () => {
     const entry = wrapDataKey("aes256gcm", master, generateDataKey("aes256gcm"));
-    expectCode(() => unwrapDataKey("aes256gcm", byteRange(0x01, 32), entry), "ERR_DECRYPTION_FAILED");
+    expectCode(
+      () => unwrapDataKey("aes256gcm", byteRange(0x01, 32), entry),
+      "ERR_DECRYPTION_FAILED",
+    );
   });
 
   it("a master key of the wrong size fails with ERR_INVALID_KEY_LENGTH", () => {
@@ -51,7 +64,10 @@ describe("data key envelope", () => {
 
   it("a key_iv that is not 12 bytes fails with ERR_INVALID_IV_LENGTH", () => {
     const entry = wrapDataKey("aes256gcm", master, generateDataKey("aes256gcm"));
-    expectCode(() => unwrapDataKey("aes256gcm", master, { ...entry, keyIv: Buffer.alloc(0) }), "ERR_INVALID_IV_LENGTH");
+    expectCode(
+      () => unwrapDataKey("aes256gcm", master, { ...entry, keyIv: Buffer.alloc(0) }),
+      "ERR_INVALID_IV_LENGTH",
+    );
   });
 
   it("refuses to wrap a data key of the wrong length", () => {

@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { parseEncryption, serializeEncryption, type EncryptionEntry } from "../../../src/crypto/reserved.js";
+import {
+  parseEncryption,
+  serializeEncryption,
+  type EncryptionEntry,
+} from "../../../src/crypto/reserved.js";
 import { byteRange } from "../../fixtures/worked-example.js";
 import { expectCode } from "./expect-code.js";
 
@@ -29,7 +33,10 @@ describe("__encryption__", () => {
   });
 
   it("writes v1 entries with iv and tag, empty strings for an empty tensor", () => {
-    const text = serializeEncryption([["a", { ...key(1), iv: Buffer.alloc(0), tag: Buffer.alloc(0) }]], "1");
+    const text = serializeEncryption(
+      [["a", { ...key(1), iv: Buffer.alloc(0), tag: Buffer.alloc(0) }]],
+      "1",
+    );
     expect(text).toMatch(/"key_tag":"[^"]+","iv":"","tag":""}}$/);
     const entry = parseEncryption(text).get("a")!;
     expect(entry.iv).toHaveLength(0);
@@ -39,9 +46,22 @@ describe("__encryption__", () => {
 
   it("refuses to write an entry without the layout's mode fields, or a name twice", () => {
     expect(() => serializeEncryption([["a", key(1)]], "2")).toThrow(TypeError);
-    expect(() => serializeEncryption([["a", { ...key(1), baseIv: byteRange(0, 12), tags: byteRange(0, 16) }]], "1")).toThrow(TypeError);
+    expect(() =>
+      serializeEncryption(
+        [["a", { ...key(1), baseIv: byteRange(0, 12), tags: byteRange(0, 16) }]],
+        "1",
+      ),
+    ).toThrow(TypeError);
     const full = { ...key(1), iv: byteRange(0, 12), tag: byteRange(0, 16) };
-    expect(() => serializeEncryption([["a", full], ["a", full]], "1")).toThrow(TypeError);
+    expect(() =>
+      serializeEncryption(
+        [
+          ["a", full],
+          ["a", full],
+        ],
+        "1",
+      ),
+    ).toThrow(TypeError);
   });
 
   it("ignores unknown fields (such as the docs' enc_algo) and treats null mode fields as absent", () => {
@@ -65,7 +85,9 @@ describe("__encryption__", () => {
     };
     if (value === "<absent>") delete fields[name];
     else fields[name] = value;
-    return `{"t":{${Object.entries(fields).map(([k, v]) => `"${k}":${v}`).join(",")}}}`;
+    return `{"t":{${Object.entries(fields)
+      .map(([k, v]) => `"${k}":${v}`)
+      .join(",")}}}`;
   };
 
   it.each([

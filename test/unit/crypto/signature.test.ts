@@ -44,16 +44,29 @@ describe("Ed25519", () => {
 
   const seed = byteRange(0x20, 32);
   const pub = Buffer.from(SIGNING_PUBLIC_B64, "base64");
-  const payload = Buffer.from('{"__metadata__":{},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}');
+  const payload = Buffer.from(
+    '{"__metadata__":{},"a":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}',
+  );
   const signature = signPayload(payload, seed);
 
   it("a modified payload or another key fails with ERR_SIGNATURE_INVALID", () => {
-    const error = expectCode(() => verifyPayload(Buffer.concat([payload, Buffer.from(" ")]), signature, pub), "ERR_SIGNATURE_INVALID");
-    expect(error.message).toBe("header signature does not verify: the file was modified or the verification key is wrong");
-    expectCode(() => verifyPayload(payload, signature, ed25519PublicKey(byteRange(0x21, 32))), "ERR_SIGNATURE_INVALID");
+    const error = expectCode(
+      () => verifyPayload(Buffer.concat([payload, Buffer.from(" ")]), signature, pub),
+      "ERR_SIGNATURE_INVALID",
+    );
+    expect(error.message).toBe(
+      "header signature does not verify: the file was modified or the verification key is wrong",
+    );
+    expectCode(
+      () => verifyPayload(payload, signature, ed25519PublicKey(byteRange(0x21, 32))),
+      "ERR_SIGNATURE_INVALID",
+    );
     const flipped = Buffer.from(signature, "base64");
     flipped[10] = (flipped[10] as number) ^ 1;
-    expectCode(() => verifyPayload(payload, flipped.toString("base64"), pub), "ERR_SIGNATURE_INVALID");
+    expectCode(
+      () => verifyPayload(payload, flipped.toString("base64"), pub),
+      "ERR_SIGNATURE_INVALID",
+    );
   });
 
   it.each([
@@ -73,7 +86,12 @@ describe("Ed25519", () => {
   });
 
   it("matches node's own Ed25519 over the same seed (pure, no prehash)", () => {
-    const jwk = { kty: "OKP", crv: "Ed25519", d: seed.toString("base64url"), x: pub.toString("base64url") };
+    const jwk = {
+      kty: "OKP",
+      crv: "Ed25519",
+      d: seed.toString("base64url"),
+      x: pub.toString("base64url"),
+    };
     const viaJwk = nodeSign(null, payload, createPrivateKey({ key: jwk, format: "jwk" }));
     expect(signature).toBe(viaJwk.toString("base64"));
   });
@@ -87,7 +105,7 @@ describe("signed payload", () => {
         ["__signature__", "ignored"],
         ["é", "2"],
         ["Z", "3"],
-        ["__policy__", "{\"local\":\"a\\nb\"}"],
+        ["__policy__", '{"local":"a\\nb"}'],
       ],
       [
         { name: "w", dtype: "F16", shape: [2, 2], dataOffsets: [0, 8] },
@@ -103,20 +121,38 @@ describe("signed payload", () => {
   it("sorts by UTF-8 bytes, not UTF-16 code units", () => {
     // U+FF61 is one UTF-16 unit above the surrogate U+D83D of "😀", but its UTF-8 bytes (EF BD A1)
     // sort before the emoji's (F0 9F 98 80).
-    const payload = signaturePayload([["😀", "a"], ["｡", "b"]], []).toString("utf8");
+    const payload = signaturePayload(
+      [
+        ["😀", "a"],
+        ["｡", "b"],
+      ],
+      [],
+    ).toString("utf8");
     expect(payload).toBe('{"__metadata__":{"｡":"b","😀":"a"}}');
   });
 
   it("escapes like serde_json: control characters, quote and backslash only", () => {
-    const payload = signaturePayload([["k", "\u0000\u001f\b\t\n\f\r\"\\/\u007f\u2028é"]], []).toString("utf8");
-    expect(payload).toBe('{"__metadata__":{"k":"\\u0000\\u001f\\b\\t\\n\\f\\r\\"\\\\/\u007f\u2028é"}}');
+    const payload = signaturePayload(
+      [["k", '\u0000\u001f\b\t\n\f\r"\\/\u007f\u2028é']],
+      [],
+    ).toString("utf8");
+    expect(payload).toBe(
+      '{"__metadata__":{"k":"\\u0000\\u001f\\b\\t\\n\\f\\r\\"\\\\/\u007f\u2028é"}}',
+    );
   });
 
   it("writes big integers exactly from bigint, and refuses inexact numbers", () => {
-    const payload = signaturePayload([], [{ name: "e", dtype: "U8", shape: [0, 18446744073709551615n], dataOffsets: [0n, 0] }]);
+    const payload = signaturePayload(
+      [],
+      [{ name: "e", dtype: "U8", shape: [0, 18446744073709551615n], dataOffsets: [0n, 0] }],
+    );
     expect(payload.toString()).toContain('"shape":[0,18446744073709551615],"data_offsets":[0,0]');
-    expect(() => signaturePayload([], [{ name: "e", dtype: "U8", shape: [2 ** 60], dataOffsets: [0, 0] }])).toThrow(RangeError);
-    expect(() => signaturePayload([], [{ name: "e", dtype: "U8", shape: [1.5], dataOffsets: [0, 0] }])).toThrow(RangeError);
+    expect(() =>
+      signaturePayload([], [{ name: "e", dtype: "U8", shape: [2 ** 60], dataOffsets: [0, 0] }]),
+    ).toThrow(RangeError);
+    expect(() =>
+      signaturePayload([], [{ name: "e", dtype: "U8", shape: [1.5], dataOffsets: [0, 0] }]),
+    ).toThrow(RangeError);
   });
 
   it("refuses lone surrogates, which the reference cannot parse", () => {

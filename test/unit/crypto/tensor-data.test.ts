@@ -19,10 +19,22 @@ const ALGS = ["aes128gcm", "aes256gcm", "chacha20poly1305"] as const;
 
 describe("v2 chunked sealing", () => {
   it("reproduces the §4.5 ciphertexts and tags", () => {
-    const bias = sealChunked("aes256gcm", byteRange(0x60, 32), byteRange(0xc0, 12), hex("0000803f000000c0"), 4);
+    const bias = sealChunked(
+      "aes256gcm",
+      byteRange(0x60, 32),
+      byteRange(0xc0, 12),
+      hex("0000803f000000c0"),
+      4,
+    );
     expect(bias.ciphertext.toString("hex")).toBe("e12010e884ef8711");
     expect(bias.tags.toString("base64")).toBe("MLMYOQpv07H6GnWTsl5T2wee6Fi13WojOuhAw77lw/o=");
-    const weight = sealChunked("aes256gcm", byteRange(0x80, 32), hex("c0c1c2c3c4c5c6c7fffffffe"), hex("003c004000420044"), 4);
+    const weight = sealChunked(
+      "aes256gcm",
+      byteRange(0x80, 32),
+      hex("c0c1c2c3c4c5c6c7fffffffe"),
+      hex("003c004000420044"),
+      4,
+    );
     expect(weight.ciphertext.toString("hex")).toBe("03f4a63662f5b47f");
     expect(weight.tags.toString("base64")).toBe("dzS/C/uIT29jw9RcbMgCNLxSodVYJVkX3GYvyctW1LE=");
   });
@@ -42,8 +54,13 @@ describe("v2 chunked sealing", () => {
     const key = byteRange(1, 32);
     const base = hex("c0c1c2c3c4c5c6c7fffffffe");
     const two = sealChunked("aes256gcm", key, base, byteRange(0, 8), 4);
-    expect(openChunked("aes256gcm", key, two.ciphertext, base, two.tags, 4).equals(byteRange(0, 8))).toBe(true);
-    expectCode(() => sealChunked("aes256gcm", key, base, byteRange(0, 9), 4), "ERR_COUNTER_OVERFLOW");
+    expect(
+      openChunked("aes256gcm", key, two.ciphertext, base, two.tags, 4).equals(byteRange(0, 8)),
+    ).toBe(true);
+    expectCode(
+      () => sealChunked("aes256gcm", key, base, byteRange(0, 9), 4),
+      "ERR_COUNTER_OVERFLOW",
+    );
     expectCode(
       () => openChunked("aes256gcm", key, Buffer.alloc(9), base, Buffer.alloc(48), 4),
       "ERR_COUNTER_OVERFLOW",
@@ -57,8 +74,14 @@ describe("v2 chunked sealing", () => {
     expect(ciphertext).toHaveLength(0);
     expect(tags.equals(seal("aes256gcm", key, base, Buffer.alloc(0)).tag)).toBe(true);
     expect(openChunked("aes256gcm", key, ciphertext, base, tags, 4)).toHaveLength(0);
-    expectCode(() => openChunked("aes256gcm", key, ciphertext, base, Buffer.alloc(16), 4), "ERR_DECRYPTION_FAILED");
-    expectCode(() => openChunked("aes256gcm", key, ciphertext, Buffer.concat([base, base]), tags, 4), "ERR_INVALID_IV_LENGTH");
+    expectCode(
+      () => openChunked("aes256gcm", key, ciphertext, base, Buffer.alloc(16), 4),
+      "ERR_DECRYPTION_FAILED",
+    );
+    expectCode(
+      () => openChunked("aes256gcm", key, ciphertext, Buffer.concat([base, base]), tags, 4),
+      "ERR_INVALID_IV_LENGTH",
+    );
   });
 
   it("refuses missing, short, surplus or swapped tags and flipped bits", () => {
@@ -68,11 +91,25 @@ describe("v2 chunked sealing", () => {
     const swapped = Buffer.concat([tags.subarray(16, 32), tags.subarray(0, 16), tags.subarray(32)]);
     const flipped = Buffer.from(ciphertext);
     flipped[9] = (flipped[9] as number) ^ 0x80;
-    for (const bad of [tags.subarray(0, 32), Buffer.concat([tags, Buffer.alloc(16)]), swapped, Buffer.alloc(0)]) {
-      expectCode(() => openChunked("aes256gcm", key, ciphertext, base, bad, 4), "ERR_DECRYPTION_FAILED");
+    for (const bad of [
+      tags.subarray(0, 32),
+      Buffer.concat([tags, Buffer.alloc(16)]),
+      swapped,
+      Buffer.alloc(0),
+    ]) {
+      expectCode(
+        () => openChunked("aes256gcm", key, ciphertext, base, bad, 4),
+        "ERR_DECRYPTION_FAILED",
+      );
     }
-    expectCode(() => openChunked("aes256gcm", key, flipped, base, tags, 4), "ERR_DECRYPTION_FAILED");
-    expectCode(() => openChunked("aes256gcm", key, ciphertext, base, tags, 5), "ERR_DECRYPTION_FAILED");
+    expectCode(
+      () => openChunked("aes256gcm", key, flipped, base, tags, 4),
+      "ERR_DECRYPTION_FAILED",
+    );
+    expectCode(
+      () => openChunked("aes256gcm", key, ciphertext, base, tags, 5),
+      "ERR_DECRYPTION_FAILED",
+    );
   });
 
   it("round-trips any data, chunk size and algorithm", () => {
@@ -87,7 +124,9 @@ describe("v2 chunked sealing", () => {
           const { ciphertext, tags } = sealChunked(alg, key, base, data, chunkSize);
           expect(ciphertext).toHaveLength(data.length);
           expect(tags).toHaveLength(16 * Math.max(1, Math.ceil(data.length / chunkSize)));
-          expect(openChunked(alg, key, ciphertext, base, tags, chunkSize).equals(Buffer.from(data))).toBe(true);
+          expect(
+            openChunked(alg, key, ciphertext, base, tags, chunkSize).equals(Buffer.from(data)),
+          ).toBe(true);
         },
       ),
       { numRuns: 200 },
@@ -104,21 +143,31 @@ describe("v1 whole-tensor sealing", () => {
     const sealed = sealWhole("chacha20poly1305", key, iv, data);
     expect(sealed.iv.equals(iv)).toBe(true);
     expect(sealed.tag.equals(seal("chacha20poly1305", key, iv, data).tag)).toBe(true);
-    expect(openWhole("chacha20poly1305", key, sealed.ciphertext, sealed.iv, sealed.tag).equals(data)).toBe(true);
+    expect(
+      openWhole("chacha20poly1305", key, sealed.ciphertext, sealed.iv, sealed.tag).equals(data),
+    ).toBe(true);
   });
 
   it("empty tensors: no AEAD, empty iv and tag; empty data with a real tag is checked (§3.5)", () => {
     const sealed = sealWhole("aes256gcm", key, iv, Buffer.alloc(0));
     expect(sealed.iv).toHaveLength(0);
     expect(sealed.tag).toHaveLength(0);
-    expect(openWhole("aes256gcm", key, Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0))).toHaveLength(0);
+    expect(
+      openWhole("aes256gcm", key, Buffer.alloc(0), Buffer.alloc(0), Buffer.alloc(0)),
+    ).toHaveLength(0);
     const realTag = seal("aes256gcm", key, iv, Buffer.alloc(0)).tag;
     expect(openWhole("aes256gcm", key, Buffer.alloc(0), iv, realTag)).toHaveLength(0);
-    expectCode(() => openWhole("aes256gcm", key, Buffer.alloc(0), iv, Buffer.alloc(16)), "ERR_DECRYPTION_FAILED");
+    expectCode(
+      () => openWhole("aes256gcm", key, Buffer.alloc(0), iv, Buffer.alloc(16)),
+      "ERR_DECRYPTION_FAILED",
+    );
   });
 
   it("data with an empty iv is ERR_INVALID_IV_LENGTH", () => {
-    expectCode(() => openWhole("aes256gcm", key, Buffer.alloc(4), Buffer.alloc(0), Buffer.alloc(16)), "ERR_INVALID_IV_LENGTH");
+    expectCode(
+      () => openWhole("aes256gcm", key, Buffer.alloc(4), Buffer.alloc(0), Buffer.alloc(16)),
+      "ERR_INVALID_IV_LENGTH",
+    );
   });
 });
 
@@ -141,7 +190,13 @@ describe("encryptTensor / decryptTensor", () => {
     const master = byteRange(5, 32);
     const { ciphertext, entry } = encryptTensor("aes256gcm", master, byteRange(0, 10), 4);
     const dek = unwrapDataKey("aes256gcm", master, entry);
-    expectCode(() => decryptTensor("aes256gcm", dek, ciphertext, { ...entry, tags: undefined }, 4), "ERR_DECRYPTION_FAILED");
-    expectCode(() => decryptTensor("aes256gcm", dek, ciphertext, entry, null), "ERR_DECRYPTION_FAILED");
+    expectCode(
+      () => decryptTensor("aes256gcm", dek, ciphertext, { ...entry, tags: undefined }, 4),
+      "ERR_DECRYPTION_FAILED",
+    );
+    expectCode(
+      () => decryptTensor("aes256gcm", dek, ciphertext, entry, null),
+      "ERR_DECRYPTION_FAILED",
+    );
   });
 });

@@ -1,7 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { unwrapDataKey } from "../../../src/crypto/envelope.js";
-import { parseCryptoKeys, parseEncryption, parsePolicy, DEFAULT_POLICY } from "../../../src/crypto/reserved.js";
+import {
+  parseCryptoKeys,
+  parseEncryption,
+  parsePolicy,
+  DEFAULT_POLICY,
+} from "../../../src/crypto/reserved.js";
 import { signaturePayload, verifyPayload } from "../../../src/crypto/signature.js";
 import { decryptTensor } from "../../../src/crypto/tensor-data.js";
 import { parseKeySet } from "../../../src/keys/keyring.js";
@@ -14,7 +19,9 @@ describe("FORMAT.md §4.5 worked example", () => {
 
   it("reproduces the signed string, the signature and the file hash", () => {
     expect(example.signedPayload).toHaveLength(945);
-    expect(sha256(example.signedPayload)).toBe("b5ed0226c64257ee179f53eb668ab3ef778ae897e5b004b1be25ace4b84bfc92");
+    expect(sha256(example.signedPayload)).toBe(
+      "b5ed0226c64257ee179f53eb668ab3ef778ae897e5b004b1be25ace4b84bfc92",
+    );
     expect(example.signature).toBe(
       "eNezfToDEvcR8jHI2gtmz92C4EE6RBTQ0f3YZNZRvVYmvQSa79R6rnf7AI7b9Xj7upLwJCBJ631LeGdnwyjACw==",
     );
@@ -23,11 +30,16 @@ describe("FORMAT.md §4.5 worked example", () => {
     expect(example.file).toHaveLength(1080);
     expect(example.file.readBigUInt64LE(0)).toBe(1056n);
     expect(example.file.subarray(8 + 1052, 8 + 1056).toString()).toBe("    ");
-    expect(sha256(example.file)).toBe("aa0cb084763e16363205c9ababfc8bd3f5bda06d1558034ecbe0bfc94b243169");
+    expect(sha256(example.file)).toBe(
+      "aa0cb084763e16363205c9ababfc8bd3f5bda06d1558034ecbe0bfc94b243169",
+    );
   });
 
   it("opens again with its own key set through the parsers (header → verify → unwrap → decrypt)", () => {
-    const header = JSON.parse(example.file.subarray(8, 8 + 1056).toString()) as Record<string, unknown>;
+    const header = JSON.parse(example.file.subarray(8, 8 + 1056).toString()) as Record<
+      string,
+      unknown
+    >;
     const metadata = Object.entries(header["__metadata__"] as Record<string, string>);
     const meta = new Map(metadata);
     const ring = parseKeySet(example.keys);
@@ -41,13 +53,23 @@ describe("FORMAT.md §4.5 worked example", () => {
     const payload = signaturePayload(metadata, tensors);
     expect(payload.equals(example.signedPayload)).toBe(true);
     verifyPayload(payload, meta.get("__signature__")!, verifier.publicKey);
-    expect(parsePolicy(meta.get("__policy__")!)).toEqual({ local: DEFAULT_POLICY, remote: DEFAULT_POLICY });
+    expect(parsePolicy(meta.get("__policy__")!)).toEqual({
+      local: DEFAULT_POLICY,
+      remote: DEFAULT_POLICY,
+    });
     const master = ring.findMaster(keys.enc.kid)!;
     for (const [name, entry] of parseEncryption(meta.get("__encryption__")!)) {
       const dek = unwrapDataKey("aes256gcm", master.key, entry);
       const t = tensors.find((x) => x.name === name)!;
-      const ciphertext = example.file.subarray(8 + 1056 + t.dataOffsets[0], 8 + 1056 + t.dataOffsets[1]);
-      expect(decryptTensor("aes256gcm", dek, ciphertext, entry, keys.chunkSize).equals(example.tensors[name]!.data)).toBe(true);
+      const ciphertext = example.file.subarray(
+        8 + 1056 + t.dataOffsets[0],
+        8 + 1056 + t.dataOffsets[1],
+      );
+      expect(
+        decryptTensor("aes256gcm", dek, ciphertext, entry, keys.chunkSize).equals(
+          example.tensors[name]!.data,
+        ),
+      ).toBe(true);
     }
   });
 });

@@ -1,7 +1,11 @@
 // Hand-built safetensors files for the format tests: an explicit N, raw header text, raw data.
 
 /** `[N LE u64][header bytes][data]`; N defaults to the header's byte length. */
-export function buildFile(header: string | Uint8Array, data: Uint8Array | number = 0, n?: bigint): Uint8Array {
+export function buildFile(
+  header: string | Uint8Array,
+  data: Uint8Array | number = 0,
+  n?: bigint,
+): Uint8Array {
   const headerBytes = typeof header === "string" ? new TextEncoder().encode(header) : header;
   const dataBytes = typeof data === "number" ? new Uint8Array(data) : data;
   const out = new Uint8Array(8 + headerBytes.length + dataBytes.length);

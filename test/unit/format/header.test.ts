@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { MAX_HEADER_SIZE, parseHeader, parseSafetensors, readHeaderLength } from "../../../src/format/header.js";
+import {
+  MAX_HEADER_SIZE,
+  parseHeader,
+  parseSafetensors,
+  readHeaderLength,
+} from "../../../src/format/header.js";
 import { buildFile } from "./build.js";
 
 describe("readHeaderLength", () => {
@@ -41,7 +46,10 @@ describe("parseHeader", () => {
     const h = parseSafetensors(buildFile(header, 17));
     expect(h.headerLength).toBe(new TextEncoder().encode(header).length);
     expect(h.dataStart).toBe(8 + h.headerLength);
-    expect(h.metadata).toEqual([["z", "1"], ["a", "é\n"]]);
+    expect(h.metadata).toEqual([
+      ["z", "1"],
+      ["a", "é\n"],
+    ]);
     expect(h.tensors).toEqual([
       { name: "b", dtype: "F32", shape: [2], dataOffsets: [0, 8], headerIndex: 1 },
       { name: "w", dtype: "F16", shape: [2, 2], dataOffsets: [8, 16], headerIndex: 0 },
@@ -55,27 +63,44 @@ describe("parseHeader", () => {
       '{"z":{"dtype":"U8","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},' +
       '"m":{"dtype":"F32","shape":[0,3],"data_offsets":[0,0]},"b":{"dtype":"U8","shape":[0],"data_offsets":[1,1]}}';
     const h = parseSafetensors(buildFile(header, 1));
-    expect(h.tensors.map((t) => `${t.name}@${t.headerIndex}`)).toEqual(["z@0", "m@2", "a@1", "b@3"]);
+    expect(h.tensors.map((t) => `${t.name}@${t.headerIndex}`)).toEqual([
+      "z@0",
+      "m@2",
+      "a@1",
+      "b@3",
+    ]);
   });
 
   it("accepts what the reference reader accepts: whitespace, unpadded N, null metadata", () => {
-    const header = ' \t\r\n{ "__metadata__" : null , "x" : { "shape" : [ 1 ] , "dtype" : "U8" , "data_offsets" : [ 0 , 1 ] } }\n';
+    const header =
+      ' \t\r\n{ "__metadata__" : null , "x" : { "shape" : [ 1 ] , "dtype" : "U8" , "data_offsets" : [ 0 , 1 ] } }\n';
     const h = parseSafetensors(buildFile(header, 1));
     expect(h.metadata).toBeNull();
     expect(h.tensors[0]).toMatchObject({ name: "x", dtype: "U8", shape: [1], dataOffsets: [0, 1] });
   });
 
   it("keeps reserved and unicode metadata keys and names", () => {
-    const header = '{"__metadata__":{"__encryption__":"{}","日本":"\\u0000"},"🙂":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}';
+    const header =
+      '{"__metadata__":{"__encryption__":"{}","日本":"\\u0000"},"🙂":{"dtype":"I8","shape":[1],"data_offsets":[0,1]}}';
     const h = parseSafetensors(buildFile(header, 1));
-    expect(h.metadata).toEqual([["__encryption__", "{}"], ["日本", "\u0000"]]);
+    expect(h.metadata).toEqual([
+      ["__encryption__", "{}"],
+      ["日本", "\u0000"],
+    ]);
     expect(h.tensors[0]?.name).toBe("🙂");
   });
 
   it("drops unknown tensor fields but reports their names (FORMAT.md §8.5)", () => {
-    const header = '{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"note":{"deep":[1]},"extra":null}}';
+    const header =
+      '{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1],"note":{"deep":[1]},"extra":null}}';
     const h = parseSafetensors(buildFile(header, 1));
-    expect(h.tensors[0]).toEqual({ name: "x", dtype: "U8", shape: [1], dataOffsets: [0, 1], headerIndex: 0 });
+    expect(h.tensors[0]).toEqual({
+      name: "x",
+      dtype: "U8",
+      shape: [1],
+      dataOffsets: [0, 1],
+      headerIndex: 0,
+    });
     expect(h.ignoredFields).toEqual([
       { tensor: "x", field: "note" },
       { tensor: "x", field: "extra" },
@@ -85,7 +110,9 @@ describe("parseHeader", () => {
   it("computes sizes exactly for shapes whose products exceed 2^53", () => {
     // 2^27 × 2^27 elements of F4: 2^54 × 4 bits = 2^53 bytes, far beyond this 0-byte file.
     const header = '{"x":{"dtype":"F4","shape":[134217728,134217728],"data_offsets":[0,0]}}';
-    expect(() => parseSafetensors(buildFile(header))).toThrow(expect.objectContaining({ code: "ERR_TENSOR_INVALID_INFO" }));
+    expect(() => parseSafetensors(buildFile(header))).toThrow(
+      expect.objectContaining({ code: "ERR_TENSOR_INVALID_INFO" }),
+    );
   });
 
   it("accepts a large dimension when another is zero, up to 2^53−1", () => {
@@ -100,8 +127,13 @@ describe("parseHeader", () => {
   });
 
   it("parses a header given as a subarray of a larger buffer", () => {
-    const file = buildFile('{"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}', new Uint8Array([7, 9]));
+    const file = buildFile(
+      '{"x":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}',
+      new Uint8Array([7, 9]),
+    );
     const n = readHeaderLength(file.subarray(0, 8), file.length);
-    expect(parseHeader(file.subarray(8, 8 + n), file.length).tensors[0]?.dataOffsets).toEqual([0, 2]);
+    expect(parseHeader(file.subarray(8, 8 + n), file.length).tensors[0]?.dataOffsets).toEqual([
+      0, 2,
+    ]);
   });
 });

@@ -40,7 +40,12 @@ describe("parseJson", () => {
           "a",
           {
             type: "array",
-            items: [{ type: "bool", value: true }, { type: "bool", value: false }, { type: "null" }, { type: "number", raw: "-1.5e+3" }],
+            items: [
+              { type: "bool", value: true },
+              { type: "bool", value: false },
+              { type: "null" },
+              { type: "number", raw: "-1.5e+3" },
+            ],
           },
         ],
         ["0", { type: "object", entries: [] }],
@@ -115,8 +120,12 @@ describe("parseJson", () => {
 
   it("limits nesting depth without recursion", () => {
     expect(() => parseJson("[".repeat(128) + "]".repeat(128))).not.toThrow();
-    expect(errorOf(() => parseJson("[".repeat(129) + "]".repeat(129))).code).toBe("ERR_HEADER_DESERIALIZATION");
-    expect(errorOf(() => parseJson('{"a":'.repeat(100_000))).message).toContain("nesting deeper than 128");
+    expect(errorOf(() => parseJson("[".repeat(129) + "]".repeat(129))).code).toBe(
+      "ERR_HEADER_DESERIALIZATION",
+    );
+    expect(errorOf(() => parseJson('{"a":'.repeat(100_000))).message).toContain(
+      "nesting deeper than 128",
+    );
     // Even with no practical limit, 100,000 levels do not exhaust the JS stack.
     const deep = parseJson("[".repeat(100_000) + "]".repeat(100_000), { maxDepth: 1_000_000 });
     expect(deep.type).toBe("array");
@@ -124,7 +133,10 @@ describe("parseJson", () => {
   });
 
   it("parses large documents in linear time", () => {
-    const entries = Array.from({ length: 200_000 }, (_, i) => `"t${i}":{"dtype":"F32","shape":[${i}],"data_offsets":[0,0]}`);
+    const entries = Array.from(
+      { length: 200_000 },
+      (_, i) => `"t${i}":{"dtype":"F32","shape":[${i}],"data_offsets":[0,0]}`,
+    );
     const text = `{${entries.join(",")}}`;
     const start = performance.now();
     const v = parseJson(text);

@@ -2,16 +2,30 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { DTYPES, dtypeBits, type Dtype } from "../../../src/format/dtype.js";
 import { parseSafetensors } from "../../../src/format/header.js";
-import { compareUtf8, jsonString, planLayout, serializeHeader } from "../../../src/format/serialize.js";
+import {
+  compareUtf8,
+  jsonString,
+  planLayout,
+  serializeHeader,
+} from "../../../src/format/serialize.js";
 import { tensorByteLength } from "../../../src/format/size.js";
 import { concat } from "./build.js";
 
 const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes.subarray(8));
-const n = (bytes: Uint8Array): bigint => new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true);
+const n = (bytes: Uint8Array): bigint =>
+  new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true);
 
 describe("compareUtf8", () => {
   it("orders by UTF-8 bytes, not UTF-16 units", () => {
-    expect(["\u{1F600}", "\uFF01", "b", "a", "", "ab", "é"].sort(compareUtf8)).toEqual(["", "a", "ab", "b", "é", "\uFF01", "\u{1F600}"]);
+    expect(["\u{1F600}", "\uFF01", "b", "a", "", "ab", "é"].sort(compareUtf8)).toEqual([
+      "",
+      "a",
+      "ab",
+      "b",
+      "é",
+      "\uFF01",
+      "\u{1F600}",
+    ]);
     fc.assert(
       fc.property(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), (a, b) => {
         const expected = Math.sign(Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -70,18 +84,28 @@ describe("planLayout", () => {
       { name: "x", dtype: "F32" as const, shape: [1] },
     ];
     expect(() => planLayout(dup)).toThrow(expect.objectContaining({ code: "ERR_INVALID_TENSOR" }));
-    expect(() => planLayout([{ name: "__metadata__", dtype: "U8", shape: [1] }])).toThrow(expect.objectContaining({ code: "ERR_INVALID_TENSOR" }));
-    expect(() => planLayout([{ name: "\ud800", dtype: "U8", shape: [1] }])).toThrow(expect.objectContaining({ code: "ERR_INVALID_TENSOR" }));
-    expect(() => planLayout([{ name: "x", dtype: "F4", shape: [1] }])).toThrow(expect.objectContaining({ code: "ERR_MISALIGNED_SLICE" }));
+    expect(() => planLayout([{ name: "__metadata__", dtype: "U8", shape: [1] }])).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_TENSOR" }),
+    );
+    expect(() => planLayout([{ name: "\ud800", dtype: "U8", shape: [1] }])).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_TENSOR" }),
+    );
+    expect(() => planLayout([{ name: "x", dtype: "F4", shape: [1] }])).toThrow(
+      expect.objectContaining({ code: "ERR_MISALIGNED_SLICE" }),
+    );
     const half = 2 ** 52;
     const huge = [
       { name: "a", dtype: "U8" as const, shape: [half] },
       { name: "b", dtype: "U8" as const, shape: [half] },
     ];
-    expect(() => planLayout(huge)).toThrow(expect.objectContaining({ code: "ERR_VALIDATION_OVERFLOW" }));
+    expect(() => planLayout(huge)).toThrow(
+      expect.objectContaining({ code: "ERR_VALIDATION_OVERFLOW" }),
+    );
     expect(() => planLayout([{ name: "x", dtype: "f32" as Dtype, shape: [1] }])).toThrow(TypeError);
     expect(() => planLayout([{ name: "x", dtype: "U8", shape: [-1] }])).toThrow(RangeError);
-    expect(() => planLayout([{ name: 1 as unknown as string, dtype: "U8", shape: [1] }])).toThrow(TypeError);
+    expect(() => planLayout([{ name: 1 as unknown as string, dtype: "U8", shape: [1] }])).toThrow(
+      TypeError,
+    );
   });
 });
 
@@ -95,13 +119,20 @@ describe("serializeHeader", () => {
   it("writes __metadata__ first, sorted by bytes, even when empty", () => {
     expect(text(serializeHeader([], {}))).toBe('{"__metadata__":{}}     ');
     const layout = planLayout([{ name: "x", dtype: "U8", shape: [1] }]);
-    const pairs: Array<[string, string]> = [["😀", "1"], ["\uFF01", "2"], ["b", "q\"\n"], ["a", "/"]];
+    const pairs: Array<[string, string]> = [
+      ["😀", "1"],
+      ["\uFF01", "2"],
+      ["b", 'q"\n'],
+      ["a", "/"],
+    ];
     const prefix = serializeHeader(layout, pairs);
     expect(text(prefix).trimEnd()).toBe(
       '{"__metadata__":{"a":"/","b":"q\\"\\n","\uFF01":"2","😀":"1"},"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
     );
     expect(serializeHeader(layout, Object.fromEntries(pairs))).toEqual(prefix);
-    expect(text(serializeHeader(layout, null)).trimEnd()).toBe('{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}');
+    expect(text(serializeHeader(layout, null)).trimEnd()).toBe(
+      '{"x":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+    );
   });
 
   it("pads with spaces to a multiple of 8 and N counts the padding", () => {
@@ -119,18 +150,32 @@ describe("serializeHeader", () => {
       { name: "a", dtype: "U8", shape: [1] },
       { name: "b", dtype: "U8", shape: [2] },
     ]);
-    expect(text(serializeHeader(layout))).toContain('"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":');
+    expect(text(serializeHeader(layout))).toContain(
+      '"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":',
+    );
     const swapped = [layout[1]!, layout[0]!];
-    expect(() => serializeHeader(swapped)).toThrow(expect.objectContaining({ code: "ERR_INVALID_TENSOR" }));
+    expect(() => serializeHeader(swapped)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_TENSOR" }),
+    );
     const wrongSize = [{ ...layout[0]!, dataOffsets: [0, 2] as [number, number] }];
-    expect(() => serializeHeader(wrongSize)).toThrow(expect.objectContaining({ code: "ERR_INVALID_TENSOR" }));
+    expect(() => serializeHeader(wrongSize)).toThrow(
+      expect.objectContaining({ code: "ERR_INVALID_TENSOR" }),
+    );
     expect(() => serializeHeader([layout[0]!, { ...layout[0]!, dataOffsets: [1, 2] }])).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_TENSOR" }),
     );
   });
 
   it("refuses bad metadata as misuse", () => {
-    expect(() => serializeHeader([], [["a", "1"], ["a", "2"]])).toThrow(TypeError);
+    expect(() =>
+      serializeHeader(
+        [],
+        [
+          ["a", "1"],
+          ["a", "2"],
+        ],
+      ),
+    ).toThrow(TypeError);
     expect(() => serializeHeader([], { a: 1 as unknown as string })).toThrow(TypeError);
     expect(() => serializeHeader([], [["a"] as unknown as [string, string]])).toThrow(TypeError);
     expect(() => serializeHeader([], { "\udc00": "x" })).toThrow(TypeError);
@@ -138,7 +183,9 @@ describe("serializeHeader", () => {
 
   it("refuses a header above 100,000,000 bytes", () => {
     const layout = planLayout([{ name: "x".repeat(100_000_000), dtype: "U8", shape: [0] }]);
-    expect(() => serializeHeader(layout)).toThrow(expect.objectContaining({ code: "ERR_HEADER_TOO_LARGE" }));
+    expect(() => serializeHeader(layout)).toThrow(
+      expect.objectContaining({ code: "ERR_HEADER_TOO_LARGE" }),
+    );
   });
 });
 
@@ -153,7 +200,8 @@ const tensorArb = fc
     const bits = dtypeBits(t.dtype);
     // Make the element count a multiple of 8/gcd(bits, 8) by scaling the first dimension.
     const unit = bits % 8 === 0 ? 1 : bits === 4 ? 2 : 4;
-    const shape = t.shape.length === 0 ? (unit === 1 ? [] : [unit]) : [t.shape[0]! * unit, ...t.shape.slice(1)];
+    const shape =
+      t.shape.length === 0 ? (unit === 1 ? [] : [unit]) : [t.shape[0]! * unit, ...t.shape.slice(1)];
     return { ...t, shape };
   });
 
@@ -162,19 +210,34 @@ describe("planLayout + serializeHeader → parseSafetensors", () => {
     fc.assert(
       fc.property(
         fc.uniqueArray(tensorArb, { selector: (t) => t.name, maxLength: 12 }),
-        fc.option(fc.dictionary(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), { maxKeys: 6 })),
+        fc.option(
+          fc.dictionary(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), {
+            maxKeys: 6,
+          }),
+        ),
         (tensors, metadata) => {
           const layout = planLayout(tensors);
           const prefix = serializeHeader(layout, metadata);
           const dataLength = layout.length === 0 ? 0 : layout[layout.length - 1]!.dataOffsets[1];
-          const file = concat(prefix, new Uint8Array(dataLength).map((_, i) => i & 0xff));
+          const file = concat(
+            prefix,
+            new Uint8Array(dataLength).map((_, i) => i & 0xff),
+          );
           const parsed = parseSafetensors(file);
           expect(parsed.headerLength % 8).toBe(0);
           expect(parsed.dataStart).toBe(prefix.length);
           // Write order = offset order, so the parsed order is the layout order.
-          expect(parsed.tensors.map(({ name, dtype, shape, dataOffsets }) => ({ name, dtype, shape, dataOffsets }))).toEqual(layout);
+          expect(
+            parsed.tensors.map(({ name, dtype, shape, dataOffsets }) => ({
+              name,
+              dtype,
+              shape,
+              dataOffsets,
+            })),
+          ).toEqual(layout);
           expect(parsed.tensors.map((t) => t.headerIndex)).toEqual(layout.map((_, i) => i));
-          for (const t of parsed.tensors) expect(t.dataOffsets[1] - t.dataOffsets[0]).toBe(tensorByteLength(t.dtype, t.shape));
+          for (const t of parsed.tensors)
+            expect(t.dataOffsets[1] - t.dataOffsets[0]).toBe(tensorByteLength(t.dtype, t.shape));
           if (metadata === null) expect(parsed.metadata).toBeNull();
           else expect(new Map(parsed.metadata)).toEqual(new Map(Object.entries(metadata)));
           // Writing the parsed header again gives the same bytes.

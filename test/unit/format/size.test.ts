@@ -33,12 +33,18 @@ describe("tensorByteLength", () => {
   it("is exact above 2^53 and reports overflow past u64", () => {
     expect(tensorByteLengthBig("U8", [1n << 30n, 1n << 30n])).toBe(1n << 60n);
     // Like the reference, the bit count (elements × bits) must fit u64 too.
-    expect(code(() => tensorByteLengthBig("U8", [1n << 32n, 1n << 29n]))).toBe("ERR_VALIDATION_OVERFLOW");
+    expect(code(() => tensorByteLengthBig("U8", [1n << 32n, 1n << 29n]))).toBe(
+      "ERR_VALIDATION_OVERFLOW",
+    );
     expect(tensorByteLengthBig("U64", [(1n << 58n) - 1n])).toBe(((1n << 58n) - 1n) * 8n);
-    expect(code(() => tensorByteLengthBig("U8", [1n << 32n, 1n << 32n]))).toBe("ERR_VALIDATION_OVERFLOW");
+    expect(code(() => tensorByteLengthBig("U8", [1n << 32n, 1n << 32n]))).toBe(
+      "ERR_VALIDATION_OVERFLOW",
+    );
     expect(code(() => tensorByteLengthBig("U16", [1n << 61n]))).toBe("ERR_VALIDATION_OVERFLOW");
     // Past 2^53−1 bytes the number form cannot be exact, so it reports overflow too.
-    expect(code(() => tensorByteLength("U8", [2 ** 30, 2 ** 30, 2 ** 30]))).toBe("ERR_VALIDATION_OVERFLOW");
+    expect(code(() => tensorByteLength("U8", [2 ** 30, 2 ** 30, 2 ** 30]))).toBe(
+      "ERR_VALIDATION_OVERFLOW",
+    );
     expect(tensorByteLength("U8", [Number.MAX_SAFE_INTEGER])).toBe(Number.MAX_SAFE_INTEGER);
   });
 

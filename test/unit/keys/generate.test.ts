@@ -1,5 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { generateKeySet, generateMasterKey, generateSigningKey } from "../../../src/keys/generate.js";
+import {
+  generateKeySet,
+  generateMasterKey,
+  generateSigningKey,
+} from "../../../src/keys/generate.js";
 import { parseKeySet } from "../../../src/keys/keyring.js";
 import { signPayload, verifyPayload } from "../../../src/crypto/signature.js";
 
@@ -24,7 +28,9 @@ describe("key generation", () => {
     expect(set.keys[0]).not.toHaveProperty("kid");
     expect(set.keys[1]).not.toHaveProperty("kid");
     expect(Buffer.from(set.keys[0]["k"]!, "base64")).toHaveLength(16);
-    expect(parseKeySet(generateKeySet({ alg: "chacha20poly1305" })).findMaster()?.alg).toBe("chacha20poly1305");
+    expect(parseKeySet(generateKeySet({ alg: "chacha20poly1305" })).findMaster()?.alg).toBe(
+      "chacha20poly1305",
+    );
   });
 
   it("refuses unknown algorithms and empty kids", () => {

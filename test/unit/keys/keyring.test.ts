@@ -63,7 +63,10 @@ describe("parseKeySet", () => {
   });
 
   it("names the bad key by index", () => {
-    const error = expectCode(() => parseKeySet({ keys: [enc1, { kty: "oct", alg: "aes256gcm", k: "bad" }] }), "ERR_KEY_INVALID");
+    const error = expectCode(
+      () => parseKeySet({ keys: [enc1, { kty: "oct", alg: "aes256gcm", k: "bad" }] }),
+      "ERR_KEY_INVALID",
+    );
     expect(error.message).toMatch(/^keys\[1\]: JWK "k" is neither standard base64/);
   });
 });
@@ -74,8 +77,14 @@ describe("CRYPTOTENSOR_KEYS", () => {
   });
 
   it("holds a JWK set or one JWK", () => {
-    expect(keyRingFromEnv({ CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [enc1, signer] }) })?.findMaster("enc-1")).toBeDefined();
-    expect(keyRingFromEnv({ CRYPTOTENSOR_KEYS: JSON.stringify(enc1) })?.findMaster()?.kid).toBe("enc-1");
+    expect(
+      keyRingFromEnv({ CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [enc1, signer] }) })?.findMaster(
+        "enc-1",
+      ),
+    ).toBeDefined();
+    expect(keyRingFromEnv({ CRYPTOTENSOR_KEYS: JSON.stringify(enc1) })?.findMaster()?.kid).toBe(
+      "enc-1",
+    );
   });
 
   it.each([

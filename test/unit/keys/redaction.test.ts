@@ -9,7 +9,10 @@ import { open } from "../../../src/crypto/aead.js";
 import { parseCryptoKeys } from "../../../src/crypto/reserved.js";
 import { CryptoTensorsError } from "../../../src/errors.js";
 
-const MASTER = Buffer.from("7c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee0", "hex");
+const MASTER = Buffer.from(
+  "7c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee0",
+  "hex",
+);
 const SEED = Buffer.from("5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed", "hex");
 
 function spellings(bytes: Buffer): string[] {
@@ -36,7 +39,13 @@ function expectNoLeak(text: string): void {
 
 async function signerJwk(): Promise<Record<string, string>> {
   const { ed25519PublicKey } = await import("../../../src/crypto/signature.js");
-  return { kty: "okp", alg: "ed25519", kid: "sign-1", x: ed25519PublicKey(SEED).toString("base64"), d: SEED.toString("base64") };
+  return {
+    kty: "okp",
+    alg: "ed25519",
+    kid: "sign-1",
+    x: ed25519PublicKey(SEED).toString("base64"),
+    d: SEED.toString("base64"),
+  };
 }
 
 describe("redaction", () => {
@@ -48,7 +57,12 @@ describe("redaction", () => {
   });
 
   it("keys and key rings hide their bytes from inspect and JSON", async () => {
-    const jwks = { keys: [{ kty: "oct", alg: "aes256gcm", kid: "enc-1", k: MASTER.toString("base64") }, await signerJwk()] };
+    const jwks = {
+      keys: [
+        { kty: "oct", alg: "aes256gcm", kid: "enc-1", k: MASTER.toString("base64") },
+        await signerJwk(),
+      ],
+    };
     const ring = parseKeySet(jwks);
     const master = ring.findMaster()!;
     const signer = ring.findSigner()!;
@@ -62,8 +76,16 @@ describe("redaction", () => {
     }
     expect(inspect(master)).toContain("[REDACTED]");
     expect(inspect(master)).toContain("enc-1");
-    expect(JSON.parse(JSON.stringify(master))).toEqual({ kty: "oct", alg: "aes256gcm", kid: "enc-1" });
-    expect(JSON.parse(JSON.stringify(signer))).toEqual({ kty: "okp", alg: "ed25519", kid: "sign-1" });
+    expect(JSON.parse(JSON.stringify(master))).toEqual({
+      kty: "oct",
+      alg: "aes256gcm",
+      kid: "enc-1",
+    });
+    expect(JSON.parse(JSON.stringify(signer))).toEqual({
+      kty: "okp",
+      alg: "ed25519",
+      kid: "sign-1",
+    });
   });
 
   it("thrown errors carry no key bytes, in the message, the stack, the cause or inspect", async () => {
@@ -77,20 +99,34 @@ describe("redaction", () => {
       }
     };
     capture(() => parseJwk({ kty: "oct", alg: "aes128gcm", kid: "k", k: b64 })); // wrong length
-    capture(() => parseJwk({ kty: "oct", alg: "aes256gcm", k: `${MASTER.toString("base64url")}=+` })); // neither alphabet
+    capture(() =>
+      parseJwk({ kty: "oct", alg: "aes256gcm", k: `${MASTER.toString("base64url")}=+` }),
+    ); // neither alphabet
     capture(() => parseJwk({ kty: "oct", alg: "aes256gcm", k: `${b64} ` }));
     capture(() => parseJwk({ kty: "OCT", alg: "aes256gcm", k: b64 }));
     const signer = await signerJwk();
     capture(() => parseJwk({ ...signer, x: MASTER.toString("base64") })); // x/d mismatch
     capture(() => parseJwk({ ...signer, d: Buffer.concat([SEED, SEED]).toString("base64") }));
-    capture(() => keyRingFromEnv({ CRYPTOTENSOR_KEYS: `{"kty":"oct","alg":"aes256gcm","k":"${b64}"` }));
-    capture(() => keyRingFromEnv({ CRYPTOTENSOR_KEYS: `{"kty":"oct","alg":"aes256gcm","k":"${b64}x"}` }));
-    capture(() => parseCryptoKeys(`{"version":"2","enc":{"kty":"oct","alg":"aes256gcm","k":"${b64}"},"sign":{"kty":"okp","alg":"ed25519"}}`));
-    capture(() => parseCryptoKeys(`{"version":"2","enc":{"kty":"oct","alg":"aes256gcm","k":"${b64}",}}`));
+    capture(() =>
+      keyRingFromEnv({ CRYPTOTENSOR_KEYS: `{"kty":"oct","alg":"aes256gcm","k":"${b64}"` }),
+    );
+    capture(() =>
+      keyRingFromEnv({ CRYPTOTENSOR_KEYS: `{"kty":"oct","alg":"aes256gcm","k":"${b64}x"}` }),
+    );
+    capture(() =>
+      parseCryptoKeys(
+        `{"version":"2","enc":{"kty":"oct","alg":"aes256gcm","k":"${b64}"},"sign":{"kty":"okp","alg":"ed25519"}}`,
+      ),
+    );
+    capture(() =>
+      parseCryptoKeys(`{"version":"2","enc":{"kty":"oct","alg":"aes256gcm","k":"${b64}",}}`),
+    );
     const entry = wrapDataKey("aes256gcm", MASTER, SEED);
     capture(() => unwrapDataKey("aes256gcm", Buffer.alloc(32), entry));
     capture(() => unwrapDataKey("aes128gcm", MASTER, entry));
-    capture(() => open("aes256gcm", MASTER, entry.keyIv, entry.wrappedKey, entry.keyTag.subarray(0, 8)));
+    capture(() =>
+      open("aes256gcm", MASTER, entry.keyIv, entry.wrappedKey, entry.keyTag.subarray(0, 8)),
+    );
     expect(errors).toHaveLength(13);
     for (const error of errors) {
       expect(error).toBeInstanceOf(CryptoTensorsError);

@@ -3,7 +3,11 @@ import fc from "fast-check";
 import { groupRuns, planSlice } from "../../../src/reader/slice.js";
 
 /** Reference slicing by enumerating every element (row-major). */
-function naiveSlice(shape: number[], ranges: Array<[number, number]>, elementBytes: number): number[] {
+function naiveSlice(
+  shape: number[],
+  ranges: Array<[number, number]>,
+  elementBytes: number,
+): number[] {
   const out: number[] = [];
   const total = shape.reduce((a, b) => a * b, 1);
   for (let flat = 0; flat < total; flat++) {
@@ -36,8 +40,20 @@ describe("planSlice", () => {
   it("refuses out-of-range and malformed ranges", () => {
     expect(() => planSlice("w", "F32", [4], [[0, 5]])).toThrow(RangeError);
     expect(() => planSlice("w", "F32", [4], [[3, 2]])).toThrow(RangeError);
-    expect(() => planSlice("w", "F32", [4], [[0, 1], [0, 1]])).toThrow(RangeError);
-    expect(() => planSlice("w", "F32", [4], [[0.5, 1] as unknown as [number, number]])).toThrow(TypeError);
+    expect(() =>
+      planSlice(
+        "w",
+        "F32",
+        [4],
+        [
+          [0, 1],
+          [0, 1],
+        ],
+      ),
+    ).toThrow(RangeError);
+    expect(() => planSlice("w", "F32", [4], [[0.5, 1] as unknown as [number, number]])).toThrow(
+      TypeError,
+    );
   });
 
   it("refuses sub-byte slices that do not fall on byte boundaries", () => {
@@ -51,9 +67,19 @@ describe("planSlice", () => {
       .chain((shape) =>
         fc.tuple(
           fc.constant(shape),
-          fc.integer({ min: 0, max: shape.length }).chain((k) =>
-            fc.tuple(...shape.slice(0, k).map((size) => fc.tuple(fc.integer({ min: 0, max: size }), fc.integer({ min: 0, max: size })).map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]))),
-          ),
+          fc
+            .integer({ min: 0, max: shape.length })
+            .chain((k) =>
+              fc.tuple(
+                ...shape
+                  .slice(0, k)
+                  .map((size) =>
+                    fc
+                      .tuple(fc.integer({ min: 0, max: size }), fc.integer({ min: 0, max: size }))
+                      .map(([a, b]) => [Math.min(a, b), Math.max(a, b)] as [number, number]),
+                  ),
+              ),
+            ),
         ),
       );
     fc.assert(
@@ -70,12 +96,38 @@ describe("planSlice", () => {
 describe("groupRuns", () => {
   it("never groups across a chunk no run touches", () => {
     // chunk size 10: runs in chunks 0 and 2 stay apart; runs in chunks 2 and 3 merge.
-    const spans = groupRuns([[0, 2], [25, 27], [31, 33]], 10);
-    expect(spans.map((s) => [s.start, s.end])).toEqual([[0, 2], [25, 33]]);
+    const spans = groupRuns(
+      [
+        [0, 2],
+        [25, 27],
+        [31, 33],
+      ],
+      10,
+    );
+    expect(spans.map((s) => [s.start, s.end])).toEqual([
+      [0, 2],
+      [25, 33],
+    ]);
   });
 
   it("merges nearby plain runs", () => {
-    expect(groupRuns([[0, 2], [10, 12]], null)).toHaveLength(1);
-    expect(groupRuns([[0, 2], [3 << 20, (3 << 20) + 1]], null)).toHaveLength(2);
+    expect(
+      groupRuns(
+        [
+          [0, 2],
+          [10, 12],
+        ],
+        null,
+      ),
+    ).toHaveLength(1);
+    expect(
+      groupRuns(
+        [
+          [0, 2],
+          [3 << 20, (3 << 20) + 1],
+        ],
+        null,
+      ),
+    ).toHaveLength(2);
   });
 });
