@@ -98,6 +98,11 @@ export class KeyContext {
     }
   }
 
+  /** True when verification keys are pinned: the verification key then does not depend on the header. */
+  get pinned(): boolean {
+    return this.#pinned !== undefined;
+  }
+
   static open(options: KeyTrustOptions): KeyContext {
     return new KeyContext(options);
   }

@@ -14,7 +14,7 @@ export interface OpenOptions extends KeyTrustOptions {
   backend?: "native" | "fallback";
   /** Refuse plain (unencrypted) files: guards against a substituted or stripped model (FORMAT.md §8.3). */
   requireEncrypted?: boolean;
-  /** Refuse files without a header signature, i.e. plain files (`ERR_MISSING_SIGNATURE`; FORMAT.md §8.3). */
+  /** Refuse files without a header signature, i.e. plain files (`ERR_MISSING_SIGNATURE`; FORMAT.md §8.3). Implied by `verifyKeys`. */
   requireSignature?: boolean;
   /** Evaluates the file's local policy; default: the embedded Rego engine. */
   policyEvaluator?: PolicyEvaluator;
@@ -22,7 +22,9 @@ export interface OpenOptions extends KeyTrustOptions {
   claims?: Record<string, unknown>;
   /**
    * The tensors this handle will read: the policy sees exactly these as `input.tensors` (e.g. a
-   * licence tier allowing a subset), and the handle refuses every other tensor. Default: all.
+   * licence tier allowing a subset), and the handle refuses every other tensor; only their
+   * data keys are unwrapped. Default: all. An empty list is a RangeError (it would ask for
+   * nothing while a policy over `input.tensors` would see a vacuous request).
    */
   tensors?: readonly string[];
 }
@@ -53,13 +55,18 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
     const requested = requestedTensors(header, path, options.tensors);
     let unlocked: Unlocked | null = null;
     if (isEncrypted(header)) {
-      unlocked = await unlock(header, path, options);
+      unlocked = await unlock(header, path, {
+        ...options,
+        ...(requested === null ? {} : { tensors: requested }),
+      });
     } else {
       refuseStrayReservedKeys(header, path);
-      if (options.requireSignature) {
+      // Pinned verification keys say "this file must be signed by one of these": a stripped or
+      // substituted plain file must not satisfy that by carrying no signature at all.
+      if (options.requireSignature || options.verifyKeys !== undefined) {
         throw new CryptoTensorsError(
           "ERR_MISSING_SIGNATURE",
-          `${path} is a plain safetensors file with no signature, but requireSignature is set`,
+          `${path} is a plain safetensors file with no signature, but ${options.verifyKeys !== undefined ? "verifyKeys are pinned" : "requireSignature is set"}: refusing a stripped or substituted file`,
         );
       }
       if (options.requireEncrypted) {
@@ -164,6 +171,10 @@ function requestedTensors(
   if (tensors === undefined) return null;
   if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string"))
     throw new TypeError("options.tensors must be an array of tensor names");
+  if (tensors.length === 0)
+    throw new RangeError(
+      "options.tensors is empty: name the tensors to read, or omit the option to read them all",
+    );
   const present = new Set(header.tensors.map((t) => t.name));
   const missing = tensors.filter((n) => !present.has(n));
   if (missing.length > 0) {

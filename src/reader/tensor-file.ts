@@ -60,41 +60,46 @@ export interface ReadAllOptions {
 }
 
 export class TensorFile {
-  private readonly byName = new Map<string, TensorEntry>();
+  // ES private fields and methods, not TS `private` members: nothing outside this class can
+  // reach them from JS (no header to tamper with, no raw byte reader that bypasses the requested
+  // subset), and util.inspect or JSON never see them, so the data keys cannot be printed.
+  readonly #byName = new Map<string, TensorEntry>();
   /** The tensors this handle serves, in file order: all, or those requested at open. */
-  private readonly visible: TensorEntry[];
-  private inFlight = 0;
-  private closing: Promise<void> | null = null;
-  private idle: (() => void) | null = null;
-  // An ES private field, not a TS `private` property: util.inspect (even with showHidden or
-  // customInspect: false) and JSON never see it, so the data keys it holds cannot be printed.
+  readonly #visible: TensorEntry[];
+  #inFlight = 0;
+  #closing: Promise<void> | null = null;
+  #idle: (() => void) | null = null;
+  readonly #file: BackendFile;
+  readonly #header: ParsedHeader;
   readonly #unlocked: Unlocked | null;
 
   /** @internal Use {@link openFile}. */
   constructor(
     readonly path: string,
-    private readonly file: BackendFile,
-    private readonly header: ParsedHeader,
+    file: BackendFile,
+    header: ParsedHeader,
     unlocked: Unlocked | null,
     /** Name of the backend reading the bytes: "native" or "fallback". */
     readonly backend: string,
     /** `options.tensors` of openFile: the only tensors the policy was evaluated for and this handle serves. */
     requested: readonly string[] | null = null,
   ) {
+    this.#file = file;
+    this.#header = header;
     this.#unlocked = unlocked;
     const wanted = requested === null ? null : new Set(requested);
-    this.visible =
+    this.#visible =
       wanted === null ? header.tensors : header.tensors.filter((t) => wanted.has(t.name));
-    for (const entry of this.visible) this.byName.set(entry.name, entry);
+    for (const entry of this.#visible) this.#byName.set(entry.name, entry);
   }
 
   /** Tensor names in data (file) order. */
   names(): string[] {
-    return this.visible.map((t) => t.name);
+    return this.#visible.map((t) => t.name);
   }
 
   info(name: string): TensorInfo {
-    const entry = this.entry(name);
+    const entry = this.#entry(name);
     return {
       dtype: entry.dtype,
       shape: entry.shape.slice(),
@@ -106,7 +111,7 @@ export class TensorFile {
   /** User metadata: every `__metadata__` entry except the reserved `__crypto_keys__`, `__encryption__`, `__policy__`, `__signature__`. */
   metadata(): Record<string, string> {
     const result: Record<string, string> = Object.create(null);
-    for (const [key, value] of this.header.metadata ?? []) {
+    for (const [key, value] of this.#header.metadata ?? []) {
       if (!(RESERVED_KEYS as readonly string[]).includes(key)) result[key] = value;
     }
     return result;
@@ -127,10 +132,10 @@ export class TensorFile {
 
   /** Reads (and decrypts, when encrypted) a whole tensor. */
   async getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
-    const entry = this.entry(name);
+    const entry = this.#entry(name);
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
     const data = destinationView(options.into, length, name);
-    await this.track(() => this.readBytes(entry, 0, length, data));
+    await this.#track(() => this.#readBytes(entry, 0, length, data));
     return { dtype: entry.dtype, shape: entry.shape.slice(), data };
   }
 
@@ -143,19 +148,19 @@ export class TensorFile {
     ranges: readonly SliceRange[],
     options: GetTensorOptions = {},
   ): Promise<Tensor> {
-    const entry = this.entry(name);
+    const entry = this.#entry(name);
     const plan = planSlice(name, entry.dtype, entry.shape, ranges);
     const data = destinationView(options.into, plan.byteLength, name);
-    const sealed = this.sealed(name);
+    const sealed = this.#sealed(name);
     const chunked = sealed !== undefined && this.#unlocked?.chunkSize != null;
-    await this.track(async () => {
+    await this.#track(async () => {
       let out = 0;
       for (const span of groupRuns(
         plan.runs,
         chunked ? (this.#unlocked?.chunkSize as number) : null,
       )) {
         const bytes = new Uint8Array(span.end - span.start);
-        await this.readBytes(entry, span.start, span.end, bytes);
+        await this.#readBytes(entry, span.start, span.end, bytes);
         for (const [start, end] of span.runs) {
           data.set(bytes.subarray(start - span.start, end - span.start), out);
           out += end - start;
@@ -175,7 +180,7 @@ export class TensorFile {
    * ```
    */
   readAllByteLength(): number {
-    return arenaLayout(this.visible.map((t) => t.dataOffsets[1] - t.dataOffsets[0])).byteLength;
+    return arenaLayout(this.#visible.map((t) => t.dataOffsets[1] - t.dataOffsets[0])).byteLength;
   }
 
   /**
@@ -190,12 +195,12 @@ export class TensorFile {
    * ```
    */
   async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
-    if (this.closing)
+    if (this.#closing)
       throw new CryptoTensorsError(
         "ERR_CLOSED",
         `${this.path} has been closed; open it again to read`,
       );
-    const entries = this.visible;
+    const entries = this.#visible;
     const lengths = entries.map((t) => t.dataOffsets[1] - t.dataOffsets[0]);
     const layout = arenaLayout(lengths);
     const arena =
@@ -209,11 +214,11 @@ export class TensorFile {
       const offset = layout.offsets[i] as number;
       const data = arena ? arena.subarray(offset, offset + length) : new Uint8Array(length);
       result[entry.name] = { dtype: entry.dtype, shape: entry.shape.slice(), data };
-      steps.push({ name: entry.name, byteLength: length, items: this.loadItems(entry, data) });
+      steps.push({ name: entry.name, byteLength: length, items: this.#loadItems(entry, data) });
     });
     try {
-      await this.track(() =>
-        runSteps(steps, (items) => this.file.runPlan(items), { ...options, path: this.path }),
+      await this.#track(() =>
+        runSteps(steps, (items) => this.#file.runPlan(items), { ...options, path: this.path }),
       );
     } catch (error) {
       for (const step of steps)
@@ -224,10 +229,10 @@ export class TensorFile {
   }
 
   /** Plan items reading all of `entry` into `data`; v2 tensors are cut into batch-sized runs of chunks. */
-  private loadItems(entry: TensorEntry, data: Uint8Array): PlanItem[] {
-    const base = this.header.dataStart + entry.dataOffsets[0];
+  #loadItems(entry: TensorEntry, data: Uint8Array): PlanItem[] {
+    const base = this.#header.dataStart + entry.dataOffsets[0];
     const length = data.byteLength;
-    const sealed = this.sealed(entry.name);
+    const sealed = this.#sealed(entry.name);
     const label = entry.name;
     if (!sealed) {
       const items: PlanItem[] = [];
@@ -245,7 +250,7 @@ export class TensorFile {
     }
     const chunkSize = this.#unlocked?.chunkSize ?? null;
     if (chunkSize === null || length === 0) {
-      const request = this.decryptRequest(entry.name, sealed, base, length, length, 0);
+      const request = this.#decryptRequest(entry.name, sealed, base, length, length, 0);
       return request === null ? [] : [{ kind: "decrypt", request, dest: data, label }];
     }
     const items: PlanItem[] = [];
@@ -253,7 +258,7 @@ export class TensorFile {
     for (let first = 0; first * chunkSize < length; first += chunksPerItem) {
       const start = first * chunkSize;
       const end = Math.min(length, start + chunksPerItem * chunkSize);
-      const request = this.decryptRequest(
+      const request = this.#decryptRequest(
         entry.name,
         sealed,
         base + start,
@@ -268,12 +273,12 @@ export class TensorFile {
 
   /** True when the header has a `__metadata__` object (possibly empty). */
   hasMetadata(): boolean {
-    return this.header.metadata !== null;
+    return this.#header.metadata !== null;
   }
 
   /** Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` bytes long); decrypts only the chunks it needs. */
   async readRange(name: string, start: number, end: number, dest: Uint8Array): Promise<void> {
-    const entry = this.entry(name);
+    const entry = this.#entry(name);
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
     if (
       !Number.isSafeInteger(start) ||
@@ -288,19 +293,21 @@ export class TensorFile {
     }
     if (!(dest instanceof Uint8Array) || dest.length !== end - start)
       throw new TypeError("dest must be a Uint8Array of end - start bytes");
-    await this.track(() => this.readBytes(entry, start, end, dest));
+    await this.#track(() => this.#readBytes(entry, start, end, dest));
   }
 
-  /**
-   * @internal Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` long).
-   * Used by getTensor, getSlice and the streaming writers.
-   */
-  async readBytes(entry: TensorEntry, start: number, end: number, dest: Uint8Array): Promise<void> {
-    const base = this.header.dataStart + entry.dataOffsets[0];
+  /** Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` long). */
+  async #readBytes(
+    entry: TensorEntry,
+    start: number,
+    end: number,
+    dest: Uint8Array,
+  ): Promise<void> {
+    const base = this.#header.dataStart + entry.dataOffsets[0];
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
-    const sealed = this.sealed(entry.name);
+    const sealed = this.#sealed(entry.name);
     if (!sealed) {
-      if (end > start) await this.file.readInto(base + start, end - start, dest);
+      if (end > start) await this.#file.readInto(base + start, end - start, dest);
       return;
     }
     const chunkSize = this.#unlocked?.chunkSize ?? null;
@@ -316,7 +323,7 @@ export class TensorFile {
           ? Math.min(length, (Math.floor((end - 1) / chunkSize) + 1) * chunkSize)
           : spanStart;
     }
-    const request = this.decryptRequest(
+    const request = this.#decryptRequest(
       entry.name,
       sealed,
       base + spanStart,
@@ -326,12 +333,12 @@ export class TensorFile {
     );
     if (request === null) return; // v1 empty tensor written without IV/tag (FORMAT.md §3.5)
     if (spanStart === start && spanEnd === end) {
-      await this.file.decryptInto(request, dest);
+      await this.#file.decryptInto(request, dest);
       return;
     }
     const scratch = new Uint8Array(spanEnd - spanStart);
     try {
-      await this.file.decryptInto(request, scratch);
+      await this.#file.decryptInto(request, scratch);
       dest.set(scratch.subarray(start - spanStart, end - spanStart));
     } finally {
       scratch.fill(0);
@@ -340,15 +347,15 @@ export class TensorFile {
 
   /** Waits for in-flight reads, wipes data keys and closes the file. Idempotent. */
   close(): Promise<void> {
-    this.closing ??= (async () => {
-      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
+    this.#closing ??= (async () => {
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
       if (this.#unlocked) wipeUnlocked(this.#unlocked);
-      await this.file.close();
+      await this.#file.close();
     })();
-    return this.closing;
+    return this.#closing;
   }
 
-  private decryptRequest(
+  #decryptRequest(
     name: string,
     sealed: SealedTensor,
     fileOffset: number,
@@ -399,17 +406,17 @@ export class TensorFile {
     return { ...common, chunkSize: u.chunkSize, firstChunk, baseIv, tags: spanTags };
   }
 
-  private entry(name: string): TensorEntry {
+  #entry(name: string): TensorEntry {
     if (typeof name !== "string") throw new TypeError("tensor name must be a string");
-    if (this.closing)
+    if (this.#closing)
       throw new CryptoTensorsError(
         "ERR_CLOSED",
         `${this.path} has been closed; open it again to read`,
       );
-    const entry = this.byName.get(name);
+    const entry = this.#byName.get(name);
     if (!entry) {
       const hidden =
-        this.visible !== this.header.tensors && this.header.tensors.some((t) => t.name === name);
+        this.#visible !== this.#header.tensors && this.#header.tensors.some((t) => t.name === name);
       throw new CryptoTensorsError(
         "ERR_TENSOR_NOT_FOUND",
         hidden
@@ -420,7 +427,7 @@ export class TensorFile {
     return entry;
   }
 
-  private sealed(name: string): SealedTensor | undefined {
+  #sealed(name: string): SealedTensor | undefined {
     if (!this.#unlocked?.encryptedNames.has(name)) return undefined;
     const sealed = this.#unlocked.tensors.get(name);
     // Never fall through to a plaintext read of ciphertext.
@@ -432,13 +439,13 @@ export class TensorFile {
     return sealed;
   }
 
-  private async track<T>(work: () => Promise<T>): Promise<T> {
-    this.inFlight++;
+  async #track<T>(work: () => Promise<T>): Promise<T> {
+    this.#inFlight++;
     try {
       return await work();
     } finally {
-      this.inFlight--;
-      if (this.inFlight === 0 && this.idle) this.idle();
+      this.#inFlight--;
+      if (this.#inFlight === 0 && this.#idle) this.#idle();
     }
   }
 }

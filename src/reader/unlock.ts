@@ -100,21 +100,27 @@ export async function unlock(
   const cryptoKeys = parseCryptoKeys(cryptoKeysText);
 
   const context = KeyContext.open(options);
+  const verify = async (): Promise<void> => {
+    const verifiers = await context.verifiers(cryptoKeys.sign);
+    try {
+      verifyWithAny(
+        signaturePayload(header.metadata ?? [], header.tensors),
+        signature,
+        verifiers.keys,
+        verifiers.pinned,
+      );
+    } finally {
+      verifiers.release();
+    }
+  };
   try {
-    // Both keys are resolved before the signature check, master first, as the reference does (§5.3).
+    // With pinned verification keys the key does not depend on the header, so the signature is
+    // checked first: an unsigned or forged header never makes a provider fetch a master key for
+    // its kid/jku. Otherwise both keys are resolved first, master first, as the reference does (§5.3).
+    if (context.pinned) await verify();
     const master = options.verifyOnly ? undefined : await context.master(cryptoKeys.enc);
     try {
-      const verifiers = await context.verifiers(cryptoKeys.sign);
-      try {
-        verifyWithAny(
-          signaturePayload(header.metadata ?? [], header.tensors),
-          signature,
-          verifiers.keys,
-          verifiers.pinned,
-        );
-      } finally {
-        verifiers.release();
-      }
+      if (!context.pinned) await verify();
       return await unwrapAll(
         header,
         path,
@@ -168,10 +174,14 @@ async function unwrapAll(
       `the master key for ${algorithm} must be ${keyLength(algorithm)} bytes; the key given has another length`,
     );
   }
+  // Only the requested tensors' keys are unwrapped: a handle opened for a subset (the policy saw
+  // only that subset) never holds the keys of the others. Without a subset, every entry is
+  // unwrapped, even those for tensors absent from the header, as the reference does: a wrong
+  // master key fails here, at open, not at first access.
+  const wanted = options.tensors ? new Set(options.tensors) : null;
   try {
-    // Entries for tensors absent from the header are still unwrapped, as the reference does:
-    // a wrong master key fails here, at open, not at first access.
     for (const [name, entry] of entries) {
+      if (wanted && !wanted.has(name)) continue;
       unlocked.tensors.set(name, {
         dataKey: unwrapDataKey(algorithm, masterKey.key, entry),
         entry,
