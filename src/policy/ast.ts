@@ -37,7 +37,18 @@ export type Literal =
   | { k: "expr"; term: Term; pos: Pos }
   | { k: "assign"; lhs: Term; rhs: Term; pos: Pos }
   | { k: "unify"; lhs: Term; rhs: Term; pos: Pos }
-  | { k: "not"; lit: Literal; pos: Pos }
+  | {
+      k: "not";
+      /** The negated literal as written (calls already moved out); safety is checked on this form. */
+      lit: Literal;
+      /**
+       * Set by the compiler: references the negated literal uses as keys or arguments, bound before
+       * the negation (`pre`), and the literal rewritten to use them (`hoisted`), as OPA evaluates it.
+       */
+      pre?: Literal[];
+      hoisted?: Literal;
+      pos: Pos;
+    }
   | { k: "someIn"; key: string | undefined; value: string; coll: Term; pos: Pos }
   | { k: "someDecl"; names: string[]; pos: Pos }
   | { k: "every"; key: string | undefined; value: string; coll: Term; body: Literal[]; pos: Pos };

@@ -6,6 +6,7 @@
  */
 import type { Literal, Module, Pos, Term } from "./ast.js";
 import { invalid, unsupported } from "./diagnostics.js";
+import { rewriteNegation } from "./negation.js";
 import { orderBody, termSafety } from "./safety.js";
 import { T } from "./builtins.js";
 import { TypeChecker, unionTy, type Ty } from "./typecheck.js";
@@ -153,54 +154,15 @@ class Resolver {
         }
       }
     });
-    return lits.flatMap((lit) => this.hoistNegatedArgs(this.literal(lit, scope, declare)));
+    return lits.flatMap((lit) => this.hoistNegated(this.literal(lit, scope, declare)));
   }
 
   private hoisted = 0;
 
-  /**
-   * OPA's compiler moves the reference and call arguments of a negated call out of the negation
-   * (for `==` only the call arguments), so `not startswith(input.missing, "x")` is undefined, not
-   * true. We rewrite the same way: `__h = arg; not f(__h, …)`.
-   */
-  private hoistNegatedArgs(lit: Literal): Literal[] {
-    if (lit.k !== "not" || lit.lit.k !== "expr") return [lit];
-    const term = lit.lit.term;
-    const call: { args: Term[]; isEqual: boolean } | undefined =
-      term.k === "call"
-        ? { args: term.args, isEqual: term.name === "equal" }
-        : term.k === "member"
-          ? {
-              args: [term.key, term.value, term.coll].filter((x): x is Term => x !== undefined),
-              isEqual: false,
-            }
-          : undefined;
-    if (call === undefined) return [lit];
-    const before: Literal[] = [];
-    const lift = (arg: Term): Term => {
-      const isRef =
-        arg.k === "ref" ||
-        arg.k === "rule" ||
-        arg.k === "input" ||
-        arg.k === "pkg" ||
-        arg.k === "undef";
-      const isCall = arg.k === "call" || arg.k === "member";
-      if (!isCall && !(isRef && !call.isEqual)) return arg;
-      const v: Term = { k: "var", name: `__h$${this.hoisted++}`, pos: arg.pos };
-      before.push({ k: "unify", lhs: v, rhs: arg, pos: arg.pos });
-      return v;
-    };
-    let rewritten: Term;
-    if (term.k === "call") rewritten = { ...term, args: term.args.map(lift) };
-    else if (term.k === "member")
-      rewritten = {
-        ...term,
-        key: term.key && lift(term.key),
-        value: lift(term.value),
-        coll: lift(term.coll),
-      };
-    else return [lit];
-    return [...before, { ...lit, lit: { ...lit.lit, term: rewritten } }];
+  /** OPA evaluates the dynamic parts of a negated expression outside the negation (see negation.ts). */
+  private hoistNegated(lit: Literal): Literal[] {
+    if (lit.k !== "not") return [lit];
+    return rewriteNegation(lit, (pos) => ({ k: "var", name: `__h$${this.hoisted++}`, pos }));
   }
 
   private literal(

@@ -247,9 +247,14 @@ export class Evaluation {
       case "unify":
         return this.unify(lit.lhs, lit.rhs, next);
       case "not": {
-        let holds = false;
-        this.body([lit.lit], 0, () => ((holds = true), true));
-        return !holds && next();
+        const negated = lit.hoisted ?? lit.lit;
+        const decide: K = () => {
+          let holds = false;
+          this.body([negated], 0, () => ((holds = true), true));
+          return !holds && next();
+        };
+        // References moved out of the negation must be defined, or the body fails (as in OPA).
+        return lit.pre === undefined ? decide() : this.body(lit.pre, 0, decide);
       }
       case "someDecl":
         return this.unbind(lit.names, next);

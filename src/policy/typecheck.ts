@@ -214,7 +214,7 @@ export class TypeChecker {
           break;
         }
         case "not":
-          this.body([lit.lit], new Map(env));
+          this.body([...(lit.pre ?? []), lit.hoisted ?? lit.lit], new Map(env));
           break;
         case "someIn": {
           const coll = this.typeOf(lit.coll, env);

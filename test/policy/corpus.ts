@@ -1,5 +1,6 @@
 // Hand-written differential corpus: each policy is evaluated by `opa eval` and by our engine for
 // each of its inputs (`undefined` = no input document, as the reference evaluates).
+import { SEMANTICS_ENTRIES } from "./corpus-opa-semantics.js";
 import type { Case } from "./opa-oracle.js";
 
 const pro = {
@@ -337,6 +338,6 @@ const entries: [string, unknown[], boolean?][] = [
 ];
 
 /** All corpus cases, flattened. */
-export const CORPUS: Case[] = entries.flatMap(([policy, inputs, v0]) =>
+export const CORPUS: Case[] = [...entries, ...SEMANTICS_ENTRIES].flatMap(([policy, inputs, v0]) =>
   inputs.map((input) => ({ policy, input, ...(v0 ? { v0 } : {}) })),
 );
