@@ -60,6 +60,9 @@ export const ERROR_CODES = {
   // Key management (issue 4).
   ERR_KEY_UNTRUSTED:
     "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
+  // Key managers (issue 17).
+  ERR_KEY_PROVIDER:
+    "a key manager (HSM, KMS) failed or refused the operation (wrong PIN, unreachable, key not usable)",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -54,8 +54,11 @@ export {
   DIRECT_PRIORITY,
   type KeyProvider,
   type KeyRequest,
+  type DataKeyRequest,
   type ProvidedKey,
 } from "./keys/provider.js";
+export { HeldKey, type HeldKeyLabels } from "./keys/held-key.js";
+export type { WrappedDataKey } from "./crypto/envelope.js";
 export {
   FileKeyProvider,
   jkuPath,

@@ -1,6 +1,7 @@
 // The KeyProvider contract (FORMAT.md §5.2) and the provider for keys passed in directly. A
 // provider answers one lookup at a time: given the header's kid/jku it returns a key, or
 // undefined when it has none; a throw is recorded and the next provider is tried.
+import type { WrappedDataKey } from "../crypto/envelope.js";
 import type { MasterKey, SigningKey } from "./jwk.js";
 import { parseKeySet, type KeyRing } from "./keyring.js";
 
@@ -10,6 +11,11 @@ export interface KeyRequest {
   jku?: string;
 }
 
+/** A lookup that also names the data algorithm (`aes256gcm` or `chacha20poly1305`, from the header). */
+export interface DataKeyRequest extends KeyRequest {
+  alg: string;
+}
+
 /**
  * What a provider may return: a parsed key (kept by the provider; never wiped by the library),
  * a JWK object in either accepted form (parsed, used once, then wiped), or undefined for "none".
@@ -17,8 +23,11 @@ export interface KeyRequest {
 export type ProvidedKey = MasterKey | SigningKey | Record<string, unknown> | undefined;
 
 /**
- * A source of keys: a KMS, a vault, a key directory. Implement the getters you can answer;
- * a missing getter means "never has such a key". Priorities follow the reference: direct keys
+ * A source of keys: a KMS, a vault, an HSM, a key directory. Implement the getters you can
+ * answer; a missing getter means "never has such a key". A provider whose master keys must not
+ * leave it implements `unwrapDataKeys`/`wrapDataKeys` instead of `getMasterKey`, and `sign`
+ * instead of `getSigningKey`: the library then hands it wrapped data keys (all of one open in one
+ * batch) or the signature payload, and never sees the master or signing key. Priorities follow the reference: direct keys
  * 100, native plugins 50, `file://` jku 10, `CRYPTOTENSOR_KEYS` 0; user providers choose theirs.
  *
  * @example
@@ -47,6 +56,29 @@ export interface KeyProvider {
   getVerifyKey?(request: KeyRequest): Promise<ProvidedKey>;
   /** An Ed25519 private key, for signing (saving or rewrapping). */
   getSigningKey?(request: KeyRequest): Promise<ProvidedKey>;
+  /**
+   * Unwraps data keys under the master key named by `request` without revealing it: one data key
+   * (a Buffer of the algorithm's key length, wiped by the library after use) per entry, in order,
+   * or undefined when the provider has no such key. A tag that does not verify throws
+   * `ERR_DECRYPTION_FAILED`. Preferred over `getMasterKey` when both exist.
+   */
+  unwrapDataKeys?(
+    request: DataKeyRequest,
+    wrapped: readonly WrappedDataKey[],
+  ): Promise<Buffer[] | undefined>;
+  /**
+   * Wraps fresh data keys under the named master key (each with its own random 12-byte key_iv),
+   * for writing; undefined when the provider has no such key.
+   */
+  wrapDataKeys?(
+    request: DataKeyRequest,
+    dataKeys: readonly Uint8Array[],
+  ): Promise<WrappedDataKey[] | undefined>;
+  /**
+   * The 64-byte Ed25519 signature of `payload` under the named private key, made inside the
+   * provider; undefined when it has no such key. Preferred over `getSigningKey` when both exist.
+   */
+  sign?(request: KeyRequest, payload: Uint8Array): Promise<Uint8Array | undefined>;
 }
 
 /** Priority of keys passed in directly (options.keys), as the reference's DirectKeyProvider. */

@@ -6,6 +6,14 @@ import { CryptoTensorsError } from "../errors.js";
 import { quoteShort } from "../crypto/quote.js";
 import { EnvKeyProvider } from "./env-provider.js";
 import { FileKeyProvider } from "./file-provider.js";
+import {
+  heldMasterAccess,
+  heldSignerAccess,
+  rawMasterAccess,
+  rawSignerAccess,
+  type MasterAccess,
+  type SignerAccess,
+} from "./key-access.js";
 import { MasterKey, SigningKey, parseJwk } from "./jwk.js";
 import type { KeyProvider, KeyRequest, ProvidedKey } from "./provider.js";
 
@@ -26,6 +34,9 @@ export interface ProviderStatus {
   priority: number;
   enabled: boolean;
 }
+
+/** Marks a provider that keeps the key and operates with it itself. */
+const HELD = Symbol("held by the provider");
 
 const METHOD = { master: "getMasterKey", verify: "getVerifyKey", sign: "getSigningKey" } as const;
 const ROLE = {
@@ -111,12 +122,91 @@ export class KeyProviderRegistry {
     request: KeyRequest,
     extra: readonly KeyProvider[] = [],
   ): Promise<ResolvedKey<T extends "master" ? MasterKey : SigningKey>> {
+    return this.#first(
+      kind,
+      request,
+      extra,
+      (provider) => {
+        const getter = provider[METHOD[kind]];
+        return typeof getter === "function" ? () => getter.call(provider, request) : undefined;
+      },
+      (value, provider) =>
+        accept(value as NonNullable<ProvidedKey>, kind, provider.name) as ResolvedKey<
+          T extends "master" ? MasterKey : SigningKey
+        >,
+    );
+  }
+
+  /**
+   * The master key for the header's kid/jku, as the same lookup as `lookup("master")` would find
+   * it, except that a provider with `unwrapDataKeys` answers with access to a key it keeps (it is
+   * asked to unwrap only when the caller unwraps). Same errors as {@link lookup}.
+   */
+  async resolveMaster(
+    request: KeyRequest,
+    extra: readonly KeyProvider[] = [],
+  ): Promise<MasterAccess> {
+    return this.#first(
+      "master",
+      request,
+      extra,
+      (provider) =>
+        typeof provider.unwrapDataKeys === "function"
+          ? async () => HELD
+          : typeof provider.getMasterKey === "function"
+            ? () => provider.getMasterKey?.(request)
+            : undefined,
+      (value, provider) => {
+        if (value === HELD) return heldMasterAccess(provider, request);
+        const found = accept(value as NonNullable<ProvidedKey>, "master", provider.name);
+        return rawMasterAccess(found.key as MasterKey, provider.name, found.release);
+      },
+    );
+  }
+
+  /**
+   * The private signing key for the header's kid/jku; a provider with `sign` answers with access
+   * to a key it keeps. Same errors as {@link lookup}.
+   */
+  async resolveSigner(
+    request: KeyRequest,
+    extra: readonly KeyProvider[] = [],
+  ): Promise<SignerAccess> {
+    return this.#first(
+      "sign",
+      request,
+      extra,
+      (provider) =>
+        typeof provider.sign === "function"
+          ? async () => HELD
+          : typeof provider.getSigningKey === "function"
+            ? () => provider.getSigningKey?.(request)
+            : undefined,
+      (value, provider) => {
+        if (value === HELD) return heldSignerAccess(provider, request);
+        const found = accept(value as NonNullable<ProvidedKey>, "sign", provider.name);
+        return rawSignerAccess(found.key as SigningKey, provider.name, found.release);
+      },
+    );
+  }
+
+  /**
+   * The priority walk shared by every lookup: the first enabled, ready, matching provider whose
+   * `call` answers something wins and `finish` turns the answer into the result.
+   */
+  async #first<R>(
+    kind: KeyKind,
+    request: KeyRequest,
+    extra: readonly KeyProvider[],
+    call: (provider: KeyProvider) => (() => Promise<unknown> | undefined) | undefined,
+    finish: (value: unknown, provider: KeyProvider) => R,
+  ): Promise<R> {
     const notes: string[] = [];
     let refused = false;
     for (const provider of this.providers(extra)) {
-      const getter = provider[METHOD[kind]];
-      if (typeof getter !== "function") continue;
-      let value: ProvidedKey;
+      const answer = call(provider);
+      if (answer === undefined) continue;
+      let value: unknown;
       try {
         // A user provider's isReady/matches may throw too: treated like a failed lookup.
         if (provider.isReady && !(await provider.isReady())) {
@@ -127,7 +217,7 @@ export class KeyProviderRegistry {
           notes.push(`${provider.name}: does not serve ${describeRequest(request)}`);
           continue;
         }
-        value = await getter.call(provider, request);
+        value = await answer();
       } catch (error) {
         if (error instanceof CryptoTensorsError && error.code === "ERR_KEY_INVALID") {
           throw new CryptoTensorsError(
@@ -144,9 +234,7 @@ export class KeyProviderRegistry {
         notes.push(`${provider.name}: no such key`);
         continue;
       }
-      return accept(value, kind, provider.name) as ResolvedKey<
-        T extends "master" ? MasterKey : SigningKey
-      >;
+      return finish(value, provider);
     }
     const looked = notes.length > 0 ? notes.join("; ") : "no provider serves this kind of key";
     throw new CryptoTensorsError(
@@ -176,12 +264,17 @@ function checkProvider(provider: KeyProvider): void {
   if (typeof provider.priority !== "number" || !Number.isFinite(provider.priority))
     throw new TypeError(`key provider "${provider.name}" needs a finite numeric priority`);
   if (
-    ![provider.getMasterKey, provider.getVerifyKey, provider.getSigningKey].some(
-      (g) => typeof g === "function",
-    )
+    ![
+      provider.getMasterKey,
+      provider.getVerifyKey,
+      provider.getSigningKey,
+      provider.unwrapDataKeys,
+      provider.wrapDataKeys,
+      provider.sign,
+    ].some((g) => typeof g === "function")
   ) {
     throw new TypeError(
-      `key provider "${provider.name}" implements none of getMasterKey, getVerifyKey, getSigningKey`,
+      `key provider "${provider.name}" implements none of getMasterKey, getVerifyKey, getSigningKey, unwrapDataKeys, wrapDataKeys, sign`,
     );
   }
 }

@@ -9,6 +9,7 @@ import { verifyPayload } from "../crypto/signature.js";
 import { quoteShort } from "../crypto/quote.js";
 import { FileKeyProvider } from "../keys/file-provider.js";
 import type { MasterKey, SigningKey } from "../keys/jwk.js";
+import type { MasterAccess, SignerAccess } from "../keys/key-access.js";
 import { parseKeySet, type KeyRing } from "../keys/keyring.js";
 import { DirectKeyProvider, isKeyRing, type KeyProvider } from "../keys/provider.js";
 import {
@@ -110,6 +111,19 @@ export class KeyContext {
   /** The master key named by the header's `enc` descriptor. */
   async master(descriptor: KeyDescriptor): Promise<ResolvedKey<MasterKey>> {
     return this.#registry.lookup("master", request(descriptor), this.#extra);
+  }
+
+  /**
+   * The master key named by the header's `enc` descriptor, as bytes or held by its provider
+   * (an HSM/KMS that unwraps itself); same priorities and errors as {@link master}.
+   */
+  async masterAccess(descriptor: KeyDescriptor): Promise<MasterAccess> {
+    return this.#registry.resolveMaster(request(descriptor), this.#extra);
+  }
+
+  /** Signing with the private key named by `descriptor`, as bytes or inside its provider. */
+  async signerAccess(descriptor: KeyDescriptor): Promise<SignerAccess> {
+    return this.#registry.resolveSigner(request(descriptor), this.#extra);
   }
 
   /** A private signing key named by the header's `sign` descriptor (for re-signing). */

@@ -2,8 +2,7 @@
 // entries present → keys resolved → signature verified → policy evaluated → data keys unwrapped.
 // Nothing is unwrapped or decrypted before the signature over the header has been checked.
 import { CryptoTensorsError } from "../errors.js";
-import { keyLength, parseAlgorithm } from "../crypto/algorithms.js";
-import { unwrapDataKey } from "../crypto/envelope.js";
+import { parseAlgorithm } from "../crypto/algorithms.js";
 import {
   parseCryptoKeys,
   parseEncryption,
@@ -14,7 +13,7 @@ import {
 } from "../crypto/reserved.js";
 import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
-import type { MasterKey } from "../keys/jwk.js";
+import type { MasterAccess } from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
 import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
@@ -117,19 +116,13 @@ export async function unlock(
     // With pinned verification keys the key does not depend on the header, so the signature is
     // checked first: an unsigned or forged header never makes a provider fetch a master key for
     // its kid/jku. Otherwise both keys are resolved first, master first, as the reference does (§5.3).
+    // A provider that keeps its key (HSM/KMS) is only chosen here; it is asked to unwrap after
+    // the signature and the policy have been checked, in one batch.
     if (context.pinned) await verify();
-    const master = options.verifyOnly ? undefined : await context.master(cryptoKeys.enc);
+    const master = options.verifyOnly ? undefined : await context.masterAccess(cryptoKeys.enc);
     try {
       if (!context.pinned) await verify();
-      return await unwrapAll(
-        header,
-        path,
-        options,
-        cryptoKeys,
-        policyText,
-        encryptionText,
-        master?.key,
-      );
+      return await unwrapAll(header, path, options, cryptoKeys, policyText, encryptionText, master);
     } finally {
       master?.release();
     }
@@ -145,7 +138,7 @@ async function unwrapAll(
   cryptoKeys: CryptoKeysHeader,
   policyText: string,
   encryptionText: string,
-  masterKey: MasterKey | undefined,
+  masterKey: MasterAccess | undefined,
 ): Promise<Unlocked> {
   const policy = parsePolicy(policyText);
   const input = buildPolicyInput({
@@ -168,29 +161,22 @@ async function unwrapAll(
   };
   if (!masterKey) return unlocked;
 
-  if (masterKey.key.length !== keyLength(algorithm)) {
-    throw new CryptoTensorsError(
-      "ERR_INVALID_KEY_LENGTH",
-      `the master key for ${algorithm} must be ${keyLength(algorithm)} bytes; the key given has another length`,
-    );
-  }
-  // Only the requested tensors' keys are unwrapped: a handle opened for a subset (the policy saw
-  // only that subset) never holds the keys of the others. Without a subset, every entry is
-  // unwrapped, even those for tensors absent from the header, as the reference does: a wrong
-  // master key fails here, at open, not at first access.
+  // Only the requested tensors' keys are unwrapped (one batch): a handle opened for a subset (the
+  // policy saw only that subset) never holds the keys of the others. Without a subset, every
+  // entry is unwrapped, even those for tensors absent from the header, as the reference does: a
+  // wrong master key fails here, at open, not at first access.
   const wanted = options.tensors ? new Set(options.tensors) : null;
-  try {
-    for (const [name, entry] of entries) {
-      if (wanted && !wanted.has(name)) continue;
-      unlocked.tensors.set(name, {
-        dataKey: unwrapDataKey(algorithm, masterKey.key, entry),
-        entry,
-      });
-    }
-  } catch (error) {
-    wipeUnlocked(unlocked);
-    throw error;
-  }
+  const names = [...entries.keys()].filter((name) => !wanted || wanted.has(name));
+  const dataKeys = await masterKey.unwrap(
+    algorithm,
+    names.map((name) => entries.get(name) as EncryptionEntry),
+  );
+  names.forEach((name, i) => {
+    unlocked.tensors.set(name, {
+      dataKey: dataKeys[i] as Buffer,
+      entry: entries.get(name) as EncryptionEntry,
+    });
+  });
   return unlocked;
 }
 

@@ -4,7 +4,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { IV_LENGTH, keyLength, parseAlgorithm, TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount, DEFAULT_CHUNK_SIZE, randomBaseIv } from "../crypto/chunks.js";
-import { generateDataKey, wrapDataKey } from "../crypto/envelope.js";
+import { generateDataKey } from "../crypto/envelope.js";
 import {
   DEFAULT_POLICY,
   serializeCryptoKeys,
@@ -14,15 +14,28 @@ import {
   type EncryptionEntry,
 } from "../crypto/reserved.js";
 import { randomBytes } from "node:crypto";
+import { HeldKey } from "../keys/held-key.js";
 import { parseJwk, type MasterKey, type SigningKey } from "../keys/jwk.js";
+import {
+  rawMasterAccess,
+  rawSignerAccess,
+  type MasterAccess,
+  type SignerAccess,
+} from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { validatePolicy } from "../policy/index.js";
 
 /** Encryption settings of `saveFile` (FORMAT.md §7.1). */
 export interface EncryptionOptions {
-  /** Master key: a JWK in the reference's form (`kty: "oct"`, `alg`, `k`, optional `kid`/`jku`) or a parsed key. */
+  /**
+   * Master key: a JWK in the reference's form (`kty: "oct"`, `alg`, `k`, optional `kid`/`jku`), a
+   * parsed key, or a {@link HeldKey} kept by an HSM/KMS provider (which then wraps the data keys).
+   */
   encKey: unknown;
-  /** Signing key: an Ed25519 JWK in the reference's form (`kty: "okp"`, `alg: "ed25519"`, `d`, `x`) or a parsed key. */
+  /**
+   * Signing key: an Ed25519 JWK in the reference's form (`kty: "okp"`, `alg: "ed25519"`, `d`,
+   * `x`), a parsed key, or a {@link HeldKey} kept by a provider (which then signs the header).
+   */
   signKey: unknown;
   /** Format version: "2" (chunked, default) or "1" (one AEAD per tensor). */
   version?: "1" | "2" | 1 | 2;
@@ -44,17 +57,18 @@ export interface SealPlan {
   algorithm: AeadAlgorithm;
   chunkSize: number | null;
   version: "1" | "2";
-  signKey: SigningKey;
+  /** Signs the final header (with the key's bytes, or inside its provider). */
+  signer: SignerAccess;
   slots: Map<string, SealedSlot>;
   /** Reserved entries except `__encryption__` (rebuilt with the real tags) and `__signature__`. */
   cryptoKeysText: string;
   policyText: string;
 }
 
-export function planSealing(
+export async function planSealing(
   options: EncryptionOptions,
   layout: ReadonlyArray<{ name: string; dataOffsets: readonly [number, number] }>,
-): SealPlan | null {
+): Promise<SealPlan | null> {
   const selected = selectTensors(
     options.tensors,
     layout.map((t) => t.name),
@@ -67,7 +81,10 @@ export function planSealing(
     throw new RangeError("chunkSize applies to version 2 only");
   }
   const algorithm = parseAlgorithm(encKey.alg);
-  if (encKey.key.length !== keyLength(algorithm)) {
+  if (encKey instanceof HeldKey) {
+    if (encKey.kind !== "master")
+      throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.encKey is a held signing key");
+  } else if (encKey.key.length !== keyLength(algorithm)) {
     throw new CryptoTensorsError(
       "ERR_INVALID_KEY_LENGTH",
       `the ${algorithm} master key must be ${keyLength(algorithm)} bytes`,
@@ -79,12 +96,23 @@ export function planSealing(
   // Keys are resolved even when the filter selects nothing, as the reference does (§5.3).
   if (selected.size === 0) return null;
 
+  const chosen = layout.filter(({ name }) => selected.has(name));
+  const dataKeys = chosen.map(() => generateDataKey(algorithm));
+  const master: MasterAccess =
+    encKey instanceof HeldKey ? encKey.masterAccess() : rawMasterAccess(encKey, "encKey");
+  let wrappedKeys: Awaited<ReturnType<MasterAccess["wrap"]>>;
+  try {
+    // One call for all data keys: a provider that keeps the master key wraps them in one batch.
+    wrappedKeys = await master.wrap(algorithm, dataKeys);
+  } catch (error) {
+    for (const dataKey of dataKeys) dataKey.fill(0);
+    throw error;
+  }
   const slots = new Map<string, SealedSlot>();
-  for (const { name, dataOffsets } of layout) {
-    if (!selected.has(name)) continue;
+  for (const [index, { name, dataOffsets }] of chosen.entries()) {
     const length = dataOffsets[1] - dataOffsets[0];
-    const dataKey = generateDataKey(algorithm);
-    const wrapped = wrapDataKey(algorithm, encKey.key, dataKey);
+    const dataKey = dataKeys[index] as Buffer;
+    const wrapped = wrappedKeys[index] as (typeof wrappedKeys)[number];
     const entry: EncryptionEntry =
       chunkSize === null
         ? // v1 empty tensors carry no AEAD: iv and tag are written empty (§3.5).
@@ -111,7 +139,8 @@ export function planSealing(
     algorithm,
     chunkSize,
     version,
-    signKey,
+    signer:
+      signKey instanceof HeldKey ? signKey.signerAccess() : rawSignerAccess(signKey, "signKey"),
     slots,
     cryptoKeysText: serializeCryptoKeys(cryptoKeys),
     policyText: serializePolicy({ local, remote }),
@@ -166,7 +195,8 @@ function parseChunkSize(chunkSize: number | undefined): number {
   return chunkSize;
 }
 
-function asMasterKey(value: unknown): MasterKey {
+function asMasterKey(value: unknown): MasterKey | HeldKey {
+  if (value instanceof HeldKey) return value;
   const key = isParsed(value) ? value : parseJwk(value);
   if (key.kind !== "master") {
     throw new CryptoTensorsError(
@@ -177,7 +207,12 @@ function asMasterKey(value: unknown): MasterKey {
   return key;
 }
 
-function asSigningKey(value: unknown): SigningKey {
+function asSigningKey(value: unknown): SigningKey | HeldKey {
+  if (value instanceof HeldKey) {
+    if (value.kind !== "sign")
+      throw new CryptoTensorsError("ERR_KEY_INVALID", "encryption.signKey is a held master key");
+    return value;
+  }
   const key = isParsed(value) ? value : parseJwk(value);
   if (key.kind !== "sign" || !key.privateKey) {
     throw new CryptoTensorsError(

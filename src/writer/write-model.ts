@@ -5,7 +5,7 @@ import { createCipheriv, type CipherGCMTypes } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
 import { nodeCipherName } from "../crypto/algorithms.js";
 import { chunkIv } from "../crypto/chunks.js";
-import { signaturePayload, signPayload } from "../crypto/signature.js";
+import { signaturePayload } from "../crypto/signature.js";
 import type { Dtype } from "../format/dtype.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
 import { writeAtomically, type AtomicFile } from "./atomic-file.js";
@@ -55,7 +55,7 @@ export async function writeModel(
 ): Promise<void> {
   const byName = new Map(sources.map((s) => [s.name, s]));
   const layout = planLayout(sources);
-  const plan = options.encryption ? planSealing(options.encryption, layout) : null;
+  const plan = options.encryption ? await planSealing(options.encryption, layout) : null;
   try {
     const metadata = plan
       ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)]
@@ -90,10 +90,7 @@ export async function writeModel(
       if (plan) {
         // The tags are known now: rebuild the reserved entries, sign, and check the length held.
         const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, null)];
-        const signature = signPayload(
-          signaturePayload(unsigned, layout),
-          plan.signKey.privateKey as Buffer,
-        );
+        const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
         header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
         if (header.length !== draft.length) {
           throw new CryptoTensorsError(
