@@ -63,6 +63,13 @@ export const ERROR_CODES = {
   // Key managers (issue 17).
   ERR_KEY_PROVIDER:
     "a key manager (HSM, KMS) failed or refused the operation (wrong PIN, unreachable, key not usable)",
+  // Sharded models (issue 15).
+  ERR_MODEL_INVALID:
+    "the model directory or its index (model.safetensors.index.json) is malformed, ambiguous or incomplete",
+  ERR_MODEL_BINDING:
+    "the shards do not form one signed model (missing, extra, swapped, replayed or mixed shard; index disagreeing)",
+  ERR_MODEL_UNBOUND:
+    "the shards are signed one by one, not as one model, and requireBoundShards is set",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -86,3 +86,23 @@ export {
 } from "./rewrap/rewrap-file.js";
 export { recoverRewrap, type RecoveryOutcome } from "./rewrap/journal.js";
 export type { PolicyUpdate } from "./rewrap/rewrap-header.js";
+export {
+  openModel,
+  loadModel,
+  verifyModel,
+  inspectModel,
+  type OpenModelOptions,
+  type LoadModelOptions,
+  type ModelVerifyResult,
+  type ModelDescription,
+} from "./model/open-model.js";
+export { Model, type ModelTensorInfo } from "./model/model.js";
+export type { ModelBinding, BindingCheckOptions } from "./model/binding.js";
+export { saveModel, DEFAULT_MAX_SHARD_SIZE, type SaveModelOptions } from "./model/save-model.js";
+export {
+  convertModel,
+  rewrapModel,
+  type ConvertModelOptions,
+  type ConvertModelResult,
+  type RewrapModelResult,
+} from "./model/convert-model.js";

@@ -271,6 +271,14 @@ export class TensorFile {
     return items;
   }
 
+  /**
+   * @internal The header this handle was opened from (verified when encrypted): every tensor and
+   * every metadata entry, for the checks that bind the shards of a model (src/model/binding.ts).
+   */
+  verifiedHeader(): ParsedHeader {
+    return this.header;
+  }
+
   /** True when the header has a `__metadata__` object (possibly empty). */
   hasMetadata(): boolean {
     return this.#header.metadata !== null;

@@ -58,6 +58,8 @@ export interface ConvertOptions {
   input?: OpenOptions;
   /** Encryption of the output; omit to write plain safetensors. */
   encryption?: EncryptionOptions;
+  /** User metadata of the output, given the input's (reserved entries already removed); default: kept as is. */
+  metadata?: (input: Readonly<Record<string, string>>) => Record<string, string>;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
 }
@@ -90,7 +92,9 @@ export async function convertFile(
         },
       };
     });
-    const metadata = Object.entries(input.metadata());
+    const metadata = options.metadata
+      ? (userMetadata(options.metadata(input.metadata())) ?? [])
+      : Object.entries(input.metadata());
     await writeModel(outputPath, sources, {
       // An empty `__metadata__` is kept for plain inputs; for encrypted ones it held only reserved entries.
       ...(metadata.length > 0 || (input.hasMetadata() && !input.encryption()) ? { metadata } : {}),

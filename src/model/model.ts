@@ -1,0 +1,194 @@
+// An opened model: the TensorFile surface over all of its shards. Every shard was opened (and,
+// when encrypted, verified, its policy checked and its data keys unwrapped) and the set binding
+// checked before a Model exists; reads go to the shard that holds the tensor.
+import { CryptoTensorsError } from "../errors.js";
+import { ARENA_ALIGNMENT } from "../reader/read-all.js";
+import { destinationView, type Destination } from "../reader/destination.js";
+import type { SliceRange } from "../reader/slice.js";
+import type {
+  EncryptionInfo,
+  GetTensorOptions,
+  ReadAllOptions,
+  Tensor,
+  TensorFile,
+  TensorInfo,
+} from "../reader/tensor-file.js";
+import { withoutBindingFields, type ModelBinding } from "./binding.js";
+
+/** {@link TensorInfo} plus the shard file that holds the tensor. */
+export interface ModelTensorInfo extends TensorInfo {
+  shard: string;
+}
+
+export class Model {
+  readonly #files: readonly TensorFile[];
+  readonly #byName = new Map<string, { file: TensorFile; shard: string }>();
+  #closing: Promise<void> | null = null;
+
+  /** @internal Use {@link openModel}. */
+  constructor(
+    /** The model directory. */
+    readonly path: string,
+    /** Shard file names, in position order. */
+    readonly shards: readonly string[],
+    files: readonly TensorFile[],
+    /** What the binding checks found: encrypted, bound, set id and manifest digest. */
+    readonly binding: ModelBinding,
+    /** The index file name, or null for a single-file model. */
+    readonly indexName: string | null,
+  ) {
+    this.#files = files;
+    files.forEach((file, i) => {
+      for (const name of file.names()) this.#byName.set(name, { file, shard: shards[i] as string });
+    });
+  }
+
+  /** Tensor names: shard by shard in position order, each shard's in file order. */
+  names(): string[] {
+    return this.#files.flatMap((file) => file.names());
+  }
+
+  info(name: string): ModelTensorInfo {
+    const { file, shard } = this.holder(name);
+    return { ...file.info(name), shard };
+  }
+
+  /** User metadata of the shards (e.g. `format: "pt"`), without the binding fields. */
+  metadata(): Record<string, string> {
+    return withoutBindingFields((this.#files[0] as TensorFile).metadata());
+  }
+
+  /** How the model is protected (shared by all shards); null for a plain model. */
+  encryption(): EncryptionInfo | null {
+    const first = (this.#files[0] as TensorFile).encryption();
+    if (!first) return null;
+    return {
+      ...first,
+      encryptedTensors: this.#files.flatMap((file) => file.encryption()?.encryptedTensors ?? []),
+    };
+  }
+
+  /** Reads (and decrypts) a whole tensor from the shard that holds it. */
+  getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
+    return this.holder(name).file.getTensor(name, options);
+  }
+
+  /** Reads a slice of a tensor; see {@link TensorFile.getSlice}. */
+  getSlice(
+    name: string,
+    ranges: readonly SliceRange[],
+    options: GetTensorOptions = {},
+  ): Promise<Tensor> {
+    return this.holder(name).file.getSlice(name, ranges, options);
+  }
+
+  /** Plaintext bytes `[start, end)` of a tensor into `dest`; see {@link TensorFile.readRange}. */
+  readRange(name: string, start: number, end: number, dest: Uint8Array): Promise<void> {
+    return this.holder(name).file.readRange(name, start, end, dest);
+  }
+
+  /**
+   * Bytes `readAll({ into })` needs: each shard's tensors packed as TensorFile does, each shard's
+   * block starting 64-byte aligned.
+   *
+   * @example
+   * ```ts
+   * const arena = new ArrayBuffer(model.readAllByteLength());
+   * ```
+   */
+  readAllByteLength(): number {
+    return this.blocks().byteLength;
+  }
+
+  /**
+   * Reads (and decrypts) every tensor of every shard, shard after shard, each in one planned pass
+   * (the backend decrypts many chunks in parallel). Progress counts bytes over the whole model.
+   * On failure or abort every tensor already read is wiped.
+   *
+   * @example
+   * ```ts
+   * const tensors = await model.readAll({ into: new ArrayBuffer(model.readAllByteLength()) });
+   * ```
+   */
+  async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
+    this.checkOpen();
+    const { offsets, byteLength } = this.blocks();
+    const arena =
+      options.into === undefined ? undefined : destinationView(options.into, byteLength, "readAll");
+    const bytesTotal = this.#files.reduce((sum, file) => sum + tensorBytes(file), 0);
+    const result: Record<string, Tensor> = Object.create(null);
+    let base = 0;
+    try {
+      for (const [i, file] of this.#files.entries()) {
+        const into: Destination | undefined = arena?.subarray(
+          offsets[i],
+          (offsets[i] as number) + file.readAllByteLength(),
+        );
+        const before = base;
+        const tensors = await file.readAll({
+          ...(into ? { into } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress
+            ? {
+                onProgress: (p) =>
+                  options.onProgress?.({
+                    tensor: p.tensor,
+                    bytesDone: before + p.bytesDone,
+                    bytesTotal,
+                  }),
+              }
+            : {}),
+        });
+        Object.assign(result, tensors);
+        base += tensorBytes(file);
+      }
+    } catch (error) {
+      for (const tensor of Object.values(result)) tensor.data.fill(0);
+      throw error;
+    }
+    return result;
+  }
+
+  /** Waits for in-flight reads, wipes every shard's data keys and closes the shards. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.allSettled(this.#files.map((file) => file.close())).then(
+      (outcomes) => {
+        const failed = outcomes.find((o) => o.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+      },
+    );
+    return this.#closing;
+  }
+
+  private blocks(): { offsets: number[]; byteLength: number } {
+    const offsets: number[] = [];
+    let end = 0;
+    for (const file of this.#files) {
+      const start = Math.ceil(end / ARENA_ALIGNMENT) * ARENA_ALIGNMENT;
+      offsets.push(start);
+      end = start + file.readAllByteLength();
+    }
+    return { offsets, byteLength: end };
+  }
+
+  private holder(name: string): { file: TensorFile; shard: string } {
+    if (typeof name !== "string") throw new TypeError("tensor name must be a string");
+    this.checkOpen();
+    const found = this.#byName.get(name);
+    if (!found)
+      throw new CryptoTensorsError(
+        "ERR_TENSOR_NOT_FOUND",
+        `no tensor named ${JSON.stringify(name)} in the model ${this.path}; see names()`,
+      );
+    return found;
+  }
+
+  private checkOpen(): void {
+    if (this.#closing)
+      throw new CryptoTensorsError("ERR_CLOSED", `the model ${this.path} has been closed`);
+  }
+}
+
+function tensorBytes(file: TensorFile): number {
+  return file.names().reduce((sum, name) => sum + file.info(name).byteLength, 0);
+}

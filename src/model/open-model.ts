@@ -1,0 +1,205 @@
+// The public read API for whole models: openModel, loadModel, verifyModel and inspectModel over a
+// Hugging Face model directory (sharded with an index, or a single model.safetensors).
+import { CryptoTensorsError } from "../errors.js";
+import type { ParsedHeader } from "../format/types.js";
+import type { LoadOptions, OpenOptions } from "../reader/open-file.js";
+import { inspectFile, type FileDescription } from "../reader/inspect-file.js";
+import type { Tensor, TensorFile } from "../reader/tensor-file.js";
+import { checkModelBinding, type BindingCheckOptions, type ModelBinding } from "./binding.js";
+import { locateModel, shardLocation, type ModelLayout } from "./layout.js";
+import { Model } from "./model.js";
+import { eachLimited, openShard, rethrow, verifyShard } from "./shard.js";
+
+/** Options of {@link openModel}: those of openFile for every shard, plus the binding settings. */
+export interface OpenModelOptions extends OpenOptions, BindingCheckOptions {
+  /** Shards opened at once (default 4). */
+  concurrency?: number;
+}
+
+export interface LoadModelOptions extends OpenModelOptions {
+  onProgress?: LoadOptions["onProgress"];
+  signal?: AbortSignal;
+}
+
+/**
+ * Opens a model directory (or its index, or a single `.safetensors` file): every shard is opened
+ * in parallel, verified and unlocked as openFile does, then the shards are checked to form one
+ * signed model (docs/sharded-models.md). Shards encrypted one by one without the binding open
+ * with an "unbound shards" warning, or fail with `ERR_MODEL_UNBOUND` under `requireBoundShards`.
+ *
+ * @example
+ * ```ts
+ * const model = await openModel("./Llama-3-8B.ct", { keys: jwks, requireBoundShards: true });
+ * const { data } = await model.getTensor("lm_head.weight");
+ * await model.close();
+ * ```
+ */
+export async function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
+  checkPath(path);
+  const layout = await locateModel(path);
+  const requested = requestedByShard(layout, options.tensors);
+  const { results, failed, error } = await eachLimited(
+    layout.shardNames,
+    concurrency(options),
+    (name) =>
+      openShard(shardLocation(layout, name), {
+        ...options,
+        ...(requested ? { tensors: requested.get(name) ?? [] } : {}),
+      }),
+  );
+  const files = results.filter((f): f is TensorFile => f !== undefined);
+  try {
+    if (failed) rethrow(error, `cannot open the shards of ${path}`);
+    const binding = checkModelBinding(
+      layout,
+      files.map((file, i) => ({
+        file: layout.shardNames[i] as string,
+        header: file.verifiedHeader(),
+      })),
+      options,
+    );
+    return new Model(layout.dir, layout.shardNames, files, binding, layout.indexName);
+  } catch (e) {
+    await Promise.allSettled(files.map((file) => file.close()));
+    throw e;
+  }
+}
+
+/**
+ * Loads every tensor of a model into fresh buffers (or one arena, through openModel + readAll).
+ *
+ * @example
+ * ```ts
+ * const tensors = await loadModel("./model-dir", { keys: jwks });
+ * ```
+ */
+export async function loadModel(
+  path: string,
+  options: LoadModelOptions = {},
+): Promise<Record<string, Tensor>> {
+  const model = await openModel(path, options);
+  try {
+    return await model.readAll({
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    await model.close();
+  }
+}
+
+/** What {@link verifyModel} checked. */
+export interface ModelVerifyResult extends ModelBinding {
+  shards: string[];
+  signatureValid: boolean;
+  policyAllowed: boolean;
+}
+
+/**
+ * Checks every shard's signature and policy (verification key only, no master key) and the
+ * binding of the shards into one model. Throws the typed error of the first failed check.
+ *
+ * @example
+ * ```ts
+ * await verifyModel("./model.ct", { verifyKeys: publicJwks, requireBoundShards: true });
+ * ```
+ */
+export async function verifyModel(
+  path: string,
+  options: OpenModelOptions = {},
+): Promise<ModelVerifyResult> {
+  checkPath(path);
+  const layout = await locateModel(path);
+  const { results, failed, error } = await eachLimited(
+    layout.shardNames,
+    concurrency(options),
+    (name) => verifyShard(shardLocation(layout, name), options),
+  );
+  if (failed) rethrow(error, `cannot verify the shards of ${path}`);
+  const verified = results as Array<{ header: ParsedHeader; encrypted: boolean }>;
+  if (!verified.every((v) => v.encrypted)) {
+    const plain = layout.shardNames.filter((_, i) => !verified[i]?.encrypted);
+    throw new CryptoTensorsError(
+      "ERR_NOT_ENCRYPTED",
+      `${path}: ${plain.join(", ")} ${plain.length === 1 ? "is" : "are"} not encrypted: there is no signature or policy to verify`,
+    );
+  }
+  const binding = checkModelBinding(
+    layout,
+    verified.map((v, i) => ({ file: layout.shardNames[i] as string, header: v.header })),
+    options,
+  );
+  return { ...binding, shards: layout.shardNames, signatureValid: true, policyAllowed: true };
+}
+
+/** A model described from its index and shard headers alone (nothing verified). */
+export interface ModelDescription {
+  path: string;
+  verified: false;
+  indexName: string | null;
+  indexMetadata: Record<string, unknown> | null;
+  shards: FileDescription[];
+}
+
+/**
+ * Describes a model's layout and every shard's header without any key (nothing is verified).
+ *
+ * @example
+ * ```ts
+ * const { shards } = await inspectModel("./model-dir");
+ * ```
+ */
+export async function inspectModel(path: string): Promise<ModelDescription> {
+  checkPath(path);
+  const layout = await locateModel(path);
+  const { results, failed, error } = await eachLimited(layout.shardNames, 4, (name) =>
+    inspectFile(shardLocation(layout, name)),
+  );
+  if (failed) rethrow(error, `cannot read the shards of ${path}`);
+  return {
+    path: layout.dir,
+    verified: false,
+    indexName: layout.indexName,
+    indexMetadata: layout.index ? Object.fromEntries(layout.index.metadata) : null,
+    shards: results as FileDescription[],
+  };
+}
+
+/** `options.tensors` split by shard (through the index); null when all tensors are wanted. */
+function requestedByShard(
+  layout: ModelLayout,
+  tensors: readonly string[] | undefined,
+): Map<string, string[]> | null {
+  if (tensors === undefined) return null;
+  if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string"))
+    throw new TypeError("options.tensors must be an array of tensor names");
+  const byShard = new Map<string, string[]>();
+  if (layout.index === null) {
+    byShard.set(layout.shardNames[0] as string, [...tensors]);
+    return byShard;
+  }
+  const where = new Map(layout.index.weightMap);
+  const missing = tensors.filter((n) => !where.has(n));
+  if (missing.length > 0)
+    throw new CryptoTensorsError(
+      "ERR_TENSOR_NOT_FOUND",
+      `options.tensors names tensors absent from the model's index: ${missing.map((n) => JSON.stringify(n)).join(", ")}`,
+    );
+  for (const name of new Set(tensors)) {
+    const shard = where.get(name) as string;
+    byShard.set(shard, [...(byShard.get(shard) ?? []), name]);
+  }
+  return byShard;
+}
+
+function concurrency(options: OpenModelOptions): number {
+  const value = options.concurrency ?? 4;
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError("concurrency must be a positive integer");
+  return value;
+}
+
+function checkPath(path: unknown): asserts path is string {
+  if (typeof path !== "string" || path.length === 0)
+    throw new TypeError("path must be a non-empty string");
+}
