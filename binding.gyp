@@ -22,10 +22,12 @@
       "target_name": "cryptotensors",
       "sources": [
         "native/addon.cc",
-        "native/aead.cc",
-        "native/file-state.cc",
+        "native/bench-copy.cc",
         "native/cipher.cc",
         "native/file-handle.cc",
+        "native/mapped-file.cc",
+        "native/plan.cc",
+        "native/seal.cc",
         "native/sigbus-guard.cc",
         "native/thread-pool.cc",
         "native/workers.cc"

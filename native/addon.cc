@@ -1,18 +1,23 @@
 // Module entry: exports openFile, nativeInfo, stats, setAesEngine, seal and copy. Everything else
-// lives in its own file: file-state (fd + mapping + pread), aead (plans over the thread pool),
-// cipher (OpenSSL EVP and ipsec-mb engines), sigbus-guard, thread-pool, workers (AsyncWorkers),
-// file-handle (ObjectWrap).
+// lives in its own file: mapped-file (fd + mapping + pread), plan (scheduling of reads and
+// decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and
+// ipsec-mb engines), seal (the writer's chunked encryption), bench-copy (the benchmarks' memcpy),
+// sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs), plan-args (arguments ->
+// plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 
+#include <algorithm>
+#include <memory>
 #include <string>
 
-#include "aead.h"
 #include "args.h"
 #include "cipher.h"
-#include "sigbus-guard.h"
 #include "file-handle.h"
+#include "plan.h"
+#include "sigbus-guard.h"
+#include "thread-pool.h"
 #include "workers.h"
 
 namespace ct {
@@ -56,7 +61,7 @@ Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
   result.Set("opensslDir", OpenSSL_version(OPENSSL_DIR));
   result.Set("opensslPlatform", OpenSSL_version(OPENSSL_PLATFORM));
   result.Set("opensslHeaders", OPENSSL_VERSION_TEXT);
-  result.Set("threads", AeadThreadCount());
+  result.Set("threads", PlanThreadCount());
   result.Set("aesGcmEngine", AesEngineName(ActiveAesEngine()));
 #if CT_HAVE_IPSEC_MB
   result.Set("ipsecMbBuilt", true);
@@ -93,25 +98,23 @@ Napi::Value SetEngine(const Napi::CallbackInfo& info) {
 // Encrypts src into dst (same length; may be the same memory) as v2 chunks, tags 16 per chunk.
 Napi::Value Seal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint64_t algorithm = ArgSafeInteger(info, 0, "algorithm");
-  if (algorithm > 2) throw Napi::RangeError::New(env, "algorithm must be 0, 1 or 2");
-  auto alg = static_cast<AeadAlgorithm>(algorithm);
+  auto job = std::make_unique<SealJob>();
+  job->algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
   ByteView key = ArgBytes(info, 1, "key");
   ByteView baseIv = ArgBytes(info, 2, "baseIv");
-  uint64_t firstChunk = ArgSafeInteger(info, 3, "firstChunk");
-  uint64_t chunkSize = ArgSafeInteger(info, 4, "chunkSize");
-  if (key.length != AeadKeyLength(alg))
+  job->firstChunk = ArgSafeInteger(info, 3, "firstChunk");
+  job->chunkSize = ArgSafeInteger(info, 4, "chunkSize");
+  if (key.length != AeadKeyLength(job->algorithm))
     throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
   if (baseIv.length != kIvLength) throw Napi::RangeError::New(env, "baseIv must be 12 bytes");
-  if (chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
-  Destination src = ArgDestination(info, 5, "src", 0);
-  Destination dst = ArgDestination(info, 6, "dst", src.length);
-  uint64_t chunks = AeadChunkCount(src.length, chunkSize);
-  Destination tags = ArgDestination(info, 7, "tags", chunks * kTagLength);
-  auto* worker = new MemoryWorker(
-      env, MemoryWorker::Kind::kSeal, std::move(src), std::move(dst), std::move(tags), alg,
-      std::vector<uint8_t>(key.data, key.data + key.length),
-      std::vector<uint8_t>(baseIv.data, baseIv.data + kIvLength), firstChunk, chunkSize, 0);
+  if (job->chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
+  job->src = ArgDestination(info, 5, "src", 0);
+  job->dst = ArgDestination(info, 6, "dst", job->src.length);
+  uint64_t chunks = AeadChunkCount(job->src.length, job->chunkSize);
+  job->tags = ArgDestination(info, 7, "tags", chunks * kTagLength);
+  job->key = SecretBytes(key.data, key.length);
+  std::copy(baseIv.data, baseIv.data + kIvLength, job->baseIv.begin());
+  auto* worker = new SealWorker(env, "cryptotensors:seal", std::move(job));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -120,13 +123,13 @@ Napi::Value Seal(const Napi::CallbackInfo& info) {
 // copy(src, dst, threads) -> Promise<status>: memcpy over `threads` pool threads (benchmarks).
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Destination src = ArgDestination(info, 0, "src", 0);
-  Destination dst = ArgDestination(info, 1, "dst", src.length);
+  auto job = std::make_unique<CopyJob>();
+  job->src = ArgDestination(info, 0, "src", 0);
+  job->dst = ArgDestination(info, 1, "dst", job->src.length);
   uint64_t threads = ArgSafeInteger(info, 2, "threads");
   if (threads < 1 || threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
-  auto* worker = new MemoryWorker(env, MemoryWorker::Kind::kCopy, std::move(src), std::move(dst),
-                                  Destination(), AeadAlgorithm::kAes256Gcm, {}, {}, 0, 0,
-                                  static_cast<unsigned>(threads));
+  job->threads = static_cast<unsigned>(threads);
+  auto* worker = new CopyWorker(env, "cryptotensors:copy", std::move(job));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -147,6 +150,10 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   FileHandle::Define(env);
+  // The thread pool is process-wide: each environment holds it until its teardown, and the last
+  // one to go joins its helpers (their thread-local key state is wiped as they exit).
+  HoldPool();
+  env.AddCleanupHook([] { ReleasePool(); });
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("nativeInfo", Napi::Function::New<NativeInfo>(env, "nativeInfo"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));

@@ -71,19 +71,28 @@ inline ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const cha
 }
 
 // A destination of at least `needed` bytes, referenced for the lifetime of the worker.
-inline Destination ArgDestination(const Napi::CallbackInfo& info, size_t index, const char* name,
+inline Destination ArgDestination(Napi::Env env, Napi::Value value, const char* name,
                                   uint64_t needed) {
   Destination dest;
-  if (!ViewBytes(info[index], &dest.data, &dest.length)) {
-    throw Napi::TypeError::New(info.Env(),
-                               ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+  if (!ViewBytes(value, &dest.data, &dest.length)) {
+    throw Napi::TypeError::New(env, ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
   }
   if (needed > dest.length) {
-    throw Napi::RangeError::New(info.Env(),
-                                ArgMessage(name, "is smaller than the requested length"));
+    throw Napi::RangeError::New(env, ArgMessage(name, "is smaller than the requested length"));
   }
-  dest.owner = Napi::Persistent(info[index].As<Napi::Object>());
+  dest.owner = Napi::Persistent(value.As<Napi::Object>());
   return dest;
+}
+
+inline Destination ArgDestination(const Napi::CallbackInfo& info, size_t index, const char* name,
+                                  uint64_t needed) {
+  return ArgDestination(info.Env(), info[index], name, needed);
+}
+
+// An algorithm number of aead.h.
+inline AeadAlgorithm ArgAlgorithm(Napi::Env env, uint64_t value, const char* name) {
+  if (value > 2) throw Napi::RangeError::New(env, ArgMessage(name, "must be 0, 1 or 2"));
+  return static_cast<AeadAlgorithm>(value);
 }
 
 }  // namespace ct

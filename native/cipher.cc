@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "status.h"
@@ -89,16 +90,43 @@ const char* AesEngineName(AesEngine engine) {
   return engine == AesEngine::kIpsecMb ? "ipsec-mb" : "openssl";
 }
 
+namespace {
+
+// RAII owners with the libraries' own free functions.
+struct EvpCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using EvpCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCtxFree>;
+
+#if CT_HAVE_IPSEC_MB
+struct MbMgrFree {
+  void operator()(IMB_MGR* mgr) const { free_mb_mgr(mgr); }
+};
+using MbMgrPtr = std::unique_ptr<IMB_MGR, MbMgrFree>;
+
+// The expanded key schedule: wiped, then freed.
+struct GcmKeyFree {
+  void operator()(struct gcm_key_data* keyData) const {
+    OPENSSL_cleanse(keyData, sizeof(struct gcm_key_data));
+    std::free(keyData);
+  }
+};
+using GcmKeyPtr = std::unique_ptr<struct gcm_key_data, GcmKeyFree>;
+#endif
+
+}  // namespace
+
 struct ThreadCipher::Evp {
-  EVP_CIPHER_CTX* ctx = nullptr;
+  EvpCtxPtr ctx;
   const EVP_CIPHER* cipher = nullptr;  // the cipher ctx was last initialised with
 };
 
 #if CT_HAVE_IPSEC_MB
 struct ThreadCipher::Ipsec {
-  IMB_MGR* mgr = nullptr;
-  struct gcm_key_data* keyData = nullptr;  // 64-byte aligned, from aligned_alloc
+  MbMgrPtr mgr;
+  GcmKeyPtr keyData;  // 64-byte aligned, from aligned_alloc
   gcm_context_data context;
+  ~Ipsec() { OPENSSL_cleanse(&context, sizeof context); }
 };
 #else
 struct ThreadCipher::Ipsec {};
@@ -109,23 +137,9 @@ ThreadCipher& ThreadCipher::Current() {
   return cipher;
 }
 
-ThreadCipher::~ThreadCipher() {
-  Wipe();
-  if (evp_ != nullptr) {
-    EVP_CIPHER_CTX_free(evp_->ctx);
-    delete evp_;
-  }
-#if CT_HAVE_IPSEC_MB
-  if (ipsec_ != nullptr) {
-    if (ipsec_->keyData != nullptr) {
-      OPENSSL_cleanse(ipsec_->keyData, sizeof(struct gcm_key_data));
-      std::free(ipsec_->keyData);
-    }
-    if (ipsec_->mgr != nullptr) free_mb_mgr(ipsec_->mgr);
-    delete ipsec_;
-  }
-#endif
-}
+ThreadCipher::ThreadCipher() = default;
+
+ThreadCipher::~ThreadCipher() { Wipe(); }
 
 bool ThreadCipher::UsesIpsec() const {
   return engine_ == AesEngine::kIpsecMb && algorithm_ != AeadAlgorithm::kChaCha20Poly1305;
@@ -146,29 +160,32 @@ int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
   ipsecKeyed_ = false;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
-    if (ipsec_ == nullptr) {
-      ipsec_ = new (std::nothrow) Ipsec();
-      if (ipsec_ == nullptr) return kInternal;
+    if (!ipsec_) {
+      ipsec_.reset(new (std::nothrow) Ipsec());
+      if (!ipsec_) return kInternal;
     }
-    if (ipsec_->mgr == nullptr) {
-      ipsec_->mgr = alloc_mb_mgr(0);
-      if (ipsec_->mgr == nullptr) return kInternal;
+    if (!ipsec_->mgr) {
+      ipsec_->mgr.reset(alloc_mb_mgr(0));
+      if (!ipsec_->mgr) return kInternal;
       // Keys are expanded by the same manager (same architecture) that decrypts with them.
-      init_mb_mgr_auto(ipsec_->mgr, nullptr);
-      if (imb_get_errno(ipsec_->mgr) != 0) return kInternal;
+      // The manager's own errno slot is per manager, hence reliable here.
+      init_mb_mgr_auto(ipsec_->mgr.get(), nullptr);
+      if (imb_get_errno(ipsec_->mgr.get()) != 0) return kInternal;
     }
-    if (ipsec_->keyData == nullptr) {
+    if (!ipsec_->keyData) {
       void* memory = std::aligned_alloc(64, (sizeof(struct gcm_key_data) + 63) / 64 * 64);
       if (memory == nullptr) return kInternal;
-      ipsec_->keyData = static_cast<struct gcm_key_data*>(memory);
+      ipsec_->keyData.reset(static_cast<struct gcm_key_data*>(memory));
     }
-    IMB_MGR* mgr = ipsec_->mgr;
+    // The direct GCM calls report bad parameters only through ipsec-mb 1.3's process-wide errno,
+    // which other threads overwrite: nothing is read back from it. Every parameter is valid by
+    // construction (non-null, 12-byte IVs, 16-byte tags, lengths below the GCM limit checked when
+    // the plan was built).
     if (algorithm == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_PRE(mgr, key_, ipsec_->keyData);
+      IMB_AES128_GCM_PRE(ipsec_->mgr.get(), key_, ipsec_->keyData.get());
     } else {
-      IMB_AES256_GCM_PRE(mgr, key_, ipsec_->keyData);
+      IMB_AES256_GCM_PRE(ipsec_->mgr.get(), key_, ipsec_->keyData.get());
     }
-    if (imb_get_errno(mgr) != 0) return kInternal;
     ipsecKeyed_ = true;
     return kOk;
   }
@@ -177,16 +194,19 @@ int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
 }
 
 int64_t ThreadCipher::EvpKey() {
-  if (evp_ == nullptr) {
-    evp_ = new (std::nothrow) Evp();
-    if (evp_ == nullptr) return kInternal;
-    evp_->ctx = EVP_CIPHER_CTX_new();
-    if (evp_->ctx == nullptr) return kInternal;
+  if (!evp_) {
+    evp_.reset(new (std::nothrow) Evp());
+    if (!evp_) return kInternal;
+  }
+  if (!evp_->ctx) {
+    evp_->ctx.reset(EVP_CIPHER_CTX_new());
+    if (!evp_->ctx) return kInternal;
+    evp_->cipher = nullptr;
   }
   const EVP_CIPHER* cipher = EvpCipherOf(algorithm_);
   // Re-keying with a NULL cipher keeps the provider context (no allocation per key change).
   const EVP_CIPHER* pass = evp_->cipher == cipher ? nullptr : cipher;
-  if (EVP_CipherInit_ex(evp_->ctx, pass, nullptr, key_, nullptr, 0) != 1) return kInternal;
+  if (EVP_CipherInit_ex(evp_->ctx.get(), pass, nullptr, key_, nullptr, 0) != 1) return kInternal;
   evp_->cipher = cipher;
   evpKeyed_ = true;
   return kOk;
@@ -206,16 +226,18 @@ int64_t ThreadCipher::DecryptBegin(const uint8_t* iv) {
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_INIT(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, iv, nullptr, 0);
+      IMB_AES128_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
+                          0);
     } else {
-      IMB_AES256_GCM_INIT(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, iv, nullptr, 0);
+      IMB_AES256_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
+                          0);
     }
-    // Bad parameters make ipsec-mb return silently; its errno is the only signal.
-    return imb_get_errno(ipsec_->mgr) == 0 ? kOk : kInternal;
+    return kOk;
   }
 #endif
   if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
-  return EVP_CipherInit_ex(evp_->ctx, nullptr, nullptr, nullptr, iv, 0) == 1 ? kOk : kInternal;
+  return EVP_CipherInit_ex(evp_->ctx.get(), nullptr, nullptr, nullptr, iv, 0) == 1 ? kOk
+                                                                                   : kInternal;
 }
 
 int64_t ThreadCipher::DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t length) {
@@ -224,11 +246,13 @@ int64_t ThreadCipher::DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t len
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, dst, src, length);
+      IMB_AES128_GCM_DEC_UPDATE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, dst,
+                                src, length);
     } else {
-      IMB_AES256_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, dst, src, length);
+      IMB_AES256_GCM_DEC_UPDATE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, dst,
+                                src, length);
     }
-    return imb_get_errno(ipsec_->mgr) == 0 ? kOk : kInternal;
+    return kOk;
   }
 #endif
   // EVP takes int lengths; longer inputs go through in pieces.
@@ -236,7 +260,8 @@ int64_t ThreadCipher::DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t len
   for (size_t pos = 0; pos < length;) {
     size_t step = length - pos < kStep ? length - pos : kStep;
     int written = 0;
-    if (EVP_CipherUpdate(evp_->ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
+    if (EVP_CipherUpdate(evp_->ctx.get(), dst + pos, &written, src + pos, static_cast<int>(step)) !=
+            1 ||
         static_cast<size_t>(written) != step) {
       return kDecryptFailed;
     }
@@ -251,13 +276,12 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
   if (UsesIpsec()) {
     uint8_t computed[kTagLength];
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed,
-                                  kTagLength);
+      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
+                                  computed, kTagLength);
     } else {
-      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData, &ipsec_->context, computed,
-                                  kTagLength);
+      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
+                                  computed, kTagLength);
     }
-    if (imb_get_errno(ipsec_->mgr) != 0) return kInternal;
     // ipsec-mb's decrypt computes the tag but does not compare it: compare in constant time.
     int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
     OPENSSL_cleanse(computed, sizeof computed);
@@ -266,13 +290,13 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
 #endif
   uint8_t expected[kTagLength];
   std::memcpy(expected, tag, kTagLength);
-  if (EVP_CIPHER_CTX_ctrl(evp_->ctx, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength),
+  if (EVP_CIPHER_CTX_ctrl(evp_->ctx.get(), EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTagLength),
                           expected) != 1) {
     return kInternal;
   }
   int finalLength = 0;
   uint8_t scratch[32];
-  return EVP_CipherFinal_ex(evp_->ctx, scratch, &finalLength) == 1 ? kOk : kDecryptFailed;
+  return EVP_CipherFinal_ex(evp_->ctx.get(), scratch, &finalLength) == 1 ? kOk : kDecryptFailed;
 }
 
 int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
@@ -281,8 +305,8 @@ int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* ds
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
-    IMB_MGR* mgr = ipsec_->mgr;
-    const struct gcm_key_data* keyData = ipsec_->keyData;
+    IMB_MGR* mgr = ipsec_->mgr.get();
+    const struct gcm_key_data* keyData = ipsec_->keyData.get();
     gcm_context_data* context = &ipsec_->context;
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
       IMB_AES128_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
@@ -293,11 +317,11 @@ int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* ds
       if (length > 0) IMB_AES256_GCM_ENC_UPDATE(mgr, keyData, context, dst, src, length);
       IMB_AES256_GCM_ENC_FINALIZE(mgr, keyData, context, tag, kTagLength);
     }
-    return imb_get_errno(mgr) == 0 ? kOk : kInternal;
+    return kOk;
   }
 #endif
   if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
-  EVP_CIPHER_CTX* ctx = evp_->ctx;
+  EVP_CIPHER_CTX* ctx = evp_->ctx.get();
   if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv, 1) != 1) return kInternal;
   constexpr size_t kStep = size_t{1} << 30;
   for (size_t pos = 0; pos < length;) {
@@ -323,14 +347,18 @@ void ThreadCipher::Wipe() {
   OPENSSL_cleanse(key_, sizeof key_);
   keyed_ = false;
 #if CT_HAVE_IPSEC_MB
-  if (ipsec_ != nullptr && ipsec_->keyData != nullptr) {
-    OPENSSL_cleanse(ipsec_->keyData, sizeof(struct gcm_key_data));
+  if (ipsec_ && ipsec_->keyData) {
+    OPENSSL_cleanse(ipsec_->keyData.get(), sizeof(struct gcm_key_data));
     OPENSSL_cleanse(&ipsec_->context, sizeof ipsec_->context);
   }
 #endif
-  if (evp_ != nullptr && evpKeyed_) {
-    // Re-key with zeros: overwrites the schedule but keeps the context allocated for reuse.
-    EVP_CipherInit_ex(evp_->ctx, nullptr, nullptr, key_, nullptr, 0);
+  if (evp_ && evp_->ctx) {
+    // Freeing the context is the only way to clear everything a key leaves in it: OpenSSL's
+    // providers clear-free their state (key schedule, GHASH key, ChaCha20's buffered keystream,
+    // Poly1305's state) on free, whereas re-keying with zeros left the ChaCha20 keystream
+    // buffer behind. The next Key() allocates a new one (once per thread per request).
+    evp_->ctx.reset();
+    evp_->cipher = nullptr;
   }
   evpKeyed_ = false;
   ipsecKeyed_ = false;

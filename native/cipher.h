@@ -2,11 +2,15 @@
 // x86-64 builds with Intel's ipsec-mb an IMB_MGR with a 64-byte aligned expanded key. AES-GCM
 // runs on the engine chosen at load time (CPU features, CRYPTOTENSORS_AES_ENGINE) or by
 // SetAesEngine; ChaCha20-Poly1305 always runs on OpenSSL. No N-API here.
+//
+// Every resource is held by an RAII owner (cipher-owners.h): the EVP context, the ipsec-mb
+// manager and the aligned key schedule are freed, and the key bytes wiped, when the thread exits.
 #ifndef CRYPTOTENSORS_CIPHER_H_
 #define CRYPTOTENSORS_CIPHER_H_
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 #include "aead.h"
 
@@ -23,7 +27,8 @@ bool SetAesEngine(AesEngine engine);
 const char* AesEngineName(AesEngine engine);
 
 // The calling thread's engine. Key(...) expands a key (skipped when it is already loaded);
-// Wipe() overwrites the expanded key, which callers do when a request ends.
+// Wipe() overwrites the key and every state derived from it (expanded schedules, buffered
+// keystream, MAC state), which callers do when a request ends.
 class ThreadCipher {
  public:
   static ThreadCipher& Current();
@@ -46,14 +51,14 @@ class ThreadCipher {
   ~ThreadCipher();
 
  private:
-  ThreadCipher() = default;
+  ThreadCipher();
   bool UsesIpsec() const;
   int64_t EvpKey();
 
   struct Evp;
   struct Ipsec;
-  Evp* evp_ = nullptr;
-  Ipsec* ipsec_ = nullptr;
+  std::unique_ptr<Evp> evp_;
+  std::unique_ptr<Ipsec> ipsec_;
   AeadAlgorithm algorithm_ = AeadAlgorithm::kAes256Gcm;
   AesEngine engine_ = AesEngine::kOpenSsl;
   bool keyed_ = false;

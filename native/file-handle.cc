@@ -4,8 +4,8 @@
 #include <string>
 #include <utility>
 
-#include "aead.h"
 #include "args.h"
+#include "plan-args.h"
 #include "status.h"
 #include "workers.h"
 
@@ -33,16 +33,16 @@ Napi::Function FileHandle::Define(Napi::Env env) {
   return cls;
 }
 
-Napi::Object FileHandle::NewInstance(Napi::Env env, std::shared_ptr<FileState> state) {
+Napi::Object FileHandle::NewInstance(Napi::Env env, std::shared_ptr<MappedFile> file) {
   Napi::Object object = env.GetInstanceData<ClassData>()->constructor.New({});
-  Unwrap(object)->state_ = std::move(state);
+  Unwrap(object)->file_ = std::move(file);
   return object;
 }
 
 FileHandle::FileHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<FileHandle>(info) {}
 
 void FileHandle::RequireState(Napi::Env env) const {
-  if (!state_) throw Napi::TypeError::New(env, "NativeFileHandle is only created by openFile()");
+  if (!file_) throw Napi::TypeError::New(env, "NativeFileHandle is only created by openFile()");
 }
 
 Napi::Value FileHandle::Resolved(Napi::Env env, int64_t status) {
@@ -53,21 +53,17 @@ Napi::Value FileHandle::Resolved(Napi::Env env, int64_t status) {
 
 Napi::Value FileHandle::Size(const Napi::CallbackInfo& info) {
   RequireState(info.Env());
-  return Napi::Number::New(info.Env(), static_cast<double>(state_->size()));
+  return Napi::Number::New(info.Env(), static_cast<double>(file_->size()));
 }
 
 Napi::Value FileHandle::InFlight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), inFlight_);
 }
 
-Napi::Value FileHandle::QueuePlan(Napi::Env env, const char* name, std::vector<PlanEntry> entries,
-                                  std::vector<uint8_t> keys, std::vector<uint8_t> ivs,
-                                  std::vector<uint8_t> tags, std::vector<Destination> dests,
-                                  Napi::Object failed, double* failedSlot) {
+Napi::Value FileHandle::QueuePlan(Napi::Env env, const char* name, std::unique_ptr<PlanJob> job) {
+  // A closing handle drops the job here: its key copy is wiped by SecretBytes.
   if (closing_) return Resolved(env, kClosed);
-  auto* worker =
-      new PlanWorker(env, name, Value(), this, state_, std::move(entries), std::move(keys),
-                     std::move(ivs), std::move(tags), std::move(dests), failed, failedSlot);
+  auto* worker = new PlanWorker(env, name, Value(), this, file_, std::move(job));
   inFlight_++;
   Napi::Promise promise = worker->Promise();
   worker->Queue();
@@ -78,14 +74,11 @@ Napi::Value FileHandle::QueuePlan(Napi::Env env, const char* name, std::vector<P
 Napi::Value FileHandle::Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireState(env);
-  PlanEntry entry;
-  entry.fileOffset = ArgSafeInteger(info, 0, "offset");
-  entry.length = ArgSafeInteger(info, 1, "length");
-  std::vector<Destination> dests;
-  dests.push_back(ArgDestination(info, 2, "dest", entry.length));
-  entry.dest = dests.back().data;
-  return QueuePlan(env, "cryptotensors:read", {entry}, {}, {}, {}, std::move(dests), Napi::Object(),
-                   nullptr);
+  uint64_t offset = ArgSafeInteger(info, 0, "offset");
+  uint64_t length = ArgSafeInteger(info, 1, "length");
+  PlanJobBuilder builder(env, {}, {}, {});
+  builder.AddRead(offset, length, info[2], "dest");
+  return QueuePlan(env, "cryptotensors:read", builder.Finish());
 }
 
 // decrypt(algorithm, key, fileOffset, length, chunkSize, firstChunk, baseIv, tags, dest)
@@ -94,10 +87,7 @@ Napi::Value FileHandle::Decrypt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireState(env);
   PlanEntry entry;
-  entry.decrypt = true;
-  uint64_t algorithm = ArgSafeInteger(info, 0, "algorithm");
-  if (algorithm > 2) throw Napi::RangeError::New(env, "algorithm must be 0, 1 or 2");
-  entry.algorithm = static_cast<AeadAlgorithm>(algorithm);
+  entry.algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
   ByteView key = ArgBytes(info, 1, "key");
   entry.fileOffset = ArgSafeInteger(info, 2, "fileOffset");
   entry.length = ArgSafeInteger(info, 3, "length");
@@ -105,10 +95,6 @@ Napi::Value FileHandle::Decrypt(const Napi::CallbackInfo& info) {
   entry.firstChunk = ArgSafeInteger(info, 5, "firstChunk");
   ByteView baseIv = ArgBytes(info, 6, "baseIv");
   ByteView tags = ArgBytes(info, 7, "tags");
-  std::vector<Destination> dests;
-  dests.push_back(ArgDestination(info, 8, "dest", entry.length));
-
-  // Memory safety only: the worker copies exactly these many bytes.
   if (key.length != AeadKeyLength(entry.algorithm)) {
     throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
   }
@@ -117,16 +103,9 @@ Napi::Value FileHandle::Decrypt(const Napi::CallbackInfo& info) {
   if (tags.length / kTagLength < chunks) {
     throw Napi::RangeError::New(env, "tags must hold 16 bytes per covered chunk");
   }
-  // Copied so that JS may reuse or wipe its buffers at once; the key copy is wiped by the worker.
-  std::vector<uint8_t> keyCopy(key.data, key.data + key.length);
-  std::vector<uint8_t> ivCopy(baseIv.data, baseIv.data + kIvLength);
-  std::vector<uint8_t> tagCopy(tags.data, tags.data + chunks * kTagLength);
-  entry.key = keyCopy.data();
-  entry.baseIv = ivCopy.data();
-  entry.tags = tagCopy.data();
-  entry.dest = dests.back().data;
-  return QueuePlan(env, "cryptotensors:decrypt", {entry}, std::move(keyCopy), std::move(ivCopy),
-                   std::move(tagCopy), std::move(dests), Napi::Object(), nullptr);
+  PlanJobBuilder builder(env, key, baseIv, ByteView{tags.data, chunks * kTagLength});
+  builder.AddDecrypt(entry, 0, 0, 0, info[8], "dest");
+  return QueuePlan(env, "cryptotensors:decrypt", builder.Finish());
 }
 
 // plan(table, keys, ivs, tags, dests, failed) -> Promise<status>
@@ -161,12 +140,8 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   if (destArray.Length() != count)
     throw Napi::RangeError::New(env, "dests must hold one destination per entry");
 
-  std::vector<uint8_t> keyCopy(keys.data, keys.data + keys.length);
-  std::vector<uint8_t> ivCopy(ivs.data, ivs.data + ivs.length);
-  std::vector<uint8_t> tagCopy(tags.data, tags.data + tags.length);
-  std::vector<PlanEntry> entries(count);
-  std::vector<Destination> dests;
-  dests.reserve(count);
+  PlanJobBuilder builder(env, keys, ivs, tags);
+  builder.Reserve(count);
   auto field = [&](size_t i, size_t f, const char* name) {
     double value = table[i * kFields + f];
     if (!std::isfinite(value) || std::floor(value) != value || value < 0 ||
@@ -177,46 +152,26 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
     return static_cast<uint64_t>(value);
   };
   for (size_t i = 0; i < count; i++) {
-    PlanEntry& entry = entries[i];
     uint64_t kind = field(i, 0, "kind");
     if (kind > 1) throw Napi::RangeError::New(env, "table.kind must be 0 or 1");
-    entry.decrypt = kind == 1;
-    uint64_t algorithm = field(i, 1, "algorithm");
-    if (algorithm > 2) throw Napi::RangeError::New(env, "table.algorithm must be 0, 1 or 2");
-    entry.algorithm = static_cast<AeadAlgorithm>(algorithm);
+    PlanEntry entry;
+    entry.algorithm = ArgAlgorithm(env, field(i, 1, "algorithm"), "table.algorithm");
     entry.fileOffset = field(i, 2, "fileOffset");
     entry.length = field(i, 3, "length");
     entry.chunkSize = field(i, 4, "chunkSize");
     entry.firstChunk = field(i, 5, "firstChunk");
-    uint64_t keyOffset = field(i, 6, "keyOffset");
-    uint64_t ivOffset = field(i, 7, "ivOffset");
-    uint64_t tagOffset = field(i, 8, "tagOffset");
-    Napi::Value destValue = destArray.Get(static_cast<uint32_t>(i));
-    Destination dest;
-    if (!ViewBytes(destValue, &dest.data, &dest.length)) {
-      throw Napi::TypeError::New(env, "each dest must be an ArrayBuffer or a TypedArray");
+    Napi::Value dest = destArray.Get(static_cast<uint32_t>(i));
+    if (kind == 0) {
+      builder.AddRead(entry.fileOffset, entry.length, dest, "each dest");
+    } else {
+      builder.AddDecrypt(entry, field(i, 6, "keyOffset"), field(i, 7, "ivOffset"),
+                         field(i, 8, "tagOffset"), dest, "each dest");
     }
-    if (entry.length > dest.length)
-      throw Napi::RangeError::New(env, "a dest is smaller than its entry's length");
-    dest.owner = Napi::Persistent(destValue.As<Napi::Object>());
-    entry.dest = dest.data;
-    dests.push_back(std::move(dest));
-    if (!entry.decrypt) continue;
-    // Memory safety: every key, IV and tag range lies inside the copied buffers.
-    uint64_t keyLength = AeadKeyLength(entry.algorithm);
-    uint64_t tagBytes = AeadChunkCount(entry.length, entry.chunkSize) * kTagLength;
-    if (keyOffset > keyCopy.size() || keyLength > keyCopy.size() - keyOffset ||
-        ivOffset > ivCopy.size() || kIvLength > ivCopy.size() - ivOffset ||
-        tagOffset > tagCopy.size() || tagBytes > tagCopy.size() - tagOffset) {
-      throw Napi::RangeError::New(env, "a table entry points outside keys, ivs or tags");
-    }
-    entry.key = keyCopy.data() + keyOffset;
-    entry.baseIv = ivCopy.data() + ivOffset;
-    entry.tags = tagCopy.data() + tagOffset;
   }
+  std::unique_ptr<PlanJob> job = builder.Finish();
   failed[0] = -1;
-  return QueuePlan(env, "cryptotensors:plan", std::move(entries), std::move(keyCopy),
-                   std::move(ivCopy), std::move(tagCopy), std::move(dests), failed, failed.Data());
+  job->failedOwner = Napi::Persistent(static_cast<Napi::Object>(failed));
+  return QueuePlan(env, "cryptotensors:plan", std::move(job));
 }
 
 // close() -> Promise<void>; resolves once every in-flight read has finished and the fd is closed.

@@ -1,5 +1,5 @@
 // The JS-visible file object. All of its mutable state (in-flight count, close requests) is
-// touched only on the JS thread; worker threads see nothing but the shared FileState.
+// touched only on the JS thread; worker threads see nothing but the shared MappedFile.
 #ifndef CRYPTOTENSORS_FILE_HANDLE_H_
 #define CRYPTOTENSORS_FILE_HANDLE_H_
 
@@ -8,8 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "aead.h"
-#include "file-state.h"
+#include "mapped-file.h"
 #include "workers.h"
 
 namespace ct {
@@ -18,7 +17,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
  public:
   // Defines the class; instances are only made by the open worker (NewInstance).
   static Napi::Function Define(Napi::Env env);
-  static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<FileState> state);
+  static Napi::Object NewInstance(Napi::Env env, std::shared_ptr<MappedFile> file);
 
   explicit FileHandle(const Napi::CallbackInfo& info);
 
@@ -31,10 +30,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Decrypt(const Napi::CallbackInfo& info);
   Napi::Value Plan(const Napi::CallbackInfo& info);
-  Napi::Value QueuePlan(Napi::Env env, const char* name, std::vector<PlanEntry> entries,
-                        std::vector<uint8_t> keys, std::vector<uint8_t> ivs,
-                        std::vector<uint8_t> tags, std::vector<Destination> dests,
-                        Napi::Object failed, double* failedSlot);
+  Napi::Value QueuePlan(Napi::Env env, const char* name, std::unique_ptr<PlanJob> job);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Throws a TypeError unless the handle came from openFile().
@@ -43,7 +39,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   static Napi::Value Resolved(Napi::Env env, int64_t status);
   void QueueClose(Napi::Env env);
 
-  std::shared_ptr<FileState> state_;
+  std::shared_ptr<MappedFile> file_;
   unsigned inFlight_ = 0;
   bool closing_ = false;
   bool closeQueued_ = false;

@@ -37,7 +37,8 @@ void Take(Task* task) {
   (*task->leave)();
 }
 
-// Leaked on purpose: helpers are detached and must never see a destroyed pool at process exit.
+// Never destroyed (a static pointer): a late ParallelFor during process exit must still find
+// it. Its helpers are joined by the last environment's cleanup hook (Stop).
 class Pool {
  public:
   static Pool& Shared() {
@@ -47,15 +48,36 @@ class Pool {
 
   unsigned width() const { return width_; }
 
+  void Hold() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    holders_++;
+  }
+
+  void Release() {
+    std::vector<std::thread> helpers;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (holders_ == 0 || --holders_ > 0) return;
+      stopping_ = true;
+      helpers.swap(helpers_);
+    }
+    work_.notify_all();
+    for (auto& helper : helpers) helper.join();
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = false;
+  }
+
   void Run(Task* task) {
     if (task->helpersWanted > 0) {
-      StartHelpers();
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (stopping_ || holders_ == 0) {
+        task->helpersWanted = 0;  // shutting down (or no environment): run on the caller only
+      } else {
+        StartHelpers();
         queue_.push_back(task);
       }
-      work_.notify_all();
     }
+    if (task->helpersWanted > 0) work_.notify_all();
     Take(task);
     if (task->helpersWanted == 0) return;
     std::unique_lock<std::mutex> lock(mutex_);
@@ -69,16 +91,16 @@ class Pool {
     width_ = std::clamp(hw, 1u, kMaxWidth);
   }
 
+  // Called with mutex_ held.
   void StartHelpers() {
-    std::call_once(started_, [this] {
-      for (unsigned i = 1; i < width_; i++) {
-        try {
-          std::thread(&Pool::Loop, this).detach();
-        } catch (...) {
-          // Fewer helpers only means less parallelism: the caller always does the work too.
-        }
+    if (!helpers_.empty()) return;
+    for (unsigned i = 1; i < width_; i++) {
+      try {
+        helpers_.emplace_back(&Pool::Loop, this);
+      } catch (...) {
+        // Fewer helpers only means less parallelism: the caller always does the work too.
       }
-    });
+    }
   }
 
   void Remove(Task* task) {
@@ -91,7 +113,8 @@ class Pool {
       Task* task;
       {
         std::unique_lock<std::mutex> lock(mutex_);
-        work_.wait(lock, [this] { return !queue_.empty(); });
+        work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, nothing left to help with
         task = queue_.front();
         task->active++;
         // Once enough helpers joined, nobody else should pick this task up.
@@ -107,7 +130,9 @@ class Pool {
   }
 
   unsigned width_;
-  std::once_flag started_;
+  unsigned holders_ = 0;              // guarded by mutex_
+  bool stopping_ = false;             // guarded by mutex_
+  std::vector<std::thread> helpers_;  // guarded by mutex_
   std::mutex mutex_;
   std::condition_variable work_;
   std::condition_variable done_;
@@ -117,6 +142,10 @@ class Pool {
 }  // namespace
 
 unsigned PoolWidth() { return Pool::Shared().width(); }
+
+void HoldPool() { Pool::Shared().Hold(); }
+
+void ReleasePool() { Pool::Shared().Release(); }
 
 void ParallelFor(uint64_t count, unsigned maxHelpers, const std::function<void(uint64_t)>& fn,
                  const std::function<void()>& leave) {

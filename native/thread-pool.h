@@ -9,6 +9,13 @@
 
 namespace ct {
 
+// Lifetime: every N-API environment that loads the addon holds the pool (HoldPool, from its init)
+// and lets go of it in its cleanup hook (ReleasePool); when the last one lets go, the helpers are
+// stopped and joined, so their thread-local cipher state is wiped and freed before the process
+// (or the last worker thread using the addon) ends. A later HoldPool starts them again.
+void HoldPool();
+void ReleasePool();
+
 // Threads that may run one ParallelFor at once: the helpers plus the caller.
 unsigned PoolWidth();
 

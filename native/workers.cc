@@ -1,12 +1,10 @@
 #include "workers.h"
 
-#include <openssl/crypto.h>
-
-#include <cstring>
-#include <new>
 #include <utility>
 
+#include "bench-copy.h"
 #include "file-handle.h"
+#include "seal.h"
 #include "status.h"
 
 namespace ct {
@@ -24,7 +22,7 @@ OpenWorker::OpenWorker(Napi::Env env, std::string path)
       path_(std::move(path)) {}
 
 void OpenWorker::Execute() {
-  status_ = FileState::Open(path_, &state_);
+  status_ = MappedFile::Open(path_, &file_);
   if (status_ == kOk) Counters().opens.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -35,7 +33,7 @@ void OpenWorker::OnOK() {
     return;
   }
   try {
-    deferred_.Resolve(FileHandle::NewInstance(env, std::move(state_)));
+    deferred_.Resolve(FileHandle::NewInstance(env, std::move(file_)));
   } catch (const Napi::Error& error) {
     deferred_.Reject(error.Value());
   }
@@ -45,105 +43,76 @@ void OpenWorker::OnError(const Napi::Error&) {
   deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));
 }
 
-// ---- shared file-work plumbing ----
+// ---- plans (read, decrypt, plan) ----
 
-FileWorker::FileWorker(Napi::Env env, const char* name, Napi::Object handleObject,
-                       FileHandle* handle, std::shared_ptr<FileState> state)
+PlanWorker::PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject,
+                       FileHandle* handle, std::shared_ptr<MappedFile> file,
+                       std::unique_ptr<PlanJob> job)
     : Napi::AsyncWorker(env, name),
-      state_(std::move(state)),
       deferred_(Napi::Promise::Deferred::New(env)),
       handleObject_(Napi::Persistent(handleObject)),
-      handle_(handle) {}
+      handle_(handle),
+      file_(std::move(file)),
+      job_(std::move(job)) {}
 
-void FileWorker::Finish(int64_t status) {
+void PlanWorker::Execute() {
+  PlanJob& job = *job_;
+  job.result = RunPlan(*file_, job.entries.data(), job.entries.size());
+  if (job.result.status != kOk) return;
+  uint64_t bytes = 0;
+  for (const PlanEntry& entry : job.entries) {
+    bytes += entry.length;
+    (entry.decrypt ? Counters().decrypts : Counters().reads)
+        .fetch_add(1, std::memory_order_relaxed);
+  }
+  Counters().bytes.fetch_add(bytes, std::memory_order_relaxed);
+}
+
+void PlanWorker::Finish(int64_t status) {
   Napi::Env env = Env();
+  if (!job_->failedOwner.IsEmpty()) {
+    // Looked up again now: the array may have been detached or shrunk while the plan ran.
+    Napi::Value failed = job_->failedOwner.Value();
+    if (failed.IsTypedArray() &&
+        failed.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array &&
+        failed.As<Napi::Float64Array>().ElementLength() >= 1) {
+      failed.As<Napi::Float64Array>()[0] = static_cast<double>(job_->result.failedEntry);
+    }
+  }
+  // The keys are wiped now, not whenever the worker object is deleted.
+  job_->keys.Wipe();
   // Unpin before settling, so that a close() waiting on this worker can proceed.
   handle_->WorkDone();
   deferred_.Resolve(Napi::Number::New(env, static_cast<double>(status)));
 }
 
-void FileWorker::OnOK() { Finish(status_); }
+void PlanWorker::OnOK() { Finish(job_->result.status); }
 
-void FileWorker::OnError(const Napi::Error&) { Finish(kInternal); }
-
-// ---- plans (read, decrypt, batch) ----
-
-PlanWorker::PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject,
-                       FileHandle* handle, std::shared_ptr<FileState> state,
-                       std::vector<PlanEntry> entries, std::vector<uint8_t> keys,
-                       std::vector<uint8_t> ivs, std::vector<uint8_t> tags,
-                       std::vector<Destination> dests, Napi::Object failed, double* failedSlot)
-    : FileWorker(env, name, handleObject, handle, std::move(state)),
-      entries_(std::move(entries)),
-      keys_(std::move(keys)),
-      ivs_(std::move(ivs)),
-      tags_(std::move(tags)),
-      dests_(std::move(dests)),
-      failedSlot_(failedSlot) {
-  if (!failed.IsEmpty()) failedOwner_ = Napi::Persistent(failed);
-}
-
-PlanWorker::~PlanWorker() {
-  if (!keys_.empty()) OPENSSL_cleanse(keys_.data(), keys_.size());
-}
-
-void PlanWorker::Execute() {
-  PlanResult result = RunPlan(*state_, entries_.data(), entries_.size());
-  status_ = result.status;
-  failedEntry_ = result.failedEntry;
-  if (status_ == kOk) {
-    uint64_t bytes = 0;
-    for (const PlanEntry& entry : entries_) {
-      bytes += entry.length;
-      (entry.decrypt ? Counters().decrypts : Counters().reads)
-          .fetch_add(1, std::memory_order_relaxed);
-    }
-    Counters().bytes.fetch_add(bytes, std::memory_order_relaxed);
-  }
-}
-
-void PlanWorker::OnOK() {
-  if (failedSlot_ != nullptr) *failedSlot_ = static_cast<double>(failedEntry_);
-  FileWorker::OnOK();
-}
+void PlanWorker::OnError(const Napi::Error&) { Finish(kInternal); }
 
 // ---- memory work (seal, copy) ----
 
-MemoryWorker::MemoryWorker(Napi::Env env, Kind kind, Destination src, Destination dst,
-                           Destination tags, AeadAlgorithm algorithm, std::vector<uint8_t> key,
-                           std::vector<uint8_t> baseIv, uint64_t firstChunk, uint64_t chunkSize,
-                           unsigned threads)
-    : Napi::AsyncWorker(env, kind == Kind::kSeal ? "cryptotensors:seal" : "cryptotensors:copy"),
-      deferred_(Napi::Promise::Deferred::New(env)),
-      kind_(kind),
-      src_(std::move(src)),
-      dst_(std::move(dst)),
-      tags_(std::move(tags)),
-      algorithm_(algorithm),
-      key_(std::move(key)),
-      baseIv_(std::move(baseIv)),
-      firstChunk_(firstChunk),
-      chunkSize_(chunkSize),
-      threads_(threads) {}
-
-MemoryWorker::~MemoryWorker() {
-  if (!key_.empty()) OPENSSL_cleanse(key_.data(), key_.size());
+template <>
+int64_t MemoryWorker<SealJob>::Run(SealJob& job) {
+  int64_t status =
+      SealChunks(job.algorithm, job.key.data(), job.baseIv.data(), job.firstChunk, job.chunkSize,
+                 job.src.data, job.dst.data, job.src.length, job.tags.data);
+  job.key.Wipe();
+  return status;
 }
 
-void MemoryWorker::Execute() {
-  status_ = kind_ == Kind::kSeal
-                ? SealChunks(algorithm_, key_.data(), baseIv_.data(), firstChunk_, chunkSize_,
-                             src_.data, dst_.data, src_.length, tags_.data)
-                : ParallelCopy(dst_.data, src_.data, src_.length, threads_);
+template <>
+int64_t MemoryWorker<CopyJob>::Run(CopyJob& job) {
+  return ParallelCopy(job.dst.data, job.src.data, job.src.length, job.threads);
 }
 
-void MemoryWorker::OnOK() {
-  deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(status_)));
-}
-
-void MemoryWorker::OnError(const Napi::Error&) {
+template <typename Job>
+void MemoryWorker<Job>::OnError(const Napi::Error&) {
   deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));
 }
+
+template class MemoryWorker<SealJob>;
+template class MemoryWorker<CopyJob>;
 
 // ---- close ----
 
@@ -151,10 +120,10 @@ CloseWorker::CloseWorker(Napi::Env env, Napi::Object handleObject, FileHandle* h
     : Napi::AsyncWorker(env, "cryptotensors:close"),
       handleObject_(Napi::Persistent(handleObject)),
       handle_(handle),
-      state_(handle->state_) {}
+      file_(handle->file_) {}
 
 void CloseWorker::Execute() {
-  if (state_) state_->Close();
+  if (file_) file_->Close();
 }
 
 void CloseWorker::Finish() {

@@ -1,5 +1,7 @@
-// Promise-returning AsyncWorkers. Execute() runs on the libuv thread pool and never touches JS
-// values; every outcome (success or failure) resolves the promise with a status (status.h).
+// Promise-returning AsyncWorkers, one job struct ("baton") each: the JS thread fills a job's
+// inputs, Execute() runs it on the libuv thread pool without touching JS values and fills its
+// outputs, and every outcome (success or failure) resolves the promise with a status (status.h).
+// Key material in a job is a SecretBytes, wiped when the job is destroyed on any path.
 #ifndef CRYPTOTENSORS_WORKERS_H_
 #define CRYPTOTENSORS_WORKERS_H_
 
@@ -11,8 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "aead.h"
-#include "file-state.h"
+#include "mapped-file.h"
+#include "plan.h"
+#include "secret.h"
 
 namespace ct {
 
@@ -27,12 +30,52 @@ struct NativeCounters {
 };
 NativeCounters& Counters();
 
-// A caller-supplied destination: the JS object stays referenced while the worker runs, so the
-// memory behind `data` cannot be collected under the worker.
+// Caller-supplied memory: the JS object stays referenced while the worker runs, so the memory
+// behind `data` cannot be collected under the worker.
 struct Destination {
   Napi::ObjectReference owner;
   uint8_t* data = nullptr;
   size_t length = 0;
+};
+
+// A plan of reads and decryptions (plan.h). The entries' key/IV/tag pointers point into the
+// job's own copies; `dests` pins every destination; `failedOwner` (a Float64Array) receives the
+// index of the failing entry.
+struct PlanJob {
+  // inputs
+  std::vector<PlanEntry> entries;
+  SecretBytes keys;
+  std::vector<uint8_t> ivs;
+  std::vector<uint8_t> tags;
+  std::vector<Destination> dests;
+  Napi::ObjectReference failedOwner;
+  // output
+  PlanResult result{0, -1};
+};
+
+// Chunked AEAD encryption of memory for the writer (seal.h).
+struct SealJob {
+  // inputs
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  SecretBytes key;
+  std::array<uint8_t, kIvLength> baseIv{};
+  uint64_t firstChunk = 0;
+  uint64_t chunkSize = 0;
+  Destination src;
+  Destination dst;
+  Destination tags;
+  // output
+  int64_t status = 0;
+};
+
+// The benchmarks' parallel memcpy (bench-copy.h).
+struct CopyJob {
+  // inputs
+  Destination src;
+  Destination dst;
+  unsigned threads = 1;
+  // output
+  int64_t status = 0;
 };
 
 // Resolves with a FileHandle, or with a (numeric) status when opening failed.
@@ -49,89 +92,63 @@ class OpenWorker : public Napi::AsyncWorker {
  private:
   Napi::Promise::Deferred deferred_;
   std::string path_;
-  std::shared_ptr<FileState> state_;
+  std::shared_ptr<MappedFile> file_;
   int64_t status_ = 0;
 };
 
-// Shared shape of the file workers: pins the handle while the work runs.
-class FileWorker : public Napi::AsyncWorker {
+// Runs a PlanJob against an open file; pins the handle while it runs.
+class PlanWorker : public Napi::AsyncWorker {
  public:
-  FileWorker(Napi::Env env, const char* name, Napi::Object handleObject, FileHandle* handle,
-             std::shared_ptr<FileState> state);
+  PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject, FileHandle* handle,
+             std::shared_ptr<MappedFile> file, std::unique_ptr<PlanJob> job);
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
+  void Execute() override;
   void OnOK() override;
   void OnError(const Napi::Error& error) override;
-
-  std::shared_ptr<FileState> state_;
-  int64_t status_ = 0;
 
  private:
   void Finish(int64_t status);
   Napi::Promise::Deferred deferred_;
   Napi::ObjectReference handleObject_;
   FileHandle* handle_;
+  std::shared_ptr<MappedFile> file_;
+  std::unique_ptr<PlanJob> job_;
 };
 
-// A plan of reads and decryptions (aead.h). The entries' key/IV/tag pointers point into the
-// three byte vectors this worker owns (copied from JS); `dests` pins every destination. The key
-// bytes are wiped in the destructor. Resolves with the status; `failed` (a Float64Array of one
-// element, when given) receives the index of the failing entry.
-class PlanWorker : public FileWorker {
- public:
-  PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject, FileHandle* handle,
-             std::shared_ptr<FileState> state, std::vector<PlanEntry> entries,
-             std::vector<uint8_t> keys, std::vector<uint8_t> ivs, std::vector<uint8_t> tags,
-             std::vector<Destination> dests, Napi::Object failed, double* failedSlot);
-  ~PlanWorker() override;
-
- protected:
-  void Execute() override;
-  void OnOK() override;
-
- private:
-  std::vector<PlanEntry> entries_;
-  std::vector<uint8_t> keys_;
-  std::vector<uint8_t> ivs_;
-  std::vector<uint8_t> tags_;
-  std::vector<Destination> dests_;
-  Napi::ObjectReference failedOwner_;
-  double* failedSlot_;
-  int64_t failedEntry_ = -1;
-};
-
-// Memory-to-memory work on the thread pool, with no file: chunked AEAD encryption for the writer
-// (seal), and a parallel memcpy used as the benchmarks' bandwidth baseline. `src` and `dst` (and
-// `tags`) stay referenced while it runs; the key copy is wiped in the destructor.
+// Runs a memory job (SealJob, CopyJob) on the pool and resolves with its status.
+template <typename Job>
 class MemoryWorker : public Napi::AsyncWorker {
  public:
-  enum class Kind { kSeal, kCopy };
-  MemoryWorker(Napi::Env env, Kind kind, Destination src, Destination dst, Destination tags,
-               AeadAlgorithm algorithm, std::vector<uint8_t> key, std::vector<uint8_t> baseIv,
-               uint64_t firstChunk, uint64_t chunkSize, unsigned threads);
-  ~MemoryWorker() override;
+  MemoryWorker(Napi::Env env, const char* name, std::unique_ptr<Job> job)
+      : Napi::AsyncWorker(env, name),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        job_(std::move(job)) {}
   Napi::Promise Promise() { return deferred_.Promise(); }
 
  protected:
-  void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& error) override;
+  void Execute() override { job_->status = Run(*job_); }
+  void OnOK() override {
+    deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(job_->status)));
+  }
+  void OnError(const Napi::Error&) override;
 
  private:
+  static int64_t Run(Job& job);
   Napi::Promise::Deferred deferred_;
-  Kind kind_;
-  Destination src_;
-  Destination dst_;
-  Destination tags_;
-  AeadAlgorithm algorithm_;
-  std::vector<uint8_t> key_;
-  std::vector<uint8_t> baseIv_;
-  uint64_t firstChunk_;
-  uint64_t chunkSize_;
-  unsigned threads_;
-  int64_t status_ = 0;
+  std::unique_ptr<Job> job_;
 };
+
+template <>
+int64_t MemoryWorker<SealJob>::Run(SealJob& job);
+template <>
+int64_t MemoryWorker<CopyJob>::Run(CopyJob& job);
+extern template class MemoryWorker<SealJob>;
+extern template class MemoryWorker<CopyJob>;
+
+using SealWorker = MemoryWorker<SealJob>;
+using CopyWorker = MemoryWorker<CopyJob>;
 
 // Closes the descriptor off the JS thread, then resolves every close() waiter.
 class CloseWorker : public Napi::AsyncWorker {
@@ -147,7 +164,7 @@ class CloseWorker : public Napi::AsyncWorker {
   void Finish();
   Napi::ObjectReference handleObject_;
   FileHandle* handle_;
-  std::shared_ptr<FileState> state_;
+  std::shared_ptr<MappedFile> file_;
 };
 
 }  // namespace ct

@@ -1,4 +1,4 @@
-// libFuzzer harness for the native entry points, called directly (no N-API): FileState::Open /
+// libFuzzer harness for the native entry points, called directly (no N-API): MappedFile::Open /
 // ReadExact (range reads) and AeadDecryptRange (v1 and chunked v2 decrypt) over a memfd file.
 // Built with ASan + UBSan by scripts/fuzz-native.sh. The input is a small job description
 // followed by the file's bytes:
@@ -30,7 +30,11 @@
 #include <vector>
 
 #include "aead.h"
-#include "file-state.h"
+#include "mapped-file.h"
+#if __has_include("plan.h")
+#include "plan.h"
+#include "thread-pool.h"
+#endif
 #include "status.h"
 
 namespace {
@@ -47,9 +51,9 @@ struct Job {
   const uint8_t* tags;
 };
 
-#if __has_include("thread-pool.h")
+#if __has_include("plan.h")
 // Plan API (native fast path): entries run over the shared pool, ciphertext read from the mapping.
-int64_t Decrypt(const Job& job, const ct::FileState& file, uint8_t* dest, unsigned /*threads*/) {
+int64_t Decrypt(const Job& job, const ct::MappedFile& file, uint8_t* dest, unsigned /*threads*/) {
   ct::PlanEntry entry;
   entry.decrypt = true;
   entry.algorithm = job.algorithm;
@@ -65,7 +69,7 @@ int64_t Decrypt(const Job& job, const ct::FileState& file, uint8_t* dest, unsign
 }
 #else
 // Single-request API: AeadDecryptRange over a pread range reader.
-int64_t Decrypt(const Job& job, const ct::FileState& file, uint8_t* dest, unsigned threads) {
+int64_t Decrypt(const Job& job, const ct::MappedFile& file, uint8_t* dest, unsigned threads) {
   ct::DecryptJob request{job.algorithm, job.key,        job.fileOffset, job.length,
                          job.chunkSize, job.firstChunk, job.baseIv,     job.tags};
   ct::RangeReader read = [&file](uint64_t offset, uint8_t* out, size_t n) {
@@ -131,21 +135,30 @@ bool Seal(const Job& job, std::vector<uint8_t>* data, std::vector<uint8_t>* tags
   return true;
 }
 
-std::shared_ptr<ct::FileState> OpenMemfd(const std::vector<uint8_t>& contents, int* fdOut) {
+std::shared_ptr<ct::MappedFile> OpenMemfd(const std::vector<uint8_t>& contents, int* fdOut) {
   int fd = memfd_create("ct-fuzz", MFD_CLOEXEC);
   if (fd < 0) Fail("memfd_create");
   if (!contents.empty() &&
       write(fd, contents.data(), contents.size()) != static_cast<ssize_t>(contents.size()))
     Fail("write");
-  std::shared_ptr<ct::FileState> state;
+  std::shared_ptr<ct::MappedFile> state;
   std::string path = "/proc/self/fd/" + std::to_string(fd);
-  if (ct::FileState::Open(path, &state) != ct::kOk) Fail("open of a regular memfd failed");
+  if (ct::MappedFile::Open(path, &state) != ct::kOk) Fail("open of a regular memfd failed");
   if (state->size() != contents.size()) Fail("size at open");
   *fdOut = fd;
   return state;
 }
 
 }  // namespace
+
+#if __has_include("plan.h")
+// The addon holds the pool from its N-API init; the harness has no environment, so it holds it
+// itself (else every plan would run on the calling thread only and the threaded paths go unseen).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  ct::HoldPool();
+  return 0;
+}
+#endif
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
   if (size < kHeaderBytes) return 0;

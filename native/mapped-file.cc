@@ -1,4 +1,4 @@
-#include "file-state.h"
+#include "mapped-file.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -19,9 +19,46 @@ namespace ct {
 namespace {
 // Linux transfers at most 0x7ffff000 bytes per read call; stay well below it.
 constexpr size_t kMaxReadPerCall = size_t{1} << 30;
+constexpr uintptr_t kPage = 4096;
+
+// Drops the page-table entries of a mapped range once it has been consumed. The pages stay in the
+// page cache (a later access refaults them cheaply), but they no longer count in the process's
+// resident set: without this a full load would show the model twice in RSS (the caller's copy and
+// the mapped file), though only once in memory.
+void ReleaseMapped(const uint8_t* mapped, uint64_t length) {
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(mapped) + kPage - 1) & ~(kPage - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(mapped) + length) & ~(kPage - 1);
+  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+// Maps the page-table entries of a range about to be read in one call (MADV_POPULATE_READ,
+// Linux 5.14+): cheaper than the ~32 fault-around faults a 2 MiB unit would otherwise take, which
+// matters because ReleaseMapped drops them again after every unit. Errors (older kernels, or a
+// range past a truncated end) are ignored: the access itself is guarded.
+void PopulateMapped(const uint8_t* mapped, uint64_t length) {
+#ifdef MADV_POPULATE_READ
+  uintptr_t begin = reinterpret_cast<uintptr_t>(mapped) & ~(kPage - 1);
+  uintptr_t end = reinterpret_cast<uintptr_t>(mapped) + length;
+  if (length > 0) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)mapped;
+  (void)length;
+#endif
+}
+
+struct GuardedCopy {
+  const uint8_t* src;
+  uint8_t* dest;
+  size_t length;
+};
+
+void CopyThunk(void* arg) {
+  auto* job = static_cast<GuardedCopy*>(arg);
+  std::memcpy(job->dest, job->src, job->length);
+}
 }  // namespace
 
-int64_t FileState::Open(const std::string& path, std::shared_ptr<FileState>* out) {
+int64_t MappedFile::Open(const std::string& path, std::shared_ptr<MappedFile>* out) {
   // O_NONBLOCK so that opening a FIFO cannot park a thread-pool thread forever; it has no effect
   // on regular files, which are all we accept.
   int fd;
@@ -54,7 +91,7 @@ int64_t FileState::Open(const std::string& path, std::shared_ptr<FileState>* out
     }
   }
   try {
-    *out = std::make_shared<FileState>(fd, size, map);
+    *out = std::make_shared<MappedFile>(fd, size, map);
   } catch (...) {
     if (map != nullptr) ::munmap(const_cast<uint8_t*>(map), static_cast<size_t>(size));
     ::close(fd);
@@ -63,9 +100,9 @@ int64_t FileState::Open(const std::string& path, std::shared_ptr<FileState>* out
   return kOk;
 }
 
-FileState::~FileState() { Close(); }
+MappedFile::~MappedFile() { Close(); }
 
-int64_t FileState::ReadExact(uint64_t offset, uint8_t* dest, size_t length) const {
+int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) const {
   if (fd_ < 0) return kClosed;
   size_t done = 0;
   while (done < length) {
@@ -84,7 +121,20 @@ int64_t FileState::ReadExact(uint64_t offset, uint8_t* dest, size_t length) cons
   return kOk;
 }
 
-bool FileState::CurrentSize(uint64_t* size) const {
+int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length) const {
+  const uint8_t* mapped = Mapped(offset, length);
+  if (mapped == nullptr) return ReadExact(offset, dest, length);
+  if (length == 0) return kOk;
+  const uint64_t end = offset + length;
+  if (!StillCovers(end)) return kTruncated;
+  PopulateMapped(mapped, length);
+  GuardedCopy copy{mapped, dest, length};
+  if (!RunGuarded(mapped, length, CopyThunk, &copy)) return kTruncated;
+  ReleaseMapped(mapped, length);
+  return StillCovers(end) ? kOk : kTruncated;
+}
+
+bool MappedFile::CurrentSize(uint64_t* size) const {
   if (fd_ < 0) return false;
   struct stat st;
   if (::fstat(fd_, &st) != 0) return false;
@@ -92,7 +142,7 @@ bool FileState::CurrentSize(uint64_t* size) const {
   return true;
 }
 
-void FileState::Close() {
+void MappedFile::Close() {
   if (map_ != nullptr) {
     ::munmap(const_cast<uint8_t*>(map_), static_cast<size_t>(size_));
     map_ = nullptr;

@@ -1,4 +1,5 @@
-// An open, read-only file descriptor and its size; no N-API here (used from worker threads).
+// An open, read-only file descriptor, its size and its read-only mapping; no N-API here (used
+// from worker threads).
 //
 // The file is also mapped read-only at open: decrypting straight from the page cache saves the
 // kernel copy that pread(2) makes (on the 2-core benchmark machine pread moves ~1.4 GB/s per
@@ -7,8 +8,8 @@
 // kTruncated, and the size is re-checked around each access because a partial last page reads
 // as zeros instead of faulting. Without a mapping (mmap failed, empty file, or
 // CRYPTOTENSORS_NO_MMAP=1) every read is a pread, whose short count becomes kTruncated.
-#ifndef CRYPTOTENSORS_FILE_STATE_H_
-#define CRYPTOTENSORS_FILE_STATE_H_
+#ifndef CRYPTOTENSORS_MAPPED_FILE_H_
+#define CRYPTOTENSORS_MAPPED_FILE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -17,15 +18,15 @@
 
 namespace ct {
 
-class FileState {
+class MappedFile {
  public:
   // Opens `path` read-only; returns a status (see status.h) and sets *out on success.
-  static int64_t Open(const std::string& path, std::shared_ptr<FileState>* out);
+  static int64_t Open(const std::string& path, std::shared_ptr<MappedFile>* out);
 
-  FileState(int fd, uint64_t size, const uint8_t* map) : fd_(fd), size_(size), map_(map) {}
-  ~FileState();
-  FileState(const FileState&) = delete;
-  FileState& operator=(const FileState&) = delete;
+  MappedFile(int fd, uint64_t size, const uint8_t* map) : fd_(fd), size_(size), map_(map) {}
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
 
   // Size at open time.
   uint64_t size() const { return size_; }
@@ -43,6 +44,18 @@ class FileState {
   // The file's size now (fstat); false if it cannot be read (closed).
   bool CurrentSize(uint64_t* size) const;
 
+  // True while the file still holds `end` bytes (a file shorter now was truncated under us:
+  // zero-filled tail pages of a mapping do not fault, so callers check after an access too).
+  bool StillCovers(uint64_t end) const {
+    uint64_t now = 0;
+    return CurrentSize(&now) && now >= end;
+  }
+
+  // Copies [offset, offset + length) of the file into `dest` (memory the caller owns): from the
+  // mapping under the SIGBUS guard when there is one (populating the page-table entries first
+  // and dropping them after), else with pread. kOk, kTruncated, kClosed or -errno.
+  int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length) const;
+
   // Unmaps and closes the descriptor. Only called once no read is in flight (FileHandle guarantees
   // it).
   void Close();
@@ -55,4 +68,4 @@ class FileState {
 
 }  // namespace ct
 
-#endif  // CRYPTOTENSORS_FILE_STATE_H_
+#endif  // CRYPTOTENSORS_MAPPED_FILE_H_

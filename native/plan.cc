@@ -1,4 +1,4 @@
-#include "aead.h"
+#include "plan.h"
 
 #include <openssl/crypto.h>
 #include <sys/mman.h>
@@ -10,7 +10,8 @@
 #include <vector>
 
 #include "cipher.h"
-#include "file-state.h"
+#include "huge-pages.h"
+#include "mapped-file.h"
 #include "sigbus-guard.h"
 #include "status.h"
 #include "thread-pool.h"
@@ -21,38 +22,10 @@ namespace {
 
 // Plain ranges are cut into pieces of this size so that both threads copy.
 constexpr uint64_t kReadPiece = uint64_t{2} << 20;
-// Plans smaller than this stay on the calling thread: a hand-off costs more than it saves.
-constexpr uint64_t kParallelThreshold = uint64_t{1} << 20;
-// Destinations from this size on are asked for transparent huge pages: a fresh 4 KiB page costs a
-// fault (~1.5 us) per 4 KiB written, which caps any load at ~3 GB/s; a 2 MiB page costs one.
-constexpr uint64_t kHugePageThreshold = uint64_t{4} << 20;
-constexpr uintptr_t kHugePage = uintptr_t{2} << 20;
-
-uint64_t Counter0(const uint8_t* baseIv) {
-  return (uint64_t{baseIv[8]} << 24) | (uint64_t{baseIv[9]} << 16) | (uint64_t{baseIv[10]} << 8) |
-         uint64_t{baseIv[11]};
-}
-
-// IV of chunk `index` (absolute): baseIv[0..8] || BE32(c0 + index); the caller checked overflow.
-void ChunkIv(const uint8_t* baseIv, uint64_t index, uint8_t* iv) {
-  std::memcpy(iv, baseIv, kIvLength);
-  uint64_t counter = Counter0(baseIv) + index;
-  iv[8] = static_cast<uint8_t>(counter >> 24);
-  iv[9] = static_cast<uint8_t>(counter >> 16);
-  iv[10] = static_cast<uint8_t>(counter >> 8);
-  iv[11] = static_cast<uint8_t>(counter);
-}
 
 uint64_t UnitsOf(const PlanEntry& entry) {
   if (entry.decrypt) return AeadChunkCount(entry.length, entry.chunkSize);
   return (entry.length + kReadPiece - 1) / kReadPiece;
-}
-
-void AdviseHugePages(uint8_t* dest, uint64_t length) {
-  if (length < kHugePageThreshold) return;
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(dest) + kHugePage - 1) & ~(kHugePage - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(dest) + length) & ~(kHugePage - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
 }
 
 // The unit [start, start + length) of an entry: where its bytes go and what to do with them.
@@ -118,12 +91,12 @@ void PopulateMapped(const uint8_t* mapped, uint64_t length) {
 
 // A file shorter now than `end` was truncated under us (zero-filled tail pages of a mapping do
 // not fault, so this is checked after the access as well as before it).
-bool StillCovers(const FileState& file, uint64_t end) {
+bool StillCovers(const MappedFile& file, uint64_t end) {
   uint64_t now = 0;
   return file.CurrentSize(&now) && now >= end;
 }
 
-int64_t RunUnit(const FileState& file, const Unit& unit) {
+int64_t RunUnit(const MappedFile& file, const Unit& unit) {
   const PlanEntry& entry = *unit.entry;
   const uint64_t fileStart = entry.fileOffset + unit.start;
   const uint64_t fileEnd = fileStart + unit.length;
@@ -167,18 +140,9 @@ int64_t RunUnit(const FileState& file, const Unit& unit) {
 
 }  // namespace
 
-size_t AeadKeyLength(AeadAlgorithm algorithm) {
-  return algorithm == AeadAlgorithm::kAes128Gcm ? 16 : 32;
-}
+unsigned PlanThreadCount() { return PoolWidth(); }
 
-uint64_t AeadChunkCount(uint64_t length, uint64_t chunkSize) {
-  if (chunkSize == 0 || length == 0) return 1;
-  return length / chunkSize + (length % chunkSize != 0 ? 1 : 0);
-}
-
-unsigned AeadThreadCount() { return PoolWidth(); }
-
-PlanResult RunPlan(const FileState& file, const PlanEntry* entries, size_t count) {
+PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count) {
   // unitEnd[i]: units of entries [0, i]; a unit index finds its entry by binary search.
   std::vector<uint64_t> unitEnd;
   uint64_t units = 0;
@@ -188,10 +152,8 @@ PlanResult RunPlan(const FileState& file, const PlanEntry* entries, size_t count
     for (size_t i = 0; i < count; i++) {
       const PlanEntry& entry = entries[i];
       if (entry.decrypt && entry.chunkSize != 0) {
-        // FORMAT.md §3.4: the counter sum is checked, never wrapped. Operands are below 2^53
-        // (checked by the binding), so the 64-bit sum cannot overflow.
         uint64_t chunks = AeadChunkCount(entry.length, entry.chunkSize);
-        if (Counter0(entry.baseIv) + entry.firstChunk + (chunks - 1) > 0xFFFFFFFFull) {
+        if (!CounterFits(entry.baseIv, entry.firstChunk, chunks)) {
           return PlanResult{kCounterOverflow, static_cast<int64_t>(i)};
         }
       }
@@ -256,44 +218,6 @@ PlanResult RunPlan(const FileState& file, const PlanEntry* entries, size_t count
     return PlanResult{status, failedEntry.load()};
   }
   return PlanResult{kOk, -1};
-}
-
-int64_t SealChunks(AeadAlgorithm algorithm, const uint8_t* key, const uint8_t* baseIv,
-                   uint64_t firstChunk, uint64_t chunkSize, const uint8_t* src, uint8_t* dst,
-                   uint64_t length, uint8_t* tags) {
-  if (chunkSize == 0) return kInternal;
-  const uint64_t chunks = AeadChunkCount(length, chunkSize);
-  if (Counter0(baseIv) + firstChunk + (chunks - 1) > 0xFFFFFFFFull) return kCounterOverflow;
-  std::atomic<int64_t> failed{kOk};
-  auto sealOne = [&](uint64_t i) {
-    if (failed.load(std::memory_order_relaxed) != kOk) return;
-    ThreadCipher& cipher = ThreadCipher::Current();
-    uint64_t start = i * chunkSize;
-    size_t size = static_cast<size_t>(std::min(chunkSize, length - std::min(length, start)));
-    uint8_t iv[kIvLength];
-    ChunkIv(baseIv, firstChunk + i, iv);
-    int64_t status = cipher.Key(algorithm, key);
-    if (status == kOk)
-      status = cipher.Encrypt(iv, src + start, dst + start, size, tags + i * kTagLength);
-    if (status != kOk) failed.store(status);
-  };
-  auto leave = [] { ThreadCipher::Current().Wipe(); };
-  ParallelFor(chunks, length >= kParallelThreshold ? PoolWidth() - 1 : 0, sealOne, leave);
-  return failed.load();
-}
-
-int64_t ParallelCopy(uint8_t* dst, const uint8_t* src, uint64_t length, unsigned threads) {
-  AdviseHugePages(dst, length);  // as RunPlan does, so that fresh-buffer baselines compare fairly
-  // One contiguous share per thread: a single large memcpy lets glibc switch to non-temporal
-  // stores, the fastest copy this machine can do, which is what a bandwidth baseline must be.
-  const uint64_t parts = std::max<uint64_t>(1, std::min<uint64_t>(threads, PoolWidth()));
-  auto copyOne = [&](uint64_t i) {
-    uint64_t start = length * i / parts;
-    uint64_t end = length * (i + 1) / parts;
-    std::memcpy(dst + start, src + start, static_cast<size_t>(end - start));
-  };
-  ParallelFor(parts, static_cast<unsigned>(parts - 1), copyOne, [] {});
-  return kOk;
 }
 
 }  // namespace ct

@@ -1,0 +1,46 @@
+// Plan scheduling: reads and AEAD decryptions of file ranges into caller buffers (FORMAT.md
+// §3.3–§3.4; the DecryptRequest semantics of src/native/backend.ts), cut into units and run over
+// the shared thread pool. No N-API here.
+#ifndef CRYPTOTENSORS_PLAN_H_
+#define CRYPTOTENSORS_PLAN_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "aead.h"
+
+namespace ct {
+
+class MappedFile;
+
+// One entry of a plan: a plain copy of a file range, or a decryption (v1 whole or v2 chunks).
+struct PlanEntry {
+  bool decrypt = false;
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  const uint8_t* key = nullptr;  // AeadKeyLength(algorithm) bytes
+  uint64_t fileOffset = 0;
+  uint64_t length = 0;
+  uint64_t chunkSize = 0;  // 0: one AEAD over the whole range
+  uint64_t firstChunk = 0;
+  const uint8_t* baseIv = nullptr;  // kIvLength bytes
+  const uint8_t* tags = nullptr;    // kTagLength * AeadChunkCount(length, chunkSize) bytes
+  uint8_t* dest = nullptr;          // `length` bytes
+};
+
+struct PlanResult {
+  int64_t status;       // status.h
+  int64_t failedEntry;  // index of the entry that failed, -1 on success
+};
+
+// Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
+// pool in entry order (give entries in file-offset order for sequential I/O). Ciphertext is read
+// from the file's mapping when it has one (guarded against truncation), else with pread into the
+// destination and decrypted in place. On a failure every decrypt destination is wiped.
+PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
+
+// Threads a plan may use (the pool's width).
+unsigned PlanThreadCount();
+
+}  // namespace ct
+
+#endif  // CRYPTOTENSORS_PLAN_H_
