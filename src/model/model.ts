@@ -29,18 +29,17 @@ export class Model {
   constructor(
     /** The model directory. */
     readonly path: string,
-    /** Shard file names, in position order. */
+    /** Shard file names, in position order (all of them, whether or not a requested tensor is in them). */
     readonly shards: readonly string[],
-    files: readonly TensorFile[],
+    opened: ReadonlyArray<{ shard: string; file: TensorFile }>,
     /** What the binding checks found: encrypted, bound, set id and manifest digest. */
     readonly binding: ModelBinding,
     /** The index file name, or null for a single-file model. */
     readonly indexName: string | null,
   ) {
-    this.#files = files;
-    files.forEach((file, i) => {
-      for (const name of file.names()) this.#byName.set(name, { file, shard: shards[i] as string });
-    });
+    this.#files = opened.map(({ file }) => file);
+    for (const { shard, file } of opened)
+      for (const name of file.names()) this.#byName.set(name, { file, shard });
   }
 
   /** Tensor names: shard by shard in position order, each shard's in file order. */

@@ -38,29 +38,40 @@ export async function openModel(path: string, options: OpenModelOptions = {}): P
   checkPath(path);
   const layout = await locateModel(path);
   const requested = requestedByShard(layout, options.tensors);
+  // Shards holding none of the requested tensors are verified (signature, policy) but not opened.
   const { results, failed, error } = await eachLimited(
     layout.shardNames,
     concurrency(options),
-    (name) =>
-      openShard(shardLocation(layout, name), {
+    async (name): Promise<{ header: ParsedHeader; file: TensorFile | null }> => {
+      const location = shardLocation(layout, name);
+      const wanted = requested?.get(name);
+      if (requested && wanted === undefined) {
+        const { header } = await verifyShard(location, { ...options, tensors: [] });
+        return { header, file: null };
+      }
+      const file = await openShard(location, {
         ...options,
-        ...(requested ? { tensors: requested.get(name) ?? [] } : {}),
-      }),
+        ...(wanted ? { tensors: wanted } : {}),
+      });
+      return { header: file.verifiedHeader(), file };
+    },
   );
-  const files = results.filter((f): f is TensorFile => f !== undefined);
+  const opened = results.flatMap((r, i) =>
+    r?.file ? [{ shard: layout.shardNames[i] as string, file: r.file }] : [],
+  );
   try {
     if (failed) rethrow(error, `cannot open the shards of ${path}`);
     const binding = checkModelBinding(
       layout,
-      files.map((file, i) => ({
+      results.map((r, i) => ({
         file: layout.shardNames[i] as string,
-        header: file.verifiedHeader(),
+        header: (r as { header: ParsedHeader }).header,
       })),
       options,
     );
-    return new Model(layout.dir, layout.shardNames, files, binding, layout.indexName);
+    return new Model(layout.dir, layout.shardNames, opened, binding, layout.indexName);
   } catch (e) {
-    await Promise.allSettled(files.map((file) => file.close()));
+    await Promise.allSettled(opened.map(({ file }) => file.close()));
     throw e;
   }
 }
@@ -173,6 +184,10 @@ function requestedByShard(
   if (tensors === undefined) return null;
   if (!Array.isArray(tensors) || !tensors.every((n) => typeof n === "string"))
     throw new TypeError("options.tensors must be an array of tensor names");
+  if (tensors.length === 0)
+    throw new RangeError(
+      "options.tensors is empty: name the tensors to read, or omit the option to read them all",
+    );
   const byShard = new Map<string, string[]>();
   if (layout.index === null) {
     byShard.set(layout.shardNames[0] as string, [...tensors]);

@@ -276,7 +276,7 @@ export class TensorFile {
    * every metadata entry, for the checks that bind the shards of a model (src/model/binding.ts).
    */
   verifiedHeader(): ParsedHeader {
-    return this.header;
+    return this.#header;
   }
 
   /** True when the header has a `__metadata__` object (possibly empty). */
