@@ -1,9 +1,9 @@
 // The three AEAD algorithms of FORMAT.md §3.1 and the Ed25519 signature algorithm name.
-import type { AeadAlgorithm } from "../native/backend.js";
 import { CryptoTensorsError } from "../errors.js";
 import { quoteShort } from "./quote.js";
 
-export type { AeadAlgorithm };
+/** AEAD algorithms of FORMAT.md §3.1, in their canonical (header) spelling. */
+export type AeadAlgorithm = "aes128gcm" | "aes256gcm" | "chacha20poly1305";
 
 /** Nonce length of every supported AEAD algorithm, in bytes (FORMAT.md §3.1). */
 export const IV_LENGTH = 12;
@@ -11,7 +11,15 @@ export const IV_LENGTH = 12;
 /** Authentication tag length of every supported AEAD algorithm, in bytes (FORMAT.md §3.1). */
 export const TAG_LENGTH = 16;
 
-const KEY_LENGTHS: Readonly<Record<AeadAlgorithm, number>> = {
+/**
+ * Key length in bytes per algorithm (FORMAT.md §3.1).
+ *
+ * @example
+ * ```ts
+ * AEAD_KEY_LENGTHS.aes128gcm; // 16
+ * ```
+ */
+export const AEAD_KEY_LENGTHS: Readonly<Record<AeadAlgorithm, number>> = {
   aes128gcm: 16,
   aes256gcm: 32,
   chacha20poly1305: 32,
@@ -72,7 +80,7 @@ export function isEd25519(alg: string): boolean {
  * ```
  */
 export function keyLength(alg: AeadAlgorithm): number {
-  const length = KEY_LENGTHS[alg];
+  const length = AEAD_KEY_LENGTHS[alg];
   if (length === undefined)
     throw new TypeError("unknown AEAD algorithm; parse names with parseAlgorithm()");
   return length;

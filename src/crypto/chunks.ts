@@ -34,6 +34,44 @@ export function chunkCount(length: number, chunkSize: number): number {
 }
 
 /**
+ * Number of chunks (and 16-byte tags) a decrypt or seal range covers: 1 for a whole (v1) range
+ * (`chunkSize === 0`) and for an empty chunked range (an empty v2 tensor is one seal of the empty
+ * string), else `ceil(length / chunkSize)`. Unlike {@link chunkCount} it does not re-check its
+ * arguments: callers validated them already (hot path of every backend request).
+ *
+ * @example
+ * ```ts
+ * coveredChunks(10, 4); // 3
+ * coveredChunks(0, 4);  // 1
+ * coveredChunks(10, 0); // 1
+ * ```
+ */
+export function coveredChunks(length: number, chunkSize: number): number {
+  if (chunkSize === 0 || length === 0) return 1;
+  return Math.ceil(length / chunkSize);
+}
+
+/**
+ * Throws `ERR_COUNTER_OVERFLOW` unless chunks `firstChunk .. firstChunk + chunks − 1` of a range
+ * with this `baseIv` all have a counter ≤ 0xFFFFFFFF (FORMAT.md §3.4: a checked sum, never a wrap).
+ * All operands are safe integers below 2^53, so the sum is exact.
+ *
+ * @example
+ * ```ts
+ * checkCounterRange(baseIv, 0, chunkCount(length, chunkSize));
+ * ```
+ */
+export function checkCounterRange(baseIv: Uint8Array, firstChunk: number, chunks: number): void {
+  const baseCounter = new DataView(baseIv.buffer, baseIv.byteOffset, IV_LENGTH).getUint32(8, false);
+  if (baseCounter + firstChunk + chunks - 1 > MAX_COUNTER) {
+    throw new CryptoTensorsError(
+      "ERR_COUNTER_OVERFLOW",
+      `chunk counter ${baseCounter} + ${firstChunk + chunks - 1} exceeds 0xFFFFFFFF`,
+    );
+  }
+}
+
+/**
  * The nonce of chunk `index`. Like the reference, a `baseIv` longer than 12 bytes is read by its
  * first 12; a shorter one throws `ERR_INVALID_IV_LENGTH`. A counter past 0xFFFFFFFF throws
  * `ERR_COUNTER_OVERFLOW`.

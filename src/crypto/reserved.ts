@@ -29,6 +29,29 @@ export const POLICY_KEY = "__policy__";
 /** Metadata key of the header signature (§2.4); it is left out of the signed bytes. */
 export const SIGNATURE_KEY = "__signature__";
 
+/**
+ * Every reserved CryptoTensors metadata key, in header order. User metadata may not use them.
+ *
+ * @example
+ * ```ts
+ * RESERVED_KEYS.includes("__policy__"); // true
+ * ```
+ */
+export const RESERVED_KEYS = [CRYPTO_KEYS_KEY, ENCRYPTION_KEY, POLICY_KEY, SIGNATURE_KEY] as const;
+
+/**
+ * True for a reserved CryptoTensors metadata key.
+ *
+ * @example
+ * ```ts
+ * isReservedKey("__signature__"); // true
+ * isReservedKey("format");        // false
+ * ```
+ */
+export function isReservedKey(key: string): boolean {
+  return (RESERVED_KEYS as readonly string[]).includes(key);
+}
+
 /** The policy written when none is given, for both `local` and `remote` (§2.3). */
 export const DEFAULT_POLICY = "package model\nallow = true";
 

@@ -1,9 +1,10 @@
-// The contract between the TypeScript layer and the code that touches file bytes: the native
-// addon implements it, and so does the pure-TypeScript fallback (node:fs + node:crypto). Both
-// must produce identical bytes and identical error codes.
+// The contract between the TypeScript layer and the code that touches file bytes or runs the
+// bulk AEAD: the native addon implements it, and so does the pure-TypeScript fallback (node:fs +
+// node:crypto). Reader, writer and rewrap reach either only through getBackend() (index.ts). Both
+// must produce identical bytes and identical error codes (test/native/agree*.property.test.ts).
+import type { AeadAlgorithm } from "../crypto/algorithms.js";
 
-/** AEAD algorithms of FORMAT.md §3.1, in their canonical (header) spelling. */
-export type AeadAlgorithm = "aes128gcm" | "aes256gcm" | "chacha20poly1305";
+export type { AeadAlgorithm };
 
 /**
  * Decrypt one encrypted tensor range straight into `dest` (FORMAT.md §3.3–§3.4).
@@ -54,7 +55,50 @@ export interface BackendFile {
   close(): Promise<void>;
 }
 
+/**
+ * Encrypt `plaintext` into `ciphertext` (caller memory), FORMAT.md §3.3–§3.4.
+ *
+ * Chunked (v2): `chunkSize > 0`. `plaintext` starts at chunk `firstChunk` of its tensor and covers
+ * `ceil(length / chunkSize)` chunks (one for an empty plaintext, the seal of the empty string),
+ * the last possibly short. Chunk `firstChunk + i` is sealed with the IV of {@link DecryptRequest}
+ * and its tag goes to `tags[16i .. 16i+16)`. Whole (v1): `chunkSize === 0`, `firstChunk === 0`,
+ * one AEAD over `plaintext` with IV = baseIv, tag to `tags[0..16)` (the writer streams large v1
+ * tensors through {@link Backend.wholeSealer} instead). IVs and keys are inputs, so a test can
+ * fix them and compare backends byte for byte.
+ */
+export interface SealJob {
+  algorithm: AeadAlgorithm;
+  /** Data key; the implementation copies it and wipes its copy when done. */
+  key: Uint8Array;
+  baseIv: Uint8Array;
+  firstChunk: number;
+  chunkSize: number;
+  plaintext: Uint8Array;
+  /** Receives `plaintext.length` bytes; may be the same memory as `plaintext`. */
+  ciphertext: Uint8Array;
+  /** Receives exactly 16 bytes per covered chunk. */
+  tags: Uint8Array;
+}
+
+/** A v1 (whole-tensor) AEAD fed in pieces: `update` returns each piece's ciphertext, `final` the tag. */
+export interface WholeSealer {
+  update(plaintext: Uint8Array): Uint8Array;
+  /** Ends the AEAD and returns its 16-byte tag. */
+  final(): Uint8Array;
+}
+
 export interface Backend {
   readonly name: "native" | "fallback";
   open(path: string): Promise<BackendFile>;
+  /**
+   * Seals one job (see {@link SealJob}); the native backend spreads the chunks over its thread
+   * pool. API misuse throws TypeError/RangeError; ERR_INVALID_KEY_LENGTH, ERR_INVALID_IV_LENGTH and
+   * ERR_COUNTER_OVERFLOW as for decryption.
+   */
+  seal(job: SealJob): Promise<void>;
+  /**
+   * Starts a v1 whole-tensor AEAD (FORMAT.md §3.3) that is fed piece by piece. One sequential
+   * stream cannot use a thread pool, so both backends run it on node:crypto.
+   */
+  wholeSealer(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): WholeSealer;
 }

@@ -4,17 +4,22 @@
 // by OpenSSL, when the decipher is collected); we cannot wipe that copy from here.
 import { constants, promises as fs } from "node:fs";
 import { createDecipheriv, type CipherGCMTypes, type DecipherGCM } from "node:crypto";
+import { decryptionFailed } from "../crypto/aead.js";
+import { IV_LENGTH, nodeCipherName, TAG_LENGTH } from "../crypto/algorithms.js";
+import { chunkIv } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
-import type { AeadAlgorithm, Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+import type {
+  AeadAlgorithm,
+  Backend,
+  BackendFile,
+  DecryptRequest,
+  PlanItem,
+  SealJob,
+  WholeSealer,
+} from "./backend.js";
+import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
 import { labelled, packPlan } from "./plan-table.js";
-import { checkDecryptRequest, checkReadRange, IV_LENGTH, TAG_LENGTH } from "./validate.js";
-
-// chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface (setAuthTag/final).
-const CIPHER_NAMES: Readonly<Record<AeadAlgorithm, CipherGCMTypes>> = {
-  aes128gcm: "aes-128-gcm",
-  aes256gcm: "aes-256-gcm",
-  chacha20poly1305: "chacha20-poly1305" as CipherGCMTypes,
-};
+import { checkDecryptRequest, checkReadRange, checkSealJob, checkWholeSeal } from "./validate.js";
 
 /** Largest single read: fs reads are capped below 2 GiB. Also the decrypt slice. */
 const READ_SLICE = 1 << 30;
@@ -27,14 +32,6 @@ function ioError(what: string, error: unknown): CryptoTensorsError {
     `${what} failed: ${typeof code === "string" ? code : String(error)}`,
     { cause: error },
   );
-}
-
-/** IV of absolute chunk `index`: baseIv[0..8] ‖ BE32(c0 + index); the caller checked overflow. */
-function chunkIv(baseIv: Uint8Array, index: number): Uint8Array {
-  const iv = Uint8Array.from(baseIv);
-  const view = new DataView(iv.buffer);
-  view.setUint32(8, view.getUint32(8, false) + index, false);
-  return iv;
 }
 
 class FallbackBackendFile implements BackendFile {
@@ -129,8 +126,9 @@ class FallbackBackendFile implements BackendFile {
     const start = whole ? 0 : i * request.chunkSize;
     const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
     const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
+    // chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface.
     const decipher: DecipherGCM = createDecipheriv(
-      CIPHER_NAMES[request.algorithm],
+      nodeCipherName(request.algorithm) as CipherGCMTypes,
       request.key,
       iv.subarray(0, IV_LENGTH),
       {
@@ -145,12 +143,8 @@ class FallbackBackendFile implements BackendFile {
     }
     try {
       decipher.final();
-    } catch (error) {
-      throw new CryptoTensorsError(
-        "ERR_DECRYPTION_FAILED",
-        "decryption failed: wrong key, or the data or its tag was altered",
-        { cause: error },
-      );
+    } catch {
+      throw decryptionFailed();
     }
   }
 }
@@ -188,5 +182,14 @@ export class FallbackBackend implements Backend {
       await handle.close();
       throw error instanceof CryptoTensorsError ? error : ioError(`opening ${path}`, error);
     }
+  }
+
+  async seal(job: SealJob): Promise<void> {
+    sealWithNodeCrypto(job, checkSealJob(job));
+  }
+
+  wholeSealer(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): WholeSealer {
+    checkWholeSeal(algorithm, key, iv);
+    return nodeWholeSealer(algorithm, key, iv);
   }
 }

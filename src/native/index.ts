@@ -11,7 +11,15 @@ import { FallbackBackend } from "./fallback-backend.js";
 import { NativeBackend } from "./native-backend.js";
 import { selectBackend, type BackendChoice } from "./select.js";
 
-export type { AeadAlgorithm, Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+export type {
+  AeadAlgorithm,
+  Backend,
+  BackendFile,
+  DecryptRequest,
+  PlanItem,
+  SealJob,
+  WholeSealer,
+} from "./backend.js";
 export type { AesEngineName, NativeInfo, NativeStats } from "./addon.js";
 export type { BackendChoice } from "./select.js";
 

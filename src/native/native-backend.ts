@@ -1,11 +1,20 @@
 // Backend over the native addon: arguments are validated here (validate.ts), the addon re-checks
 // only what memory safety needs, and native status numbers become typed errors (status.ts).
 import { CryptoTensorsError } from "../errors.js";
-import type { Backend, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+import type {
+  AeadAlgorithm,
+  Backend,
+  BackendFile,
+  DecryptRequest,
+  PlanItem,
+  SealJob,
+  WholeSealer,
+} from "./backend.js";
 import { loadNativeBinding, type NativeBinding, type NativeFileHandle } from "./addon.js";
+import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
 import { nativeStatusError } from "./status.js";
 import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
-import { checkDecryptRequest, checkReadRange } from "./validate.js";
+import { checkDecryptRequest, checkReadRange, checkSealJob, checkWholeSeal } from "./validate.js";
 
 function closedError(path: string): CryptoTensorsError {
   return new CryptoTensorsError(
@@ -103,5 +112,31 @@ export class NativeBackend implements Backend {
       );
     }
     return new NativeBackendFile(path, result);
+  }
+
+  async seal(job: SealJob): Promise<void> {
+    const chunks = checkSealJob(job);
+    if (job.chunkSize === 0) {
+      // The addon seals v2 chunks only; a whole (v1) range is one sequential AEAD anyway.
+      sealWithNodeCrypto(job, chunks);
+      return;
+    }
+    const status = await this.binding.seal(
+      ALGORITHM_IDS[job.algorithm],
+      job.key,
+      job.baseIv,
+      job.firstChunk,
+      job.chunkSize,
+      job.plaintext,
+      job.ciphertext,
+      job.tags,
+    );
+    const error = nativeStatusError(status, "sealing");
+    if (error) throw error;
+  }
+
+  wholeSealer(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): WholeSealer {
+    checkWholeSeal(algorithm, key, iv);
+    return nodeWholeSealer(algorithm, key, iv);
   }
 }

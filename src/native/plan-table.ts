@@ -2,7 +2,8 @@
 // row of 9 numbers per item, and the keys, IVs and tags concatenated (each distinct key once).
 import { CryptoTensorsError } from "../errors.js";
 import type { DecryptRequest, PlanItem } from "./backend.js";
-import { checkDecryptRequest, checkReadRange, TAG_LENGTH } from "./validate.js";
+import { TAG_LENGTH } from "../crypto/algorithms.js";
+import { checkDecryptRequest, checkReadRange } from "./validate.js";
 
 /** Algorithm numbers of the addon (native/aead.h AeadAlgorithm). */
 export const ALGORITHM_IDS = { aes128gcm: 0, aes256gcm: 1, chacha20poly1305: 2 } as const;

@@ -1,6 +1,7 @@
 // Turns the numeric status of a native operation (native/status.h) into a typed error thrown
 // from a TypeScript stack frame.
 import { getSystemErrorName } from "node:util";
+import { decryptionFailed } from "../crypto/aead.js";
 import { CryptoTensorsError } from "../errors.js";
 
 /** Native status codes; keep in sync with native/status.h. */
@@ -37,10 +38,7 @@ export function nativeStatusError(status: number, what: string): CryptoTensorsEr
     case NativeStatus.ok:
       return undefined;
     case NativeStatus.decryptFailed:
-      return new CryptoTensorsError(
-        "ERR_DECRYPTION_FAILED",
-        "decryption failed: wrong key, or the data or its tag was altered",
-      );
+      return decryptionFailed();
     case NativeStatus.counterOverflow:
       return new CryptoTensorsError(
         "ERR_COUNTER_OVERFLOW",

@@ -1,19 +1,34 @@
 // Argument checks shared by both backends, so that the native and the fallback path reject the
 // same calls with the same errors, in the same order (FORMAT.md §3.3–§3.4).
 import { types } from "node:util";
+import {
+  AEAD_KEY_LENGTHS,
+  type AeadAlgorithm,
+  IV_LENGTH,
+  TAG_LENGTH,
+} from "../crypto/algorithms.js";
+import { checkCounterRange, coveredChunks } from "../crypto/chunks.js";
 import { fail } from "../errors.js";
-import type { AeadAlgorithm, DecryptRequest } from "./backend.js";
+import type { Backend, DecryptRequest, SealJob } from "./backend.js";
 
-/** Key length in bytes per algorithm (FORMAT.md §3.1). */
-export const AEAD_KEY_LENGTHS: Readonly<Record<AeadAlgorithm, number>> = {
-  aes128gcm: 16,
-  aes256gcm: 32,
-  chacha20poly1305: 32,
-};
+function checkAlgorithm(value: unknown, name: string): AeadAlgorithm {
+  if (typeof value !== "string" || !Object.hasOwn(AEAD_KEY_LENGTHS, value)) {
+    throw new TypeError(`${name} must be one of ${Object.keys(AEAD_KEY_LENGTHS).join(", ")}`);
+  }
+  return value as AeadAlgorithm;
+}
 
-export const IV_LENGTH = 12;
-export const TAG_LENGTH = 16;
-const MAX_COUNTER = 0xffff_ffff;
+function checkKeyAndIv(algorithm: AeadAlgorithm, key: Uint8Array, baseIv: Uint8Array): void {
+  if (key.byteLength !== AEAD_KEY_LENGTHS[algorithm]) {
+    fail(
+      "ERR_INVALID_KEY_LENGTH",
+      `${algorithm} needs a ${AEAD_KEY_LENGTHS[algorithm]}-byte key, got ${key.byteLength} bytes`,
+    );
+  }
+  if (baseIv.byteLength !== IV_LENGTH) {
+    fail("ERR_INVALID_IV_LENGTH", `the IV must be ${IV_LENGTH} bytes, got ${baseIv.byteLength}`);
+  }
+}
 
 function checkSafeInteger(value: unknown, name: string): number {
   if (typeof value !== "number")
@@ -30,11 +45,11 @@ function checkBytes(value: unknown, name: string): Uint8Array {
 }
 
 /** A destination native threads may write to while JS runs: a resizable buffer could shrink under them. */
-function checkDestination(value: unknown): Uint8Array {
-  const dest = checkBytes(value, "dest");
+function checkDestination(value: unknown, name = "dest"): Uint8Array {
+  const dest = checkBytes(value, name);
   if ((dest.buffer as { resizable?: boolean }).resizable === true) {
     throw new TypeError(
-      "dest must not be backed by a resizable ArrayBuffer (it could shrink during the read)",
+      `${name} must not be backed by a resizable ArrayBuffer (it could shrink during the read)`,
     );
   }
   return dest;
@@ -70,21 +85,6 @@ export function checkReadRange(
 }
 
 /**
- * Number of chunks (and 16-byte tags) a request covers: 1 for whole (v1) ranges and for empty
- * chunked ranges (an empty v2 tensor is one seal of the empty string), else ceil(length / chunkSize).
- *
- * @example
- * ```ts
- * coveredChunks(10, 4); // 3
- * coveredChunks(0, 4);  // 1
- * ```
- */
-export function coveredChunks(length: number, chunkSize: number): number {
-  if (chunkSize === 0 || length === 0) return 1;
-  return Math.ceil(length / chunkSize);
-}
-
-/**
  * Checks a decrypt request against a file of `fileSize` bytes and returns its chunk count.
  * API misuse throws TypeError/RangeError; data-dependent problems throw CryptoTensorsError
  * (ERR_INVALID_KEY_LENGTH, ERR_INVALID_IV_LENGTH, ERR_FILE_TRUNCATED, ERR_COUNTER_OVERFLOW).
@@ -98,11 +98,7 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
   if (typeof request !== "object" || request === null)
     throw new TypeError("request must be an object");
   const r = request as Partial<DecryptRequest>;
-  if (typeof r.algorithm !== "string" || !Object.hasOwn(AEAD_KEY_LENGTHS, r.algorithm)) {
-    throw new TypeError(
-      `request.algorithm must be one of ${Object.keys(AEAD_KEY_LENGTHS).join(", ")}`,
-    );
-  }
+  const algorithm = checkAlgorithm(r.algorithm, "request.algorithm");
   const key = checkBytes(r.key, "request.key");
   const fileOffset = checkSafeInteger(r.fileOffset, "request.fileOffset");
   const length = checkSafeInteger(r.length, "request.length");
@@ -112,15 +108,7 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
   const tags = checkBytes(r.tags, "request.tags");
   const target = checkDestination(dest);
 
-  if (key.byteLength !== AEAD_KEY_LENGTHS[r.algorithm]) {
-    fail(
-      "ERR_INVALID_KEY_LENGTH",
-      `${r.algorithm} needs a ${AEAD_KEY_LENGTHS[r.algorithm]}-byte key, got ${key.byteLength} bytes`,
-    );
-  }
-  if (baseIv.byteLength !== IV_LENGTH) {
-    fail("ERR_INVALID_IV_LENGTH", `the IV must be ${IV_LENGTH} bytes, got ${baseIv.byteLength}`);
-  }
+  checkKeyAndIv(algorithm, key, baseIv);
   if (chunkSize === 0 && firstChunk !== 0) {
     throw new RangeError(
       "request.firstChunk must be 0 when chunkSize is 0 (whole-range decryption)",
@@ -141,18 +129,61 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
       `range [${fileOffset}, ${fileOffset + length}) runs past the end of the file (${fileSize} bytes)`,
     );
   }
-  if (chunkSize > 0) {
-    // FORMAT.md §3.4: checked sum, never a wrap. All operands are safe integers below 2^53.
-    const baseCounter = new DataView(baseIv.buffer, baseIv.byteOffset, IV_LENGTH).getUint32(
-      8,
-      false,
-    );
-    if (baseCounter + firstChunk + chunks - 1 > MAX_COUNTER) {
-      fail(
-        "ERR_COUNTER_OVERFLOW",
-        `chunk counter ${baseCounter} + ${firstChunk + chunks - 1} exceeds 0xFFFFFFFF`,
-      );
-    }
-  }
+  if (chunkSize > 0) checkCounterRange(baseIv, firstChunk, chunks);
   return chunks;
+}
+
+/**
+ * Checks a seal job (both backends, same order as {@link checkDecryptRequest}) and returns its
+ * chunk count.
+ *
+ * @example
+ * ```ts
+ * const chunks = checkSealJob(job); // job.tags.length === chunks * 16
+ * ```
+ */
+export function checkSealJob(job: unknown): number {
+  if (typeof job !== "object" || job === null) throw new TypeError("job must be an object");
+  const j = job as Partial<SealJob>;
+  const algorithm = checkAlgorithm(j.algorithm, "job.algorithm");
+  const key = checkBytes(j.key, "job.key");
+  const baseIv = checkBytes(j.baseIv, "job.baseIv");
+  const firstChunk = checkSafeInteger(j.firstChunk, "job.firstChunk");
+  const chunkSize = checkSafeInteger(j.chunkSize, "job.chunkSize");
+  const plaintext = checkBytes(j.plaintext, "job.plaintext");
+  const ciphertext = checkDestination(j.ciphertext, "job.ciphertext");
+  const tags = checkDestination(j.tags, "job.tags");
+  checkKeyAndIv(algorithm, key, baseIv);
+  if (chunkSize === 0 && firstChunk !== 0) {
+    throw new RangeError("job.firstChunk must be 0 when chunkSize is 0 (whole-range sealing)");
+  }
+  if (ciphertext.byteLength !== plaintext.byteLength) {
+    throw new RangeError(
+      `job.ciphertext holds ${ciphertext.byteLength} bytes but the plaintext has ${plaintext.byteLength}`,
+    );
+  }
+  const chunks = coveredChunks(plaintext.byteLength, chunkSize);
+  if (tags.byteLength !== chunks * TAG_LENGTH) {
+    throw new RangeError(
+      `job.tags must hold ${chunks * TAG_LENGTH} bytes (16 per chunk), got ${tags.byteLength}`,
+    );
+  }
+  if (chunkSize > 0) checkCounterRange(baseIv, firstChunk, chunks);
+  return chunks;
+}
+
+/**
+ * Checks the arguments of {@link Backend.wholeSealer} (a v1 AEAD: one 12-byte IV).
+ *
+ * @example
+ * ```ts
+ * checkWholeSeal("aes256gcm", dataKey, iv);
+ * ```
+ */
+export function checkWholeSeal(algorithm: unknown, key: unknown, iv: unknown): void {
+  checkKeyAndIv(
+    checkAlgorithm(algorithm, "algorithm"),
+    checkBytes(key, "key"),
+    checkBytes(iv, "iv"),
+  );
 }

@@ -1,10 +1,10 @@
 // Describes a file from its header alone, without keys: nothing here is verified, so it is for
 // display and diagnostics, never for trust decisions.
-import { parseCryptoKeys, parseEncryption } from "../crypto/reserved.js";
+import { isReservedKey, parseCryptoKeys, parseEncryption } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import { getBackend } from "../native/index.js";
 import { readHeader } from "./open-file.js";
-import { RESERVED_KEYS, reservedEntries } from "./unlock.js";
+import { reservedEntries } from "./unlock.js";
 
 export interface FileDescription {
   path: string;
@@ -57,7 +57,7 @@ export async function inspectFile(path: string): Promise<FileDescription> {
         : null;
     const metadata: Record<string, string> = Object.create(null);
     for (const [key, value] of header.metadata ?? [])
-      if (!(RESERVED_KEYS as readonly string[]).includes(key)) metadata[key] = value;
+      if (!isReservedKey(key)) metadata[key] = value;
     return {
       path,
       verified: false,

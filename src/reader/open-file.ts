@@ -144,12 +144,22 @@ export async function verifyFile(path: string, options: OpenOptions = {}): Promi
 
 /** @internal Reads and validates the header through a backend file. */
 export async function readHeader(file: BackendFile): Promise<ParsedHeader> {
+  return (await readHeaderRegion(file)).header;
+}
+
+/**
+ * @internal Reads and validates the header through a backend file, and returns its raw bytes too
+ * (the `N` bytes after the 8-byte length prefix; rewrap journals them).
+ */
+export async function readHeaderRegion(
+  file: BackendFile,
+): Promise<{ header: ParsedHeader; region: Uint8Array }> {
   const prefix = new Uint8Array(Math.min(8, file.size));
   await file.readInto(0, prefix.length, prefix);
   const headerLength = readHeaderLength(prefix, file.size);
-  const headerBytes = new Uint8Array(headerLength);
-  await file.readInto(8, headerLength, headerBytes);
-  return parseHeader(headerBytes, file.size);
+  const region = new Uint8Array(headerLength);
+  await file.readInto(8, headerLength, region);
+  return { header: parseHeader(region, file.size), region };
 }
 
 /** A file with some reserved entries but no `__encryption__` has been stripped or forged (FORMAT.md §8.3). */

@@ -3,6 +3,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount } from "../crypto/chunks.js";
+import { isReservedKey } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
 import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
@@ -15,7 +16,7 @@ import {
   type ReadAllProgress,
 } from "./read-all.js";
 import { groupRuns, planSlice, type SliceRange } from "./slice.js";
-import { RESERVED_KEYS, wipeUnlocked, type SealedTensor, type Unlocked } from "./unlock.js";
+import { wipeUnlocked, type SealedTensor, type Unlocked } from "./unlock.js";
 
 /** A tensor's bytes with its dtype and shape. `data` is little-endian, row-major, as stored. */
 export interface Tensor {
@@ -112,7 +113,7 @@ export class TensorFile {
   metadata(): Record<string, string> {
     const result: Record<string, string> = Object.create(null);
     for (const [key, value] of this.#header.metadata ?? []) {
-      if (!(RESERVED_KEYS as readonly string[]).includes(key)) result[key] = value;
+      if (!isReservedKey(key)) result[key] = value;
     }
     return result;
   }

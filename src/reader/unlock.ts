@@ -4,6 +4,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { parseAlgorithm } from "../crypto/algorithms.js";
 import {
+  isReservedKey,
   parseCryptoKeys,
   parseEncryption,
   parsePolicy,
@@ -17,13 +18,6 @@ import type { MasterAccess } from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
 import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
-
-export const RESERVED_KEYS = [
-  "__crypto_keys__",
-  "__encryption__",
-  "__policy__",
-  "__signature__",
-] as const;
 
 /** A tensor's decryption material: its data key and its IVs/tags. */
 export interface SealedTensor {
@@ -56,7 +50,7 @@ export interface UnlockOptions extends KeyTrustOptions {
 export function reservedEntries(header: ParsedHeader): Map<string, string> {
   const found = new Map<string, string>();
   for (const [key, value] of header.metadata ?? []) {
-    if ((RESERVED_KEYS as readonly string[]).includes(key)) found.set(key, value);
+    if (isReservedKey(key)) found.set(key, value);
   }
   return found;
 }

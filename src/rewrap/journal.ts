@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { open, readFile, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
-import { syncDirectory } from "../writer/atomic-file.js";
+import { syncDirectory, writeFully } from "../io/durable-file.js";
 
 const MAGIC = Buffer.from("CTREWRAP-JOURNAL-1\n", "latin1");
 const DIGEST = 32;
@@ -66,17 +66,6 @@ function parseJournal(bytes: Buffer): Journal | null {
     oldRegion: body.subarray(head, head + length),
     newRegion: body.subarray(head + length),
   };
-}
-
-async function writeFully(
-  handle: import("node:fs/promises").FileHandle,
-  bytes: Uint8Array,
-  position: number,
-): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
 }
 
 /**

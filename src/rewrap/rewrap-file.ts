@@ -2,14 +2,14 @@
 // the old keys exactly like a load (signature, policy, every data key unwrapped), a new header is
 // built, and it replaces the old one atomically: in place under a journal when it fits the old
 // header's space (O(header)), else through a temporary file renamed over the destination.
-import { open } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
-import { parseHeader, readHeaderLength } from "../format/header.js";
-import type { ParsedHeader } from "../format/types.js";
 import { MasterKey, SigningKey, parseJwk } from "../keys/jwk.js";
+import type { BackendFile } from "../native/backend.js";
+import { type BackendChoice, getBackend } from "../native/index.js";
 import type { PolicyEvaluator } from "../policy/index.js";
 import { KeyContext, type KeysOption, type KeyTrustOptions } from "../reader/key-lookup.js";
+import { readHeaderRegion } from "../reader/open-file.js";
 import { isEncrypted, unlock, wipeUnlocked, type Unlocked } from "../reader/unlock.js";
 import { rewriteRegionJournaled } from "./journal.js";
 import { clonePatched, streamWithPrefix } from "./replace-file.js";
@@ -33,6 +33,8 @@ export interface RewrapOptions extends Omit<KeyTrustOptions, "keys"> {
   /** Evaluates the file's current local policy before anything is changed; default the embedded engine. */
   policyEvaluator?: PolicyEvaluator;
   claims?: Record<string, unknown>;
+  /** Backend that reads the file; default the native addon, or node:crypto (with one warning) if it cannot load. */
+  backend?: BackendChoice;
 }
 
 /** How the new header reached the disk. */
@@ -79,7 +81,21 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
   if (options.output !== undefined && (typeof options.output !== "string" || options.output === ""))
     throw new TypeError("output must be a non-empty path");
   const output = options.output ?? path;
-  const { header, region, fileSize } = await readPrefix(path);
+  const file = await getBackend(options.backend).open(path);
+  try {
+    return await rewrapOpened(path, output, file, options);
+  } finally {
+    await file.close();
+  }
+}
+
+async function rewrapOpened(
+  path: string,
+  output: string,
+  file: BackendFile,
+  options: RewrapOptions,
+): Promise<RewrapResult> {
+  const { header, region } = await readHeaderRegion(file);
   if (!isEncrypted(header)) {
     throw new CryptoTensorsError(
       "ERR_NOT_ENCRYPTED",
@@ -136,34 +152,13 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
       await clonePatched(path, output, fitted);
       return result("clone", header.headerLength);
     }
-    await streamWithPrefix(path, output, prefix, header.dataStart, fileSize);
+    await streamWithPrefix(file, path, output, prefix, header.dataStart);
     return result("copy", prefix.length - 8);
   } finally {
     release();
     context?.dispose();
     if (unlocked) wipeUnlocked(unlocked);
     for (const key of owned) key.wipe();
-  }
-}
-
-async function readPrefix(
-  path: string,
-): Promise<{ header: ParsedHeader; region: Buffer; fileSize: number }> {
-  const handle = await open(path, "r").catch((cause: NodeJS.ErrnoException) => {
-    throw new CryptoTensorsError("ERR_IO", `cannot open ${path}: ${cause.message}`, { cause });
-  });
-  try {
-    const fileSize = (await handle.stat()).size;
-    const prefix = Buffer.alloc(Math.min(8, fileSize));
-    await handle.read(prefix, 0, prefix.length, 0);
-    const headerLength = readHeaderLength(prefix, fileSize);
-    const region = Buffer.alloc(headerLength);
-    const { bytesRead } = await handle.read(region, 0, headerLength, 8);
-    if (bytesRead !== headerLength)
-      throw new CryptoTensorsError("ERR_FILE_TRUNCATED", `${path} ended inside its header`);
-    return { header: parseHeader(region, fileSize), region, fileSize };
-  } finally {
-    await handle.close();
   }
 }
 

@@ -9,6 +9,7 @@ import { wrapDataKey } from "../crypto/envelope.js";
 import {
   CRYPTO_KEYS_KEY,
   ENCRYPTION_KEY,
+  isReservedKey,
   POLICY_KEY,
   SIGNATURE_KEY,
   serializeCryptoKeys,
@@ -22,7 +23,7 @@ import { serializeHeader, type LayoutEntry } from "../format/serialize.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { MasterKey, SigningKey } from "../keys/jwk.js";
 import { validatePolicy } from "../policy/index.js";
-import { RESERVED_KEYS, type Unlocked } from "../reader/unlock.js";
+import type { Unlocked } from "../reader/unlock.js";
 
 /** The new policy texts; a side left out keeps the file's current one. */
 export interface PolicyUpdate {
@@ -95,9 +96,7 @@ export function rewrappedHeader(
   }
   if (changes.policy?.remote !== undefined) policy.remote = changes.policy.remote;
 
-  const user = (header.metadata ?? []).filter(
-    ([key]) => !(RESERVED_KEYS as readonly string[]).includes(key),
-  );
+  const user = (header.metadata ?? []).filter(([key]) => !isReservedKey(key));
   const unsigned: Array<[string, string]> = [
     ...user,
     [CRYPTO_KEYS_KEY, serializeCryptoKeys({ ...unlocked.cryptoKeys, enc, sign })],

@@ -3,7 +3,8 @@ import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "../format/dtype.js";
 import { tensorByteLength } from "../format/size.js";
 import { openFile, type OpenOptions } from "../reader/open-file.js";
-import { RESERVED_KEYS } from "../reader/unlock.js";
+import { isReservedKey } from "../crypto/reserved.js";
+import type { BackendChoice } from "../native/index.js";
 import type { EncryptionOptions } from "./seal-plan.js";
 import { writeModel, type Progress, type TensorSource } from "./write-model.js";
 
@@ -21,6 +22,8 @@ export interface SaveOptions {
   encryption?: EncryptionOptions;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** Backend that seals the data; default the native addon, or node:crypto (with one warning) if it cannot load. */
+  backend?: BackendChoice;
 }
 
 /**
@@ -50,11 +53,12 @@ export async function saveFile(
     ...(options.encryption ? { encryption: options.encryption } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.backend === undefined ? {} : { backend: options.backend }),
   });
 }
 
 export interface ConvertOptions {
-  /** Options for opening the input (keys to decrypt it, backend, …). */
+  /** Options for opening the input (keys to decrypt it, …); its `backend` defaults to `backend` below. */
   input?: OpenOptions;
   /** Encryption of the output; omit to write plain safetensors. */
   encryption?: EncryptionOptions;
@@ -62,6 +66,8 @@ export interface ConvertOptions {
   metadata?: (input: Readonly<Record<string, string>>) => Record<string, string>;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** Backend that reads the input and seals the output; default the native addon, or node:crypto if it cannot load. */
+  backend?: BackendChoice;
 }
 
 /**
@@ -78,7 +84,11 @@ export async function convertFile(
   outputPath: string,
   options: ConvertOptions = {},
 ): Promise<void> {
-  const input = await openFile(inputPath, options.input);
+  const backend = options.backend;
+  const input = await openFile(inputPath, {
+    ...(backend === undefined ? {} : { backend }),
+    ...options.input,
+  });
   try {
     const sources: TensorSource[] = input.names().map((name) => {
       const info = input.info(name);
@@ -101,6 +111,7 @@ export async function convertFile(
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(backend === undefined ? {} : { backend }),
     });
   } finally {
     await input.close();
@@ -160,7 +171,7 @@ function userMetadata(
   for (const [key, value] of entries) {
     if (typeof value !== "string")
       throw new TypeError(`metadata ${JSON.stringify(key)} must be a string`);
-    if ((RESERVED_KEYS as readonly string[]).includes(key)) {
+    if (isReservedKey(key)) {
       throw new TypeError(
         `metadata key ${key} is reserved for CryptoTensors; use the encryption option instead`,
       );

@@ -1,15 +1,13 @@
 // The one streaming writer behind saveFile, encryptFile and decryptFile: plans the layout, writes
 // the data section piece by piece (sealing it when asked) into a temporary file, then writes the
 // final, signed header in front and renames the file into place.
-import { createCipheriv, type CipherGCMTypes } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
-import { nodeCipherName } from "../crypto/algorithms.js";
-import { chunkIv } from "../crypto/chunks.js";
 import { signaturePayload } from "../crypto/signature.js";
-import type { Dtype } from "../format/dtype.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
-import { writeAtomically, type AtomicFile } from "./atomic-file.js";
-import { nativeSealer, sealTensorNative } from "./seal-chunks.js";
+import type { Backend } from "../native/backend.js";
+import { type BackendChoice, getBackend } from "../native/index.js";
+import { writeAtomically, type AtomicFile } from "../io/durable-file.js";
+import { sealChunkedTensor } from "./seal-chunks.js";
 import {
   encryptionText,
   planSealing,
@@ -18,15 +16,9 @@ import {
   type SealedSlot,
   type SealPlan,
 } from "./seal-plan.js";
+import { readPiece, type TensorSource } from "./tensor-source.js";
 
-/** A tensor to write, whose plaintext bytes are produced on demand. */
-export interface TensorSource {
-  name: string;
-  dtype: Dtype;
-  shape: readonly number[];
-  /** Plaintext bytes `[start, end)`: fills `scratch` (at least `end - start` long) or returns a view of its own. */
-  read(start: number, end: number, scratch: Uint8Array): Promise<Uint8Array>;
-}
+export type { TensorSource };
 
 export interface Progress {
   tensor: string;
@@ -40,6 +32,8 @@ export interface WriteOptions {
   encryption?: EncryptionOptions;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** Backend that seals the data: default the native addon, or node:crypto if it cannot load. */
+  backend?: BackendChoice;
 }
 
 /** Plain and v1 tensors are streamed in pieces of this size; v2 tensors chunk by chunk. */
@@ -57,6 +51,8 @@ export async function writeModel(
   const layout = planLayout(sources);
   const plan = options.encryption ? await planSealing(options.encryption, layout) : null;
   try {
+    // Resolved for plain files too: a failed addon load warns the same way on every path.
+    const backend = getBackend(options.backend);
     const metadata = plan
       ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)]
       : options.metadata;
@@ -75,6 +71,7 @@ export async function writeModel(
             options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
         };
         await writeTensor(
+          backend,
           out,
           draft.length + begin,
           end - begin,
@@ -117,6 +114,7 @@ function reservedEntries(plan: SealPlan, signature: string | null): Array<[strin
 }
 
 async function writeTensor(
+  backend: Backend,
   out: AtomicFile,
   position: number,
   length: number,
@@ -126,69 +124,28 @@ async function writeTensor(
   /** Called before each piece with the tensor's bytes done so far (abort check, progress). */
   step: (bytesDone: number) => void,
 ): Promise<void> {
-  const native = slot && plan?.chunkSize && length > 0 ? nativeSealer() : null;
-  if (native && slot && plan) {
-    await sealTensorNative(native, out, position, length, source, slot, plan, step);
+  if (slot && plan?.chunkSize) {
+    await sealChunkedTensor(backend, out, position, length, source, slot, plan, step);
     return;
   }
-  const pieceSize = slot && plan?.chunkSize ? plan.chunkSize : PIECE_SIZE;
-  const scratch = new Uint8Array(Math.min(pieceSize, Math.max(length, 1)));
-  // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
+  const scratch = new Uint8Array(Math.min(PIECE_SIZE, Math.max(length, 1)));
+  // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3); empty v1 tensors
+  // carry no AEAD at all (§3.5).
   const whole =
-    slot && plan && plan.chunkSize === null && length > 0
-      ? createCipheriv(
-          nodeCipherName(plan.algorithm) as CipherGCMTypes,
-          slot.dataKey,
-          slot.entry.iv as Buffer,
-          { authTagLength: 16 },
-        )
+    slot && plan && length > 0
+      ? backend.wholeSealer(plan.algorithm, slot.dataKey, slot.entry.iv as Buffer)
       : null;
-  if (slot && plan && plan.chunkSize !== null && length === 0) {
-    // v2 empty tensor: one seal of the empty string with IV = base_iv (FORMAT.md §3.5).
-    sealChunk(plan, slot, 0, new Uint8Array(0));
-  }
   try {
-    for (let offset = 0, index = 0; offset < length; offset += pieceSize, index++) {
+    for (let offset = 0; offset < length; offset += PIECE_SIZE) {
       step(offset);
-      const end = Math.min(length, offset + pieceSize);
+      const end = Math.min(length, offset + PIECE_SIZE);
       const plain = await readPiece(source, offset, end, scratch);
-      let bytes: Uint8Array = plain;
-      if (whole) bytes = whole.update(plain);
-      else if (slot && plan) bytes = sealChunk(plan, slot, index, plain);
-      await out.write(bytes, position + offset);
+      await out.write(whole ? whole.update(plain) : plain, position + offset);
     }
-    if (whole) {
-      whole.final();
-      slot!.entry.tag = whole.getAuthTag();
-    }
+    if (whole && slot) slot.entry.tag = Buffer.from(whole.final());
   } finally {
     scratch.fill(0);
   }
-}
-
-function sealChunk(plan: SealPlan, slot: SealedSlot, index: number, plain: Uint8Array): Buffer {
-  const cipher = createCipheriv(
-    nodeCipherName(plan.algorithm) as CipherGCMTypes,
-    slot.dataKey,
-    chunkIv(slot.entry.baseIv as Buffer, index),
-    { authTagLength: 16 },
-  );
-  const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
-  cipher.getAuthTag().copy(slot.entry.tags as Buffer, index * 16);
-  return sealed;
-}
-
-/** Plaintext `[start, end)` of a source, checked for length. */
-export async function readPiece(
-  source: TensorSource,
-  start: number,
-  end: number,
-  scratch: Uint8Array,
-): Promise<Uint8Array> {
-  const plain = await source.read(start, end, scratch);
-  if (plain.length !== end - start)
-    throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
-  return plain;
 }
 
 function checkAborted(signal: AbortSignal | undefined, path: string): void {

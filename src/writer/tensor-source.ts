@@ -1,0 +1,33 @@
+// What the writer streams from: a tensor whose plaintext bytes are produced on demand (a buffer in
+// memory for saveFile, another file's tensor for convertFile).
+import { CryptoTensorsError } from "../errors.js";
+import type { Dtype } from "../format/dtype.js";
+
+/** A tensor to write, whose plaintext bytes are produced on demand. */
+export interface TensorSource {
+  name: string;
+  dtype: Dtype;
+  shape: readonly number[];
+  /** Plaintext bytes `[start, end)`: fills `scratch` (at least `end - start` long) or returns a view of its own. */
+  read(start: number, end: number, scratch: Uint8Array): Promise<Uint8Array>;
+}
+
+/**
+ * Plaintext `[start, end)` of a source, checked for length.
+ *
+ * @example
+ * ```ts
+ * const plain = await readPiece(source, 0, 4096, scratch);
+ * ```
+ */
+export async function readPiece(
+  source: TensorSource,
+  start: number,
+  end: number,
+  scratch: Uint8Array,
+): Promise<Uint8Array> {
+  const plain = await source.read(start, end, scratch);
+  if (plain.length !== end - start)
+    throw new CryptoTensorsError("ERR_INTERNAL", `source of ${source.name} returned a short read`);
+  return plain;
+}
