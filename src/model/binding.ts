@@ -9,7 +9,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { CryptoTensorsError } from "../errors.js";
 import { compareUtf8, jsonString } from "../format/serialize.js";
 import type { ParsedHeader } from "../format/types.js";
-import { RESERVED_KEYS } from "../reader/unlock.js";
+import { isReservedKey } from "../crypto/reserved.js";
 import type { ModelLayout } from "./layout.js";
 
 /** Names of the binding fields, in each shard's `__metadata__` and in the index's `metadata`. */
@@ -336,9 +336,7 @@ function checkIndexFields(layout: ModelLayout, signed: BindingOf): void {
 }
 
 function reserved(header: ParsedHeader): Map<string, string> {
-  return new Map(
-    (header.metadata ?? []).filter(([key]) => (RESERVED_KEYS as readonly string[]).includes(key)),
-  );
+  return new Map((header.metadata ?? []).filter(([key]) => isReservedKey(key)));
 }
 
 function warn(options: BindingCheckOptions, message: string): void {

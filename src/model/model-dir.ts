@@ -7,7 +7,7 @@ import { copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { randomBytes } from "node:crypto";
 import { basename, dirname, join, resolve } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
-import { syncDirectory } from "../writer/atomic-file.js";
+import { syncDirectory } from "../io/durable-file.js";
 
 /**
  * Runs `body` against a fresh temporary directory and renames it to `outDir` on success; removes
