@@ -58,6 +58,13 @@ export {
   type ProvidedKey,
 } from "./keys/provider.js";
 export { HeldKey, type HeldKeyLabels } from "./keys/held-key.js";
+export { Pkcs11KeyProvider, type Pkcs11ProviderOptions } from "./keys/pkcs11/provider.js";
+export { parsePkcs11Uri, type Pkcs11Uri } from "./keys/pkcs11/uri.js";
+export {
+  generatePkcs11Keys,
+  type Pkcs11KeygenOptions,
+  type Pkcs11Keys,
+} from "./keys/pkcs11/keygen.js";
 export type { WrappedDataKey } from "./crypto/envelope.js";
 export {
   FileKeyProvider,
