@@ -123,7 +123,6 @@ export async function convertModel(
       await writeFile(join(tempDir, layout.indexName), index, { flag: "wx" });
     }
     const copied = await copyOtherFiles(layout.dir, tempDir, skipped(layout));
-    options.onProgress?.({ tensor: "", bytesDone: bytesTotal, bytesTotal });
     return { shards: layout.shardNames, copied, setId };
   });
 }

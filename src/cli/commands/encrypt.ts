@@ -1,6 +1,7 @@
 // cryptotensors encrypt IN OUT: encrypts and signs a safetensors file, streaming tensor by tensor.
 import { convertFile, CryptoTensorsError } from "../../index.js";
 import { parse, UsageError } from "../args.js";
+import { encryptDirectory, isDirectory } from "../model-commands.js";
 import { requireKeySet } from "../keys-file.js";
 import { readPolicyFile } from "../policy-file.js";
 import { progressReporter } from "../progress.js";
@@ -51,17 +52,17 @@ export async function encrypt(argv: string[]): Promise<number> {
   }
   const policy =
     values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
+  const encryption = {
+    encKey,
+    signKey,
+    ...(version ? { version: version as "1" | "2" } : {}),
+    ...(chunkSize !== undefined ? { chunkSize } : {}),
+    ...(values.tensor ? { tensors: values.tensor as string[] } : {}),
+    ...(policy ? { policy } : {}),
+  };
+  if (await isDirectory(input))
+    return encryptDirectory(input, output, encryption, values.quiet === true);
   const onProgress = values.quiet ? undefined : progressReporter("encrypting");
-  await convertFile(input, output, {
-    encryption: {
-      encKey,
-      signKey,
-      ...(version ? { version: version as "1" | "2" } : {}),
-      ...(chunkSize !== undefined ? { chunkSize } : {}),
-      ...(values.tensor ? { tensors: values.tensor as string[] } : {}),
-      ...(policy ? { policy } : {}),
-    },
-    ...(onProgress ? { onProgress } : {}),
-  });
+  await convertFile(input, output, { encryption, ...(onProgress ? { onProgress } : {}) });
   return 0;
 }

@@ -1,9 +1,12 @@
 // cryptotensors inspect IN: tensors, dtypes, shapes, encryption and key ids, without any key.
 import { inspectFile } from "../../index.js";
 import { parse } from "../args.js";
+import { inspectDirectory, isDirectory } from "../model-commands.js";
 
 export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
+  if (await isDirectory(positionals[0] as string))
+    return inspectDirectory(positionals[0] as string, values.json === true);
   const d = await inspectFile(positionals[0] as string);
   if (values.json) {
     process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);

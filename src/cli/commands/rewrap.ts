@@ -3,6 +3,12 @@
 // `cryptotensors rewrap --recover IN` finishes or rolls back an interrupted in-place rewrap.
 import { CryptoTensorsError, recoverRewrap, rewrapFile } from "../../index.js";
 import { parse, UsageError } from "../args.js";
+import {
+  bindingOptionsFrom,
+  isDirectory,
+  MODEL_OPTIONS,
+  rewrapDirectory,
+} from "../model-commands.js";
 import { readKeySet } from "../keys-file.js";
 import { readPolicyFile } from "../policy-file.js";
 
@@ -26,7 +32,7 @@ export async function rewrap(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const { values, positionals } = parse(argv, { ...OPTIONS }, ["IN", "OUT"]);
+  const { values, positionals } = parse(argv, { ...OPTIONS, ...MODEL_OPTIONS }, ["IN", "OUT"]);
   const [input, output] = positionals as [string, string];
   const newKeysPath = values["new-keys"] as string | undefined;
   if (newKeysPath === undefined && values.policy === undefined)
@@ -56,15 +62,17 @@ export async function rewrap(argv: string[]): Promise<number> {
   }
   const policy =
     values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
-  const result = await rewrapFile(input, {
+  const options = {
     ...(oldKeys ? { oldKeys } : {}),
     ...(newEncKey ? { newEncKey } : {}),
     ...(newSignKey ? { newSignKey } : {}),
     ...(policy ? { policy } : {}),
     ...(values["jku-root"] ? { jkuRoots: values["jku-root"] as string[] } : {}),
     ...(verifyKeys ? { verifyKeys } : {}),
-    output,
-  });
+  };
+  if (await isDirectory(input))
+    return rewrapDirectory(input, output, { ...options, ...bindingOptionsFrom(values) });
+  const result = await rewrapFile(input, { ...options, output });
   process.stdout.write(
     `${input} -> ${result.output}: ${result.rewrapped} data key(s) re-wrapped, header re-signed ` +
       `(${result.method}, header ${result.previousHeaderLength} -> ${result.headerLength} bytes)\n`,
