@@ -92,6 +92,12 @@ export {
   type RewrapMethod,
 } from "./rewrap/rewrap-file.js";
 export { recoverRewrap, type RecoveryOutcome } from "./rewrap/journal.js";
+export {
+  reencryptFile,
+  type ReencryptOptions,
+  type ReencryptResult,
+} from "./rewrap/reencrypt-file.js";
+export { reencryptModel, type ReencryptModelOptions } from "./rewrap/reencrypt-model.js";
 export type { PolicyUpdate } from "./rewrap/rewrap-header.js";
 export {
   openModel,

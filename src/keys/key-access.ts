@@ -30,6 +30,10 @@ export interface MasterAccess {
 /** A private Ed25519 key to sign a header with; call `release()` when done. */
 export interface SignerAccess {
   readonly provider: string;
+  /** The key, when its bytes are here. */
+  readonly key?: SigningKey;
+  /** The provider that keeps the key and signs, when they are not. */
+  readonly heldBy?: KeyProvider;
   /** The standard base64 `__signature__` of `payload`. */
   sign(payload: Uint8Array): Promise<string>;
   release(): void;
@@ -151,6 +155,7 @@ export function rawSignerAccess(
   }
   return {
     provider,
+    key,
     sign: async (payload) => signPayload(payload, key.privateKey as Buffer),
     release,
   };
@@ -161,6 +166,7 @@ export function heldSignerAccess(provider: KeyProvider, request: KeyRequest): Si
   const name = provider.name;
   return {
     provider: name,
+    heldBy: provider,
     async sign(payload) {
       if (typeof provider.sign !== "function") {
         throw new CryptoTensorsError(

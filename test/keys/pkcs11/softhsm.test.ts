@@ -10,7 +10,9 @@ import {
   Pkcs11KeyProvider,
   generatePkcs11Keys,
   openFile,
+  reencryptFile,
   saveFile,
+  type KeyProvider,
   type Pkcs11Keys,
 } from "../../../src/index.js";
 import { randomTensor, tempDir } from "../../integration/helpers.js";
@@ -208,6 +210,45 @@ describe("PKCS#11 provider on SoftHSM2", () => {
       } finally {
         allowed.close();
       }
+    } finally {
+      hsm.close();
+    }
+  });
+
+  it("re-encryption moves a model to a new token key; the header's signer signs inside the token", async () => {
+    const { path, data } = await hsmModel("rotate.ct", 5);
+    await generatePkcs11Keys(uri, { encKid: "enc-2", signKid: null });
+    const hsm = new Pkcs11KeyProvider(uri);
+    try {
+      const registry = new KeyProviderRegistry([hsm]);
+      await reencryptFile(path, {
+        keyRegistry: registry,
+        newEncKey: HeldKey.master(hsm, { kid: "enc-2", alg: "aes256gcm" }),
+      });
+      const file = await openFile(path, { keyRegistry: registry, verifyKeys: [made.verify] });
+      try {
+        expect(file.encryption()?.encKeyId).toBe("enc-2");
+        const got = await file.getTensor("layer.2");
+        expect(Buffer.from(got.data as Uint8Array)).toEqual(
+          Buffer.from(data["layer.2"]?.data as Uint8Array),
+        );
+      } finally {
+        await file.close();
+      }
+      // The old token key, offered under the new kid, unwraps nothing.
+      const renamed: KeyProvider = {
+        name: "old-key-as-new",
+        priority: 90,
+        unwrapDataKeys: (request, wrapped) =>
+          hsm.unwrapDataKeys({ ...request, kid: "enc-1" }, wrapped),
+      };
+      await rejectsWith(
+        openFile(path, {
+          keyRegistry: new KeyProviderRegistry([renamed, hsm]),
+          verifyKeys: [made.verify],
+        }),
+        "ERR_DECRYPTION_FAILED",
+      );
     } finally {
       hsm.close();
     }
