@@ -58,6 +58,9 @@ export const ERROR_CODES = {
   ERR_NATIVE_UNAVAILABLE: "the native addon is not available",
   ERR_INTERNAL: "internal error",
   // Key management (issue 4).
+  // Fail-closed edges (issue 11).
+  ERR_JOURNAL_INVALID:
+    "a rewrap journal is not an authentic, complete journal of this file (planted or stale)",
   ERR_KEY_UNTRUSTED:
     "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
   // Key managers (issue 17).

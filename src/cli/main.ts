@@ -18,7 +18,8 @@ const USAGE = `usage:
   cryptotensors inspect IN [--json]
   cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
       [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)
-  cryptotensors rewrap --recover IN   (finish or roll back an interrupted in-place rewrap)
+  cryptotensors rewrap --recover IN [--keys NEW_JWKS] [--verify-keys NEW_PUBLIC_JWKS] [--jku-root DIR]...
+      (finish or roll back an interrupted in-place rewrap; its journal must be signed by the new key)
 IN may be a model directory (shards + model.safetensors.index.json, or model.safetensors): OUT is then a
 new directory, written whole or not at all; decrypt, verify and rewrap take [--require-bound-shards].
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;

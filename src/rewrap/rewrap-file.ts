@@ -2,6 +2,7 @@
 // the old keys exactly like a load (signature, policy, every data key unwrapped), a new header is
 // built, and it replaces the old one atomically: in place under a journal when it fits the old
 // header's space (O(header)), else through a temporary file renamed over the destination.
+import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
 import { MasterKey, SigningKey, parseJwk } from "../keys/jwk.js";
@@ -80,12 +81,30 @@ export async function rewrapFile(path: string, options: RewrapOptions): Promise<
   }
   if (options.output !== undefined && (typeof options.output !== "string" || options.output === ""))
     throw new TypeError("output must be a non-empty path");
-  const output = options.output ?? path;
-  const file = await getBackend(options.backend).open(path);
+  // Symbolic links are followed, for IN and OUT alike: a rewrap writes the file a link names and
+  // keeps the link, whether the new header fits (in place) or not (temporary file renamed over
+  // the target). Without this, a link was rewrapped through when the header fit and replaced by
+  // a regular file when it grew, leaving the target with the old keys.
+  const source = await realTarget(path, true);
+  const output = await realTarget(options.output ?? path, false);
+  const file = await getBackend(options.backend).open(source);
   try {
-    return await rewrapOpened(path, output, file, options);
+    const result = await rewrapOpened(source, output, file, options);
+    return { ...result, output: options.output ?? path };
   } finally {
     await file.close();
+  }
+}
+
+/** The absolute path `path` names once every symbolic link is followed; a missing OUT stays as given. */
+async function realTarget(path: string, mustExist: boolean): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch (cause) {
+    if (!mustExist && (cause as NodeJS.ErrnoException).code === "ENOENT") return resolve(path);
+    throw new CryptoTensorsError("ERR_IO", `cannot open ${path}: ${(cause as Error).message}`, {
+      cause,
+    });
   }
 }
 
@@ -143,9 +162,9 @@ async function rewrapOpened(
       previousHeaderLength: header.headerLength,
       rewrapped,
     });
-    if (fitted && resolve(output) === resolve(path)) {
+    if (fitted && output === path) {
       // N is unchanged, so the 8-byte prefix stays as it is: only the header region is rewritten.
-      await rewriteRegionJournaled(path, 8, region, fitted.subarray(8));
+      await rewriteRegionJournaled(path, 8, region, fitted.subarray(8), signKey);
       return result("in-place", header.headerLength);
     }
     if (fitted) {

@@ -1,12 +1,14 @@
 // rewrapFile on our own files: every method (in place, clone, copy), data bytes unchanged, old
 // keys refused afterwards, the algorithm kept, the policy updated per side, torn-write recovery.
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   CryptoTensorsError,
   generateKeys,
   loadFile,
+  parseJwk,
+  type SigningKey,
   openFile,
   recoverRewrap,
   rewrapFile,
@@ -14,10 +16,26 @@ import {
 } from "../../src/index.js";
 import { journalBytes, journalPath } from "../../src/rewrap/journal.js";
 import { tempDir } from "../integration/helpers.js";
-import { dataSection, keySet, publicOf, rejectsWith, saveModel, sha256 } from "./helpers.js";
+import {
+  dataSection,
+  keySet,
+  publicOf,
+  rejectsWith,
+  saveModel,
+  sha256,
+  type Jwks,
+} from "./helpers.js";
 
 const dir = tempDir("ct-rewrap-");
 const at = (name: string) => join(dir, name);
+
+/** The journal an in-place rewrap of `path` (as it is now) to `newKeys` would have written. */
+function signedJournal(path: string, oldRegion: Buffer, newRegion: Buffer, newKeys: Jwks): Buffer {
+  const info = statSync(path, { bigint: true });
+  const signKey = parseJwk(newKeys.keys[1]) as SigningKey;
+  const binding = { offset: 8, fileSize: Number(info.size), dev: info.dev, ino: info.ino };
+  return journalBytes(binding, oldRegion, newRegion, signKey);
+}
 
 describe("rewrapFile", () => {
   it.each([["1"], ["2"]] as const)(
@@ -223,10 +241,10 @@ describe("torn-write guard", () => {
     expect(newRegion.equals(oldRegion)).toBe(false);
 
     // A crash half way through the header write: the journal is complete, the file is torn.
-    writeFileSync(journalPath(path), journalBytes(8, oldRegion, newRegion, original.length));
     const torn = Buffer.from(original);
     newRegion.subarray(0, n >> 1).copy(torn, 8);
     writeFileSync(path, torn);
+    writeFileSync(journalPath(path), signedJournal(path, oldRegion, newRegion, newKeys));
     // The torn header is refused (never half-trusted) by loads and by another rewrap alike.
     await expect(loadFile(path, { keys: oldKeys })).rejects.toBeInstanceOf(CryptoTensorsError);
     await expect(loadFile(path, { keys: newKeys })).rejects.toBeInstanceOf(CryptoTensorsError);
@@ -234,7 +252,9 @@ describe("torn-write guard", () => {
       rewrapFile(path, { oldKeys, newEncKey: newKeys.keys[0], newSignKey: newKeys.keys[1] }),
     ).rejects.toBeInstanceOf(CryptoTensorsError);
 
-    expect(await recoverRewrap(path)).toBe("rolled-back");
+    // Recovery checks the journal's signature under the new keys' trust, like a load.
+    await rejectsWith(recoverRewrap(path, { keys: oldKeys }), "ERR_KEY_NOT_FOUND");
+    expect(await recoverRewrap(path, { keys: newKeys })).toBe("rolled-back");
     expect(readFileSync(path).equals(original)).toBe(true);
     expect(existsSync(journalPath(path))).toBe(false);
     await loadFile(path, { keys: oldKeys });
@@ -257,9 +277,9 @@ describe("torn-write guard", () => {
     });
     const newRegion = readFileSync(copy).subarray(8, 8 + n);
     copyFileSync(copy, path);
-    const journal = journalBytes(8, original.subarray(8, 8 + n), newRegion, original.length);
+    const journal = signedJournal(path, original.subarray(8, 8 + n), newRegion, newKeys);
     writeFileSync(journalPath(path), journal);
-    expect(await recoverRewrap(path)).toBe("completed");
+    expect(await recoverRewrap(path, { verifyKeys: [publicOf(newKeys)] })).toBe("completed");
     await loadFile(path, { keys: newKeys });
 
     writeFileSync(journalPath(path), journal.subarray(0, journal.length - 10));

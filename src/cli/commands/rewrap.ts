@@ -1,6 +1,7 @@
 // cryptotensors rewrap IN OUT: key rotation — re-wraps the data keys under the new master key and
 // re-signs with the new signing key; the tensor data is not touched. OUT may equal IN (in place).
-// `cryptotensors rewrap --recover IN` finishes or rolls back an interrupted in-place rewrap.
+// `cryptotensors rewrap --recover IN [--keys NEW_JWKS | --verify-keys NEW_PUBLIC]` finishes or
+// rolls back an interrupted in-place rewrap whose journal is signed by the new signing key.
 import { CryptoTensorsError, recoverRewrap, rewrapFile } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 import {
@@ -11,6 +12,7 @@ import {
 } from "../model-commands.js";
 import { readKeySet } from "../keys-file.js";
 import { readPolicyFile } from "../policy-file.js";
+import { openOptionsFrom, TRUST_OPTIONS } from "../trust-options.js";
 
 const OPTIONS = {
   keys: { type: "string" },
@@ -25,8 +27,14 @@ const OPTIONS = {
 
 export async function rewrap(argv: string[]): Promise<number> {
   if (argv.includes("--recover")) {
-    const { positionals } = parse(argv, { recover: { type: "boolean" } }, ["IN"]);
-    const outcome = await recoverRewrap(positionals[0] as string);
+    // The journal must be signed by the new header's signing key: found with --keys (the new
+    // key set), --verify-keys or CRYPTOTENSOR_KEYS, as for verify.
+    const { values, positionals } = parse(
+      argv,
+      { recover: { type: "boolean" }, ...TRUST_OPTIONS },
+      ["IN"],
+    );
+    const outcome = await recoverRewrap(positionals[0] as string, await openOptionsFrom(values));
     process.stdout.write(
       `${positionals[0]}: ${outcome === "none" ? "no interrupted rewrap" : outcome}\n`,
     );
