@@ -277,7 +277,8 @@ export class TensorFile {
    * every metadata entry, for the checks that bind the shards of a model (src/model/binding.ts).
    */
   verifiedHeader(): ParsedHeader {
-    return this.#header;
+    // A copy: the handle's own entries (offsets, names) must not be editable from outside.
+    return structuredClone(this.#header);
   }
 
   /** True when the header has a `__metadata__` object (possibly empty). */
