@@ -73,6 +73,9 @@ export const ERROR_CODES = {
     "the shards do not form one signed model (missing, extra, swapped, replayed or mixed shard; index disagreeing)",
   ERR_MODEL_UNBOUND:
     "the shards are signed one by one, not as one model, and requireBoundShards is set",
+  // Runtime adapters (issue 14).
+  ERR_ONNX_MODEL:
+    "the ONNX model is malformed, holds an initializer that cannot be mapped, or does not match its weights file",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,6 +4,7 @@ import { CryptoTensorsError } from "../index.js";
 import { UsageError } from "./args.js";
 import { decrypt } from "./commands/decrypt.js";
 import { encrypt } from "./commands/encrypt.js";
+import { encryptOnnxCommand } from "./commands/encrypt-onnx.js";
 import { inspect } from "./commands/inspect.js";
 import { keygen } from "./commands/keygen.js";
 import { rewrap } from "./commands/rewrap.js";
@@ -20,6 +21,8 @@ const USAGE = `usage:
       [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)
   cryptotensors rewrap --recover IN [--keys NEW_JWKS] [--verify-keys NEW_PUBLIC_JWKS] [--jku-root DIR]...
       (finish or roll back an interrupted in-place rewrap; its journal must be signed by the new key)
+  cryptotensors encrypt-onnx MODEL.onnx OUT_DIR [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
+      [--format-version 1|2] [--chunk-size BYTES] [--policy POLICY_JSON_FILE] [--quiet]
 IN may be a model directory (shards + model.safetensors.index.json, or model.safetensors): OUT is then a
 new directory, written whole or not at all; decrypt, verify and rewrap take [--require-bound-shards].
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;
@@ -31,6 +34,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   verify,
   inspect,
   rewrap,
+  "encrypt-onnx": encryptOnnxCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
