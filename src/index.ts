@@ -38,7 +38,9 @@ export {
   setAesEngine,
   type AesEngineName,
   type NativeInfo,
+  type BackendChoice,
 } from "./native/index.js";
+export type { ByteSource, SourceIdentity, SourceReadOptions } from "./source/byte-source.js";
 export {
   EmbeddedPolicyEvaluator,
   OpaServerEvaluator,

@@ -3,8 +3,18 @@
 // node:crypto). Reader, writer and rewrap reach either only through getBackend() (index.ts). Both
 // must produce identical bytes and identical error codes (test/native/agree*.property.test.ts).
 import type { AeadAlgorithm } from "../crypto/algorithms.js";
+import type { ByteSource } from "../source/byte-source.js";
 
 export type { AeadAlgorithm };
+
+/** Options of one BackendFile call. */
+export interface BackendCallOptions {
+  /**
+   * Aborts the call with ERR_ABORTED: a source passes it to every read it makes (a remote source
+   * cancels its in-flight range requests); a mapped local file checks it before it starts.
+   */
+  signal?: AbortSignal | undefined;
+}
 
 /**
  * Decrypt one encrypted tensor range straight into `dest` (FORMAT.md §3.3–§3.4).
@@ -42,15 +52,24 @@ export interface BackendFile {
   /** File size in bytes at open. */
   readonly size: number;
   /** Copies `[offset, offset + length)` of the file into `dest[0 .. length)`. */
-  readInto(offset: number, length: number, dest: Uint8Array): Promise<void>;
+  readInto(
+    offset: number,
+    length: number,
+    dest: Uint8Array,
+    options?: BackendCallOptions,
+  ): Promise<void>;
   /** Decrypts as described by `request` into `dest[0 .. request.length)`; throws ERR_DECRYPTION_FAILED on any tag mismatch. */
-  decryptInto(request: DecryptRequest, dest: Uint8Array): Promise<void>;
+  decryptInto(
+    request: DecryptRequest,
+    dest: Uint8Array,
+    options?: BackendCallOptions,
+  ): Promise<void>;
   /**
    * Runs many reads and decryptions as one unit of work, in the given order (give it in file-offset
    * order): the native backend spreads their chunks over its thread pool in one call. Rejects with
    * the typed error of the first item that failed; every decrypt destination is then wiped.
    */
-  runPlan(items: readonly PlanItem[]): Promise<void>;
+  runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void>;
   /** Closes the file once in-flight reads have finished (deferred close). */
   close(): Promise<void>;
 }
@@ -89,7 +108,12 @@ export interface WholeSealer {
 
 export interface Backend {
   readonly name: "native" | "fallback";
-  open(path: string): Promise<BackendFile>;
+  /**
+   * Opens a local file by path (the native backend maps it), or any {@link ByteSource} (read into
+   * caller memory and decrypted with node:crypto by both backends). The file owns the source and
+   * closes it on `close()`.
+   */
+  open(target: string | ByteSource): Promise<BackendFile>;
   /**
    * Seals one job (see {@link SealJob}); the native backend spreads the chunks over its thread
    * pool. API misuse throws TypeError/RangeError; ERR_INVALID_KEY_LENGTH, ERR_INVALID_IV_LENGTH and

@@ -187,3 +187,19 @@ export function checkWholeSeal(algorithm: unknown, key: unknown, iv: unknown): v
     checkBytes(iv, "iv"),
   );
 }
+
+/**
+ * Checks the path given to {@link Backend.open} and returns it.
+ *
+ * @example
+ * ```ts
+ * const path = checkOpenPath(target);
+ * ```
+ */
+export function checkOpenPath(path: unknown): string {
+  if (typeof path !== "string") throw new TypeError("path must be a string or a ByteSource");
+  if (path.length === 0 || path.includes("\0")) {
+    throw new TypeError("path must be a non-empty string without NUL characters");
+  }
+  return path;
+}

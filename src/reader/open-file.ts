@@ -4,6 +4,7 @@ import { parseHeader, readHeaderLength } from "../format/header.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { BackendFile } from "../native/backend.js";
 import { getBackend } from "../native/index.js";
+import { type ByteSource, isByteSource } from "../source/byte-source.js";
 import type { PolicyEvaluator } from "../policy/index.js";
 import type { KeyTrustOptions } from "./key-lookup.js";
 import { TensorFile, type Tensor } from "./tensor-file.js";
@@ -36,8 +37,9 @@ export interface LoadOptions extends OpenOptions {
 }
 
 /**
- * Opens a safetensors or CryptoTensors file. For an encrypted file the signature is verified,
- * the policy evaluated and the data keys unwrapped before this resolves.
+ * Opens a safetensors or CryptoTensors file: a local path, or any {@link ByteSource} (the handle
+ * then owns the source and closes it). For an encrypted file the signature is verified, the policy
+ * evaluated and the data keys unwrapped before this resolves.
  *
  * @example
  * ```ts
@@ -46,10 +48,13 @@ export interface LoadOptions extends OpenOptions {
  * await file.close();
  * ```
  */
-export async function openFile(path: string, options: OpenOptions = {}): Promise<TensorFile> {
-  checkPath(path);
+export async function openFile(
+  target: string | ByteSource,
+  options: OpenOptions = {},
+): Promise<TensorFile> {
+  const path = targetName(target);
   const backend = getBackend(options.backend);
-  const file = await backend.open(path);
+  const file = await backend.open(target);
   try {
     const header = await readHeader(file);
     const requested = requestedTensors(header, path, options.tensors);
@@ -93,7 +98,7 @@ export async function openFile(path: string, options: OpenOptions = {}): Promise
  * ```
  */
 export async function loadFile(
-  path: string,
+  path: string | ByteSource,
   options: LoadOptions = {},
 ): Promise<Record<string, Tensor>> {
   const file = await openFile(path, options);
@@ -123,9 +128,12 @@ export interface VerifyResult {
  * await verifyFile("model.safetensors", { keys: { keys: [publicSignKey] } });
  * ```
  */
-export async function verifyFile(path: string, options: OpenOptions = {}): Promise<VerifyResult> {
-  checkPath(path);
-  const file = await getBackend(options.backend).open(path);
+export async function verifyFile(
+  target: string | ByteSource,
+  options: OpenOptions = {},
+): Promise<VerifyResult> {
+  const path = targetName(target);
+  const file = await getBackend(options.backend).open(target);
   try {
     const header = await readHeader(file);
     if (!isEncrypted(header)) {
@@ -196,7 +204,10 @@ function requestedTensors(
   return [...new Set(tensors)];
 }
 
-function checkPath(path: unknown): asserts path is string {
-  if (typeof path !== "string" || path.length === 0)
+/** The name messages use: the path, or a source's identity name. */
+function targetName(target: unknown): string {
+  if (isByteSource(target)) return target.identity.name;
+  if (typeof target !== "string" || target.length === 0)
     throw new TypeError("path must be a non-empty string");
+  return target;
 }

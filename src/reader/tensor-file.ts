@@ -219,7 +219,10 @@ export class TensorFile {
     });
     try {
       await this.#track(() =>
-        runSteps(steps, (items) => this.#file.runPlan(items), { ...options, path: this.path }),
+        runSteps(steps, (items) => this.#file.runPlan(items, { signal: options.signal }), {
+          ...options,
+          path: this.path,
+        }),
       );
     } catch (error) {
       for (const step of steps)

@@ -1,0 +1,133 @@
+// A BackendFile over any ByteSource, decrypting with node:crypto: the fallback backend's file, and
+// what both backends use for sources that are not a local path (the native fast path maps local
+// files only). Same semantics, checks and error codes as the native file (validate.ts). node:crypto
+// keeps its own copy of the key inside its cipher context (freed, and wiped by OpenSSL, when the
+// decipher is collected); we cannot wipe that copy from here.
+import { type CipherGCMTypes, createDecipheriv, type DecipherGCM } from "node:crypto";
+import { decryptionFailed } from "../crypto/aead.js";
+import { IV_LENGTH, nodeCipherName, TAG_LENGTH } from "../crypto/algorithms.js";
+import { chunkIv } from "../crypto/chunks.js";
+import { CryptoTensorsError } from "../errors.js";
+import type { ByteSource } from "../source/byte-source.js";
+import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+import { labelled, packPlan } from "./plan-table.js";
+import { checkDecryptRequest, checkReadRange } from "./validate.js";
+
+/** Ciphertext read and decrypted per step, so a large v1 tensor needs no second buffer. */
+const DECRYPT_SLICE = 4 << 20;
+
+/**
+ * The BackendFile of a {@link ByteSource}; it owns the source and closes it on `close()`.
+ *
+ * @example
+ * ```ts
+ * const file = new SourceBackendFile(await openFileSource("model.safetensors"));
+ * await file.readInto(0, 8, new Uint8Array(8));
+ * await file.close();
+ * ```
+ */
+export class SourceBackendFile implements BackendFile {
+  readonly size: number;
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+
+  constructor(private readonly source: ByteSource) {
+    this.size = source.size;
+  }
+
+  async readInto(
+    offset: number,
+    length: number,
+    dest: Uint8Array,
+    options?: BackendCallOptions,
+  ): Promise<void> {
+    checkReadRange(this.size, offset, length, dest);
+    await this.#track(() => this.source.read(offset, length, dest, options));
+  }
+
+  async decryptInto(
+    request: DecryptRequest,
+    dest: Uint8Array,
+    options?: BackendCallOptions,
+  ): Promise<void> {
+    const chunks = checkDecryptRequest(this.size, request, dest);
+    await this.#track(async () => {
+      try {
+        for (let i = 0; i < chunks; i++) await this.#decryptChunk(request, i, dest, options);
+      } catch (error) {
+        // Never leave partial plaintext in the caller's buffer.
+        dest.fill(0, 0, request.length);
+        throw error;
+      }
+    });
+  }
+
+  async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
+    packPlan(this.size, items).keys.fill(0); // the same validation as the native backend
+    let current: PlanItem | undefined;
+    try {
+      for (const item of items) {
+        current = item;
+        if (item.kind === "read") await this.readInto(item.offset, item.length, item.dest, options);
+        else await this.decryptInto(item.request, item.dest, options);
+      }
+    } catch (error) {
+      for (const item of items)
+        if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+      throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#inFlight]);
+      await this.source.close();
+    })();
+    return this.#closing;
+  }
+
+  /** Runs `work` unless closing (checked after argument validation, as natively), and keeps it visible to close() until it settles. */
+  #track(work: () => Promise<void>): Promise<void> {
+    if (this.#closing) {
+      throw new CryptoTensorsError(
+        "ERR_CLOSED",
+        `${this.source.identity.name}: the file has been closed; open it again to read`,
+      );
+    }
+    const running = work();
+    this.#inFlight.add(running);
+    const forget = () => this.#inFlight.delete(running);
+    running.then(forget, forget);
+    return running;
+  }
+
+  async #decryptChunk(
+    request: DecryptRequest,
+    i: number,
+    dest: Uint8Array,
+    options: BackendCallOptions | undefined,
+  ): Promise<void> {
+    const whole = request.chunkSize === 0;
+    const start = whole ? 0 : i * request.chunkSize;
+    const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
+    const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
+    // chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface.
+    const decipher: DecipherGCM = createDecipheriv(
+      nodeCipherName(request.algorithm) as CipherGCMTypes,
+      request.key,
+      iv.subarray(0, IV_LENGTH),
+      { authTagLength: TAG_LENGTH },
+    );
+    decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
+    for (let pos = start; pos < end; pos += DECRYPT_SLICE) {
+      const slice = dest.subarray(pos, Math.min(end, pos + DECRYPT_SLICE));
+      await this.source.read(request.fileOffset + pos, slice.byteLength, slice, options);
+      slice.set(decipher.update(slice));
+    }
+    try {
+      decipher.final();
+    } catch {
+      throw decryptionFailed();
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// What a BackendFile reads from. A local file today (file-source.ts); an HTTP resource read by
+// range requests, or any other store, tomorrow: a new source implements ByteSource and plugs in
+// under the backend without touching the reader, slice planning or decryption. The native
+// backend keeps its fast path for local paths (it maps the file itself); every other source is
+// read through ByteSource.read into caller memory and decrypted with the same checks.
+import { CryptoTensorsError } from "../errors.js";
+
+/** Who a source is, for messages and for noticing that its bytes changed between reads. */
+export interface SourceIdentity {
+  /** Names the source in messages: a file path, or a URL without credentials or query secrets. */
+  readonly name: string;
+  /**
+   * Changes whenever the content may have changed: a strong HTTP ETag (or Last-Modified), or
+   * `device:inode:size:mtime` of a local file. A source that serves ranges must pin it (e.g.
+   * `If-Match`) so that one open never mixes two versions; a cache may key on it.
+   */
+  readonly version: string;
+}
+
+/** Options of a single {@link ByteSource.read}. */
+export interface SourceReadOptions {
+  /** Aborts this read: it rejects with ERR_ABORTED and leaves `dest` partly written. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * A random-access, read-only byte source of known size.
+ *
+ * @example
+ * ```ts
+ * const source = await openFileSource("model.safetensors");
+ * const prefix = new Uint8Array(8);
+ * await source.read(0, 8, prefix);
+ * await source.close();
+ * ```
+ */
+export interface ByteSource {
+  readonly identity: SourceIdentity;
+  /** Size in bytes, fixed when the source was opened. */
+  readonly size: number;
+  /**
+   * A local file path the native backend may open and map itself (its fast path). Set only when
+   * reading that path gives exactly this source's bytes; absent for remote sources.
+   */
+  readonly localPath?: string | undefined;
+  /**
+   * Copies `[offset, offset + length)` into `dest[0 .. length)`. The caller checked the range
+   * against `size`. Rejects with ERR_FILE_TRUNCATED when the source ends early (or its version
+   * changed), ERR_IO when it cannot be read, ERR_ABORTED when `signal` aborts.
+   */
+  read(
+    offset: number,
+    length: number,
+    dest: Uint8Array,
+    options?: SourceReadOptions,
+  ): Promise<void>;
+  /** Releases the source; called once, after every read has settled. */
+  close(): Promise<void>;
+}
+
+/**
+ * Throws ERR_ABORTED if `signal` has aborted; sources call it before each request they make.
+ *
+ * @example
+ * ```ts
+ * checkSourceAborted(options?.signal, this.identity.name);
+ * ```
+ */
+export function checkSourceAborted(signal: AbortSignal | undefined, name: string): void {
+  if (signal?.aborted) {
+    throw new CryptoTensorsError("ERR_ABORTED", `reading ${name} was aborted`, {
+      cause: signal.reason,
+    });
+  }
+}
+
+/**
+ * True for a value that implements {@link ByteSource} (as opposed to a path string).
+ *
+ * @example
+ * ```ts
+ * const file = isByteSource(target) ? wrap(target) : await mapLocal(target);
+ * ```
+ */
+export function isByteSource(value: unknown): value is ByteSource {
+  const candidate = value as Partial<ByteSource> | null;
+  return (
+    typeof candidate === "object" &&
+    candidate !== null &&
+    typeof candidate.read === "function" &&
+    typeof candidate.close === "function" &&
+    typeof candidate.size === "number" &&
+    typeof candidate.identity === "object" &&
+    candidate.identity !== null
+  );
+}
