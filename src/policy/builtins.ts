@@ -3,6 +3,12 @@
  * A builtin returns `undefined` where OPA raises a builtin error: OPA's default (non-strict)
  * evaluation turns those into an undefined expression, so ours does the same.
  */
+import { compileGlob, globMatch } from "./glob.js";
+import { goSprintf } from "./gofmt.js";
+import { parseGoNumber } from "./gonumber.js";
+import { cpOffset, goLower, goTrimSpace, goUpper, runeCount } from "./gostrings.js";
+import { parseRfc3339Go } from "./gotime.js";
+import { charge, strUnits } from "./meter.js";
 import {
   canonicalNumber,
   compareValues,
@@ -10,7 +16,6 @@ import {
   isNumber,
   RegoObject,
   RegoSet,
-  sortedEntries,
   sortedSet,
   typeName,
   valueEquals,
@@ -74,135 +79,45 @@ function elements(v: Value): Value[] | undefined {
 }
 
 function setOp(f: (a: RegoSet, b: RegoSet) => RegoSet): Builtin["fn"] {
-  return ([a, b]) => (a instanceof RegoSet && b instanceof RegoSet ? f(a, b) : undefined);
+  return ([a, b]) => {
+    if (!(a instanceof RegoSet && b instanceof RegoSet)) return undefined;
+    charge(a.size + b.size);
+    return f(a, b);
+  };
 }
-
-/** `%v` rendering as OPA's sprintf produces it: Rego syntax, objects and sets in sorted order. */
-function formatValue(v: Value, nested = false): string {
-  if (typeof v === "string") return nested ? JSON.stringify(v) : v;
-  if (v === null || typeof v !== "object") return String(v);
-  if (Array.isArray(v)) return `[${v.map((x) => formatValue(x, true)).join(", ")}]`;
-  if (v instanceof RegoSet)
-    return v.size === 0
-      ? "set()"
-      : `{${sortedSet(v)
-          .map((x) => formatValue(x, true))
-          .join(", ")}}`;
-  return `{${sortedEntries(v)
-    .map(([k, x]) => `${formatValue(k, true)}: ${formatValue(x, true)}`)
-    .join(", ")}}`;
-}
-
-function sprintf(format: string, args: Value[]): string | undefined {
-  let n = 0;
-  const out = format.replace(/%([%vsd])/g, (_m, verb: string) => {
-    if (verb === "%") return "%";
-    const a = args[n++];
-    if (a === undefined) return `%!${verb}(MISSING)`;
-    if (verb === "d" && !(isNumber(a) && isInteger(a))) {
-      // Go's fmt marks a wrong operand inline rather than failing.
-      // OPA hands non-integers to Go as float64 and everything else as its string form.
-      return typeof a === "number" ? `%!d(float64=${a})` : `%!d(string=${formatValue(a)})`;
-    }
-    return formatValue(a);
-  });
-  // Verbs beyond %s/%v/%d (widths, %f, %x) follow Go's fmt rules we do not reproduce.
-  if (/%[^%vsd]/.test(format.replace(/%%/g, ""))) return undefined;
-  return n < args.length ? undefined : out;
-}
-
-// Go's time.RFC3339Nano layout as OPA parses it: upper-case T and Z only.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const INT64_MAX = (1n << 63n) - 1n;
 
 /** Parsed timestamps; policies parse the same constant or claim on every decision. */
 const rfc3339Cache = new Map<string, bigint | undefined>();
 
 function parseRfc3339Ns(s: string): bigint | undefined {
   if (rfc3339Cache.has(s)) return rfc3339Cache.get(s);
-  const ns = parseRfc3339Uncached(s);
+  const ns = parseRfc3339Go(s);
   if (rfc3339Cache.size >= 256) rfc3339Cache.delete(rfc3339Cache.keys().next().value!);
-  rfc3339Cache.set(s, ns);
+  if (s.length <= 64) rfc3339Cache.set(s, ns);
   return ns;
 }
 
-function parseRfc3339Uncached(s: string): bigint | undefined {
-  const m = RFC3339.exec(s);
-  if (m === null) return undefined;
-  const [y, mo, d, h, mi, se] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (
-    mo < 1 ||
-    mo > 12 ||
-    d < 1 ||
-    d > new Date(Date.UTC(y, mo, 0)).getUTCDate() ||
-    h > 23 ||
-    mi > 59 ||
-    se > 59
-  )
-    return undefined;
-  const date = new Date(0);
-  date.setUTCFullYear(y, mo - 1, d);
-  date.setUTCHours(h, mi, se, 0);
-  let ns = BigInt(date.getTime()) * 1_000_000n + BigInt((m[7] ?? ".0").slice(1).padEnd(9, "0"));
-  const zone = m[8]!;
-  if (zone !== "Z") {
-    const sign = zone[0] === "-" ? -1n : 1n;
-    const hours = Number(zone.slice(1, 3));
-    const minutes = Number(zone.slice(4, 6));
-    if (hours > 24 || minutes > 59) return undefined;
-    ns -= sign * BigInt(hours * 60 + minutes) * 60_000_000_000n;
-  }
-  // Go's UnixNano is an int64: times outside 1677–2262 are an error in OPA (undefined here).
-  return ns > INT64_MAX || ns < -INT64_MAX - 1n ? undefined : ns;
+/** Element lookup as OPA's `Term.Get`: array index, object key, set member. */
+function getIn(coll: Value, key: Value): Value | undefined {
+  if (Array.isArray(coll))
+    return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
+  if (coll instanceof RegoObject) return coll.get(key);
+  if (coll instanceof RegoSet) return coll.has(key) ? key : undefined;
+  return undefined;
 }
 
-/** Translates a glob with OPA's semantics (`*` within a segment, `**` across, `?`, `[...]`, `{a,b}`) to a RegExp. */
-function globToRegExp(pattern: string, delimiters: string[]): RegExp | undefined {
-  const delims = delimiters.map((d) => d.replace(/[\\\]^-]/g, "\\$&")).join("");
-  const notDelim = delims === "" ? "[^]" : `[^${delims}]`;
-  let re = "";
-  let inAlt = 0;
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === "*") {
-      if (pattern[i + 1] === "*") {
-        re += "[^]*";
-        i++;
-      } else re += `${notDelim}*`;
-    } else if (c === "?") re += notDelim;
-    else if (c === "\\") {
-      const n = pattern[++i];
-      if (n === undefined) return undefined;
-      re += n.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    } else if (c === "[") {
-      const end = pattern.indexOf("]", i + 1);
-      if (end < 0) return undefined;
-      let cls = pattern.slice(i + 1, end);
-      if (cls.startsWith("!")) cls = `^${cls.slice(1)}`;
-      re += `[${cls.replace(/\\/g, "\\\\")}]`;
-      i = end;
-    } else if (c === "{") {
-      re += "(?:";
-      inAlt++;
-    } else if (c === "}" && inAlt > 0) {
-      re += ")";
-      inAlt--;
-    } else if (c === "," && inAlt > 0) re += "|";
-    else re += c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-  }
-  if (inAlt > 0) return undefined;
-  try {
-    return new RegExp(`^${re}$`, "s");
-  } catch {
-    return undefined;
-  }
+/** Non-overlapping occurrences of a non-empty `sub` in `s`, counted without allocating. */
+function occurrences(s: string, sub: string): number {
+  let n = 0;
+  for (let i = s.indexOf(sub); i >= 0; i = s.indexOf(sub, i + sub.length)) n++;
+  return n;
+}
+
+/** Charges the string work of a builtin over `strings` (before it allocates its result). */
+function chargeStrings(...strings: string[]): void {
+  let n = 0;
+  for (const x of strings) n += x.length;
+  charge(strUnits(n));
 }
 
 const IS = (type: string): Builtin => ({
@@ -231,8 +146,10 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.num | T.set, T.num | T.set],
     result: T.num | T.set,
     fn: ([a, b]) => {
-      if (a instanceof RegoSet && b instanceof RegoSet)
+      if (a instanceof RegoSet && b instanceof RegoSet) {
+        charge(a.size);
         return new RegoSet([...a.items.values()].filter((x) => !b.has(x)));
+      }
       return isNumber(a) && isNumber(b) ? arith(a, b, "-") : undefined;
     },
   },
@@ -270,7 +187,7 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.str | T.arr | T.obj | T.set],
     result: T.num,
     fn: ([v]) => {
-      if (typeof v === "string") return [...v].length;
+      if (typeof v === "string") return runeCount(v);
       if (Array.isArray(v)) return v.length;
       return v instanceof RegoSet || v instanceof RegoObject ? v.size : undefined;
     },
@@ -289,46 +206,80 @@ export const BUILTINS: Record<string, Builtin> = {
   },
   startswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.startsWith(p!)) },
   endswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.endsWith(p!)) },
-  contains: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.includes(p!)) },
-  lower: { args: [T.str], result: T.str, fn: str((s) => s!.toLowerCase()) },
-  upper: { args: [T.str], result: T.str, fn: str((s) => s!.toUpperCase()) },
-  trim_space: {
-    args: [T.str],
-    result: T.str,
-    fn: str((s) => s!.replace(/^[\s\u0085]+|[\s\u0085]+$/gu, "")),
+  contains: {
+    args: [T.str, T.str],
+    result: T.bool,
+    fn: str((s, p) => (chargeStrings(s!), s!.includes(p!))),
   },
+  lower: { args: [T.str], result: T.str, fn: str((s) => goLower(s!)) },
+  upper: { args: [T.str], result: T.str, fn: str((s) => goUpper(s!)) },
+  trim_space: { args: [T.str], result: T.str, fn: str((s) => goTrimSpace(s!)) },
   split: {
     args: [T.str, T.str],
     result: T.arr,
-    fn: str((s, d) => (d === "" ? [...s!] : s!.split(d!))),
+    fn: str((s, d) => {
+      if (d === "") {
+        charge(runeCount(s!));
+        return [...s!];
+      }
+      chargeStrings(s!);
+      charge(occurrences(s!, d!));
+      return s!.split(d!);
+    }),
   },
   replace: {
     args: [T.str, T.str, T.str],
     result: T.str,
-    fn: str((s, o, n) => s!.split(o!).join(n!)),
+    fn: str((s, o, n) => {
+      if (o === "") {
+        // Go inserts at every byte boundary, producing invalid UTF-8 inside multi-byte characters:
+        // refused (undefined) there, a deliberate difference (README).
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: ASCII range check
+        if (!/^[\x00-\x7f]*$/.test(s!)) return undefined;
+        charge(strUnits(s!.length * (n!.length + 1) + n!.length));
+        return s === "" ? n : n + [...s!].join(n!) + n;
+      }
+      // Output size before building it: occurrences × growth.
+      chargeStrings(s!);
+      const hits = occurrences(s!, o!);
+      charge(strUnits(s!.length + hits * Math.max(0, n!.length - o!.length)));
+      return s!.split(o!).join(n!);
+    }),
   },
   concat: {
     args: [T.str, T.arr | T.set],
     result: T.str,
     fn: ([d, v]) => {
       const items = elements(v!);
-      return typeof d === "string" && items?.every((x) => typeof x === "string")
-        ? items.join(d)
-        : undefined;
+      if (typeof d !== "string" || !items?.every((x) => typeof x === "string")) return undefined;
+      let n = d.length * items.length;
+      for (const x of items as string[]) n += x.length;
+      charge(strUnits(n) + items.length);
+      return items.join(d);
     },
   },
   sprintf: {
     args: [T.str, T.arr],
     result: T.str,
-    fn: ([f, a]) => (typeof f === "string" && Array.isArray(a) ? sprintf(f, a) : undefined),
+    fn: ([f, a]) => (typeof f === "string" && Array.isArray(a) ? goSprintf(f, a) : undefined),
   },
   "object.get": {
     args: [T.obj, T.any, T.any],
     result: T.any,
     fn: ([o, k, d]) => {
       if (!(o instanceof RegoObject)) return undefined;
-      const v = o.get(k!);
-      return v === undefined ? d : v;
+      // An array key is a path into nested collections (OPA).
+      if (!Array.isArray(k)) {
+        const v = o.get(k!);
+        return v === undefined ? d : v;
+      }
+      charge(k.length);
+      let cur: Value | undefined = o;
+      for (const seg of k) {
+        cur = getIn(cur, seg);
+        if (cur === undefined) break;
+      }
+      return cur === undefined ? d : cur;
     },
   },
   "time.now_ns": { args: [], result: T.num, fn: (_a, ctx) => canonicalNumber(ctx.nowNs) },
@@ -353,18 +304,28 @@ export const BUILTINS: Record<string, Builtin> = {
             : undefined;
       if (delims?.length === 0 && d !== null) delims.push(".");
       if (typeof p !== "string" || typeof s !== "string" || delims === undefined) return undefined;
-      return globToRegExp(p, delims)?.test(s);
+      const g = compileGlob(p, delims);
+      return g === undefined ? undefined : globMatch(g, s);
     },
   },
   sort: {
     args: [T.arr | T.set],
     result: T.arr,
-    fn: ([v]) => elements(v!)?.slice().sort(compareValues),
+    fn: ([v]) => {
+      const items = elements(v!);
+      if (items === undefined) return undefined;
+      charge(items.length);
+      return items.slice().sort(compareValues);
+    },
   },
   "array.concat": {
     args: [T.arr, T.arr],
     result: T.arr,
-    fn: ([a, b]) => (Array.isArray(a) && Array.isArray(b) ? [...a, ...b] : undefined),
+    fn: ([a, b]) => {
+      if (!Array.isArray(a) || !Array.isArray(b)) return undefined;
+      charge(a.length + b.length);
+      return [...a, ...b];
+    },
   },
   "array.slice": {
     args: [T.arr, T.num, T.num],
@@ -380,37 +341,48 @@ export const BUILTINS: Record<string, Builtin> = {
         return undefined;
       const from = Math.max(0, Number(start));
       const to = Math.min(a.length, Number(stop));
-      return from >= to ? [] : a.slice(from, to);
+      if (from >= to) return [];
+      charge(to - from);
+      return a.slice(from, to);
     },
   },
   "object.keys": {
     args: [T.obj],
     result: T.set,
-    fn: ([o]) =>
-      o instanceof RegoObject ? new RegoSet([...o.entries.values()].map(([k]) => k)) : undefined,
+    fn: ([o]) => {
+      if (!(o instanceof RegoObject)) return undefined;
+      charge(o.size);
+      return new RegoSet([...o.entries.values()].map(([k]) => k));
+    },
   },
   union: {
     args: [T.set],
     result: T.set,
-    fn: ([v]) => setsOf(v!, (sets) => new RegoSet(sets.flatMap((x) => [...x.items.values()]))),
+    fn: ([v]) =>
+      setsOf(v!, (sets) => {
+        charge(sets.reduce((n, x) => n + x.size, 0));
+        return new RegoSet(sets.flatMap((x) => [...x.items.values()]));
+      }),
   },
   intersection: {
     args: [T.set],
     result: T.set,
     fn: ([v]) =>
-      setsOf(v!, (sets) =>
-        sets.length === 0
-          ? new RegoSet()
-          : new RegoSet([...sets[0]!.items.values()].filter((x) => sets.every((s) => s.has(x)))),
-      ),
+      setsOf(v!, (sets) => {
+        if (sets.length === 0) return new RegoSet();
+        charge(sets[0]!.size * sets.length);
+        return new RegoSet([...sets[0]!.items.values()].filter((x) => sets.every((s) => s.has(x))));
+      }),
   },
   indexof: {
     args: [T.str, T.str],
     result: T.num,
     fn: str((s, sub) => {
-      // OPA counts runes (code points), not UTF-16 units.
+      // OPA refuses an empty search string and counts runes (code points), not UTF-16 units.
+      if (sub === "") return undefined;
+      chargeStrings(s!);
       const i = s!.indexOf(sub!);
-      return i < 0 ? -1 : [...s!.slice(0, i)].length;
+      return i < 0 ? -1 : runeCount(s!.slice(0, i));
     }),
   },
   substring: {
@@ -426,12 +398,11 @@ export const BUILTINS: Record<string, Builtin> = {
         Number(start) < 0
       )
         return undefined;
-      const runes = [...s];
-      const from = Number(start);
-      if (from >= runes.length) return "";
-      return (
-        Number(length) < 0 ? runes.slice(from) : runes.slice(from, from + Number(length))
-      ).join("");
+      chargeStrings(s);
+      const from = cpOffset(s, Number(start));
+      if (from >= s.length) return "";
+      if (Number(length) < 0) return s.slice(from);
+      return s.slice(from, from + cpOffset(s.slice(from), Number(length)));
     },
   },
   to_number: {
@@ -441,12 +412,10 @@ export const BUILTINS: Record<string, Builtin> = {
       if (v === null) return 0;
       if (typeof v === "boolean") return v ? 1 : 0;
       if (isNumber(v)) return v;
-      if (
-        typeof v !== "string" ||
-        !/^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/.test(v)
-      )
-        return undefined;
-      return /^-?[0-9]+$/.test(v) ? canonicalNumber(BigInt(v)) : canonicalNumber(Number(v));
+      if (typeof v !== "string") return undefined;
+      chargeStrings(v);
+      // Go's strconv.ParseFloat syntax ("03", "+3", ".5", "1_000", "0x1p4"), exact when integral.
+      return parseGoNumber(v);
     },
   },
   type_name: { args: [T.any], result: T.str, fn: ([v]) => typeName(v!) },
@@ -462,6 +431,7 @@ export const BUILTINS: Record<string, Builtin> = {
 function fold(v: Value, f: (a: Num, b: Num) => Num, init: Num): Value | undefined {
   const items = elements(v);
   if (items === undefined || !items.every(isNumber)) return undefined;
+  charge(items.length);
   return (items as Num[]).reduce(f, init);
 }
 
@@ -474,5 +444,6 @@ function setsOf(v: Value, f: (sets: RegoSet[]) => Value): Value | undefined {
 function extreme(v: Value, sign: 1 | -1): Value | undefined {
   const items = elements(v);
   if (items === undefined || items.length === 0) return undefined;
+  charge(items.length);
   return items.reduce((best, x) => (compareValues(x, best) * sign > 0 ? x : best));
 }

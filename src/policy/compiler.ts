@@ -7,6 +7,7 @@
 import type { Literal, Module, Pos, Term } from "./ast.js";
 import { invalid, unsupported } from "./diagnostics.js";
 import { rewriteNegation } from "./negation.js";
+import { scopeLocals } from "./scopes.js";
 import { orderBody, termSafety } from "./safety.js";
 import { T } from "./builtins.js";
 import { TypeChecker, unionTy, type Ty } from "./typecheck.js";
@@ -154,6 +155,14 @@ class Resolver {
         }
       }
     });
+    // `some x` must be used (OPA: "declared var x unused"), as must every's key and value.
+    for (const lit of lits) {
+      if (lit.k !== "someDecl") continue;
+      for (const name of lit.names) {
+        if (!lits.some((other) => other !== lit && mentions(other, name)))
+          invalid(`declared var ${name.startsWith("_$") ? "_" : name} unused`, lit.pos);
+      }
+    }
     return lits.flatMap((lit) => this.hoistNegated(this.literal(lit, scope, declare)));
   }
 
@@ -195,6 +204,14 @@ class Resolver {
         return { ...lit, coll };
       }
       case "every": {
+        for (const name of [lit.key, lit.value]) {
+          if (
+            name !== undefined &&
+            !name.startsWith("_$") &&
+            !lit.body.some((l) => mentions(l, name))
+          )
+            invalid(`declared var ${name} unused`, lit.pos);
+        }
         const coll = this.term(lit.coll, scope);
         const inner = new Set(scope);
         if (lit.key !== undefined) inner.add(lit.key);
@@ -254,6 +271,7 @@ function ruleDeps(x: unknown, out: Set<string>): void {
  * ```
  */
 export function compileModule(mod: Module): CompiledPolicy {
+  scopeLocals(mod);
   const names = new Set(mod.rules.map((r) => r.name));
   const functions = new Map(
     mod.rules.flatMap((r) => (r.args === undefined ? [] : [[r.name, r.args.length] as const])),

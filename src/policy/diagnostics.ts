@@ -16,7 +16,8 @@ import type { Pos } from "./ast.js";
 export function invalid(message: string, pos: Pos): never {
   throw new CryptoTensorsError(
     "ERR_POLICY_INVALID",
-    `policy compile error at ${pos.line}:${pos.col}: ${message}; fix the Rego text`,
+    // Scope suffixes (scopes.ts) are internal: show the names as written.
+    `policy compile error at ${pos.line}:${pos.col}: ${message.replace(/\$s\d+/g, "")}; fix the Rego text`,
   );
 }
 

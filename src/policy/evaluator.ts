@@ -10,7 +10,9 @@ import { CryptoTensorsError } from "../errors.js";
 import type { Literal, Term } from "./ast.js";
 import { BUILTINS, type BuiltinContext } from "./builtins.js";
 import type { CompiledDef, CompiledPolicy, CompiledRule } from "./compiler.js";
-import { RegoObject, RegoSet, sortedSet, valueEquals, valueKey, type Value } from "./values.js";
+import { bounded } from "./budget.js";
+import { charge, metered } from "./meter.js";
+import { RegoObject, RegoSet, valueEquals, valueKey, type Value } from "./values.js";
 
 /** Limits applied to one evaluation. */
 export interface EvalLimits {
@@ -38,13 +40,13 @@ function forEachEntry(v: Value, f: (key: Value, value: Value) => boolean): boole
     for (let i = 0; i < v.length; i++) if (f(i, v[i]!)) return true;
     return false;
   }
+  // Objects and sets iterate in OPA's sorted order, so comprehension results come out in the same order.
   if (v instanceof RegoObject) {
-    for (const [key, value] of v.entries.values()) if (f(key, value)) return true;
+    for (const [key, value] of v.sorted()) if (f(key, value)) return true;
     return false;
   }
   if (v instanceof RegoSet) {
-    // Sets iterate in OPA's sorted order, so comprehension results come out in the same order.
-    for (const x of sortedSet(v)) if (f(x, x)) return true;
+    for (const x of v.sorted()) if (f(x, x)) return true;
     return false;
   }
   return undefined;
@@ -72,6 +74,8 @@ function lookup(coll: Value, key: Value): Value | undefined {
  */
 export class Evaluation {
   private steps = 0;
+  /** Step count at which the clock is read next. */
+  private nextClock = 1024;
   private readonly maxSteps: number;
   private readonly deadline: number;
   private readonly ruleCache = new Map<string, Value | undefined>();
@@ -87,6 +91,7 @@ export class Evaluation {
     nowNs: bigint = BigInt(Date.now()) * 1_000_000n,
   ) {
     this.maxSteps = limits.maxSteps ?? 1_000_000;
+    this.nextClock = Math.min(1024, this.maxSteps + 1);
     this.deadline = Date.now() + (limits.timeoutMs ?? 250);
     this.ctx = { nowNs };
   }
@@ -95,14 +100,28 @@ export class Evaluation {
   query(path: string[]): Value | undefined {
     const pkg = this.policy.pkg;
     if (path.length !== pkg.length + 1 || pkg.some((p, i) => p !== path[i])) return undefined;
-    return this.rule(path[pkg.length]!);
+    // Builtins and value operations charge their work to the same budget (budget.ts).
+    return metered(
+      (units) => this.charge(units),
+      () => this.rule(path[pkg.length]!),
+    );
   }
 
   private tick(): void {
-    if (++this.steps > this.maxSteps)
+    if (++this.steps >= this.nextClock) this.limits();
+  }
+
+  /** Adds work units (builtins, hashing, comparisons) to the step count. */
+  private charge(units: number): void {
+    this.steps += units;
+    if (this.steps >= this.nextClock) this.limits();
+  }
+
+  private limits(): void {
+    if (this.steps > this.maxSteps)
       evalError(`exceeded the budget of ${this.maxSteps} steps; simplify the policy`);
-    if ((this.steps & 1023) === 0 && Date.now() > this.deadline)
-      evalError("exceeded the time limit; simplify the policy");
+    this.nextClock = Math.min(this.steps + 1024, this.maxSteps + 1);
+    if (Date.now() > this.deadline) evalError("exceeded the time limit; simplify the policy");
   }
 
   rule(name: string): Value | undefined {
@@ -141,7 +160,7 @@ export class Evaluation {
         if (def.body === undefined) emit();
         else this.body(def.body, 0, emit);
       }
-      return pairs;
+      return bounded(pairs);
     }
     if (rule.multi) {
       const members = new RegoSet();
@@ -150,7 +169,7 @@ export class Evaluation {
         if (def.body === undefined) this.term(def.value, add);
         else this.body(def.body, 0, () => this.term(def.value, add));
       }
-      return members;
+      return bounded(members);
     }
     let found: Value | undefined;
     for (const def of rule.defs) {
@@ -390,9 +409,9 @@ export class Evaluation {
       case "ref":
         return this.term(t.head, (base) => this.walk(base, t.path, 0, k));
       case "array":
-        return this.terms(t.items, 0, [], (vs) => k(vs));
+        return this.terms(t.items, 0, [], (vs) => k(bounded(vs)));
       case "set":
-        return this.terms(t.items, 0, [], (vs) => k(new RegoSet(vs)));
+        return this.terms(t.items, 0, [], (vs) => k(bounded(new RegoSet(vs))));
       case "object": {
         const flat = t.entries.flat();
         return this.terms(flat, 0, [], (vs) => {
@@ -403,7 +422,7 @@ export class Evaluation {
               evalError("object keys must be unique");
             o.set(vs[i]!, vs[i + 1]!);
           }
-          return k(o);
+          return k(bounded(o));
         });
       }
       case "call":
@@ -442,8 +461,8 @@ export class Evaluation {
         }),
       );
     });
-    if (t.kind === "object") return obj;
-    return t.kind === "set" ? new RegoSet(items) : items;
+    if (t.kind === "object") return bounded(obj);
+    return bounded(t.kind === "set" ? new RegoSet(items) : items);
   }
 
   private terms(ts: Term[], i: number, acc: Value[], k: (vs: Value[]) => boolean): boolean {
@@ -491,7 +510,7 @@ export class Evaluation {
     const step = (j: number): boolean => {
       if (j === argOrder.length) {
         const r = t.user === true ? this.func(t.name, args) : builtin.fn(args, this.ctx);
-        return r === undefined ? false : k(r);
+        return r === undefined ? false : k(bounded(r));
       }
       const idx = argOrder[j]!;
       return this.term(t.args[idx]!, (v) => {
@@ -504,8 +523,14 @@ export class Evaluation {
 }
 
 function memberOf(c: Value, x: Value): boolean {
-  if (Array.isArray(c)) return c.some((e) => valueEquals(e, x));
+  if (Array.isArray(c)) {
+    charge(c.length);
+    return c.some((e) => valueEquals(e, x));
+  }
   if (c instanceof RegoSet) return c.has(x);
-  if (c instanceof RegoObject) return [...c.entries.values()].some(([, v]) => valueEquals(v, x));
+  if (c instanceof RegoObject) {
+    charge(c.size);
+    for (const [, v] of c.entries.values()) if (valueEquals(v, x)) return true;
+  }
   return false;
 }

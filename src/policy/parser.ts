@@ -9,7 +9,7 @@ import { CryptoTensorsError } from "../errors.js";
 import { unsupported } from "./diagnostics.js";
 import type { Literal, Module, Pos, RuleDef, Term } from "./ast.js";
 import { syntaxError, tokenize, type Token } from "./lexer.js";
-import { canonicalNumber } from "./values.js";
+import { decimalValue } from "./gonumber.js";
 
 const MAX_DEPTH = 64;
 const RELATIONS: Record<string, string> = {
@@ -230,6 +230,7 @@ class Parser {
     while (!this.is(close)) {
       if (this.peek().type === "eof") this.fail(`expected "${close}"`);
       out.push(this.parseLiteral());
+      if (this.is("with")) unsupported("`with` modifiers", this.pos());
       if (this.is(";")) this.next();
       else if (!this.is(close) && !this.peek().nl)
         this.fail(`unexpected ${this.describe(this.peek())}`);
@@ -297,16 +298,16 @@ class Parser {
   private parseSimpleLiteral(): Literal {
     const at = this.pos();
     const term = this.parseMembership(this.parseExpr());
+    let lit: Literal;
     if (this.is(":=")) {
       this.next();
-      return { k: "assign", lhs: term, rhs: this.parseExpr(), pos: at };
-    }
-    if (this.is("=")) {
+      lit = { k: "assign", lhs: term, rhs: this.parseExpr(), pos: at };
+    } else if (this.is("=")) {
       this.next();
-      return { k: "unify", lhs: term, rhs: this.parseExpr(), pos: at };
-    }
+      lit = { k: "unify", lhs: term, rhs: this.parseExpr(), pos: at };
+    } else lit = { k: "expr", term, pos: at };
     if (this.is("with")) unsupported("`with` modifiers", this.pos());
-    return { k: "expr", term, pos: at };
+    return lit;
   }
 
   /** `k, v in coll` membership, allowed where an expression stands alone (rule value, body literal). */
@@ -523,14 +524,14 @@ class Parser {
 }
 
 function parseNumber(text: string): number | bigint {
-  if (/^-?[0-9]+$/.test(text)) return canonicalNumber(BigInt(text));
-  const n = Number(text);
-  if (!Number.isFinite(n))
+  // OPA keeps a literal's text: integers written with an exponent (1e30) are exact too.
+  const n = decimalValue(text);
+  if (n === undefined)
     throw new CryptoTensorsError(
       "ERR_POLICY_UNSUPPORTED",
       `number ${text} is out of range for the embedded engine`,
     );
-  return canonicalNumber(n);
+  return n;
 }
 
 /**

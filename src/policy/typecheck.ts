@@ -185,8 +185,7 @@ export class TypeChecker {
       if ((x.m & b.args[i]!) === 0)
         invalid(`rego_type_error: ${t.name}: argument ${i + 1} has the wrong type`, t.pos);
     });
-    if (t.name === "minus")
-      return ty(types.every((x) => (x.m & T.num) !== 0) ? T.num & b.result : b.result);
+    // As OPA, a result type is the builtin's declared one (minus: number or set, whatever its operands).
     return ty(b.result);
   }
 

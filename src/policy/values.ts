@@ -6,6 +6,8 @@
  * bigints (so `time.now_ns()` stays exact), non-integers are IEEE doubles.
  */
 
+import { charge } from "./meter.js";
+
 /** A Rego value. Objects and sets are the classes below; everything else is a JS primitive or array. */
 export type Value = null | boolean | number | bigint | string | Value[] | RegoObject | RegoSet;
 
@@ -30,6 +32,18 @@ export class RegoObject {
   /** Adds or replaces a key. */
   set(key: Value, value: Value): void {
     this.entries.set(valueKey(key), [key, value]);
+    this.#sorted = undefined;
+  }
+
+  #sorted: [Value, Value][] | undefined;
+
+  /** Entries in OPA's order (sorted by key), as OPA iterates objects; cached until the next `set`. */
+  sorted(): [Value, Value][] {
+    if (this.#sorted === undefined) {
+      charge(this.entries.size);
+      this.#sorted = [...this.entries.values()].sort((x, y) => compareValues(x[0], y[0]));
+    }
+    return this.#sorted;
   }
 
   get size(): number {
@@ -54,6 +68,18 @@ export class RegoSet {
 
   add(value: Value): void {
     this.items.set(valueKey(value), value);
+    this.#sorted = undefined;
+  }
+
+  #sorted: Value[] | undefined;
+
+  /** Members in OPA's order; cached until the next `add`. */
+  sorted(): Value[] {
+    if (this.#sorted === undefined) {
+      charge(this.items.size);
+      this.#sorted = [...this.items.values()].sort(compareValues);
+    }
+    return this.#sorted;
   }
 
   has(value: Value): boolean {
@@ -125,9 +151,15 @@ export function valueKey(v: Value): string {
     case "bigint":
       return `n${String(v)}`;
     case "string":
+      if (v.length > 64) charge(v.length >>> 6);
       return JSON.stringify(v);
   }
-  if (Array.isArray(v)) return `[${v.map(valueKey).join(",")}]`;
+  // Hashing walks the value as a tree: charge it, so a value sharing sub-values stays bounded in time.
+  if (Array.isArray(v)) {
+    charge(v.length + 1);
+    return `[${v.map(valueKey).join(",")}]`;
+  }
+  charge(v.size + 1);
   if (v instanceof RegoSet) return `<${[...v.items.keys()].sort().join(",")}>`;
   const parts = [...v.entries.entries()].map(([k, [, val]]) => `${k}:${valueKey(val)}`);
   return `{${parts.sort().join(",")}}`;
@@ -144,6 +176,7 @@ export function valueKey(v: Value): string {
 export function valueEquals(a: Value, b: Value): boolean {
   if (a === b) return true;
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  charge(1 + (Array.isArray(a) ? a.length : a.size));
   if (Array.isArray(a))
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => valueEquals(x, b[i]!));
   if (a instanceof RegoObject) {
@@ -189,10 +222,6 @@ function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sortedValues(values: Iterable<Value>): Value[] {
-  return [...values].sort(compareValues);
-}
-
 /**
  * OPA's total order over values (used by `<`, `sort`, `max`, set iteration order).
  *
@@ -217,10 +246,7 @@ export function compareValues(a: Value, b: Value): number {
     case 6:
       return compareSequences(a as Value[], b as Value[]);
     case 8:
-      return compareSequences(
-        sortedValues((a as RegoSet).items.values()),
-        sortedValues((b as RegoSet).items.values()),
-      );
+      return compareSequences((a as RegoSet).sorted(), (b as RegoSet).sorted());
   }
   const ea = sortedEntries(a as RegoObject);
   const eb = sortedEntries(b as RegoObject);
@@ -232,6 +258,7 @@ export function compareValues(a: Value, b: Value): number {
 }
 
 function compareSequences(a: Value[], b: Value[]): number {
+  charge(1 + Math.min(a.length, b.length));
   for (let i = 0; i < Math.min(a.length, b.length); i++) {
     const c = compareValues(a[i]!, b[i]!);
     if (c !== 0) return c;
@@ -248,7 +275,7 @@ function compareSequences(a: Value[], b: Value[]): number {
  * ```
  */
 export function sortedEntries(o: RegoObject): [Value, Value][] {
-  return [...o.entries.values()].sort((x, y) => compareValues(x[0], y[0]));
+  return o.sorted();
 }
 
 /**
@@ -260,7 +287,7 @@ export function sortedEntries(o: RegoObject): [Value, Value][] {
  * ```
  */
 export function sortedSet(s: RegoSet): Value[] {
-  return sortedValues(s.items.values());
+  return s.sorted();
 }
 
 /**

@@ -75,4 +75,145 @@ export const SEMANTICS_ENTRIES: [string, unknown[], boolean?][] = [
   ],
   ["package model\nallow := [x | x := 1; not input.q[input.z]]", [{}, { z: 1, q: [] }]],
   ["package model\ndefault allow := false\nallow if not input.a != input.b", [{ a: 1 }]],
+  // B: object.get with an array key walks a path.
+  [
+    'package model\nallow := [object.get(input.claims, ["limits", "max"], 1), object.get(input.claims, [], 1), object.get(input.claims, ["xs", 1], 0), object.get(input.claims, ["s", "a"], 0), object.get(input.claims, "limits", 0), object.get(input.claims, "n", 0)]',
+    [{ claims: { limits: { max: 5 }, xs: [7, 8], s: ["a"], n: null } }, { claims: {} }],
+  ],
+  // C: objects iterate in sorted key order.
+  [
+    "package model\nallow := [k | some k, _ in input.claims]",
+    [{ claims: { tier: 1, sub: 2, "10": 3, "2": 4, b: 5 } }],
+  ],
+  [
+    "package model\nallow := [v | input.claims[k]; v := k]",
+    [{ claims: { tier: 1, "2": 4, a: 0 } }],
+  ],
+  ["package model\nallow := [[k, v] | some k, v in input.o]", [{ o: { z: 1, "1": 2, a: 3 } }]],
+  // D: to_number reads number text as Go's strconv.ParseFloat.
+  [
+    "package model\nallow := {x: n | some x in input.xs; n := to_number(x) * 1}",
+    [
+      {
+        xs: ["03", "+3", "5.", ".5", "-.5", "00", "1_000", "0x10", "0x1p4", "1e400", "Inf", "-0"],
+      },
+      {
+        xs: ["1e30", "+.5e1", "0_1", "1__0", "_1", "1_", "0b101", "0x_1p0", "1E5", "  1", "NaN"],
+      },
+      { xs: ["0.1e-400", "+-1", "1e", ".", "-", "0x", "0X1P-2", "1.e5", "1_0.5", "1e1_0", ""] },
+    ],
+  ],
+  ['package model\nallow := to_number("1e30") == 1000000000000000000000000000000', [{}]],
+  // E: time.parse_rfc3339_ns is Go's time.Parse(time.RFC3339, …).
+  [
+    "package model\nallow := {x: n | some x in input.xs; n := time.parse_rfc3339_ns(x)}",
+    [
+      {
+        xs: [
+          "2026-01-01T9:00:00Z",
+          "2026-01-01T00:00:00,5Z",
+          "2026-01-01T00:00:00.1234567891Z",
+          "2026-01-01T00:00:00+24:00",
+          "2026-01-01T00:00:00+01:60",
+          "2026-01-01T00:00:00+25:00",
+          "2026-1-01T00:00:00Z",
+          "2026-01-01T00:0:00Z",
+          "2026-01-01T24:00:00Z",
+          "2026-02-29T00:00:00Z",
+          "2026-01-01T00:00:00.Z",
+          "2026-01-01T00:00:00+0100",
+          "0000-01-01T00:00:00Z",
+          "2026-01-01T07:00:00.5+07:00",
+        ],
+      },
+    ],
+  ],
+  // F: glob.match follows gobwas/glob: code points, `[!…]` negates, `^` is literal.
+  [
+    "package model\nallow := [[c[0], c[1], glob.match(c[0], [], c[1])] | some c in input.cases]",
+    [
+      {
+        cases: [
+          ["gpu-?", "gpu-🚀"],
+          ["[^a]*", "b"],
+          ["[^a]*", "^a"],
+          ["[!a]*", "b"],
+          ["[]", "a"],
+          ["a{b,c}d", "acd"],
+          ["a{,b}", "a"],
+          ["{}", ""],
+          ["a\\*", "a*"],
+          ["a\\", "a"],
+          ["*", "a.b"],
+          ["**", "a.b"],
+          ["{a,b", "a"],
+          ["a}", "a}"],
+          ["a,b", "a,b"],
+          ["[c-a]", "b"],
+          ["[ab-c]", "-"],
+          ["[!]", "a"],
+          ["?", "."],
+          ["[.]", "."],
+          ["[\\]]", "]"],
+          ["{a,{b,c}*}", "cxx"],
+          ["[é-ü]", "ö"],
+          ["*a*a*a*a*a*a*a*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"],
+        ],
+      },
+    ],
+  ],
+  // G: Go's simple case mapping.
+  [
+    'package model\nallow := [lower("İSTANBUL-1"), upper("straße"), lower("ΟΔΥΣΣΕΥΣ"), upper("ﬁnance"), upper("ǅ"), lower("K"), upper("ſ"), upper("ᾀ"), upper(input.s), lower(input.s)]',
+    [{ s: "Ünïcödé ß ΐ ŉ" }],
+  ],
+  // H: U+FEFF is not space in Go.
+  [
+    'package model\nallow := [trim_space("\\ufeffpro") == "pro", trim_space(" \\u00a0x\\u3000"), trim_space("\\u200bx"), trim_space(input.s)]',
+    [{ s: "\u0085\u2028 y \u205f" }],
+  ],
+  // I: replace with an empty old string inserts between characters.
+  [
+    'package model\nallow := [replace("ab", "", "-"), replace("", "", "-"), replace("aaa", "aa", "b")]',
+    [{}],
+  ],
+  // J: indexof with an empty search string is an error (undefined).
+  ['package model\nallow := indexof("acme", "")', [{}]],
+  ['package model\nallow := [indexof("a🚀b", "b"), substring("a🚀bc", 1, 2), count("🚀")]', [{}]],
+  // K: sprintf is Go's fmt.
+  [
+    'package model\nallow := [sprintf("seats %s", [5]), sprintf("%v %v %v %v", [0.00001, 1234567.5, 2e-7, 1.5]), sprintf("%d", [1, 2, "a"]), sprintf("%d%", [50]), sprintf("%v", [["\\u0001"]])]',
+    [{}],
+  ],
+  [
+    'package model\nallow := [sprintf("%5.2f|%-4d|%04d|%x|%X|%o|%b|%q|%e|%g|%T|%T|%c|%U|%+d|% d|%t", [3.14159, 7, 42, 255, "hi", 8, 5, "a\\"b", 1234.5678, 0.000012345, 1, "s", 65, 9731, 3, 4, true]), sprintf("%v %s %d", [true, null, {"b": [1, "x"], "a": {2}}]), sprintf("%s", [12345678901234567890123]), sprintf("%.3s|%10s|%-10s|", ["abcdef", "r", "l"]), sprintf("%*d|%.*f", [5, 1, 2, 3.14159]), sprintf("%!", []), sprintf("%z", [1]), sprintf("%v", [set()])]',
+    [{}],
+  ],
+  [
+    'package model\nallow := sprintf("%v|%v|%.2f|%s", [input.a, input.b, input.a, input.o])',
+    [{ a: 1e-7, b: -2.5e-21, o: { k: ["\u00a0"] } }],
+  ],
+  // L: unused declared variables are compile errors.
+  ['package model\nallow if { some x; input.tier == "pro" }', [{ tier: "pro" }]],
+  ["package model\nallow if { every i, t in input.tensors { t == 1 } }", [{ tensors: [1] }]],
+  ["package model\nallow if { every t in input.tensors { true } }", [{ tensors: [1] }]],
+  ["package model\nallow if { every _, t in input.tensors { t } }", [{ tensors: [true] }]],
+  ["package model\nallow if { some x, y; x = 1 }", [{}]],
+  ["package model\nallow := [1 | some x]", [{}]],
+  ["package model\nallow if { some x; y := [x | x := 1]; y }", [{}]],
+  ["package model\nallow if { some x; x = 1 }", [{}]],
+  // M: comprehension and every bodies are scopes of their own.
+  ["package model\nallow if { x := 1; y := [x | x := 2]; count(y) == 1 }", [{}]],
+  ["package model\nallow if { x := 1; every y in [1] { x := 2; y } }", [{}]],
+  ["package model\nallow := [x | x := 1; y := [x | x := 2]]", [{}]],
+  ["package model\nallow if { x := 1; y := [x | some x in [5]]; y == [5] }", [{}]],
+  ["package model\nallow := [x | x := 2; x := 3]", [{}]],
+  ["package model\nallow := y if { x := 1; y := {x: v | some x, v in [5]} }", [{}]],
+  // N: `-` is typed number-or-set whatever its operands.
+  ["package model\nf(a, b) := count(a - b)\nallow := f({1}, {1})", [{}]],
+  ["package model\nallow := count(1 - 1)", [{}]],
+  ['package model\nallow if 1 - 1 == "a"', [{}]],
+  // P: integers written with an exponent are exact.
+  ["package model\nallow := 1e30 == 1000000000000000000000000000000", [{}]],
+  ["package model\nallow := [1e30, 1.5e1, 2.5e-1, 1e2 + 1, 12345678901234567890e2]", [{}]],
 ];
