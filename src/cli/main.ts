@@ -12,17 +12,21 @@ import { verify } from "./commands/verify.js";
 
 const USAGE = `usage:
   cryptotensors keygen [--alg aes256gcm|aes128gcm|chacha20poly1305] [--enc-kid ID] [--sign-kid ID]
-  cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
+      [--key-provider PKCS11_URI]   (create the keys inside the token; prints the public key)
+  cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID] [--alg ALG]
       [--format-version 1|2] [--chunk-size BYTES] [--tensor NAME]... [--policy POLICY_JSON_FILE] [--quiet]
   cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]... [--quiet]
   cryptotensors verify IN [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]...
   cryptotensors inspect IN [--json]
   cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
       [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)
+      [--reencrypt [--quiet]]   (fresh data keys and IVs, data re-encrypted: the old master key opens nothing)
   cryptotensors rewrap --recover IN [--keys NEW_JWKS] [--verify-keys NEW_PUBLIC_JWKS] [--jku-root DIR]...
       (finish or roll back an interrupted in-place rewrap; its journal must be signed by the new key)
   cryptotensors encrypt-onnx MODEL.onnx OUT_DIR [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
       [--format-version 1|2] [--chunk-size BYTES] [--policy POLICY_JSON_FILE] [--quiet]
+encrypt, decrypt, verify and rewrap take [--key-provider URI]... : pkcs11:token=…;object=…?module-path=…&pin-source=…
+(RFC 7512; keys stay in the token, named by --enc-kid/--sign-kid labels) or file:/path/keys.jwks.
 IN may be a model directory (shards + model.safetensors.index.json, or model.safetensors): OUT is then a
 new directory, written whole or not at all; decrypt, verify and rewrap take [--require-bound-shards].
 Without --keys, keys come from the CRYPTOTENSOR_KEYS environment variable.`;

@@ -1,8 +1,15 @@
 // cryptotensors encrypt IN OUT: encrypts and signs a safetensors file, streaming tensor by tensor.
-import { convertFile, CryptoTensorsError } from "../../index.js";
+import { convertFile, CryptoTensorsError, keyRingFromEnv } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 import { encryptDirectory, isDirectory } from "../model-commands.js";
-import { requireKeySet } from "../keys-file.js";
+import {
+  closeProviders,
+  heldMasterKey,
+  heldSigningKey,
+  KEY_PROVIDER_OPTION,
+  keyProvidersFrom,
+} from "../key-providers.js";
+import { readKeySet, requireKeySet } from "../keys-file.js";
 import { readPolicyFile } from "../policy-file.js";
 import { progressReporter } from "../progress.js";
 
@@ -17,25 +24,51 @@ export async function encrypt(argv: string[]): Promise<number> {
       "chunk-size": { type: "string" },
       tensor: { type: "string", multiple: true },
       policy: { type: "string" },
+      alg: { type: "string" },
       quiet: { type: "boolean" },
+      ...KEY_PROVIDER_OPTION,
     },
     ["IN", "OUT"],
   );
   const [input, output] = positionals as [string, string];
-  const ring = await requireKeySet(values.keys as string | undefined);
+  const providers = await keyProvidersFrom(values);
+  try {
+    return await encryptWith(values, input, output, providers);
+  } finally {
+    closeProviders(providers);
+  }
+}
+
+async function encryptWith(
+  values: Record<string, unknown>,
+  input: string,
+  output: string,
+  providers: Awaited<ReturnType<typeof keyProvidersFrom>>,
+): Promise<number> {
+  // With --key-provider, keys may live in a token: a key set is then optional.
+  const ring =
+    providers.length === 0
+      ? await requireKeySet(values.keys as string | undefined)
+      : ((await readKeySet(values.keys as string | undefined)) ??
+        keyRingFromEnv(process.env) ??
+        undefined);
   const encKid = values["enc-kid"] as string | undefined;
   const signKid = values["sign-kid"] as string | undefined;
-  const encKey = ring.findMaster(encKid);
-  const signKey = ring.findSigner(signKid);
+  const alg = (values.alg as string | undefined) ?? "aes256gcm";
+  const encKey = ring?.findMaster(encKid) ?? heldMasterKey(providers, encKid, alg);
+  const signKey = ring?.findSigner(signKid) ?? heldSigningKey(providers, signKid);
+  const where = providers.length > 0 ? "the key set or the key providers" : "the key set";
+  const label =
+    providers.length > 0 ? " (with --key-provider, name the token's key by its label)" : "";
   if (!encKey)
     throw new CryptoTensorsError(
       "ERR_KEY_NOT_FOUND",
-      `the key set has no symmetric key${encKid ? ` with kid ${JSON.stringify(encKid)}` : ""}`,
+      `${where} have no symmetric key${encKid ? ` with kid ${JSON.stringify(encKid)}` : `: pass --enc-kid${label}`}`,
     );
   if (!signKey)
     throw new CryptoTensorsError(
       "ERR_KEY_NOT_FOUND",
-      `the key set has no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : ""}`,
+      `${where} have no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : `: pass --sign-kid${label}`}`,
     );
   const version = values["format-version"] as string | undefined;
   if (version !== undefined && version !== "1" && version !== "2")

@@ -1,5 +1,7 @@
 // cryptotensors keygen: prints a fresh JWK set {"keys":[encKey, signKey]} in the reference's form.
-import { generateKeySet } from "../../index.js";
+// With --key-provider pkcs11:… the keys are created inside the token instead (sensitive,
+// non-extractable) and only the public verification key is printed, as a JWK set to pin.
+import { generateKeySet, generatePkcs11Keys } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 
 const ALGORITHMS = ["aes256gcm", "aes128gcm", "chacha20poly1305"] as const;
@@ -7,12 +9,34 @@ const ALGORITHMS = ["aes256gcm", "aes128gcm", "chacha20poly1305"] as const;
 export async function keygen(argv: string[]): Promise<number> {
   const { values } = parse(
     argv,
-    { alg: { type: "string" }, "enc-kid": { type: "string" }, "sign-kid": { type: "string" } },
+    {
+      alg: { type: "string" },
+      "enc-kid": { type: "string" },
+      "sign-kid": { type: "string" },
+      "key-provider": { type: "string" },
+    },
     [],
   );
   const alg = (values.alg as string | undefined) ?? "aes256gcm";
   if (!(ALGORITHMS as readonly string[]).includes(alg))
     throw new UsageError(`--alg must be one of ${ALGORITHMS.join(", ")}`);
+  const provider = values["key-provider"] as string | undefined;
+  if (provider !== undefined) {
+    if (!provider.toLowerCase().startsWith("pkcs11:"))
+      throw new UsageError(
+        "keygen --key-provider creates keys in a PKCS#11 token: pass a pkcs11: URI",
+      );
+    const made = await generatePkcs11Keys(provider, {
+      alg,
+      ...(values["enc-kid"] === undefined ? {} : { encKid: values["enc-kid"] as string }),
+      ...(values["sign-kid"] === undefined ? {} : { signKid: values["sign-kid"] as string }),
+    });
+    process.stderr.write(
+      `created in the token: master key ${made.enc?.kid} (${made.enc?.alg}) and Ed25519 key pair ${made.verify?.kid}; both stay there. The verification key follows (pin it with --verify-keys).\n`,
+    );
+    process.stdout.write(`${JSON.stringify({ keys: [made.verify] }, null, 2)}\n`);
+    return 0;
+  }
   const set = generateKeySet({
     alg: alg as (typeof ALGORITHMS)[number],
     ...(values["enc-kid"] === undefined ? {} : { encKid: values["enc-kid"] as string }),
