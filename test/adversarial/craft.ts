@@ -1,10 +1,9 @@
 // Builds hostile files from valid ones: saveFile with generated keys, then the header JSON is
 // edited and RE-SIGNED with the file's own signing key, so that an attack gets past the
 // signature and reaches the check that must stop it.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { tempDir } from "../support/temp-dir.js";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll } from "vitest";
 import { signaturePayload, signPayload, type SignedTensor } from "../../src/crypto/signature.js";
 import { generateKeySet } from "../../src/keys/keyring.js";
 import { saveFile, type TensorInput } from "../../src/writer/save-file.js";
@@ -22,9 +21,7 @@ export interface Crafted {
 
 /** A temporary directory removed after the test file. */
 export function scratchDir(prefix = "ct-adv-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(prefix);
 }
 
 let serial = 0;

@@ -1,10 +1,9 @@
 // Lifetime across threads and processes, run on the compiled library (compiled.ts): the same
 // file opened in several worker threads at once; a process that exits with reads in flight; and
 // memory back to its baseline after 100 open/read/close cycles (in a child with --expose-gc).
+import { tempDir } from "../support/temp-dir.js";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
@@ -15,7 +14,7 @@ import { saveFile } from "../../src/writer/save-file.js";
 import { COMPILED_ENV, compileLibrary } from "./compiled.js";
 
 const run = promisify(execFile);
-const dir = mkdtempSync(join(tmpdir(), "ct-life-"));
+const dir = tempDir("ct-life-");
 const keySet = generateKeySet({ encKid: "e", signKid: "s" });
 const keys = { keys: [...keySet.keys] };
 const weight = new Uint8Array(randomBytes(3 << 20));
@@ -34,7 +33,6 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => {
   compiled?.cleanup();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** Runs an ES module source in a child node process; resolves with its stdout. */

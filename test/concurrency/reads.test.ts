@@ -1,18 +1,16 @@
 // Many reads at once on one TensorFile, and close() while they are in flight: every read gets
 // its own correct bytes, close() waits for them (deferred, never a use-after-close), and reads
 // started after close() are refused with ERR_CLOSED. Both byte backends, plain and encrypted.
+import { tempDir } from "../support/temp-dir.js";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
 import { generateKeySet } from "../../src/keys/keyring.js";
 import { openFile } from "../../src/reader/open-file.js";
 import { saveFile } from "../../src/writer/save-file.js";
 
-const dir = mkdtempSync(join(tmpdir(), "ct-conc-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir("ct-conc-");
 const keySet = generateKeySet({ encKid: "e", signKid: "s" });
 const keys = { keys: [...keySet.keys] };
 // 16 tensors of different sizes, so that concurrent reads of different tensors interleave.

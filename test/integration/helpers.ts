@@ -1,17 +1,8 @@
 // Shared helpers for the integration tests: temporary directories and random tensors.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { afterAll } from "vitest";
 import type { TensorInput } from "../../src/index.js";
 
-/** A temporary directory removed after the test file. */
-export function tempDir(prefix = "ct-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from "../support/temp-dir.js";
 
 /** A U8 tensor of `length` random bytes. */
 export function randomTensor(

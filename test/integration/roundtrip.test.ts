@@ -1,11 +1,11 @@
 // End-to-end: saveFile → openFile/loadFile, plain and encrypted, with both byte backends.
+import { expectCode } from "../support/expect-code.js";
 import { readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   convertFile,
-  CryptoTensorsError,
   generateKeySet,
   loadFile,
   openFile,
@@ -24,12 +24,6 @@ const ALGORITHMS = ["aes256gcm", "aes128gcm", "chacha20poly1305"] as const;
 function keysFor(alg: (typeof ALGORITHMS)[number] = "aes256gcm") {
   const set = generateKeySet({ alg, encKid: "enc-1", signKid: "sign-1" });
   return { set, encKey: set.keys[0], signKey: set.keys[1] };
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy(
-    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
-  );
 }
 
 describe.each(BACKENDS)("round trips with the %s backend", (backend) => {

@@ -1,16 +1,10 @@
 // Interop with the reference package (cryptotensors==0.2.3, real Rust core via Python), both
 // directions: files it writes load in ours, files we write load in it — and tampering is refused.
+import { expectCode } from "../support/expect-code.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  CryptoTensorsError,
-  inspectFile,
-  loadFile,
-  openFile,
-  saveFile,
-  type TensorInput,
-} from "../../src/index.js";
+import { inspectFile, loadFile, openFile, saveFile, type TensorInput } from "../../src/index.js";
 import { buildWorkedExample } from "../fixtures/worked-example.js";
 import { tempDir } from "../integration/helpers.js";
 import {
@@ -62,12 +56,6 @@ const asOurs = (t: ReturnType<typeof sample>): Record<string, TensorInput> =>
 
 function refConfig(keys: RefJwks, extra: RefWriteConfig = {}): RefWriteConfig {
   return { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys), ...extra };
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy(
-    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
-  );
 }
 
 const versions: Array<{ version: "1" | "2"; chunk?: number }> = [

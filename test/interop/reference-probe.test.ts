@@ -2,9 +2,9 @@
 // writer rely on. Nothing here touches our own TypeScript implementation: the reference talks to
 // itself, to plain JSON parsing and to node:crypto decoding the bytes exactly as FORMAT.md says.
 // Findings are written up in docs/reference-behaviour.md.
+import { tempDir } from "../support/temp-dir.js";
 import { createCipheriv, createDecipheriv, createHash, verify } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildWorkedExample } from "../fixtures/worked-example.js";
@@ -32,11 +32,8 @@ import {
   splitFile,
 } from "./reference.js";
 
-let dir: string;
+const dir = tempDir("ct-ref-probe-");
 let fileCounter = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "ct-ref-probe-"));
-});
 const nextPath = (): string => join(dir, `f${fileCounter++}.safetensors`);
 
 /** Deterministic bytes so failures print readable hex. */

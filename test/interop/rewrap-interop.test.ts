@@ -2,11 +2,11 @@
 // in the reference with the new keys and not with the old; files the reference rewraps load
 // here; the data section is byte-identical (hash) across every rewrap. Also shows the planted-key
 // attack of FORMAT.md §8.2 succeeding in the reference and refused here.
+import { tempDir } from "../support/temp-dir.js";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CryptoTensorsError, loadFile, rewrapFile, saveFile, verifyFile } from "../../src/index.js";
 import {
   expectRefError,
@@ -24,11 +24,8 @@ import {
   type RefTensor,
 } from "./reference.js";
 
-let dir: string;
+const dir = tempDir("ct-rewrap-interop-");
 let counter = 0;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "ct-rewrap-interop-"));
-});
 const nextPath = (): string => join(dir, `f${counter++}.ct`);
 const bytesOf = (length: number, seed: number): Buffer =>
   Buffer.from(Array.from({ length }, (_, i) => (i * 13 + seed) & 0xff));

@@ -1,11 +1,11 @@
 // Cross-checks the format core against the real HF `safetensors` 0.7.0 Python package (issue 2
 // item 4): files HF writes parse in ours with the same tensors and bytes, files we write load in
 // HF with the same values, and our writer reproduces HF's bytes exactly.
+import { tempDir } from "../support/temp-dir.js";
 import fc from "fast-check";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { DTYPES, type Dtype } from "../../src/format/dtype.js";
 import { parseSafetensors } from "../../src/format/header.js";
 import { planLayout, serializeHeader } from "../../src/format/serialize.js";
@@ -194,14 +194,13 @@ const random: Case[] = fc.sample(randomArb, { numRuns: 40, seed: 20261126 }).map
 });
 
 const cases = [...fixed, ...random];
-let dir: string;
+const dir = tempDir("ct-hf-");
 let hfBytes: Uint8Array[];
 let oursBytes: Uint8Array[];
 let hfReadsOurs: HfFile[];
 let hfReadsHf: HfFile[];
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "ct-hf-"));
   oursBytes = cases.map((c, i) => {
     const bytes = writeOurs(c);
     writeFileSync(join(dir, `ours-${i}.safetensors`), bytes);
@@ -228,10 +227,6 @@ beforeAll(() => {
     }));
   hfReadsOurs = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("ours") }).files;
   hfReadsHf = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("hf") }).files;
-});
-
-afterAll(() => {
-  if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 function expectSameContent(c: Case, file: Uint8Array): void {

@@ -1,9 +1,9 @@
 // Both backends decrypt the same requests to the same bytes, with the same error codes.
+import { expectCode } from "../support/expect-code.js";
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend, nativeStats } from "../../src/native/index.js";
 import type { Backend, DecryptRequest } from "../../src/native/backend.js";
-import { CryptoTensorsError } from "../../src/errors.js";
 import { ALGORITHMS, requestFor, tempDir, writeEncrypted, type Fixture } from "./helpers.js";
 
 const { dir, cleanup } = tempDir();
@@ -24,12 +24,6 @@ async function decryptWith(
   } finally {
     await file.close();
   }
-}
-
-async function expectCode(promise: Promise<unknown>, code: string): Promise<void> {
-  await expect(promise).rejects.toSatisfy(
-    (e: unknown) => e instanceof CryptoTensorsError && e.code === code,
-  );
 }
 
 // [length, chunkSize]: chunk sizes that do and do not divide the length, tiny and multi-MiB.

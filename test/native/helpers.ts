@@ -1,8 +1,8 @@
 // Test fixtures for the backends: temporary files and an independent encryptor (node:crypto)
 // that produces chunked (v2) and whole (v1) ciphertexts as FORMAT.md §3.3–§3.4 describe.
 import { createCipheriv, randomBytes, type CipherGCM, type CipherGCMTypes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import { scratchDir } from "../support/temp-dir.js";
 import { join } from "node:path";
 import type { AeadAlgorithm, DecryptRequest } from "../../src/native/backend.js";
 
@@ -20,8 +20,7 @@ export const KEY_BYTES: Record<AeadAlgorithm, number> = {
 
 /** A temporary directory removed by the returned cleanup. */
 export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "ct-native-"));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return scratchDir("ct-native-");
 }
 
 export function writeTemp(dir: string, name: string, bytes: Uint8Array): string {

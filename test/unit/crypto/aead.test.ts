@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { createCipheriv } from "node:crypto";
 import { open, seal } from "../../../src/crypto/aead.js";
 import type { AeadAlgorithm } from "../../../src/crypto/algorithms.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 

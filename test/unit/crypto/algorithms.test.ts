@@ -5,7 +5,7 @@ import {
   nodeCipherName,
   parseAlgorithm,
 } from "../../../src/crypto/algorithms.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 describe("algorithm names", () => {
   it.each([

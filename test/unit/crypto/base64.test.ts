@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { decodeBase64, encodeBase64, isStrictBase64 } from "../../../src/crypto/base64.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 describe("strict standard base64", () => {
   it.each([

@@ -6,7 +6,7 @@ import {
   chunkIv,
   randomBaseIv,
 } from "../../../src/crypto/chunks.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 

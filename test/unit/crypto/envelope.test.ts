@@ -7,7 +7,7 @@ import {
   wrapDataKeyWithIv,
 } from "../../../src/crypto/envelope.js";
 import { byteRange } from "../../fixtures/worked-example.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const master = byteRange(0x00, 32);
 

@@ -5,7 +5,7 @@ import {
   type EncryptionEntry,
 } from "../../../src/crypto/reserved.js";
 import { byteRange } from "../../fixtures/worked-example.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const key = (n: number): EncryptionEntry => ({
   wrappedKey: byteRange(n, 32),

@@ -7,7 +7,7 @@ import {
   serializePolicy,
   type CryptoKeysHeader,
 } from "../../../src/crypto/reserved.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const ENC = '{"alg":"aes256gcm","kid":"enc-1","kty":"oct"}';
 const SIGN = '{"alg":"ed25519","kid":"sign-1","kty":"okp"}';

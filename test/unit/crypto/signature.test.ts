@@ -7,7 +7,7 @@ import {
   verifyPayload,
 } from "../../../src/crypto/signature.js";
 import { byteRange, SIGNING_PUBLIC_B64 } from "../../fixtures/worked-example.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 

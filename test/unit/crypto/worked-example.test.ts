@@ -8,7 +8,7 @@ import {
   DEFAULT_POLICY,
 } from "../../../src/crypto/reserved.js";
 import { signaturePayload, verifyPayload } from "../../../src/crypto/signature.js";
-import { decryptTensor } from "../../../src/crypto/tensor-data.js";
+import { decryptTensor } from "../../fixtures/tensor-data.js";
 import { parseKeySet } from "../../../src/keys/keyring.js";
 import { buildWorkedExample } from "../../fixtures/worked-example.js";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { MasterKey, SigningKey, parseJwk, toJwk } from "../../../src/keys/jwk.js";
-import { expectCode } from "../crypto/expect-code.js";
+import { MasterKey, SigningKey, parseJwk, toJwk } from "../../src/keys/jwk.js";
+import { expectCode } from "../support/expect-code.js";
 
 const K32 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const K16 = "AAECAwQFBgcICQoLDA0ODw==";

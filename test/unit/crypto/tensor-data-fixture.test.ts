@@ -10,9 +10,9 @@ import {
   openWhole,
   sealChunked,
   sealWhole,
-} from "../../../src/crypto/tensor-data.js";
+} from "../../fixtures/tensor-data.js";
 import { byteRange } from "../../fixtures/worked-example.js";
-import { expectCode } from "./expect-code.js";
+import { expectCode } from "../../support/expect-code.js";
 
 const hex = (s: string): Buffer => Buffer.from(s, "hex");
 const ALGS = ["aes128gcm", "aes256gcm", "chacha20poly1305"] as const;

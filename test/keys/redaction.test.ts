@@ -2,12 +2,12 @@
 // not hex, not base64 or base64url (preamble; FORMAT.md §8.7).
 import { describe, expect, it } from "vitest";
 import { inspect } from "node:util";
-import { parseJwk } from "../../../src/keys/jwk.js";
-import { keyRingFromEnv, parseKeySet } from "../../../src/keys/keyring.js";
-import { unwrapDataKey, wrapDataKey } from "../../../src/crypto/envelope.js";
-import { open } from "../../../src/crypto/aead.js";
-import { parseCryptoKeys } from "../../../src/crypto/reserved.js";
-import { CryptoTensorsError } from "../../../src/errors.js";
+import { parseJwk } from "../../src/keys/jwk.js";
+import { keyRingFromEnv, parseKeySet } from "../../src/keys/keyring.js";
+import { unwrapDataKey, wrapDataKey } from "../../src/crypto/envelope.js";
+import { open } from "../../src/crypto/aead.js";
+import { parseCryptoKeys } from "../../src/crypto/reserved.js";
+import { CryptoTensorsError } from "../../src/errors.js";
 
 const MASTER = Buffer.from(
   "7c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee07c0ffee0",
@@ -38,7 +38,7 @@ function expectNoLeak(text: string): void {
 }
 
 async function signerJwk(): Promise<Record<string, string>> {
-  const { ed25519PublicKey } = await import("../../../src/crypto/signature.js");
+  const { ed25519PublicKey } = await import("../../src/crypto/signature.js");
   return {
     kty: "okp",
     alg: "ed25519",

@@ -1,11 +1,7 @@
 import { describe, expect, it } from "vitest";
-import {
-  generateKeySet,
-  generateMasterKey,
-  generateSigningKey,
-} from "../../../src/keys/generate.js";
-import { parseKeySet } from "../../../src/keys/keyring.js";
-import { signPayload, verifyPayload } from "../../../src/crypto/signature.js";
+import { generateKeySet, generateMasterKey, generateSigningKey } from "../../src/keys/generate.js";
+import { parseKeySet } from "../../src/keys/keyring.js";
+import { signPayload, verifyPayload } from "../../src/crypto/signature.js";
 
 describe("key generation", () => {
   it("writes a reference-form JWK set that parses back", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { KeyRing, keyRingFromEnv, parseKeySet } from "../../../src/keys/keyring.js";
-import { parseJwk } from "../../../src/keys/jwk.js";
-import { expectCode } from "../crypto/expect-code.js";
+import { KeyRing, keyRingFromEnv, parseKeySet } from "../../src/keys/keyring.js";
+import { parseJwk } from "../../src/keys/jwk.js";
+import { expectCode } from "../support/expect-code.js";
 
 const K32 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const K32B = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
