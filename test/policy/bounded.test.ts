@@ -50,7 +50,10 @@ describe("hostile policies stay bounded inside builtins", () => {
   it("no policy crashes the process or runs far past the time limit", async () => {
     const { code, signal, lines, stderr } = await runChild();
     expect({ code, signal }, stderr.slice(-2000)).toEqual({ code: 0, signal: null });
-    expect(lines.map((l) => l.name), stderr.slice(-2000)).toEqual(Object.keys(HOSTILE));
+    expect(
+      lines.map((l) => l.name),
+      stderr.slice(-2000),
+    ).toEqual(Object.keys(HOSTILE));
     // The default limit is 250 ms; before the fix these took 28 s or killed the process.
     const bad = lines.filter(
       (l) => !["ERR_POLICY_EVAL", "value false"].includes(l.outcome) || l.ms >= 3000,
