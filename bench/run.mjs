@@ -9,7 +9,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from "node:path";
 import { machine, RESULTS, ROOT } from "./lib/common.mjs";
 
-const ORDER = ["decrypt-throughput", "full-load", "slice", "open-latency", "encrypt", "peak-rss"];
+const ORDER = [
+  "decrypt-throughput",
+  "full-load",
+  "model-load",
+  "slice",
+  "open-latency",
+  "encrypt",
+  "peak-rss",
+];
 const dir = join(ROOT, "bench", "scenarios");
 const available = readdirSync(dir)
   .filter((f) => f.endsWith(".mjs"))
@@ -132,6 +140,23 @@ if (r)
     r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64,
     `Node baseline RSS ${r.rows[0]["RSS before MiB"]} MiB`,
   );
+
+const m = load("model-load");
+if (m) {
+  const q = m.ratios;
+  add(
+    "sharded model: loadModel encrypted <= 1.10 x plain",
+    q["loadModel encrypted / plain (target <= 1.10)"],
+    q["loadModel encrypted / plain (target <= 1.10)"] <= 1.1,
+    `loadFile single encrypted ${m.stats["loadFile single encrypted"].best.toFixed(0)} ms`,
+  );
+  add(
+    "sharded model: readAll warm arena encrypted within 15% of plain",
+    q["readAll warm Model encrypted / plain (target <= 1.15)"],
+    q["readAll warm Model encrypted / plain (target <= 1.15)"] <= 1.15,
+    `${m.model.shards} shards, Model/TensorFile ${q["readAll warm Model / TensorFile, encrypted (cost of sharding)"]}`,
+  );
+}
 
 console.log(`\n== targets (issue 5), all ratios from this run`);
 console.table(targets);
