@@ -4,6 +4,7 @@ import { CryptoTensorsError } from "../index.js";
 import { UsageError } from "./args.js";
 import { decrypt } from "./commands/decrypt.js";
 import { encrypt } from "./commands/encrypt.js";
+import { decryptOnnxCommand } from "./commands/decrypt-onnx.js";
 import { encryptOnnxCommand } from "./commands/encrypt-onnx.js";
 import { inspect } from "./commands/inspect.js";
 import { keygen } from "./commands/keygen.js";
@@ -25,6 +26,7 @@ const USAGE = `usage:
       (finish or roll back an interrupted in-place rewrap; its journal must be signed by the new key)
   cryptotensors encrypt-onnx MODEL.onnx OUT_DIR [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID]
       [--format-version 1|2] [--chunk-size BYTES] [--policy POLICY_JSON_FILE] [--quiet]
+  cryptotensors decrypt-onnx IN_DIR OUT_DIR [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]... [--quiet]
 encrypt, decrypt, verify and rewrap take [--key-provider URI]... : pkcs11:token=…;object=…?module-path=…&pin-source=…
 (RFC 7512; keys stay in the token, named by --enc-kid/--sign-kid labels) or file:/path/keys.jwks.
 IN may be a model directory (shards + model.safetensors.index.json, or model.safetensors): OUT is then a
@@ -39,6 +41,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   inspect,
   rewrap,
   "encrypt-onnx": encryptOnnxCommand,
+  "decrypt-onnx": decryptOnnxCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {

