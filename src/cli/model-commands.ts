@@ -28,6 +28,23 @@ export function bindingOptionsFrom(values: Record<string, unknown>): OpenModelOp
   };
 }
 
+/**
+ * An AbortSignal raised by Ctrl-C (SIGINT) or SIGTERM while a directory is written, so the
+ * conversion stops and removes its temporary directory instead of the process dying mid-write.
+ */
+async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = (name: NodeJS.Signals) => controller.abort(new Error(`interrupted by ${name}`));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  try {
+    return await work(controller.signal);
+  } finally {
+    process.removeListener("SIGINT", stop);
+    process.removeListener("SIGTERM", stop);
+  }
+}
+
 export async function encryptDirectory(
   input: string,
   output: string,
@@ -35,10 +52,9 @@ export async function encryptDirectory(
   quiet: boolean,
 ): Promise<number> {
   const onProgress = quiet ? undefined : progressReporter("encrypting model");
-  const result = await convertModel(input, output, {
-    encryption,
-    ...(onProgress ? { onProgress } : {}),
-  });
+  const result = await interruptible((signal) =>
+    convertModel(input, output, { encryption, signal, ...(onProgress ? { onProgress } : {}) }),
+  );
   process.stdout.write(
     `${input} -> ${output}: ${result.shards.length} shard(s) encrypted and bound (set ${result.setId}), ${result.copied.length} other file(s) copied\n`,
   );
@@ -54,10 +70,13 @@ export async function decryptDirectory(
   const onProgress: ((p: Progress) => void) | undefined = quiet
     ? undefined
     : progressReporter("decrypting model");
-  const result = await convertModel(input, output, {
-    input: openOptions,
-    ...(onProgress ? { onProgress } : {}),
-  });
+  const result = await interruptible((signal) =>
+    convertModel(input, output, {
+      input: openOptions,
+      signal,
+      ...(onProgress ? { onProgress } : {}),
+    }),
+  );
   process.stdout.write(
     `${input} -> ${output}: ${result.shards.length} shard(s) decrypted, ${result.copied.length} other file(s) copied\n`,
   );

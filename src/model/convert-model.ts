@@ -111,6 +111,14 @@ export async function convertModel(
       },
     );
     if (failed) rethrow(error, `cannot convert the shards of ${inPath}`);
+    if (options.signal?.aborted)
+      throw new CryptoTensorsError(
+        "ERR_ABORTED",
+        `converting ${inPath} was aborted; nothing was written`,
+        {
+          cause: options.signal.reason,
+        },
+      );
     if (layout.index && layout.indexName) {
       const index = serializeShardIndex({
         metadata: indexMetadata(

@@ -1,12 +1,13 @@
 // The CLI on model directories (issue 15): encrypt, verify, inspect, decrypt and rewrap take IN/OUT
 // directories; outputs appear whole or not at all; other files are copied byte for byte.
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateKeySet, loadModel, saveModel } from "../../src/index.js";
 import { tempDir } from "../integration/helpers.js";
 import { randomModel } from "../model/helpers.js";
-import { runCli } from "./run-cli.js";
+import { CLI, runCli } from "./run-cli.js";
 
 const dir = tempDir("ct-cli-model-");
 const at = (name: string) => join(dir, name);
@@ -117,5 +118,33 @@ describe("cryptotensors CLI on model directories", () => {
     expect(r.stderr).toContain("ERR_MODEL_INVALID");
     expect(r.stderr).toContain("consolidated.safetensors");
     expect(existsSync(at("stray.enc"))).toBe(false);
+  });
+
+  it("Ctrl-C during a directory encryption stops it and leaves no output and no temporary directory", async () => {
+    await saveModel(at("big"), randomModel(12, 8 << 20), { maxShardSize: 100 << 20 });
+    const child = spawn(
+      process.execPath,
+      [CLI, "encrypt", at("big"), at("big.enc"), "--keys", at("k.json")],
+      {
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) =>
+      child.on("exit", (code) => resolve(code)),
+    );
+    const temp = () =>
+      readdirSync(dir).filter((f) => f.startsWith(".big.enc.") && f.endsWith(".tmp"));
+    for (let i = 0; i < 500 && temp().length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(temp()).toHaveLength(1);
+    child.kill("SIGINT");
+    expect(await exited).toBe(1);
+    expect(stderr).toContain("ERR_ABORTED");
+    expect(existsSync(at("big.enc"))).toBe(false);
+    expect(temp()).toEqual([]);
   });
 });
