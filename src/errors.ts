@@ -61,6 +61,9 @@ export const ERROR_CODES = {
   // Fail-closed edges (issue 11).
   ERR_JOURNAL_INVALID:
     "a rewrap journal is not an authentic, complete journal of this file (planted or stale)",
+  ERR_TENSOR_UNAUTHENTICATED:
+    "a plaintext tensor of an encrypted file is not covered by a signed digest, or does not match it",
+  ERR_NOTHING_TO_ENCRYPT: "an encryption request selects no tensor",
   ERR_KEY_UNTRUSTED:
     "a key or key source was refused by the trust settings (jku outside the allowed roots, signer not pinned)",
   // Key managers (issue 17).

@@ -17,7 +17,9 @@ const USAGE = `usage:
   cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID] [--alg ALG]
       [--format-version 1|2] [--chunk-size BYTES] [--tensor NAME]... [--policy POLICY_JSON_FILE] [--quiet]
   cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]... [--quiet]
+      [--allow-plain] [--allow-unauthenticated]
   cryptotensors verify IN [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]...
+      [--allow-unauthenticated]
   cryptotensors inspect IN [--json]
   cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]
       [--policy POLICY_JSON_FILE] [--jku-root DIR]... [--verify-keys PINNED_PUBLIC_JWKS]   (OUT may be IN)

@@ -12,6 +12,7 @@ import {
   parseObject,
   type JsonObject,
 } from "./json-fields.js";
+import { PLAINTEXT_DIGESTS_KEY } from "./plaintext-digests.js";
 import { quoteShort } from "./quote.js";
 
 export {
@@ -24,6 +25,8 @@ export {
 export const CRYPTO_KEYS_KEY = "__crypto_keys__";
 /** Metadata key of the wrapped data keys; its presence makes a file encrypted (§2, §2.2). */
 export const ENCRYPTION_KEY = "__encryption__";
+/** Metadata key of the SHA-256 of each plaintext tensor of a partially encrypted file (ours). */
+export { PLAINTEXT_DIGESTS_KEY };
 /** Metadata key of the policy (§2.3). */
 export const POLICY_KEY = "__policy__";
 /** Metadata key of the header signature (§2.4); it is left out of the signed bytes. */
@@ -37,7 +40,13 @@ export const SIGNATURE_KEY = "__signature__";
  * RESERVED_KEYS.includes("__policy__"); // true
  * ```
  */
-export const RESERVED_KEYS = [CRYPTO_KEYS_KEY, ENCRYPTION_KEY, POLICY_KEY, SIGNATURE_KEY] as const;
+export const RESERVED_KEYS = [
+  CRYPTO_KEYS_KEY,
+  ENCRYPTION_KEY,
+  PLAINTEXT_DIGESTS_KEY,
+  POLICY_KEY,
+  SIGNATURE_KEY,
+] as const;
 
 /**
  * True for a reserved CryptoTensors metadata key.

@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { CryptoTensorsError, NotSupportedError } from "../errors.js";
 import { rewrapFile, type RewrapOptions, type RewrapResult } from "../rewrap/rewrap-file.js";
-import type { EncryptionOptions } from "../writer/seal-plan.js";
+import { shardEncryption, type EncryptionOptions } from "../writer/seal-plan.js";
 import { convertFile } from "../writer/save-file.js";
 import type { Progress } from "../writer/write-model.js";
 import {
@@ -97,7 +97,15 @@ export async function convertModel(
       async (file, i) => {
         await convertFile(shardLocation(layout, file), join(tempDir, file), {
           ...(options.input ? { input: options.input } : {}),
-          ...(options.encryption ? { encryption: options.encryption } : {}),
+          ...(options.encryption
+            ? {
+                encryption: shardEncryption(
+                  options.encryption,
+                  manifest.flatMap((s) => s.tensors.map((t) => t.name)),
+                  (manifest[i] as ManifestShard).tensors.map((t) => t.name),
+                ),
+              }
+            : {}),
           ...(options.signal ? { signal: options.signal } : {}),
           metadata: (input) => ({
             ...withoutBindingFields(input),

@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { isDtype } from "../format/dtype.js";
 import { tensorByteLength } from "../format/size.js";
-import type { EncryptionOptions } from "../writer/seal-plan.js";
+import { shardEncryption, type EncryptionOptions } from "../writer/seal-plan.js";
 import { saveFile, type SaveOptions, type TensorInput } from "../writer/save-file.js";
 import type { Progress } from "../writer/write-model.js";
 import {
@@ -87,7 +87,9 @@ export async function saveModel(
       const base = before;
       const save: SaveOptions = {
         metadata,
-        ...(options.encryption ? { encryption: options.encryption } : {}),
+        ...(options.encryption
+          ? { encryption: shardEncryption(options.encryption, [...byName.keys()], shard.names) }
+          : {}),
         ...(options.signal ? { signal: options.signal } : {}),
         ...(options.onProgress
           ? {

@@ -17,6 +17,14 @@ export interface OpenOptions extends KeyTrustOptions {
   requireEncrypted?: boolean;
   /** Refuse files without a header signature, i.e. plain files (`ERR_MISSING_SIGNATURE`; FORMAT.md §8.3). Implied by `verifyKeys`. */
   requireSignature?: boolean;
+  /**
+   * Refuse an encrypted file whose plaintext tensors (those its writer left unencrypted) are not
+   * authenticated by a signed digest (`ERR_TENSOR_UNAUTHENTICATED`): the reference signs only
+   * their offsets, so their bytes can be changed without breaking the signature. Files this
+   * library writes carry the digests; whenever digests are present they are checked on every
+   * read, with or without this option. The CLI's `decrypt` and `verify` set it by default.
+   */
+  requireAuthenticated?: boolean;
   /** Evaluates the file's local policy; default: the embedded Rego engine. */
   policyEvaluator?: PolicyEvaluator;
   /** Caller-supplied claims made available to the policy as `input.claims`. */

@@ -3,6 +3,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount } from "../crypto/chunks.js";
+import { checkDigest } from "../crypto/plaintext-digests.js";
 import { isReservedKey } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
@@ -224,9 +225,16 @@ export class TensorFile {
           path: this.path,
         }),
       );
+      // Plaintext tensors with a signed digest are checked once all their bytes are in.
+      const digests = this.#unlocked?.plaintextDigests;
+      if (digests && digests.size > 0) {
+        for (const entry of entries) {
+          const digest = digests.get(entry.name);
+          if (digest) checkDigest(entry.name, (result[entry.name] as Tensor).data, digest);
+        }
+      }
     } catch (error) {
-      for (const step of steps)
-        for (const item of step.items) if (item.kind === "decrypt") item.dest.fill(0);
+      for (const step of steps) for (const item of step.items) item.dest.fill(0);
       throw error;
     }
     return result;
@@ -320,7 +328,22 @@ export class TensorFile {
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
     const sealed = this.#sealed(entry.name);
     if (!sealed) {
-      if (end > start) await this.#file.readInto(base + start, end - start, dest);
+      const digest = this.#unlocked?.plaintextDigests.get(entry.name);
+      if (digest === undefined) {
+        if (end > start) await this.#file.readInto(base + start, end - start, dest);
+        return;
+      }
+      // A signed digest covers the whole tensor: read it all once, check, then hand out the
+      // range from the checked copy (never bytes that were not checked).
+      const whole = start === 0 && end === length ? dest : new Uint8Array(length);
+      if (length > 0) await this.#file.readInto(base, length, whole);
+      try {
+        checkDigest(entry.name, whole, digest);
+      } catch (error) {
+        whole.fill(0);
+        throw error;
+      }
+      if (whole !== dest) dest.set(whole.subarray(start, end));
       return;
     }
     const chunkSize = this.#unlocked?.chunkSize ?? null;

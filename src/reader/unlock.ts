@@ -12,6 +12,7 @@ import {
   type EncryptionEntry,
   type PolicyHeader,
 } from "../crypto/reserved.js";
+import { parseDigests, PLAINTEXT_DIGESTS_KEY } from "../crypto/plaintext-digests.js";
 import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { MasterAccess } from "../keys/key-access.js";
@@ -35,6 +36,8 @@ export interface Unlocked {
   /** Names listed in `__encryption__`: never read as plaintext, whether or not their key is unwrapped. */
   encryptedNames: Set<string>;
   tensors: Map<string, SealedTensor>;
+  /** Signed SHA-256 of plaintext tensors (`__plaintext_sha256__`), by name; empty when the file has none. */
+  plaintextDigests: Map<string, Buffer>;
 }
 
 export interface UnlockOptions extends KeyTrustOptions {
@@ -44,6 +47,8 @@ export interface UnlockOptions extends KeyTrustOptions {
   verifyOnly?: boolean;
   /** Tensors requested by the caller (the policy's `input.tensors`); default all in the header. */
   tensors?: readonly string[];
+  /** Refuse the file when a (requested) plaintext tensor has no signed digest. */
+  requireAuthenticated?: boolean;
 }
 
 /** Reserved entries of the metadata, by name. */
@@ -145,13 +150,16 @@ async function unwrapAll(
 
   const algorithm = parseAlgorithm(masterKey?.alg ? masterKey.alg : cryptoKeys.enc.alg);
   const entries = parseEncryption(encryptionText);
+  const encryptedNames = new Set(entries.keys());
+  const plaintextDigests = checkedDigests(header, path, encryptedNames, options);
   const unlocked: Unlocked = {
     algorithm,
     chunkSize: cryptoKeys.chunkSize,
     cryptoKeys,
     policy,
-    encryptedNames: new Set(entries.keys()),
+    encryptedNames,
     tensors: new Map(),
+    plaintextDigests,
   };
   if (!masterKey) return unlocked;
 
@@ -172,6 +180,41 @@ async function unwrapAll(
     });
   });
   return unlocked;
+}
+
+/**
+ * The signed digests of the plaintext tensors (the signature has been verified by now), and,
+ * under `requireAuthenticated`, the refusal of any requested plaintext tensor without one.
+ */
+function checkedDigests(
+  header: ParsedHeader,
+  path: string,
+  encryptedNames: ReadonlySet<string>,
+  options: UnlockOptions,
+): Map<string, Buffer> {
+  const plaintext = new Set(
+    header.tensors.map((t) => t.name).filter((name) => !encryptedNames.has(name)),
+  );
+  const text = reservedEntries(header).get(PLAINTEXT_DIGESTS_KEY);
+  const digests = text === undefined ? new Map<string, Buffer>() : parseDigests(text, plaintext);
+  if (options.requireAuthenticated) {
+    const wanted = options.tensors ? new Set(options.tensors) : null;
+    const bare = [...plaintext].filter(
+      (name) => !digests.has(name) && (!wanted || wanted.has(name)),
+    );
+    if (bare.length > 0) {
+      throw new CryptoTensorsError(
+        "ERR_TENSOR_UNAUTHENTICATED",
+        `${path} has ${bare.length} plaintext tensor(s) that its signature does not authenticate (${bare
+          .slice(0, 3)
+          .map((n) => JSON.stringify(n).slice(0, 100))
+          .join(
+            ", ",
+          )}${bare.length > 3 ? ", …" : ""}): anyone could have changed them. The file was written partially encrypted by the reference or an older version; re-encrypt it, or allow unauthenticated tensors explicitly`,
+      );
+    }
+  }
+  return digests;
 }
 
 /** Zeroes every data key held by `unlocked`. */

@@ -10,6 +10,7 @@ import {
   CRYPTO_KEYS_KEY,
   ENCRYPTION_KEY,
   isReservedKey,
+  PLAINTEXT_DIGESTS_KEY,
   POLICY_KEY,
   SIGNATURE_KEY,
   serializeCryptoKeys,
@@ -104,6 +105,9 @@ export function rewrappedHeader(
     [ENCRYPTION_KEY, serializeEncryption(entries, unlocked.chunkSize === null ? "1" : "2")],
     [POLICY_KEY, serializePolicy(policy)],
   ];
+  // The plaintext tensors' digests stay valid (their bytes do not move) and must stay signed.
+  const digests = (header.metadata ?? []).find(([key]) => key === PLAINTEXT_DIGESTS_KEY);
+  if (digests) unsigned.push([PLAINTEXT_DIGESTS_KEY, digests[1]]);
   const signature = signPayload(
     signaturePayload(unsigned, header.tensors),
     signKey.privateKey as Buffer,

@@ -41,7 +41,12 @@ export interface EncryptionOptions {
   version?: "1" | "2" | 1 | 2;
   /** Chunk size in bytes for version 2 (default 2 MiB). */
   chunkSize?: number;
-  /** Names of the tensors to encrypt (default all). Unknown names are ignored; none selected → a plain file. */
+  /**
+   * Names of the tensors to encrypt (default all). A name that is not a tensor of the file is
+   * `ERR_TENSOR_NOT_FOUND`, and a request that selects no tensor is `ERR_NOTHING_TO_ENCRYPT`
+   * (the reference ignores unknown names and then writes a plain, unsigned file). The tensors
+   * left in plaintext are authenticated by a signed SHA-256 each (`__plaintext_sha256__`).
+   */
   tensors?: readonly string[];
   /** Rego policies; each missing one defaults to `package model\nallow = true`. */
   policy?: { local?: string; remote?: string };
@@ -93,8 +98,14 @@ export async function planSealing(
   const local = options.policy?.local ?? DEFAULT_POLICY;
   const remote = options.policy?.remote ?? DEFAULT_POLICY;
   validatePolicy(local);
-  // Keys are resolved even when the filter selects nothing, as the reference does (§5.3).
-  if (selected.size === 0) return null;
+  if (selected.size === 0) {
+    throw new CryptoTensorsError(
+      "ERR_NOTHING_TO_ENCRYPT",
+      layout.length === 0
+        ? "there is no tensor to encrypt: an encrypted file needs at least one tensor"
+        : "encryption.tensors selects no tensor: nothing would be encrypted",
+    );
+  }
 
   const chosen = layout.filter(({ name }) => selected.has(name));
   const dataKeys = chosen.map(() => generateDataKey(algorithm));
@@ -171,8 +182,38 @@ function selectTensors(filter: readonly string[] | undefined, names: string[]): 
   if (!Array.isArray(filter) || !filter.every((n) => typeof n === "string")) {
     throw new TypeError("encryption.tensors must be an array of tensor names");
   }
-  const wanted = new Set(filter);
-  return new Set(names.filter((n) => wanted.has(n)));
+  const present = new Set(names);
+  const missing = filter.filter((n) => !present.has(n));
+  if (missing.length > 0) {
+    throw new CryptoTensorsError(
+      "ERR_TENSOR_NOT_FOUND",
+      `encryption.tensors names ${missing.length} tensor(s) the file does not have: ${missing
+        .slice(0, 5)
+        .map((n) => JSON.stringify(n).slice(0, 100))
+        .join(", ")}${missing.length > 5 ? ", …" : ""}; check the names (see names() or inspect)`,
+    );
+  }
+  return new Set(filter);
+}
+
+/**
+ * @internal The encryption settings for one shard of a model: the tensor filter narrowed to the
+ * shard's tensors, after checking that every filtered name is a tensor of the whole model.
+ *
+ * @example
+ * ```ts
+ * const perShard = shardEncryption(options.encryption, allNames, shard.names);
+ * ```
+ */
+export function shardEncryption(
+  encryption: EncryptionOptions,
+  modelNames: readonly string[],
+  shardNames: readonly string[],
+): EncryptionOptions {
+  if (encryption.tensors === undefined) return encryption;
+  selectTensors(encryption.tensors, [...modelNames]);
+  const inShard = new Set(shardNames);
+  return { ...encryption, tensors: encryption.tensors.filter((n) => inShard.has(n)) };
 }
 
 function parseVersion(version: EncryptionOptions["version"]): "1" | "2" {

@@ -2,6 +2,12 @@
 // the data section piece by piece (sealing it when asked) into a temporary file, then writes the
 // final, signed header in front and renames the file into place.
 import { CryptoTensorsError } from "../errors.js";
+import {
+  DIGEST_LENGTH,
+  PLAINTEXT_DIGESTS_KEY,
+  serializeDigests,
+  tensorHasher,
+} from "../crypto/plaintext-digests.js";
 import { signaturePayload } from "../crypto/signature.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
 import type { Backend } from "../native/backend.js";
@@ -53,8 +59,11 @@ export async function writeModel(
   try {
     // Resolved for plain files too: a failed addon load warns the same way on every path.
     const backend = getBackend(options.backend);
+    // The plaintext tensors of a partially encrypted file get a signed SHA-256 each (the
+    // reference signs only their offsets); the draft holds same-length placeholders.
+    const digests = plan ? plaintextDigestSlots(layout, plan) : null;
     const metadata = plan
-      ? [...(options.metadata ?? []), ...reservedEntries(plan, DRAFT_SIGNATURE)]
+      ? [...(options.metadata ?? []), ...reservedEntries(plan, digests, DRAFT_SIGNATURE)]
       : options.metadata;
     const draft = serializeHeader(layout, metadata ?? null);
     const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
@@ -71,6 +80,7 @@ export async function writeModel(
             options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
         };
         await writeTensor(
+          digests?.get(tensor.name)?.hash,
           backend,
           out,
           draft.length + begin,
@@ -80,13 +90,15 @@ export async function writeModel(
           plan,
           step,
         );
+        const hasher = digests?.get(tensor.name);
+        if (hasher) hasher.result = hasher.hash.digest();
         bytesDone += end - begin;
         options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
       }
       let header = draft;
       if (plan) {
         // The tags are known now: rebuild the reserved entries, sign, and check the length held.
-        const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, null)];
+        const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, digests, null)];
         const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
         header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
         if (header.length !== draft.length) {
@@ -103,17 +115,44 @@ export async function writeModel(
   }
 }
 
-function reservedEntries(plan: SealPlan, signature: string | null): Array<[string, string]> {
+interface DigestSlot {
+  hash: ReturnType<typeof tensorHasher>;
+  result: Buffer | null;
+}
+
+/** A hasher per plaintext tensor of an encrypted save; null when every tensor is encrypted. */
+function plaintextDigestSlots(
+  layout: ReadonlyArray<{ name: string }>,
+  plan: SealPlan,
+): Map<string, DigestSlot> | null {
+  const plain = layout.filter((t) => !plan.slots.has(t.name));
+  if (plain.length === 0) return null;
+  return new Map(plain.map((t) => [t.name, { hash: tensorHasher(), result: null }]));
+}
+
+function reservedEntries(
+  plan: SealPlan,
+  digests: Map<string, DigestSlot> | null,
+  signature: string | null,
+): Array<[string, string]> {
   const entries: Array<[string, string]> = [
     ["__crypto_keys__", plan.cryptoKeysText],
     ["__encryption__", encryptionText(plan)],
     ["__policy__", plan.policyText],
   ];
+  if (digests) {
+    const values = new Map(
+      [...digests].map(([name, slot]) => [name, slot.result ?? Buffer.alloc(DIGEST_LENGTH)]),
+    );
+    entries.push([PLAINTEXT_DIGESTS_KEY, serializeDigests(values)]);
+  }
   if (signature !== null) entries.push(["__signature__", signature]);
   return entries;
 }
 
 async function writeTensor(
+  /** Fed the plaintext of a tensor written unencrypted in an encrypted file. */
+  hash: ReturnType<typeof tensorHasher> | undefined,
   backend: Backend,
   out: AtomicFile,
   position: number,
@@ -140,6 +179,7 @@ async function writeTensor(
       step(offset);
       const end = Math.min(length, offset + PIECE_SIZE);
       const plain = await readPiece(source, offset, end, scratch);
+      hash?.update(plain);
       await out.write(whole ? whole.update(plain) : plain, position + offset);
     }
     if (whole && slot) slot.entry.tag = Buffer.from(whole.final());
