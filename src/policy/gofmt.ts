@@ -5,8 +5,8 @@
  * marks are reproduced (`%!s(int64=5)`, `%!d(MISSING)`, `%!(EXTRA int64=3)`, `%!(NOVERB)`).
  *
  * Supported: flags `+ - # 0 space`, width and precision (digits or `*`), and the verbs
- * `v s q d b o O x X c U e E f F g G t T %`. Explicit argument indexes (`%[1]d`) are refused
- * (undefined), which fails closed.
+ * `v s q d b o O x X c U e E f F g G t T %`. Explicit argument indexes (`%[1]d`) and the
+ * hexadecimal/binary forms of non-integers (`%x` of 1.5) are refused (undefined), which fails closed.
  */
 import { charge, strUnits } from "./meter.js";
 import { cpOffset, goQuote, runeCount } from "./gostrings.js";
@@ -236,7 +236,8 @@ function formatArg(a: Arg, verb: string, f: Spec): string {
         : fmtInt(a.v, verb === "s" && a.type === "*big.Int" ? "d" : verb, f);
   if (out !== undefined) return out;
   if (a.type === "*big.Int") return `%!${verb}(big.Int=${a.v})`;
-  return `%!${verb}(${a.type}=${plain(a)})`;
+  // Go prints the operand of a bad verb as %v with the same flags, width and precision.
+  return `%!${verb}(${a.type}=${formatArg(a, "v", f)})`;
 }
 
 /**
@@ -322,6 +323,8 @@ export function goSprintf(format: string, values: Value[]): string | undefined {
       continue;
     }
     const a = args[argNum++];
+    // Go's hexadecimal and binary float formats (%x of 1.5 is 0x1.8p+00) are not reproduced.
+    if (a?.type === "float64" && "xXb".includes(verb)) return undefined;
     out += a === undefined ? `%!${verb}(MISSING)` : formatArg(a, verb, f);
   }
   if (argNum < args.length) {

@@ -3,6 +3,75 @@ import fc from "fast-check";
 
 const strings = ["gpu-1", "free.a", "pro.b", "ABC", "", "a.b.c"];
 
+/** Strings where Go and JavaScript differ: case mapping, spaces, code points beyond the BMP. */
+const unicodeStrings = [
+  "İSTANBUL",
+  "straße",
+  "ΟΔΥΣΣΕΥΣ",
+  "ﬁnance",
+  "ǅemal",
+  "gpu-🚀",
+  "\ufeffpro",
+  "\u00a0x\u2028",
+  "é.ü",
+  "e\u0301",
+  "K-ſ-ı",
+  "ᾀ",
+];
+
+/** Unicode text: the strings above, random graphemes, or both joined. */
+export const unicodeArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(...unicodeStrings),
+  fc.string({ unit: "grapheme", maxLength: 6 }),
+  fc
+    .tuple(fc.constantFrom(...unicodeStrings), fc.constantFrom(...strings))
+    .map(([a, b]) => `${a}${b}`),
+);
+
+/** Number text as Go's ParseFloat may or may not accept it (`to_number`). */
+export const numberTextArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    "03",
+    "+3",
+    "5.",
+    ".5",
+    "-.5",
+    "00",
+    "1_000",
+    "0x1p4",
+    "0x10",
+    "1e400",
+    "Inf",
+    "NaN",
+    "1__0",
+    "_1",
+    "1e",
+    "",
+    " 1",
+    "0X1P-2",
+    "1.e5",
+  ),
+  fc
+    .tuple(
+      fc.constantFrom("", "+", "-"),
+      fc.stringMatching(/^[0-9_]{0,4}$/),
+      fc.constantFrom("", ".", ".5", ".0_1"),
+      fc.constantFrom("", "e3", "E-2", "e+1_0", "e"),
+    )
+    .map((parts) => parts.join("")),
+);
+
+/** Timestamps around Go's lenient RFC 3339 parsing. */
+const timestampArb: fc.Arbitrary<string> = fc
+  .tuple(
+    fc.constantFrom("2026-01-01", "2024-02-29", "2026-02-29", "2026-1-01"),
+    fc.constantFrom("T", "t", " "),
+    fc.constantFrom("9:00:00", "09:00:00", "23:59:59", "24:00:00", "00:0:00"),
+    fc.constantFrom("", ".5", ",5", ".1234567891", "."),
+    fc.constantFrom("Z", "z", "+01:00", "-24:00", "+01:60", "+25:00", "+0100", ""),
+  )
+  .map((parts) => parts.join(""));
+
 /** Random input documents: fields may be missing or of unexpected types. */
 export const inputArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
   {
@@ -20,6 +89,17 @@ export const inputArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
     o: fc.record(
       { k: fc.integer({ min: 0, max: 3 }), t: fc.constantFrom(...strings) },
       { requiredKeys: [] },
+    ),
+    u: unicodeArb,
+    n: numberTextArb,
+    ts: timestampArb,
+    // Keys in random insertion order, integer-like ones included (OPA iterates them sorted).
+    m: fc.dictionary(
+      fc.constantFrom("10", "2", "a", "B", "tier", "sub", "é"),
+      fc.integer({ min: 0, max: 3 }),
+      {
+        maxKeys: 5,
+      },
     ),
   },
   { requiredKeys: [] },
@@ -43,6 +123,12 @@ function exprArb(vars: string[]): {
       "input.o.k",
       "count(input.xs)",
       "count(input.s)",
+      "count(input.u)",
+      "to_number(input.n) * 1",
+      "indexof(input.u, input.s)",
+      'object.get(input.m, "a", -1)',
+      'object.get(input, ["o", "k"], 0)',
+      "time.parse_rfc3339_ns(input.ts) % 7",
     ),
     ...varArb,
   );
@@ -57,10 +143,20 @@ function exprArb(vars: string[]): {
   );
   const str = fc.oneof(
     fc.constantFrom(...strings).map(q),
-    fc.constantFrom("input.s", "input.a", "input.o.t", "input.xs[1]"),
+    fc.constantFrom("input.s", "input.a", "input.o.t", "input.xs[1]", "input.u"),
     fc
-      .constantFrom("lower", "upper")
-      .chain((f) => fc.constantFrom("input.s", "input.a", '"MiXed"').map((x) => `${f}(${x})`)),
+      .constantFrom("lower", "upper", "trim_space")
+      .chain((f) =>
+        fc.constantFrom("input.s", "input.a", '"MiXed"', "input.u").map((x) => `${f}(${x})`),
+      ),
+    fc.constantFrom(
+      'sprintf("%v|%s|%d", [input.a, input.b, input.xs])',
+      'sprintf("%v %q", [input.u, input.u])',
+      'sprintf("%5.1f|%x", [input.b, input.s])',
+      'concat(",", [k | some k, _ in input.m])',
+      "substring(input.u, 1, 2)",
+      'replace(input.s, ".", input.u)',
+    ),
   );
   const any = fc.oneof(num, str, fc.constantFrom("true", "null", "input.o", "input.xs", ...vars));
   const cmp = fc.constantFrom("==", "!=", "<", "<=", ">", ">=");
@@ -74,7 +170,24 @@ function exprArb(vars: string[]): {
     any.map((x) => `${x} in {1, "free.a", 3}`),
     fc.tuple(fc.constantFrom("is_number", "is_string"), any).map(([f, x]) => `${f}(${x})`),
     str.map((x) => `glob.match("*.a", ["."], ${x})`),
+    fc
+      .tuple(fc.constantFrom("?-*", "*.?", "[!a]*", "[^a]*", "{gpu,é}*", "?🚀*", "**"), str)
+      .map(([p, x]) => `glob.match(${q(p)}, [], ${x})`),
     fc.constantFrom("input.a", "input.o.k", "h", "not_a_rule_value"),
+    // `not` over references whose keys may be undefined (evaluated outside the negation, as OPA).
+    fc.constantFrom(
+      "not input.m[input.s]",
+      "not input.xs[input.b]",
+      "not input.m[input.a]",
+      "not input.o[input.u]",
+      "not input.m[input.o.t] == 1",
+      "not startswith(input.o.t, input.s)",
+      "not [input.a] == [1]",
+    ),
+    fc.constantFrom(
+      '[k | some k, _ in input.m] == ["10", "2"]',
+      "count([v | some _, v in input.m]) > 1",
+    ),
   );
   return { num, str, any, bool };
 }
