@@ -77,6 +77,11 @@ function start(env: Record<string, string>): Promise<Server> {
   });
 }
 
+interface InferBody {
+  outputs: Record<string, { dims: number[]; data: number[] }>;
+  error?: string;
+}
+
 const input = Array.from({ length: 2 * SMALL_IN_FEATURES }, (_, i) => Math.cos(i));
 let server: Server;
 let expected: number[];
@@ -92,7 +97,7 @@ async function infer(
     body: typeof body === "string" ? body : JSON.stringify(body),
     signal: AbortSignal.timeout(10_000),
   });
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
+  return { status: response.status, body: (await response.json()) as InferBody };
 }
 
 beforeAll(async () => {
@@ -129,15 +134,15 @@ describe("examples/model-server", () => {
     });
     const result = await infer(token({ role: "caller", tier: "pro" }));
     expect(result.status).toBe(200);
-    expect(result.body.outputs.y.dims).toEqual([2, 3, 1]);
-    expect(result.body.outputs.y.data).toEqual(expected);
+    expect(result.body.outputs.y?.dims).toEqual([2, 3, 1]);
+    expect(result.body.outputs.y?.data).toEqual(expected);
   });
 
   it("answers concurrent requests", async () => {
     const auth = token({ role: "caller", tier: "pro" });
     const results = await Promise.all(Array.from({ length: 24 }, () => infer(auth)));
     expect(results.map((r) => r.status)).toEqual(Array(24).fill(200));
-    for (const r of results) expect(r.body.outputs.y.data).toEqual(expected);
+    for (const r of results) expect(r.body.outputs.y?.data).toEqual(expected);
   });
 
   it("refuses bad requests: malformed input 400, bad token 401, denied claims 403", async () => {
@@ -192,7 +197,7 @@ describe("examples/model-server", () => {
     expect((await Promise.all(during)).map((r) => r.status)).toEqual(Array(24).fill(200));
     const health = (await (await fetch(`${server.url}/healthz`)).json()) as { generation: number };
     expect(health.generation).toBe(2);
-    expect((await infer(auth)).body.outputs.y.data).toEqual(expected);
+    expect((await infer(auth)).body.outputs.y?.data).toEqual(expected);
   });
 
   it("exits cleanly on SIGTERM", async () => {
