@@ -63,6 +63,11 @@ export { HeldKey, type HeldKeyLabels } from "./keys/held-key.js";
 export { Pkcs11KeyProvider, type Pkcs11ProviderOptions } from "./keys/pkcs11/provider.js";
 export { parsePkcs11Uri, type Pkcs11Uri } from "./keys/pkcs11/uri.js";
 export {
+  KmipKeyProvider,
+  parseKmipUri,
+  type KmipProviderOptions,
+} from "./keys/kmip/provider.js";
+export {
   generatePkcs11Keys,
   type Pkcs11KeygenOptions,
   type Pkcs11Keys,

@@ -1,13 +1,13 @@
 // `--key-provider URI` (repeatable) for every command that needs keys: `pkcs11:` (RFC 7512, a
-// PKCS#11 token), `file:` (a JWK set file), `kmip://` (not implemented: a typed NotSupported
-// error). The providers are registered in the process-wide registry, after --keys (priority
+// PKCS#11 token), `file:` (a JWK set file), `kmip://host:port?cert=…&key=…&ca=…` (a KMIP server,
+// master keys only). The providers are registered in the process-wide registry, after --keys (priority
 // 100) and before CRYPTOTENSOR_KEYS; commands that write use them for held keys.
 import { fileURLToPath } from "node:url";
 import {
   DirectKeyProvider,
   HeldKey,
   type KeyProvider,
-  NotSupportedError,
+  KmipKeyProvider,
   Pkcs11KeyProvider,
   registerKeyProvider,
 } from "../index.js";
@@ -44,9 +44,9 @@ async function providerOf(uri: string, index: number): Promise<KeyProvider> {
       return new DirectKeyProvider(ring, `key-provider ${index + 1} (${path})`, CLI_PRIORITY);
     }
     case "kmip":
-      throw new NotSupportedError(
-        "KMIP key providers (kmip://) are not implemented in this version: use a pkcs11: token or a file: JWK set",
-      );
+      return new KmipKeyProvider(uri.includes("://") ? uri : uri.replace(/^kmip:/i, "kmip://"), {
+        priority: CLI_PRIORITY,
+      });
     default:
       throw new UsageError(
         `--key-provider ${JSON.stringify(uri.slice(0, 40))}: use pkcs11:token=…?module-path=…, file:/path/to/keys.jwks or kmip://`,
