@@ -77,6 +77,23 @@ function isolatePackage(
   return { text: lines.join("\n"), isModel };
 }
 
+/**
+ * True when `text` tokenizes and its package clause is exactly `package <pkg>` with nothing
+ * after it on that line (no `.x`, no `["x"]`): the module cannot place rules outside `data.<pkg>`.
+ */
+function declaresExactly(text: string, pkg: string): boolean {
+  let toks: Token[];
+  try {
+    toks = tokenize(text);
+  } catch {
+    return false;
+  }
+  const [keyword, name, next] = [toks[0], toks[1], toks[2]];
+  if (keyword?.text !== "package" || name?.type !== "ident" || name.text !== pkg) return false;
+  if (toks.filter((t) => t.text === "package" && t.type !== "string").length !== 1) return false;
+  return next === undefined || next.type === "eof" || next.line > name.line;
+}
+
 function messageOf(body: OpaErrorBody | undefined): string {
   const first = body?.errors?.[0];
   return [body?.message, first?.message].filter(Boolean).join(": ") || "no details";
@@ -116,19 +133,25 @@ export class OpaServerEvaluator implements PolicyEvaluator {
     if (typeof rego !== "string") throw new TypeError("policy must be a string");
     const hash = createHash("sha256").update(rego).digest("hex").slice(0, 32);
     const pkg = `cryptotensors_${hash}`;
+    // Never upload what was not isolated: OPA accepts syntax our lexer does not (template
+    // strings, …), and a module uploaded verbatim could declare another file's isolated package
+    // and add rules to that file's policy.
     const isolated = isolatePackage(rego, pkg);
-    if (!this.uploaded.has(hash)) {
-      await this.request(
-        "PUT",
-        `/v1/policies/cryptotensors/${hash}`,
-        isolated?.text ?? rego,
-        "text/plain",
-        "ERR_POLICY_INVALID",
+    if (isolated === undefined || !declaresExactly(isolated.text, pkg)) {
+      throw new CryptoTensorsError(
+        "ERR_POLICY_UNSUPPORTED",
+        "the policy's package clause cannot be isolated for the OPA server (the policy does not tokenize, or its package clause is not a plain dotted name on one line); it was not uploaded. Use the embedded engine, or simplify the policy",
       );
+    }
+    if (!this.uploaded.has(hash)) {
+      const id = `/v1/policies/cryptotensors/${hash}`;
+      await this.request("PUT", id, isolated.text, "text/plain", "ERR_POLICY_INVALID");
+      // Defence in depth: OPA's own parser must agree that the module is in our package.
+      await this.confirmPackage(id, pkg);
       this.uploaded.add(hash);
     }
     // Only `package model` defines data.model.allow; any other package leaves it undefined.
-    if (isolated === undefined || !isolated.isModel) return undefined;
+    if (!isolated.isModel) return undefined;
     const body = input === undefined ? "{}" : `{"input":${stringifyInput(input)}}`;
     const answer = (await this.request(
       "POST",
@@ -147,10 +170,34 @@ export class OpaServerEvaluator implements PolicyEvaluator {
     );
   }
 
+  /** Reads back the uploaded module's package path; anything but `data.<pkg>` is deleted and refused. */
+  private async confirmPackage(id: string, pkg: string): Promise<void> {
+    const answer = (await this.request(
+      "GET",
+      id,
+      undefined,
+      "application/json",
+      "ERR_POLICY_EVAL",
+    )) as {
+      result?: { ast?: { package?: { path?: Array<{ value?: unknown }> } } };
+    };
+    const path = answer.result?.ast?.package?.path ?? [];
+    const ok = path.length === 2 && path[0]?.value === "data" && path[1]?.value === pkg;
+    if (!ok) {
+      await this.request("DELETE", id, undefined, "application/json", "ERR_POLICY_EVAL").catch(
+        () => undefined,
+      );
+      throw new CryptoTensorsError(
+        "ERR_POLICY_UNSUPPORTED",
+        "the OPA server parsed the policy's package differently from the isolation; the policy was removed from the server and refused",
+      );
+    }
+  }
+
   private async request(
     method: string,
     path: string,
-    body: string,
+    body: string | undefined,
     type: string,
     errorCode: "ERR_POLICY_INVALID" | "ERR_POLICY_EVAL",
   ): Promise<unknown> {

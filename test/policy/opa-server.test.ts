@@ -1,5 +1,6 @@
 // OpaServerEvaluator against a real `opa run --server` on 127.0.0.1 (random free port).
 import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CryptoTensorsError, type ErrorCode } from "../../src/errors.js";
@@ -138,6 +139,38 @@ describe("OpaServerEvaluator", () => {
     expect(await codeOf(opa.evaluate("package model\nallow := true", {}))).toBe(
       "ERR_POLICY_SERVER",
     );
+  });
+
+  it("never uploads a policy it could not isolate: no cross-file injection (issue 11, finding 2)", async () => {
+    const opa = new OpaServerEvaluator({ baseUrl: base });
+    const victim =
+      'package model\n\ndefault allow := false\n\nallow if input.claims.tier == "pro"\n';
+    const victimPackage = `cryptotensors_${createHash("sha256").update(victim).digest("hex").slice(0, 32)}`;
+    expect(await opa.evaluate(victim, { claims: { tier: "free" } })).toBe(false);
+    // Template strings: OPA parses them, our lexer does not; the text names the victim's package.
+    const attacks = [
+      `package ${victimPackage}\n\nallow if { x := $"v{1}"; x == "v1" }\n`,
+      `package\n${victimPackage}\nallow if true\n`,
+      `package model.x\nallow if true\n`.replace("model.x", `${victimPackage} allow if true`),
+    ];
+    // Whatever each attack gets (refused, or isolated into a package of its own), the victim's
+    // package holds only the victim's module and still denies.
+    expect(await codeOf(opa.evaluate(attacks[0] as string, {}))).toBe("ERR_POLICY_UNSUPPORTED");
+    expect(await codeOf(opa.evaluate(attacks[2] as string, {}))).toBe("ERR_POLICY_UNSUPPORTED");
+    await codeOf(opa.evaluate(attacks[1] as string, {}));
+    expect(await opa.evaluate(victim, { claims: { tier: "free" } })).toBe(false);
+    const list = (await (await fetch(`${base}/v1/policies`)).json()) as {
+      result: Array<{ raw: string; ast: { package: { path: Array<{ value: string }> } } }>;
+    };
+    const inVictim = list.result.filter((p) => p.ast.package.path[1]?.value === victimPackage);
+    expect(inVictim.length).toBe(1);
+    for (const attack of attacks) expect(list.result.some((p) => p.raw === attack)).toBe(false);
+    // A fresh evaluator (another process) still sees the victim deny.
+    expect(
+      await new OpaServerEvaluator({ baseUrl: base }).evaluate(victim, {
+        claims: { tier: "free" },
+      }),
+    ).toBe(false);
   });
 
   it("rejects a malformed base URL with TypeError", () => {
