@@ -13,7 +13,7 @@ import {
   type ErrorCode,
 } from "../../src/index.js";
 import { expectRejects } from "../adversarial/expect-rejects.js";
-import { splitFile, joinFile } from "../interop/reference.js";
+import { joinFile, type RefJwk, resignFile, splitFile } from "../interop/reference.js";
 import { tempDir } from "../integration/helpers.js";
 import { editIndex, INDEX, keysAndEncryption, randomModel } from "./helpers.js";
 
@@ -246,6 +246,33 @@ describe.each(["native", "fallback"] as const)(
         verifyModel(dir, { backend, keys, requireBoundShards: true }),
         "ERR_MODEL_UNBOUND",
       );
+    });
+
+    it("refuses validly signed but inconsistent binding fields (a buggy or hostile signer)", async () => {
+      const resign = (d: string, i: number, edit: (m: Record<string, string>) => void) => {
+        const path = join(d, shard(i));
+        const { header, data } = splitFile(readFileSync(path));
+        edit(header.__metadata__ as Record<string, string>);
+        writeFileSync(path, resignFile(header, data, keys.keys[1] as unknown as RefJwk));
+      };
+      const set = (key: string, value: string) => (m: Record<string, string>) => {
+        m[`cryptotensors.model.${key}`] = value;
+      };
+      const cases: Array<(d: string) => void> = [
+        (d) => resign(d, 3, set("shard", "1")), // two shards claim position 1
+        (d) => resign(d, 3, set("shard", "4")), // past the count
+        (d) => resign(d, 3, set("shards", "4")), // count disagrees
+        (d) => resign(d, 3, set("shard", "03")), // not canonical
+        (d) =>
+          resign(d, 3, (m) => {
+            delete m["cryptotensors.model.set"];
+          }), // incomplete
+        (d) =>
+          resign(d, 3, (m) => {
+            for (const key of Object.keys(m)) if (key.startsWith("cryptotensors.")) delete m[key];
+          }), // one unbound shard among bound ones
+      ];
+      for (const attack of cases) await refused(await attacked(attack), "ERR_MODEL_BINDING");
     });
   },
 );
