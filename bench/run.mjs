@@ -158,6 +158,20 @@ if (m) {
   );
 }
 
+const ox = load("onnx-startup");
+if (ox) {
+  for (const [key, value] of Object.entries(ox.ratios)) {
+    if (!key.includes("target <= 1.15")) continue;
+    const model = key.split(":")[0];
+    add(
+      `ONNX start-up (${model}): encrypted <= 1.15 x plaintext weights, median`,
+      value,
+      value <= 1.15,
+      `onnxruntime alone ${ox.stats[`${model} ort-onnx`]["median ms"]} ms, ratio ${ox.ratios[`${model}: encrypted / ort-onnx, median`]}`,
+    );
+  }
+}
+
 console.log(`\n== targets (issue 5), all ratios from this run`);
 console.table(targets);
 mkdirSync(RESULTS, { recursive: true });
