@@ -14,6 +14,7 @@ import {
 } from "../index.js";
 import { isDirectory } from "../model/layout.js";
 import { progressReporter } from "./progress.js";
+import { interruptible } from "./interrupt.js";
 
 export { isDirectory };
 
@@ -26,23 +27,6 @@ export function bindingOptionsFrom(values: Record<string, unknown>): OpenModelOp
     ...(values["require-bound-shards"] ? { requireBoundShards: true } : {}),
     onWarning: (message) => process.stderr.write(`warning: ${message}\n`),
   };
-}
-
-/**
- * An AbortSignal raised by Ctrl-C (SIGINT) or SIGTERM while a directory is written, so the
- * conversion stops and removes its temporary directory instead of the process dying mid-write.
- */
-async function interruptible<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const stop = (name: NodeJS.Signals) => controller.abort(new Error(`interrupted by ${name}`));
-  process.once("SIGINT", stop);
-  process.once("SIGTERM", stop);
-  try {
-    return await work(controller.signal);
-  } finally {
-    process.removeListener("SIGINT", stop);
-    process.removeListener("SIGTERM", stop);
-  }
 }
 
 export async function encryptDirectory(

@@ -65,7 +65,11 @@ export async function syncDirectory(path: string): Promise<void> {
 
 /** How {@link AtomicFile} starts its temporary file. */
 export interface AtomicFileOptions {
-  /** Permission bits of a new temporary file (default 0o644). */
+  /**
+   * Permission bits the destination gets at commit (default 0o644), unless `chmod` was called.
+   * The temporary file itself is created 0600: partial output (decrypted weights) is never
+   * readable by other users while it is being written.
+   */
   mode?: number;
   /** Start from a copy of this file (a reflink where the filesystem has them) instead of empty. */
   cloneFrom?: string;
@@ -82,11 +86,17 @@ export interface AtomicFileOptions {
  * ```
  */
 export class AtomicFile {
+  /** Mode set at commit; null once `chmod` chose one, or for a clone (it keeps its source's). */
+  private finalMode: number | null;
+
   private constructor(
     readonly path: string,
     private readonly tempPath: string,
     private readonly handle: FileHandle,
-  ) {}
+    finalMode: number | null,
+  ) {
+    this.finalMode = finalMode;
+  }
 
   static async create(path: string, options: AtomicFileOptions = {}): Promise<AtomicFile> {
     const tempPath = tempPathBeside(path);
@@ -99,12 +109,9 @@ export class AtomicFile {
           constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE,
         );
       }
-      const handle = await open(
-        tempPath,
-        options.cloneFrom === undefined ? "wx" : "r+",
-        options.mode ?? 0o644,
-      );
-      return new AtomicFile(path, tempPath, handle);
+      const handle = await open(tempPath, options.cloneFrom === undefined ? "wx" : "r+", 0o600);
+      const finalMode = options.cloneFrom === undefined ? (options.mode ?? 0o644) : null;
+      return new AtomicFile(path, tempPath, handle, finalMode);
     } catch (cause) {
       await unlink(tempPath).catch(() => undefined);
       throw new CryptoTensorsError(
@@ -122,12 +129,14 @@ export class AtomicFile {
 
   /** Sets the permission bits the destination will have. */
   chmod(mode: number): Promise<void> {
+    this.finalMode = null;
     return this.handle.chmod(mode);
   }
 
   /** Flushes, closes and renames over the destination, then syncs the directory. */
   async commit(): Promise<void> {
     try {
+      if (this.finalMode !== null) await this.handle.chmod(this.finalMode);
       await this.handle.sync();
       await this.handle.close();
       await rename(this.tempPath, this.path);

@@ -1,4 +1,5 @@
 // The public write API: saveFile from tensors in memory; encryptFile and decryptFile between files.
+import { stat } from "node:fs/promises";
 import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "../format/dtype.js";
 import { tensorByteLength } from "../format/size.js";
@@ -112,9 +113,19 @@ export async function convertFile(
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(backend === undefined ? {} : { backend }),
+      // The output is never more readable than the input: a 0600 model decrypts to a 0600 file.
+      mode: 0o644 & (await inputMode(inputPath)),
     });
   } finally {
     await input.close();
+  }
+}
+
+async function inputMode(path: string): Promise<number> {
+  try {
+    return (await stat(path)).mode & 0o777;
+  } catch {
+    return 0o600;
   }
 }
 

@@ -38,6 +38,8 @@ export interface WriteOptions {
   encryption?: EncryptionOptions;
   onProgress?: (progress: Progress) => void;
   signal?: AbortSignal;
+  /** Permission bits of the written file (default 0o644); it is 0600 while being written. */
+  mode?: number;
   /** Backend that seals the data: default the native addon, or node:crypto if it cannot load. */
   backend?: BackendChoice;
 }
@@ -67,49 +69,53 @@ export async function writeModel(
       : options.metadata;
     const draft = serializeHeader(layout, metadata ?? null);
     const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
-    await writeAtomically(path, async (out) => {
-      let bytesDone = 0;
-      for (const tensor of layout) {
-        checkAborted(options.signal, path);
-        const source = byName.get(tensor.name) as TensorSource;
-        const [begin, end] = tensor.dataOffsets;
-        const before = bytesDone;
-        const step = (done: number) => {
+    await writeAtomically(
+      path,
+      async (out) => {
+        let bytesDone = 0;
+        for (const tensor of layout) {
           checkAborted(options.signal, path);
-          if (done > 0)
-            options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
-        };
-        await writeTensor(
-          digests?.get(tensor.name)?.hash,
-          backend,
-          out,
-          draft.length + begin,
-          end - begin,
-          source,
-          plan?.slots.get(tensor.name),
-          plan,
-          step,
-        );
-        const hasher = digests?.get(tensor.name);
-        if (hasher) hasher.result = hasher.hash.digest();
-        bytesDone += end - begin;
-        options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
-      }
-      let header = draft;
-      if (plan) {
-        // The tags are known now: rebuild the reserved entries, sign, and check the length held.
-        const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, digests, null)];
-        const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
-        header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
-        if (header.length !== draft.length) {
-          throw new CryptoTensorsError(
-            "ERR_INTERNAL",
-            "the signed header changed length after the data was written",
+          const source = byName.get(tensor.name) as TensorSource;
+          const [begin, end] = tensor.dataOffsets;
+          const before = bytesDone;
+          const step = (done: number) => {
+            checkAborted(options.signal, path);
+            if (done > 0)
+              options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
+          };
+          await writeTensor(
+            digests?.get(tensor.name)?.hash,
+            backend,
+            out,
+            draft.length + begin,
+            end - begin,
+            source,
+            plan?.slots.get(tensor.name),
+            plan,
+            step,
           );
+          const hasher = digests?.get(tensor.name);
+          if (hasher) hasher.result = hasher.hash.digest();
+          bytesDone += end - begin;
+          options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
         }
-      }
-      await out.write(header, 0);
-    });
+        let header = draft;
+        if (plan) {
+          // The tags are known now: rebuild the reserved entries, sign, and check the length held.
+          const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, digests, null)];
+          const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
+          header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
+          if (header.length !== draft.length) {
+            throw new CryptoTensorsError(
+              "ERR_INTERNAL",
+              "the signed header changed length after the data was written",
+            );
+          }
+        }
+        await out.write(header, 0);
+      },
+      options.mode === undefined ? {} : { mode: options.mode },
+    );
   } finally {
     wipeSealPlan(plan);
   }

@@ -7,6 +7,7 @@ import {
   isDirectory,
   MODEL_OPTIONS,
 } from "../model-commands.js";
+import { interruptible } from "../interrupt.js";
 import { progressReporter } from "../progress.js";
 import { openOptionsFrom, TRUST_OPTIONS } from "../trust-options.js";
 
@@ -38,9 +39,13 @@ export async function decrypt(argv: string[]): Promise<number> {
     return decryptDirectory(input, output, options, values.quiet === true);
   }
   const onProgress = values.quiet ? undefined : progressReporter("decrypting");
-  await convertFile(input, output, {
-    input: { ...(await openOptionsFrom(values)), ...strict },
-    ...(onProgress ? { onProgress } : {}),
-  });
+  const inputOptions = { ...(await openOptionsFrom(values)), ...strict };
+  await interruptible((signal) =>
+    convertFile(input, output, {
+      input: inputOptions,
+      signal,
+      ...(onProgress ? { onProgress } : {}),
+    }),
+  );
   return 0;
 }

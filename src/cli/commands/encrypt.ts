@@ -11,6 +11,7 @@ import {
 } from "../key-providers.js";
 import { readKeySet, requireKeySet } from "../keys-file.js";
 import { readPolicyFile } from "../policy-file.js";
+import { interruptible } from "../interrupt.js";
 import { progressReporter } from "../progress.js";
 
 export async function encrypt(argv: string[]): Promise<number> {
@@ -96,6 +97,8 @@ async function encryptWith(
   if (await isDirectory(input))
     return encryptDirectory(input, output, encryption, values.quiet === true);
   const onProgress = values.quiet ? undefined : progressReporter("encrypting");
-  await convertFile(input, output, { encryption, ...(onProgress ? { onProgress } : {}) });
+  await interruptible((signal) =>
+    convertFile(input, output, { encryption, signal, ...(onProgress ? { onProgress } : {}) }),
+  );
   return 0;
 }
