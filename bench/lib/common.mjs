@@ -12,7 +12,11 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RESULTS = join(ROOT, "bench", "results");
 const DIST = process.env.CRYPTOTENSORS_DIST ?? join(ROOT, "dist");
 
-/** The built package (dist/), or exit with a hint. */
+/**
+ * The built package (dist/), or exit with a hint. Typed as the sources it is built from, so that
+ * `npm run typecheck` checks every benchmark's use of the API.
+ * @returns {Promise<typeof import("../../dist/index.js") & typeof import("../../dist/native/index.js") & { binding: import("../../dist/native/addon.js").NativeBinding }>}
+ */
 export async function loadPackage() {
   const entry = join(DIST, "index.js");
   if (!existsSync(entry)) {
@@ -35,6 +39,9 @@ export const gbps = (bytes, ms) => +(bytes / (ms / 1000) / 1e9).toFixed(2);
  * the iteration count decides). Returns latencies in ms: median, mean and min. Throughput figures
  * use `min` (the best sample) for ours and for every baseline alike: on a shared machine other
  * processes can only slow a sample down, so the best one is the closest to what the hardware does.
+ * @param {string} name
+ * @param {() => unknown} fn
+ * @param {{ iterations?: number, warmup?: number, setup?: () => void | Promise<void> }} [options]
  */
 export async function timeIt(name, fn, { iterations = 5, warmup = 1, setup } = {}) {
   const bench = new Bench({

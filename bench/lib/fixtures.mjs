@@ -4,7 +4,9 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { benchKeys, fillPattern } from "./common.mjs";
 
-/** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors). */
+/** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors).
+ * @returns {Array<[string, number[]]>}
+ */
 export function qwen3Shapes() {
   const hidden = 1024,
     inter = 3072,
@@ -13,6 +15,7 @@ export function qwen3Shapes() {
     heads = 16,
     kvHeads = 8,
     headDim = 128;
+  /** @type {Array<[string, number[]]>} */
   const shapes = [["model.embed_tokens.weight", [vocab, hidden]]];
   for (let l = 0; l < layers; l++) {
     const p = `model.layers.${l}.`;

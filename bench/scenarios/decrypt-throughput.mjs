@@ -47,6 +47,7 @@ const base = {
   opensslSpeed1: opensslSpeed(1),
   opensslSpeedMulti2: opensslSpeed(2),
 };
+/** @type {import("../../dist/index.js").AesEngineName[]} */
 const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
 const fast = engines[0];
 const res = {};

@@ -20,6 +20,7 @@ const BYTES = 512 << 20,
   CHUNK = 2 << 20;
 const data = fillPattern(new Uint8Array(BYTES));
 const keys = benchKeys(api);
+/** @type {Record<string, import("../../dist/index.js").TensorInput>} */
 const tensors = { w: { dtype: "U8", shape: [BYTES], data } };
 const out = join(dir, "out.safetensors");
 
@@ -44,6 +45,7 @@ const key = Buffer.alloc(32, 7),
   baseIv = Buffer.alloc(12, 1);
 const dst = new Uint8Array(BYTES).fill(0),
   tags = new Uint8Array((BYTES / CHUNK) * 16);
+/** @type {import("../../dist/index.js").AesEngineName[]} */
 const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
 const seal = {};
 for (const engine of engines) {

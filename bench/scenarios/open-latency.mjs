@@ -7,6 +7,7 @@ import { qwen3Shapes } from "../lib/fixtures.mjs";
 
 const api = await loadPackage();
 const dir = tempDir("open");
+/** @type {Record<string, import("../../dist/index.js").TensorInput>} */
 const tensors = {};
 for (const [name] of qwen3Shapes())
   tensors[name] = { dtype: "F16", shape: [8], data: fillPattern(new Uint8Array(16)) };
