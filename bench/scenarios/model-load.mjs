@@ -18,6 +18,7 @@ const SHARD_BYTES = 1_000_000_000;
 
 // The tensors, written four ways, then dropped so only the loads hold memory.
 let bytes = 0;
+/** @type {Record<string, import("../../dist/index.js").TensorInput> | null} */
 let tensors = {};
 for (const [name, shape] of qwen3Shapes()) {
   const length = shape.reduce((a, b) => a * b, 1) * 4;
