@@ -13,7 +13,7 @@ import { verify } from "./commands/verify.js";
 
 const USAGE = `usage:
   cryptotensors keygen [--alg aes256gcm|aes128gcm|chacha20poly1305] [--enc-kid ID] [--sign-kid ID]
-      [--key-provider PKCS11_URI]   (create the keys inside the token; prints the public key)
+      [--key-provider PKCS11_URI|KMIP_URI]   (create the keys inside the token / the master key on the KMIP server)
   cryptotensors encrypt IN OUT [--keys JWKS_FILE] [--enc-kid ID] [--sign-kid ID] [--alg ALG]
       [--format-version 1|2] [--chunk-size BYTES] [--tensor NAME]... [--policy POLICY_JSON_FILE] [--quiet]
   cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PINNED_PUBLIC_JWKS] [--jku-root DIR]... [--quiet]

@@ -125,6 +125,36 @@ describe("KMIP provider on PyKMIP", () => {
     expect(result.status, result.stderr).toBe(0);
     const without = runCli(["decrypt", path, out, "--verify-keys", pub]);
     expect(without.status).toBe(1);
+    const keygen = runCli(["keygen", "--key-provider", uri, "--enc-kid", "enc-cli"]);
+    expect(keygen.status, keygen.stderr).toBe(0);
+    expect(JSON.parse(keygen.stdout)).toEqual({ kty: "oct", alg: "aes256gcm", kid: "enc-cli" });
+    const encrypted = join(dir, "cli-enc.ct");
+    const signerFile = join(dir, "signer.jwks");
+    writeFileSync(signerFile, JSON.stringify({ keys: [signer.keys[1]] }));
+    const encrypt = runCli([
+      "encrypt",
+      out,
+      encrypted,
+      "--keys",
+      signerFile,
+      "--key-provider",
+      uri,
+      "--enc-kid",
+      "enc-cli",
+      "--sign-kid",
+      "sign-kmip",
+    ]);
+    expect(encrypt.status, encrypt.stderr).toBe(0);
+    const again = runCli([
+      "decrypt",
+      encrypted,
+      join(dir, "cli-again.safetensors"),
+      "--key-provider",
+      uri,
+      "--verify-keys",
+      pub,
+    ]);
+    expect(again.status, again.stderr).toBe(0);
   });
 
   it("a revoked key is refused by the server", async () => {
