@@ -2,6 +2,7 @@
 // The cryptotensors command line: each command is built only on the public API.
 import { CryptoTensorsError } from "../index.js";
 import { UsageError } from "./args.js";
+import { terminalSafe } from "./terminal-text.js";
 import { decrypt } from "./commands/decrypt.js";
 import { encrypt } from "./commands/encrypt.js";
 import { decryptOnnxCommand } from "./commands/decrypt-onnx.js";
@@ -70,7 +71,8 @@ export async function main(argv: string[]): Promise<number> {
       error instanceof RangeError
     ) {
       const code = error instanceof CryptoTensorsError ? `${error.code}: ` : "";
-      process.stderr.write(`cryptotensors ${name}: ${code}${error.message}\n`);
+      // Messages quote names from untrusted files: never let them drive the terminal.
+      process.stderr.write(`cryptotensors ${name}: ${code}${terminalSafe(error.message)}\n`);
       return 1;
     }
     process.stderr.write(

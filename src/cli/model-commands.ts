@@ -15,6 +15,7 @@ import {
 import { isDirectory } from "../model/layout.js";
 import { progressReporter } from "./progress.js";
 import { interruptible } from "./interrupt.js";
+import { terminalSafe, terminalSafeJson } from "./terminal-text.js";
 
 export { isDirectory };
 
@@ -81,7 +82,7 @@ export async function verifyDirectory(input: string, options: OpenModelOptions):
 export async function inspectDirectory(input: string, json: boolean): Promise<number> {
   const d = await inspectModel(input);
   if (json) {
-    process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(d, null, 2))}\n`);
     return 0;
   }
   const lines = [
@@ -97,7 +98,8 @@ export async function inspectDirectory(input: string, json: boolean): Promise<nu
       `${shard.path}: ${shard.tensors.length} tensor(s), ${bytes} B, ${shard.encryption ? `encrypted (${shard.encryption.algorithm}, enc kid ${shard.encryption.encKeyId ?? "-"}, sign kid ${shard.encryption.signKeyId ?? "-"})` : "plain"}${position ? `, shard ${position} of ${shard.metadata["cryptotensors.model.shards"]}, set ${shard.metadata["cryptotensors.model.set"]}` : ""}`,
     );
   }
-  process.stdout.write(`${lines.join("\n")}\n`);
+  // Names, metadata and key ids come from unverified headers: one escaped line each.
+  process.stdout.write(`${lines.map(terminalSafe).join("\n")}\n`);
   return 0;
 }
 

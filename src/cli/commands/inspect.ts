@@ -2,6 +2,7 @@
 import { inspectFile } from "../../index.js";
 import { parse } from "../args.js";
 import { inspectDirectory, isDirectory } from "../model-commands.js";
+import { terminalSafe, terminalSafeJson } from "../terminal-text.js";
 
 export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
@@ -9,25 +10,27 @@ export async function inspect(argv: string[]): Promise<number> {
     return inspectDirectory(positionals[0] as string, values.json === true);
   const d = await inspectFile(positionals[0] as string);
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(d, null, 2)}\n`);
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(d, null, 2))}\n`);
     return 0;
   }
+  // Every string below comes from an unverified header: escaped, one line each.
+  const t = terminalSafe;
   const lines = [
-    `file: ${d.path}`,
+    `file: ${t(d.path)}`,
     `encrypted: ${d.encryption ? "yes (header not verified; use verify)" : "no"}`,
   ];
   if (d.encryption) {
     const e = d.encryption;
     lines.push(
-      `  version ${e.version}, ${e.algorithm}, chunk size ${e.chunkSize ?? "none (whole tensor)"}`,
+      `  version ${e.version}, ${t(e.algorithm)}, chunk size ${e.chunkSize ?? "none (whole tensor)"}`,
     );
-    lines.push(`  enc kid ${e.encKeyId ?? "-"}, sign kid ${e.signKeyId ?? "-"}`);
+    lines.push(`  enc kid ${t(e.encKeyId ?? "-")}, sign kid ${t(e.signKeyId ?? "-")}`);
   }
   for (const [key, value] of Object.entries(d.metadata))
-    lines.push(`metadata ${key} = ${JSON.stringify(value)}`);
-  for (const t of d.tensors) {
+    lines.push(`metadata ${t(key)} = ${t(JSON.stringify(value))}`);
+  for (const tensor of d.tensors) {
     lines.push(
-      `${t.name}\t${t.dtype}\t[${t.shape.join(", ")}]\t${t.byteLength} B${t.encrypted ? "\tencrypted" : ""}`,
+      `${t(tensor.name)}\t${tensor.dtype}\t[${tensor.shape.join(", ")}]\t${tensor.byteLength} B${tensor.encrypted ? "\tencrypted" : ""}`,
     );
   }
   process.stdout.write(`${lines.join("\n")}\n`);
