@@ -67,6 +67,7 @@ export {
   parseKmipUri,
   type KmipProviderOptions,
 } from "./keys/kmip/provider.js";
+export { KmipKeyReleaseProvider } from "./keys/kmip/release-provider.js";
 export {
   generatePkcs11Keys,
   type Pkcs11KeygenOptions,

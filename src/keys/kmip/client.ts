@@ -40,11 +40,16 @@ export const TAG = {
   templateAttribute: 0x420091,
   revocationReason: 0x420081,
   revocationReasonCode: 0x420082,
+  symmetricKey: 0x42008f,
+  keyBlock: 0x420040,
+  keyValue: 0x420045,
+  keyMaterial: 0x420043,
 } as const;
 
 export const OPERATION = {
   create: 0x01,
   locate: 0x08,
+  get: 0x0a,
   activate: 0x12,
   revoke: 0x13,
   encrypt: 0x1f,
@@ -106,8 +111,21 @@ export async function kmipRequest(
       ]),
     ),
   ]);
-  const response = await exchange(conn, encodeTtlv(message));
-  const { item } = decodeTtlv(response);
+  const request = encodeTtlv(message);
+  let response: Buffer;
+  try {
+    response = await exchange(conn, request);
+  } finally {
+    request.fill(0); // an Encrypt request carries plaintext data keys
+  }
+  let item: Ttlv;
+  try {
+    // Byte strings are copied out by the decoder; the raw answer (plaintext data keys of a
+    // Decrypt) is wiped here.
+    item = decodeTtlv(response).item;
+  } finally {
+    response.fill(0);
+  }
   if (item.tag !== TAG.responseMessage || item.type !== TYPE.structure) {
     throw new CryptoTensorsError(
       "ERR_KEY_PROVIDER",
@@ -153,8 +171,7 @@ function exchange(conn: KmipConnection, request: Buffer): Promise<Buffer> {
   const where = `${conn.host}:${conn.port}`;
   return new Promise((resolve, reject) => {
     let settled = false;
-    const chunks: Buffer[] = [];
-    let received = 0;
+    let buffered = Buffer.alloc(0);
     const socket: TLSSocket = connect({
       host: conn.host,
       port: conn.port,
@@ -169,6 +186,7 @@ function exchange(conn: KmipConnection, request: Buffer): Promise<Buffer> {
       settled = true;
       clearTimeout(timer);
       socket.destroy();
+      if (error) buffered.fill(0);
       if (error) reject(error);
       else resolve(value as Buffer);
     };
@@ -183,14 +201,16 @@ function exchange(conn: KmipConnection, request: Buffer): Promise<Buffer> {
     );
     socket.once("secureConnect", () => socket.write(request));
     socket.on("data", (chunk: Buffer) => {
-      chunks.push(chunk);
-      received += chunk.length;
-      if (received < 8) return;
-      const all = Buffer.concat(chunks);
-      const total = 8 + all.readUInt32BE(4);
+      // One growing buffer; each copy it replaces is wiped (answers carry plaintext data keys).
+      const grown = Buffer.concat([buffered, chunk]);
+      buffered.fill(0);
+      chunk.fill(0);
+      buffered = grown;
+      if (buffered.length < 8) return;
+      const total = 8 + buffered.readUInt32BE(4);
       if (total > MAX_RESPONSE)
         finish(providerError(`the KMIP server ${where} sent an oversized response`));
-      else if (received >= total) finish(null, all.subarray(0, total));
+      else if (buffered.length >= total) finish(null, buffered.subarray(0, total));
     });
     socket.on("error", (error: NodeJS.ErrnoException) => {
       finish(

@@ -217,6 +217,16 @@ export class KmipKeyProvider implements KeyProvider {
     return uid;
   }
 
+  /** @internal The server's unique identifier of the key named `kid`, or undefined. */
+  async locate(kid: string | undefined): Promise<string | undefined> {
+    return this.#locate(kid);
+  }
+
+  /** @internal The connection settings (PEM contents read once). */
+  connection(): KmipConnection {
+    return this.#connection();
+  }
+
   async #locate(kid: string | undefined): Promise<string | undefined> {
     if (kid === undefined) return undefined;
     const [result] = await kmipRequest(this.#connection(), [

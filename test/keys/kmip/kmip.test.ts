@@ -5,7 +5,13 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HeldKey, KeyProviderRegistry, openFile, saveFile } from "../../../src/index.js";
+import {
+  HeldKey,
+  KeyProviderRegistry,
+  KmipKeyReleaseProvider,
+  openFile,
+  saveFile,
+} from "../../../src/index.js";
 import { KmipKeyProvider } from "../../../src/index.js";
 import { kmipRequest, OPERATION, TAG } from "../../../src/keys/kmip/client.js";
 import { ttlv } from "../../../src/keys/kmip/ttlv.js";
@@ -155,6 +161,30 @@ describe("KMIP provider on PyKMIP", () => {
       pub,
     ]);
     expect(again.status, again.stderr).toBe(0);
+  });
+
+  it("key release: KMIP Get hands the master key out and the data keys are unwrapped locally", async () => {
+    const { path, data } = await kmipModel("release.ct", 5);
+    const release = new KmipKeyReleaseProvider({
+      host: "127.0.0.1",
+      port: server.port,
+      cert: join(dir, "client.pem"),
+      key: join(dir, "client.key"),
+      ca: join(dir, "ca.pem"),
+    });
+    const file = await openFile(path, {
+      ...pinned(),
+      keyRegistry: new KeyProviderRegistry([release]),
+    });
+    try {
+      const got = await file.getTensor("w.4");
+      expect(Buffer.from(got.data as Uint8Array)).toEqual(
+        Buffer.from(data["w.4"]?.data as Uint8Array),
+      );
+    } finally {
+      await file.close();
+    }
+    expect(await release.getMasterKey({ kid: "no-such-key" })).toBeUndefined();
   });
 
   it("a revoked key is refused by the server", async () => {
