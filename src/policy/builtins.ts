@@ -17,6 +17,7 @@ import {
   RegoObject,
   RegoSet,
   sortedSet,
+  sortUnits,
   typeName,
   valueEquals,
   type Value,
@@ -314,7 +315,7 @@ export const BUILTINS: Record<string, Builtin> = {
     fn: ([v]) => {
       const items = elements(v!);
       if (items === undefined) return undefined;
-      charge(items.length);
+      charge(sortUnits(items.length));
       return items.slice().sort(compareValues);
     },
   },

@@ -115,6 +115,10 @@ export class Evaluation {
   private charge(units: number): void {
     this.steps += units;
     if (this.steps >= this.nextClock) this.limits();
+    // A large piece of work (~0.1 µs per unit) must also fit in the time left: refuse it up front
+    // rather than run past the limit.
+    if (units >= 4096 && Date.now() + units / 10_000 > this.deadline)
+      evalError("exceeded the time limit; simplify the policy");
   }
 
   private limits(): void {

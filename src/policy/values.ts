@@ -8,6 +8,18 @@
 
 import { charge } from "./meter.js";
 
+/**
+ * Work units for sorting `n` values (n log n comparisons).
+ *
+ * @example
+ * ```ts
+ * sortUnits(1024); // 10240
+ * ```
+ */
+export function sortUnits(n: number): number {
+  return n < 2 ? 1 : n * Math.ceil(Math.log2(n));
+}
+
 /** A Rego value. Objects and sets are the classes below; everything else is a JS primitive or array. */
 export type Value = null | boolean | number | bigint | string | Value[] | RegoObject | RegoSet;
 
@@ -40,7 +52,7 @@ export class RegoObject {
   /** Entries in OPA's order (sorted by key), as OPA iterates objects; cached until the next `set`. */
   sorted(): [Value, Value][] {
     if (this.#sorted === undefined) {
-      charge(this.entries.size);
+      charge(sortUnits(this.entries.size));
       this.#sorted = [...this.entries.values()].sort((x, y) => compareValues(x[0], y[0]));
     }
     return this.#sorted;
@@ -76,7 +88,7 @@ export class RegoSet {
   /** Members in OPA's order; cached until the next `add`. */
   sorted(): Value[] {
     if (this.#sorted === undefined) {
-      charge(this.items.size);
+      charge(sortUnits(this.items.size));
       this.#sorted = [...this.items.values()].sort(compareValues);
     }
     return this.#sorted;
