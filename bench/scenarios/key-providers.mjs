@@ -31,6 +31,7 @@ const kms = new api.KmipKeyProvider(kmipServer.uri, { timeoutMs: 120_000 });
 await kms.createMasterKey("kmip-enc");
 
 function tinyModel(names) {
+  /** @type {Record<string, import("../../dist/index.js").TensorInput>} */
   const tensors = {};
   for (const name of names)
     tensors[name] = { dtype: "F16", shape: [8], data: fillPattern(new Uint8Array(16)) };
