@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "addon-data.h"
 #include "args.h"
 #include "cipher.h"
 #include "file-handle.h"
@@ -149,6 +150,20 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  env.SetInstanceData<AddonData>(data);
+  Napi::Object arrayBufferPrototype =
+      env.Global().Get("ArrayBuffer").As<Napi::Object>().Get("prototype").As<Napi::Object>();
+  Napi::Value descriptor = env.Global()
+                               .Get("Object")
+                               .As<Napi::Object>()
+                               .Get("getOwnPropertyDescriptor")
+                               .As<Napi::Function>()
+                               .Call({arrayBufferPrototype, Napi::String::New(env, "resizable")});
+  if (descriptor.IsObject()) {
+    Napi::Value getter = descriptor.As<Napi::Object>().Get("get");
+    if (getter.IsFunction()) data->resizableGetter = Napi::Persistent(getter.As<Napi::Function>());
+  }
   FileHandle::Define(env);
   // The thread pool is process-wide: each environment holds it until its teardown, and the last
   // one to go joins its helpers (their thread-local key state is wiped as they exit).

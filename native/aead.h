@@ -26,6 +26,13 @@ inline uint64_t AeadChunkCount(uint64_t length, uint64_t chunkSize) {
   return length / chunkSize + (length % chunkSize != 0 ? 1 : 0);
 }
 
+// Longest plaintext of one AEAD message: 2^36 - 32 bytes for GCM (NIST SP 800-38D), 2^38 - 64
+// for ChaCha20-Poly1305 (RFC 8439). Beyond them the block counter would wrap.
+inline uint64_t AeadMaxMessage(AeadAlgorithm algorithm) {
+  return algorithm == AeadAlgorithm::kChaCha20Poly1305 ? (uint64_t{1} << 38) - 64
+                                                       : (uint64_t{1} << 36) - 32;
+}
+
 // The big-endian 32-bit counter in the last four bytes of a base IV.
 inline uint64_t IvCounter(const uint8_t* baseIv) {
   return (uint64_t{baseIv[8]} << 24) | (uint64_t{baseIv[9]} << 16) | (uint64_t{baseIv[10]} << 8) |

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "addon-data.h"
 #include "workers.h"
 
 namespace ct {
@@ -37,27 +38,40 @@ inline uint64_t ArgSafeInteger(const Napi::CallbackInfo& info, size_t index, con
   return static_cast<uint64_t>(number);
 }
 
-// The bytes behind an ArrayBuffer, a TypedArray or a DataView (nullptr/0 if detached).
-inline bool ViewBytes(Napi::Value value, uint8_t** data, size_t* length) {
+// The bytes behind an ArrayBuffer, a TypedArray or a DataView (nullptr/0 if detached), read from
+// the engine's own record of the view, never through JS getters a subclass could override.
+// Views over a SharedArrayBuffer are accepted: the pointer comes from the view itself (asking
+// for the info of its buffer as an ArrayBuffer would fail). `buffer` receives the backing buffer.
+inline bool ViewBytes(Napi::Env env, Napi::Value value, uint8_t** data, size_t* length,
+                      napi_value* buffer = nullptr) {
+  napi_value backing = nullptr;
+  void* bytes = nullptr;
   if (value.IsTypedArray()) {
     auto array = value.As<Napi::TypedArray>();
-    *data = static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset();
+    napi_typedarray_type type;
+    size_t elements = 0, offset = 0;
+    NAPI_THROW_IF_FAILED(
+        env, napi_get_typedarray_info(env, value, &type, &elements, &bytes, &backing, &offset),
+        false);
     *length = array.ByteLength();
-    return true;
+  } else if (value.IsDataView()) {
+    size_t offset = 0;
+    NAPI_THROW_IF_FAILED(env, napi_get_dataview_info(env, value, length, &bytes, &backing, &offset),
+                         false);
+  } else if (value.IsArrayBuffer()) {
+    backing = value;
+    NAPI_THROW_IF_FAILED(env, napi_get_arraybuffer_info(env, value, &bytes, length), false);
+  } else {
+    return false;
   }
-  if (value.IsDataView()) {
-    auto view = value.As<Napi::DataView>();
-    *data = static_cast<uint8_t*>(view.ArrayBuffer().Data()) + view.ByteOffset();
-    *length = view.ByteLength();
-    return true;
-  }
-  if (value.IsArrayBuffer()) {
-    auto buffer = value.As<Napi::ArrayBuffer>();
-    *data = static_cast<uint8_t*>(buffer.Data());
-    *length = buffer.ByteLength();
-    return true;
-  }
-  return false;
+  *data = static_cast<uint8_t*>(bytes);
+  if (*data == nullptr) *length = 0;  // detached
+  if (buffer != nullptr) *buffer = backing;
+  return true;
+}
+
+inline bool ViewBytes(Napi::Value value, uint8_t** data, size_t* length) {
+  return ViewBytes(value.Env(), value, data, length);
 }
 
 inline ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const char* name) {
@@ -74,8 +88,20 @@ inline ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const cha
 inline Destination ArgDestination(Napi::Env env, Napi::Value value, const char* name,
                                   uint64_t needed) {
   Destination dest;
-  if (!ViewBytes(value, &dest.data, &dest.length)) {
+  napi_value backing = nullptr;
+  if (!ViewBytes(env, value, &dest.data, &dest.length, &backing)) {
     throw Napi::TypeError::New(env, ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+  }
+  // A resizable ArrayBuffer could shrink (and release its pages) while native threads write into
+  // it. (A growable SharedArrayBuffer only grows; a plain one cannot change size.)
+  const Napi::FunctionReference& resizable = GetAddonData(env).resizableGetter;
+  Napi::Value backingValue(env, backing);
+  if (backing != nullptr && backingValue.IsArrayBuffer() && !resizable.IsEmpty() &&
+      resizable.Call(backingValue, {}).ToBoolean().Value()) {
+    throw Napi::TypeError::New(
+        env, ArgMessage(name,
+                        "must not be backed by a resizable ArrayBuffer (it could shrink "
+                        "during the read)"));
   }
   if (needed > dest.length) {
     throw Napi::RangeError::New(env, ArgMessage(name, "is smaller than the requested length"));

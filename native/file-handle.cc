@@ -4,18 +4,13 @@
 #include <string>
 #include <utility>
 
+#include "addon-data.h"
 #include "args.h"
 #include "plan-args.h"
 #include "status.h"
 #include "workers.h"
 
 namespace ct {
-
-namespace {
-struct ClassData {
-  Napi::FunctionReference constructor;
-};
-}  // namespace
 
 Napi::Function FileHandle::Define(Napi::Env env) {
   Napi::Function cls = DefineClass(env, "NativeFileHandle",
@@ -28,13 +23,12 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                                        InstanceMethod<&FileHandle::Close>("close"),
                                    });
   // One constructor per environment (main thread and each worker_thread load their own).
-  auto* data = new ClassData{Napi::Persistent(cls)};
-  env.SetInstanceData<ClassData>(data);
+  GetAddonData(env).handleConstructor = Napi::Persistent(cls);
   return cls;
 }
 
 Napi::Object FileHandle::NewInstance(Napi::Env env, std::shared_ptr<MappedFile> file) {
-  Napi::Object object = env.GetInstanceData<ClassData>()->constructor.New({});
+  Napi::Object object = GetAddonData(env).handleConstructor.New({});
   Unwrap(object)->file_ = std::move(file);
   return object;
 }

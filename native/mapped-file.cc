@@ -121,17 +121,42 @@ int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) con
   return kOk;
 }
 
-int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length) const {
+int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
+                            Consumer consume, void* arg) const {
+  if (piece == 0) piece = length;
+  // The mapping is used only while our SIGBUS handler is installed: if something replaced it,
+  // a truncation fault would hang or kill the process, so read with pread instead.
   const uint8_t* mapped = Mapped(offset, length);
-  if (mapped == nullptr) return ReadExact(offset, dest, length);
-  if (length == 0) return kOk;
+  if (mapped != nullptr && !GuardActive()) mapped = nullptr;
   const uint64_t end = offset + length;
-  if (!StillCovers(end)) return kTruncated;
-  PopulateMapped(mapped, length);
-  GuardedCopy copy{mapped, dest, length};
-  if (!RunGuarded(mapped, length, CopyThunk, &copy)) return kTruncated;
-  ReleaseMapped(mapped, length);
-  return StillCovers(end) ? kOk : kTruncated;
+  if (mapped != nullptr && length > 0) {
+    if (!StillCovers(end)) return kTruncated;
+    PopulateMapped(mapped, length);
+  }
+  for (size_t pos = 0; pos < length; pos += piece) {
+    const size_t n = length - pos < piece ? length - pos : piece;
+    if (mapped == nullptr) {
+      int64_t status = ReadExact(offset + pos, dest + pos, n);
+      if (status != kOk) return status;
+    } else {
+      GuardedCopy copy{mapped + pos, dest + pos, n};
+      Guarded guarded = RunGuarded(mapped + pos, n, CopyThunk, &copy);
+      if (guarded == Guarded::kFault) return kTruncated;
+      if (guarded == Guarded::kUnavailable) {
+        int64_t status = ReadExact(offset + pos, dest + pos, n);
+        if (status != kOk) return status;
+      }
+    }
+    if (consume != nullptr) {
+      int64_t status = consume(arg, pos, n);
+      if (status != kOk) return status;
+    }
+  }
+  if (mapped != nullptr && length > 0) {
+    ReleaseMapped(mapped, length);
+    if (!StillCovers(end)) return kTruncated;
+  }
+  return kOk;
 }
 
 bool MappedFile::CurrentSize(uint64_t* size) const {

@@ -54,7 +54,17 @@ class MappedFile {
   // Copies [offset, offset + length) of the file into `dest` (memory the caller owns): from the
   // mapping under the SIGBUS guard when there is one (populating the page-table entries first
   // and dropping them after), else with pread. kOk, kTruncated, kClosed or -errno.
-  int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length) const;
+  int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length) const {
+    return CopyOut(offset, dest, length, length, nullptr, nullptr);
+  }
+
+  // The same in pieces of at most `piece` bytes, calling consume(arg, pos, n) as soon as
+  // dest[pos, pos + n) has landed, while those bytes are still in the CPU's cache (the decrypt
+  // of a piece then reads it from L2, not from memory). A non-kOk return of consume stops the
+  // copy and is returned.
+  using Consumer = int64_t (*)(void* arg, size_t pos, size_t n);
+  int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece, Consumer consume,
+                  void* arg) const;
 
   // Unmaps and closes the descriptor. Only called once no read is in flight (FileHandle guarantees
   // it).

@@ -1,10 +1,10 @@
 #include "plan.h"
 
 #include <openssl/crypto.h>
-#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <vector>
@@ -12,7 +12,6 @@
 #include "cipher.h"
 #include "huge-pages.h"
 #include "mapped-file.h"
-#include "sigbus-guard.h"
 #include "status.h"
 #include "thread-pool.h"
 
@@ -37,104 +36,140 @@ struct Unit {
   const uint8_t* tag;  // decrypt only
 };
 
-// One slice of a decryption, run under the SIGBUS guard.
-struct GuardedUpdate {
+// Decryption units up to this size are brought into the thread's private scratch buffer, verified
+// there and only then copied to the destination. Larger ones (v1 tensors, unusually large chunks)
+// land in the destination as ciphertext and are decrypted there once their tag has verified.
+constexpr uint64_t kScratchMax = uint64_t{8} << 20;
+
+// Memory only this thread touches: ciphertext lands here once, and plaintext stays here until its
+// tag has verified. Grown on demand up to kScratchMax; the bytes used are wiped when the thread
+// leaves a plan (they hold plaintext) and the buffer is wiped and freed when the thread exits.
+class Scratch {
+ public:
+  static Scratch& Current() {
+    thread_local Scratch scratch;
+    return scratch;
+  }
+
+  // A buffer of at least `length` (<= kScratchMax) bytes, or nullptr if it cannot be allocated.
+  uint8_t* Get(size_t length) {
+    if (length == 0) return empty_;
+    if (length > capacity_) {
+      Free();
+      size_t capacity = (length + kReadPiece - 1) / kReadPiece * kReadPiece;
+      void* memory = std::aligned_alloc(64, capacity);
+      if (memory == nullptr) return nullptr;
+      data_ = static_cast<uint8_t*>(memory);
+      capacity_ = capacity;
+    }
+    if (length > used_) used_ = length;
+    return data_;
+  }
+
+  void Wipe() {
+    if (used_ > 0) OPENSSL_cleanse(data_, used_);
+    used_ = 0;
+  }
+
+  ~Scratch() { Free(); }
+
+ private:
+  void Free() {
+    Wipe();
+    std::free(data_);
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+
+  uint8_t* data_ = nullptr;
+  size_t capacity_ = 0;
+  size_t used_ = 0;
+  uint8_t empty_[1] = {0};  // for empty messages (their tag is still checked)
+};
+
+// Pieces in which ciphertext lands and is consumed at once, while it is in the L2 cache.
+constexpr size_t kLandPiece = size_t{128} << 10;
+
+struct Feed {
   ThreadCipher* cipher;
-  const uint8_t* src;
-  uint8_t* dst;
-  size_t length;
-  int64_t status;
+  uint8_t* landed;   // where the pieces land
+  uint8_t* plain;    // where their plaintext goes (== landed for in place)
+  size_t plainStep;  // 0: every piece's plaintext goes to `plain` itself (discarded)
 };
 
-void UpdateThunk(void* arg) {
-  auto* job = static_cast<GuardedUpdate*>(arg);
-  job->status = job->cipher->DecryptUpdate(job->src, job->dst, job->length);
+int64_t FeedPiece(void* arg, size_t pos, size_t n) {
+  auto* feed = static_cast<Feed*>(arg);
+  uint8_t* out = feed->plainStep == 0 ? feed->plain : feed->plain + pos;
+  return feed->cipher->DecryptUpdate(feed->landed + pos, out, n);
 }
 
-struct GuardedCopy {
-  const uint8_t* src;
-  uint8_t* dest;
-  size_t length;
-};
-
-void CopyThunk(void* arg) {
-  auto* job = static_cast<GuardedCopy*>(arg);
-  std::memcpy(job->dest, job->src, job->length);
+// A unit small enough for the scratch buffer: ciphertext lands there once (from the mapping or
+// with pread) and is decrypted in place piece by piece as it lands; once the tag over exactly
+// those bytes has verified, the plaintext is copied to `dest`. Every byte the tag covers is thus
+// the byte decrypted, whatever another process writes to the file meanwhile, and the caller
+// never sees plaintext whose tag has not verified.
+int64_t DecryptViaScratch(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
+                          const Unit& unit, uint8_t* dest) {
+  const size_t length = static_cast<size_t>(unit.length);
+  uint8_t* scratch = Scratch::Current().Get(length);
+  if (scratch == nullptr) return kInternal;
+  int64_t status = cipher.DecryptBegin(unit.iv);
+  Feed feed{&cipher, scratch, scratch, 1};
+  for (size_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
+    size_t slice = static_cast<size_t>(std::min<uint64_t>(kReadPiece, length - pos));
+    feed.landed = scratch + pos;
+    feed.plain = scratch + pos;
+    status = file.CopyOut(fileStart + pos, scratch + pos, slice, kLandPiece, FeedPiece, &feed);
+  }
+  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+  if (status != kOk) return status;
+  if (length > 0) std::memcpy(dest, scratch, length);
+  return kOk;
 }
 
-// Drops the page-table entries of a mapped range once it has been consumed. The pages stay in the
-// page cache (a later access refaults them cheaply), but they no longer count in the process's
-// resident set: without this a full load would show the model twice in RSS (the caller's copy and
-// the mapped file), though only once in memory.
-void ReleaseMapped(const uint8_t* mapped, uint64_t length) {
-  constexpr uintptr_t kPage = 4096;
-  uintptr_t begin = (reinterpret_cast<uintptr_t>(mapped) + kPage - 1) & ~(kPage - 1);
-  uintptr_t end = (reinterpret_cast<uintptr_t>(mapped) + length) & ~(kPage - 1);
-  if (end > begin) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
-
-// Maps the page-table entries of a range about to be read in one call (MADV_POPULATE_READ,
-// Linux 5.14+): cheaper than the ~32 fault-around faults a 2 MiB unit would otherwise take, which
-// matters because ReleaseMapped drops them again after every unit. Errors (older kernels, or a
-// range past a truncated end) are ignored: the access itself is guarded.
-void PopulateMapped(const uint8_t* mapped, uint64_t length) {
-#ifdef MADV_POPULATE_READ
-  constexpr uintptr_t kPage = 4096;
-  uintptr_t begin = reinterpret_cast<uintptr_t>(mapped) & ~(kPage - 1);
-  uintptr_t end = reinterpret_cast<uintptr_t>(mapped) + length;
-  if (length > 0) (void)madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
-#else
-  (void)mapped;
-  (void)length;
-#endif
-}
-
-// A file shorter now than `end` was truncated under us (zero-filled tail pages of a mapping do
-// not fault, so this is checked after the access as well as before it).
-bool StillCovers(const MappedFile& file, uint64_t end) {
-  uint64_t now = 0;
-  return file.CurrentSize(&now) && now >= end;
+// A unit larger than the scratch buffer (a v1 tensor of hundreds of MiB is one AEAD message).
+// Pass 1 lands the ciphertext in the destination (the only read of the file) and runs the AEAD
+// over each piece as it lands, into scratch, discarding the plaintext, to verify the tag. Pass 2
+// decrypts the destination in place, so plaintext appears there only once the tag over exactly
+// those bytes has verified. (Only the caller, writing into its own destination while the read
+// is in flight, could change them between the passes; pass 2 checks the tag again, and a
+// mismatch then fails the plan, which wipes the destination.)
+int64_t DecryptInDestination(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
+                             const Unit& unit, uint8_t* dest) {
+  const uint64_t length = unit.length;
+  uint8_t* scratch = Scratch::Current().Get(kLandPiece);
+  if (scratch == nullptr) return kInternal;
+  int64_t status = cipher.DecryptBegin(unit.iv);
+  Feed feed{&cipher, nullptr, scratch, 0};
+  for (uint64_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
+    size_t slice = static_cast<size_t>(std::min(kReadPiece, length - pos));
+    feed.landed = dest + pos;
+    status = file.CopyOut(fileStart + pos, dest + pos, slice, kLandPiece, FeedPiece, &feed);
+  }
+  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+  if (status != kOk) return status;
+  status = cipher.DecryptBegin(unit.iv);
+  for (uint64_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
+    size_t slice = static_cast<size_t>(std::min(kReadPiece, length - pos));
+    status = cipher.DecryptUpdate(dest + pos, dest + pos, slice);
+  }
+  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+  return status;
 }
 
 int64_t RunUnit(const MappedFile& file, const Unit& unit) {
   const PlanEntry& entry = *unit.entry;
   const uint64_t fileStart = entry.fileOffset + unit.start;
-  const uint64_t fileEnd = fileStart + unit.length;
   uint8_t* dest = entry.dest + unit.start;
-  const uint8_t* mapped = file.Mapped(fileStart, unit.length);
-
-  if (!entry.decrypt) {
-    if (mapped == nullptr) return file.ReadExact(fileStart, dest, static_cast<size_t>(unit.length));
-    if (!StillCovers(file, fileEnd)) return kTruncated;
-    PopulateMapped(mapped, unit.length);
-    GuardedCopy copy{mapped, dest, static_cast<size_t>(unit.length)};
-    if (!RunGuarded(mapped, unit.length, CopyThunk, &copy)) return kTruncated;
-    ReleaseMapped(mapped, unit.length);
-    return StillCovers(file, fileEnd) ? kOk : kTruncated;
-  }
+  if (!entry.decrypt) return file.CopyOut(fileStart, dest, static_cast<size_t>(unit.length));
 
   ThreadCipher& cipher = ThreadCipher::Current();
   if (cipher.Key(entry.algorithm, entry.key) != kOk) return kInternal;
-  if (mapped == nullptr) {
-    // pread into the destination, then decrypt in place.
-    int64_t status = file.ReadExact(fileStart, dest, static_cast<size_t>(unit.length));
-    if (status != kOk) return status;
-    return cipher.Decrypt(unit.iv, dest, dest, static_cast<size_t>(unit.length), unit.tag);
-  }
-  if (unit.length > 0 && !StillCovers(file, fileEnd)) return kTruncated;
-  // Slices of at most kReadPiece: a whole v1 tensor (one AEAD, possibly hundreds of MiB) then
-  // never has more than one slice of the mapping resident at a time.
-  int64_t status = cipher.DecryptBegin(unit.iv);
-  for (uint64_t pos = 0; status == kOk && pos < unit.length; pos += kReadPiece) {
-    size_t slice = static_cast<size_t>(std::min(kReadPiece, unit.length - pos));
-    PopulateMapped(mapped + pos, slice);
-    GuardedUpdate job{&cipher, mapped + pos, dest + pos, slice, kInternal};
-    if (!RunGuarded(mapped + pos, slice, UpdateThunk, &job)) return kTruncated;
-    ReleaseMapped(mapped + pos, slice);
-    status = job.status;
-  }
-  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
-  if (status == kDecryptFailed && !StillCovers(file, fileEnd)) return kTruncated;
+  int64_t status = unit.length <= kScratchMax
+                       ? DecryptViaScratch(file, cipher, fileStart, unit, dest)
+                       : DecryptInDestination(file, cipher, fileStart, unit, dest);
+  // A tag that fails on a file that shrank meanwhile is reported as the truncation it is.
+  if (status == kDecryptFailed && !file.StillCovers(fileStart + unit.length)) return kTruncated;
   return status;
 }
 
@@ -151,6 +186,15 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
     unitEnd.reserve(count);
     for (size_t i = 0; i < count; i++) {
       const PlanEntry& entry = entries[i];
+      if (entry.decrypt) {
+        // One message: the whole range for v1, a chunk for v2. Enforced here too (the reader
+        // refuses such files at open) so that both AES engines behave the same on any input.
+        uint64_t message =
+            entry.chunkSize == 0 ? entry.length : std::min(entry.chunkSize, entry.length);
+        if (message > AeadMaxMessage(entry.algorithm)) {
+          return PlanResult{kMessageTooLong, static_cast<int64_t>(i)};
+        }
+      }
       if (entry.decrypt && entry.chunkSize != 0) {
         uint64_t chunks = AeadChunkCount(entry.length, entry.chunkSize);
         if (!CounterFits(entry.baseIv, entry.firstChunk, chunks)) {
@@ -203,7 +247,10 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
       }
     }
   };
-  auto leave = [] { ThreadCipher::Current().Wipe(); };
+  auto leave = [] {
+    ThreadCipher::Current().Wipe();
+    Scratch::Current().Wipe();
+  };
   unsigned helpers = bytes >= kParallelThreshold ? PoolWidth() - 1 : 0;
   ParallelFor(units, helpers, runUnit, leave);
 

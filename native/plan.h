@@ -33,9 +33,13 @@ struct PlanResult {
 };
 
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
-// pool in entry order (give entries in file-offset order for sequential I/O). Ciphertext is read
-// from the file's mapping when it has one (guarded against truncation), else with pread into the
-// destination and decrypted in place. On a failure every decrypt destination is wiped.
+// pool in entry order (give entries in file-offset order for sequential I/O). Every ciphertext
+// byte is read from the file exactly once (from the mapping, guarded against truncation, or with
+// pread) into memory the reader owns, and the tag is checked over those bytes: a unit of up to
+// 8 MiB (a v2 chunk) is decrypted and verified in the thread's scratch buffer and only then copied
+// to its destination; a larger unit (a v1 tensor) lands in its destination as ciphertext, is
+// verified, then decrypted in place. A destination therefore never holds plaintext whose tag has
+// not verified. On a failure every decrypt destination is wiped.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
 
 // Threads a plan may use (the pool's width).

@@ -1,8 +1,15 @@
 // Reading a mapped file that another process truncates raises SIGBUS on the first access past
 // the new end. This guard turns that signal into a status for the code that armed it, on the
 // thread that faulted, and leaves every other SIGBUS to the handler that was installed before
-// (or to the default action). Only memory copies and AEAD passes run under it: they take no locks
-// and allocate nothing, so abandoning them mid-way leaves no state behind.
+// (or to the default action). Only memory copies run under it: they take no locks and allocate
+// nothing, so abandoning them mid-way leaves no state behind.
+//
+// The handler is async-signal-safe: guards live in a fixed table of slots claimed per call and
+// looked up by kernel thread id (no thread-locals, which a dlopen'ed library may allocate lazily).
+// A SIGBUS sent by another process (kill -BUS, si_code <= 0) is never taken for a fault: it gets
+// the previous disposition, which by default terminates the process. If something else replaces
+// the handler later (process.on('SIGBUS') makes libuv install its own), GuardActive() turns false
+// and callers read with pread instead of touching the mapping.
 #ifndef CRYPTOTENSORS_SIGBUS_GUARD_H_
 #define CRYPTOTENSORS_SIGBUS_GUARD_H_
 
@@ -14,9 +21,15 @@ namespace ct {
 // Installs the process-wide handler once; false if sigaction failed (then do not map files).
 bool InstallSigbusGuard();
 
-// Runs fn(arg) with faults inside [base, base + length) caught: returns false if a SIGBUS there
-// interrupted it (the mapped file shrank), true if fn returned normally.
-bool RunGuarded(const uint8_t* base, size_t length, void (*fn)(void*), void* arg);
+// True while our handler is the process's SIGBUS handler (one sigaction query).
+bool GuardActive();
+
+enum class Guarded { kOk, kFault, kUnavailable };
+
+// Runs fn(arg) with faults inside [base, base + length) caught: kFault if a SIGBUS there
+// interrupted it (the mapped file shrank), kOk if fn returned normally, kUnavailable (fn not run)
+// when no guard slot is free or the handler is no longer ours.
+Guarded RunGuarded(const uint8_t* base, size_t length, void (*fn)(void*), void* arg);
 
 // Faults the guard has turned into a status so far (diagnostics and tests).
 uint64_t GuardedFaults();

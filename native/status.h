@@ -18,6 +18,7 @@ enum Status : int64_t {
   kClosed = 4,           // the file handle is closed or closing
   kNotRegularFile = 5,   // open() refused a directory, FIFO, device...
   kInternal = 6,         // OpenSSL or allocation failure that is not the data's fault
+  kMessageTooLong = 7,   // a v1 tensor or v2 chunk exceeds the AEAD's per-message limit
 };
 
 }  // namespace ct

@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ERR_CLOSED: "the file has been closed",
   ERR_BUSY: "the file has reads in flight",
   ERR_ABORTED: "the operation was aborted",
+  ERR_DESTINATION_DETACHED: "the destination buffer was transferred or detached during the read",
   // CryptoTensors (FORMAT.md §2–§4, §7.6).
   ERR_CRYPTO_KEYS_INVALID: "__crypto_keys__ is missing or malformed",
   ERR_MISSING_VERSION: "__crypto_keys__.version is missing or not a string",

@@ -34,12 +34,14 @@ function closedError(path: string): CryptoTensorsError {
 
 class NativeBackendFile implements BackendFile {
   readonly size: number;
+  // ES-private: the raw handle is never reachable from user code through this object.
+  readonly #path: string;
+  readonly #handle: NativeFileHandle;
   #closing: Promise<void> | undefined;
 
-  constructor(
-    private readonly path: string,
-    private readonly handle: NativeFileHandle,
-  ) {
+  constructor(path: string, handle: NativeFileHandle) {
+    this.#path = path;
+    this.#handle = handle;
     this.size = handle.size;
   }
 
@@ -50,10 +52,10 @@ class NativeBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     checkReadRange(this.size, offset, length, dest);
-    if (this.#closing) throw closedError(this.path);
-    checkSourceAborted(options?.signal, this.path);
-    const status = await this.handle.read(offset, length, dest);
-    const error = nativeStatusError(status, `reading ${this.path}`);
+    if (this.#closing) throw closedError(this.#path);
+    checkSourceAborted(options?.signal, this.#path);
+    const status = await this.#handle.read(offset, length, dest);
+    const error = nativeStatusError(status, `reading ${this.#path}`);
     if (error) throw error;
   }
 
@@ -63,9 +65,9 @@ class NativeBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     checkDecryptRequest(this.size, request, dest);
-    if (this.#closing) throw closedError(this.path);
-    checkSourceAborted(options?.signal, this.path);
-    const status = await this.handle.decrypt(
+    if (this.#closing) throw closedError(this.#path);
+    checkSourceAborted(options?.signal, this.#path);
+    const status = await this.#handle.decrypt(
       ALGORITHM_IDS[request.algorithm],
       request.key,
       request.fileOffset,
@@ -76,23 +78,23 @@ class NativeBackendFile implements BackendFile {
       request.tags,
       dest,
     );
-    const error = nativeStatusError(status, `decrypting ${this.path}`);
+    const error = nativeStatusError(status, `decrypting ${this.#path}`);
     if (error) throw error;
   }
 
   async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
     const { table, keys, ivs, tags, dests } = packPlan(this.size, items);
-    if (this.#closing) throw closedError(this.path);
+    if (this.#closing) throw closedError(this.#path);
     // A local mapped read cannot be interrupted once queued; the signal is honoured up to then.
-    checkSourceAborted(options?.signal, this.path);
+    checkSourceAborted(options?.signal, this.#path);
     if (items.length === 0) return;
     const failed = new Float64Array(1);
     try {
-      const status = await this.handle.plan(table, keys, ivs, tags, dests, failed);
+      const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed);
       const item = items[failed[0] ?? -1];
       const error = nativeStatusError(
         status,
-        `${item?.kind === "read" ? "reading" : "decrypting"} ${this.path}`,
+        `${item?.kind === "read" ? "reading" : "decrypting"} ${this.#path}`,
       );
       if (error) throw labelled(error, item?.label);
     } finally {
@@ -102,7 +104,7 @@ class NativeBackendFile implements BackendFile {
 
   close(): Promise<void> {
     // The addon defers the actual close(2) until in-flight reads finish; repeated calls share it.
-    this.#closing ??= this.handle.close();
+    this.#closing ??= this.#handle.close();
     return this.#closing;
   }
 }
@@ -119,14 +121,18 @@ class NativeBackendFile implements BackendFile {
 export class NativeBackend implements Backend {
   readonly name = "native" as const;
 
-  constructor(private readonly binding: NativeBinding = loadNativeBinding()) {}
+  readonly #binding: NativeBinding;
+
+  constructor(binding: NativeBinding = loadNativeBinding()) {
+    this.#binding = binding;
+  }
 
   async open(target: string | ByteSource): Promise<BackendFile> {
     // The fast path maps local files itself; any other source is read into caller memory and
     // decrypted with node:crypto (the addon has no decrypt-from-memory call yet).
     if (isByteSource(target)) return new SourceBackendFile(target);
     const path = checkOpenPath(target);
-    const result = await this.binding.openFile(path);
+    const result = await this.#binding.openFile(path);
     if (typeof result === "number") {
       throw (
         nativeStatusError(result, `opening ${path}`) ??
@@ -143,7 +149,7 @@ export class NativeBackend implements Backend {
       sealWithNodeCrypto(job, chunks);
       return;
     }
-    const status = await this.binding.seal(
+    const status = await this.#binding.seal(
       ALGORITHM_IDS[job.algorithm],
       job.key,
       job.baseIv,

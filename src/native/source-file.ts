@@ -12,8 +12,9 @@ import type { ByteSource } from "../source/byte-source.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
+import { requireAttached } from "./views.js";
 
-/** Ciphertext read and decrypted per step, so a large v1 tensor needs no second buffer. */
+/** Ciphertext read and decrypted per step. */
 const DECRYPT_SLICE = 4 << 20;
 
 /**
@@ -119,15 +120,30 @@ export class SourceBackendFile implements BackendFile {
       { authTagLength: TAG_LENGTH },
     );
     decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
-    for (let pos = start; pos < end; pos += DECRYPT_SLICE) {
-      const slice = dest.subarray(pos, Math.min(end, pos + DECRYPT_SLICE));
-      await this.source.read(request.fileOffset + pos, slice.byteLength, slice, options);
-      slice.set(decipher.update(slice));
-    }
+    // Ciphertext is read once into our own buffer, and the plaintext stays in our own buffers
+    // until the tag has verified (issue 20): the caller's destination never holds plaintext of a
+    // message whose tag fails, and no read writes into it while the caller could detach it.
+    const landed = Buffer.allocUnsafe(Math.min(DECRYPT_SLICE, end - start));
+    const plain: Buffer[] = [];
     try {
-      decipher.final();
-    } catch {
-      throw decryptionFailed();
+      for (let pos = start; pos < end; pos += DECRYPT_SLICE) {
+        const slice = landed.subarray(0, Math.min(end - pos, DECRYPT_SLICE));
+        await this.source.read(request.fileOffset + pos, slice.byteLength, slice, options);
+        plain.push(decipher.update(slice));
+      }
+      try {
+        decipher.final();
+      } catch {
+        throw decryptionFailed();
+      }
+      requireAttached(dest, request.length);
+      let at = start;
+      for (const piece of plain) {
+        dest.set(piece, at);
+        at += piece.byteLength;
+      }
+    } finally {
+      for (const piece of plain) piece.fill(0);
     }
   }
 }

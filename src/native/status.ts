@@ -13,6 +13,7 @@ export const NativeStatus = {
   closed: 4,
   notRegularFile: 5,
   internal: 6,
+  messageTooLong: 7,
 } as const;
 
 function systemErrorName(errno: number): string {
@@ -51,6 +52,11 @@ export function nativeStatusError(status: number, what: string): CryptoTensorsEr
       );
     case NativeStatus.closed:
       return new CryptoTensorsError("ERR_CLOSED", `${what}: the file has been closed`);
+    case NativeStatus.messageTooLong:
+      return new CryptoTensorsError(
+        "ERR_ENCRYPTION_INVALID",
+        `${what}: a v1 tensor or v2 chunk exceeds the AEAD's per-message limit (64 GiB for AES-GCM)`,
+      );
     case NativeStatus.notRegularFile:
       return new CryptoTensorsError("ERR_IO", `${what}: not a regular file`);
     default:

@@ -9,6 +9,7 @@ import {
 } from "../crypto/algorithms.js";
 import { checkCounterRange, coveredChunks } from "../crypto/chunks.js";
 import { fail } from "../errors.js";
+import { isResizableBuffer, viewParts } from "./views.js";
 import type { Backend, DecryptRequest, SealJob } from "./backend.js";
 
 function checkAlgorithm(value: unknown, name: string): AeadAlgorithm {
@@ -44,15 +45,56 @@ function checkBytes(value: unknown, name: string): Uint8Array {
   return value;
 }
 
-/** A destination native threads may write to while JS runs: a resizable buffer could shrink under them. */
+/**
+ * A destination native threads may write to while JS runs: a resizable buffer could shrink under
+ * them. Looked at through the intrinsic getters (views.ts), never a subclass's `buffer` or
+ * `byteLength`: the view returned is a plain Uint8Array over the same memory, whose length is real.
+ */
 function checkDestination(value: unknown, name = "dest"): Uint8Array {
   const dest = checkBytes(value, name);
-  if ((dest.buffer as { resizable?: boolean }).resizable === true) {
+  const { buffer, byteOffset, byteLength } = viewParts(dest);
+  if (isResizableBuffer(buffer)) {
     throw new TypeError(
       `${name} must not be backed by a resizable ArrayBuffer (it could shrink during the read)`,
     );
   }
-  return dest;
+  return new Uint8Array(buffer, byteOffset, byteLength);
+}
+
+/**
+ * Longest plaintext one AEAD message may have, in bytes: 2^36 - 32 for GCM (NIST SP 800-38D;
+ * beyond it the 32-bit block counter wraps) and 2^38 - 64 for ChaCha20-Poly1305 (RFC 8439). A v1
+ * tensor is one message, a v2 chunk is one message.
+ */
+export const AEAD_MAX_MESSAGE: Readonly<Record<AeadAlgorithm, number>> = {
+  aes128gcm: 2 ** 36 - 32,
+  aes256gcm: 2 ** 36 - 32,
+  chacha20poly1305: 2 ** 38 - 64,
+};
+
+/**
+ * Throws ERR_ENCRYPTION_INVALID when a tensor of `tensorLength` bytes cannot be one (v1,
+ * `chunkSize` null or 0) or a sequence (v2) of AEAD messages of `algorithm` within its limit.
+ *
+ * @example
+ * ```ts
+ * checkMessageLimit("aes256gcm", 0, 2 ** 37, "weight"); // throws: a v1 tensor over 64 GiB
+ * ```
+ */
+export function checkMessageLimit(
+  algorithm: AeadAlgorithm,
+  chunkSize: number | null,
+  tensorLength: number,
+  what: string,
+): void {
+  const message = chunkSize ? Math.min(chunkSize, tensorLength) : tensorLength;
+  const limit = AEAD_MAX_MESSAGE[algorithm];
+  if (message > limit) {
+    fail(
+      "ERR_ENCRYPTION_INVALID",
+      `${what}: ${chunkSize ? `chunks of ${chunkSize} bytes` : `a whole (v1) tensor of ${tensorLength} bytes`} exceed the ${limit}-byte message limit of ${algorithm}; such data cannot have been sealed correctly`,
+    );
+  }
 }
 
 /**
@@ -114,6 +156,7 @@ export function checkDecryptRequest(fileSize: number, request: unknown, dest: un
       "request.firstChunk must be 0 when chunkSize is 0 (whole-range decryption)",
     );
   }
+  checkMessageLimit(algorithm, chunkSize, length, "the request");
   const chunks = coveredChunks(length, chunkSize);
   if (tags.byteLength !== chunks * TAG_LENGTH) {
     throw new RangeError(

@@ -1,5 +1,8 @@
-// Caller-supplied destinations: any ArrayBuffer, TypedArray or DataView with room for the tensor.
-// The tensor is written to the first `byteLength` bytes and returned as a Uint8Array view of them.
+// Caller-supplied destinations: any ArrayBuffer, SharedArrayBuffer, TypedArray or DataView with
+// room for the tensor. The tensor is written to the first `byteLength` bytes and returned as a
+// Uint8Array view of them. Views are resolved through the intrinsic getters (native/views.ts): a
+// subclass overriding `buffer` or `byteOffset` cannot redirect the write or the checks.
+import { isResizableBuffer, viewParts } from "../native/views.js";
 
 /** Where `getTensor(name, { into })` may write. */
 export type Destination = ArrayBuffer | SharedArrayBuffer | ArrayBufferView;
@@ -17,9 +20,15 @@ export function destinationView(
   ) {
     view = new Uint8Array(into);
   } else if (ArrayBuffer.isView(into)) {
-    view = new Uint8Array(into.buffer, into.byteOffset, into.byteLength);
+    const { buffer, byteOffset, byteLength: length } = viewParts(into);
+    view = new Uint8Array(buffer, byteOffset, length);
   } else {
     throw new TypeError(`into must be an ArrayBuffer, a TypedArray or a DataView (for ${what})`);
+  }
+  if (isResizableBuffer(view.buffer)) {
+    throw new TypeError(
+      `into must not be a resizable ArrayBuffer (it could shrink while ${what} is written)`,
+    );
   }
   if (view.byteLength < byteLength) {
     throw new RangeError(`into holds ${view.byteLength} bytes but ${what} needs ${byteLength}`);

@@ -17,6 +17,7 @@ import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { MasterAccess } from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../native/backend.js";
+import { checkMessageLimit } from "../native/validate.js";
 import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
 import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
 
@@ -152,6 +153,18 @@ async function unwrapAll(
   const entries = parseEncryption(encryptionText);
   const encryptedNames = new Set(entries.keys());
   const plaintextDigests = checkedDigests(header, path, encryptedNames, options);
+  // A message over the AEAD's limit (a v1 tensor or v2 chunk over 64 GiB for GCM) is refused at
+  // open, on every backend and engine alike (issue 20 item 8).
+  for (const tensor of header.tensors) {
+    if (!entries.has(tensor.name)) continue;
+    const [begin, end] = tensor.dataOffsets;
+    checkMessageLimit(
+      algorithm,
+      cryptoKeys.chunkSize,
+      end - begin,
+      `${path}: ${JSON.stringify(tensor.name)}`,
+    );
+  }
   const unlocked: Unlocked = {
     algorithm,
     chunkSize: cryptoKeys.chunkSize,
