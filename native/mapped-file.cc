@@ -127,7 +127,8 @@ int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_
   // The mapping is used only while our SIGBUS handler is installed: if something replaced it,
   // a truncation fault would hang or kill the process, so read with pread instead.
   const uint8_t* mapped = Mapped(offset, length);
-  if (mapped != nullptr && !GuardActive()) mapped = nullptr;
+  GuardScope guard(mapped != nullptr && length > 0);
+  if (!guard.active()) mapped = nullptr;
   const uint64_t end = offset + length;
   if (mapped != nullptr && length > 0) {
     if (!StillCovers(end)) return kTruncated;
@@ -140,7 +141,7 @@ int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_
       if (status != kOk) return status;
     } else {
       GuardedCopy copy{mapped + pos, dest + pos, n};
-      Guarded guarded = RunGuarded(mapped + pos, n, CopyThunk, &copy);
+      Guarded guarded = guard.Run(mapped + pos, n, CopyThunk, &copy);
       if (guarded == Guarded::kFault) return kTruncated;
       if (guarded == Guarded::kUnavailable) {
         int64_t status = ReadExact(offset + pos, dest + pos, n);

@@ -99,24 +99,27 @@ bool GuardActive() {
   return (current.sa_flags & SA_SIGINFO) != 0 && current.sa_sigaction == OnSigbus;
 }
 
-Guarded RunGuarded(const uint8_t* base, size_t length, void (*fn)(void*), void* arg) {
-  if (!GuardActive()) return Guarded::kUnavailable;
-  const pid_t self = ThreadId();
-  Slot* slot = Claim(self);
+GuardScope::GuardScope(bool wanted) : slot_(nullptr) {
+  if (wanted && GuardActive()) slot_ = Claim(ThreadId());
+}
+
+GuardScope::~GuardScope() {
+  if (slot_ != nullptr) static_cast<Slot*>(slot_)->owner.store(0, std::memory_order_release);
+}
+
+Guarded GuardScope::Run(const uint8_t* base, size_t length, void (*fn)(void*), void* arg) {
+  auto* slot = static_cast<Slot*>(slot_);
   if (slot == nullptr) return Guarded::kUnavailable;
   slot->base = base;
   slot->length = length;
-  Guarded result = Guarded::kOk;
   if (sigsetjmp(slot->env, 0) != 0) {
     g_faults.fetch_add(1, std::memory_order_relaxed);
-    result = Guarded::kFault;
-  } else {
-    slot->armed = 1;
-    fn(arg);
-    slot->armed = 0;
+    return Guarded::kFault;
   }
-  slot->owner.store(0, std::memory_order_release);
-  return result;
+  slot->armed = 1;
+  fn(arg);
+  slot->armed = 0;
+  return Guarded::kOk;
 }
 
 uint64_t GuardedFaults() { return g_faults.load(std::memory_order_relaxed); }

@@ -26,10 +26,26 @@ bool GuardActive();
 
 enum class Guarded { kOk, kFault, kUnavailable };
 
-// Runs fn(arg) with faults inside [base, base + length) caught: kFault if a SIGBUS there
-// interrupted it (the mapped file shrank), kOk if fn returned normally, kUnavailable (fn not run)
-// when no guard slot is free or the handler is no longer ours.
-Guarded RunGuarded(const uint8_t* base, size_t length, void (*fn)(void*), void* arg);
+// A guard slot held by the calling thread for a series of guarded runs (one slot claim, one
+// thread-id lookup and one handler check for all of them).
+class GuardScope {
+ public:
+  // Claims a slot only when `wanted` (no system calls otherwise).
+  explicit GuardScope(bool wanted);
+  ~GuardScope();
+  // A slot is held and the handler was ours when the scope began.
+  bool active() const { return slot_ != nullptr; }
+  GuardScope(const GuardScope&) = delete;
+  GuardScope& operator=(const GuardScope&) = delete;
+
+  // Runs fn(arg) with faults inside [base, base + length) caught: kFault if a SIGBUS there
+  // interrupted it (the mapped file shrank), kOk if fn returned normally, kUnavailable (fn not
+  // run) when no guard slot was free or the handler was not ours when the scope began.
+  Guarded Run(const uint8_t* base, size_t length, void (*fn)(void*), void* arg);
+
+ private:
+  void* slot_;
+};
 
 // Faults the guard has turned into a status so far (diagnostics and tests).
 uint64_t GuardedFaults();
