@@ -141,10 +141,13 @@ export function loadNativeBinding(): NativeBinding {
     }
   }
   if ("binding" in loaded) return loaded.binding;
-  const reason = loaded.error instanceof Error ? loaded.error.message : String(loaded.error);
+  // node-gyp-build's message spans lines (the lookup path follows); its first line says what failed.
+  const reason = (
+    loaded.error instanceof Error ? loaded.error.message : String(loaded.error)
+  ).split("\n")[0];
   throw new CryptoTensorsError(
     "ERR_NATIVE_UNAVAILABLE",
-    `the cryptotensors native addon could not be loaded (${reason}); run "npm run build:native" or reinstall the package`,
+    `the cryptotensors native addon could not be loaded (${reason}); for the native path install g++, make, python3 and libssl-dev, then run "npm rebuild cryptotensors"`,
     { cause: loaded.error },
   );
 }

@@ -33,13 +33,10 @@ const sources = {
   warnFallback: (error: unknown) => {
     if (warned) return;
     warned = true;
+    // The message already carries the loader's reason; its full text stays in `cause`.
     const reason = error instanceof Error ? error.message : String(error);
-    const cause =
-      error instanceof Error && error.cause instanceof Error
-        ? ` Loader error: ${error.cause.message}`
-        : "";
     process.emitWarning(
-      `cryptotensors: using the pure TypeScript backend (node:crypto) because ${reason}.${cause}`,
+      `cryptotensors: using the pure TypeScript backend (node:crypto) because ${reason}.`,
       { code: "CRYPTOTENSORS_FALLBACK", type: "CryptoTensorsWarning" },
     );
   },

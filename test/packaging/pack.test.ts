@@ -1,178 +1,260 @@
-// Packaging as users get it (issue 2 item 6): build dist/ and the prebuild in a staging copy of
-// the package (never touching the checkout's build/, prebuilds/ or dist/, which other tests use),
-// `npm pack` it, install the tarball into an empty project, and use it without compiling.
-// Depends on the public entry src/index.ts exporting nativeInfo, saveFile and loadFile.
+// Packaging as users get it (issue 12): the packed tarball installs into empty projects and runs
+// from ESM, CommonJS and TypeScript (node16, nodenext, bundler); with a prebuild it never
+// compiles; without one and without a toolchain it still installs and runs the TypeScript
+// fallback with one warning; attw and publint find nothing. Depends on the public entry exporting
+// nativeInfo, saveFile, loadFile and backendName.
 import { execFileSync, spawnSync } from "node:child_process";
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PACKAGE_ROOT } from "../../src/native/addon.js";
+import {
+  env,
+  installInto,
+  type PackedPackage,
+  packPackage,
+  pathWithoutToolchain,
+  run,
+} from "./package-fixture.js";
 
-const work = mkdtempSync(join(tmpdir(), "ct-pack-"));
-const staging = join(work, "staging");
-const consumer = join(work, "consumer");
-const installed = join(consumer, "node_modules", "cryptotensors");
-// node-gyp must use the local headers. The consumer's install resolves the tarball's own
-// dependencies (node-gyp-build, node-addon-api) as a user's would: from the npm cache when it has
-// them, from the registry when it does not (CI starts with an empty cache of its own).
-const env = {
-  ...process.env,
-  npm_config_nodedir: "/usr",
-  CRYPTOTENSORS_BACKEND: "",
-};
-let tarball = "";
+let packed: PackedPackage;
+let consumer = "";
+let installOutput = "";
 
-function run(
-  command: string,
-  args: string[],
-  cwd: string,
-  extraEnv: Record<string, string> = {},
-): string {
-  const result = spawnSync(command, args, {
+beforeAll(() => {
+  packed = packPackage();
+  const installed = installInto(packed.work, "consumer", packed.tarball);
+  consumer = installed.dir;
+  installOutput = installed.output.stdout + installed.output.stderr;
+});
+
+afterAll(() => {
+  if (packed) rmSync(packed.work, { recursive: true, force: true });
+});
+
+const ROUND_TRIP = (path: string) => `
+  const path = ${JSON.stringify(path)};
+  await saveFile(path, { w: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } });
+  const loaded = await loadFile(path);
+  const w = loaded.w;
+  const values = Array.from(new Float32Array(w.data.buffer.slice(w.data.byteOffset, w.data.byteOffset + w.data.byteLength)));
+  console.log(JSON.stringify({ backend: backendName(), dtype: w.dtype, shape: w.shape, values }));`;
+
+function node(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
+  return spawnSync(process.execPath, args, {
     cwd,
     env: { ...env, ...extraEnv },
     encoding: "utf8",
-    maxBuffer: 64 << 20,
   });
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(" ")} failed (${result.status}):\n${result.stdout}\n${result.stderr}`,
-    );
-  }
-  return result.stdout;
 }
 
-beforeAll(() => {
-  mkdirSync(staging);
-  for (const entry of [
-    "package.json",
-    ".npmrc",
-    "binding.gyp",
-    "native",
-    "README.md",
-    "src",
-    "tsconfig.json",
-    "tsconfig.build.json",
-  ]) {
-    if (existsSync(join(PACKAGE_ROOT, entry)))
-      cpSync(join(PACKAGE_ROOT, entry), join(staging, entry), { recursive: true });
-  }
-  symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(staging, "node_modules"), "dir");
-  // `npm pack` runs the package's `prepare` script, which builds dist/ from src/ as a publisher would.
-  run("npm", ["run", "prebuild"], staging);
-  rmSync(join(staging, "build"), { recursive: true, force: true });
-  const packed = JSON.parse(
-    run("npm", ["pack", "--json", "--pack-destination", work], staging),
-  ) as Array<{ filename: string; files: Array<{ path: string }> }>;
-  tarball = join(work, packed[0]!.filename);
-  mkdirSync(consumer);
-  writeFileSync(
-    join(consumer, "package.json"),
-    JSON.stringify({ name: "consumer", private: true, type: "module" }),
-  );
-  run(
-    "npm",
-    ["install", "--prefer-offline", "--no-audit", "--no-fund", "--foreground-scripts", tarball],
-    consumer,
-    {
-      npm_config_node_gyp: "/bin/false",
-    },
-  );
-});
+describe("the tarball", () => {
+  const files = () =>
+    execFileSync("tar", ["-tzf", packed.tarball], { encoding: "utf8" }).split("\n");
 
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-describe("npm pack + install into an empty project", () => {
-  it("the tarball carries dist/ and the generated prebuild, not build/", () => {
-    const files = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" }).split("\n");
-    expect(files).toContain("package/dist/index.js");
-    expect(files).toContain("package/binding.gyp");
-    expect(
-      files.filter((f) => /^package\/prebuilds\/linux-x64\/[^/]+\.node$/.test(f)),
-    ).toHaveLength(1);
-    expect(files.filter((f) => f.startsWith("package/build/"))).toEqual([]);
+  it("carries dist/, both libc-tagged prebuilds, the install hook, LICENSE and docs", () => {
+    const list = files();
+    for (const file of [
+      "package/dist/index.js",
+      "package/dist/index.d.ts",
+      "package/binding.gyp",
+      "package/LICENSE",
+      "package/README.md",
+      "package/scripts/install-native.cjs",
+      "package/docs/key-management.md",
+      "package/prebuilds/linux-x64/cryptotensors.glibc.node",
+      "package/prebuilds/linux-arm64/cryptotensors.glibc.node",
+    ]) {
+      expect(list).toContain(file);
+    }
   });
 
-  it("installs without compiling: no build/ directory, node-gyp-build resolves the prebuild", () => {
+  it("carries no build/, no sources, no source maps", () => {
+    const list = files();
+    expect(list.filter((f) => f.startsWith("package/build/"))).toEqual([]);
+    expect(list.filter((f) => f.startsWith("package/src/"))).toEqual([]);
+    expect(list.filter((f) => f.endsWith(".js.map") || f.endsWith(".d.ts.map"))).toEqual([]);
+  });
+
+  it("prepack refuses to pack without the prebuilds", () => {
+    const bare = join(packed.work, "bare");
+    const result = run("npm", ["pack", "--dry-run"], bare, {}, false);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/refusing to pack without complete prebuilds/);
+    expect(result.stderr).toMatch(/prebuilds\/linux-arm64/);
+  });
+
+  it("attw finds no problem for node10, node16 (CJS and ESM) and bundler", () => {
+    const attw = join(packed.staging, "node_modules", ".bin", "attw");
+    const result = run(attw, [packed.tarball, "--format", "json"], packed.work, {}, false);
+    const report = JSON.parse(result.stdout) as { analysis: { problems: unknown[] } };
+    expect(report.analysis.problems).toEqual([]);
+    expect(result.status).toBe(0);
+  });
+
+  it("publint finds nothing", () => {
+    const publint = join(packed.staging, "node_modules", ".bin", "publint");
+    const result = run(publint, ["run", "--strict", packed.tarball], packed.work, {}, false);
+    expect(result.stdout + result.stderr).not.toMatch(/error|warning|suggestion/i);
+    expect(result.status).toBe(0);
+  });
+});
+
+describe("installed with its prebuild", () => {
+  it("installs without compiling and says which engine it runs", () => {
+    const installed = join(consumer, "node_modules", "cryptotensors");
     expect(existsSync(join(installed, "build"))).toBe(false);
-    expect(readdirSync(join(installed, "prebuilds", "linux-x64"))).toHaveLength(1);
+    expect(installOutput).toMatch(/cryptotensors: native addon ready \(prebuilt, linux-x64\)/);
+    expect(installOutput).toMatch(/AES-GCM engine: (openssl|ipsec-mb); ipsec-mb built in/);
     const resolved = run(
       process.execPath,
       ["-e", `console.log(require("node-gyp-build").path(${JSON.stringify(installed)}))`],
       consumer,
-    ).trim();
-    expect(resolved).toMatch(/\/node_modules\/cryptotensors\/prebuilds\/linux-x64\/[^/]+\.node$/);
+    ).stdout.trim();
+    expect(resolved).toMatch(/\/prebuilds\/linux-x64\/cryptotensors\.glibc\.node$/);
   });
 
-  it("imports, writes, reads and reports nativeInfo through the native path", () => {
-    const script = `
-      import { nativeInfo, saveFile, loadFile, backendName } from "cryptotensors";
-      const path = ${JSON.stringify(join(consumer, "small.safetensors"))};
-      await saveFile(path, { w: { dtype: "F32", shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) } });
-      const loaded = await loadFile(path);
-      const w = loaded.w;
-      console.log(JSON.stringify({ info: nativeInfo(), backend: backendName(), dtype: w.dtype, shape: w.shape,
-        values: Array.from(new Float32Array(w.data.buffer.slice(w.data.byteOffset, w.data.byteOffset + w.data.byteLength))) }));`;
-    writeFileSync(join(consumer, "use.mjs"), script);
-    const result = spawnSync(process.execPath, ["use.mjs"], {
-      cwd: consumer,
-      env,
-      encoding: "utf8",
-    });
-    expect(result.stderr).not.toMatch(/pure TypeScript backend/);
+  it("ESM: imports, writes, reads and reports the native OpenSSL", () => {
+    writeFileSync(
+      join(consumer, "use.mjs"),
+      `import { nativeInfo, saveFile, loadFile, backendName } from "cryptotensors";
+       ${ROUND_TRIP(join(consumer, "esm.safetensors"))}
+       console.log(JSON.stringify(nativeInfo()));`,
+    );
+    const result = node(["use.mjs"], consumer);
     expect(result.status, result.stderr).toBe(0);
-    const out = JSON.parse(result.stdout) as {
-      info: { openssl: string; opensslDir: string };
-      backend: string;
-      dtype: string;
-      shape: number[];
-      values: number[];
-    };
-    expect(out.backend).toBe("native");
-    expect(out.info.openssl).toMatch(/^OpenSSL /);
-    expect(out.info.opensslDir).toBe(
+    expect(result.stderr).not.toMatch(/pure TypeScript backend/);
+    const [roundTrip, info] = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(roundTrip).toEqual({
+      backend: "native",
+      dtype: "F32",
+      shape: [2, 2],
+      values: [1, 2, 3, 4],
+    });
+    expect(info.openssl).toMatch(/^OpenSSL /);
+    expect(info.opensslDir).toBe(
       execFileSync("openssl", ["version", "-d"], { encoding: "utf8" }).trim(),
     );
-    expect(out).toMatchObject({ dtype: "F32", shape: [2, 2], values: [1, 2, 3, 4] });
+    expect(info.ipsecMbBuilt).toBe(true);
   });
 
-  it("without a usable binary it falls back to TypeScript with exactly one warning", () => {
-    const broken = join(work, "broken");
-    cpSync(consumer, broken, { recursive: true, verbatimSymlinks: true });
-    rmSync(join(broken, "node_modules", "cryptotensors", "prebuilds"), { recursive: true });
-    // The native layer's own module (by path: it is not a public subpath), so that this check
-    // does not depend on the rest of the public entry.
-    const script = `
-      import { writeFileSync } from "node:fs";
-      import { getBackend, backendName, nativeInfo } from "./node_modules/cryptotensors/dist/native/index.js";
-      writeFileSync("bytes.bin", new Uint8Array([7, 8, 9]));
-      const file = await getBackend().open("bytes.bin");
-      const dest = new Uint8Array(3);
-      await file.readInto(0, 3, dest);
-      await file.close();
-      getBackend();
-      let code = "";
-      try { nativeInfo(); } catch (e) { code = e.code; }
-      console.log(JSON.stringify({ backend: backendName(), bytes: Array.from(dest), code }));`;
-    writeFileSync(join(broken, "use.mjs"), script);
-    const result = spawnSync(process.execPath, ["use.mjs"], { cwd: broken, env, encoding: "utf8" });
+  it("CommonJS: require('cryptotensors') works (require(esm), Node >= 20.19)", () => {
+    writeFileSync(
+      join(consumer, "use.cjs"),
+      `const { saveFile, loadFile, backendName, CryptoTensorsError } = require("cryptotensors");
+       if (typeof CryptoTensorsError !== "function") throw new Error("no CryptoTensorsError");
+       (async () => { ${ROUND_TRIP(join(consumer, "cjs.safetensors"))} })();`,
+    );
+    const result = node(["use.cjs"], consumer);
     expect(result.status, result.stderr).toBe(0);
+    expect(result.stderr).not.toMatch(/ExperimentalWarning|pure TypeScript backend/);
     expect(JSON.parse(result.stdout)).toEqual({
-      backend: "fallback",
-      bytes: [7, 8, 9],
-      code: "ERR_NATIVE_UNAVAILABLE",
+      backend: "native",
+      dtype: "F32",
+      shape: [2, 2],
+      values: [1, 2, 3, 4],
     });
+  });
+
+  it.each([
+    ["node16", "node16", "use.mts"],
+    ["node16", "node20", "use.cts"],
+    ["nodenext", "nodenext", "use.mts"],
+    ["nodenext", "nodenext", "use.cts"],
+    ["bundler", "esnext", "use.ts"],
+  ])(
+    "TypeScript consumer (moduleResolution %s, module %s, %s) type-checks",
+    (resolution, module, file) => {
+      const dir = join(consumer, `ts-${resolution}-${file}`);
+      run("mkdir", ["-p", dir], consumer);
+      const usesRequire = file.endsWith(".cts");
+      writeFileSync(
+        join(dir, file),
+        `${usesRequire ? 'import ct = require("cryptotensors");\nconst { loadFile } = ct;' : 'import { loadFile, type LoadOptions } from "cryptotensors";\nexport const options: LoadOptions = {};'}
+       export async function first(path: string): Promise<string> {
+         const tensors = await loadFile(path);
+         const names: string[] = Object.keys(tensors);
+         return names[0] ?? "";
+       }\n`,
+      );
+      const tsc = join(packed.staging, "node_modules", "typescript", "bin", "tsc");
+      const result = node(
+        [
+          tsc,
+          "--noEmit",
+          "--strict",
+          "--target",
+          "es2022",
+          "--types",
+          "node",
+          "--typeRoots",
+          join(packed.staging, "node_modules", "@types"),
+          "--module",
+          module,
+          "--moduleResolution",
+          resolution,
+          join(dir, file),
+        ],
+        consumer,
+      );
+      expect(result.stdout + result.stderr).toBe("");
+      expect(result.status).toBe(0);
+    },
+  );
+});
+
+describe("installed where no prebuild matches", () => {
+  it("without a toolchain: installs, warns once what is missing, and runs the fallback", () => {
+    const bin = pathWithoutToolchain(packed.work);
+    const { dir, output } = installInto(
+      packed.work,
+      "no-toolchain",
+      packed.tarballWithoutPrebuilds,
+      {
+        env: { PATH: bin, CXX: "" },
+      },
+    );
+    const text = output.stdout + output.stderr;
+    expect(text.match(/cryptotensors: WARNING/g)).toHaveLength(1);
+    expect(text).toMatch(/no usable prebuilt binary for linux-x64 and it cannot be compiled here/);
+    expect(text).toMatch(/a C\+\+ compiler \(g\+\+\), make, python3 not found/);
+    expect(text).toMatch(/npm rebuild cryptotensors/);
+    expect(existsSync(join(dir, "node_modules", "cryptotensors", "build"))).toBe(false);
+    writeFileSync(
+      join(dir, "use.mjs"),
+      `import { saveFile, loadFile, backendName } from "cryptotensors";
+       ${ROUND_TRIP(join(dir, "fallback.safetensors"))}`,
+    );
+    const result = node(["use.mjs"], dir);
+    expect(result.status, result.stderr).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ backend: "fallback", values: [1, 2, 3, 4] });
     expect(result.stderr.match(/CryptoTensorsWarning/g)).toHaveLength(1);
-    expect(result.stderr).toMatch(/No native build was found/);
+  });
+
+  it("with install scripts disabled: one warning, once, that names the way to the native path", () => {
+    const { dir } = installInto(packed.work, "no-scripts", packed.tarballWithoutPrebuilds, {
+      flags: ["--ignore-scripts"],
+    });
+    expect(readdirSync(join(dir, "node_modules", "cryptotensors"))).not.toContain("build");
+    writeFileSync(
+      join(dir, "use.mjs"),
+      `import { saveFile, loadFile, backendName, nativeInfo } from "cryptotensors";
+       ${ROUND_TRIP(join(dir, "fallback.safetensors"))}
+       try { nativeInfo(); } catch (e) { console.log(JSON.stringify({ code: e.code })); }`,
+    );
+    const result = node(["use.mjs"], dir);
+    expect(result.status, result.stderr).toBe(0);
+    const [roundTrip, failure] = result.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(roundTrip).toMatchObject({ backend: "fallback", values: [1, 2, 3, 4] });
+    expect(failure).toEqual({ code: "ERR_NATIVE_UNAVAILABLE" });
+    expect(result.stderr.match(/CryptoTensorsWarning/g)).toHaveLength(1);
+    expect(result.stderr.match(/No native build was found/g)).toHaveLength(1);
+    expect(result.stderr).toMatch(/npm rebuild cryptotensors/);
+    expect(result.stderr).not.toMatch(/build:native/);
   });
 });
