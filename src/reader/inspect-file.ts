@@ -20,6 +20,8 @@ export interface FileDescription {
     signKeyId?: string;
     signJku?: string;
   } | null;
+  /** The embedded Rego policies (`__policy__`), unverified; null when the file carries none. */
+  policy: { local: string | null; remote: string | null } | null;
   tensors: Array<{
     name: string;
     dtype: Dtype;
@@ -28,6 +30,23 @@ export interface FileDescription {
     byteLength: number;
     encrypted: boolean;
   }>;
+}
+
+/** The `__policy__` entry's two policies, or null when absent or not the JSON object it must be. */
+function describePolicy(text: string | undefined): FileDescription["policy"] {
+  if (text === undefined) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== "object") return null;
+  const side = (key: string) => {
+    const policy = (value as Record<string, unknown>)[key];
+    return typeof policy === "string" ? policy : null;
+  };
+  return { local: side("local"), remote: side("remote") };
 }
 
 /**
@@ -61,6 +80,7 @@ export async function inspectFile(path: string): Promise<FileDescription> {
     return {
       path,
       verified: false,
+      policy: describePolicy(reserved.get("__policy__")),
       metadata,
       encryption: keys && {
         version: keys.version,

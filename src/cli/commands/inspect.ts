@@ -1,5 +1,6 @@
 // cryptotensors inspect IN: tensors, dtypes, shapes, encryption and key ids, without any key.
-import { inspectFile } from "../../index.js";
+import { stat } from "node:fs/promises";
+import { type FileDescription, inspectFile } from "../../index.js";
 import { parse } from "../args.js";
 import { inspectDirectory, isDirectory } from "../model-commands.js";
 import { terminalSafe, terminalSafeJson } from "../terminal-text.js";
@@ -10,7 +11,8 @@ export async function inspect(argv: string[]): Promise<number> {
     return inspectDirectory(positionals[0] as string, values.json === true);
   const d = await inspectFile(positionals[0] as string);
   if (values.json) {
-    process.stdout.write(`${terminalSafeJson(JSON.stringify(d, null, 2))}\n`);
+    const summary = { ...d, ...(await sizes(positionals[0] as string, d)) };
+    process.stdout.write(`${terminalSafeJson(JSON.stringify(summary, null, 2))}\n`);
     return 0;
   }
   // Every string below comes from an unverified header: escaped, one line each.
@@ -35,4 +37,24 @@ export async function inspect(argv: string[]): Promise<number> {
   }
   process.stdout.write(`${lines.join("\n")}\n`);
   return 0;
+}
+
+/** File, header and data sizes and totals for `--json` (safetensors: the data ends the file). */
+async function sizes(path: string, d: FileDescription) {
+  const fileSize = (await stat(path)).size;
+  const dataSize = d.tensors.reduce((end, t) => Math.max(end, t.dataOffsets[1]), 0);
+  const encrypted = d.tensors.filter((t) => t.encrypted);
+  return {
+    fileSize,
+    /** The 8-byte length prefix plus the JSON header (and its padding). */
+    headerSize: fileSize - dataSize,
+    dataSize,
+    totals: {
+      tensors: d.tensors.length,
+      elements: d.tensors.reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0),
+      bytes: d.tensors.reduce((n, t) => n + t.byteLength, 0),
+      encryptedTensors: encrypted.length,
+      encryptedBytes: encrypted.reduce((n, t) => n + t.byteLength, 0),
+    },
+  };
 }
