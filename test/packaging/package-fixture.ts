@@ -71,6 +71,7 @@ const STAGED = [
   "LICENSE",
   "docs",
   "onnxruntime",
+  "tfjs",
   "scripts",
   "src",
   "tsconfig.json",
