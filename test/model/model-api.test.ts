@@ -122,6 +122,9 @@ describe.each(["native", "fallback"] as const)("model directories (%s backend)",
     const { keys, encryption } = keysAndEncryption();
     const dir = fresh();
     await saveModel(dir, tensors, { maxShardSize: 500, encryption });
+    const viaIndex = await openModel(join(dir, INDEX), { backend, keys, requireBoundShards: true });
+    expect(viaIndex.names()).toHaveLength(3);
+    await viaIndex.close();
     const model = await openModel(dir, { backend, keys, tensors: ["model.layers.1.mlp.weight"] });
     expect(model.names()).toEqual(["model.layers.1.mlp.weight"]);
     await model.close();
