@@ -57,6 +57,57 @@ describe("encryptOnnx + createInferenceSession", () => {
     }
   }
 
+  it("runs after the arena is wiped: onnxruntime kept its own copy of every external weight", async () => {
+    // y = x + B + C: Add reads its weights at run time (no pre-packing), from an initializer and a Constant.
+    const width = 512; // 2 KiB each: both reach onnxruntime as external data
+    const B = Float32Array.from({ length: width }, (_, i) => i / 3);
+    const C = Float32Array.from({ length: width }, (_, i) => -i / 7);
+    const info = (name: string) => ({
+      name,
+      type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: width }] } } },
+    });
+    const path = join(dir, "add.onnx");
+    await writeFile(
+      path,
+      onnx.ModelProto.encode({
+        irVersion: 8,
+        opsetImport: [{ version: 17 }],
+        graph: {
+          name: "add",
+          node: [
+            {
+              opType: "Constant",
+              output: ["C"],
+              attribute: [
+                {
+                  name: "value",
+                  type: 4,
+                  t: { dataType: 1, dims: [width], rawData: new Uint8Array(C.buffer) },
+                },
+              ],
+            },
+            { opType: "Add", input: ["x", "B"], output: ["xb"] },
+            { opType: "Add", input: ["xb", "C"], output: ["y"] },
+          ],
+          initializer: [
+            { name: "B", dataType: 1, dims: [width], rawData: new Uint8Array(B.buffer) },
+          ],
+          input: [info("x")],
+          output: [info("y")],
+        },
+      }).finish(),
+    );
+    const out = join(dir, "enc-add");
+    await encryptOnnx(path, out, { encryption });
+    const session = await createInferenceSession(ort, out, { keys });
+    const x = new ort.Tensor("float32", new Float32Array(width).fill(1), [1, width]);
+    const y = (await session.run({ x })).y?.data as Float32Array;
+    const expected = Float32Array.from({ length: width }, (_, i) =>
+      Math.fround(Math.fround(1 + (B[i] as number)) + (C[i] as number)),
+    );
+    expect(Buffer.from(y.buffer, y.byteOffset, y.byteLength)).toEqual(Buffer.from(expected.buffer));
+  });
+
   it("leaves no weight in the clear and onnxruntime alone cannot load the graph", async () => {
     const model = await writeSmallModel(dir, "clear.onnx");
     const out = join(dir, "enc-clear");
