@@ -1,7 +1,8 @@
 // The README's "Use with onnxruntime-node / tfjs / in a server" examples, run verbatim in one bash
-// session as a user would paste them (the server example reuses the first one's keys and model).
+// session as a user would paste them (the server example reuses the first one's keys and model;
+// all of them work in a fresh mktemp directory, so parallel runs never share files).
 import { spawnSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { expect, it } from "vitest";
 
@@ -18,7 +19,6 @@ function block(readme: string, name: string): string {
 it("README adapter examples run: onnxruntime-node, tfjs, the example server", () => {
   const readme = readFileSync(resolve(root, "README.md"), "utf8");
   const script = ["onnxruntime", "tfjs", "server"].map((name) => block(readme, name)).join("\n");
-  rmSync("/tmp/ct-onnx", { recursive: true, force: true });
   const env = { ...process.env };
   delete env.CRYPTOTENSOR_KEYS;
   const result = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
@@ -34,6 +34,4 @@ it("README adapter examples run: onnxruntime-node, tfjs, the example server", ()
   expect(result.stdout).toContain("same prediction: true");
   expect(result.stdout).toMatch(/"status":"ok","generation":1,"inputs":\["x"\]/);
   expect(result.stdout).toContain("stopped");
-  rmSync("/tmp/ct-onnx", { recursive: true, force: true });
-  rmSync("/tmp/ct-tfjs.safetensors", { force: true });
 });
