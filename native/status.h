@@ -19,6 +19,7 @@ enum Status : int64_t {
   kNotRegularFile = 5,   // open() refused a directory, FIFO, device...
   kInternal = 6,         // OpenSSL or allocation failure that is not the data's fault
   kMessageTooLong = 7,   // a v1 tensor or v2 chunk exceeds the AEAD's per-message limit
+  kDetached = 8,         // a destination was transferred/detached (or shrank) while in flight
 };
 
 }  // namespace ct

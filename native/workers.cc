@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "args.h"
 #include "bench-copy.h"
 #include "file-handle.h"
 #include "seal.h"
@@ -86,7 +87,25 @@ void PlanWorker::Finish(int64_t status) {
   deferred_.Resolve(Napi::Number::New(env, static_cast<double>(status)));
 }
 
-void PlanWorker::OnOK() { Finish(job_->result.status); }
+void PlanWorker::OnOK() {
+  // A destination transferred (structuredClone / postMessage with a transfer list) or detached
+  // while the plan ran no longer holds the result: the read fails with kDetached rather than
+  // resolving with an empty view. Checked on the JS thread, where no transfer can interleave.
+  if (job_->result.status == kOk) {
+    for (size_t i = 0; i < job_->dests.size(); i++) {
+      uint8_t* data = nullptr;
+      size_t length = 0;
+      Napi::Value owner = job_->dests[i].owner.Value();
+      bool viewable = ViewBytes(owner, &data, &length);
+      if (!viewable || length < job_->entries[i].length ||
+          (job_->entries[i].length > 0 && data != job_->entries[i].dest)) {
+        job_->result = PlanResult{kDetached, static_cast<int64_t>(i)};
+        break;
+      }
+    }
+  }
+  Finish(job_->result.status);
+}
 
 void PlanWorker::OnError(const Napi::Error&) { Finish(kInternal); }
 

@@ -12,7 +12,7 @@ import type { ByteSource } from "../source/byte-source.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
-import { requireAttached } from "./views.js";
+import { destinationDetached, isDetached, requireAttached, wipeDestination } from "./views.js";
 
 /** Ciphertext read and decrypted per step. */
 const DECRYPT_SLICE = 4 << 20;
@@ -43,7 +43,16 @@ export class SourceBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     checkReadRange(this.size, offset, length, dest);
-    await this.#track(() => this.source.read(offset, length, dest, options));
+    await this.#track(async () => {
+      try {
+        await this.source.read(offset, length, dest, options);
+      } catch (error) {
+        // A destination detached in flight makes node:fs throw a TypeError: say what happened.
+        if (isDetached(dest, length)) throw destinationDetached();
+        throw error;
+      }
+      requireAttached(dest, length);
+    });
   }
 
   async decryptInto(
@@ -57,7 +66,7 @@ export class SourceBackendFile implements BackendFile {
         for (let i = 0; i < chunks; i++) await this.#decryptChunk(request, i, dest, options);
       } catch (error) {
         // Never leave partial plaintext in the caller's buffer.
-        dest.fill(0, 0, request.length);
+        wipeDestination(dest, request.length);
         throw error;
       }
     });
@@ -74,7 +83,7 @@ export class SourceBackendFile implements BackendFile {
       }
     } catch (error) {
       for (const item of items)
-        if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+        if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
       throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
     }
   }

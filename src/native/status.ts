@@ -3,6 +3,7 @@
 import { getSystemErrorName } from "node:util";
 import { decryptionFailed } from "../crypto/aead.js";
 import { CryptoTensorsError } from "../errors.js";
+import { destinationDetached } from "./views.js";
 
 /** Native status codes; keep in sync with native/status.h. */
 export const NativeStatus = {
@@ -14,6 +15,7 @@ export const NativeStatus = {
   notRegularFile: 5,
   internal: 6,
   messageTooLong: 7,
+  detached: 8,
 } as const;
 
 function systemErrorName(errno: number): string {
@@ -57,6 +59,8 @@ export function nativeStatusError(status: number, what: string): CryptoTensorsEr
         "ERR_ENCRYPTION_INVALID",
         `${what}: a v1 tensor or v2 chunk exceeds the AEAD's per-message limit (64 GiB for AES-GCM)`,
       );
+    case NativeStatus.detached:
+      return destinationDetached();
     case NativeStatus.notRegularFile:
       return new CryptoTensorsError("ERR_IO", `${what}: not a regular file`);
     default:

@@ -95,9 +95,28 @@ export function bufferLength(buffer: ArrayBufferLike): number {
 }
 
 /**
- * Throws ERR_DESTINATION_DETACHED when `dest` no longer holds `length` bytes: its buffer was
- * transferred (structuredClone / postMessage with a transfer list) or detached while a read was
- * in flight, so the read's result has nowhere to go.
+ * The error of a read whose destination was transferred (structuredClone / postMessage with a
+ * transfer list) or detached while the read was in flight: its result has nowhere to go.
+ *
+ * @example
+ * ```ts
+ * if (isDetached(dest)) throw destinationDetached();
+ * ```
+ */
+export function destinationDetached(): CryptoTensorsError {
+  return new CryptoTensorsError(
+    "ERR_DESTINATION_DETACHED",
+    "the destination buffer was transferred or detached while the read was in flight; keep it attached until the read settles",
+  );
+}
+
+/** True when `dest` now holds fewer than `length` bytes (its buffer was detached or transferred). */
+export function isDetached(dest: Uint8Array, length: number): boolean {
+  return typedByteLength.call(dest) < length;
+}
+
+/**
+ * Throws ERR_DESTINATION_DETACHED when `dest` no longer holds `length` bytes.
  *
  * @example
  * ```ts
@@ -106,10 +125,19 @@ export function bufferLength(buffer: ArrayBufferLike): number {
  * ```
  */
 export function requireAttached(dest: Uint8Array, length: number): void {
-  if (typedByteLength.call(dest) < length) {
-    throw new CryptoTensorsError(
-      "ERR_DESTINATION_DETACHED",
-      "the destination buffer was transferred or detached while the read was in flight; keep it attached until the read settles",
-    );
-  }
+  if (isDetached(dest, length)) throw destinationDetached();
+}
+
+/**
+ * Zeroes `dest[0 .. length)` unless its buffer was detached meanwhile (then there is nothing of
+ * ours left to wipe, and filling a detached view would throw).
+ *
+ * @example
+ * ```ts
+ * wipeDestination(dest, request.length);
+ * ```
+ */
+export function wipeDestination(dest: Uint8Array, length: number): void {
+  const available = typedByteLength.call(dest);
+  if (available > 0) dest.fill(0, 0, Math.min(length, available));
 }
