@@ -7,7 +7,9 @@ export {
   type OpenOptions,
   type LoadOptions,
   type VerifyResult,
+  type VerifyOptions,
 } from "./reader/open-file.js";
+export type { DataCheck } from "./reader/verify-data.js";
 export { inspectFile, type FileDescription } from "./reader/inspect-file.js";
 export {
   TensorFile,

@@ -64,13 +64,16 @@ ${MODEL}`,
   },
   verify: {
     usage: `cryptotensors verify IN [--keys JWKS_FILE] [--verify-keys PUBLIC_JWKS] [--jku-root DIR]...
-    [--key-provider URI]... [--allow-unauthenticated] [--require-bound-shards] [--json]`,
+    [--key-provider URI]... [--allow-unauthenticated] [--require-bound-shards] [--json] [--data]`,
     summary: "check the signature and the policy; exit 0 only when both hold",
     details: `Exit status 0: signature valid and policy allows; 1: anything else (the reason on stderr).
 ${TRUST}
 ${PROVIDER}
 ${UNAUTHENTICATED}
   --json                      print the result as JSON on stdout
+  --data                      also authenticate every tensor with the master key (AEAD tags,
+                              signed digests of plaintext tensors); no plaintext is written.
+                              Without it only the header is checked (a flipped data byte passes)
 ${MODEL}`,
   },
   inspect: {

@@ -8,6 +8,7 @@ import { type ByteSource, isByteSource } from "../source/byte-source.js";
 import type { PolicyEvaluator } from "../policy/index.js";
 import type { KeyTrustOptions } from "./key-lookup.js";
 import { TensorFile, type Tensor } from "./tensor-file.js";
+import { authenticateData, type DataCheck, type DataCheckOptions } from "./verify-data.js";
 import { isEncrypted, reservedEntries, unlock, type Unlocked } from "./unlock.js";
 
 export interface OpenOptions extends KeyTrustOptions {
@@ -125,6 +126,22 @@ export interface VerifyResult {
   encrypted: boolean;
   signatureValid: boolean;
   policyAllowed: boolean;
+  /** With `data: true`: every tensor's bytes were authenticated (see {@link VerifyOptions.data}). */
+  data?: DataCheck;
+}
+
+/** Options of {@link verifyFile}. */
+export interface VerifyOptions extends OpenOptions {
+  /**
+   * Also authenticate every tensor: decrypt each encrypted chunk into a scratch buffer (wiped
+   * at once) so its AEAD tag is checked, and hash each plaintext tensor against its signed
+   * digest; no plaintext is kept or written. Needs the master key. A plaintext tensor without
+   * a digest is refused (`ERR_TENSOR_UNAUTHENTICATED`) unless `requireAuthenticated` is false.
+   * Default false: only the header (signature, policy) is checked.
+   */
+  data?: boolean;
+  onProgress?: DataCheckOptions["onProgress"];
+  signal?: AbortSignal;
 }
 
 /**
@@ -138,8 +155,9 @@ export interface VerifyResult {
  */
 export async function verifyFile(
   target: string | ByteSource,
-  options: OpenOptions = {},
+  options: VerifyOptions = {},
 ): Promise<VerifyResult> {
+  if (options.data === true) return verifyData(target, options);
   const path = targetName(target);
   const file = await getBackend(options.backend).open(target);
   try {
@@ -153,6 +171,28 @@ export async function verifyFile(
     }
     await unlock(header, path, { ...options, verifyOnly: true });
     return { encrypted: true, signatureValid: true, policyAllowed: true };
+  } finally {
+    await file.close();
+  }
+}
+
+async function verifyData(
+  target: string | ByteSource,
+  options: VerifyOptions,
+): Promise<VerifyResult> {
+  const { data: _data, onProgress, signal, ...open } = options;
+  // Under `data`, unauthenticated plaintext tensors are refused unless explicitly allowed.
+  const file = await openFile(target, {
+    ...open,
+    requireEncrypted: true,
+    requireAuthenticated: open.requireAuthenticated ?? true,
+  });
+  try {
+    const data = await authenticateData(file, {
+      ...(onProgress ? { onProgress } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    return { encrypted: true, signatureValid: true, policyAllowed: true, data };
   } finally {
     await file.close();
   }

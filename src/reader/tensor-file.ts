@@ -292,6 +292,12 @@ export class TensorFile {
     return structuredClone(this.#header);
   }
 
+  /** True when `name` is a plaintext tensor whose bytes a signed digest authenticates (`__plaintext_sha256__`). */
+  plaintextAuthenticated(name: string): boolean {
+    this.#entry(name);
+    return this.#unlocked?.plaintextDigests.has(name) ?? false;
+  }
+
   /** True when the header has a `__metadata__` object (possibly empty). */
   hasMetadata(): boolean {
     return this.#header.metadata !== null;

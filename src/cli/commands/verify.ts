@@ -1,5 +1,5 @@
 // cryptotensors verify IN: exit 0 only when the signature and the policy hold.
-import { CryptoTensorsError, verifyFile } from "../../index.js";
+import { CryptoTensorsError, type DataCheck, NotSupportedError, verifyFile } from "../../index.js";
 import { parse } from "../args.js";
 import {
   bindingOptionsFrom,
@@ -7,6 +7,8 @@ import {
   MODEL_OPTIONS,
   verifyDirectory,
 } from "../model-commands.js";
+import { interruptible } from "../interrupt.js";
+import { terminalSafe } from "../terminal-text.js";
 import { openOptionsFrom, TRUST_OPTIONS } from "../trust-options.js";
 
 export async function verify(argv: string[]): Promise<number> {
@@ -17,12 +19,17 @@ export async function verify(argv: string[]): Promise<number> {
       ...MODEL_OPTIONS,
       "allow-unauthenticated": { type: "boolean" },
       json: { type: "boolean" },
+      data: { type: "boolean" },
     },
     ["IN"],
   );
   // Fail closed: plaintext tensors not covered by a signed digest are refused unless allowed.
   const strict = { requireAuthenticated: values["allow-unauthenticated"] !== true };
   if (await isDirectory(positionals[0] as string)) {
+    if (values.data === true)
+      throw new NotSupportedError(
+        "verify --data is not supported for model directories yet; run it on each shard file",
+      );
     const options = {
       ...(await openOptionsFrom(values)),
       ...strict,
@@ -33,7 +40,11 @@ export async function verify(argv: string[]): Promise<number> {
   const path = positionals[0] as string;
   let result: Awaited<ReturnType<typeof verifyFile>>;
   try {
-    result = await verifyFile(path, { ...(await openOptionsFrom(values)), ...strict });
+    const open = { ...(await openOptionsFrom(values)), ...strict };
+    // --data also authenticates every tensor with the master key; no plaintext is written.
+    result = await (values.data === true
+      ? interruptible((signal) => verifyFile(path, { ...open, data: true, signal }))
+      : verifyFile(path, open));
   } catch (error) {
     // --json reports the failure on stdout too; the error still goes to stderr with exit 1.
     if (values.json && error instanceof CryptoTensorsError) {
@@ -46,7 +57,13 @@ export async function verify(argv: string[]): Promise<number> {
   process.stdout.write(
     values.json
       ? `${JSON.stringify({ path, valid: true, ...result })}\n`
-      : `${positionals[0]}: signature valid, policy allows\n`,
+      : `${terminalSafe(path)}: signature valid, policy allows${dataSummary(result.data)}\n`,
   );
   return 0;
+}
+
+function dataSummary(data: DataCheck | undefined): string {
+  if (data === undefined) return "";
+  const bare = data.unauthenticated.length;
+  return `, data authenticated (${data.tensorsAuthenticated} tensor(s), ${data.bytesChecked} B)${bare > 0 ? `; ${bare} plaintext tensor(s) NOT authenticated (allowed by --allow-unauthenticated)` : ""}`;
 }
