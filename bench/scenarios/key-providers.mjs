@@ -30,6 +30,7 @@ const kmipServer = await startPyKmip(dir);
 const kms = new api.KmipKeyProvider(kmipServer.uri, { timeoutMs: 120_000 });
 await kms.createMasterKey("kmip-enc");
 
+/** @param {string[]} names */
 function tinyModel(names) {
   /** @type {Record<string, import("../../dist/index.js").TensorInput>} */
   const tensors = {};
