@@ -3,7 +3,7 @@
 // shards in parallel into a temporary directory, the index rebuilt (bound when encrypting), every
 // other file copied byte for byte, then one rename.
 import { readdir, readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { CryptoTensorsError, NotSupportedError } from "../errors.js";
 import { rewrapFile, type RewrapOptions, type RewrapResult } from "../rewrap/rewrap-file.js";
 import { shardEncryption, type EncryptionOptions } from "../writer/seal-plan.js";
@@ -216,6 +216,11 @@ function checkDistinct(layout: ModelLayout, outDir: string): void {
   if (resolve(outDir) === resolve(layout.dir))
     throw new NotSupportedError(
       `writing a model directory in place (${outDir}) is not supported: a failure would leave a mix of old and new shards; write to a new directory`,
+    );
+  if (resolve(outDir).startsWith(resolve(layout.dir) + sep))
+    throw new CryptoTensorsError(
+      "ERR_IO",
+      `${outDir} is inside the input model ${layout.dir}, whose files would be copied into it; write the new model elsewhere`,
     );
 }
 

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { generateKeySet, loadModel, saveModel } from "../../src/index.js";
-import { tempDir } from "../integration/helpers.js";
+import { tempDir } from "../support/temp-dir.js";
 import { randomModel } from "../model/helpers.js";
 import { CLI, runCli } from "./run-cli.js";
 

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { loadModel, openFile, openModel, type Tensor } from "../../src/index.js";
 import { expectRejects } from "../adversarial/expect-rejects.js";
 import { runCli } from "../cli/run-cli.js";
-import { tempDir } from "../integration/helpers.js";
+import { tempDir } from "../support/temp-dir.js";
 import { runPython } from "./python-env.js";
 import { expectRefOk, makeRefKeys, masterKeyOf, refRead, signingKeyOf } from "./reference.js";
 

@@ -14,7 +14,7 @@ import {
 } from "../../src/index.js";
 import { expectRejects } from "../adversarial/expect-rejects.js";
 import { joinFile, type RefJwk, resignFile, splitFile } from "../interop/reference.js";
-import { tempDir } from "../integration/helpers.js";
+import { tempDir } from "../support/temp-dir.js";
 import { editIndex, INDEX, keysAndEncryption, randomModel } from "./helpers.js";
 
 const root = tempDir("ct-model-attacks-");

@@ -14,7 +14,7 @@ import {
 import { planShards } from "../../src/model/save-model.js";
 import { parseShardIndex, serializeShardIndex } from "../../src/model/index-json.js";
 import { expectRejects } from "../adversarial/expect-rejects.js";
-import { tempDir } from "../integration/helpers.js";
+import { tempDir } from "../support/temp-dir.js";
 import { INDEX, keysAndEncryption, randomModel } from "./helpers.js";
 
 const root = tempDir("ct-model-");
@@ -173,5 +173,9 @@ describe.each(["native", "fallback"] as const)("model directories (%s backend)",
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(root).filter((f) => f.endsWith(".tmp"))).toEqual([]);
     await expectRejects(saveModel(encDir, tensors), "ERR_IO");
+    await expectRejects(
+      convertModel(encDir, join(encDir, "inside"), { input: { backend } }),
+      "ERR_IO",
+    );
   });
 });
