@@ -77,6 +77,16 @@ export const ERROR_CODES = {
     "the shards do not form one signed model (missing, extra, swapped, replayed or mixed shard; index disagreeing)",
   ERR_MODEL_UNBOUND:
     "the shards are signed one by one, not as one model, and requireBoundShards is set",
+  // Remote sources (issue 16).
+  ERR_REMOTE_HTTP:
+    "the HTTP server answered with an unexpected status (not found, forbidden, server error after retries, redirect loop)",
+  ERR_REMOTE_NO_RANGES:
+    'the HTTP server ignores Range requests; pass remote.withoutRanges: "download" to fetch the whole file',
+  ERR_REMOTE_CHANGED:
+    "the remote file changed while it was being read (ETag, Last-Modified or size differ from those pinned at open)",
+  ERR_REMOTE_PROTOCOL:
+    "the HTTP server broke the range protocol (wrong Content-Range, short or long body) or gives no identity to pin",
+  ERR_REMOTE_TIMEOUT: "the HTTP server sent nothing for longer than the timeout (after retries)",
   // Runtime adapters (issue 14).
   ERR_ONNX_MODEL:
     "the ONNX model is malformed, holds an initializer that cannot be mapped, or does not match its weights file",

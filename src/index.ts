@@ -42,7 +42,21 @@ export {
   type NativeInfo,
   type BackendChoice,
 } from "./native/index.js";
-export type { ByteSource, SourceIdentity, SourceReadOptions } from "./source/byte-source.js";
+export type {
+  ByteSource,
+  SourceIdentity,
+  SourcePiece,
+  SourcePiecesOptions,
+  SourceReadOptions,
+} from "./source/byte-source.js";
+export {
+  openHttpSource,
+  isRemoteUrl,
+  type HttpSource,
+  type RemoteHeaders,
+  type RemoteOptions,
+  type RemoteStats,
+} from "./source/http-source.js";
 export {
   EmbeddedPolicyEvaluator,
   OpaServerEvaluator,

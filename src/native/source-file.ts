@@ -8,7 +8,7 @@ import { decryptionFailed } from "../crypto/aead.js";
 import { IV_LENGTH, nodeCipherName, TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkIv } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
-import type { ByteSource } from "../source/byte-source.js";
+import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
@@ -61,6 +61,10 @@ export class SourceBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     const chunks = checkDecryptRequest(this.size, request, dest);
+    if (this.source.readPieces) {
+      await this.runPlan([{ kind: "decrypt", request, dest }], options);
+      return;
+    }
     await this.#track(async () => {
       try {
         for (let i = 0; i < chunks; i++) await this.#decryptChunk(request, i, dest, options);
@@ -74,6 +78,10 @@ export class SourceBackendFile implements BackendFile {
 
   async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
     packPlan(this.size, items).keys.fill(0); // the same validation as the native backend
+    if (this.source.readPieces) {
+      await this.#track(() => this.#runPieces(items, options));
+      return;
+    }
     let current: PlanItem | undefined;
     try {
       for (const item of items) {
@@ -96,6 +104,54 @@ export class SourceBackendFile implements BackendFile {
     return this.#closing;
   }
 
+  /**
+   * The batch path of sources that fetch many ranges at once (HTTP): every read item and every
+   * chunk of every decrypt item becomes a piece read straight into its destination; each chunk is
+   * decrypted in place as soon as its bytes are in, while the others are still arriving. A v1
+   * tensor is one piece, decrypted once complete.
+   */
+  async #runPieces(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
+    const pieces: SourcePiece[] = [];
+    const owners: { item: PlanItem; chunk: number }[] = [];
+    for (const item of items) {
+      if (item.kind === "read") {
+        pieces.push({ offset: item.offset, length: item.length, dest: item.dest });
+        owners.push({ item, chunk: -1 });
+        continue;
+      }
+      const { request } = item;
+      const whole = request.chunkSize === 0;
+      const chunks = whole ? 1 : Math.max(1, Math.ceil(request.length / request.chunkSize));
+      for (let i = 0; i < chunks; i++) {
+        const start = whole ? 0 : i * request.chunkSize;
+        const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
+        pieces.push({
+          offset: request.fileOffset + start,
+          length: end - start,
+          dest: item.dest.subarray(start, end),
+        });
+        owners.push({ item, chunk: i });
+      }
+    }
+    let current: PlanItem | undefined;
+    try {
+      await this.source.readPieces?.(pieces, {
+        signal: options?.signal,
+        onPiece: (index) => {
+          const owner = owners[index] as (typeof owners)[number];
+          if (owner.item.kind !== "decrypt") return;
+          current = owner.item;
+          openChunk(owner.item.request, owner.chunk, (pieces[index] as SourcePiece).dest);
+          current = undefined;
+        },
+      });
+    } catch (error) {
+      for (const item of items)
+        if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+      throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
+    }
+  }
+
   /** Runs `work` unless closing (checked after argument validation, as natively), and keeps it visible to close() until it settles. */
   #track(work: () => Promise<void>): Promise<void> {
     if (this.#closing) {
@@ -111,6 +167,7 @@ export class SourceBackendFile implements BackendFile {
     return running;
   }
 
+  /** Reads chunk `i` of `request` (in slices) and decrypts it in place. */
   async #decryptChunk(
     request: DecryptRequest,
     i: number,
@@ -154,5 +211,27 @@ export class SourceBackendFile implements BackendFile {
     } finally {
       for (const piece of plain) piece.fill(0);
     }
+  }
+}
+
+/** Decrypts chunk `i` of `request` in place in `bytes` (its ciphertext); wrong tag → ERR_DECRYPTION_FAILED. */
+function openChunk(request: DecryptRequest, i: number, bytes: Uint8Array): void {
+  const whole = request.chunkSize === 0;
+  const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
+  const decipher: DecipherGCM = createDecipheriv(
+    nodeCipherName(request.algorithm) as CipherGCMTypes,
+    request.key,
+    iv.subarray(0, IV_LENGTH),
+    { authTagLength: TAG_LENGTH },
+  );
+  decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
+  for (let pos = 0; pos < bytes.length; pos += DECRYPT_SLICE) {
+    const slice = bytes.subarray(pos, Math.min(bytes.length, pos + DECRYPT_SLICE));
+    slice.set(decipher.update(slice));
+  }
+  try {
+    decipher.final();
+  } catch {
+    throw decryptionFailed();
   }
 }

@@ -3,6 +3,8 @@
 import { isReservedKey, parseCryptoKeys, parseEncryption } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import { getBackend } from "../native/index.js";
+import { isRemoteUrl, type RemoteOptions } from "../source/http-source.js";
+import { resolveTarget } from "../source/resolve-target.js";
 import { readHeader } from "./open-file.js";
 import { reservedEntries } from "./unlock.js";
 
@@ -50,17 +52,22 @@ function describePolicy(text: string | undefined): FileDescription["policy"] {
 }
 
 /**
- * Reads and validates the header, and describes the tensors and the (unverified) encryption.
+ * Reads and validates the header (of a local file or an http(s) URL), and describes the tensors and the (unverified) encryption.
  *
  * @example
  * ```ts
  * const { tensors, encryption } = await inspectFile("model.safetensors");
  * ```
  */
-export async function inspectFile(path: string): Promise<FileDescription> {
-  if (typeof path !== "string" || path.length === 0)
-    throw new TypeError("path must be a non-empty string");
-  const file = await getBackend().open(path);
+export async function inspectFile(
+  target: string | URL,
+  options: { remote?: RemoteOptions } = {},
+): Promise<FileDescription> {
+  if (!isRemoteUrl(target) && (typeof target !== "string" || (target as string).length === 0))
+    throw new TypeError("path must be a non-empty string or an http(s) URL");
+  const resolved = await resolveTarget(target, options.remote);
+  const path = typeof resolved === "string" ? resolved : resolved.identity.name;
+  const file = await getBackend().open(resolved);
   try {
     const header = await readHeader(file);
     const reserved = reservedEntries(header);

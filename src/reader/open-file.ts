@@ -5,6 +5,8 @@ import type { ParsedHeader } from "../format/types.js";
 import type { BackendFile } from "../native/backend.js";
 import { getBackend } from "../native/index.js";
 import { type ByteSource, isByteSource } from "../source/byte-source.js";
+import type { RemoteOptions } from "../source/http-source.js";
+import { resolveTarget } from "../source/resolve-target.js";
 import type { PolicyEvaluator } from "../policy/index.js";
 import type { KeyTrustOptions } from "./key-lookup.js";
 import { TensorFile, type Tensor } from "./tensor-file.js";
@@ -37,6 +39,8 @@ export interface OpenOptions extends KeyTrustOptions {
    * nothing while a policy over `input.tensors` would see a vacuous request).
    */
   tensors?: readonly string[];
+  /** How an http(s) URL target is fetched: headers (authorization), timeouts, retries, connections. */
+  remote?: RemoteOptions;
 }
 
 export interface LoadOptions extends OpenOptions {
@@ -46,9 +50,10 @@ export interface LoadOptions extends OpenOptions {
 }
 
 /**
- * Opens a safetensors or CryptoTensors file: a local path, or any {@link ByteSource} (the handle
- * then owns the source and closes it). For an encrypted file the signature is verified, the policy
- * evaluated and the data keys unwrapped before this resolves.
+ * Opens a safetensors or CryptoTensors file: a local path, an http(s) URL (read lazily with range
+ * requests, see {@link RemoteOptions}), or any {@link ByteSource} (the handle then owns the source
+ * and closes it). For an encrypted file the signature is verified, the policy evaluated and the
+ * data keys unwrapped before this resolves; for a URL, before any tensor byte is requested.
  *
  * @example
  * ```ts
@@ -58,12 +63,21 @@ export interface LoadOptions extends OpenOptions {
  * ```
  */
 export async function openFile(
-  target: string | ByteSource,
+  target: string | URL | ByteSource,
   options: OpenOptions = {},
 ): Promise<TensorFile> {
-  const path = targetName(target);
+  return openResolved(target, options, undefined);
+}
+
+async function openResolved(
+  target: string | URL | ByteSource,
+  options: OpenOptions,
+  signal: AbortSignal | undefined,
+): Promise<TensorFile> {
   const backend = getBackend(options.backend);
-  const file = await backend.open(target);
+  const resolved = await resolveTarget(checkTarget(target), options.remote, signal);
+  const path = targetName(resolved);
+  const file = await backend.open(resolved);
   try {
     const header = await readHeader(file);
     const requested = requestedTensors(header, path, options.tensors);
@@ -107,10 +121,10 @@ export async function openFile(
  * ```
  */
 export async function loadFile(
-  path: string | ByteSource,
+  path: string | URL | ByteSource,
   options: LoadOptions = {},
 ): Promise<Record<string, Tensor>> {
-  const file = await openFile(path, options);
+  const file = await openResolved(path, options, options.signal);
   try {
     // One planned pass over the file: chunks of many tensors decrypt in parallel (readAll).
     return await file.readAll({
@@ -154,12 +168,14 @@ export interface VerifyOptions extends OpenOptions {
  * ```
  */
 export async function verifyFile(
-  target: string | ByteSource,
+  target: string | URL | ByteSource,
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   if (options.data === true) return verifyData(target, options);
-  const path = targetName(target);
-  const file = await getBackend(options.backend).open(target);
+  const backend = getBackend(options.backend);
+  const resolved = await resolveTarget(checkTarget(target), options.remote);
+  const path = targetName(resolved);
+  const file = await backend.open(resolved);
   try {
     const header = await readHeader(file);
     if (!isEncrypted(header)) {
@@ -177,7 +193,7 @@ export async function verifyFile(
 }
 
 async function verifyData(
-  target: string | ByteSource,
+  target: string | URL | ByteSource,
   options: VerifyOptions,
 ): Promise<VerifyResult> {
   const { data: _data, onProgress, signal, ...open } = options;
@@ -250,6 +266,13 @@ function requestedTensors(
     );
   }
   return [...new Set(tensors)];
+}
+
+/** API misuse is refused before anything is opened. */
+function checkTarget(target: unknown): string | URL | ByteSource {
+  if (target instanceof URL || isByteSource(target)) return target;
+  targetName(target);
+  return target as string;
 }
 
 /** The name messages use: the path, or a source's identity name. */

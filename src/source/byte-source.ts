@@ -23,6 +23,23 @@ export interface SourceReadOptions {
   signal?: AbortSignal | undefined;
 }
 
+/** One destination of {@link ByteSource.readPieces}: `[offset, offset + length)` into `dest[0 .. length)`. */
+export interface SourcePiece {
+  offset: number;
+  length: number;
+  dest: Uint8Array;
+}
+
+/** Options of {@link ByteSource.readPieces}. */
+export interface SourcePiecesOptions extends SourceReadOptions {
+  /**
+   * Called once per piece, as soon as all its bytes are in `dest` (in completion order, not
+   * index order), e.g. to decrypt that chunk while others are still arriving. If it throws, the
+   * remaining fetches are cancelled and readPieces rejects with that error.
+   */
+  onPiece?: ((index: number) => void) | undefined;
+}
+
 /**
  * A random-access, read-only byte source of known size.
  *
@@ -54,6 +71,12 @@ export interface ByteSource {
     dest: Uint8Array,
     options?: SourceReadOptions,
   ): Promise<void>;
+  /**
+   * Optional batch read for sources where each request is costly (HTTP): fills every piece,
+   * merging nearby pieces into fewer requests and running them in parallel. Without it, the
+   * backend reads piece by piece with {@link ByteSource.read}.
+   */
+  readPieces?(pieces: readonly SourcePiece[], options?: SourcePiecesOptions): Promise<void>;
   /** Releases the source; called once, after every read has settled. */
   close(): Promise<void>;
 }

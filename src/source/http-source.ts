@@ -1,0 +1,356 @@
+// A ByteSource over an http(s) URL, read with range requests. Open makes one speculative range
+// read of the first bytes (the header of most files; the reader asks once more for the rest of a
+// larger one) and pins the resource's identity (strong ETag, else Last-Modified, plus size); every
+// later request carries If-Match/If-Range and is checked, so a file replaced mid-read is an error,
+// never a mix of two files. Batches of pieces are merged into few requests and run in parallel
+// over a bounded keep-alive pool (range-plan.ts).
+import type * as http from "node:http";
+import { CryptoTensorsError } from "../errors.js";
+import type {
+  ByteSource,
+  SourceIdentity,
+  SourcePiece,
+  SourcePiecesOptions,
+  SourceReadOptions,
+} from "./byte-source.js";
+import { checkSourceAborted } from "./byte-source.js";
+import {
+  fetchRange,
+  makeAgent,
+  type PinnedIdentity,
+  type RequestContext,
+  remoteError,
+} from "./http-request.js";
+import { planRanges, scatter } from "./range-plan.js";
+
+/** Request headers for an authenticated store: sent with every request, never logged. */
+export type RemoteHeaders =
+  | Record<string, string>
+  | ((url: URL) => Record<string, string> | Promise<Record<string, string>>);
+
+/** How http(s) URLs are read (`openFile(url, { remote })`). */
+export interface RemoteOptions {
+  /** e.g. `{ authorization: "Bearer …" }`, or a callback returning fresh headers per request. */
+  headers?: RemoteHeaders;
+  /** A request that receives nothing for this long fails (and is retried). Default 30,000. */
+  timeoutMs?: number;
+  /** Further attempts after a transient failure (reset, timeout, short body, 408/429/5xx). Default 3. */
+  retries?: number;
+  /** First retry delay; doubles per attempt, with jitter. Default 200. */
+  retryDelayMs?: number;
+  /** Parallel connections per file (keep-alive). Default 6. */
+  maxConnections?: number;
+  /** Bytes of the speculative first read (the header of most files fits). Default 65,536. */
+  headerReadBytes?: number;
+  /** Largest merged range request. Default 8 MiB. */
+  maxRangeBytes?: number;
+  /** Wanted ranges at most this far apart share one request. Default 65,536. */
+  maxGapBytes?: number;
+  /** Cancels opening (reads take their own signal). */
+  signal?: AbortSignal;
+}
+
+const DEFAULTS = {
+  timeoutMs: 30_000,
+  retries: 3,
+  retryDelayMs: 200,
+  maxConnections: 6,
+  headerReadBytes: 64 << 10,
+  maxRangeBytes: 8 << 20,
+  maxGapBytes: 64 << 10,
+};
+const MAX_REDIRECTS = 5;
+
+/** Traffic of one source: requests sent (retries included) and body bytes received. */
+export interface RemoteStats {
+  requests: number;
+  bytes: number;
+}
+
+/**
+ * True for the targets openFile reads over HTTP: a string starting with `http://` or `https://`,
+ * or a URL object.
+ *
+ * @example
+ * ```ts
+ * isRemoteUrl("https://example.com/model.safetensors"); // true
+ * ```
+ */
+export function isRemoteUrl(target: unknown): target is string | URL {
+  return target instanceof URL || (typeof target === "string" && /^https?:\/\//i.test(target));
+}
+
+/** An open http(s) resource: a {@link ByteSource} plus its traffic counters. */
+export interface HttpSource extends ByteSource {
+  readonly stats: Readonly<RemoteStats>;
+}
+
+/**
+ * Opens an http(s) URL as a {@link ByteSource}: one range request for the first
+ * `headerReadBytes`, identity pinned. Errors: ERR_REMOTE_HTTP, ERR_REMOTE_NO_RANGES,
+ * ERR_REMOTE_PROTOCOL (also when the server gives neither a strong ETag nor Last-Modified),
+ * ERR_REMOTE_TIMEOUT, ERR_IO (connection), ERR_ABORTED.
+ *
+ * @example
+ * ```ts
+ * const source = await openHttpSource("https://models.example/m.safetensors", {
+ *   headers: { authorization: `Bearer ${token}` },
+ * });
+ * const file = await openFile(source, { keys });
+ * ```
+ */
+export async function openHttpSource(
+  url: string | URL,
+  options: RemoteOptions = {},
+): Promise<HttpSource> {
+  const settings = checkOptions(options);
+  let target = parseUrl(url);
+  const stats = { requests: 0, bytes: 0 };
+  const startOrigin = target.origin;
+  let agent = makeAgent(target, settings.maxConnections);
+  try {
+    for (let redirects = 0; ; redirects++) {
+      const ctx = context(target, agent, options.headers, startOrigin, settings, stats);
+      const prefix = new Uint8Array(settings.headerReadBytes);
+      let got = 0;
+      const meta = await fetchRange(
+        ctx,
+        null,
+        0,
+        prefix.length,
+        (position, bytes) => {
+          prefix.set(bytes, position);
+          got = position + bytes.length;
+        },
+        options.signal,
+      );
+      if (meta.status >= 300 && meta.status < 400) {
+        if (meta.location === undefined || redirects >= MAX_REDIRECTS)
+          throw remoteError(
+            "ERR_REMOTE_HTTP",
+            `${ctx.name}: ${meta.location === undefined ? `the server answered ${meta.status} without a Location` : `more than ${MAX_REDIRECTS} redirects`}`,
+          );
+        const next = new URL(meta.location, target);
+        if (next.protocol !== "http:" && next.protocol !== "https:")
+          throw remoteError("ERR_REMOTE_HTTP", `${ctx.name}: redirected to a non-HTTP URL`);
+        if (next.protocol !== target.protocol) {
+          agent.destroy();
+          agent = makeAgent(next, settings.maxConnections);
+        }
+        target = next;
+        continue;
+      }
+      // An empty file has no range to serve: nginx answers it 200 with no body.
+      if (meta.status === 200 && meta.total === 0) got = 0;
+      else if (meta.status === 200)
+        throw remoteError(
+          "ERR_REMOTE_NO_RANGES",
+          `${ctx.name}: the server ignores Range requests (it answered 200 with the whole file); lazy loading needs a server that supports ranges`,
+        );
+      if (meta.status === 416) {
+        if (meta.total !== 0)
+          throw remoteError(
+            "ERR_REMOTE_PROTOCOL",
+            `${ctx.name}: the server refused the range bytes=0-${prefix.length - 1} of a file it says is not empty`,
+          );
+        got = 0;
+      }
+      const pinned = pin(ctx, meta.etag, meta.lastModified, meta.total ?? 0);
+      return new RangeSource(ctx, pinned, prefix.subarray(0, got), settings, stats);
+    }
+  } catch (error) {
+    agent.destroy();
+    throw error;
+  }
+}
+
+class RangeSource implements HttpSource {
+  readonly identity: SourceIdentity;
+  readonly size: number;
+
+  constructor(
+    private readonly ctx: RequestContext,
+    private readonly pinned: PinnedIdentity,
+    /** The speculative first bytes: reads inside them make no request. */
+    private readonly prefix: Uint8Array,
+    private readonly settings: typeof DEFAULTS,
+    readonly stats: RemoteStats,
+  ) {
+    this.size = pinned.size;
+    this.identity = {
+      name: ctx.name,
+      version: pinned.etag ?? `${pinned.lastModified}:${pinned.size}`,
+    };
+  }
+
+  async read(
+    offset: number,
+    length: number,
+    dest: Uint8Array,
+    options?: SourceReadOptions,
+  ): Promise<void> {
+    await this.readPieces([{ offset, length, dest }], options);
+  }
+
+  async readPieces(pieces: readonly SourcePiece[], options?: SourcePiecesOptions): Promise<void> {
+    checkSourceAborted(options?.signal, this.identity.name);
+    const remaining = pieces.map((piece) => piece.length);
+    const done: number[] = [];
+    // What the speculative read already holds is copied, the rest fetched.
+    const rest: SourcePiece[] = [];
+    const owner: number[] = [];
+    pieces.forEach((piece, index) => {
+      const held = Math.max(0, Math.min(piece.length, this.prefix.length - piece.offset));
+      if (held > 0) piece.dest.set(this.prefix.subarray(piece.offset, piece.offset + held));
+      remaining[index] = piece.length - held;
+      if (remaining[index] === 0) done.push(index);
+      else {
+        rest.push({
+          offset: piece.offset + held,
+          length: piece.length - held,
+          dest: piece.dest.subarray(held, piece.length),
+        });
+        owner.push(index);
+      }
+    });
+    for (const index of done) options?.onPiece?.(index);
+    if (rest.length === 0) return;
+    const left = rest.map((piece) => piece.length);
+    const ranges = planRanges(rest, {
+      maxGap: this.settings.maxGapBytes,
+      maxRange: this.settings.maxRangeBytes,
+    });
+    // One failure cancels the other requests of the batch; the caller's signal cancels all.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(options?.signal?.reason);
+    options?.signal?.addEventListener("abort", onAbort, { once: true });
+    let failure: unknown;
+    let next = 0;
+    const worker = async () => {
+      while (failure === undefined && next < ranges.length) {
+        const range = ranges[next++] as (typeof ranges)[number];
+        try {
+          await fetchRange(
+            this.ctx,
+            this.pinned,
+            range.start,
+            range.end,
+            (position, bytes) => {
+              for (const index of scatter(range, rest, left, position, bytes))
+                options?.onPiece?.(owner[index] as number);
+            },
+            controller.signal,
+          );
+        } catch (error) {
+          if (failure === undefined) {
+            failure = options?.signal?.aborted
+              ? new CryptoTensorsError("ERR_ABORTED", `reading ${this.identity.name} was aborted`, {
+                  cause: options.signal.reason,
+                })
+              : error;
+            controller.abort();
+          }
+        }
+      }
+    };
+    try {
+      const workers = Math.min(this.settings.maxConnections, ranges.length);
+      await Promise.all(Array.from({ length: workers }, worker));
+    } finally {
+      options?.signal?.removeEventListener("abort", onAbort);
+    }
+    if (failure !== undefined) throw failure;
+  }
+
+  async close(): Promise<void> {
+    this.ctx.agent.destroy();
+  }
+}
+
+function pin(
+  ctx: RequestContext,
+  etag: string | undefined,
+  lastModified: string | undefined,
+  size: number,
+): PinnedIdentity {
+  // A weak ETag (W/"…") names equivalent content, not identical bytes: it cannot pin ranges.
+  if (etag !== undefined && /^"[^"]*"$/.test(etag)) return { size, etag };
+  if (lastModified !== undefined) return { size, lastModified };
+  throw remoteError(
+    "ERR_REMOTE_PROTOCOL",
+    `${ctx.name}: the server sends neither a strong ETag nor Last-Modified, so a file replaced while it is read could not be detected; serve it with one of them`,
+  );
+}
+
+function context(
+  url: URL,
+  agent: http.Agent,
+  headers: RemoteHeaders | undefined,
+  startOrigin: string,
+  settings: typeof DEFAULTS,
+  stats: RemoteStats,
+): RequestContext {
+  // Credentials go only to the origin they were given for, never to a redirect target elsewhere.
+  const sameOrigin = url.origin === startOrigin;
+  const basic: Record<string, string> =
+    url.username || url.password
+      ? {
+          authorization: `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}`,
+        }
+      : {};
+  const bare = new URL(url);
+  bare.username = "";
+  bare.password = "";
+  return {
+    url: bare,
+    name: `${url.origin}${url.pathname}`,
+    agent,
+    headers: async () => {
+      if (!sameOrigin) return {};
+      const extra = typeof headers === "function" ? await headers(new URL(bare)) : (headers ?? {});
+      if (typeof extra !== "object" || extra === null)
+        throw new TypeError("remote.headers must return an object of header strings");
+      return { ...basic, ...extra };
+    },
+    timeoutMs: settings.timeoutMs,
+    retries: settings.retries,
+    retryDelayMs: settings.retryDelayMs,
+    stats,
+  };
+}
+
+function parseUrl(url: string | URL): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TypeError("the remote target is not a valid URL");
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+    throw new TypeError(`only http: and https: URLs can be read remotely, not ${parsed.protocol}`);
+  return parsed;
+}
+
+function checkOptions(options: RemoteOptions): typeof DEFAULTS {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("remote options must be an object");
+  const settings = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    const value = options[key];
+    if (value === undefined) continue;
+    const min = key === "retries" || key === "retryDelayMs" || key === "maxGapBytes" ? 0 : 1;
+    if (!Number.isSafeInteger(value) || value < min)
+      throw new RangeError(`remote.${key} must be an integer >= ${min}`);
+    settings[key] = value;
+  }
+  const { headers } = options;
+  if (headers !== undefined && typeof headers !== "function") {
+    if (
+      typeof headers !== "object" ||
+      headers === null ||
+      !Object.values(headers).every((v) => typeof v === "string")
+    )
+      throw new TypeError("remote.headers must be an object of strings or a function");
+  }
+  return settings;
+}

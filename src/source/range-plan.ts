@@ -1,0 +1,93 @@
+// Turns many wanted byte ranges (chunks of tensors, plain reads) into few HTTP range requests:
+// pieces closer than a gap merge into one request up to a size cap, and a piece larger than the
+// cap is split, so requests can run in parallel over a bounded pool of connections. A request's
+// body is scattered into the pieces it covers; gap bytes between pieces are discarded.
+import type { SourcePiece } from "./byte-source.js";
+
+/** One request: `[start, end)` of the resource and the pieces (by index) it feeds. */
+export interface FetchRange {
+  start: number;
+  end: number;
+  pieces: number[];
+}
+
+export interface RangePlanLimits {
+  /** Pieces at most this many bytes apart share a request (the gap is fetched and dropped). */
+  maxGap: number;
+  /** Largest request; a larger piece is split into several requests. */
+  maxRange: number;
+}
+
+/**
+ * Plans the requests that cover `pieces` (empty pieces need none).
+ *
+ * @example
+ * ```ts
+ * planRanges([{ offset: 0, length: 10, dest }, { offset: 12, length: 4, dest: d2 }], { maxGap: 8, maxRange: 1 << 20 });
+ * // [{ start: 0, end: 16, pieces: [0, 1] }]
+ * ```
+ */
+export function planRanges(
+  pieces: readonly Pick<SourcePiece, "offset" | "length">[],
+  limits: RangePlanLimits,
+): FetchRange[] {
+  const order = pieces
+    .map((piece, index) => ({ index, start: piece.offset, end: piece.offset + piece.length }))
+    .filter((p) => p.end > p.start)
+    .sort((a, b) => a.start - b.start || a.end - b.end);
+  const ranges: FetchRange[] = [];
+  let current: FetchRange | undefined;
+  for (const p of order) {
+    if (
+      current &&
+      p.start - current.end <= limits.maxGap &&
+      Math.max(current.end, p.end) - current.start <= limits.maxRange
+    ) {
+      current.end = Math.max(current.end, p.end);
+      current.pieces.push(p.index);
+      continue;
+    }
+    if (p.end - p.start <= limits.maxRange) {
+      current = { start: p.start, end: p.end, pieces: [p.index] };
+      ranges.push(current);
+      continue;
+    }
+    // Too large for one request: split it; the last part may take the next pieces along.
+    for (let start = p.start; start < p.end; start += limits.maxRange) {
+      current = { start, end: Math.min(p.end, start + limits.maxRange), pieces: [p.index] };
+      ranges.push(current);
+    }
+  }
+  return ranges;
+}
+
+/**
+ * Copies the bytes of a response body, arriving at absolute offset `position`, into every piece of
+ * `range` they overlap; returns the pieces that became complete. `remaining[i]` counts the bytes
+ * piece i still waits for (over all the requests that feed it).
+ *
+ * @example
+ * ```ts
+ * for (const done of scatter(range, pieces, remaining, position, chunk)) onPiece(done);
+ * ```
+ */
+export function scatter(
+  range: FetchRange,
+  pieces: readonly SourcePiece[],
+  remaining: number[],
+  position: number,
+  bytes: Uint8Array,
+): number[] {
+  const completed: number[] = [];
+  const end = position + bytes.length;
+  for (const index of range.pieces) {
+    const piece = pieces[index] as SourcePiece;
+    const from = Math.max(position, piece.offset, range.start);
+    const to = Math.min(end, piece.offset + piece.length, range.end);
+    if (to <= from) continue;
+    piece.dest.set(bytes.subarray(from - position, to - position), from - piece.offset);
+    remaining[index] = (remaining[index] as number) - (to - from);
+    if (remaining[index] === 0) completed.push(index);
+  }
+  return completed;
+}
