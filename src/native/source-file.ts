@@ -146,8 +146,12 @@ export class SourceBackendFile implements BackendFile {
         },
       });
     } catch (error) {
+      const lengthOf = (item: PlanItem) =>
+        item.kind === "read" ? item.length : item.request.length;
       for (const item of items)
-        if (item.kind === "decrypt") item.dest.fill(0, 0, item.request.length);
+        if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
+      // Bytes arriving for a destination that was transferred meanwhile fail to copy.
+      if (items.some((item) => isDetached(item.dest, lengthOf(item)))) throw destinationDetached();
       throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
     }
   }
