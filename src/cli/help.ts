@@ -20,6 +20,8 @@ const PROVIDER = `  --key-provider URI          keys from a provider (repeatable
                               (RFC 7512; keys stay in the token, named by --enc-kid/--sign-kid labels),
                               kmip://host:port?cert=…&key=…&ca=…, or file:/path/keys.jwks`;
 const UNAUTHENTICATED = `  --allow-unauthenticated     accept plaintext tensors not covered by a signed digest`;
+const REMOTE = `IN may be an http:// or https:// URL: read with range requests, header verified before any
+tensor byte is fetched; CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as its Authorization header.`;
 const QUIET = `  --quiet                     no progress line (it is only drawn when stderr is a terminal)`;
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {
@@ -60,7 +62,8 @@ ${PROVIDER}
   --allow-plain               accept a plain (unencrypted) IN instead of refusing it
 ${UNAUTHENTICATED}
 ${QUIET}
-${MODEL}`,
+${MODEL}
+${REMOTE}`,
   },
   verify: {
     usage: `cryptotensors verify IN [--keys JWKS_FILE] [--verify-keys PUBLIC_JWKS] [--jku-root DIR]...
@@ -74,13 +77,15 @@ ${UNAUTHENTICATED}
   --data                      also authenticate every tensor with the master key (AEAD tags,
                               signed digests of plaintext tensors); no plaintext is written.
                               Without it only the header is checked (a flipped data byte passes)
-${MODEL}`,
+${MODEL}
+${REMOTE}`,
   },
   inspect: {
     usage: "cryptotensors inspect IN [--json]",
     summary: "list tensors, dtypes, shapes, encryption and key ids (no key needed)",
     details: `Reads only the header; nothing is verified (use verify for that).
-  --json                      machine-readable output on stdout`,
+  --json                      machine-readable output on stdout
+${REMOTE}`,
   },
   rewrap: {
     usage: `cryptotensors rewrap IN OUT [--keys OLD_JWKS] --new-keys NEW_JWKS [--enc-kid ID] [--sign-kid ID]

@@ -1,7 +1,7 @@
 // Options shared by the commands that open encrypted files: --keys, --verify-keys (pinned
 // verification keys), --jku-root (directories a header's file:// jku may point into) and
 // --key-provider (an HSM or key file that unwraps and verifies, see key-providers.ts).
-import type { OpenOptions } from "../index.js";
+import type { OpenOptions, RemoteOptions } from "../index.js";
 import { KEY_PROVIDER_OPTION, keyProvidersFrom } from "./key-providers.js";
 import { readKeySet } from "./keys-file.js";
 
@@ -19,8 +19,23 @@ export async function openOptionsFrom(values: Record<string, unknown>): Promise<
   const verifyKeys = await readKeySet(values["verify-keys"] as string | undefined);
   const roots = values["jku-root"] as string[] | undefined;
   return {
+    ...remoteOptionsFromEnv(),
     ...(keys ? { keys } : {}),
     ...(verifyKeys ? { verifyKeys } : {}),
     ...(roots ? { jkuRoots: roots } : {}),
   };
+}
+
+/**
+ * Remote options for http(s) inputs: CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as the
+ * Authorization header (an environment variable, never an argument that `ps` would show).
+ *
+ * @example
+ * ```ts
+ * await inspectFile(url, remoteOptionsFromEnv());
+ * ```
+ */
+export function remoteOptionsFromEnv(): { remote?: RemoteOptions } {
+  const authorization = process.env["CRYPTOTENSORS_HTTP_AUTHORIZATION"];
+  return authorization ? { remote: { headers: { authorization } } } : {};
 }

@@ -10,6 +10,8 @@ import { reservedEntries } from "./unlock.js";
 
 export interface FileDescription {
   path: string;
+  /** Size of the whole file in bytes (for a URL: as the server reported it). */
+  fileSize: number;
   /** Always false: inspectFile checks no signature. Use verifyFile or openFile for that. */
   verified: false;
   metadata: Record<string, string>;
@@ -86,6 +88,7 @@ export async function inspectFile(
       if (!isReservedKey(key)) metadata[key] = value;
     return {
       path,
+      fileSize: file.size,
       verified: false,
       policy: describePolicy(reserved.get("__policy__")),
       metadata,

@@ -4,6 +4,7 @@ import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "../format/dtype.js";
 import { tensorByteLength } from "../format/size.js";
 import { openFile, type OpenOptions } from "../reader/open-file.js";
+import { isRemoteUrl } from "../source/http-source.js";
 import { isReservedKey } from "../crypto/reserved.js";
 import type { BackendChoice } from "../native/index.js";
 import type { EncryptionOptions } from "./seal-plan.js";
@@ -81,7 +82,7 @@ export interface ConvertOptions {
  * ```
  */
 export async function convertFile(
-  inputPath: string,
+  inputPath: string | URL,
   outputPath: string,
   options: ConvertOptions = {},
 ): Promise<void> {
@@ -121,7 +122,9 @@ export async function convertFile(
   }
 }
 
-async function inputMode(path: string): Promise<number> {
+async function inputMode(path: string | URL): Promise<number> {
+  // A remote input has no mode here: the output is private to its owner.
+  if (isRemoteUrl(path)) return 0o600;
   try {
     return (await stat(path)).mode & 0o777;
   } catch {

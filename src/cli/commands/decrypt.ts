@@ -1,5 +1,5 @@
 // cryptotensors decrypt IN OUT: writes a plain safetensors file, user metadata kept.
-import { convertFile } from "../../index.js";
+import { convertFile, isRemoteUrl } from "../../index.js";
 import { parse } from "../args.js";
 import {
   bindingOptionsFrom,
@@ -30,7 +30,7 @@ export async function decrypt(argv: string[]): Promise<number> {
     requireEncrypted: values["allow-plain"] !== true,
     requireAuthenticated: values["allow-unauthenticated"] !== true,
   };
-  if (await isDirectory(input)) {
+  if (!isRemoteUrl(input) && (await isDirectory(input))) {
     const options = {
       ...(await openOptionsFrom(values)),
       ...strict,

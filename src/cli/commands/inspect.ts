@@ -1,17 +1,18 @@
 // cryptotensors inspect IN: tensors, dtypes, shapes, encryption and key ids, without any key.
-import { stat } from "node:fs/promises";
-import { type FileDescription, inspectFile } from "../../index.js";
+import { type FileDescription, inspectFile, isRemoteUrl } from "../../index.js";
 import { parse } from "../args.js";
 import { inspectDirectory, isDirectory } from "../model-commands.js";
 import { terminalSafe, terminalSafeJson } from "../terminal-text.js";
+import { remoteOptionsFromEnv } from "../trust-options.js";
 
 export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
-  if (await isDirectory(positionals[0] as string))
-    return inspectDirectory(positionals[0] as string, values.json === true);
-  const d = await inspectFile(positionals[0] as string);
+  const input = positionals[0] as string;
+  if (!isRemoteUrl(input) && (await isDirectory(input)))
+    return inspectDirectory(input, values.json === true);
+  const d = await inspectFile(input, remoteOptionsFromEnv());
   if (values.json) {
-    const summary = { ...d, ...(await sizes(positionals[0] as string, d)) };
+    const summary = { ...d, ...sizes(d) };
     process.stdout.write(`${terminalSafeJson(JSON.stringify(summary, null, 2))}\n`);
     return 0;
   }
@@ -40,8 +41,8 @@ export async function inspect(argv: string[]): Promise<number> {
 }
 
 /** File, header and data sizes and totals for `--json` (safetensors: the data ends the file). */
-async function sizes(path: string, d: FileDescription) {
-  const fileSize = (await stat(path)).size;
+function sizes(d: FileDescription) {
+  const { fileSize } = d;
   const dataSize = d.tensors.reduce((end, t) => Math.max(end, t.dataOffsets[1]), 0);
   const encrypted = d.tensors.filter((t) => t.encrypted);
   return {
