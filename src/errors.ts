@@ -16,6 +16,8 @@ export const ERROR_CODES = {
   ERR_INVALID_HEADER_LENGTH: "declared header length runs past the end of the file",
   ERR_INVALID_HEADER: "header is not valid UTF-8",
   ERR_HEADER_DESERIALIZATION: "header JSON is malformed or has the wrong structure",
+  ERR_HEADER_LIMIT:
+    "header exceeds a size limit (tensors, metadata entries, shape rank, JSON values; see HEADER_LIMITS)",
   ERR_HEADER_DUPLICATE_KEY: "header JSON repeats a key",
   ERR_INVALID_DTYPE: "tensor dtype is not one of the safetensors dtypes",
   ERR_TENSOR_INVALID_OFFSET: "tensor data offsets are not contiguous from 0",

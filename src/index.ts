@@ -32,6 +32,7 @@ export {
 export type { EncryptionOptions } from "./writer/seal-plan.js";
 export type { Progress } from "./writer/write-model.js";
 export { DTYPES, dtypeBits, type Dtype } from "./format/dtype.js";
+export { HEADER_LIMITS, MAX_HEADER_SIZE } from "./format/header.js";
 export { parseJwk, MasterKey, SigningKey } from "./keys/jwk.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
 export {

@@ -3,12 +3,43 @@
 // BigInt arithmetic). Pure: bytes in, a checked ParsedHeader out.
 import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "./dtype.js";
-import { parseJson, quoteForMessage, type JsonValue } from "./json.js";
+import { parseJson, quoteForMessage, type JsonLimits, type JsonValue } from "./json.js";
 import { tensorByteLengthBig } from "./size.js";
 import type { ParsedHeader, TensorEntry } from "./types.js";
 
 /** Largest header (N of FORMAT.md §1.1) a reader or writer accepts: 100,000,000 bytes. */
 export const MAX_HEADER_SIZE = 100_000_000;
+
+/**
+ * Limits on what a header may hold, checked while it is parsed so that time and memory stay a
+ * small multiple of the header's size (issue 11; `bench/header-limits.mjs` compares with HF
+ * safetensors and the reference). Each is far above any published checkpoint (DeepSeek-V3, the
+ * largest common one, has ~91k tensors in all its shards together, rank ≤ 4, a few metadata
+ * entries). Exceeding one is `ERR_HEADER_LIMIT`.
+ */
+export const HEADER_LIMITS = {
+  /** Dimensions of a tensor's shape (numpy's NPY_MAXDIMS is 64). */
+  maxRank: 64,
+  /** Tensors in one file. */
+  maxTensors: 131_072,
+  /** Entries of `__metadata__` (and members of any other nested object). */
+  maxMetadataEntries: 65_536,
+  /** JSON values in the whole header (objects, arrays, strings, numbers…). */
+  maxJsonValues: 4_194_304,
+} as const;
+
+const JSON_LIMITS: JsonLimits = {
+  topLevelMembers: {
+    max: HEADER_LIMITS.maxTensors + 1,
+    what: "top-level entries (tensors and __metadata__)",
+  },
+  nestedMembers: {
+    max: HEADER_LIMITS.maxMetadataEntries,
+    what: "entries in one object (__metadata__)",
+  },
+  arrayItems: { max: HEADER_LIMITS.maxRank, what: "items in one array (shape rank)" },
+  values: { max: HEADER_LIMITS.maxJsonValues, what: "JSON values" },
+};
 
 /** Bytes of the little-endian u64 length prefix. */
 export const PREFIX_LENGTH = 8;
@@ -92,7 +123,7 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): ParsedHe
       { cause },
     );
   }
-  const root = parseJson(text);
+  const root = parseJson(text, { limits: JSON_LIMITS });
   if (root.type !== "object") structure("the header must be a JSON object");
 
   const entries: RawTensor[] = [];

@@ -18,18 +18,36 @@ export type JsonValue =
 export interface ParseJsonOptions {
   /** Deepest allowed nesting of arrays/objects (the top-level value counts as 1). Default 128. */
   maxDepth?: number;
+  /**
+   * Size limits checked while parsing, before memory is spent on the excess (a hostile header
+   * must not cost more than a small multiple of its size): members of the top-level object, of
+   * any nested object, items of any array, and values in the whole document. Exceeding one
+   * throws `ERR_HEADER_LIMIT`. Default: none.
+   */
+  limits?: JsonLimits;
+}
+
+/** See {@link ParseJsonOptions.limits}; `what` names each limit in the error message. */
+export interface JsonLimits {
+  topLevelMembers: { max: number; what: string };
+  nestedMembers: { max: number; what: string };
+  arrayItems: { max: number; what: string };
+  values: { max: number; what: string };
 }
 
 type ObjectFrame = {
   kind: "object";
   entries: Array<[string, JsonValue]>;
-  keys: Set<string>;
+  /** Keys seen, once the object is past SMALL_OBJECT members (small ones are scanned: no Set each). */
+  keys: Set<string> | null;
   key: string;
 };
 type ArrayFrame = { kind: "array"; items: JsonValue[] };
 type Frame = ObjectFrame | ArrayFrame;
 
 const DEFAULT_MAX_DEPTH = 128;
+/** Objects up to this many members check duplicate keys by a scan (tensor entries have three). */
+const SMALL_OBJECT = 8;
 const MAX_KEY_IN_MESSAGE = 120;
 
 /**
@@ -50,17 +68,27 @@ export function parseJson(text: string, options?: ParseJsonOptions): JsonValue {
   if (!Number.isInteger(maxDepth) || maxDepth < 1) {
     throw new RangeError(`maxDepth must be a positive integer, got ${String(maxDepth)}`);
   }
-  return new Parser(text, maxDepth).parseDocument();
+  return new Parser(text, maxDepth, options?.limits).parseDocument();
 }
 
 class Parser {
   private pos = 0;
   private readonly stack: Frame[] = [];
 
+  private values = 0;
+
   constructor(
     private readonly text: string,
     private readonly maxDepth: number,
+    private readonly limits: JsonLimits | undefined,
   ) {}
+
+  private overLimit(limit: { max: number; what: string }): never {
+    throw new CryptoTensorsError(
+      "ERR_HEADER_LIMIT",
+      `the header has more than ${limit.max} ${limit.what}; the file is hostile or not a model this library accepts`,
+    );
+  }
 
   parseDocument(): JsonValue {
     const root = this.parseValue();
@@ -80,6 +108,16 @@ class Parser {
       }
       const frame = this.stack[this.stack.length - 1];
       if (frame === undefined) return value;
+      const limits = this.limits;
+      if (limits !== undefined) {
+        if (++this.values > limits.values.max) this.overLimit(limits.values);
+        if (frame.kind === "array") {
+          if (frame.items.length >= limits.arrayItems.max) this.overLimit(limits.arrayItems);
+        } else {
+          const cap = this.stack.length === 1 ? limits.topLevelMembers : limits.nestedMembers;
+          if (frame.entries.length >= cap.max) this.overLimit(cap);
+        }
+      }
       if (frame.kind === "array") frame.items.push(value);
       else frame.entries.push([frame.key, value]);
       value = this.afterMember(frame);
@@ -110,7 +148,7 @@ class Parser {
         this.pos++;
         return { type: "object", entries: [] };
       }
-      const frame: ObjectFrame = { kind: "object", entries: [], keys: new Set(), key: "" };
+      const frame: ObjectFrame = { kind: "object", entries: [], keys: null, key: "" };
       this.stack.push(frame);
       this.readKey(frame);
       return undefined;
@@ -165,7 +203,9 @@ class Parser {
   private readKey(frame: ObjectFrame): void {
     if (this.text.charCodeAt(this.pos) !== 0x22) this.syntax("expected a string key");
     const key = this.readString();
-    if (frame.keys.has(key)) {
+    if (frame.keys === null && frame.entries.length >= SMALL_OBJECT)
+      frame.keys = new Set(frame.entries.map(([k]) => k));
+    if (frame.keys === null ? frame.entries.some(([k]) => k === key) : frame.keys.has(key)) {
       frame.key = key;
       throw new CryptoTensorsError(
         "ERR_HEADER_DUPLICATE_KEY",
@@ -173,7 +213,7 @@ class Parser {
           "so the file is ambiguous — rewrite it with a conforming writer",
       );
     }
-    frame.keys.add(key);
+    frame.keys?.add(key);
     frame.key = key;
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */)
