@@ -89,6 +89,19 @@ export const ERROR_CODES = {
   ERR_REMOTE_PROTOCOL:
     "the HTTP server broke the range protocol (wrong Content-Range, short or long body) or gives no identity to pin",
   ERR_REMOTE_TIMEOUT: "the HTTP server sent nothing for longer than the timeout (after retries)",
+  // Licences and key release (issue 18).
+  ERR_LICENCE_INVALID:
+    "the licence is malformed, not signed by a pinned issuer, or its signature does not verify",
+  ERR_LICENCE_EXPIRED: "the licence has expired",
+  ERR_LICENCE_NOT_YET_VALID: "the licence is not valid yet (nbf in the future)",
+  ERR_LICENCE_AUDIENCE: "the licence is for another model",
+  ERR_LICENCE_REVOKED: "the licence has been revoked",
+  ERR_KEY_RELEASE_DENIED:
+    "the key-release service refused to release the keys (remote policy, rate limit, model not trusted)",
+  ERR_KEY_RELEASE_UNREACHABLE:
+    "the key-release service could not be reached or did not answer in time (after retries)",
+  ERR_KEY_RELEASE_PROTOCOL:
+    "the key-release service answered with something that is not a valid release for this request (malformed, replayed, for another model)",
   // Runtime adapters (issue 14).
   ERR_ONNX_MODEL:
     "the ONNX model is malformed, holds an initializer that cannot be mapped, or does not match its weights file",

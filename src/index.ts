@@ -74,6 +74,7 @@ export {
   type KeyProvider,
   type KeyRequest,
   type DataKeyRequest,
+  type DataKeyFile,
   type ProvidedKey,
 } from "./keys/provider.js";
 export { HeldKey, type HeldKeyLabels } from "./keys/held-key.js";
@@ -144,3 +145,12 @@ export {
   type ConvertModelResult,
   type RewrapModelResult,
 } from "./model/convert-model.js";
+export {
+  issueLicence,
+  verifyLicence,
+  headerDigest,
+  type IssueLicenceOptions,
+  type VerifyLicenceOptions,
+  type VerifiedLicence,
+  type LicenceModel,
+} from "./licence/licence-token.js";

@@ -25,6 +25,24 @@ tensor byte is fetched; CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as its Authoriz
 const QUIET = `  --quiet                     no progress line (it is only drawn when stderr is a terminal)`;
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {
+  licence: {
+    usage: `cryptotensors licence issue --signing-key JWKS_FILE --subject NAME --expires DATE [--claims JSON]
+    [--model KID_OR_DIGEST]... [--not-before DATE] [--id JTI] [--signing-kid ID]
+  cryptotensors licence public-key --signing-key JWKS_FILE [--signing-kid ID]`,
+    summary: "issue a licence token (JWT, EdDSA) or print the licence key's public half",
+    details: `issue prints a licence on stdout: a JWT signed with the Ed25519 key of JWKS_FILE (e.g. the
+sign key of \`cryptotensors keygen\`), carrying sub, exp, iat, jti, the custom claims and, with
+--model, the audience (a master-key kid or a header digest sha256:<hex>; without it the licence
+fits every model of this issuer). Policies see its claims as input.claims.
+  --signing-key JWKS_FILE     the licence key (exactly one Ed25519 private key, or pick with --signing-kid)
+  --subject NAME              who the licence is for (sub)
+  --expires DATE              expiry, e.g. 2027-01-01 (required)
+  --claims JSON               custom claims, e.g. '{"tier":"pro"}'
+  --model ID                  audience: a master-key kid or sha256:<hex> header digest (repeatable)
+  --not-before DATE           not valid before this time
+  --id JTI                    the licence id (what revocation lists name; default a random UUID)
+public-key prints {"keys":[publicJwk]}: pin it as the licence issuer (key server, openFile).`,
+  },
   keygen: {
     usage:
       "cryptotensors keygen [--alg aes256gcm|aes128gcm|chacha20poly1305] [--enc-kid ID] [--sign-kid ID]\n    [--key-provider PKCS11_URI|KMIP_URI]",

@@ -10,6 +10,7 @@ import { decryptOnnxCommand } from "./commands/decrypt-onnx.js";
 import { encryptOnnxCommand } from "./commands/encrypt-onnx.js";
 import { inspect } from "./commands/inspect.js";
 import { keygen } from "./commands/keygen.js";
+import { licence } from "./commands/licence.js";
 import { rewrap } from "./commands/rewrap.js";
 import { verify } from "./commands/verify.js";
 import { COMMAND_HELP, commandHelp, overview } from "./help.js";
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   verify,
   inspect,
   rewrap,
+  licence,
   "encrypt-onnx": encryptOnnxCommand,
   "decrypt-onnx": decryptOnnxCommand,
 };

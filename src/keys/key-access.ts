@@ -9,7 +9,7 @@ import { unwrapDataKey, wrapDataKey, type WrappedDataKey } from "../crypto/envel
 import { quoteShort } from "../crypto/quote.js";
 import { signPayload } from "../crypto/signature.js";
 import type { MasterKey, SigningKey } from "./jwk.js";
-import type { KeyProvider, KeyRequest } from "./provider.js";
+import type { DataKeyFile, KeyProvider, KeyRequest } from "./provider.js";
 
 /** Length of an Ed25519 signature. */
 const SIGNATURE_LENGTH = 64;
@@ -20,8 +20,15 @@ export interface MasterAccess {
   readonly provider: string;
   /** The raw key's own `alg` (may be ""), or undefined when the key stays in its provider. */
   readonly alg: string | undefined;
-  /** Data keys of `wrapped`, in order; each is wiped by the caller after use. */
-  unwrap(algorithm: AeadAlgorithm, wrapped: readonly WrappedDataKey[]): Promise<Buffer[]>;
+  /**
+   * Data keys of `wrapped`, in order; each is wiped by the caller after use. `file` names the
+   * file and tensors they belong to (for providers that release keys per model).
+   */
+  unwrap(
+    algorithm: AeadAlgorithm,
+    wrapped: readonly WrappedDataKey[],
+    file?: DataKeyFile,
+  ): Promise<Buffer[]>;
   /** `dataKeys` wrapped, each with a fresh random key_iv. */
   wrap(algorithm: AeadAlgorithm, dataKeys: readonly Uint8Array[]): Promise<WrappedDataKey[]>;
   release(): void;
@@ -87,7 +94,7 @@ export function heldMasterAccess(provider: KeyProvider, request: KeyRequest): Ma
   return {
     provider: name,
     alg: undefined,
-    async unwrap(algorithm, wrapped) {
+    async unwrap(algorithm, wrapped, file) {
       if (typeof provider.unwrapDataKeys !== "function") {
         throw new CryptoTensorsError(
           "ERR_KEY_NOT_FOUND",
@@ -96,7 +103,10 @@ export function heldMasterAccess(provider: KeyProvider, request: KeyRequest): Ma
       }
       if (wrapped.length === 0) return [];
       const keys = await callProvider(name, () =>
-        provider.unwrapDataKeys?.({ ...request, alg: algorithm }, wrapped),
+        provider.unwrapDataKeys?.(
+          { ...request, alg: algorithm, ...(file === undefined ? {} : { file }) },
+          wrapped,
+        ),
       );
       if (keys === undefined || keys === null) throw notFound(name, "master", request);
       const expected = keyLength(algorithm);

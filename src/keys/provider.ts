@@ -11,9 +11,22 @@ export interface KeyRequest {
   jku?: string;
 }
 
+/**
+ * The file an unwrap is for: its header bytes (signed, so a key-release service can check them
+ * and evaluate the file's `remote` policy), the file size they describe, and the tensor names of
+ * the wrapped entries, in order.
+ */
+export interface DataKeyFile {
+  header: Uint8Array;
+  size: number;
+  tensors: readonly string[];
+}
+
 /** A lookup that also names the data algorithm (`aes256gcm` or `chacha20poly1305`, from the header). */
 export interface DataKeyRequest extends KeyRequest {
   alg: string;
+  /** At open time: the file and tensors the keys are for (absent for other unwraps). */
+  file?: DataKeyFile;
 }
 
 /**

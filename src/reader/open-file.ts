@@ -8,7 +8,7 @@ import { type ByteSource, isByteSource } from "../source/byte-source.js";
 import type { RemoteOptions } from "../source/http-source.js";
 import { resolveTarget } from "../source/resolve-target.js";
 import type { PolicyEvaluator } from "../policy/index.js";
-import type { KeyTrustOptions } from "./key-lookup.js";
+import type { KeysOption, KeyTrustOptions } from "./key-lookup.js";
 import { TensorFile, type Tensor } from "./tensor-file.js";
 import { authenticateData, type DataCheck, type DataCheckOptions } from "./verify-data.js";
 import { isEncrypted, reservedEntries, unlock, type Unlocked } from "./unlock.js";
@@ -30,8 +30,17 @@ export interface OpenOptions extends KeyTrustOptions {
   requireAuthenticated?: boolean;
   /** Evaluates the file's local policy; default: the embedded Rego engine. */
   policyEvaluator?: PolicyEvaluator;
-  /** Caller-supplied claims made available to the policy as `input.claims`. */
+  /** Caller-supplied claims made available to the policy as `input.claims` (not with `licence`). */
   claims?: Record<string, unknown>;
+  /**
+   * A licence token (JWT, see `issueLicence`): verified against `licenceIssuers` (signature,
+   * expiry, not-before, audience = this model's master-key kid or header digest) at open; its
+   * claims become the local policy's `input.claims`. A bad licence fails the open with
+   * `ERR_LICENCE_INVALID`/`_EXPIRED`/`_NOT_YET_VALID`/`_AUDIENCE`.
+   */
+  licence?: string;
+  /** The licence issuer's pinned public key(s): a JWK set, a JWK or a KeyRing. */
+  licenceIssuers?: KeysOption;
   /**
    * The tensors this handle will read: the policy sees exactly these as `input.tensors` (e.g. a
    * licence tier allowing a subset), and the handle refuses every other tensor; only their
@@ -79,12 +88,13 @@ async function openResolved(
   const path = targetName(resolved);
   const file = await backend.open(resolved);
   try {
-    const header = await readHeader(file);
+    const { header, region } = await readHeaderRegion(file);
     const requested = requestedTensors(header, path, options.tensors);
     let unlocked: Unlocked | null = null;
     if (isEncrypted(header)) {
       unlocked = await unlock(header, path, {
         ...options,
+        headerRegion: region,
         ...(requested === null ? {} : { tensors: requested }),
       });
     } else {
@@ -177,7 +187,7 @@ export async function verifyFile(
   const path = targetName(resolved);
   const file = await backend.open(resolved);
   try {
-    const header = await readHeader(file);
+    const { header, region } = await readHeaderRegion(file);
     if (!isEncrypted(header)) {
       refuseStrayReservedKeys(header, path);
       throw new CryptoTensorsError(
@@ -185,7 +195,7 @@ export async function verifyFile(
         `${path} is not encrypted: it carries no signature or policy to verify`,
       );
     }
-    await unlock(header, path, { ...options, verifyOnly: true });
+    await unlock(header, path, { ...options, verifyOnly: true, headerRegion: region });
     return { encrypted: true, signatureValid: true, policyAllowed: true };
   } finally {
     await file.close();

@@ -18,8 +18,14 @@ import type { ParsedHeader } from "../format/types.js";
 import type { MasterAccess } from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../native/backend.js";
 import { checkMessageLimit } from "../native/validate.js";
-import { buildPolicyInput, checkPolicy, type PolicyEvaluator } from "../policy/index.js";
-import { KeyContext, verifyWithAny, type KeyTrustOptions } from "./key-lookup.js";
+import { headerDigest, verifyLicence } from "../licence/licence-token.js";
+import {
+  buildPolicyInput,
+  checkPolicy,
+  type PolicyEvaluator,
+  type PolicyInput,
+} from "../policy/index.js";
+import { KeyContext, verifyWithAny, type KeysOption, type KeyTrustOptions } from "./key-lookup.js";
 
 /** A tensor's decryption material: its data key and its IVs/tags. */
 export interface SealedTensor {
@@ -50,6 +56,20 @@ export interface UnlockOptions extends KeyTrustOptions {
   tensors?: readonly string[];
   /** Refuse the file when a (requested) plaintext tensor has no signed digest. */
   requireAuthenticated?: boolean;
+  /** A licence token (JWT) whose verified claims become `input.claims`. */
+  licence?: string;
+  /** Pinned licence issuer keys; required with `licence`. */
+  licenceIssuers?: KeysOption;
+  /** @internal The N header bytes: the model's digest for licences and key-release requests. */
+  headerRegion?: Uint8Array;
+  /**
+   * @internal Key-release service mode: evaluate the file's `remote` policy with this input
+   * (built from the signed header and a verified licence) instead of the local one.
+   */
+  remotePolicyInput?: (context: {
+    kid: string | undefined;
+    digest: string | undefined;
+  }) => PolicyInput;
 }
 
 /** Reserved entries of the metadata, by name. */
@@ -141,13 +161,20 @@ async function unwrapAll(
   masterKey: MasterAccess | undefined,
 ): Promise<Unlocked> {
   const policy = parsePolicy(policyText);
-  const input = buildPolicyInput({
-    path,
-    tensors: options.tensors ? [...options.tensors] : header.tensors.map((t) => t.name),
-    keyIds: { enc: cryptoKeys.enc.kid, sign: cryptoKeys.sign.kid },
-    claims: options.claims,
-  });
-  await checkPolicy(policy.local, input, options.policyEvaluator);
+  const digest = options.headerRegion ? headerDigest(options.headerRegion) : undefined;
+  const requestedNames = options.tensors ? [...options.tensors] : header.tensors.map((t) => t.name);
+  if (options.remotePolicyInput) {
+    const remoteInput = options.remotePolicyInput({ kid: cryptoKeys.enc.kid, digest });
+    await checkPolicy(policy.remote, remoteInput, options.policyEvaluator);
+  } else {
+    const input = buildPolicyInput({
+      path,
+      tensors: requestedNames,
+      keyIds: { enc: cryptoKeys.enc.kid, sign: cryptoKeys.sign.kid },
+      claims: await policyClaims(options, cryptoKeys.enc.kid, digest),
+    });
+    await checkPolicy(policy.local, input, options.policyEvaluator);
+  }
 
   const algorithm = parseAlgorithm(masterKey?.alg ? masterKey.alg : cryptoKeys.enc.alg);
   const entries = parseEncryption(encryptionText);
@@ -185,6 +212,9 @@ async function unwrapAll(
   const dataKeys = await masterKey.unwrap(
     algorithm,
     names.map((name) => entries.get(name) as EncryptionEntry),
+    options.headerRegion
+      ? { header: options.headerRegion, size: fileSizeOf(header), tensors: names }
+      : undefined,
   );
   names.forEach((name, i) => {
     unlocked.tensors.set(name, {
@@ -234,4 +264,33 @@ function checkedDigests(
 export function wipeUnlocked(unlocked: Unlocked): void {
   for (const sealed of unlocked.tensors.values()) sealed.dataKey.fill(0);
   unlocked.tensors.clear();
+}
+
+/** The size of the file a validated header describes (its data section ends the file). */
+function fileSizeOf(header: ParsedHeader): number {
+  let end = 0;
+  for (const tensor of header.tensors) end = Math.max(end, tensor.dataOffsets[1]);
+  return header.dataStart + end;
+}
+
+/** `input.claims`: the caller's, or those of a licence verified for this model. */
+async function policyClaims(
+  options: UnlockOptions,
+  kid: string | undefined,
+  digest: string | undefined,
+): Promise<Record<string, unknown> | undefined> {
+  if (options.licence === undefined) return options.claims;
+  if (options.claims !== undefined)
+    throw new TypeError(
+      "pass either claims or a licence, not both (the licence's claims would be mixed with unverified ones)",
+    );
+  if (options.licenceIssuers === undefined)
+    throw new TypeError(
+      "a licence needs licenceIssuers: the pinned public keys of the licence issuer",
+    );
+  const verified = await verifyLicence(options.licence, {
+    issuers: options.licenceIssuers,
+    model: { ...(kid === undefined ? {} : { kid }), ...(digest === undefined ? {} : { digest }) },
+  });
+  return verified.claims;
 }
