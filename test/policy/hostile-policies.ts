@@ -27,6 +27,7 @@ if (process.env["CT_RUN_HOSTILE"] === "1") {
   const engine = new RegoEngine();
   for (const [name, policy] of Object.entries(HOSTILE)) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     let outcome: string;
     try {
       outcome = `value ${JSON.stringify(engine.evaluate(policy, {}))}`;
@@ -34,6 +35,8 @@ if (process.env["CT_RUN_HOSTILE"] === "1") {
       outcome = e instanceof CryptoTensorsError ? e.code : `crash ${String(e)}`;
     }
     const ms = Math.round(performance.now() - start);
-    process.stdout.write(`${JSON.stringify({ name, outcome, ms })}\n`);
+    const cpu = process.cpuUsage(cpuStart);
+    const cpuMs = Math.round((cpu.user + cpu.system) / 1000);
+    process.stdout.write(`${JSON.stringify({ name, outcome, ms, cpuMs })}\n`);
   }
 }
