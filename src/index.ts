@@ -154,3 +154,19 @@ export {
   type VerifiedLicence,
   type LicenceModel,
 } from "./licence/licence-token.js";
+export {
+  RemoteKeyProvider,
+  type RemoteKeyProviderOptions,
+} from "./release/remote-key-provider.js";
+export {
+  startKeyServer,
+  type KeyServer,
+  type KeyServerOptions,
+} from "./release/key-server.js";
+export {
+  KeyRelease,
+  type KeyReleaseOptions,
+  type AuditEntry,
+  type RevocationList,
+} from "./release/key-release.js";
+export type { RateLimit } from "./release/rate-limit.js";
