@@ -33,7 +33,23 @@ export type { EncryptionOptions } from "./writer/seal-plan.js";
 export type { Progress } from "./writer/write-model.js";
 export { DTYPES, dtypeBits, type Dtype } from "./format/dtype.js";
 export { HEADER_LIMITS, MAX_HEADER_SIZE } from "./format/header.js";
+export type { PathInput } from "./format/file-path.js";
+export {
+  tensorView,
+  toFloat32,
+  type TensorBytes,
+  type TypedArrayByDtype,
+  type ViewableDtype,
+} from "./format/typed-view.js";
 export { parseJwk, MasterKey, SigningKey } from "./keys/jwk.js";
+export type {
+  Jwk,
+  JwkFields,
+  JwkSet,
+  KeyInput,
+  MasterKeyInput,
+  SigningKeyInput,
+} from "./keys/jwk-types.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
 export {
   nativeInfo,

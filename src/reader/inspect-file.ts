@@ -1,5 +1,6 @@
 // Describes a file from its header alone, without keys: nothing here is verified, so it is for
 // display and diagnostics, never for trust decisions.
+import { fileURLToPath } from "node:url";
 import { isReservedKey, parseCryptoKeys, parseEncryption } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import { getBackend } from "../native/index.js";
@@ -65,6 +66,7 @@ export async function inspectFile(
   target: string | URL,
   options: { remote?: RemoteOptions } = {},
 ): Promise<FileDescription> {
+  if (target instanceof URL && target.protocol === "file:") target = fileURLToPath(target);
   if (!isRemoteUrl(target) && (typeof target !== "string" || (target as string).length === 0))
     throw new TypeError("path must be a non-empty string or an http(s) URL");
   const resolved = await resolveTarget(target, options.remote);

@@ -9,6 +9,7 @@ import { verifyPayload } from "../crypto/signature.js";
 import { quoteShort } from "../crypto/quote.js";
 import { FileKeyProvider } from "../keys/file-provider.js";
 import type { MasterKey, SigningKey } from "../keys/jwk.js";
+import type { JwkSet, KeyInput } from "../keys/jwk-types.js";
 import type { MasterAccess, SignerAccess } from "../keys/key-access.js";
 import { parseKeySet, type KeyRing } from "../keys/keyring.js";
 import { DirectKeyProvider, isKeyRing, type KeyProvider } from "../keys/provider.js";
@@ -19,11 +20,7 @@ import {
 } from "../keys/registry.js";
 
 /** What callers may pass as `keys`: a JWK set `{ keys: [...] }`, an array of JWKs, one JWK, or a parsed KeyRing. */
-export type KeysOption =
-  | KeyRing
-  | { keys: readonly unknown[] }
-  | readonly unknown[]
-  | Record<string, unknown>;
+export type KeysOption = KeyRing | JwkSet | readonly KeyInput[] | KeyInput;
 
 /** The key and trust settings shared by openFile, verifyFile and rewrapFile. */
 export interface KeyTrustOptions {

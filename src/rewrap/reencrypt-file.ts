@@ -3,6 +3,7 @@
 // and IVs and streams every encrypted tensor through decrypt → encrypt (bounded memory: one piece
 // or chunk at a time), writing a new file atomically; the old master key then opens nothing.
 // Version, chunk size, the set of encrypted tensors, user metadata and the policy are kept.
+import type { MasterKeyInput, SigningKeyInput } from "../keys/jwk-types.js";
 import { CryptoTensorsError } from "../errors.js";
 import {
   CRYPTO_KEYS_KEY,
@@ -28,9 +29,9 @@ export interface ReencryptOptions extends Omit<KeyTrustOptions, "keys"> {
   /** Keys that open the file now (falls back to the registry, e.g. an HSM provider). */
   oldKeys?: KeysOption;
   /** The new master key: a JWK, a MasterKey or a {@link HeldKey} in an HSM/KMS. Required. */
-  newEncKey: unknown;
+  newEncKey: MasterKeyInput;
   /** The new signing key; absent: the header's signer, from `oldKeys` or a provider that signs. */
-  newSignKey?: unknown;
+  newSignKey?: SigningKeyInput;
   /** New policy texts; a side left out keeps the file's current one. */
   policy?: PolicyUpdate;
   /** Write here instead of replacing `path` (then left untouched). */
@@ -158,7 +159,7 @@ export async function reencryption(
 async function headerSigner(
   context: KeyContext,
   descriptor: KeyDescriptor,
-): Promise<{ key: unknown; release(): void }> {
+): Promise<{ key: SigningKeyInput; release(): void }> {
   const access = await context.signerAccess(descriptor);
   if (access.key) return { key: access.key, release: access.release };
   const key = HeldKey.signer(access.heldBy as KeyProvider, {

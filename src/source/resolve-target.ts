@@ -1,5 +1,6 @@
 // What the read API accepts as a file: a local path, any ByteSource, or an http(s) URL (string or
 // URL object), which becomes an HttpSource here so that everything above sees one kind of target.
+import { fileURLToPath } from "node:url";
 import type { ByteSource } from "./byte-source.js";
 import { isRemoteUrl, openHttpSource, type RemoteOptions } from "./http-source.js";
 
@@ -17,6 +18,8 @@ export async function resolveTarget(
   remote: RemoteOptions | undefined,
   signal?: AbortSignal,
 ): Promise<string | ByteSource> {
+  // A file: URL (e.g. new URL("./m.safetensors", import.meta.url)) names a local path.
+  if (target instanceof URL && target.protocol === "file:") return fileURLToPath(target);
   if (!isRemoteUrl(target)) {
     if (target instanceof URL) throw new TypeError("only http: and https: URLs can be read");
     return target;

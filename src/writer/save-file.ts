@@ -1,4 +1,5 @@
 // The public write API: saveFile from tensors in memory; encryptFile and decryptFile between files.
+import { type PathInput, toFilePath } from "../format/file-path.js";
 import { stat } from "node:fs/promises";
 import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "../format/dtype.js";
@@ -40,10 +41,11 @@ export interface SaveOptions {
  * ```
  */
 export async function saveFile(
-  path: string,
+  pathInput: PathInput,
   tensors: Readonly<Record<string, TensorInput>> | ReadonlyMap<string, TensorInput>,
   options: SaveOptions = {},
 ): Promise<void> {
+  const path = toFilePath(pathInput);
   if (typeof path !== "string" || path.length === 0)
     throw new TypeError("path must be a non-empty string");
   if (tensors === null || typeof tensors !== "object")
@@ -82,10 +84,16 @@ export interface ConvertOptions {
  * ```
  */
 export async function convertFile(
-  inputPath: string | URL,
-  outputPath: string,
+  inputPathInput: string | URL,
+  outputPathInput: PathInput,
   options: ConvertOptions = {},
 ): Promise<void> {
+  // An http(s) input is read remotely by openFile; a file: URL is a local path.
+  const inputPath =
+    inputPathInput instanceof URL && inputPathInput.protocol === "file:"
+      ? toFilePath(inputPathInput)
+      : inputPathInput;
+  const outputPath = toFilePath(outputPathInput);
   const backend = options.backend;
   const input = await openFile(inputPath, {
     ...(backend === undefined ? {} : { backend }),

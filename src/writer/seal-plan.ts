@@ -1,6 +1,7 @@
 // Draws the per-tensor secrets of an encrypted save (FORMAT.md §3.2–§3.5) and builds the reserved
 // metadata entries around them. Everything but the data tags and the signature is fixed before
 // the data is written, so the header's length is known up front and the data can be streamed.
+import type { MasterKeyInput, SigningKeyInput } from "../keys/jwk-types.js";
 import { CryptoTensorsError } from "../errors.js";
 import { IV_LENGTH, keyLength, parseAlgorithm, TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount, DEFAULT_CHUNK_SIZE, randomBaseIv } from "../crypto/chunks.js";
@@ -31,12 +32,12 @@ export interface EncryptionOptions {
    * Master key: a JWK in the reference's form (`kty: "oct"`, `alg`, `k`, optional `kid`/`jku`), a
    * parsed key, or a {@link HeldKey} kept by an HSM/KMS provider (which then wraps the data keys).
    */
-  encKey: unknown;
+  encKey: MasterKeyInput;
   /**
    * Signing key: an Ed25519 JWK in the reference's form (`kty: "okp"`, `alg: "ed25519"`, `d`,
    * `x`), a parsed key, or a {@link HeldKey} kept by a provider (which then signs the header).
    */
-  signKey: unknown;
+  signKey: SigningKeyInput;
   /** Format version: "2" (chunked, default) or "1" (one AEAD per tensor). */
   version?: "1" | "2" | 1 | 2;
   /** Chunk size in bytes for version 2 (default 2 MiB). */

@@ -8,7 +8,7 @@ import { rename, unlink, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKeys, rewrapFile } from "../../src/index.js";
+import { generateKeys, type JwkFields, rewrapFile } from "../../src/index.js";
 import { encryptOnnx } from "../../src/onnxruntime/index.js";
 import { tempDir } from "../integration/helpers.js";
 import { SMALL_IN_FEATURES, SMALL_OUTPUT, writeSmallModel } from "../onnxruntime/small-model.js";
@@ -103,7 +103,7 @@ async function infer(
 beforeAll(async () => {
   await import("node:fs/promises").then((fs) => fs.mkdir(keysDir));
   const keys = await keysWithJku("model-v1.jwks");
-  const [encKey, signKey] = keys.keys;
+  const [encKey, signKey] = keys.keys as unknown as [JwkFields, JwkFields];
   const model = await writeSmallModel(dir, "small.onnx", { seed: 11 });
   await encryptOnnx(model, modelDir, {
     encryption: { encKey, signKey, policy: { local: policy } },

@@ -167,8 +167,8 @@ describe("we write → reference reads", () => {
         await saveFile(path, asOurs(tensors), {
           metadata: { format: "pt", ключ: "значение\t" },
           encryption: {
-            encKey: keys.keys[0],
-            signKey: keys.keys[1],
+            encKey: keys.keys[0]!,
+            signKey: keys.keys[1]!,
             version,
             ...(chunk ? { chunkSize: chunk } : {}),
           },
@@ -191,7 +191,7 @@ describe("we write → reference reads", () => {
     const tensors = sample();
     const partial = nextPath();
     await saveFile(partial, asOurs(tensors), {
-      encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["odd", "scalar"] },
+      encryption: { encKey: keys.keys[0]!, signKey: keys.keys[1]!, tensors: ["odd", "scalar"] },
     });
     const ref = expectRefOk(refRead({ path: partial, keys, via: "registry" }));
     // Our plaintext-tensor digests (issue 11) are one more signed metadata entry: the reference
@@ -214,7 +214,7 @@ describe("we write → reference reads", () => {
     // A filter naming no tensor of the file is refused (the reference writes a plain file).
     await expectCode(
       saveFile(nextPath(), asOurs(tensors), {
-        encryption: { encKey: keys.keys[0], signKey: keys.keys[1], tensors: ["nothing"] },
+        encryption: { encKey: keys.keys[0]!, signKey: keys.keys[1]!, tensors: ["nothing"] },
       }),
       "ERR_TENSOR_NOT_FOUND",
     );
@@ -222,8 +222,8 @@ describe("we write → reference reads", () => {
     const denied = nextPath();
     await saveFile(denied, asOurs(tensors), {
       encryption: {
-        encKey: keys.keys[0],
-        signKey: keys.keys[1],
+        encKey: keys.keys[0]!,
+        signKey: keys.keys[1]!,
         policy: { local: "package model\n\ndefault allow := false\n" },
       },
     });
@@ -242,7 +242,9 @@ describe("we write → reference reads", () => {
       c: { dtype: "U8", shape: [0], data: new Uint8Array(0) },
       d: { dtype: "U8", shape: [3], data: new Uint8Array([1, 2, 3]) },
     };
-    await saveFile(path, tensors, { encryption: { encKey: keys.keys[0], signKey: keys.keys[1] } });
+    await saveFile(path, tensors, {
+      encryption: { encKey: keys.keys[0]!, signKey: keys.keys[1]! },
+    });
     for (let i = 0; i < 3; i++)
       expect(Array.from((await loadFile(path, { keys })).d!.data)).toEqual([1, 2, 3]);
   });

@@ -20,6 +20,7 @@ import {
   parseJwk,
   saveFile,
   type DataKeyRequest,
+  type SigningKey,
   type KeyProvider,
   type KeyRequest,
   type WrappedDataKey,
@@ -208,7 +209,7 @@ describe("key providers that keep their keys", () => {
     await saveFile(path, tensors(2), {
       encryption: {
         encKey: HeldKey.master(holder, { kid: "enc-held", alg: "aes256gcm" }),
-        signKey: parseJwk(keys.keys[1]),
+        signKey: parseJwk(keys.keys[1]) as SigningKey,
       },
     });
     const file = await openFile(path, {

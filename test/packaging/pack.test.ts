@@ -172,12 +172,17 @@ describe("installed with its prebuild", () => {
       const usesRequire = file.endsWith(".cts");
       writeFileSync(
         join(dir, file),
-        `${usesRequire ? 'import ct = require("cryptotensors");\nconst { loadFile } = ct;' : 'import { loadFile, type LoadOptions } from "cryptotensors";\nexport const options: LoadOptions = {};'}
-       export async function first(path: string): Promise<string> {
-         const tensors = await loadFile(path);
-         const names: string[] = Object.keys(tensors);
-         return names[0] ?? "";
-       }\n`,
+        `${usesRequire ? 'import ct = require("cryptotensors");\nconst { loadFile, saveFile, tensorView } = ct;\ntype LoadOptions = ct.LoadOptions;' : 'import { loadFile, saveFile, tensorView, type LoadOptions } from "cryptotensors";'}
+       export const options: LoadOptions = {};
+       export async function first(path: string): Promise<Float32Array | undefined> {
+         const tensors = await loadFile(new URL(\`file://\${path}\`));
+         const w = tensors["w"];
+         return w?.dtype === "F32" ? tensorView({ dtype: w.dtype, data: w.data }) : undefined;
+       }
+       // @ts-expect-error keys are JWKs, JWK sets or parsed keys, not any record
+       void loadFile("m.safetensors", { keys: { nonsense: 1 } });
+       // @ts-expect-error encKey and signKey are keys, not a number and a string
+       void saveFile("m.safetensors", {}, { encryption: { encKey: 42, signKey: "oops" } });\n`,
       );
       const tsc = join(packed.staging, "node_modules", "typescript", "bin", "tsc");
       const result = node(

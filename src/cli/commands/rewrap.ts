@@ -9,6 +9,7 @@ import {
   recoverRewrap,
   reencryptFile,
   reencryptModel,
+  type ReencryptOptions,
   rewrapFile,
 } from "../../index.js";
 import { parse, UsageError } from "../args.js";
@@ -138,7 +139,7 @@ async function rewrapWith(
 async function reencrypt(
   input: string,
   output: string,
-  options: Record<string, unknown> & { newEncKey?: unknown },
+  options: Omit<ReencryptOptions, "newEncKey"> & { newEncKey?: ReencryptOptions["newEncKey"] },
   values: Record<string, unknown>,
 ): Promise<number> {
   if (options.newEncKey === undefined) {
@@ -149,7 +150,7 @@ async function reencrypt(
   const onProgress = values.quiet ? undefined : progressReporter("re-encrypting");
   const common = {
     ...options,
-    newEncKey: options.newEncKey,
+    newEncKey: options.newEncKey as ReencryptOptions["newEncKey"],
     ...(onProgress ? { onProgress } : {}),
   };
   if (await isDirectory(input)) {

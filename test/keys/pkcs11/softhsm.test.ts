@@ -89,7 +89,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
       const registry = new KeyProviderRegistry([hsm]);
       for (const options of [
         { keyRegistry: registry },
-        { keyRegistry: registry, verifyKeys: [made.verify] },
+        { keyRegistry: registry, verifyKeys: [made.verify!] },
       ]) {
         const file = await openFile(path, options);
         try {
@@ -108,7 +108,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
 
   it("opens with nothing else: no provider, or another key under the same kid", async () => {
     const { path } = await hsmModel("alone.ct", 3);
-    const pinned = { verifyKeys: [made.verify], keyRegistry: new KeyProviderRegistry([]) };
+    const pinned = { verifyKeys: [made.verify!], keyRegistry: new KeyProviderRegistry([]) };
     await rejectsWith(openFile(path, pinned), "ERR_KEY_NOT_FOUND");
     const other = keySet("other");
     await rejectsWith(
@@ -132,7 +132,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
       try {
         const error = await rejectsWith(
           openFile(path, {
-            verifyKeys: [made.verify],
+            verifyKeys: [made.verify!],
             keyRegistry: new KeyProviderRegistry([bad]),
           }),
           code as "ERR_KEY_PROVIDER",
@@ -148,7 +148,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
     );
     await rejectsWith(
       openFile(path, {
-        verifyKeys: [made.verify],
+        verifyKeys: [made.verify!],
         keyRegistry: new KeyProviderRegistry([nowhere]),
       }),
       "ERR_KEY_PROVIDER",
@@ -225,7 +225,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
         keyRegistry: registry,
         newEncKey: HeldKey.master(hsm, { kid: "enc-2", alg: "aes256gcm" }),
       });
-      const file = await openFile(path, { keyRegistry: registry, verifyKeys: [made.verify] });
+      const file = await openFile(path, { keyRegistry: registry, verifyKeys: [made.verify!] });
       try {
         expect(file.encryption()?.encKeyId).toBe("enc-2");
         const got = await file.getTensor("layer.2");
@@ -245,7 +245,7 @@ describe("PKCS#11 provider on SoftHSM2", () => {
       await rejectsWith(
         openFile(path, {
           keyRegistry: new KeyProviderRegistry([renamed, hsm]),
-          verifyKeys: [made.verify],
+          verifyKeys: [made.verify!],
         }),
         "ERR_DECRYPTION_FAILED",
       );
