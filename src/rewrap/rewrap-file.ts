@@ -4,7 +4,8 @@
 // header's space (O(header)), else through a temporary file renamed over the destination.
 import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
-import { CryptoTensorsError } from "../errors.js";
+import { CryptoTensorsError, NotSupportedError } from "../errors.js";
+import { HeldKey } from "../keys/held-key.js";
 import { MasterKey, SigningKey, parseJwk } from "../keys/jwk.js";
 import type { BackendFile } from "../native/backend.js";
 import { type BackendChoice, getBackend } from "../native/index.js";
@@ -186,6 +187,13 @@ function asKey<K extends "master" | "sign">(
   kind: K,
   owned: Array<MasterKey | SigningKey>,
 ): K extends "master" ? MasterKey : SigningKey {
+  if (value instanceof HeldKey) {
+    // The rewrap journal is signed synchronously with the new key's bytes; re-encryption goes
+    // through the writer, which signs and wraps inside the provider.
+    throw new NotSupportedError(
+      "rewrapFile takes raw keys only; for keys held by a key provider use reencryptFile (fresh data keys, sealed and signed by the provider)",
+    );
+  }
   const parsed = value instanceof MasterKey || value instanceof SigningKey;
   const key = parseJwk(value, kind === "master" ? "newEncKey" : "newSignKey");
   if (!parsed) owned.push(key);

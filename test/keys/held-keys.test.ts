@@ -18,6 +18,8 @@ import {
   KeyProviderRegistry,
   openFile,
   parseJwk,
+  reencryptFile,
+  rewrapFile,
   saveFile,
   type DataKeyRequest,
   type SigningKey,
@@ -200,6 +202,24 @@ describe("key providers that keep their keys", () => {
     expect(() => HeldKey.master(short, { kid: "k", alg: "aes256gcm" })).toThrow(TypeError);
     expect(() => HeldKey.signer(short, { kid: "k" })).toThrow(TypeError);
     expect(() => HeldKey.master(holder, { kid: "k" })).toThrow(TypeError);
+  });
+
+  it("rewrapFile refuses held keys with a typed NotSupported error (reencryptFile takes them)", async () => {
+    const holder = new KeyHolder();
+    const { path } = await heldModel(holder, "rewrap.ct", 2);
+    await rejectsWith(
+      rewrapFile(path, {
+        keyRegistry: new KeyProviderRegistry([holder]),
+        newEncKey: HeldKey.master(holder, { kid: "enc-held", alg: "aes256gcm" }),
+      }),
+      "ERR_NOT_SUPPORTED",
+    );
+    await reencryptFile(path, {
+      keyRegistry: new KeyProviderRegistry([holder]),
+      newEncKey: HeldKey.master(holder, { kid: "enc-held", alg: "aes256gcm" }),
+    });
+    const file = await openFile(path, { keyRegistry: new KeyProviderRegistry([holder]) });
+    await file.close();
   });
 
   it("a raw signing key and a held master key combine", async () => {
