@@ -1,10 +1,11 @@
 // The public read API for whole models: openModel, loadModel, verifyModel and inspectModel over a
 // Hugging Face model directory (sharded with an index, or a single model.safetensors).
-import { CryptoTensorsError } from "../errors.js";
+import { CryptoTensorsError, NotSupportedError } from "../errors.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { LoadOptions, OpenOptions } from "../reader/open-file.js";
 import { inspectFile, type FileDescription } from "../reader/inspect-file.js";
 import type { Tensor, TensorFile } from "../reader/tensor-file.js";
+import { isRemoteUrl } from "../source/http-source.js";
 import { checkModelBinding, type BindingCheckOptions, type ModelBinding } from "./binding.js";
 import { locateModel, shardLocation, type ModelLayout } from "./layout.js";
 import { Model } from "./model.js";
@@ -215,6 +216,11 @@ function concurrency(options: OpenModelOptions): number {
 }
 
 function checkPath(path: unknown): asserts path is string {
+  // Remote model directories need the index fetched and shard URLs resolved: not built yet.
+  if (isRemoteUrl(path))
+    throw new NotSupportedError(
+      "model directories and indexes over http(s) (issue 16); open each shard URL with openFile, or download the model",
+    );
   if (typeof path !== "string" || path.length === 0)
     throw new TypeError("path must be a non-empty string");
 }

@@ -16,6 +16,8 @@ import { destinationDetached, isDetached, requireAttached, wipeDestination } fro
 
 /** Ciphertext read and decrypted per step. */
 const DECRYPT_SLICE = 4 << 20;
+/** Step of the in-place decryption of a fetched chunk. */
+const IN_PLACE_SLICE = 64 << 10;
 
 /**
  * The BackendFile of a {@link ByteSource}; it owns the source and closes it on `close()`.
@@ -229,8 +231,10 @@ function openChunk(request: DecryptRequest, i: number, bytes: Uint8Array): void 
     { authTagLength: TAG_LENGTH },
   );
   decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
-  for (let pos = 0; pos < bytes.length; pos += DECRYPT_SLICE) {
-    const slice = bytes.subarray(pos, Math.min(bytes.length, pos + DECRYPT_SLICE));
+  // Small steps: decipher.update returns a fresh buffer each time, and below malloc's mmap
+  // threshold those come back from the heap already mapped (2 MiB ones would page-fault anew).
+  for (let pos = 0; pos < bytes.length; pos += IN_PLACE_SLICE) {
+    const slice = bytes.subarray(pos, Math.min(bytes.length, pos + IN_PLACE_SLICE));
     slice.set(decipher.update(slice));
   }
   try {

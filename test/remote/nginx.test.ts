@@ -10,7 +10,9 @@ import {
   generateKeySet,
   inspectFile,
   loadFile,
+  loadModel,
   openFile,
+  openModel,
   saveFile,
   verifyFile,
 } from "../../src/index.js";
@@ -110,6 +112,12 @@ describe.each(["native", "fallback"] as const)("http(s) URLs on the %s backend",
     await expectCode(
       loadFile(`${nginx.origin}/missing.ct`, { keys: set, backend }),
       "ERR_REMOTE_HTTP",
+    );
+    // Model directories and indexes over HTTP are not built: refused, never half-read.
+    await expectCode(openModel(`${nginx.origin}/`, { keys: set }), "ERR_NOT_SUPPORTED");
+    await expectCode(
+      loadModel(`${nginx.origin}/model.safetensors.index.json`),
+      "ERR_NOT_SUPPORTED",
     );
   });
 

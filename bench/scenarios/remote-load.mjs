@@ -1,0 +1,155 @@
+// Remote loading (issue 16) over loopback from nginx, page cache warm, one large encrypted tensor
+// (v2 AES-256-GCM, 2 MiB chunks; CRYPTOTENSORS_BENCH_REMOTE_MB, default 256):
+//   - a 1% row slice over HTTP: requests and bytes fetched (must be the header plus exactly the
+//     covering chunks) and time of open + slice, vs the same on the local file;
+//   - a full load, loadFile(url) vs loadFile(path), interleaved rounds (rotated order) reporting
+//     best / median / spread and page faults. Target: remote median <= 1.5 x local median.
+import { copyFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Bench } from "tinybench";
+import { benchKeys, fillPattern, gbps, loadPackage, report, tempDir } from "../lib/common.mjs";
+import { startNginx } from "../lib/nginx.mjs";
+
+const api = await loadPackage();
+const dir = tempDir("remote");
+const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? 5);
+const MB = Number(process.env.CRYPTOTENSORS_BENCH_REMOTE_MB ?? 256);
+const ROWS = 4096;
+const rowBytes = Math.floor((MB << 20) / ROWS);
+const bytes = rowBytes * ROWS;
+const keys = benchKeys(api);
+const local = join(dir, "model.safetensors");
+await api.saveFile(
+  local,
+  { w: { dtype: "U8", shape: [ROWS, rowBytes], data: fillPattern(new Uint8Array(bytes)) } },
+  { encryption: keys.encryption },
+);
+const root = join(dir, "www");
+mkdirSync(root);
+copyFileSync(local, join(root, "model.safetensors"));
+const nginx = await startNginx(root);
+const url = `${nginx.origin}/model.safetensors`;
+const opts = { keys: keys.set };
+
+try {
+  // The 1% slice: rows [first, first + 41) of 4096, from the middle of the tensor.
+  const first = 2000;
+  const count = Math.ceil(ROWS / 100);
+  const source = await api.openHttpSource(url);
+  const file = await api.openFile(source, opts);
+  const chunk = /** @type {number} */ (file.encryption()?.chunkSize);
+  const afterOpen = { ...source.stats };
+  const slice = await file.getSlice("w", [[first, first + count]]);
+  const local1 = await api.openFile(local, opts);
+  const same = Buffer.from(slice.data).equals(
+    (await local1.getSlice("w", [[first, first + count]])).data,
+  );
+  await Promise.all([file.close(), local1.close()]);
+  const start = first * rowBytes;
+  const end = (first + count) * rowBytes;
+  const coveringChunks = Math.floor((end - 1) / chunk) - Math.floor(start / chunk) + 1;
+  const headerBytes = 8 + Number((await api.inspectFile(local)).fileSize - bytes);
+  const sliceFacts = {
+    sliceBytes: end - start,
+    chunkSize: chunk,
+    coveringChunks,
+    coveringBytes: coveringChunks * chunk,
+    headerBytes: headerBytes - 8,
+    fetchedAtOpen: afterOpen,
+    fetchedForSlice: {
+      requests: source.stats.requests - afterOpen.requests,
+      bytes: source.stats.bytes - afterOpen.bytes,
+    },
+    sameBytesAsLocal: same,
+  };
+  sliceFacts.exactlyCovering = sliceFacts.fetchedForSlice.bytes === coveringChunks * chunk;
+
+  const sliceOf = async (target) => {
+    const f = await api.openFile(target, opts);
+    try {
+      await f.getSlice("w", [[first, first + count]]);
+    } finally {
+      await f.close();
+    }
+  };
+  const variants = {
+    "full load, remote (nginx, loopback)": () => api.loadFile(url, opts),
+    "full load, local": () => api.loadFile(local, opts),
+    "open + 1% slice, remote": () => sliceOf(url),
+    "open + 1% slice, local": () => sliceOf(local),
+  };
+  const names = Object.keys(variants);
+  for (const name of names) await variants[name](); // warm page cache, connections, JIT
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = names.map((_, i) => names[(i + round) % names.length]);
+    const bench = new Bench({ time: 0, iterations: 1, warmup: false, throws: true });
+    for (const name of order) {
+      let before;
+      bench.add(name, async () => void (await variants[name]()), {
+        beforeEach: () => {
+          globalThis.gc?.();
+          before = process.resourceUsage();
+        },
+        afterEach: () => {
+          const after = process.resourceUsage();
+          samples[name].push({ minorFaults: after.minorPageFault - before.minorPageFault });
+        },
+      });
+    }
+    await bench.run();
+    for (const task of bench.tasks) {
+      const list = samples[task.name];
+      list[list.length - 1].ms = task.result.latency.samples[0];
+    }
+  }
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const stats = Object.fromEntries(
+    names.map((name) => {
+      const ms = samples[name].map((s) => s.ms);
+      const best = Math.min(...ms);
+      const med = median(ms);
+      return [
+        name,
+        {
+          best,
+          median: med,
+          spread: (Math.max(...ms) - best) / med,
+          minorFaults: median(samples[name].map((s) => s.minorFaults)),
+        },
+      ];
+    }),
+  );
+  const rows = names.map((name) => ({
+    what: name,
+    "best ms": +stats[name].best.toFixed(1),
+    "median ms": +stats[name].median.toFixed(1),
+    spread: `${(100 * stats[name].spread).toFixed(0)}%`,
+    "GB/s (best)": name.startsWith("full") ? gbps(bytes, stats[name].best) : "",
+    "minor faults": stats[name].minorFaults,
+  }));
+  const ratio = (a, b, key) => +(stats[a][key] / stats[b][key]).toFixed(3);
+  const ratios = {
+    "full load remote / local, median (target <= 1.5)": ratio(
+      "full load, remote (nginx, loopback)",
+      "full load, local",
+      "median",
+    ),
+    "full load remote / local, best": ratio(
+      "full load, remote (nginx, loopback)",
+      "full load, local",
+      "best",
+    ),
+    "open + slice remote / local, median": ratio(
+      "open + 1% slice, remote",
+      "open + 1% slice, local",
+      "median",
+    ),
+  };
+  report("remote-load", rows, { bytes, rounds: ROUNDS, slice: sliceFacts, stats, ratios });
+  console.table(sliceFacts.fetchedForSlice);
+  console.log(sliceFacts);
+  console.table(ratios);
+} finally {
+  await nginx.stop();
+}
