@@ -16,7 +16,7 @@ import { parseDigests, PLAINTEXT_DIGESTS_KEY } from "../crypto/plaintext-digests
 import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { MasterAccess } from "../keys/key-access.js";
-import type { AeadAlgorithm } from "../native/backend.js";
+import type { AeadAlgorithm } from "../crypto/algorithms.js";
 import { checkMessageLimit } from "../native/validate.js";
 import { headerDigest, verifyLicence } from "../licence/licence-token.js";
 import {

@@ -23,7 +23,7 @@ import {
   type MasterAccess,
   type SignerAccess,
 } from "../keys/key-access.js";
-import type { AeadAlgorithm } from "../native/backend.js";
+import type { AeadAlgorithm } from "../crypto/algorithms.js";
 import { validatePolicy } from "../policy/index.js";
 
 /** Encryption settings of `saveFile` (FORMAT.md §7.1). */
