@@ -25,6 +25,17 @@ tensor byte is fetched; CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as its Authoriz
 const QUIET = `  --quiet                     no progress line (it is only drawn when stderr is a terminal)`;
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {
+  "key-server": {
+    usage: "cryptotensors key-server --config FILE",
+    summary: "run the key-release service (releases data keys under licences and remote policies)",
+    details: `Serves POST /v1/release until SIGINT/SIGTERM; prints "key server listening on URL".
+FILE is JSON; file names are relative to it (docs/key-release.md):
+  {"host": "127.0.0.1", "port": 8700,
+   "keys": "master.jwks", "keyProviders": ["pkcs11:…", "kmip://…"],   (at least one)
+   "publisherKeys": "publisher-public.jwks", "licenceIssuers": "licence-public.jwks",
+   "revocationList": "revoked.txt", "rateLimit": {"requests": 60, "perSeconds": 60},
+   "audit": "audit.log"}`,
+  },
   licence: {
     usage: `cryptotensors licence issue --signing-key JWKS_FILE --subject NAME --expires DATE [--claims JSON]
     [--model KID_OR_DIGEST]... [--not-before DATE] [--id JTI] [--signing-kid ID]
@@ -71,13 +82,17 @@ ${MODEL.split("\n")[0]} OUT is then a new directory.`,
   },
   decrypt: {
     usage: `cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PUBLIC_JWKS] [--jku-root DIR]...
-    [--key-provider URI]... [--allow-plain] [--allow-unauthenticated] [--require-bound-shards] [--quiet]`,
+    [--key-provider URI]... [--key-server URL --licence FILE] [--tensor NAME]... [--allow-plain]
+    [--allow-unauthenticated] [--require-bound-shards] [--quiet]`,
     summary: "write the plain safetensors file (signature and policy checked first)",
     details: `Verifies the header signature and the policy, then writes OUT atomically (user metadata kept).
 OUT must be a file path: writing to stdout ("-") is not supported.
 ${TRUST}
 ${PROVIDER}
   --allow-plain               accept a plain (unencrypted) IN instead of refusing it
+  --key-server URL            data keys released by the publisher's key server (cryptotensors key-server)
+  --licence FILE              the licence token (from cryptotensors licence issue) shown to the key server
+  --tensor NAME               decrypt only this tensor (repeatable); the policies see exactly these
 ${UNAUTHENTICATED}
 ${QUIET}
 ${MODEL}

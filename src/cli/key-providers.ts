@@ -33,7 +33,8 @@ export async function keyProvidersFrom(values: Record<string, unknown>): Promise
   return providers;
 }
 
-async function providerOf(uri: string, index: number): Promise<KeyProvider> {
+/** The provider a `--key-provider` URI names (not registered). */
+export async function providerOf(uri: string, index: number): Promise<KeyProvider> {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(uri)?.[1]?.toLowerCase();
   switch (scheme) {
     case "pkcs11":

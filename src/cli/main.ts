@@ -11,6 +11,7 @@ import { encryptOnnxCommand } from "./commands/encrypt-onnx.js";
 import { inspect } from "./commands/inspect.js";
 import { keygen } from "./commands/keygen.js";
 import { licence } from "./commands/licence.js";
+import { keyServer } from "./commands/key-server.js";
 import { rewrap } from "./commands/rewrap.js";
 import { verify } from "./commands/verify.js";
 import { COMMAND_HELP, commandHelp, overview } from "./help.js";
@@ -23,6 +24,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   inspect,
   rewrap,
   licence,
+  "key-server": keyServer,
   "encrypt-onnx": encryptOnnxCommand,
   "decrypt-onnx": decryptOnnxCommand,
 };

@@ -1,6 +1,7 @@
 // cryptotensors decrypt IN OUT: writes a plain safetensors file, user metadata kept.
-import { convertFile, isRemoteUrl } from "../../index.js";
-import { parse } from "../args.js";
+import { readFile } from "node:fs/promises";
+import { convertFile, isRemoteUrl, registerKeyProvider, RemoteKeyProvider } from "../../index.js";
+import { parse, UsageError } from "../args.js";
 import {
   bindingOptionsFrom,
   decryptDirectory,
@@ -20,6 +21,9 @@ export async function decrypt(argv: string[]): Promise<number> {
       quiet: { type: "boolean" },
       "allow-plain": { type: "boolean" },
       "allow-unauthenticated": { type: "boolean" },
+      "key-server": { type: "string" },
+      licence: { type: "string" },
+      tensor: { type: "string", multiple: true },
     },
     ["IN", "OUT"],
   );
@@ -39,7 +43,13 @@ export async function decrypt(argv: string[]): Promise<number> {
     return decryptDirectory(input, output, options, values.quiet === true);
   }
   const onProgress = values.quiet ? undefined : progressReporter("decrypting");
-  const inputOptions = { ...(await openOptionsFrom(values)), ...strict };
+  await keyServerFrom(values);
+  const tensors = values.tensor as string[] | undefined;
+  const inputOptions = {
+    ...(await openOptionsFrom(values)),
+    ...strict,
+    ...(tensors === undefined ? {} : { tensors }),
+  };
   await interruptible((signal) =>
     convertFile(input, output, {
       input: inputOptions,
@@ -48,4 +58,15 @@ export async function decrypt(argv: string[]): Promise<number> {
     }),
   );
   return 0;
+}
+
+/** `--key-server URL --licence FILE`: data keys are released by the publisher's key server. */
+async function keyServerFrom(values: Record<string, unknown>): Promise<void> {
+  const url = values["key-server"] as string | undefined;
+  const licenceFile = values.licence as string | undefined;
+  if (url === undefined && licenceFile === undefined) return;
+  if (url === undefined || licenceFile === undefined)
+    throw new UsageError("--key-server URL and --licence FILE go together");
+  const licence = (await readFile(licenceFile, "utf8")).trim();
+  registerKeyProvider(new RemoteKeyProvider({ url, licence }));
 }
