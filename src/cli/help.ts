@@ -82,8 +82,7 @@ ${MODEL.split("\n")[0]} OUT is then a new directory.`,
   },
   decrypt: {
     usage: `cryptotensors decrypt IN OUT [--keys JWKS_FILE] [--verify-keys PUBLIC_JWKS] [--jku-root DIR]...
-    [--key-provider URI]... [--key-server URL --licence FILE] [--tensor NAME]... [--allow-plain]
-    [--allow-unauthenticated] [--require-bound-shards] [--quiet]`,
+    [--key-provider URI]... [--key-server URL --licence FILE] [--tensor NAME]... [OPTIONS]`,
     summary: "write the plain safetensors file (signature and policy checked first)",
     details: `Verifies the header signature and the policy, then writes OUT atomically (user metadata kept).
 OUT must be a file path: writing to stdout ("-") is not supported.
