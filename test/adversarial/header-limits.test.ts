@@ -1,7 +1,7 @@
 // Issue 11, finding 6: a hostile header (a huge shape, hundreds of thousands of tensors, tens of
 // thousands of metadata keys) is refused with ERR_HEADER_LIMIT while it is parsed, in bounded
 // memory: each file is opened in a child process with a 384 MB heap, on both backends.
-import { spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -45,17 +45,24 @@ const cases: Array<[string, () => string]> = [
   ],
 ];
 
-/** Opens `path` in a child with a small heap; returns the error code it printed. */
-function openInChild(path: string, backend: string): { code: string; status: number | null } {
+/** Opens `path` in a child with a small heap (async: the worker stays responsive); its answer. */
+function openInChild(
+  path: string,
+  backend: string,
+): Promise<{ code: string; status: number | null }> {
   const script = `import(${JSON.stringify(DIST)}).then(async (m) => {
     try { const f = await m.openFile(${JSON.stringify(path)}, { backend: ${JSON.stringify(backend)} }); await f.close(); console.log("opened"); }
     catch (e) { console.log(e.code ?? e.name); }
   });`;
-  const child = spawnSync(process.execPath, ["--max-old-space-size=384", "-e", script], {
-    encoding: "utf8",
-    timeout: 60_000,
+  return new Promise((done) => {
+    const child = spawn(process.execPath, ["--max-old-space-size=384", "-e", script], {
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 60_000,
+    });
+    let stdout = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.on("close", (status) => done({ code: stdout.trim(), status }));
   });
-  return { code: child.stdout.trim(), status: child.status };
 }
 
 describe("header limits", () => {
@@ -63,9 +70,10 @@ describe("header limits", () => {
     "%s: ERR_HEADER_LIMIT, in bounded memory, on both backends",
     async (_, make) => {
       const path = fileWithHeader(`${Math.random().toString(36).slice(2)}.safetensors`, make());
-      await expect(inspectFile(path)).rejects.toMatchObject({ code: "ERR_HEADER_LIMIT" });
+      // Parsed only in the children: parsing 131k entries is synchronous for seconds and would
+      // stall this test worker's RPC with vitest.
       for (const backend of ["native", "fallback"]) {
-        expect(openInChild(path, backend)).toEqual({ code: "ERR_HEADER_LIMIT", status: 0 });
+        expect(await openInChild(path, backend)).toEqual({ code: "ERR_HEADER_LIMIT", status: 0 });
       }
     },
     120_000,
