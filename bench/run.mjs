@@ -54,7 +54,8 @@ const d = load("decrypt-throughput"),
   l = load("full-load"),
   s = load("slice"),
   o = load("open-latency"),
-  r = load("peak-rss");
+  r = load("peak-rss"),
+  remote = load("remote-load");
 const verdict = (value, ok) =>
   value === null || value === undefined ? "n/a" : ok ? "met" : "NOT met";
 const targets = [];
@@ -133,6 +134,21 @@ if (o)
     o.ratios["encrypted open median ms (target <= 10)"] <= 10,
     `plaintext open ${o.rows[1]["median ms"]} ms`,
   );
+if (remote) {
+  const q = remote.ratios;
+  add(
+    "remote full load over loopback (nginx) <= 1.5 x local, median",
+    q["full load remote / local, median (target <= 1.5)"],
+    q["full load remote / local, median (target <= 1.5)"] <= 1.5,
+    `local median ${remote.stats["full load, local"].median.toFixed(0)} ms`,
+  );
+  add(
+    "remote 1% slice fetches exactly its covering chunks",
+    `${remote.slice.fetchedForSlice.bytes} / ${remote.slice.coveringBytes} B`,
+    remote.slice.exactlyCovering,
+    `open fetched ${remote.slice.fetchedAtOpen.bytes} B (header ${remote.slice.headerBytes} B)`,
+  );
+}
 if (r)
   add(
     "peak RSS of a full load into caller buffers <= model + 64 MiB",
