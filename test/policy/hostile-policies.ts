@@ -20,7 +20,7 @@ export const HOSTILE: Record<string, string> = {
   "glob over a long text": `package model\ns0 := "aaaaaaaaaaaaaaaa"\n${lines(16, (i) => `s${i} := concat("", [s${i - 1}, s${i - 1}])`)}\nallow := glob.match("{*a,*b,*c,*d}*{a,b}*{c,d}*z", null, s16)`,
   "split into many pieces": `package model\ns0 := "a,a,a,a,a,a,a,a"\n${lines(30, (i) => `s${i} := concat(",", [s${i - 1}, s${i - 1}])`)}\nallow if count(split(s30, ",")) > 0`,
   "sort of a doubled array": `package model\na0 := [8, 7, 6, 5, 4, 3, 2, 1]\n${lines(30, (i) => `a${i} := array.concat(a${i - 1}, a${i - 1})`)}\nallow if count(sort(a30)) > 0`,
-  "set union doubling": `package model\ns0 := {1, 2, 3, 4, 5, 6, 7, 8}\n${lines(30, (i) => `s${i} := s${i - 1} | {x + ${i} * 1000000 | some x in s${i - 1}}`)}\nallow if count(s30) > 0`,
+  "set union doubling": `package model\ns0 := {1, 2, 3, 4, 5, 6, 7, 8}\n${lines(30, (i) => `s${i} := s${i - 1} | {x + ${8 * 2 ** (i - 1)} | some x in s${i - 1}}`)}\nallow if count(s30) > 0`,
 };
 
 if (process.env["CT_RUN_HOSTILE"] === "1") {
