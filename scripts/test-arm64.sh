@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Proves the linux-arm64 prebuild on an x86-64 machine: builds it (scripts/prebuild.sh arm64),
-# lays out the package as installed (package.json, dist/, prebuilds/linux-arm64, node-gyp-build;
-# no build/), and under qemu-user runs an arm64 Node that loads the addon and round-trips an
+# lays out the package as installed (package.json, dist/, prebuilds/linux-arm64, its pure-JS
+# dependencies; no build/), and under qemu-user runs an arm64 Node that loads the addon and round-trips an
 # encrypted file through the native backend (scripts/arm64-roundtrip.mjs).
 #
 # The arm64 Node is Debian's (nodejs:arm64 and its libraries, fetched with `apt-get download` and
@@ -36,9 +36,10 @@ fi
 package="$(mktemp -d -t ct-arm64-XXXXXX)"
 trap 'rm -rf "$package"' EXIT
 cp -r package.json dist "$package/"
-mkdir -p "$package/prebuilds" "$package/node_modules"
+mkdir -p "$package/prebuilds"
 cp -r prebuilds/linux-arm64 "$package/prebuilds/"
-cp -r node_modules/node-gyp-build "$package/node_modules/"
+# The runtime dependencies (node-gyp-build, jose, ...) are pure JS: the checkout's serve arm64 too.
+ln -s "$PWD/node_modules" "$package/node_modules"
 cp scripts/arm64-roundtrip.mjs "$package/"
 
 echo "== arm64 under qemu: $(qemu-aarch64-static -L "$node_root" "$node_root/usr/bin/node" -p 'process.arch + " node " + process.version')"
