@@ -6,7 +6,10 @@ import { inputArb, policyArb, structuredPolicyArb } from "./generators.js";
 import { agree, opaEvalAll, oursEval, type Case } from "./opa-oracle.js";
 
 const RUNS = Number(process.env["POLICY_PROPERTY_RUNS"] ?? 150);
-const SEED = Number(process.env["POLICY_PROPERTY_SEED"] ?? Date.now() % 2 ** 31);
+// A fixed seed by default, so CI is deterministic; POLICY_PROPERTY_SEED=random (or a number)
+// explores. Seed 843912806 finds a known OPA 1.22.3 quirk (see README, deliberate differences).
+const SEED_TEXT = process.env["POLICY_PROPERTY_SEED"] ?? "20261201";
+const SEED = SEED_TEXT === "random" ? Date.now() % 2 ** 31 : Number(SEED_TEXT);
 
 describe("embedded Rego engine vs opa eval (random policies)", () => {
   it(
