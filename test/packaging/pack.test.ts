@@ -20,9 +20,9 @@ let packed: PackedPackage;
 let consumer = "";
 let installOutput = "";
 
-beforeAll(() => {
-  packed = packPackage();
-  const installed = installInto(packed.work, "consumer", packed.tarball);
+beforeAll(async () => {
+  packed = await packPackage();
+  const installed = await installInto(packed.work, "consumer", packed.tarball);
   consumer = installed.dir;
   installOutput = installed.output.stdout + installed.output.stderr;
 });
@@ -211,9 +211,9 @@ describe("installed with its prebuild", () => {
 });
 
 describe("installed where no prebuild matches", () => {
-  it("without a toolchain: installs, warns once what is missing, and runs the fallback", () => {
+  it("without a toolchain: installs, warns once what is missing, and runs the fallback", async () => {
     const bin = pathWithoutToolchain(packed.work);
-    const { dir, output } = installInto(
+    const { dir, output } = await installInto(
       packed.work,
       "no-toolchain",
       packed.tarballWithoutPrebuilds,
@@ -238,8 +238,8 @@ describe("installed where no prebuild matches", () => {
     expect(result.stderr.match(/CryptoTensorsWarning/g)).toHaveLength(1);
   });
 
-  it("with install scripts disabled: one warning, once, that names the way to the native path", () => {
-    const { dir } = installInto(packed.work, "no-scripts", packed.tarballWithoutPrebuilds, {
+  it("with install scripts disabled: one warning, once, that names the way to the native path", async () => {
+    const { dir } = await installInto(packed.work, "no-scripts", packed.tarballWithoutPrebuilds, {
       flags: ["--ignore-scripts"],
     });
     expect(readdirSync(join(dir, "node_modules", "cryptotensors"))).not.toContain("build");

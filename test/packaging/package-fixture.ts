@@ -3,7 +3,7 @@
 // tests use) runs `npm run prebuild` (linux-x64 + linux-arm64) and `npm pack`; consumers are
 // empty projects that `npm install` the tarball, resolving its dependencies from the npm cache
 // or the registry like a user's install (CI starts with an empty cache of its own).
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -53,6 +53,41 @@ export function run(
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/**
+ * `run` without blocking the test worker: a long synchronous child (prebuild compiles, installs)
+ * would stall vitest's worker RPC past its 60 s timeout.
+ */
+export function runAsync(
+  command: string,
+  args: string[],
+  cwd: string,
+  extraEnv: NodeJS.ProcessEnv = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      command,
+      args,
+      {
+        cwd,
+        env: { ...env, ...extraEnv },
+        encoding: "utf8",
+        maxBuffer: 64 << 20,
+        timeout: 600_000,
+      },
+      (error, stdout, stderr) => {
+        const status = error ? (typeof error.code === "number" ? error.code : null) : 0;
+        if (status !== 0) {
+          reject(
+            new Error(`${command} ${args.join(" ")} failed (${status}):\n${stdout}\n${stderr}`),
+          );
+          return;
+        }
+        resolve({ status, stdout, stderr });
+      },
+    );
+  });
+}
+
 export interface PackedPackage {
   work: string;
   staging: string;
@@ -78,15 +113,16 @@ const STAGED = [
   "tsconfig.build.json",
 ];
 
-function pack(dir: string, destination: string, extra: string[] = []): string {
+async function pack(dir: string, destination: string, extra: string[] = []): Promise<string> {
   const packed = JSON.parse(
-    run("npm", ["pack", "--json", "--pack-destination", destination, ...extra], dir).stdout,
+    (await runAsync("npm", ["pack", "--json", "--pack-destination", destination, ...extra], dir))
+      .stdout,
   ) as Array<{ filename: string }>;
   return join(destination, packed[0]!.filename);
 }
 
 /** Stages the checkout, builds both prebuilds and packs the package (with and without them). */
-export function packPackage(): PackedPackage {
+export async function packPackage(): Promise<PackedPackage> {
   const work = mkdtempSync(join(tmpdir(), "ct-pack-"));
   const staging = join(work, "staging");
   mkdirSync(staging);
@@ -95,15 +131,15 @@ export function packPackage(): PackedPackage {
       cpSync(join(PACKAGE_ROOT, entry), join(staging, entry), { recursive: true });
   }
   symlinkSync(join(PACKAGE_ROOT, "node_modules"), join(staging, "node_modules"), "dir");
-  run("npm", ["run", "prebuild"], staging);
+  await runAsync("npm", ["run", "prebuild"], staging);
   // `npm pack` runs `prepare` (builds dist/ from src/) and `prepack` (refuses without prebuilds).
-  const tarball = pack(staging, work);
+  const tarball = await pack(staging, work);
   const bare = join(work, "bare");
   cpSync(staging, bare, { recursive: true, verbatimSymlinks: true });
   rmSync(join(bare, "prebuilds"), { recursive: true });
   mkdirSync(join(work, "bare-out"));
   // dist/ is already built; --ignore-scripts skips prepack, which (rightly) refuses this one.
-  const tarballWithoutPrebuilds = pack(bare, join(work, "bare-out"), ["--ignore-scripts"]);
+  const tarballWithoutPrebuilds = await pack(bare, join(work, "bare-out"), ["--ignore-scripts"]);
   return { work, staging, tarball, tarballWithoutPrebuilds };
 }
 
@@ -111,19 +147,19 @@ export function packPackage(): PackedPackage {
  * Makes an empty project (`type` "module" or "commonjs") and installs `tarball` into it with
  * `npm install` plus `flags`; returns the project directory and the install's output.
  */
-export function installInto(
+export async function installInto(
   work: string,
   name: string,
   tarball: string,
   options: { type?: "module" | "commonjs"; flags?: string[]; env?: NodeJS.ProcessEnv } = {},
-): { dir: string; output: RunResult } {
+): Promise<{ dir: string; output: RunResult }> {
   const dir = join(work, name);
   mkdirSync(dir);
   writeFileSync(
     join(dir, "package.json"),
     JSON.stringify({ name, private: true, type: options.type ?? "module" }),
   );
-  const output = run(
+  const output = await runAsync(
     "npm",
     [
       "install",
