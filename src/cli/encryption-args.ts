@@ -34,6 +34,13 @@ export async function encryptionFromArgs(
       "ERR_KEY_NOT_FOUND",
       `the key set has no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : ""}`,
     );
+  return { encKey, signKey, ...(await layoutFromArgs(values)) };
+}
+
+/** The file layout and policy options (--format-version, --chunk-size, --policy), checked. */
+export async function layoutFromArgs(
+  values: Record<string, unknown>,
+): Promise<Pick<EncryptionOptions, "version" | "chunkSize" | "policy">> {
   const version = values["format-version"] as string | undefined;
   if (version !== undefined && version !== "1" && version !== "2")
     throw new UsageError("--format-version must be 1 or 2");
@@ -50,8 +57,6 @@ export async function encryptionFromArgs(
   const policy =
     values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
   return {
-    encKey,
-    signKey,
     ...(version ? { version: version as "1" | "2" } : {}),
     ...(chunkSize !== undefined ? { chunkSize } : {}),
     ...(policy ? { policy } : {}),

@@ -1,6 +1,7 @@
 // cryptotensors encrypt IN OUT: encrypts and signs a safetensors file, streaming tensor by tensor.
 import { convertFile, CryptoTensorsError, keyRingFromEnv } from "../../index.js";
-import { parse, UsageError } from "../args.js";
+import { parse } from "../args.js";
+import { layoutFromArgs } from "../encryption-args.js";
 import { encryptDirectory, isDirectory } from "../model-commands.js";
 import {
   closeProviders,
@@ -10,7 +11,6 @@ import {
   keyProvidersFrom,
 } from "../key-providers.js";
 import { readKeySet, requireKeySet } from "../keys-file.js";
-import { readPolicyFile } from "../policy-file.js";
 import { interruptible } from "../interrupt.js";
 import { progressReporter } from "../progress.js";
 
@@ -71,28 +71,11 @@ async function encryptWith(
       "ERR_KEY_NOT_FOUND",
       `${where} have no Ed25519 private key${signKid ? ` with kid ${JSON.stringify(signKid)}` : `: pass --sign-kid${label}`}`,
     );
-  const version = values["format-version"] as string | undefined;
-  if (version !== undefined && version !== "1" && version !== "2")
-    throw new UsageError("--format-version must be 1 or 2");
-  const chunkSizeText = values["chunk-size"] as string | undefined;
-  const chunkSize = chunkSizeText === undefined ? undefined : Number(chunkSizeText);
-  if (
-    chunkSize !== undefined &&
-    (!/^[0-9]+$/.test(chunkSizeText as string) ||
-      !Number.isSafeInteger(chunkSize) ||
-      chunkSize <= 0)
-  ) {
-    throw new UsageError("--chunk-size must be a positive integer number of bytes");
-  }
-  const policy =
-    values.policy === undefined ? undefined : await readPolicyFile(values.policy as string);
   const encryption = {
     encKey,
     signKey,
-    ...(version ? { version: version as "1" | "2" } : {}),
-    ...(chunkSize !== undefined ? { chunkSize } : {}),
+    ...(await layoutFromArgs(values)),
     ...(values.tensor ? { tensors: values.tensor as string[] } : {}),
-    ...(policy ? { policy } : {}),
   };
   if (await isDirectory(input))
     return encryptDirectory(input, output, encryption, values.quiet === true);
