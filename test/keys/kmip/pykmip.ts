@@ -1,7 +1,8 @@
 // A real PyKMIP server for the KMIP tests, on 127.0.0.1 with mutual TLS: its own venv
 // (.cache/kmip-venv, PyKMIP pinned in requirements.txt), a CA, server and client certificates
 // made with openssl in a private directory, a free port, and a stop() that ends the process.
-import { execFileSync, spawn } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -13,22 +14,24 @@ const root = resolve(here, "..", "..", "..");
 const venv = join(root, ".cache", "kmip-venv");
 const python = join(venv, "bin", "python");
 
-/** The venv's python, created (once per requirements.txt content) with PyKMIP installed. */
-export function kmipPython(): string {
+const execFileAsync = promisify(execFile);
+
+/**
+ * The venv's python, created (once per requirements.txt content) with PyKMIP installed. Async:
+ * a first-time pip install must not block the test worker past vitest's 60 s RPC timeout.
+ */
+export async function kmipPython(): Promise<string> {
   const requirements = join(here, "requirements.txt");
   const want = createHash("sha256").update(readFileSync(requirements)).digest("hex");
   const stamp = join(venv, ".requirements.sha256");
   if (existsSync(python) && existsSync(stamp) && readFileSync(stamp, "utf8") === want)
     return python;
   mkdirSync(dirname(venv), { recursive: true });
-  execFileSync("python3", ["-m", "venv", "--clear", venv], { stdio: "ignore", timeout: 120_000 });
-  execFileSync(
+  await execFileAsync("python3", ["-m", "venv", "--clear", venv], { timeout: 120_000 });
+  await execFileAsync(
     python,
     ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements],
-    {
-      stdio: "inherit",
-      timeout: 300_000,
-    },
+    { timeout: 300_000, maxBuffer: 16 << 20 },
   );
   writeFileSync(stamp, want);
   return python;
@@ -126,7 +129,7 @@ export function freePort(): Promise<number> {
 
 /** Starts PyKMIP; resolves when it listens. */
 export async function startPyKmip(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
-  const py = kmipPython();
+  const py = await kmipPython();
   mkdirSync(join(dir, "policies"), { recursive: true });
   const port = await freePort();
   const settings = {
