@@ -1,7 +1,7 @@
 // decryptOnnx: an encrypted model directory back to a plain ONNX model, for debugging: the same
 // graph and weights, small weights inline and the rest in `model.onnx_data`, the layout the onnx
 // package writes and onnxruntime loads from disk.
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { writeAtomically } from "../io/durable-file.js";
 import type { LoadOptions } from "../reader/open-file.js";
@@ -43,10 +43,12 @@ export async function decryptOnnx(
     await mkdir(outDir, { recursive: true });
     const graphPath = join(outDir, GRAPH_FILE);
     const dataPath = join(outDir, EXTERNAL_LOCATION);
+    // Plaintext weights are never more readable than the encrypted file they came from.
+    const mode = 0o644 & (await stat(unlocked.weightsPath)).mode;
     // The blob first, then the graph that points into it: a graph is never left without its data.
-    if (external) await writeAtomically(dataPath, (out) => out.write(arena, 0));
+    if (external) await writeAtomically(dataPath, (out) => out.write(arena, 0), { mode });
     else await rm(dataPath, { force: true });
-    await writeAtomically(graphPath, (out) => out.write(graph as Uint8Array, 0));
+    await writeAtomically(graphPath, (out) => out.write(graph as Uint8Array, 0), { mode });
     return { graphPath, dataPath: external ? dataPath : null };
   } finally {
     arena.fill(0);

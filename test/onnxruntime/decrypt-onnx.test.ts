@@ -1,6 +1,6 @@
 // decryptOnnx / decrypt-onnx: back to a plain ONNX model with the same graph and weights, which
 // onnxruntime loads from disk and runs bit for bit like the original.
-import { readFile, writeFile } from "node:fs/promises";
+import { chmod, readFile, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
@@ -65,6 +65,17 @@ describe("decryptOnnx", () => {
       );
     });
   }
+
+  it("writes plaintext outputs no more readable than the encrypted weights (0600 stays 0600)", async () => {
+    const model = await writeSmallModel(dir, "d-mode.onnx", { external: true, seed: 6 });
+    const enc = join(dir, "d-enc-mode");
+    const plain = join(dir, "d-plain-mode");
+    await encryptOnnx(model, enc, { encryption: { encKey, signKey } });
+    await chmod(join(enc, "model.safetensors"), 0o600);
+    const result = await decryptOnnx(enc, plain, { keys });
+    expect((await stat(result.graphPath)).mode & 0o777).toBe(0o600);
+    expect((await stat(result.dataPath as string)).mode & 0o777).toBe(0o600);
+  });
 
   it("runs from the CLI, and refuses wrong keys without writing anything", async () => {
     const model = await writeSmallModel(dir, "cli.onnx");
