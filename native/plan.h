@@ -25,6 +25,10 @@ struct PlanEntry {
   const uint8_t* baseIv = nullptr;  // kIvLength bytes
   const uint8_t* tags = nullptr;    // kTagLength * AeadChunkCount(length, chunkSize) bytes
   uint8_t* dest = nullptr;          // `length` bytes
+  // True when nobody but the plan can observe `dest` until the plan completes (fresh memory the
+  // addon owns, or addon staging): ciphertext may then be decrypted in place in `dest` before its
+  // tag is checked, because a failed plan wipes every destination before anyone can look.
+  bool destPrivate = false;
 };
 
 struct PlanResult {
