@@ -10,10 +10,11 @@ import { cpOffset, goLower, goTrimSpace, goUpper, runeCount } from "./gostrings.
 import { parseRfc3339Go } from "./gotime.js";
 import { charge, strUnits } from "./meter.js";
 import {
+  arrayAt,
+  asNumber,
   canonicalNumber,
   compareValues,
   isInteger,
-  isNumber,
   RegoObject,
   RegoSet,
   sortedSet,
@@ -21,6 +22,7 @@ import {
   typeName,
   valueEquals,
   type Value,
+  withText,
 } from "./values.js";
 
 /**
@@ -65,7 +67,11 @@ function arith(a: Num, b: Num, op: "+" | "-" | "*"): Num {
 }
 
 function numeric(f: (a: Num, b: Num) => Value | undefined): Builtin["fn"] {
-  return ([a, b]) => (isNumber(a) && isNumber(b) ? f(a, b) : undefined);
+  return ([a, b]) => {
+    const x = asNumber(a);
+    const y = asNumber(b);
+    return x !== undefined && y !== undefined ? f(x, y) : undefined;
+  };
 }
 
 function str(f: (...s: string[]) => Value | undefined): Builtin["fn"] {
@@ -100,8 +106,7 @@ function parseRfc3339Ns(s: string): bigint | undefined {
 
 /** Element lookup as OPA's `Term.Get`: array index, object key, set member. */
 function getIn(coll: Value, key: Value): Value | undefined {
-  if (Array.isArray(coll))
-    return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
+  if (Array.isArray(coll)) return arrayAt(coll, key);
   if (coll instanceof RegoObject) return coll.get(key);
   if (coll instanceof RegoSet) return coll.has(key) ? key : undefined;
   return undefined;
@@ -151,7 +156,9 @@ export const BUILTINS: Record<string, Builtin> = {
         charge(a.size);
         return new RegoSet([...a.items.values()].filter((x) => !b.has(x)));
       }
-      return isNumber(a) && isNumber(b) ? arith(a, b, "-") : undefined;
+      const x = asNumber(a);
+      const y = asNumber(b);
+      return x !== undefined && y !== undefined ? arith(x, y, "-") : undefined;
     },
   },
   mul: { args: [T.num, T.num], result: T.num, fn: numeric((a, b) => arith(a, b, "*")) },
@@ -203,7 +210,11 @@ export const BUILTINS: Record<string, Builtin> = {
   abs: {
     args: [T.num],
     result: T.num,
-    fn: ([v]) => (isNumber(v) ? (Number(v) < 0 ? arith(0, v, "-") : v) : undefined),
+    // OPA computes |v| as a new number: the result has canonical text (abs(-1.0) is 1).
+    fn: ([v]) => {
+      const x = asNumber(v);
+      return x === undefined ? undefined : Number(x) < 0 ? arith(0, x, "-") : x;
+    },
   },
   startswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.startsWith(p!)) },
   endswith: { args: [T.str, T.str], result: T.bool, fn: str((s, p) => s!.endsWith(p!)) },
@@ -331,11 +342,13 @@ export const BUILTINS: Record<string, Builtin> = {
   "array.slice": {
     args: [T.arr, T.num, T.num],
     result: T.arr,
-    fn: ([a, start, stop]) => {
+    fn: ([a, startArg, stopArg]) => {
+      const start = asNumber(startArg);
+      const stop = asNumber(stopArg);
       if (
         !Array.isArray(a) ||
-        !isNumber(start) ||
-        !isNumber(stop) ||
+        start === undefined ||
+        stop === undefined ||
         !isInteger(start) ||
         !isInteger(stop)
       )
@@ -389,11 +402,13 @@ export const BUILTINS: Record<string, Builtin> = {
   substring: {
     args: [T.str, T.num, T.num],
     result: T.str,
-    fn: ([s, start, length]) => {
+    fn: ([s, startArg, lengthArg]) => {
+      const start = asNumber(startArg);
+      const length = asNumber(lengthArg);
       if (
         typeof s !== "string" ||
-        !isNumber(start) ||
-        !isNumber(length) ||
+        start === undefined ||
+        length === undefined ||
         !isInteger(start) ||
         !isInteger(length) ||
         Number(start) < 0
@@ -412,11 +427,13 @@ export const BUILTINS: Record<string, Builtin> = {
     fn: ([v]) => {
       if (v === null) return 0;
       if (typeof v === "boolean") return v ? 1 : 0;
-      if (isNumber(v)) return v;
+      if (asNumber(v) !== undefined) return v;
       if (typeof v !== "string") return undefined;
       chargeStrings(v);
-      // Go's strconv.ParseFloat syntax ("03", "+3", ".5", "1_000", "0x1p4"), exact when integral.
-      return parseGoNumber(v);
+      // Go's strconv.ParseFloat syntax ("03", "+3", ".5", "1_000", "0x1p4"), exact when integral;
+      // OPA keeps the string as the number's text.
+      const n = parseGoNumber(v);
+      return n === undefined ? undefined : withText(n, v);
     },
   },
   type_name: { args: [T.any], result: T.str, fn: ([v]) => typeName(v!) },
@@ -431,9 +448,10 @@ export const BUILTINS: Record<string, Builtin> = {
 
 function fold(v: Value, f: (a: Num, b: Num) => Num, init: Num): Value | undefined {
   const items = elements(v);
-  if (items === undefined || !items.every(isNumber)) return undefined;
-  charge(items.length);
-  return (items as Num[]).reduce(f, init);
+  const nums = items?.map(asNumber);
+  if (nums === undefined || !nums.every((x) => x !== undefined)) return undefined;
+  charge(nums.length);
+  return (nums as Num[]).reduce(f, init);
 }
 
 function setsOf(v: Value, f: (sets: RegoSet[]) => Value): Value | undefined {

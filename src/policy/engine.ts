@@ -6,7 +6,7 @@ import { CryptoTensorsError } from "../errors.js";
 import { compileModule, type CompiledPolicy } from "./compiler.js";
 import { Evaluation, type EvalLimits } from "./evaluator.js";
 import { parseModule } from "./parser.js";
-import { fromJS, typeName, type Value } from "./values.js";
+import { fromJS, NumberText, RegoObject, RegoSet, typeName, type Value } from "./values.js";
 
 /**
  * Largest policy text accepted, in UTF-16 code units (a hostile header cannot make us parse megabytes).
@@ -63,6 +63,28 @@ export interface RegoEngineOptions extends EvalLimits {
   now?: () => bigint;
 }
 
+/** JSON's number grammar (RFC 8259), which Go's encoder checks a kept number text against. */
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+
+/**
+ * OPA cannot hand out a result holding a number whose kept text is not JSON (`to_number("03")`,
+ * `to_number("5.")`): its JSON encoder fails (`json: invalid number literal`) and `opa eval` and
+ * the REST API return an error. Refuse the same results.
+ */
+function refuseNonJsonNumbers(v: Value): void {
+  if (v instanceof NumberText) {
+    if (!JSON_NUMBER.test(v.text))
+      throw new CryptoTensorsError(
+        "ERR_POLICY_EVAL",
+        `policy evaluation error: the result holds the number text ${JSON.stringify(v.text)}, which OPA cannot encode as JSON; convert it with arithmetic (to_number(x) + 0)`,
+      );
+  } else if (Array.isArray(v)) for (const x of v) refuseNonJsonNumbers(x);
+  else if (v instanceof RegoSet) for (const x of v.items.values()) refuseNonJsonNumbers(x);
+  else if (v instanceof RegoObject)
+    // A non-string key becomes its text as a JSON string, which any text can be.
+    for (const [, x] of v.entries.values()) refuseNonJsonNumbers(x);
+}
+
 /**
  * Embedded Rego engine with a small cache of compiled policies keyed by their text.
  *
@@ -105,7 +127,9 @@ export class RegoEngine {
     const doc = input === undefined ? undefined : fromJS(input);
     const now = this.options.now?.() ?? BigInt(Date.now()) * 1_000_000n;
     try {
-      return new Evaluation(compiled, doc, this.options, now).query(query);
+      const value = new Evaluation(compiled, doc, this.options, now).query(query);
+      if (value !== undefined) refuseNonJsonNumbers(value);
+      return value;
     } catch (e) {
       if (e instanceof RangeError) {
         throw new CryptoTensorsError(

@@ -12,7 +12,7 @@ import { BUILTINS, type BuiltinContext } from "./builtins.js";
 import type { CompiledDef, CompiledPolicy, CompiledRule } from "./compiler.js";
 import { bounded } from "./budget.js";
 import { charge, metered } from "./meter.js";
-import { RegoObject, RegoSet, valueEquals, valueKey, type Value } from "./values.js";
+import { arrayAt, RegoObject, RegoSet, valueEquals, valueKey, type Value } from "./values.js";
 
 /** Limits applied to one evaluation. */
 export interface EvalLimits {
@@ -56,8 +56,7 @@ function forEachEntry(v: Value, f: (key: Value, value: Value) => boolean): boole
 const argOrders = new WeakMap<Term, number[]>();
 
 function lookup(coll: Value, key: Value): Value | undefined {
-  if (Array.isArray(coll))
-    return typeof key === "number" && Number.isInteger(key) ? coll[key] : undefined;
+  if (Array.isArray(coll)) return arrayAt(coll, key);
   if (coll instanceof RegoObject) return coll.get(key);
   if (coll instanceof RegoSet) return coll.has(key) ? key : undefined;
   return undefined;

@@ -9,8 +9,16 @@
  * hexadecimal/binary forms of non-integers (`%x` of 1.5) are refused (undefined), which fails closed.
  */
 import { charge, strUnits } from "./meter.js";
+import { formatFloat } from "./gofloat.js";
 import { cpOffset, goQuote, runeCount } from "./gostrings.js";
-import { isInteger, isNumber, type RegoObject, RegoSet, type Value } from "./values.js";
+import {
+  canonicalText,
+  isInteger,
+  NumberText,
+  type RegoObject,
+  RegoSet,
+  type Value,
+} from "./values.js";
 
 type Arg =
   | { type: "int64" | "*big.Int"; v: bigint }
@@ -32,7 +40,9 @@ export function regoText(v: Value): string {
   charge(1);
   if (typeof v === "string") return goQuote(v);
   if (v === null) return "null";
+  if (typeof v === "number" || typeof v === "bigint") return canonicalText(v);
   if (typeof v !== "object") return String(v);
+  if (v instanceof NumberText) return v.text;
   if (Array.isArray(v)) return `[${v.map(regoText).join(", ")}]`;
   if (v instanceof RegoSet)
     return v.size === 0 ? "set()" : `{${v.sorted().map(regoText).join(", ")}}`;
@@ -42,11 +52,23 @@ export function regoText(v: Value): string {
     .join(", ")}}`;
 }
 
+function intArg(b: bigint): Arg {
+  return { type: b < INT64_MIN || b > INT64_MAX ? "*big.Int" : "int64", v: b };
+}
+
+/**
+ * The Go operand OPA 1.22.3 makes of a number, decided by its kept text (checked against `opa`):
+ * digits → int64 (or *big.Int); other text without `.`, `e` or `E` (`1_000`, `0x1p4`) → the
+ * text as a string; otherwise a float64, or the text when beyond float64's range (`1e400`).
+ */
 function toArg(v: Value): Arg {
-  if (isNumber(v)) {
-    if (!isInteger(v)) return { type: "float64", v: Number(v) };
-    const b = BigInt(v);
-    return { type: b < INT64_MIN || b > INT64_MAX ? "*big.Int" : "int64", v: b };
+  if (typeof v === "number" || typeof v === "bigint")
+    return isInteger(v) ? intArg(BigInt(v)) : { type: "float64", v: Number(v) };
+  if (v instanceof NumberText) {
+    if (/^[+-]?[0-9]+$/.test(v.text)) return intArg(BigInt(v.value));
+    if (!/[.eE]/.test(v.text)) return { type: "string", v: v.text };
+    const f = Number(v.value);
+    return Number.isFinite(f) ? { type: "float64", v: f } : { type: "string", v: v.text };
   }
   if (typeof v === "string") return { type: "string", v };
   return { type: "string", v: regoText(v) };
@@ -127,56 +149,6 @@ function fmtInt(x: bigint, verb: string, f: Spec): string | undefined {
     return pad(signed(digits, neg, f), { ...f, zero: false }, true);
   }
   return pad(signed(digits, neg, f), f, true);
-}
-
-/** strconv.FormatFloat for the verbs e, f, g (shortest when prec is -1). */
-function formatFloat(x: number, verb: "e" | "f" | "g", prec: number): string {
-  if (verb === "f") {
-    // toFixed switches to exponent form from 1e21 on; such doubles are integers.
-    if (Math.abs(x) >= 1e21)
-      return `${BigInt(Math.abs(x))}${prec > 0 ? `.${"0".repeat(Math.min(prec, 100))}` : ""}`;
-    if (prec < 0) {
-      const s = Math.abs(x).toString();
-      return s.includes("e")
-        ? Math.abs(x)
-            .toFixed(20)
-            .replace(/\.?0+$/, "")
-        : s;
-    }
-    return prec <= 100 ? Math.abs(x).toFixed(prec) : Math.abs(x).toFixed(100);
-  }
-  let mant: string;
-  let exp: number;
-  if (x === 0) {
-    mant = prec < 0 ? "0" : "0".repeat(Math.max(prec, 1));
-    exp = 0;
-  } else {
-    const e =
-      prec < 0
-        ? Math.abs(x).toExponential()
-        : Math.abs(x).toExponential(
-            Math.min(Math.max(verb === "g" ? Math.max(prec, 1) - 1 : prec, 0), 100),
-          );
-    const [m, ex] = e.split("e") as [string, string];
-    mant = m.replace(".", "");
-    exp = Number(ex);
-  }
-  const expText = (n: number): string =>
-    `e${n < 0 ? "-" : "+"}${String(Math.abs(n)).padStart(2, "0")}`;
-  if (verb === "e") {
-    const digits = prec < 0 ? mant : mant.padEnd(prec + 1, "0");
-    return `${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ""}${expText(exp)}`;
-  }
-  // %g: exponent form when exp < -4 || exp >= eprec (6 for the shortest form, as Go).
-  let eprec = prec < 0 ? 6 : prec === 0 ? 1 : prec;
-  const digits = prec < 0 ? mant : mant.replace(/0+$/, "") || "0";
-  if (prec >= 0 && eprec > digits.length && digits.length >= exp + 1) eprec = digits.length;
-  if (exp < -4 || exp >= eprec)
-    return `${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ""}${expText(exp)}`;
-  if (exp < 0) return `0.${"0".repeat(-exp - 1)}${digits}`;
-  const int = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
-  const frac = digits.slice(exp + 1);
-  return frac === "" ? int : `${int}.${frac}`;
 }
 
 function fmtFloat(x: number, verb: string, f: Spec): string | undefined {

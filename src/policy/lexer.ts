@@ -103,8 +103,11 @@ export function tokenize(src: string): Token[] {
       i = j;
       continue;
     }
-    if (/[0-9]/.test(c)) {
-      const m = /^(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(src.slice(i, i + 400));
+    // OPA's scanner also reads a number that starts with its fraction (`.5`).
+    if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(src[i + 1] ?? ""))) {
+      const m = /^(?:0|[1-9][0-9]*|(?=\.))(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(
+        src.slice(i, i + 400),
+      );
       if (m === null || /[A-Za-z0-9_.]/.test(src[i + m[0].length] ?? ""))
         syntaxError("malformed number", line, col);
       push("number", m[0]);

@@ -94,6 +94,18 @@ function declaresExactly(text: string, pkg: string): boolean {
   return next === undefined || next.type === "eof" || next.line > name.line;
 }
 
+/**
+ * A number literal whose text is not JSON (`.5`): OPA keeps the text, and its server then fails to
+ * encode the module for every policy read (GET /v1/policies answers 500 for all modules).
+ */
+function nonJsonNumberLiteral(text: string): string | undefined {
+  try {
+    return tokenize(text).find((t) => t.type === "number" && !/^[0-9]/.test(t.text))?.text;
+  } catch {
+    return undefined;
+  }
+}
+
 function messageOf(body: OpaErrorBody | undefined): string {
   const first = body?.errors?.[0];
   return [body?.message, first?.message].filter(Boolean).join(": ") || "no details";
@@ -141,6 +153,13 @@ export class OpaServerEvaluator implements PolicyEvaluator {
       throw new CryptoTensorsError(
         "ERR_POLICY_UNSUPPORTED",
         "the policy's package clause cannot be isolated for the OPA server (the policy does not tokenize, or its package clause is not a plain dotted name on one line); it was not uploaded. Use the embedded engine, or simplify the policy",
+      );
+    }
+    const literal = nonJsonNumberLiteral(isolated.text);
+    if (literal !== undefined) {
+      throw new CryptoTensorsError(
+        "ERR_POLICY_UNSUPPORTED",
+        `the policy writes the number ${literal} without a leading digit; an OPA server cannot return such a module as JSON (it would break the server's policy API), so it was not uploaded. Write it as 0${literal}`,
       );
     }
     if (!this.uploaded.has(hash)) {

@@ -10,6 +10,7 @@ import { unsupported } from "./diagnostics.js";
 import type { Literal, Module, Pos, RuleDef, Term } from "./ast.js";
 import { syntaxError, tokenize, type Token } from "./lexer.js";
 import { decimalValue } from "./gonumber.js";
+import { type Value, withText } from "./values.js";
 
 const MAX_DEPTH = 64;
 const RELATIONS: Record<string, string> = {
@@ -523,15 +524,16 @@ class Parser {
   }
 }
 
-function parseNumber(text: string): number | bigint {
-  // OPA keeps a literal's text: integers written with an exponent (1e30) are exact too.
+function parseNumber(text: string): Value {
+  // OPA keeps a literal's text: integers written with an exponent (1e30) are exact too, and the
+  // text is what OPA prints (`[1.0]`) and what decides int or float for `sprintf`.
   const n = decimalValue(text);
   if (n === undefined)
     throw new CryptoTensorsError(
       "ERR_POLICY_UNSUPPORTED",
       `number ${text} is out of range for the embedded engine`,
     );
-  return n;
+  return withText(n, text);
 }
 
 /**

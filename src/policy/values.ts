@@ -4,8 +4,15 @@
  * Numbers are kept in one canonical form so that equal numbers are represented identically
  * (needed for set/object keys): integers within ±2^53 are JS numbers, larger integers are
  * bigints (so `time.now_ns()` stays exact), non-integers are IEEE doubles.
+ *
+ * OPA also keeps a number's text (a literal as written, an input number as in the JSON, the string
+ * given to `to_number`) and prints that text (`sprintf("%v", [[1.0]])` is `[1.0]`; `%v` of `1e21`
+ * is Go's float64 `1e+21` because the text is not an integer). Where that text is not the canonical
+ * text of the value ({@link canonicalText}) the number is a {@link NumberText}; equality, order,
+ * hashing and arithmetic see only the value.
  */
 
+import { formatFloat } from "./gofloat.js";
 import { charge } from "./meter.js";
 
 /**
@@ -20,8 +27,78 @@ export function sortUnits(n: number): number {
   return n < 2 ? 1 : n * Math.ceil(Math.log2(n));
 }
 
-/** A Rego value. Objects and sets are the classes below; everything else is a JS primitive or array. */
-export type Value = null | boolean | number | bigint | string | Value[] | RegoObject | RegoSet;
+/** A Rego value. Objects, sets and numbers with text are the classes below; everything else is a JS primitive or array. */
+export type Value =
+  | null
+  | boolean
+  | number
+  | bigint
+  | string
+  | Value[]
+  | RegoObject
+  | RegoSet
+  | NumberText;
+
+/**
+ * A number whose OPA text differs from the canonical text of its value (`1.0`, `1e21`, `03`, an
+ * input's `2.5e+21`): the value (canonical form) for every computation, the text for printing and
+ * for Go's integer test in `sprintf` (only text of digits is an integer there).
+ *
+ * @example
+ * ```ts
+ * const n = new NumberText(1, "1.0");
+ * valueEquals(n, 1); // true
+ * ```
+ */
+export class NumberText {
+  constructor(
+    readonly value: number | bigint,
+    readonly text: string,
+  ) {}
+}
+
+/**
+ * The text OPA gives a computed number: integers in decimal digits, others as Go's shortest `%g`
+ * (OPA formats arithmetic results with `big.Float.Text`, `'f'` for integers and `'g'` otherwise).
+ *
+ * @example
+ * ```ts
+ * canonicalText(2e-7); // "2e-07"
+ * canonicalText(10n ** 21n); // "1000000000000000000000"
+ * ```
+ */
+export function canonicalText(n: number | bigint): string {
+  if (typeof n === "bigint" || Number.isInteger(n)) return String(n);
+  return (n < 0 ? "-" : "") + formatFloat(n, "g", -1);
+}
+
+/**
+ * A number value with the text OPA keeps for it: a {@link NumberText} only when the text is not
+ * the canonical one.
+ *
+ * @example
+ * ```ts
+ * withText(1, "1.0"); // NumberText(1, "1.0")
+ * withText(1, "1"); // 1
+ * ```
+ */
+export function withText(value: number | bigint, text: string): number | bigint | NumberText {
+  return text === canonicalText(value) ? value : new NumberText(value, text);
+}
+
+/**
+ * The numeric value of a Rego number (either form); `undefined` for other values.
+ *
+ * @example
+ * ```ts
+ * asNumber(new NumberText(1, "1.0")); // 1
+ * asNumber("1"); // undefined
+ * ```
+ */
+export function asNumber(v: Value | undefined): number | bigint | undefined {
+  if (typeof v === "number" || typeof v === "bigint") return v;
+  return v instanceof NumberText ? v.value : undefined;
+}
 
 /**
  * A Rego object: insertion-ordered map from canonical key to `[key, value]`.
@@ -123,15 +200,28 @@ export function canonicalNumber(n: number | bigint): number | bigint {
 }
 
 /**
- * Whether a value is a Rego number (in either canonical form).
+ * `arr[key]`: an integral number of any text (`1.0` included, as OPA's evaluator) within bounds.
+ *
+ * @example
+ * ```ts
+ * arrayAt(["a", "b"], 1); // "b"
+ * ```
+ */
+export function arrayAt(arr: Value[], key: Value): Value | undefined {
+  const i = asNumber(key);
+  return typeof i === "number" && Number.isInteger(i) ? arr[i] : undefined;
+}
+
+/**
+ * Whether a value is a Rego number (in either canonical form, or with its text).
  *
  * @example
  * ```ts
  * isNumber(3n); // true
  * ```
  */
-export function isNumber(v: Value | undefined): v is number | bigint {
-  return typeof v === "number" || typeof v === "bigint";
+export function isNumber(v: Value | undefined): v is number | bigint | NumberText {
+  return typeof v === "number" || typeof v === "bigint" || v instanceof NumberText;
 }
 
 /**
@@ -166,6 +256,7 @@ export function valueKey(v: Value): string {
       if (v.length > 64) charge(v.length >>> 6);
       return JSON.stringify(v);
   }
+  if (v instanceof NumberText) return `n${String(v.value)}`;
   // Hashing walks the value as a tree: charge it, so a value sharing sub-values stays bounded in time.
   if (Array.isArray(v)) {
     charge(v.length + 1);
@@ -187,6 +278,11 @@ export function valueKey(v: Value): string {
  */
 export function valueEquals(a: Value, b: Value): boolean {
   if (a === b) return true;
+  if (a instanceof NumberText || b instanceof NumberText) {
+    // Equal values have one canonical representation, whatever their texts.
+    const x = asNumber(a);
+    return x !== undefined && x === asNumber(b);
+  }
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   charge(1 + (Array.isArray(a) ? a.length : a.size));
   if (Array.isArray(a))
@@ -216,6 +312,7 @@ function typeRank(v: Value): number {
     case "string":
       return 3;
   }
+  if (v instanceof NumberText) return 2;
   if (Array.isArray(v)) return 6;
   return v instanceof RegoSet ? 8 : 7;
 }
@@ -252,7 +349,7 @@ export function compareValues(a: Value, b: Value): number {
     case 1:
       return Number(a) - Number(b);
     case 2:
-      return compareNumbers(a as number | bigint, b as number | bigint);
+      return compareNumbers(asNumber(a)!, asNumber(b)!);
     case 3:
       return compareStrings(a as string, b as string);
     case 6:
@@ -329,7 +426,8 @@ export function fromJS(x: unknown, depth = 0): Value {
   if (typeof x === "bigint") return canonicalNumber(x);
   if (typeof x === "number") {
     if (!Number.isFinite(x)) throw new TypeError("policy input numbers must be finite");
-    return canonicalNumber(x);
+    // OPA reads the input's JSON text, which for a JS number is String(x) (JSON.stringify).
+    return withText(canonicalNumber(x), String(x));
   }
   if (Array.isArray(x)) return x.map((e) => fromJS(e, depth + 1));
   if (typeof x === "object") {
@@ -352,6 +450,7 @@ export function fromJS(x: unknown, depth = 0): Value {
  */
 export function toJS(v: Value): unknown {
   if (Array.isArray(v)) return v.map(toJS);
+  if (v instanceof NumberText) return v.value;
   if (v instanceof RegoSet) return sortedSet(v).map(toJS);
   if (v instanceof RegoObject) {
     const out: Record<string, unknown> = {};

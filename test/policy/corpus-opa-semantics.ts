@@ -193,6 +193,35 @@ export const SEMANTICS_ENTRIES: [string, unknown[], boolean?][] = [
     'package model\nallow := sprintf("%v|%v|%.2f|%s", [input.a, input.b, input.a, input.o])',
     [{ a: 1e-7, b: -2.5e-21, o: { k: ["\u00a0"] } }],
   ],
+  // K: OPA keeps a number's text (literal, input JSON, to_number's string): %v of an integer written
+  // in float notation is Go's float64, composites print the text, arithmetic results get Go's text.
+  [
+    'package model\nallow := [sprintf("%v|%v|%v|%v|%v|%v|%v|%v|%v", [1e21, 1E21, 1.0, 10.0e0, 1e-7, 123456789012345678901234, 0.10, -0, 1e400]), sprintf("%v", [[1e21, 1.0, 0.10, 1E-7, 10.0e0, 1e+2, -1.0, -0, 1e400, .5e1, 0.00001]]), sprintf("%d|%d|%s|%T|%T|%v", [1.0, 1e2, 1e21, 5.0, 1e400, .5])]',
+    [{}],
+  ],
+  [
+    'package model\nallow := [sprintf("%v|%v|%v", [1.0 + 0, 1e21 * 1, abs(-1.0)]), sprintf("%v", [[1.0 + 0, 2e-7 / 1, 1234567.5 + 0, 0.5 * 1, 1e21 - 0, sum([1.0]), abs(1.0), 0.00001 * 1]])]',
+    [{}],
+  ],
+  [
+    'package model\nallow := [sprintf("%v|%v|%v|%v|%d|%T|%v|%v|%v|%v|%T", [to_number("03"), to_number("5."), to_number("1e21"), to_number("1_000"), to_number("+3"), to_number("0x1p4"), to_number("0x1.8p1"), to_number("1_0.5"), to_number("1e1_0"), to_number("1e-400"), to_number("-0")]), sprintf("%v", [[to_number("03"), to_number("+3"), to_number("1_000"), to_number(1.0), to_number("0x1p4"), to_number("-0"), to_number(".5")]])]',
+    [{}],
+  ],
+  [
+    'package model\nallow := [sprintf("%v", [[input.a, input.b, input.c, input.d, input.e]]), sprintf("%v|%v|%v|%v|%v|%d", [input.a, input.b, input.c, input.d, input.e, input.c])]',
+    [{ a: 1.0, b: 2.5e21, c: 1e21, d: 0.00001, e: 1e-7 }],
+  ],
+  [
+    'package model\nd := {1.0, 1}\nallow := [sprintf("%v", [d]), sprintf("%v", [{1.0: "a"}]), sprintf("%v", [[max([1.0]), min([1e21, 1e22]), [1, 1.0] == [1.0, 1], 1.0 == 1, sort([1.0, 0.5])]]), input.arr[input.i], substring("abcdef", 1.0, 2), input.arr[to_number("01")], input.arr[input.f]]',
+    [{ arr: [10, 20], i: 1, f: 1.5 }],
+  ],
+  // A kept text that is not JSON cannot be handed out: OPA's encoder fails.
+  ['package model\nallow := to_number("03")', [{}]],
+  ['package model\nallow := [to_number("5."), 1]', [{}]],
+  ['package model\nallow := [to_number("1e21"), to_number(" 1"), {"k": to_number("1.0")}]', [{}]],
+  ['package model\nallow := to_number("03") == 3', [{}]],
+  ["package model\nallow := [.5, 1]", [{}]],
+  ["package model\nallow := [.5 + 0, -.25 * 2, sum([x | x := .5e1]) + 0]", [{}]],
   // L: unused declared variables are compile errors.
   ['package model\nallow if { some x; input.tier == "pro" }', [{ tier: "pro" }]],
   ["package model\nallow if { every i, t in input.tensors { t == 1 } }", [{ tensors: [1] }]],

@@ -61,6 +61,38 @@ export const numberTextArb: fc.Arbitrary<string> = fc.oneof(
     .map((parts) => parts.join("")),
 );
 
+/** Number literals in the forms OPA keeps as written (float notation, exponents, big integers). */
+const numberLiteralArb: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom(
+    "1.0",
+    "1e21",
+    "1E21",
+    "10.0e0",
+    "1e-7",
+    "0.10",
+    "2.5e21",
+    "123456789012345678901234",
+    ".5",
+    "1e+2",
+    "0.00001",
+    "1234567.5",
+    "1e400",
+  ),
+  fc
+    .tuple(
+      fc.constantFrom("0", "1", "25", "1000"),
+      fc.constantFrom("", ".0", ".5", ".25", ".000"),
+      fc.constantFrom("", "e0", "e3", "E-2", "e+21", "e-7"),
+    )
+    .map((parts) => parts.join("")),
+);
+
+/** JSON numbers whose text (JSON.stringify, as OPA reads the input) has a fraction or exponent. */
+const inputNumberArb: fc.Arbitrary<number> = fc.oneof(
+  fc.constantFrom(1.0, 2.5e21, 1e21, 0.00001, 1e-7, 1234567.5, 0.1, -0, 1e300, 2 ** 60, 5e-324),
+  fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e25, max: 1e25 }),
+);
+
 /** Timestamps around Go's lenient RFC 3339 parsing. */
 const timestampArb: fc.Arbitrary<string> = fc
   .tuple(
@@ -92,6 +124,7 @@ export const inputArb: fc.Arbitrary<Record<string, unknown>> = fc.record(
     ),
     u: unicodeArb,
     n: numberTextArb,
+    f: inputNumberArb,
     ts: timestampArb,
     // Keys in random insertion order, integer-like ones included (OPA iterates them sorted).
     m: fc.dictionary(
@@ -129,7 +162,9 @@ function exprArb(vars: string[]): {
       'object.get(input.m, "a", -1)',
       'object.get(input, ["o", "k"], 0)',
       "time.parse_rfc3339_ns(input.ts) % 7",
+      "input.f",
     ),
+    numberLiteralArb,
     ...varArb,
   );
   const num: fc.Arbitrary<string> = fc.oneof(
@@ -156,9 +191,20 @@ function exprArb(vars: string[]): {
       'concat(",", [k | some k, _ in input.m])',
       "substring(input.u, 1, 2)",
       'replace(input.s, ".", input.u)',
+      'sprintf("%v|%v|%T", [to_number(input.n), [to_number(input.n)], to_number(input.n)])',
+      'sprintf("%v|%d|%v", [input.f, input.f, [input.f, input.o]])',
     ),
   );
-  const any = fc.oneof(num, str, fc.constantFrom("true", "null", "input.o", "input.xs", ...vars));
+  // How OPA prints a number: %v by its text's Go type, composites by the text itself.
+  const printed = fc
+    .tuple(num, num)
+    .map(([a, b]) => `sprintf("%v|%d|%v|%.2f", [${a}, ${a}, [${b}, ${a}], ${b}])`);
+  const strAll = fc.oneof(str, printed);
+  const any = fc.oneof(
+    num,
+    strAll,
+    fc.constantFrom("true", "null", "input.o", "input.xs", ...vars),
+  );
   const cmp = fc.constantFrom("==", "!=", "<", "<=", ">", ">=");
   const bool = fc.oneof(
     fc.tuple(num, cmp, num).map(([a, op, b]) => `${a} ${op} ${b}`),

@@ -65,6 +65,10 @@ async function opaOne(bin: string, dir: string, idx: number, c: Case): Promise<O
   try {
     out = JSON.parse(stdout) as typeof out;
   } catch {
+    // A result holding a kept number text that is not JSON (to_number("03")): the encoder fails.
+    const invalidNumber = /json: invalid number literal .*/.exec(stderr);
+    if (invalidNumber !== null)
+      return { kind: "error", code: "eval_json_encode", message: invalidNumber[0] };
     throw new Error(`opa eval printed no JSON for case ${idx}: ${stderr}`);
   }
   if (out.errors !== undefined && out.errors.length > 0) {

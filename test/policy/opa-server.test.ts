@@ -92,10 +92,12 @@ describe("OpaServerEvaluator", () => {
         await outcome(opa.evaluate(c.policy, c.input as never)),
         await outcome(embedded.evaluate(c.policy, c.input as never)),
       ];
+      // A literal such as `.5` is valid Rego but the server cannot return such a module as JSON.
+      const serverRefuses = /(?:^|[^0-9A-Za-z_."])\.[0-9]/.test(c.policy);
       expect({ policy: c.policy, input: c.input, decision: remote }).toEqual({
         policy: c.policy,
         input: c.input,
-        decision: local,
+        decision: serverRefuses ? "ERR_POLICY_UNSUPPORTED" : local,
       });
       compared++;
     }

@@ -44,3 +44,22 @@ describe("class O: `with` is unsupported wherever it stands", () => {
     expect(codeOf(policy)).toBe("ERR_POLICY_UNSUPPORTED");
   });
 });
+
+describe("numbers keep the text OPA keeps", () => {
+  it("a result holding a number text that is not JSON is an evaluation error, as opa eval's encoder", () => {
+    expect(codeOf('package model\nallow := to_number("03")')).toBe("ERR_POLICY_EVAL");
+    expect(codeOf("package model\nallow := {1: [.5]}")).toBe("ERR_POLICY_EVAL");
+    // Only handing the text out fails: the value itself compares as a number.
+    expect(engine.evaluate('package model\nallow if to_number("03") == 3', {})).toBe(true);
+    expect(engine.evaluateValue('package model\nallow := {to_number("03"): 1}', {})).toBeDefined();
+  });
+
+  it("a denying decision over a float-notation number stays a denial", () => {
+    const policy =
+      'package model\ndefault allow := false\nallow if sprintf("%d", [input.claims.seats]) == "5"';
+    expect(engine.evaluate(policy, { claims: { seats: 5 } })).toBe(true);
+    // OPA hands Go a float64 for 5e0 (text with an exponent), so %d does not print "5".
+    expect(engine.evaluate(policy.replace("input.claims.seats", "5e0"), {})).toBe(false);
+    expect(engine.evaluate(policy, { claims: { seats: 5e21 } })).toBe(false);
+  });
+});
