@@ -26,6 +26,7 @@
         "native/cipher.cc",
         "native/file-handle.cc",
         "native/mapped-file.cc",
+        "native/memory-file.cc",
         "native/plan.cc",
         "native/seal.cc",
         "native/sigbus-guard.cc",

@@ -1,9 +1,10 @@
-// Module entry: exports openFile, nativeInfo, stats, setAesEngine, seal and copy. Everything else
-// lives in its own file: mapped-file (fd + mapping + pread), plan (scheduling of reads and
-// decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and
-// ipsec-mb engines), seal (the writer's chunked encryption), bench-copy (the benchmarks' memcpy),
-// sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs), plan-args (arguments ->
-// plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
+// Module entry: exports openFile, openMemory, nativeInfo, stats, setAesEngine, seal and copy.
+// Everything else lives in its own file: mapped-file (fd + mapping + pread), plan (scheduling of
+// reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and
+// ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory), seal (the writer's
+// chunked encryption), bench-copy (the benchmarks' memcpy), sigbus-guard, thread-pool, workers
+// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
+// secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -16,6 +17,7 @@
 #include "args.h"
 #include "cipher.h"
 #include "file-handle.h"
+#include "memory-file.h"
 #include "plan.h"
 #include "sigbus-guard.h"
 #include "thread-pool.h"
@@ -175,6 +177,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAesEngine", Napi::Function::New<SetEngine>(env, "setAesEngine"));
   exports.Set("seal", Napi::Function::New<Seal>(env, "seal"));
   exports.Set("copy", Napi::Function::New<Copy>(env, "copy"));
+  exports.Set("openMemory", Napi::Function::New<OpenMemory>(env, "openMemory"));
+  exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   return exports;
 }
 

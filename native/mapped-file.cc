@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "huge-pages.h"
 #include "sigbus-guard.h"
 #include "status.h"
 
@@ -100,9 +101,46 @@ int64_t MappedFile::Open(const std::string& path, std::shared_ptr<MappedFile>* o
   return kOk;
 }
 
-MappedFile::~MappedFile() { Close(); }
+int64_t MappedFile::OpenMemory(uint64_t size, std::shared_ptr<MappedFile>* out, uint8_t** memory) {
+  *memory = nullptr;
+  if (size > SIZE_MAX - kPage) return kInternal;
+  uint8_t* base = nullptr;
+  size_t length = 0;
+  if (size > 0) {
+    length = (static_cast<size_t>(size) + kPage - 1) & ~static_cast<size_t>(kPage - 1);
+    // Only the pages written are ever backed: a 1% slice of a large file touches 1% of it.
+    void* address = ::mmap(nullptr, length, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (address == MAP_FAILED) return -errno;
+    base = static_cast<uint8_t*>(address);
+    // Received bytes are written by the JS thread as they arrive: one fault per 2 MiB, not 512.
+    AdviseHugePages(base, length);
+  }
+  try {
+    auto file = std::make_shared<MappedFile>(-1, size, base);
+    file->memory_ = true;
+    file->mappedLength_ = length;
+    *out = std::move(file);
+  } catch (...) {
+    if (base != nullptr) ::munmap(base, length);
+    return kInternal;
+  }
+  *memory = base;
+  return kOk;
+}
+
+MappedFile::~MappedFile() {
+  Close();
+  if (memory_ && map_ != nullptr) ::munmap(const_cast<uint8_t*>(map_), mappedLength_);
+}
 
 int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) const {
+  if (memory_) {
+    if (closed_) return kClosed;
+    if (offset > size_ || length > size_ - offset) return kTruncated;
+    if (length > 0) std::memcpy(dest, map_ + offset, length);
+    return kOk;
+  }
   if (fd_ < 0) return kClosed;
   size_t done = 0;
   while (done < length) {
@@ -124,6 +162,7 @@ int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) con
 int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
                             Consumer consume, void* arg) const {
   if (piece == 0) piece = length;
+  if (memory_) return CopyOutMemory(offset, dest, length, piece, consume, arg);
   // The mapping is used only while our SIGBUS handler is installed: if something replaced it,
   // a truncation fault would hang or kill the process, so read with pread instead.
   const uint8_t* mapped = Mapped(offset, length);
@@ -160,7 +199,30 @@ int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_
   return kOk;
 }
 
+int64_t MappedFile::CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
+                                  Consumer consume, void* arg) const {
+  if (closed_) return kClosed;
+  const uint8_t* mapped = Mapped(offset, length);
+  if (mapped == nullptr && length > 0) return kTruncated;
+  for (size_t pos = 0; pos < length; pos += piece) {
+    const size_t n = length - pos < piece ? length - pos : piece;
+    std::memcpy(dest + pos, mapped + pos, n);
+    if (consume != nullptr) {
+      int64_t status = consume(arg, pos, n);
+      if (status != kOk) return status;
+    }
+  }
+  // A staged range is read once: give its whole pages back now (not at close) so that a full load
+  // holds only the ranges in flight, not a second copy of the model.
+  if (length > 0) ReleaseMapped(mapped, length);
+  return kOk;
+}
+
 bool MappedFile::CurrentSize(uint64_t* size) const {
+  if (memory_) {
+    *size = size_;
+    return !closed_;
+  }
   if (fd_ < 0) return false;
   struct stat st;
   if (::fstat(fd_, &st) != 0) return false;
@@ -169,6 +231,14 @@ bool MappedFile::CurrentSize(uint64_t* size) const {
 }
 
 void MappedFile::Close() {
+  if (memory_) {
+    // The memory stays mapped for any JS view still holding it (writes then land in fresh zero
+    // pages); its contents are dropped now, and it is unmapped when the last owner lets go.
+    if (!closed_ && map_ != nullptr)
+      (void)madvise(const_cast<uint8_t*>(map_), mappedLength_, MADV_DONTNEED);
+    closed_ = true;
+    return;
+  }
   if (map_ != nullptr) {
     ::munmap(const_cast<uint8_t*>(map_), static_cast<size_t>(size_));
     map_ = nullptr;

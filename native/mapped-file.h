@@ -8,6 +8,11 @@
 // kTruncated, and the size is re-checked around each access because a partial last page reads
 // as zeros instead of faulting. Without a mapping (mmap failed, empty file, or
 // CRYPTOTENSORS_NO_MMAP=1) every read is a pread, whose short count becomes kTruncated.
+//
+// Memory mode (OpenMemory): no descriptor; the "file" is anonymous memory the addon owns, into
+// which a remote source receives the ciphertext it fetched (issue 16). RunPlan and every kernel
+// then work on it unchanged. It cannot shrink, so no guard is needed; each range copied out is
+// dropped from memory (MADV_DONTNEED on its whole pages) because a staged range is consumed once.
 #ifndef CRYPTOTENSORS_MAPPED_FILE_H_
 #define CRYPTOTENSORS_MAPPED_FILE_H_
 
@@ -22,6 +27,11 @@ class MappedFile {
  public:
   // Opens `path` read-only; returns a status (see status.h) and sets *out on success.
   static int64_t Open(const std::string& path, std::shared_ptr<MappedFile>* out);
+
+  // Makes a memory-mode file of `size` zero bytes; *memory receives its writable base (nullptr
+  // for size 0). The memory lives until the MappedFile is destroyed (whoever writes into it must
+  // hold a reference); Close() only drops its pages.
+  static int64_t OpenMemory(uint64_t size, std::shared_ptr<MappedFile>* out, uint8_t** memory);
 
   MappedFile(int fd, uint64_t size, const uint8_t* map) : fd_(fd), size_(size), map_(map) {}
   ~MappedFile();
@@ -66,14 +76,22 @@ class MappedFile {
   int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece, Consumer consume,
                   void* arg) const;
 
-  // Unmaps and closes the descriptor. Only called once no read is in flight (FileHandle guarantees
-  // it).
+  // Unmaps and closes the descriptor (memory mode: drops the pages, the mapping stays until
+  // destruction). Only called once no read is in flight (FileHandle guarantees it).
   void Close();
 
  private:
+  // CopyOut of a memory-mode file: plain copies, then the copied range's whole pages dropped.
+  int64_t CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
+                        Consumer consume, void* arg) const;
+
   int fd_;
   uint64_t size_;
   const uint8_t* map_;
+  // Memory mode: map_ is our anonymous memory of mappedLength_ bytes; closed_ after Close().
+  bool memory_ = false;
+  bool closed_ = false;
+  size_t mappedLength_ = 0;
 };
 
 }  // namespace ct

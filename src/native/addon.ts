@@ -74,6 +74,15 @@ export interface NativeStats {
 export interface NativeBinding {
   /** Resolves with a handle, or with a status number when the open failed. */
   openFile(path: string): Promise<NativeFileHandle | number>;
+  /**
+   * A handle over `size` bytes of addon-owned zeroed memory and an ArrayBuffer of that memory
+   * (native/memory-file.h): a remote source writes fetched ciphertext there and runs plans on
+   * the handle as on a mapped file. Each range a plan reads is dropped from memory afterwards.
+   * Returns a status number when the memory cannot be had.
+   */
+  openMemory(size: number): { handle: NativeFileHandle; memory: ArrayBuffer } | number;
+  /** Asks for transparent huge pages behind a large destination filled by many small plans (a hint). */
+  adviseHugePages(view: ArrayBufferView): void;
   nativeInfo(): NativeInfo;
   stats(): NativeStats;
   /** Forces the AES-GCM engine for the process; false when ipsec-mb is not usable here. */
@@ -104,6 +113,8 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate === "object" &&
     candidate !== null &&
     typeof candidate.openFile === "function" &&
+    typeof candidate.openMemory === "function" &&
+    typeof candidate.adviseHugePages === "function" &&
     typeof candidate.nativeInfo === "function" &&
     typeof candidate.stats === "function" &&
     typeof candidate.setAesEngine === "function" &&

@@ -15,6 +15,7 @@ import { loadNativeBinding, type NativeBinding, type NativeFileHandle } from "./
 import { type ByteSource, checkSourceAborted, isByteSource } from "../source/byte-source.js";
 import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
 import { SourceBackendFile } from "./source-file.js";
+import { type BatchSource, StagedSourceFile } from "./staged-file.js";
 import { nativeStatusError } from "./status.js";
 import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
 import {
@@ -128,9 +129,14 @@ export class NativeBackend implements Backend {
   }
 
   async open(target: string | ByteSource): Promise<BackendFile> {
-    // The fast path maps local files itself; any other source is read into caller memory and
-    // decrypted with node:crypto (the addon has no decrypt-from-memory call yet).
-    if (isByteSource(target)) return new SourceBackendFile(target);
+    // The fast path maps local files itself. A batch source (HTTP) is received into addon memory
+    // and decrypted on the pool; any other source is read into caller memory and decrypted with
+    // node:crypto.
+    if (isByteSource(target)) {
+      if (typeof target.readPieces === "function")
+        return new StagedSourceFile(target as BatchSource, this.#binding);
+      return new SourceBackendFile(target);
+    }
     const path = checkOpenPath(target);
     const result = await this.#binding.openFile(path);
     if (typeof result === "number") {

@@ -28,6 +28,11 @@ export interface SourcePiece {
   offset: number;
   length: number;
   dest: Uint8Array;
+  /**
+   * `dest` is the library's own memory (never a caller's buffer, which could be transferred
+   * while a read is pending): a source may have the kernel receive bytes into it directly.
+   */
+  owned?: boolean | undefined;
 }
 
 /** Options of {@link ByteSource.readPieces}. */

@@ -14,14 +14,10 @@ import type {
   SourceReadOptions,
 } from "./byte-source.js";
 import { checkSourceAborted } from "./byte-source.js";
-import {
-  fetchRange,
-  makeAgent,
-  type PinnedIdentity,
-  type RequestContext,
-  remoteError,
-} from "./http-request.js";
-import { planRanges, scatter } from "./range-plan.js";
+import { fetchRange, makeAgent, type RequestContext } from "./http-request.js";
+import { WirePool } from "./http-wire.js";
+import { type PinnedIdentity, remoteError } from "./range-response.js";
+import { placeIn, planRanges, scatter } from "./range-plan.js";
 
 /** Request headers for an authenticated store: sent with every request, never logged. */
 export type RemoteHeaders =
@@ -156,6 +152,8 @@ export async function openHttpSource(
         got = 0;
       }
       const pinned = pin(ctx, meta.etag, meta.lastModified, meta.total ?? 0);
+      // Pinned range requests over plain http go through the wire client (http-wire.ts).
+      if (target.protocol === "http:") ctx.wire = new WirePool(ctx.url, settings.maxConnections);
       return new RangeSource(ctx, pinned, prefix.subarray(0, got), settings, stats);
     }
   } catch (error) {
@@ -209,6 +207,7 @@ class RangeSource implements HttpSource {
           offset: piece.offset + held,
           length: piece.length - held,
           dest: piece.dest.subarray(held, piece.length),
+          owned: piece.owned,
         });
         owner.push(index);
       }
@@ -229,15 +228,31 @@ class RangeSource implements HttpSource {
     const worker = async () => {
       while (failure === undefined && next < ranges.length) {
         const range = ranges[next++] as (typeof ranges)[number];
+        // The piece the next bytes were received into directly, if any (wire client, plain http).
+        let placed = -1;
         try {
           await fetchRange(
             this.ctx,
             this.pinned,
             range.start,
             range.end,
-            (position, bytes) => {
-              for (const index of scatter(range, rest, left, position, bytes))
-                options?.onPiece?.(owner[index] as number);
+            {
+              deliver: (position, bytes, inPlace) => {
+                for (const index of scatter(
+                  range,
+                  rest,
+                  left,
+                  position,
+                  bytes,
+                  inPlace ? placed : -1,
+                ))
+                  options?.onPiece?.(owner[index] as number);
+              },
+              place: (position, max) => {
+                const into = placeIn(range, rest, position, max);
+                placed = into?.index ?? -1;
+                return into?.view;
+              },
             },
             controller.signal,
           );
@@ -264,6 +279,7 @@ class RangeSource implements HttpSource {
 
   async close(): Promise<void> {
     this.ctx.agent.destroy();
+    this.ctx.wire?.destroy();
   }
 }
 

@@ -64,7 +64,8 @@ export function planRanges(
 /**
  * Copies the bytes of a response body, arriving at absolute offset `position`, into every piece of
  * `range` they overlap; returns the pieces that became complete. `remaining[i]` counts the bytes
- * piece i still waits for (over all the requests that feed it).
+ * piece i still waits for (over all the requests that feed it). `inPlace`: the bytes were received
+ * straight into that piece's destination (see {@link placeIn}); it is only counted.
  *
  * @example
  * ```ts
@@ -77,6 +78,7 @@ export function scatter(
   remaining: number[],
   position: number,
   bytes: Uint8Array,
+  inPlace = -1,
 ): number[] {
   const completed: number[] = [];
   const end = position + bytes.length;
@@ -85,9 +87,36 @@ export function scatter(
     const from = Math.max(position, piece.offset, range.start);
     const to = Math.min(end, piece.offset + piece.length, range.end);
     if (to <= from) continue;
-    piece.dest.set(bytes.subarray(from - position, to - position), from - piece.offset);
+    if (index !== inPlace)
+      piece.dest.set(bytes.subarray(from - position, to - position), from - piece.offset);
     remaining[index] = (remaining[index] as number) - (to - from);
     if (remaining[index] === 0) completed.push(index);
   }
   return completed;
+}
+
+/**
+ * Where the body bytes of `range` at `position` may be received directly: the destination of
+ * the owned piece ({@link SourcePiece.owned}) that holds `position`, cut to at most `max` bytes and
+ * to the piece's end. Undefined inside a gap or a caller's piece (those are copied by scatter).
+ *
+ * @example
+ * ```ts
+ * const into = placeIn(range, pieces, position, 1 << 20); // then scatter(..., into.index)
+ * ```
+ */
+export function placeIn(
+  range: FetchRange,
+  pieces: readonly SourcePiece[],
+  position: number,
+  max: number,
+): { index: number; view: Uint8Array } | undefined {
+  for (const index of range.pieces) {
+    const piece = pieces[index] as SourcePiece;
+    const at = position - piece.offset;
+    if (piece.owned !== true || at < 0 || at >= piece.length) continue;
+    const end = Math.min(piece.length, at + max, range.end - piece.offset);
+    return { index, view: piece.dest.subarray(at, end) };
+  }
+  return undefined;
 }

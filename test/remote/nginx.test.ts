@@ -16,6 +16,7 @@ import {
   saveFile,
   verifyFile,
 } from "../../src/index.js";
+import { loadNativeBinding } from "../../src/native/addon.js";
 import { randomTensor } from "../integration/helpers.js";
 import { expectCode } from "../support/expect-code.js";
 import { type Nginx, startNginx } from "../support/nginx.js";
@@ -59,6 +60,17 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await nginx?.stop();
+});
+
+describe("remote decryption on the native backend", () => {
+  it("runs on the addon's pool over the ciphertext staged in its memory", async () => {
+    const binding = loadNativeBinding();
+    const before = binding.stats().decrypts;
+    const loaded = await loadFile(`${nginx.origin}/v2.ct`, { keys: set, backend: "native" });
+    expect(Buffer.from(loaded["b"]!.data).equals(tensors.b.data)).toBe(true);
+    // b alone is 1.2 MB in 4 KiB chunks: staged and decrypted natively, chunk by chunk.
+    expect(binding.stats().decrypts - before).toBeGreaterThanOrEqual(3);
+  });
 });
 
 describe.each(["native", "fallback"] as const)("http(s) URLs on the %s backend", (backend) => {
