@@ -28,6 +28,36 @@ export async function writeFully(
 }
 
 /**
+ * Writes all of `pieces`, back to back, from `position` (one `writev` when it is not short).
+ *
+ * @example
+ * ```ts
+ * await writevFully(handle, [ciphertextA, ciphertextB], dataStart);
+ * ```
+ */
+export async function writevFully(
+  handle: FileHandle,
+  pieces: readonly Uint8Array[],
+  position: number,
+): Promise<void> {
+  let rest = pieces.filter((piece) => piece.length > 0);
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at);
+    if (bytesWritten <= 0)
+      throw new CryptoTensorsError("ERR_IO", "the file system accepted no bytes (disk full?)");
+    at += bytesWritten;
+    // A short write: drop what was written and go on from there.
+    let skip = bytesWritten;
+    while (rest.length > 0 && skip >= (rest[0] as Uint8Array).length) {
+      skip -= (rest[0] as Uint8Array).length;
+      rest = rest.slice(1);
+    }
+    if (skip > 0) rest = [(rest[0] as Uint8Array).subarray(skip), ...rest.slice(1)];
+  }
+}
+
+/**
  * A fresh temporary name in the destination's directory (so that the final rename stays on one
  * filesystem and is atomic), hidden and unique per process and call.
  *
@@ -125,6 +155,11 @@ export class AtomicFile {
   /** Writes all of `bytes` at `position`. */
   write(bytes: Uint8Array, position: number): Promise<void> {
     return writeFully(this.handle, bytes, position);
+  }
+
+  /** Writes all of `pieces`, back to back, from `position`. */
+  writev(pieces: readonly Uint8Array[], position: number): Promise<void> {
+    return writevFully(this.handle, pieces, position);
   }
 
   /** Sets the permission bits the destination will have. */

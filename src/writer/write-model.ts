@@ -10,19 +10,17 @@ import {
 } from "../crypto/plaintext-digests.js";
 import { signaturePayload } from "../crypto/signature.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
-import type { Backend } from "../native/backend.js";
 import { type BackendChoice, getBackend } from "../native/index.js";
-import { writeAtomically, type AtomicFile } from "../io/durable-file.js";
-import { sealChunkedTensor } from "./seal-chunks.js";
+import { writeAtomically } from "../io/durable-file.js";
+import { type SectionTensor, writeDataSection } from "./data-section.js";
 import {
   encryptionText,
   planSealing,
   wipeSealPlan,
   type EncryptionOptions,
-  type SealedSlot,
   type SealPlan,
 } from "./seal-plan.js";
-import { readPiece, type TensorSource } from "./tensor-source.js";
+import type { TensorSource } from "./tensor-source.js";
 
 export type { TensorSource };
 
@@ -44,8 +42,6 @@ export interface WriteOptions {
   backend?: BackendChoice;
 }
 
-/** Plain and v1 tensors are streamed in pieces of this size; v2 tensors chunk by chunk. */
-const PIECE_SIZE = 8 * 1024 * 1024;
 // Stands in for the signature while the data is written: same 88 base64 characters, so the header
 // length does not change when the real signature replaces it.
 const DRAFT_SIGNATURE = `${"A".repeat(86)}==`;
@@ -73,32 +69,32 @@ export async function writeModel(
       path,
       async (out) => {
         let bytesDone = 0;
-        for (const tensor of layout) {
-          checkAborted(options.signal, path);
-          const source = byName.get(tensor.name) as TensorSource;
-          const [begin, end] = tensor.dataOffsets;
-          const before = bytesDone;
-          const step = (done: number) => {
+        const section: SectionTensor[] = layout.map((tensor) => ({
+          name: tensor.name,
+          position: draft.length + tensor.dataOffsets[0],
+          length: tensor.dataOffsets[1] - tensor.dataOffsets[0],
+          source: byName.get(tensor.name) as TensorSource,
+          slot: plan?.slots.get(tensor.name),
+          hash: digests?.get(tensor.name)?.hash,
+        }));
+        checkAborted(options.signal, path);
+        await writeDataSection(out, backend, plan, section, {
+          step: (tensor, done) => {
             checkAborted(options.signal, path);
             if (done > 0)
-              options.onProgress?.({ tensor: tensor.name, bytesDone: before + done, bytesTotal });
-          };
-          await writeTensor(
-            digests?.get(tensor.name)?.hash,
-            backend,
-            out,
-            draft.length + begin,
-            end - begin,
-            source,
-            plan?.slots.get(tensor.name),
-            plan,
-            step,
-          );
-          const hasher = digests?.get(tensor.name);
-          if (hasher) hasher.result = hasher.hash.digest();
-          bytesDone += end - begin;
-          options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
-        }
+              options.onProgress?.({
+                tensor: tensor.name,
+                bytesDone: bytesDone + done,
+                bytesTotal,
+              });
+          },
+          tensorDone: (tensor) => {
+            const hasher = digests?.get(tensor.name);
+            if (hasher) hasher.result = hasher.hash.digest();
+            bytesDone += tensor.length;
+            options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
+          },
+        });
         let header = draft;
         if (plan) {
           // The tags are known now: rebuild the reserved entries, sign, and check the length held.
@@ -154,44 +150,6 @@ function reservedEntries(
   }
   if (signature !== null) entries.push(["__signature__", signature]);
   return entries;
-}
-
-async function writeTensor(
-  /** Fed the plaintext of a tensor written unencrypted in an encrypted file. */
-  hash: ReturnType<typeof tensorHasher> | undefined,
-  backend: Backend,
-  out: AtomicFile,
-  position: number,
-  length: number,
-  source: TensorSource,
-  slot: SealedSlot | undefined,
-  plan: SealPlan | null,
-  /** Called before each piece with the tensor's bytes done so far (abort check, progress). */
-  step: (bytesDone: number) => void,
-): Promise<void> {
-  if (slot && plan?.chunkSize) {
-    await sealChunkedTensor(backend, out, position, length, source, slot, plan, step);
-    return;
-  }
-  const scratch = new Uint8Array(Math.min(PIECE_SIZE, Math.max(length, 1)));
-  // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3); empty v1 tensors
-  // carry no AEAD at all (§3.5).
-  const whole =
-    slot && plan && length > 0
-      ? backend.wholeSealer(plan.algorithm, slot.dataKey, slot.entry.iv as Buffer)
-      : null;
-  try {
-    for (let offset = 0; offset < length; offset += PIECE_SIZE) {
-      step(offset);
-      const end = Math.min(length, offset + PIECE_SIZE);
-      const plain = await readPiece(source, offset, end, scratch);
-      hash?.update(plain);
-      await out.write(whole ? whole.update(plain) : plain, position + offset);
-    }
-    if (whole && slot) slot.entry.tag = Buffer.from(whole.final());
-  } finally {
-    scratch.fill(0);
-  }
 }
 
 function checkAborted(signal: AbortSignal | undefined, path: string): void {

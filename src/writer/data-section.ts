@@ -1,0 +1,170 @@
+// Writes the data section of a file being saved: every tensor's bytes in layout order, sealed
+// when the plan says so. The section is cut into batches of file-contiguous output (a few pieces
+// of one or more tensors); a batch is produced (read, sealed by the backend's threads) into one of
+// two buffers while the previous batch is being written, so that sealing hides behind the write
+// and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so a
+// model of many 2 MiB projections pipelines as well as one huge tensor.
+import type { Backend, WholeSealer } from "../native/backend.js";
+import type { AtomicFile } from "../io/durable-file.js";
+import type { SealedSlot, SealPlan } from "./seal-plan.js";
+import { readPiece, type TensorSource } from "./tensor-source.js";
+
+/** Output bytes per batch: large enough for few, long writes; two batches are in memory at once. */
+const BATCH_BYTES = 16 << 20;
+/** Largest piece of a plain or v1 tensor (progress and abort are checked between pieces). */
+const PIECE_BYTES = 8 << 20;
+/** Pieces per batch at most: one `writev` stays well under the kernel's iovec limit. */
+const MAX_SEGMENTS = 512;
+
+/** One tensor of the section: where its bytes go and how they are produced. */
+export interface SectionTensor {
+  name: string;
+  /** Absolute file position of the tensor's first byte. */
+  position: number;
+  length: number;
+  source: TensorSource;
+  /** Present when the tensor is encrypted. */
+  slot?: SealedSlot | undefined;
+  /** Fed the plaintext of a tensor written unencrypted in an encrypted file. */
+  hash?: { update(bytes: Uint8Array): unknown } | undefined;
+}
+
+export interface SectionHooks {
+  /** Before each piece, with the tensor's bytes produced so far: checks abort, reports progress. */
+  step(tensor: SectionTensor, bytesDone: number): void;
+  /** Once every byte of a tensor has been produced (its tags and digest are final). */
+  tensorDone(tensor: SectionTensor): void;
+}
+
+/**
+ * Produces and writes every tensor's bytes at its position in `out`, filling the plan's tags.
+ * Returns once everything is written; on any error, once nothing is in flight any more.
+ *
+ * @example
+ * ```ts
+ * await writeDataSection(out, backend, plan, tensors, { step: () => {}, tensorDone: () => {} });
+ * ```
+ */
+export async function writeDataSection(
+  out: AtomicFile,
+  backend: Backend,
+  plan: SealPlan | null,
+  tensors: readonly SectionTensor[],
+  hooks: SectionHooks,
+): Promise<void> {
+  const chunkSize = plan?.chunkSize ?? 0;
+  const total = tensors.reduce((sum, t) => sum + t.length, 0);
+  // A batch must hold at least one whole chunk; never more than the section needs.
+  const capacity = Math.max(1, Math.min(total, Math.max(BATCH_BYTES, chunkSize)));
+  const buffers = [new Uint8Array(capacity), new Uint8Array(capacity)];
+  // How far each buffer holds bytes of ours (plaintext read into it, or ciphertext): wiped at the end.
+  const used = [0, 0];
+  const writing: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+  let whole: WholeSealer | null = null;
+  let index = 0;
+  let offset = 0; // within tensors[index]
+  try {
+    for (let batch = 0; index < tensors.length; batch++) {
+      const slotOfBuffer = batch % 2;
+      const buffer = buffers[slotOfBuffer] as Uint8Array;
+      // The buffer's previous batch (two batches ago) must be on disk before it is refilled.
+      await writing[slotOfBuffer];
+      const segments: Uint8Array[] = [];
+      const seals: Array<Promise<void>> = [];
+      const start = (tensors[index] as SectionTensor).position + offset;
+      let fill = 0;
+      try {
+        while (index < tensors.length && fill < capacity && segments.length < MAX_SEGMENTS) {
+          const tensor = tensors[index] as SectionTensor;
+          const chunked = tensor.slot !== undefined && chunkSize > 0;
+          const remaining = tensor.length - offset;
+          const room = capacity - fill;
+          let length: number;
+          if (chunked) {
+            // Whole chunks only (the tensor's last one may be short).
+            const chunks = Math.max(1, Math.floor(Math.min(room, PIECE_BYTES) / chunkSize));
+            length = Math.min(remaining, chunks * chunkSize);
+            if (length > room) break; // the next chunk starts the next batch
+          } else {
+            length = Math.min(remaining, room, PIECE_BYTES);
+          }
+          hooks.step(tensor, offset);
+          const region = buffer.subarray(fill, fill + length);
+          if (length > 0 || chunked) {
+            const plain = await readPiece(tensor.source, offset, offset + length, region);
+            if (plain.buffer === buffer.buffer) used[slotOfBuffer] = capacity;
+            if (chunked) {
+              used[slotOfBuffer] = capacity;
+              seals.push(sealChunks(backend, plan as SealPlan, tensor, offset, plain, region));
+              segments.push(region);
+            } else if (tensor.slot) {
+              // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
+              whole ??= backend.wholeSealer(
+                (plan as SealPlan).algorithm,
+                tensor.slot.dataKey,
+                tensor.slot.entry.iv as Buffer,
+              );
+              segments.push(whole.update(plain));
+            } else {
+              tensor.hash?.update(plain);
+              segments.push(plain);
+            }
+          }
+          fill += length;
+          offset += length;
+          if (offset === tensor.length) {
+            if (whole && tensor.slot) tensor.slot.entry.tag = Buffer.from(whole.final());
+            whole = null;
+            // Empty v1 tensors carry no AEAD at all (§3.5): their empty tag stays.
+            hooks.tensorDone(tensor);
+            index++;
+            offset = 0;
+          }
+        }
+      } catch (error) {
+        // No seal job may still be writing into the buffer once this call has returned.
+        await Promise.allSettled(seals);
+        throw error;
+      }
+      // Every seal job of the batch has ended before its buffer is written.
+      const failed = (await Promise.allSettled(seals)).find((s) => s.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+      writing[slotOfBuffer] = out.writev(
+        segments.filter((s) => s.length > 0),
+        start,
+      );
+      // Attach a handler now: a failed write is reported when awaited, never as unhandled.
+      writing[slotOfBuffer].catch(() => undefined);
+    }
+    await Promise.all(writing);
+  } finally {
+    await Promise.allSettled(writing);
+    for (const [i, buffer] of buffers.entries()) buffer.fill(0, 0, used[i]);
+  }
+}
+
+/** Seals `plain` (whole chunks of `tensor` from `offset`) into `ciphertext`, filling their tags. */
+function sealChunks(
+  backend: Backend,
+  plan: SealPlan,
+  tensor: SectionTensor,
+  offset: number,
+  plain: Uint8Array,
+  ciphertext: Uint8Array,
+): Promise<void> {
+  const slot = tensor.slot as SealedSlot;
+  const chunkSize = plan.chunkSize as number;
+  const firstChunk = offset / chunkSize;
+  // An empty tensor is one seal of the empty string (FORMAT.md §3.5): one chunk, one tag.
+  const chunks = Math.max(1, Math.ceil(plain.length / chunkSize));
+  return backend.seal({
+    algorithm: plan.algorithm,
+    key: slot.dataKey,
+    baseIv: (slot.entry.baseIv as Buffer).subarray(0, 12),
+    firstChunk,
+    chunkSize,
+    plaintext: plain,
+    ciphertext,
+    tags: (slot.entry.tags as Buffer).subarray(firstChunk * 16, (firstChunk + chunks) * 16),
+  });
+}
