@@ -10,9 +10,9 @@ import type { SealedSlot, SealPlan } from "./seal-plan.js";
 import { readPiece, type TensorSource } from "./tensor-source.js";
 
 /** Output bytes per batch: large enough for few, long writes; two batches are in memory at once. */
-const BATCH_BYTES = 16 << 20;
+const BATCH_BYTES = 8 << 20;
 /** Largest piece of a plain or v1 tensor (progress and abort are checked between pieces). */
-const PIECE_BYTES = 8 << 20;
+const PIECE_BYTES = 4 << 20;
 /** Pieces per batch at most: one `writev` stays well under the kernel's iovec limit. */
 const MAX_SEGMENTS = 512;
 

@@ -1,4 +1,4 @@
-// The writer's pipelined data section (src/writer/data-section.ts): batches of 16 MiB that hold
+// The writer's pipelined data section (src/writer/data-section.ts): batches of 8 MiB that hold
 // pieces of several tensors, sealed while the previous batch is written. Every layout that can
 // cut a batch (many small tensors, a tensor across two batches, chunks larger than a batch, empty
 // tensors, plaintext tensors between encrypted ones, v1 pieces) must read back byte for byte.
@@ -20,7 +20,7 @@ const MiB = 1 << 20;
 let counter = 0;
 const path = (name: string) => join(dir, `${name}-${counter++}.safetensors`);
 
-/** Sizes chosen to straddle the 16 MiB batches and 8 MiB pieces at odd offsets. */
+/** Sizes chosen to straddle the 8 MiB batches and 4 MiB pieces at odd offsets. */
 function awkwardModel(): Record<string, TensorInput & { data: Uint8Array }> {
   const sizes = [
     3,
