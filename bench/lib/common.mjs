@@ -31,6 +31,28 @@ export async function loadPackage() {
   return { ...api, ...native, binding: addon.loadNativeBinding() };
 }
 
+/**
+ * Sizes of the scenarios, from the environment, so that a quick run is possible:
+ * CRYPTOTENSORS_BENCH_QUICK=1 (4 layers of the Qwen3 shape (~0.3 GB), 3 rounds, 128 MiB tensors),
+ * or each one: CRYPTOTENSORS_BENCH_LAYERS (of 28), CRYPTOTENSORS_BENCH_ROUNDS,
+ * CRYPTOTENSORS_BENCH_TENSOR_MIB (the single large tensor of decrypt-throughput and encrypt).
+ */
+export function benchScale() {
+  const quick = process.env.CRYPTOTENSORS_BENCH_QUICK === "1";
+  const number = (name, fallback) => {
+    const value = Number(process.env[name] ?? fallback);
+    if (!Number.isSafeInteger(value) || value < 1)
+      throw new RangeError(`${name} must be a positive integer, got ${process.env[name]}`);
+    return value;
+  };
+  return {
+    layers: Math.min(28, number("CRYPTOTENSORS_BENCH_LAYERS", quick ? 4 : 28)),
+    rounds: number("CRYPTOTENSORS_BENCH_ROUNDS", quick ? 3 : 6),
+    tensorMiB: number("CRYPTOTENSORS_BENCH_TENSOR_MIB", quick ? 128 : 512),
+    quick,
+  };
+}
+
 /** Bytes per second → GB/s (10^9), 2 decimals. */
 export const gbps = (bytes, ms) => +(bytes / (ms / 1000) / 1e9).toFixed(2);
 

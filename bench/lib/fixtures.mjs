@@ -5,12 +5,12 @@ import { randomBytes } from "node:crypto";
 import { benchKeys, fillPattern } from "./common.mjs";
 
 /** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors).
+ * `layers` < 28 keeps the first layers only (quick runs).
  * @returns {Array<[string, number[]]>}
  */
-export function qwen3Shapes() {
+export function qwen3Shapes(layers = 28) {
   const hidden = 1024,
     inter = 3072,
-    layers = 28,
     vocab = 151936,
     heads = 16,
     kvHeads = 8,
@@ -38,15 +38,22 @@ export function qwen3Shapes() {
   return shapes;
 }
 
-/** Writes the Qwen3-shaped model encrypted (v2, AES-256-GCM, 2 MiB chunks) and plain; returns paths, keys and bytes. */
-export async function writeQwen3(api, dir) {
+/** The Qwen3-shaped tensors in F16 (pattern-filled), and their total bytes. */
+export function qwen3Tensors(layers = 28) {
+  /** @type {Record<string, import("../../dist/index.js").TensorInput & { data: Uint8Array }>} */
   const tensors = {};
   let bytes = 0;
-  for (const [name, shape] of qwen3Shapes()) {
+  for (const [name, shape] of qwen3Shapes(layers)) {
     const length = shape.reduce((a, b) => a * b, 1) * 2;
     tensors[name] = { dtype: "F16", shape, data: fillPattern(new Uint8Array(length)) };
     bytes += length;
   }
+  return { tensors, bytes };
+}
+
+/** Writes the Qwen3-shaped model encrypted (v2, AES-256-GCM, 2 MiB chunks) and plain; returns paths, keys and bytes. */
+export async function writeQwen3(api, dir, layers = 28) {
+  const { tensors, bytes } = qwen3Tensors(layers);
   const keys = benchKeys(api);
   const encrypted = join(dir, "qwen3-encrypted.safetensors");
   const plain = join(dir, "qwen3-plain.safetensors");

@@ -13,7 +13,17 @@ const api = await import(dist);
 const keys = keysPath === "-" ? undefined : JSON.parse(readFileSync(keysPath, "utf8"));
 const before = status("VmRSS");
 const file = await api.openFile(path, keys ? { keys } : {});
-const arena = new ArrayBuffer(file.readAllByteLength());
+// The addon's arena when the package has one (the recommended destination), else caller memory.
+const arena = api.allocateArena
+  ? api.allocateArena(file.readAllByteLength())
+  : new ArrayBuffer(file.readAllByteLength());
 await file.readAll({ into: arena });
 await file.close();
-console.log(JSON.stringify({ before, peak: status("VmHWM"), arena: arena.byteLength }));
+console.log(
+  JSON.stringify({
+    before,
+    peak: status("VmHWM"),
+    arena: arena.byteLength,
+    arenaKind: api.allocateArena ? "allocateArena" : "ArrayBuffer",
+  }),
+);

@@ -1,15 +1,16 @@
 // Peak resident set of a full load of the Qwen3-0.6B-shaped encrypted model into one caller
-// arena, measured in a fresh child process (VmHWM), against the model's bytes and the
-// child's baseline RSS before loading (Node itself). Target: peak <= model bytes + 64 MiB.
+// arena (the addon's allocateArena when the package has it), measured in a fresh child process
+// (VmHWM), against the model's bytes and the child's baseline RSS before loading (Node itself).
+// Target: peak <= model bytes + 64 MiB.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadPackage, report, tempDir } from "../lib/common.mjs";
+import { benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
 import { writeQwen3 } from "../lib/fixtures.mjs";
 
 const api = await loadPackage();
 const dir = tempDir("rss");
-const model = await writeQwen3(api, dir);
+const model = await writeQwen3(api, dir, benchScale().layers);
 const keysPath = join(dir, "keys.json");
 writeFileSync(keysPath, JSON.stringify(model.keys.set));
 const dist = join(
@@ -31,7 +32,7 @@ for (const [label, path] of [
 }
 const MiB = 2 ** 20;
 const rows = Object.entries(results).map(([label, r]) => ({
-  what: `readAll into one arena, ${label}`,
+  what: `readAll into one arena (${r.arenaKind}), ${label}`,
   "model MiB": +(model.bytes / MiB).toFixed(1),
   "RSS before MiB": +(r.before / MiB).toFixed(1),
   "peak RSS MiB": +(r.peak / MiB).toFixed(1),
