@@ -1,6 +1,7 @@
-// An opened model: the TensorFile surface over all of its shards. Every shard was opened (and,
-// when encrypted, verified, its policy checked and its data keys unwrapped) and the set binding
-// checked before a Model exists; reads go to the shard that holds the tensor.
+// An opened model: the TensorFile surface over all of its shards. Every shard's header was read
+// (and, when encrypted, its signature and policy checked) and the set binding checked before a
+// Model exists; reads go to the shard that holds the tensor, whose data handle opens on first use
+// (src/model/lazy-shard.ts).
 import { CryptoTensorsError } from "../errors.js";
 import { ARENA_ALIGNMENT } from "../reader/read-all.js";
 import { destinationView, type Destination } from "../reader/destination.js";
@@ -14,6 +15,8 @@ import type {
   TensorInfo,
 } from "../reader/tensor-file.js";
 import { withoutBindingFields, type ModelBinding } from "./binding.js";
+import type { LazyShard } from "./lazy-shard.js";
+import { eachLimited, rethrow } from "./shard.js";
 
 /** {@link TensorInfo} plus the shard file that holds the tensor. */
 export interface ModelTensorInfo extends TensorInfo {
@@ -21,8 +24,9 @@ export interface ModelTensorInfo extends TensorInfo {
 }
 
 export class Model {
-  readonly #files: readonly TensorFile[];
-  readonly #byName = new Map<string, { file: TensorFile; shard: string }>();
+  readonly #files: readonly LazyShard[];
+  readonly #byName = new Map<string, LazyShard>();
+  readonly #concurrency: number;
   #closing: Promise<void> | null = null;
 
   /** @internal Use {@link openModel}. */
@@ -31,15 +35,17 @@ export class Model {
     readonly path: string,
     /** Shard file names, in position order (all of them, whether or not a requested tensor is in them). */
     readonly shards: readonly string[],
-    opened: ReadonlyArray<{ shard: string; file: TensorFile }>,
+    served: readonly LazyShard[],
     /** What the binding checks found: encrypted, bound, set id and manifest digest. */
     readonly binding: ModelBinding,
     /** The index file name, or null for a single-file model. */
     readonly indexName: string | null,
+    /** Shards opened at once when several are needed (readAll). */
+    concurrency = 4,
   ) {
-    this.#files = opened.map(({ file }) => file);
-    for (const { shard, file } of opened)
-      for (const name of file.names()) this.#byName.set(name, { file, shard });
+    this.#files = served;
+    this.#concurrency = concurrency;
+    for (const shard of served) for (const name of shard.names()) this.#byName.set(name, shard);
   }
 
   /** Tensor names: shard by shard in position order, each shard's in file order. */
@@ -48,18 +54,18 @@ export class Model {
   }
 
   info(name: string): ModelTensorInfo {
-    const { file, shard } = this.holder(name);
-    return { ...file.info(name), shard };
+    const shard = this.holder(name);
+    return { ...shard.info(name), shard: shard.name };
   }
 
   /** User metadata of the shards (e.g. `format: "pt"`), without the binding fields. */
   metadata(): Record<string, string> {
-    return withoutBindingFields((this.#files[0] as TensorFile).metadata());
+    return withoutBindingFields((this.#files[0] as LazyShard).metadata());
   }
 
   /** How the model is protected (shared by all shards); null for a plain model. */
   encryption(): EncryptionInfo | null {
-    const first = (this.#files[0] as TensorFile).encryption();
+    const first = (this.#files[0] as LazyShard).encryption();
     if (!first) return null;
     return {
       ...first,
@@ -67,9 +73,9 @@ export class Model {
     };
   }
 
-  /** Reads (and decrypts) a whole tensor from the shard that holds it. */
+  /** Reads (and decrypts) a whole tensor from the shard that holds it (opening that shard on first use). */
   getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
-    return this.holder(name).file.getTensor(name, options);
+    return this.fileOf(name).then((file) => file.getTensor(name, options));
   }
 
   /** Reads a slice of a tensor; see {@link TensorFile.getSlice}. */
@@ -78,12 +84,12 @@ export class Model {
     ranges: readonly SliceRange[],
     options: GetTensorOptions = {},
   ): Promise<Tensor> {
-    return this.holder(name).file.getSlice(name, ranges, options);
+    return this.fileOf(name).then((file) => file.getSlice(name, ranges, options));
   }
 
   /** Plaintext bytes `[start, end)` of a tensor into `dest`; see {@link TensorFile.readRange}. */
   readRange(name: string, start: number, end: number, dest: Uint8Array): Promise<void> {
-    return this.holder(name).file.readRange(name, start, end, dest);
+    return this.fileOf(name).then((file) => file.readRange(name, start, end, dest));
   }
 
   /**
@@ -101,8 +107,9 @@ export class Model {
 
   /**
    * Reads (and decrypts) every tensor of every shard, shard after shard, each in one planned pass
-   * (the backend decrypts many chunks in parallel). Progress counts bytes over the whole model.
-   * On failure or abort every tensor already read is wiped.
+   * (the backend decrypts many chunks in parallel); shards not opened yet are opened first, several
+   * at once. Progress counts bytes over the whole model. On failure or abort every tensor already
+   * read is wiped.
    *
    * @example
    * ```ts
@@ -114,11 +121,16 @@ export class Model {
     const { offsets, byteLength } = this.blocks();
     const arena =
       options.into === undefined ? undefined : destinationView(options.into, byteLength, "readAll");
-    const bytesTotal = this.#files.reduce((sum, file) => sum + tensorBytes(file), 0);
+    const bytesTotal = this.#files.reduce((sum, shard) => sum + shard.tensorBytes(), 0);
+    const { results, failed, error } = await eachLimited(this.#files, this.#concurrency, (shard) =>
+      shard.file(),
+    );
+    if (failed) rethrow(error, `cannot open the shards of ${this.path}`);
+    const files = results as TensorFile[];
     const result: Record<string, Tensor> = Object.create(null);
     let base = 0;
     try {
-      for (const [i, file] of this.#files.entries()) {
+      for (const [i, file] of files.entries()) {
         const into: Destination | undefined = arena?.subarray(
           offsets[i],
           (offsets[i] as number) + file.readAllByteLength(),
@@ -139,7 +151,7 @@ export class Model {
             : {}),
         });
         Object.assign(result, tensors);
-        base += tensorBytes(file);
+        base += (this.#files[i] as LazyShard).tensorBytes();
       }
     } catch (error) {
       for (const tensor of Object.values(result)) tensor.data.fill(0);
@@ -150,7 +162,7 @@ export class Model {
 
   /** Waits for in-flight reads, wipes every shard's data keys and closes the shards. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= Promise.allSettled(this.#files.map((file) => file.close())).then(
+    this.#closing ??= Promise.allSettled(this.#files.map((shard) => shard.close())).then(
       (outcomes) => {
         const failed = outcomes.find((o) => o.status === "rejected");
         if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -170,7 +182,12 @@ export class Model {
     return { offsets, byteLength: end };
   }
 
-  private holder(name: string): { file: TensorFile; shard: string } {
+  /** The data handle of the shard holding `name`; argument errors are thrown, not rejected. */
+  private fileOf(name: string): Promise<TensorFile> {
+    return this.holder(name).file();
+  }
+
+  private holder(name: string): LazyShard {
     if (typeof name !== "string") throw new TypeError("tensor name must be a string");
     this.checkOpen();
     const found = this.#byName.get(name);
@@ -186,8 +203,4 @@ export class Model {
     if (this.#closing)
       throw new CryptoTensorsError("ERR_CLOSED", `the model ${this.path} has been closed`);
   }
-}
-
-function tensorBytes(file: TensorFile): number {
-  return file.names().reduce((sum, name) => sum + file.info(name).byteLength, 0);
 }

@@ -7,13 +7,14 @@ import { inspectFile, type FileDescription } from "../reader/inspect-file.js";
 import type { Tensor, TensorFile } from "../reader/tensor-file.js";
 import { isRemoteUrl } from "../source/http-source.js";
 import { checkModelBinding, type BindingCheckOptions, type ModelBinding } from "./binding.js";
+import { LazyShard, type VerifiedShard } from "./lazy-shard.js";
 import { locateModel, shardLocation, type ModelLayout } from "./layout.js";
 import { Model } from "./model.js";
 import { eachLimited, openShard, rethrow, verifyShard } from "./shard.js";
 
 /** Options of {@link openModel}: those of openFile for every shard, plus the binding settings. */
 export interface OpenModelOptions extends OpenOptions, BindingCheckOptions {
-  /** Shards opened at once (default 4). */
+  /** Shards verified or opened at once (default 4). */
   concurrency?: number;
 }
 
@@ -23,10 +24,14 @@ export interface LoadModelOptions extends OpenModelOptions {
 }
 
 /**
- * Opens a model directory (or its index, or a single `.safetensors` file): every shard is opened
- * in parallel, verified and unlocked as openFile does, then the shards are checked to form one
- * signed model (docs/sharded-models.md). Shards encrypted one by one without the binding open
- * with an "unbound shards" warning, or fail with `ERR_MODEL_UNBOUND` under `requireBoundShards`.
+ * Opens a model directory (or its index, or a single `.safetensors` file). Every shard's header is
+ * read and, when encrypted, its signature and policy checked, in parallel; then the shards are
+ * checked to form one signed model (docs/sharded-models.md). Shards encrypted one by one without
+ * the binding open with an "unbound shards" warning, or fail with `ERR_MODEL_UNBOUND` under
+ * `requireBoundShards`. Only the first shard that holds a requested tensor is opened for reading
+ * here (so a wrong master key fails at open); every other shard is opened — its data keys
+ * unwrapped, its signature and policy checked again, its header compared with the one bound at
+ * open — when a tensor of it is first read, several in parallel for `readAll`.
  *
  * @example
  * ```ts
@@ -35,44 +40,78 @@ export interface LoadModelOptions extends OpenModelOptions {
  * await model.close();
  * ```
  */
-export async function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
+export function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
+  return openModelWith(path, options, false);
+}
+
+/** openModel; `eager` opens every needed shard now (loadModel reads them all at once anyway). */
+async function openModelWith(
+  path: string,
+  options: OpenModelOptions,
+  eager: boolean,
+): Promise<Model> {
   checkPath(path);
   const layout = await locateModel(path);
   const requested = requestedByShard(layout, options.tensors);
-  // Shards holding none of the requested tensors are verified (signature, policy) but not opened.
+  const needed = (name: string): boolean => requested === null || requested.has(name);
+  const firstNeeded = layout.shardNames.findIndex(needed);
+  const openNow = (name: string): Promise<TensorFile> => {
+    const wanted = requested?.get(name);
+    return openShard(shardLocation(layout, name), {
+      ...options,
+      ...(wanted ? { tensors: wanted } : {}),
+    });
+  };
   const { results, failed, error } = await eachLimited(
     layout.shardNames,
     concurrency(options),
-    async (name): Promise<{ header: ParsedHeader; file: TensorFile | null }> => {
-      const location = shardLocation(layout, name);
-      const wanted = requested?.get(name);
-      if (requested && wanted === undefined) {
-        const { header } = await verifyShard(location, { ...options, tensors: [] });
-        return { header, file: null };
+    async (name, index): Promise<VerifiedShard & { file: TensorFile | null }> => {
+      if (needed(name) && (eager || index === firstNeeded)) {
+        const file = await openNow(name);
+        const header = file.verifiedHeader();
+        return { header, envelope: null, file };
       }
-      const file = await openShard(location, {
+      // Shards holding none of the requested tensors are verified (signature, policy) only.
+      const wanted = requested === null ? undefined : (requested.get(name) ?? []);
+      const { header, envelope } = await verifyShard(shardLocation(layout, name), {
         ...options,
-        ...(wanted ? { tensors: wanted } : {}),
+        ...(wanted === undefined ? {} : { tensors: wanted }),
       });
-      return { header: file.verifiedHeader(), file };
+      return { header, envelope, file: null };
     },
   );
-  const opened = results.flatMap((r, i) =>
-    r?.file ? [{ shard: layout.shardNames[i] as string, file: r.file }] : [],
-  );
+  const opened = results.flatMap((r) => (r?.file ? [r.file] : []));
   try {
     if (failed) rethrow(error, `cannot open the shards of ${path}`);
+    const verified = results as Array<VerifiedShard & { file: TensorFile | null }>;
     const binding = checkModelBinding(
       layout,
-      results.map((r, i) => ({
-        file: layout.shardNames[i] as string,
-        header: (r as { header: ParsedHeader }).header,
-      })),
+      verified.map((r, i) => ({ file: layout.shardNames[i] as string, header: r.header })),
       options,
     );
-    return new Model(layout.dir, layout.shardNames, opened, binding, layout.indexName);
+    const shards = layout.shardNames.flatMap((name, index) => {
+      if (!needed(name)) return [];
+      const r = verified[index] as VerifiedShard & { file: TensorFile | null };
+      return [
+        new LazyShard(
+          name,
+          r,
+          requested?.get(name) ?? null,
+          () => openNow(name),
+          r.file ?? undefined,
+        ),
+      ];
+    });
+    return new Model(
+      layout.dir,
+      layout.shardNames,
+      shards,
+      binding,
+      layout.indexName,
+      concurrency(options),
+    );
   } catch (e) {
-    await Promise.allSettled(opened.map(({ file }) => file.close()));
+    await Promise.allSettled(opened.map((file) => file.close()));
     throw e;
   }
 }
@@ -89,7 +128,7 @@ export async function loadModel(
   path: string,
   options: LoadModelOptions = {},
 ): Promise<Record<string, Tensor>> {
-  const model = await openModel(path, options);
+  const model = await openModelWith(path, options, true);
   try {
     return await model.readAll({
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -3,9 +3,9 @@
 import { CryptoTensorsError } from "../errors.js";
 import type { ParsedHeader } from "../format/types.js";
 import { getBackend } from "../native/index.js";
-import { openFile, readHeader, type OpenOptions } from "../reader/open-file.js";
+import { openFile, readHeaderRegion, type OpenOptions } from "../reader/open-file.js";
 import type { TensorFile } from "../reader/tensor-file.js";
-import { isEncrypted, unlock } from "../reader/unlock.js";
+import { isEncrypted, unlock, type Unlocked } from "../reader/unlock.js";
 
 /**
  * Opens one shard like {@link openFile}: verified, policy checked, data keys unwrapped.
@@ -21,23 +21,29 @@ export function openShard(location: string, options: OpenOptions): Promise<Tenso
 
 /**
  * Reads one shard's header and, when the shard is encrypted, checks its signature and policy
- * without any master key (as verifyFile does); returns the header that was checked.
+ * without any master key (as verifyFile does); returns the header that was checked and the
+ * envelope read from it (no data key in it).
  *
  * @example
  * ```ts
- * const header = await verifyShard(shardLocation(layout, name), { verifyKeys });
+ * const { header } = await verifyShard(shardLocation(layout, name), { verifyKeys });
  * ```
  */
 export async function verifyShard(
   location: string,
   options: OpenOptions,
-): Promise<{ header: ParsedHeader; encrypted: boolean }> {
+): Promise<{ header: ParsedHeader; encrypted: boolean; envelope: Unlocked | null }> {
   const file = await getBackend(options.backend).open(location);
   try {
-    const header = await readHeader(file);
-    if (!isEncrypted(header)) return { header, encrypted: false };
-    await unlock(header, location, { ...options, verifyOnly: true });
-    return { header, encrypted: true };
+    const { header, region } = await readHeaderRegion(file);
+    if (!isEncrypted(header)) return { header, encrypted: false, envelope: null };
+    // The header bytes are the model's digest for a licence's audience, as in openFile.
+    const envelope = await unlock(header, location, {
+      ...options,
+      verifyOnly: true,
+      headerRegion: region,
+    });
+    return { header, encrypted: true, envelope };
   } finally {
     await file.close();
   }
