@@ -22,6 +22,7 @@
       "target_name": "cryptotensors",
       "sources": [
         "native/addon.cc",
+        "native/arena.cc",
         "native/bench-copy.cc",
         "native/cipher.cc",
         "native/file-handle.cc",

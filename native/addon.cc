@@ -1,8 +1,9 @@
-// Module entry: exports openFile, openMemory, nativeInfo, stats, setAesEngine, seal and copy.
-// Everything else lives in its own file: mapped-file (fd + mapping + pread), plan (scheduling of
-// reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and
-// ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory), seal (the writer's
-// chunked encryption), bench-copy (the benchmarks' memcpy), sigbus-guard, thread-pool, workers
+// Module entry: exports openFile, openMemory, allocateArena, isArenaMemory, nativeInfo, stats,
+// setAesEngine, seal and copy. Everything else lives in its own file: arena (memory the addon
+// owns), mapped-file (fd + mapping + pread), plan (scheduling of reads and decryptions over the
+// thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file
+// (openMemory: a handle over addon-owned memory), seal (the writer's chunked encryption),
+// bench-copy (the benchmarks' memcpy), sigbus-guard, thread-pool, workers
 // (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
 // secret (wiped key copies).
 #include <napi.h>
@@ -14,11 +15,13 @@
 #include <string>
 
 #include "addon-data.h"
+#include "arena.h"
 #include "args.h"
 #include "cipher.h"
 #include "file-handle.h"
 #include "memory-file.h"
 #include "plan.h"
+#include "status.h"
 #include "sigbus-guard.h"
 #include "thread-pool.h"
 #include "workers.h"
@@ -39,6 +42,37 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
+}
+
+// allocateArena(bytes) -> ArrayBuffer over a fresh arena (arena.h). Its finalizer, which Node
+// runs once the backing store is freed (after a transfer, on the allocating thread), drops the
+// buffer's reference; plans still writing into it hold their own.
+Napi::Value AllocateArena(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t length = ArgSafeInteger(info, 0, "bytes");
+  if (length == 0) throw Napi::RangeError::New(env, "bytes must be positive");
+  std::shared_ptr<Arena> arena;
+  if (Arena::Create(length, &arena) != kOk) {
+    throw Napi::RangeError::New(
+        env, "could not map " + std::to_string(length) + " bytes for an arena (out of memory)");
+  }
+  auto* held = new std::shared_ptr<Arena>(arena);
+  try {
+    return Napi::ArrayBuffer::New(
+        env, arena->data(), static_cast<size_t>(length),
+        [](Napi::Env, void*, std::shared_ptr<Arena>* hint) { delete hint; }, held);
+  } catch (...) {
+    delete held;
+    throw;
+  }
+}
+
+// isArenaMemory(view) -> boolean: whether all of the view's bytes lie in a live arena (a plan
+// may write there directly; anything else is staged by the TypeScript layer).
+Napi::Value IsArenaMemory(const Napi::CallbackInfo& info) {
+  ByteView bytes = ArgBytes(info, 0, "view");
+  return Napi::Boolean::New(info.Env(),
+                            bytes.length > 0 && Arena::Find(bytes.data, bytes.length) != nullptr);
 }
 
 bool CpuHas(const char* feature) {
@@ -148,6 +182,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("decrypts", static_cast<double>(counters.decrypts.load()));
   result.Set("bytes", static_cast<double>(counters.bytes.load()));
   result.Set("truncationFaults", static_cast<double>(GuardedFaults()));
+  result.Set("arenas", static_cast<double>(Arena::LiveCount()));
+  result.Set("arenaBytes", static_cast<double>(Arena::LiveBytes()));
   return result;
 }
 
@@ -172,6 +208,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   HoldPool();
   env.AddCleanupHook([] { ReleasePool(); });
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
+  exports.Set("allocateArena", Napi::Function::New<AllocateArena>(env, "allocateArena"));
+  exports.Set("isArenaMemory", Napi::Function::New<IsArenaMemory>(env, "isArenaMemory"));
   exports.Set("nativeInfo", Napi::Function::New<NativeInfo>(env, "nativeInfo"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
   exports.Set("setAesEngine", Napi::Function::New<SetEngine>(env, "setAesEngine"));

@@ -102,11 +102,12 @@ Napi::Value FileHandle::Decrypt(const Napi::CallbackInfo& info) {
   return QueuePlan(env, "cryptotensors:decrypt", builder.Finish());
 }
 
-// plan(table, keys, ivs, tags, dests, failed) -> Promise<status>
+// plan(table, keys, ivs, tags, dests, failed, destPrivate) -> Promise<status>
 //   table: Float64Array of 9 numbers per entry: kind (0 read, 1 decrypt), algorithm, fileOffset,
 //   length, chunkSize, firstChunk, keyOffset, ivOffset, tagOffset (offsets into keys/ivs/tags);
 //   dests: an Array of one destination per entry; failed: Float64Array(1) that receives the index
-//   of the entry that failed.
+//   of the entry that failed; destPrivate: the destinations are fresh memory of this load that
+//   nothing else can observe before the promise settles (PlanEntry::destPrivate).
 Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireState(env);
@@ -134,8 +135,11 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   if (destArray.Length() != count)
     throw Napi::RangeError::New(env, "dests must hold one destination per entry");
 
+  if (!info[6].IsUndefined() && !info[6].IsBoolean())
+    throw Napi::TypeError::New(env, "destPrivate must be a boolean");
   PlanJobBuilder builder(env, keys, ivs, tags);
   builder.Reserve(count);
+  builder.SetDestPrivate(info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value());
   auto field = [&](size_t i, size_t f, const char* name) {
     double value = table[i * kFields + f];
     if (!std::isfinite(value) || std::floor(value) != value || value < 0 ||

@@ -1,13 +1,17 @@
 // Builds a PlanJob from JS arguments: the one place where read(), decrypt() and plan() turn their
 // arguments into plan entries, re-checking natively everything memory safety depends on (every
-// key, IV and tag range lies inside the job's copies; every destination holds its entry).
+// key, IV and tag range lies inside the job's copies; every destination holds its entry and lies
+// in an arena, whose reference the job takes: worker threads never write into memory the addon
+// does not own, which its owner could transfer and free while they run).
 #ifndef CRYPTOTENSORS_PLAN_ARGS_H_
 #define CRYPTOTENSORS_PLAN_ARGS_H_
 
 #include <napi.h>
 
 #include <memory>
+#include <vector>
 
+#include "arena.h"
 #include "args.h"
 #include "workers.h"
 
@@ -52,12 +56,30 @@ class PlanJobBuilder {
     Push(entry, dest, name);
   }
 
-  std::unique_ptr<PlanJob> Finish() { return std::move(job_); }
+  // Fresh destinations of this load only (see PlanEntry::destPrivate).
+  void SetDestPrivate(bool destPrivate) { job_->destPrivate = destPrivate; }
+
+  std::unique_ptr<PlanJob> Finish() {
+    for (PlanEntry& entry : job_->entries) entry.destPrivate = job_->destPrivate;
+    return std::move(job_);
+  }
 
  private:
   void Push(PlanEntry entry, Napi::Value dest, const char* name) {
     job_->dests.push_back(ArgDestination(env_, dest, name, entry.length));
     entry.dest = job_->dests.back().data;
+    if (entry.length > 0) {
+      std::vector<std::shared_ptr<Arena>>& arenas = job_->arenas;
+      if (arenas.empty() || entry.dest < arenas.back()->data() ||
+          entry.dest + entry.length > arenas.back()->data() + arenas.back()->length()) {
+        std::shared_ptr<Arena> arena = Arena::Find(entry.dest, entry.length);
+        if (!arena) {
+          throw Napi::TypeError::New(
+              env_, ArgMessage(name, "must lie in memory allocated by allocateArena()"));
+        }
+        arenas.push_back(std::move(arena));
+      }
+    }
     job_->entries.push_back(entry);
   }
 

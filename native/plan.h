@@ -24,7 +24,7 @@ struct PlanEntry {
   uint64_t firstChunk = 0;
   const uint8_t* baseIv = nullptr;  // kIvLength bytes
   const uint8_t* tags = nullptr;    // kTagLength * AeadChunkCount(length, chunkSize) bytes
-  uint8_t* dest = nullptr;          // `length` bytes
+  uint8_t* dest = nullptr;          // `length` bytes, inside an arena (arena.h) the job holds
   // True when nobody but the plan can observe `dest` until the plan completes (fresh memory the
   // addon owns, or addon staging): ciphertext may then be decrypted in place in `dest` before its
   // tag is checked, because a failed plan wipes every destination before anyone can look.

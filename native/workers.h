@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "arena.h"
 #include "mapped-file.h"
 #include "plan.h"
 #include "secret.h"
@@ -39,8 +40,11 @@ struct Destination {
 };
 
 // A plan of reads and decryptions (plan.h). The entries' key/IV/tag pointers point into the
-// job's own copies; `dests` pins every destination; `failedOwner` (a Float64Array) receives the
-// index of the failing entry.
+// job's own copies; every destination lies in an arena that `arenas` holds until the job is
+// destroyed (after its threads are done), whatever happens to the JS buffers meanwhile; `dests`
+// keeps the JS views, to tell at completion whether one was transferred or detached;
+// `failedOwner` (a Float64Array) receives the index of the failing entry. `destPrivate`: the
+// destinations are fresh memory of this load, faulted in by the workers before they decrypt.
 struct PlanJob {
   // inputs
   std::vector<PlanEntry> entries;
@@ -48,6 +52,8 @@ struct PlanJob {
   std::vector<uint8_t> ivs;
   std::vector<uint8_t> tags;
   std::vector<Destination> dests;
+  std::vector<std::shared_ptr<Arena>> arenas;
+  bool destPrivate = false;
   Napi::ObjectReference failedOwner;
   // output
   PlanResult result{0, -1};

@@ -52,6 +52,7 @@ export type {
 } from "./keys/jwk-types.js";
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
 export {
+  allocateArena,
   nativeInfo,
   backendName,
   setAesEngine,

@@ -24,7 +24,10 @@ export interface NativeFileHandle {
   /**
    * Runs a plan (native/file-handle.cc Plan): `table` holds 9 numbers per entry (kind, algorithm,
    * fileOffset, length, chunkSize, firstChunk, keyOffset, ivOffset, tagOffset); `failed[0]`
-   * receives the index of the entry that failed.
+   * receives the index of the entry that failed. Every destination must lie in memory from
+   * {@link NativeBinding.allocateArena} (else a TypeError); `destPrivate`: they are fresh memory of
+   * this load that nothing else observes before the promise settles (the workers fault them in
+   * first, and may decrypt into them before a tag has verified).
    */
   plan(
     table: Float64Array,
@@ -33,6 +36,7 @@ export interface NativeFileHandle {
     tags: Uint8Array,
     dests: Uint8Array[],
     failed: Float64Array,
+    destPrivate?: boolean,
   ): Promise<number>;
   close(): Promise<void>;
 }
@@ -69,6 +73,10 @@ export interface NativeStats {
   bytes: number;
   /** SIGBUS faults on a mapped file that shrank, turned into ERR_FILE_TRUNCATED. */
   truncationFaults: number;
+  /** Arenas alive now (memory the addon owns: held by a JS buffer or by a plan in flight). */
+  arenas: number;
+  /** Bytes mapped by those arenas (whole 2 MiB pages for the large ones). */
+  arenaBytes: number;
 }
 
 export interface NativeBinding {
@@ -83,6 +91,14 @@ export interface NativeBinding {
   openMemory(size: number): { handle: NativeFileHandle; memory: ArrayBuffer } | number;
   /** Asks for transparent huge pages behind a large destination filled by many small plans (a hint). */
   adviseHugePages(view: ArrayBufferView): void;
+  /**
+   * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
+   * advised for huge pages, unmapped once neither the buffer nor any plan in flight holds it.
+   * Throws RangeError when `bytes` is not positive or cannot be mapped.
+   */
+  allocateArena(bytes: number): ArrayBuffer;
+  /** True when every byte of `view` lies in a live arena (plans may write there directly). */
+  isArenaMemory(view: Uint8Array): boolean;
   nativeInfo(): NativeInfo;
   stats(): NativeStats;
   /** Forces the AES-GCM engine for the process; false when ipsec-mb is not usable here. */
@@ -118,7 +134,9 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.nativeInfo === "function" &&
     typeof candidate.stats === "function" &&
     typeof candidate.setAesEngine === "function" &&
-    typeof candidate.seal === "function"
+    typeof candidate.seal === "function" &&
+    typeof candidate.allocateArena === "function" &&
+    typeof candidate.isArenaMemory === "function"
   );
 }
 

@@ -14,6 +14,13 @@ export interface BackendCallOptions {
    * cancels its in-flight range requests); a mapped local file checks it before it starts.
    */
   signal?: AbortSignal | undefined;
+  /**
+   * runPlan only: every destination is memory this file's {@link BackendFile.allocate} returned for
+   * this very call, and the caller shows none of it to anyone before the promise settles (a
+   * failure wipes it). The native backend then faults the memory in on its threads first and may
+   * pick a kernel that decrypts into it before the tag has verified.
+   */
+  destPrivate?: boolean | undefined;
 }
 
 /**
@@ -51,6 +58,12 @@ export type PlanItem =
 export interface BackendFile {
   /** File size in bytes at open. */
   readonly size: number;
+  /**
+   * Fresh zero-filled memory of `byteLength` bytes that this file reads into fastest: on the
+   * native backend, large sizes come from an addon arena (its threads write there directly;
+   * any other destination is staged and copied on the JS thread), small ones are plain buffers.
+   */
+  allocate(byteLength: number): Uint8Array;
   /** Copies `[offset, offset + length)` of the file into `dest[0 .. length)`. */
   readInto(
     offset: number,

@@ -61,6 +61,28 @@ export function getBackend(prefer?: BackendChoice): Backend {
 }
 
 /**
+ * Memory for `readAll({ into })` / `getTensor({ into })` that the native addon owns: its worker
+ * threads decrypt straight into it (the fastest destination), and it stays mapped while any read
+ * into it is in flight, whatever happens to the buffer meanwhile. Any other `into` is filled
+ * through two 32 MiB staging windows and copied on the JS thread. Zero-filled; large arenas are
+ * 2 MiB aligned and backed by transparent huge pages; the memory is freed once the buffer (and
+ * every view of it) is garbage collected. Node copies such a buffer instead of transferring it
+ * through `structuredClone`/`postMessage`. With the fallback backend it is a plain ArrayBuffer.
+ *
+ * @example
+ * ```ts
+ * const arena = allocateArena(file.readAllByteLength()); // keep it across reloads
+ * const tensors = await file.readAll({ into: arena });
+ * ```
+ */
+export function allocateArena(byteLength: number): ArrayBuffer {
+  if (!Number.isSafeInteger(byteLength) || byteLength < 0)
+    throw new RangeError("byteLength must be a non-negative safe integer");
+  if (byteLength === 0 || getBackend().name !== "native") return new ArrayBuffer(byteLength);
+  return loadNativeBinding().allocateArena(byteLength);
+}
+
+/**
  * Name of the backend `getBackend()` returns by default.
  *
  * @example

@@ -16,6 +16,7 @@ import { type ByteSource, checkSourceAborted, isByteSource } from "../source/byt
 import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
 import { SourceBackendFile } from "./source-file.js";
 import { type BatchSource, StagedSourceFile } from "./staged-file.js";
+import { runStaged, type StagedRun, StagingPool } from "./staging.js";
 import { nativeStatusError } from "./status.js";
 import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
 import {
@@ -33,17 +34,39 @@ function closedError(path: string): CryptoTensorsError {
   );
 }
 
+/** From this size on, allocate() maps an arena; below it a plain buffer staged through the pool costs less than a mapping. */
+const ARENA_MIN_BYTES = 1 << 20;
+
 class NativeBackendFile implements BackendFile {
   readonly size: number;
   // ES-private: the raw handle is never reachable from user code through this object.
   readonly #path: string;
   readonly #handle: NativeFileHandle;
+  readonly #binding: NativeBinding;
+  readonly #staging: StagingPool;
+  /** Staged plans in flight: each is several native calls, and close() waits for all of them. */
+  readonly #staged = new Set<Promise<void>>();
   #closing: Promise<void> | undefined;
 
-  constructor(path: string, handle: NativeFileHandle) {
+  constructor(
+    path: string,
+    handle: NativeFileHandle,
+    binding: NativeBinding,
+    staging: StagingPool,
+  ) {
     this.#path = path;
     this.#handle = handle;
+    this.#binding = binding;
+    this.#staging = staging;
     this.size = handle.size;
+  }
+
+  allocate(byteLength: number): Uint8Array {
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0)
+      throw new RangeError("byteLength must be a non-negative safe integer");
+    return byteLength >= ARENA_MIN_BYTES
+      ? new Uint8Array(this.#binding.allocateArena(byteLength))
+      : new Uint8Array(byteLength);
   }
 
   async readInto(
@@ -53,8 +76,11 @@ class NativeBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     checkReadRange(this.size, offset, length, dest);
-    if (this.#closing) throw closedError(this.#path);
-    checkSourceAborted(options?.signal, this.#path);
+    this.#checkOpen(options);
+    if (!this.#owned(dest, length)) {
+      await this.#runStaged([{ kind: "read", offset, length, dest }]);
+      return;
+    }
     const status = await this.#handle.read(offset, length, dest);
     const error = nativeStatusError(status, `reading ${this.#path}`);
     if (error) throw error;
@@ -66,8 +92,11 @@ class NativeBackendFile implements BackendFile {
     options?: BackendCallOptions,
   ): Promise<void> {
     checkDecryptRequest(this.size, request, dest);
-    if (this.#closing) throw closedError(this.#path);
-    checkSourceAborted(options?.signal, this.#path);
+    this.#checkOpen(options);
+    if (!this.#owned(dest, request.length)) {
+      await this.#runStaged([{ kind: "decrypt", request, dest }]);
+      return;
+    }
     const status = await this.#handle.decrypt(
       ALGORITHM_IDS[request.algorithm],
       request.key,
@@ -85,13 +114,20 @@ class NativeBackendFile implements BackendFile {
 
   async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
     const { table, keys, ivs, tags, dests } = packPlan(this.size, items);
-    if (this.#closing) throw closedError(this.#path);
-    // A local mapped read cannot be interrupted once queued; the signal is honoured up to then.
-    checkSourceAborted(options?.signal, this.#path);
-    if (items.length === 0) return;
-    const failed = new Float64Array(1);
     try {
-      const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed);
+      this.#checkOpen(options);
+      if (items.length === 0) return;
+      const direct = items.every((item) =>
+        this.#owned(item.dest, item.kind === "read" ? item.length : item.request.length),
+      );
+      if (!direct) {
+        keys.fill(0);
+        await this.#runStaged(items);
+        return;
+      }
+      const failed = new Float64Array(1);
+      const destPrivate = options?.destPrivate === true;
+      const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed, destPrivate);
       const item = items[failed[0] ?? -1];
       const error = nativeStatusError(
         status,
@@ -104,9 +140,46 @@ class NativeBackendFile implements BackendFile {
   }
 
   close(): Promise<void> {
-    // The addon defers the actual close(2) until in-flight reads finish; repeated calls share it.
-    this.#closing ??= this.#handle.close();
+    // The addon defers the actual close(2) until in-flight reads finish; a staged plan is several
+    // of them, so it is waited for here. Repeated calls share the close.
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#staged]);
+      await this.#handle.close();
+    })();
     return this.#closing;
+  }
+
+  #checkOpen(options: BackendCallOptions | undefined): void {
+    if (this.#closing) throw closedError(this.#path);
+    // A local mapped read cannot be interrupted once queued; the signal is honoured up to then.
+    checkSourceAborted(options?.signal, this.#path);
+  }
+
+  /** True when the addon's threads may write `dest[0 .. length)` directly (it lies in an arena). */
+  #owned(dest: Uint8Array, length: number): boolean {
+    return length === 0 || this.#binding.isArenaMemory(dest.subarray(0, length));
+  }
+
+  /** Runs validated items through staging windows (staging.ts): no native write into caller memory. */
+  #runStaged(items: readonly PlanItem[]): Promise<void> {
+    const run: StagedRun = async (windowItems) => {
+      const { table, keys, ivs, tags, dests } = packPlan(this.size, windowItems);
+      const failed = new Float64Array(1);
+      try {
+        // Staging is ours alone until the window is copied out (and wiped on failure).
+        const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed, true);
+        return { status, failed: failed[0] ?? -1 };
+      } finally {
+        keys.fill(0);
+      }
+    };
+    const running = runStaged(items, this.#staging, run, (status, kind) =>
+      nativeStatusError(status, `${kind === "read" ? "reading" : "decrypting"} ${this.#path}`),
+    );
+    this.#staged.add(running);
+    const forget = () => this.#staged.delete(running);
+    running.then(forget, forget);
+    return running;
   }
 }
 
@@ -123,9 +196,11 @@ export class NativeBackend implements Backend {
   readonly name = "native" as const;
 
   readonly #binding: NativeBinding;
+  readonly #staging: StagingPool;
 
   constructor(binding: NativeBinding = loadNativeBinding()) {
     this.#binding = binding;
+    this.#staging = new StagingPool((bytes) => new Uint8Array(binding.allocateArena(bytes)));
   }
 
   async open(target: string | ByteSource): Promise<BackendFile> {
@@ -134,7 +209,7 @@ export class NativeBackend implements Backend {
     // node:crypto.
     if (isByteSource(target)) {
       if (typeof target.readPieces === "function")
-        return new StagedSourceFile(target as BatchSource, this.#binding);
+        return new StagedSourceFile(target as BatchSource, this.#binding, this.#staging);
       return new SourceBackendFile(target);
     }
     const path = checkOpenPath(target);
@@ -145,7 +220,7 @@ export class NativeBackend implements Backend {
         new CryptoTensorsError("ERR_INTERNAL", `opening ${path}`)
       );
     }
-    return new NativeBackendFile(path, result);
+    return new NativeBackendFile(path, result, this.#binding, this.#staging);
   }
 
   async seal(job: SealJob): Promise<void> {

@@ -38,6 +38,10 @@ export class SourceBackendFile implements BackendFile {
     this.size = source.size;
   }
 
+  allocate(byteLength: number): Uint8Array {
+    return new Uint8Array(byteLength);
+  }
+
   async readInto(
     offset: number,
     length: number,

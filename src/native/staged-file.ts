@@ -14,6 +14,7 @@ import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { NativeBinding, NativeFileHandle } from "./addon.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { labelled, packPlan } from "./plan-table.js";
+import { runStaged, type StagedRun, type StagingPool } from "./staging.js";
 import { nativeStatusError } from "./status.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
 import { destinationDetached, isDetached, wipeDestination } from "./views.js";
@@ -42,7 +43,9 @@ interface StagedChunk {
  *
  * @example
  * ```ts
- * const file = new StagedSourceFile(await openHttpSource(url), loadNativeBinding());
+ * const binding = loadNativeBinding();
+ * const pool = new StagingPool((bytes) => new Uint8Array(binding.allocateArena(bytes)));
+ * const file = new StagedSourceFile(await openHttpSource(url), binding, pool);
  * await file.runPlan([{ kind: "decrypt", request, dest }]);
  * ```
  */
@@ -50,13 +53,23 @@ export class StagedSourceFile implements BackendFile {
   readonly size: number;
   readonly #source: BatchSource;
   readonly #binding: NativeBinding;
+  readonly #staging: StagingPool;
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  constructor(source: BatchSource, binding: NativeBinding) {
+  constructor(source: BatchSource, binding: NativeBinding, staging: StagingPool) {
     this.#source = source;
     this.#binding = binding;
+    this.#staging = staging;
     this.size = source.size;
+  }
+
+  allocate(byteLength: number): Uint8Array {
+    if (!Number.isSafeInteger(byteLength) || byteLength < 0)
+      throw new RangeError("byteLength must be a non-negative safe integer");
+    return byteLength >= 1 << 20
+      ? new Uint8Array(this.#binding.allocateArena(byteLength))
+      : new Uint8Array(byteLength);
   }
 
   async readInto(
@@ -241,6 +254,44 @@ export class StagedSourceFile implements BackendFile {
     onFailure: (error: unknown, owner: number | undefined) => void,
   ): Promise<void> {
     const items = chunks.map((chunk) => chunk.item);
+    // The addon's threads write only into memory it owns (issue 11 finding 3): a caller's
+    // destination gets the plaintext through staging windows, copied on the JS thread.
+    const owned = items.every(
+      (item) =>
+        item.request.length === 0 ||
+        this.#binding.isArenaMemory(item.dest.subarray(0, item.request.length)),
+    );
+    if (!owned) {
+      let owner: number | undefined;
+      const run: StagedRun = async (windowItems) => {
+        const packed = packPlan(stage.memory.byteLength, windowItems);
+        const failedIndex = new Float64Array(1);
+        try {
+          const running = stage.handle.plan(
+            packed.table,
+            packed.keys,
+            packed.ivs,
+            packed.tags,
+            packed.dests,
+            failedIndex,
+            true,
+          );
+          packed.keys.fill(0); // the addon copied them
+          return { status: await running, failed: failedIndex[0] ?? -1 };
+        } finally {
+          packed.keys.fill(0);
+        }
+      };
+      try {
+        await runStaged(items, this.#staging, run, (status, _kind, index) => {
+          owner = index === undefined ? undefined : chunks[index]?.owner;
+          return nativeStatusError(status, `decrypting ${this.#source.identity.name}`);
+        });
+      } catch (error) {
+        onFailure(error, owner);
+      }
+      return;
+    }
     const failed = new Float64Array(1);
     let keys: Uint8Array | undefined;
     try {

@@ -9,7 +9,7 @@ import {
 } from "../crypto/algorithms.js";
 import { checkCounterRange, coveredChunks } from "../crypto/chunks.js";
 import { fail } from "../errors.js";
-import { isResizableBuffer, viewParts } from "./views.js";
+import { bufferLength, destinationDetached, isResizableBuffer, viewParts } from "./views.js";
 import type { Backend, DecryptRequest, SealJob } from "./backend.js";
 
 function checkAlgorithm(value: unknown, name: string): AeadAlgorithm {
@@ -58,7 +58,13 @@ function checkDestination(value: unknown, name = "dest"): Uint8Array {
       `${name} must not be backed by a resizable ArrayBuffer (it could shrink during the read)`,
     );
   }
-  return new Uint8Array(buffer, byteOffset, byteLength);
+  try {
+    return new Uint8Array(buffer, byteOffset, byteLength);
+  } catch (error) {
+    // A view of a transferred (detached) buffer: say so, on both backends, not a bare TypeError.
+    if (bufferLength(buffer) === 0) throw destinationDetached();
+    throw error;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { isReservedKey } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
 import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
+import { wipeDestination } from "../native/views.js";
 import { destinationView, type Destination } from "./destination.js";
 import {
   arenaLayout,
@@ -136,7 +137,11 @@ export class TensorFile {
   async getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
     const entry = this.#entry(name);
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
-    const data = destinationView(options.into, length, name);
+    // Without `into`: memory the backend writes fastest (an addon arena for large tensors).
+    const data =
+      options.into === undefined
+        ? this.#file.allocate(length)
+        : destinationView(options.into, length, name);
     await this.#track(() => this.#readBytes(entry, 0, length, data));
     return { dtype: entry.dtype, shape: entry.shape.slice(), data };
   }
@@ -205,25 +210,32 @@ export class TensorFile {
     const entries = this.#visible;
     const lengths = entries.map((t) => t.dataOffsets[1] - t.dataOffsets[0]);
     const layout = arenaLayout(lengths);
-    const arena =
-      options.into === undefined
-        ? undefined
-        : destinationView(options.into, layout.byteLength, "readAll");
+    // Without `into`: one fresh region for every tensor (an addon arena when large: the threads
+    // fault it in and decrypt straight into it), each tensor a view; it is freed once no view is
+    // left. Nobody sees it before this call returns, hence destPrivate.
+    const fresh = options.into === undefined;
+    const arena = fresh
+      ? this.#file.allocate(layout.byteLength)
+      : destinationView(options.into, layout.byteLength, "readAll");
     const result: Record<string, Tensor> = Object.create(null);
     const steps: LoadStep[] = [];
     entries.forEach((entry, i) => {
       const length = lengths[i] as number;
       const offset = layout.offsets[i] as number;
-      const data = arena ? arena.subarray(offset, offset + length) : new Uint8Array(length);
+      const data = arena.subarray(offset, offset + length);
       result[entry.name] = { dtype: entry.dtype, shape: entry.shape.slice(), data };
       steps.push({ name: entry.name, byteLength: length, items: this.#loadItems(entry, data) });
     });
     try {
       await this.#track(() =>
-        runSteps(steps, (items) => this.#file.runPlan(items, { signal: options.signal }), {
-          ...options,
-          path: this.path,
-        }),
+        runSteps(
+          steps,
+          (items) => this.#file.runPlan(items, { signal: options.signal, destPrivate: fresh }),
+          {
+            ...options,
+            path: this.path,
+          },
+        ),
       );
       // Plaintext tensors with a signed digest are checked once all their bytes are in.
       const digests = this.#unlocked?.plaintextDigests;
@@ -234,7 +246,9 @@ export class TensorFile {
         }
       }
     } catch (error) {
-      for (const step of steps) for (const item of step.items) item.dest.fill(0);
+      // (A destination transferred meanwhile has nothing of ours left to wipe.)
+      for (const step of steps)
+        for (const item of step.items) wipeDestination(item.dest, item.dest.byteLength);
       throw error;
     }
     return result;

@@ -25,6 +25,9 @@ const AEAD_DEPS = join(
   "build/Release/.deps/Release/obj.target/cryptotensors/native/cipher.o.d",
 );
 
+/** Memory the addon owns: the only memory its threads write into (native/arena.h). */
+const arena = (bytes: number) => new Uint8Array(binding.allocateArena(bytes));
+
 async function openRaw(): Promise<NativeFileHandle> {
   const handle = await binding.openFile(path);
   if (typeof handle === "number") throw new Error(`open failed with status ${handle}`);
@@ -35,7 +38,7 @@ describe("raw addon argument checks", () => {
   it("throws TypeError/RangeError synchronously and keeps working", async () => {
     const handle = await openRaw();
     const raw = handle as unknown as Record<string, (...args: unknown[]) => unknown>;
-    const dest = new Uint8Array(16);
+    const dest = arena(16);
     const typeErrors: unknown[][] = [[], ["0", 1, dest], [0, 1, "dest"], [0, 1, {}], [0, 1, null]];
     for (const args of typeErrors)
       expect(() => raw["read"]!.apply(handle, args)).toThrow(TypeError);
@@ -65,11 +68,14 @@ describe("raw addon argument checks", () => {
     // A handle constructed from JS (not by openFile) is refused, not dereferenced.
     const Ctor = (handle as object).constructor as new () => NativeFileHandle;
     expect(() => new Ctor().read(0, 1, dest)).toThrow(TypeError);
-    // Accepts an ArrayBuffer, DataView and any TypedArray as destination.
+    // Memory the addon does not own is refused (the TS layer stages such reads: staging.ts).
+    expect(() => handle.read(0, 16, new Uint8Array(16))).toThrow(/allocateArena/);
+    expect(() => handle.read(0, 16, arena(16).subarray(1))).toThrow(RangeError);
+    // Accepts an ArrayBuffer, DataView and any TypedArray over an arena as destination.
     for (const target of [
-      new ArrayBuffer(16),
-      new DataView(new ArrayBuffer(16)),
-      new Float64Array(2),
+      binding.allocateArena(16),
+      new DataView(binding.allocateArena(16)),
+      new Float64Array(binding.allocateArena(16)),
     ]) {
       expect(await handle.read(0, 16, target as unknown as Uint8Array)).toBe(0);
       const bytes = ArrayBuffer.isView(target)
@@ -84,18 +90,18 @@ describe("raw addon argument checks", () => {
     expect(await binding.openFile(join(dir, "nope"))).toBe(-2); // -ENOENT
     expect(await binding.openFile(dir)).toBe(5); // not a regular file
     const handle = await openRaw();
-    expect(await handle.read(data.length - 1, 2, new Uint8Array(2))).toBe(3); // truncated
+    expect(await handle.read(data.length - 1, 2, arena(2))).toBe(3); // truncated
     await handle.close();
-    expect(await handle.read(0, 1, new Uint8Array(1))).toBe(4); // closed
+    expect(await handle.read(0, 1, arena(1))).toBe(4); // closed
   });
 
   it("counts in-flight reads and closes only after they finish", async () => {
     const handle = await openRaw();
-    const dests = Array.from({ length: 8 }, () => new Uint8Array(data.length));
+    const dests = Array.from({ length: 8 }, () => arena(data.length));
     const reads = dests.map((d) => handle.read(0, data.length, d));
     expect(handle.inFlight).toBe(8);
     const closing = handle.close();
-    expect(await handle.read(0, 1, new Uint8Array(1))).toBe(4);
+    expect(await handle.read(0, 1, arena(1))).toBe(4);
     expect(await Promise.all(reads)).toEqual(Array(8).fill(0));
     await closing;
     expect(handle.inFlight).toBe(0);
@@ -110,7 +116,7 @@ describe("worker threads", () => {
       const addon = require(workerData.addon);
       (async () => {
         const handle = await addon.openFile(workerData.path);
-        const dest = new Uint8Array(32);
+        const dest = new Uint8Array(addon.allocateArena(32));
         const status = await handle.read(0, 32, dest);
         await handle.close();
         parentPort.postMessage({ status, bytes: Buffer.from(dest).toString("hex") });

@@ -18,7 +18,7 @@ const plain = Buffer.alloc(size, 0x5a);
 const key = Buffer.alloc(32, 7);
 const iv = Buffer.alloc(12, 1);
 const tag = new Uint8Array(16);
-const dest = new Uint8Array(size);
+const dest = new Uint8Array(b.allocateArena(size));
 (async () => {
   // One AEAD over the whole range: the same bytes as a v1 tensor (chunk 0's IV is the base IV).
   const sealed = new Uint8Array(size);

@@ -1,0 +1,147 @@
+#include "arena.h"
+
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <map>
+#include <mutex>
+
+#include "huge-pages.h"
+#include "status.h"
+#include "thread-pool.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels answer EINVAL and we touch instead
+#endif
+
+namespace ct {
+
+namespace {
+
+// Live arenas by start address. Weak: the registry never keeps an arena alive, and an arena
+// whose last reference is going away is no longer found (lock() fails) even before its
+// destructor has removed it.
+struct Registry {
+  std::mutex mutex;
+  std::map<uintptr_t, std::weak_ptr<Arena>> byStart;
+  uint64_t bytes = 0;
+};
+
+Registry& Arenas() {
+  // Never destroyed: an arena may be freed by a finalizer during process teardown.
+  static Registry* registry = new Registry();
+  return *registry;
+}
+
+uint64_t RoundUp(uint64_t value, uint64_t step) { return (value + step - 1) / step * step; }
+
+}  // namespace
+
+int64_t Arena::Create(uint64_t length, std::shared_ptr<Arena>* out) {
+  if (length == 0 || length > (uint64_t{1} << 47)) return kInternal;
+  // Whole huge pages, at a huge-page boundary (over-map by one huge page and trim both ends), when
+  // the rounding wastes at most a quarter: a huge page costs one fault where 4 KiB pages cost
+  // 512, but a small tensor should not pin 2 MiB. Smaller arenas are plain 4 KiB pages.
+  const uint64_t hugeRounded = RoundUp(length, kHugePage);
+  const bool huge = length >= kHugePage && hugeRounded - length <= length / 4;
+  const uint64_t align = huge ? kHugePage : 4096;
+  const uint64_t rounded = huge ? hugeRounded : RoundUp(length, 4096);
+  const uint64_t mapped = huge ? rounded + kHugePage : rounded;
+  void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return errno == ENOMEM ? kInternal : -static_cast<int64_t>(errno);
+  auto* base = static_cast<uint8_t*>(raw);
+  auto start = (reinterpret_cast<uintptr_t>(base) + align - 1) & ~(align - 1);
+  auto* data = reinterpret_cast<uint8_t*>(start);
+  const uint64_t head = static_cast<uint64_t>(data - base);
+  if (head > 0) munmap(base, head);
+  const uint64_t tail = mapped - head - rounded;
+  if (tail > 0) munmap(data + rounded, tail);
+  if (huge) (void)madvise(data, rounded, MADV_HUGEPAGE);
+  std::shared_ptr<Arena> arena;
+  try {
+    arena.reset(new Arena(data, rounded, data, length));
+    Registry& registry = Arenas();
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    registry.byStart[start] = arena;
+    registry.bytes += rounded;
+  } catch (...) {
+    if (!arena) munmap(data, rounded);
+    return kInternal;
+  }
+  *out = std::move(arena);
+  return kOk;
+}
+
+Arena::~Arena() {
+  Registry& registry = Arenas();
+  {
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    registry.byStart.erase(reinterpret_cast<uintptr_t>(data_));
+    registry.bytes -= mappingLength_;
+    // Unmapped under the lock: no new arena can be registered at this address before our entry
+    // is gone.
+    munmap(mapping_, mappingLength_);
+  }
+}
+
+std::shared_ptr<Arena> Arena::Find(const uint8_t* data, uint64_t length) {
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  if (data == nullptr || length > UINTPTR_MAX - begin) return nullptr;
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  auto after = registry.byStart.upper_bound(begin);
+  if (after == registry.byStart.begin()) return nullptr;
+  --after;
+  std::shared_ptr<Arena> arena = after->second.lock();
+  if (!arena) return nullptr;
+  const auto arenaStart = reinterpret_cast<uintptr_t>(arena->data());
+  if (begin < arenaStart || begin + length > arenaStart + arena->length()) return nullptr;
+  return arena;
+}
+
+uint64_t Arena::LiveCount() {
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  uint64_t count = 0;
+  for (const auto& entry : registry.byStart)
+    if (!entry.second.expired()) count++;
+  return count;
+}
+
+uint64_t Arena::LiveBytes() {
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  return registry.bytes;
+}
+
+void PopulateForWrite(uint8_t* data, uint64_t length) {
+  if (length == 0) return;
+  const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(kHugePage - 1);
+  const uintptr_t end = reinterpret_cast<uintptr_t>(data) + length;
+  const uint64_t steps = (end - begin + kHugePage - 1) / kHugePage;
+  static std::atomic<bool> populateWorks{true};
+  auto step = [&](uint64_t i) {
+    // Clipped to [data, data + length): the pages around it may hold another plan's bytes.
+    uintptr_t from = std::max<uintptr_t>(begin + i * kHugePage, reinterpret_cast<uintptr_t>(data));
+    uintptr_t to = std::min<uintptr_t>(begin + (i + 1) * kHugePage, end);
+    const uintptr_t pageFrom = (from + 4095) & ~uintptr_t{4095};
+    const uintptr_t pageTo = to & ~uintptr_t{4095};
+    if (populateWorks.load(std::memory_order_relaxed) && pageTo > pageFrom &&
+        madvise(reinterpret_cast<void*>(pageFrom), pageTo - pageFrom, MADV_POPULATE_WRITE) == 0) {
+      return;
+    }
+    if (errno == EINVAL) populateWorks.store(false, std::memory_order_relaxed);
+    // Only fresh memory comes here, whose bytes do not matter yet: writing a zero faults the
+    // page in for writing (a read would map the shared zero page and fault again on the write).
+    for (uintptr_t page = from; page < to; page = (page & ~uintptr_t{4095}) + 4096) {
+      *reinterpret_cast<volatile uint8_t*>(page) = 0;
+    }
+  };
+  auto leave = [] {};
+  unsigned helpers = length >= kParallelThreshold ? PoolWidth() - 1 : 0;
+  ParallelFor(steps, helpers, step, leave);
+}
+
+}  // namespace ct
