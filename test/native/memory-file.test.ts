@@ -10,6 +10,8 @@ import { NativeStatus } from "../../src/native/status.js";
 import { encryptTensor } from "./helpers.js";
 
 const binding = loadNativeBinding();
+/** Memory the addon owns: the only memory its threads write into (native/arena.h). */
+const arena = (bytes: number) => new Uint8Array(binding.allocateArena(bytes));
 
 function openMemory(size: number): { handle: NativeFileHandle; memory: Uint8Array } {
   const opened = binding.openMemory(size);
@@ -27,7 +29,7 @@ describe("addon memory mode", () => {
     const { handle, memory } = openMemory(sealed.ciphertext.length + 100);
     expect(handle.size).toBe(sealed.ciphertext.length + 100);
     memory.set(sealed.ciphertext, 100);
-    const dest = new Uint8Array(plain.length);
+    const dest = arena(plain.length);
     const request = {
       algorithm: "aes256gcm" as const,
       key,
@@ -45,7 +47,7 @@ describe("addon memory mode", () => {
     expect(Buffer.from(dest).equals(plain)).toBe(true);
     // Read once, then dropped: whole pages of the range are zero now (the rest stays).
     expect(memory.subarray(4096, 8192).every((byte) => byte === 0)).toBe(true);
-    const again = new Uint8Array(plain.length);
+    const again = arena(plain.length);
     const status = await handle.decrypt(
       ALGORITHM_IDS.aes256gcm,
       key,
@@ -66,12 +68,12 @@ describe("addon memory mode", () => {
     const { handle, memory } = openMemory(10_000);
     memory.set(randomBytes(10_000));
     const expected = Buffer.from(memory.subarray(10, 5010));
-    const dest = new Uint8Array(5000);
+    const dest = arena(5000);
     expect(await handle.read(10, 5000, dest)).toBe(0);
     expect(Buffer.from(dest).equals(expected)).toBe(true);
-    expect(await handle.read(9000, 1001, new Uint8Array(1001))).toBe(NativeStatus.truncated);
+    expect(await handle.read(9000, 1001, arena(1001))).toBe(NativeStatus.truncated);
     await handle.close();
-    expect(await handle.read(0, 1, new Uint8Array(1))).toBe(NativeStatus.closed);
+    expect(await handle.read(0, 1, arena(1))).toBe(NativeStatus.closed);
     memory.fill(7); // the mapping lives as long as this view
     expect(memory[9999]).toBe(7);
   });
