@@ -13,11 +13,22 @@ import {
   verifyModel,
 } from "../index.js";
 import { isDirectory } from "../model/layout.js";
+import { isRemoteModelUrl } from "../model/remote-layout.js";
+import { isRemoteUrl } from "../source/http-source.js";
+import { remoteOptionsFromEnv } from "./trust-options.js";
 import { progressReporter } from "./progress.js";
 import { interruptible } from "./interrupt.js";
 import { terminalSafe, terminalSafeJson } from "./terminal-text.js";
 
 export { isDirectory };
+
+/**
+ * True when IN names a whole model: a local directory, or a URL of a model directory (ending in
+ * "/") or of its index (`*.index.json`).
+ */
+export async function isModelTarget(input: string): Promise<boolean> {
+  return isRemoteUrl(input) ? isRemoteModelUrl(input) : isDirectory(input);
+}
 
 /** `--require-bound-shards`: refuse models whose shards were encrypted one by one. */
 export const MODEL_OPTIONS = { "require-bound-shards": { type: "boolean" } } as const;
@@ -80,7 +91,7 @@ export async function verifyDirectory(input: string, options: OpenModelOptions):
 }
 
 export async function inspectDirectory(input: string, json: boolean): Promise<number> {
-  const d = await inspectModel(input);
+  const d = await inspectModel(input, remoteOptionsFromEnv());
   if (json) {
     process.stdout.write(`${terminalSafeJson(JSON.stringify(d, null, 2))}\n`);
     return 0;

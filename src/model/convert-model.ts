@@ -7,6 +7,7 @@ import { join, resolve, sep } from "node:path";
 import { CryptoTensorsError, NotSupportedError } from "../errors.js";
 import { rewrapFile, type RewrapOptions, type RewrapResult } from "../rewrap/rewrap-file.js";
 import { shardEncryption, type EncryptionOptions } from "../writer/seal-plan.js";
+import { isRemoteUrl } from "../source/http-source.js";
 import { convertFile } from "../writer/save-file.js";
 import type { Progress } from "../writer/write-model.js";
 import {
@@ -63,6 +64,7 @@ export async function convertModel(
   outDir: string,
   options: ConvertModelOptions = {},
 ): Promise<ConvertModelResult> {
+  refuseRemote(inPath);
   const layout = await locateModel(inPath);
   checkDistinct(layout, outDir);
   if (options.encryption) refuseOtherWeights(layout, await readdir(layout.dir));
@@ -164,6 +166,7 @@ export async function rewrapModel(
   options: Omit<RewrapOptions, "output"> &
     Pick<OpenModelOptions, "requireBoundShards" | "onWarning">,
 ): Promise<RewrapModelResult> {
+  refuseRemote(inPath);
   const layout = await locateModel(inPath);
   checkDistinct(layout, outDir);
   const { oldKeys, requireBoundShards, onWarning, ...rest } = options;
@@ -245,4 +248,15 @@ function limit(options: ConvertModelOptions): number {
 
 function sum(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * A model directory over http(s) cannot be listed, so its other files (config, tokenizer, …)
+ * could not be copied: converting it would silently write less than the model.
+ */
+function refuseRemote(inPath: unknown): void {
+  if (isRemoteUrl(inPath))
+    throw new NotSupportedError(
+      "converting a model directory read over http(s) (its other files cannot be listed); download the model, or open it with openModel(url)",
+    );
 }

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
 import { compareUtf8 } from "../format/serialize.js";
+import { isRemoteUrl } from "../source/http-source.js";
 import {
   checkShardFileName,
   MAX_INDEX_BYTES,
@@ -15,7 +16,7 @@ import {
 
 /** Where a model's weights are. */
 export interface ModelLayout {
-  /** The directory holding the shards (and the index). */
+  /** The directory holding the shards (and the index): a path, or a URL ending in "/". */
   dir: string;
   /** The index's file name, or null for a single-file model. */
   indexName: string | null;
@@ -56,7 +57,7 @@ export async function locateModel(path: string): Promise<ModelLayout> {
 
 /**
  * Where the shard `name` of `layout` lives: the single function every shard is opened through
- * (a remote source will resolve names against its base URL here).
+ * (a path in the model directory, or a URL resolved against the remote directory's URL).
  *
  * @example
  * ```ts
@@ -64,6 +65,8 @@ export async function locateModel(path: string): Promise<ModelLayout> {
  * ```
  */
 export function shardLocation(layout: ModelLayout, name: string): string {
+  // A remote layout's dir is its directory URL (remote-layout.ts); shard names hold no "/".
+  if (isRemoteUrl(layout.dir)) return new URL(encodeURIComponent(name), layout.dir).href;
   return join(layout.dir, name);
 }
 

@@ -1,14 +1,16 @@
 // The public read API for whole models: openModel, loadModel, verifyModel and inspectModel over a
 // Hugging Face model directory (sharded with an index, or a single model.safetensors).
-import { CryptoTensorsError, NotSupportedError } from "../errors.js";
+import { fileURLToPath } from "node:url";
+import { CryptoTensorsError } from "../errors.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { LoadOptions, OpenOptions } from "../reader/open-file.js";
 import { inspectFile, type FileDescription } from "../reader/inspect-file.js";
 import type { Tensor, TensorFile } from "../reader/tensor-file.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl, type RemoteOptions } from "../source/http-source.js";
 import { checkModelBinding, type BindingCheckOptions, type ModelBinding } from "./binding.js";
 import { LazyShard, type VerifiedShard } from "./lazy-shard.js";
-import { locateModel, shardLocation, type ModelLayout } from "./layout.js";
+import { shardLocation, type ModelLayout } from "./layout.js";
+import { locateModelAt } from "./remote-layout.js";
 import { Model } from "./model.js";
 import { eachLimited, openShard, rethrow, verifyShard } from "./shard.js";
 
@@ -40,18 +42,18 @@ export interface LoadModelOptions extends OpenModelOptions {
  * await model.close();
  * ```
  */
-export function openModel(path: string, options: OpenModelOptions = {}): Promise<Model> {
-  return openModelWith(path, options, false);
+export function openModel(target: string | URL, options: OpenModelOptions = {}): Promise<Model> {
+  return openModelWith(target, options, false);
 }
 
 /** openModel; `eager` opens every needed shard now (loadModel reads them all at once anyway). */
 async function openModelWith(
-  path: string,
+  target: string | URL,
   options: OpenModelOptions,
   eager: boolean,
 ): Promise<Model> {
-  checkPath(path);
-  const layout = await locateModel(path);
+  const path = checkPath(target);
+  const layout = await locateModelAt(path, options.remote);
   const requested = requestedByShard(layout, options.tensors);
   const needed = (name: string): boolean => requested === null || requested.has(name);
   const firstNeeded = layout.shardNames.findIndex(needed);
@@ -125,7 +127,7 @@ async function openModelWith(
  * ```
  */
 export async function loadModel(
-  path: string,
+  path: string | URL,
   options: LoadModelOptions = {},
 ): Promise<Record<string, Tensor>> {
   const model = await openModelWith(path, options, true);
@@ -156,11 +158,11 @@ export interface ModelVerifyResult extends ModelBinding {
  * ```
  */
 export async function verifyModel(
-  path: string,
+  target: string | URL,
   options: OpenModelOptions = {},
 ): Promise<ModelVerifyResult> {
-  checkPath(path);
-  const layout = await locateModel(path);
+  const path = checkPath(target);
+  const layout = await locateModelAt(path, options.remote);
   const { results, failed, error } = await eachLimited(
     layout.shardNames,
     concurrency(options),
@@ -200,11 +202,14 @@ export interface ModelDescription {
  * const { shards } = await inspectModel("./model-dir");
  * ```
  */
-export async function inspectModel(path: string): Promise<ModelDescription> {
-  checkPath(path);
-  const layout = await locateModel(path);
+export async function inspectModel(
+  target: string | URL,
+  options: { remote?: RemoteOptions } = {},
+): Promise<ModelDescription> {
+  const path = checkPath(target);
+  const layout = await locateModelAt(path, options.remote);
   const { results, failed, error } = await eachLimited(layout.shardNames, 4, (name) =>
-    inspectFile(shardLocation(layout, name)),
+    inspectFile(shardLocation(layout, name), options),
   );
   if (failed) rethrow(error, `cannot read the shards of ${path}`);
   return {
@@ -254,12 +259,11 @@ function concurrency(options: OpenModelOptions): number {
   return value;
 }
 
-function checkPath(path: unknown): asserts path is string {
-  // Remote model directories need the index fetched and shard URLs resolved: not built yet.
-  if (isRemoteUrl(path))
-    throw new NotSupportedError(
-      "model directories and indexes over http(s) (issue 16); open each shard URL with openFile, or download the model",
-    );
+/** The model's path, or its http(s) URL as a string (a file: URL becomes its path). */
+function checkPath(path: unknown): string {
+  if (path instanceof URL && path.protocol === "file:") return fileURLToPath(path);
+  if (isRemoteUrl(path)) return path instanceof URL ? path.href : path;
   if (typeof path !== "string" || path.length === 0)
-    throw new TypeError("path must be a non-empty string");
+    throw new TypeError("path must be a non-empty string or an http(s) URL");
+  return path;
 }

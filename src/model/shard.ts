@@ -6,6 +6,7 @@ import { getBackend } from "../native/index.js";
 import { openFile, readHeaderRegion, type OpenOptions } from "../reader/open-file.js";
 import type { TensorFile } from "../reader/tensor-file.js";
 import { isEncrypted, unlock, type Unlocked } from "../reader/unlock.js";
+import { resolveTarget } from "../source/resolve-target.js";
 
 /**
  * Opens one shard like {@link openFile}: verified, policy checked, data keys unwrapped.
@@ -33,7 +34,9 @@ export async function verifyShard(
   location: string,
   options: OpenOptions,
 ): Promise<{ header: ParsedHeader; encrypted: boolean; envelope: Unlocked | null }> {
-  const file = await getBackend(options.backend).open(location);
+  const file = await getBackend(options.backend).open(
+    await resolveTarget(location, options.remote),
+  );
   try {
     const { header, region } = await readHeaderRegion(file);
     if (!isEncrypted(header)) return { header, encrypted: false, envelope: null };

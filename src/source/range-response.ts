@@ -156,10 +156,27 @@ export function statusError(
       after === null ? undefined : after * 1000,
     );
   }
-  return remoteError(
+  const error = remoteError(
     "ERR_REMOTE_HTTP",
     `${text}${status === 401 || status === 403 ? "; pass credentials in remote.headers" : ""}`,
   );
+  refusedWith.set(error, status);
+  return error;
+}
+
+/** The HTTP status of each final ERR_REMOTE_HTTP refusal, for callers that branch on a 404. */
+const refusedWith = new WeakMap<Error, number>();
+
+/**
+ * The HTTP status a server refused a request with (e.g. 404), if `error` is such a refusal.
+ *
+ * @example
+ * ```ts
+ * if (httpStatusOf(error) === 404) tryTheNextName();
+ * ```
+ */
+export function httpStatusOf(error: unknown): number | undefined {
+  return error instanceof Error ? refusedWith.get(error) : undefined;
 }
 
 export function shortBody(ctx: { name: string }, got: number, want: number): Transient {

@@ -1,11 +1,11 @@
 // cryptotensors decrypt IN OUT: writes a plain safetensors file, user metadata kept.
 import { readFile } from "node:fs/promises";
-import { convertFile, isRemoteUrl, registerKeyProvider, RemoteKeyProvider } from "../../index.js";
+import { convertFile, registerKeyProvider, RemoteKeyProvider } from "../../index.js";
 import { parse, UsageError } from "../args.js";
 import {
   bindingOptionsFrom,
   decryptDirectory,
-  isDirectory,
+  isModelTarget,
   MODEL_OPTIONS,
 } from "../model-commands.js";
 import { interruptible } from "../interrupt.js";
@@ -34,7 +34,7 @@ export async function decrypt(argv: string[]): Promise<number> {
     requireEncrypted: values["allow-plain"] !== true,
     requireAuthenticated: values["allow-unauthenticated"] !== true,
   };
-  if (!isRemoteUrl(input) && (await isDirectory(input))) {
+  if (await isModelTarget(input)) {
     const options = {
       ...(await openOptionsFrom(values)),
       ...strict,

@@ -1,15 +1,14 @@
 // cryptotensors inspect IN: tensors, dtypes, shapes, encryption and key ids, without any key.
-import { type FileDescription, inspectFile, isRemoteUrl } from "../../index.js";
+import { type FileDescription, inspectFile } from "../../index.js";
 import { parse } from "../args.js";
-import { inspectDirectory, isDirectory } from "../model-commands.js";
+import { inspectDirectory, isModelTarget } from "../model-commands.js";
 import { terminalSafe, terminalSafeJson } from "../terminal-text.js";
 import { remoteOptionsFromEnv } from "../trust-options.js";
 
 export async function inspect(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
   const input = positionals[0] as string;
-  if (!isRemoteUrl(input) && (await isDirectory(input)))
-    return inspectDirectory(input, values.json === true);
+  if (await isModelTarget(input)) return inspectDirectory(input, values.json === true);
   const d = await inspectFile(input, remoteOptionsFromEnv());
   if (values.json) {
     const summary = { ...d, ...sizes(d) };

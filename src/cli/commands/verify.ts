@@ -1,15 +1,9 @@
 // cryptotensors verify IN: exit 0 only when the signature and the policy hold.
-import {
-  CryptoTensorsError,
-  type DataCheck,
-  isRemoteUrl,
-  NotSupportedError,
-  verifyFile,
-} from "../../index.js";
+import { CryptoTensorsError, type DataCheck, NotSupportedError, verifyFile } from "../../index.js";
 import { parse } from "../args.js";
 import {
   bindingOptionsFrom,
-  isDirectory,
+  isModelTarget,
   MODEL_OPTIONS,
   verifyDirectory,
 } from "../model-commands.js";
@@ -31,7 +25,7 @@ export async function verify(argv: string[]): Promise<number> {
   );
   // Fail closed: plaintext tensors not covered by a signed digest are refused unless allowed.
   const strict = { requireAuthenticated: values["allow-unauthenticated"] !== true };
-  if (!isRemoteUrl(positionals[0] as string) && (await isDirectory(positionals[0] as string))) {
+  if (await isModelTarget(positionals[0] as string)) {
     if (values.data === true)
       throw new NotSupportedError(
         "verify --data is not supported for model directories yet; run it on each shard file",
