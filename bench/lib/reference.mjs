@@ -2,21 +2,51 @@
 // ref_retained.py) that loads a file on request and keeps the result, so its loads interleave
 // with ours in one run. Needs the interop venv (.cache/interop-venv, made by test/interop or
 // CRYPTOTENSORS_INTEROP_VENV); without it the variant is absent and the figures say so.
-import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { ROOT } from "./common.mjs";
 
+const venvDir = join(ROOT, process.env.CRYPTOTENSORS_INTEROP_VENV ?? ".cache/interop-venv");
+const venvPython = join(venvDir, "bin", "python");
+
 /** The venv's python, or null when the venv has not been made. */
 export function referencePython() {
-  const python = join(
-    ROOT,
-    process.env.CRYPTOTENSORS_INTEROP_VENV ?? ".cache/interop-venv",
-    "bin",
-    "python",
-  );
-  return existsSync(python) ? python : null;
+  return existsSync(venvPython) ? venvPython : null;
+}
+
+/**
+ * Makes the interop venv with the pinned reference packages (test/interop/requirements.txt) when
+ * it is missing or stale, as test/interop/python-env.ts does (same directory and stamp), so that
+ * `npm run bench` from a fresh clone measures the reference too. Returns false (and says why) when
+ * it cannot: the scenarios then report the reference as missing.
+ */
+export function ensureReferenceVenv() {
+  const requirements = join(ROOT, "test", "interop", "requirements.txt");
+  const stamp = join(venvDir, ".requirements.sha256");
+  const want = createHash("sha256").update(readFileSync(requirements)).digest("hex");
+  if (existsSync(venvPython) && existsSync(stamp) && readFileSync(stamp, "utf8") === want)
+    return true;
+  try {
+    console.log(`making the reference venv ${venvDir} (pip install, once)`);
+    mkdirSync(dirname(venvDir), { recursive: true });
+    execFileSync("python3", ["-m", "venv", "--clear", venvDir], { stdio: "inherit" });
+    execFileSync(
+      venvPython,
+      ["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r", requirements],
+      { stdio: "inherit" },
+    );
+    writeFileSync(stamp, want);
+    return true;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    console.error(
+      `the reference venv could not be made (${reason}); reference figures are skipped`,
+    );
+    return false;
+  }
 }
 
 /**
