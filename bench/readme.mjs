@@ -68,7 +68,9 @@ export function render() {
   ];
   // Only what this run produced: an older result of a scenario left out is never shown.
   const ran = new Set(Object.keys(summary.secondsPerScenario ?? {}));
-  for (const [name, heading] of SECTIONS) {
+  const known = new Set(SECTIONS.map(([name]) => name));
+  const others = [...ran].filter((name) => !known.has(name)).map((name) => [name, name]);
+  for (const [name, heading] of [...SECTIONS, ...others]) {
     const result = ran.has(name) ? read(name) : null;
     if (!result) continue;
     out.push(`#### ${heading} (\`${name}\`)`, "", table(result.rows));

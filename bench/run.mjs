@@ -170,7 +170,7 @@ if (e) {
     "saveFile encrypted >= 0.95 x plaintext write (speed)",
     q["saveFile encrypted speed / plaintext (target >= 0.95)"],
     q["saveFile encrypted speed / plaintext (target >= 0.95)"] >= 0.95,
-    `plaintext ${st["saveFile plaintext"].best.toFixed(0)} ms; floor writev + fsync ${st["floor: writev of the same bytes + fsync"].best.toFixed(0)} ms`,
+    `plaintext ${st["saveFile plaintext"].best.toFixed(0)} ms; raw fs writes + fsync ${st["baseline: fs writes of the same tensors + fsync"].best.toFixed(0)} ms`,
   );
   add(
     "convertFile plain -> encrypted >= 0.95 x plain -> plaintext (speed)",
