@@ -88,6 +88,20 @@ const d = load("decrypt-throughput"),
   o = load("open-latency"),
   r = load("peak-rss"),
   remote = load("remote-load");
+/** Adds one result's targets; a result of another shape (an older scenario) is an error row, never a crash. */
+const section = (result, fn) => {
+  if (!result) return;
+  try {
+    fn();
+  } catch (error) {
+    targets.push({
+      target: `${result.scenario ?? "a scenario"}: its targets could not be read`,
+      measured: error instanceof Error ? error.message : String(error),
+      verdict: "error",
+      "same-run bound": "",
+    });
+  }
+};
 const verdict = (value, ok) =>
   value === null || value === undefined ? "n/a" : ok ? "met" : "NOT met";
 const targets = [];
@@ -98,7 +112,7 @@ const add = (target, value, ok, bound) =>
     verdict: verdict(value, ok),
     "same-run bound": bound,
   });
-if (d) {
+section(d, () => {
   const q = d.ratios;
   add(
     "decrypt (fast engine, warm) >= 0.85 x memcpy 2 threads",
@@ -130,8 +144,8 @@ if (d) {
     q["fast warm / node:crypto 2 workers (target >= 2.5)"] >= 2.5,
     `node:crypto x2 ${d.baselines.nodeCryptoWorkers2} GB/s`,
   );
-}
-if (l) {
+});
+section(l, () => {
   const q = l.ratios;
   const st = l.stats;
   const enc = st["loadFile encrypted (retained)"];
@@ -162,8 +176,8 @@ if (l) {
     q["readAll warm arena encrypted / plaintext (target <= 1.05)"] <= 1.05,
     `plaintext ${st["readAll warm arena, plaintext"].best.toFixed(0)} ms; arena: ${l.arena}`,
   );
-}
-if (e) {
+});
+section(e, () => {
   const q = e.ratios;
   const st = e.stats;
   add(
@@ -178,22 +192,24 @@ if (e) {
     q["convertFile → encrypted speed / → plaintext (target >= 0.95)"] >= 0.95,
     `→ plaintext ${st["convertFile plain → plaintext"].best.toFixed(0)} ms`,
   );
-}
-if (s)
+});
+section(s, () =>
   add(
     "1% slice decrypts only the chunks it overlaps",
     `${s.decrypted} / ${s.overlapped} B`,
     s.decrypted <= s.overlapped,
     `whole/slice time ${s.ratios["whole / slice time"]}x`,
-  );
-if (o)
+  ),
+);
+section(o, () =>
   add(
     "open <= 10 ms for ~300 encrypted tensors",
     o.ratios["encrypted open median ms (target <= 10)"],
     o.ratios["encrypted open median ms (target <= 10)"] <= 10,
     `plaintext open ${o.rows[1]["median ms"]} ms`,
-  );
-if (remote) {
+  ),
+);
+section(remote, () => {
   const q = remote.ratios;
   add(
     "remote full load over loopback (nginx) <= 1.5 x local, median",
@@ -207,17 +223,18 @@ if (remote) {
     remote.slice.exactlyCovering,
     `open fetched ${remote.slice.fetchedAtOpen.bytes} B (header ${remote.slice.headerBytes} B)`,
   );
-}
-if (r)
+});
+section(r, () =>
   add(
     "peak RSS of a full encrypted load into a caller arena <= model + 64 MiB",
     `${r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"]} MiB over`,
     r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64,
     `Node baseline RSS ${r.rows[0]["RSS before MiB"]} MiB`,
-  );
+  ),
+);
 
 const m = load("model-load");
-if (m) {
+section(m, () => {
   const q = m.ratios;
   add(
     "sharded model: loadModel encrypted <= 1.10 x plain",
@@ -231,10 +248,10 @@ if (m) {
     q["readAll warm Model encrypted / plain (target <= 1.15)"] <= 1.15,
     `${m.model.shards} shards, Model/TensorFile ${q["readAll warm Model / TensorFile, encrypted (cost of sharding)"]}`,
   );
-}
+});
 
 const ox = load("onnx-startup");
-if (ox) {
+section(ox, () => {
   for (const [key, value] of Object.entries(ox.ratios)) {
     if (!key.includes("target <= 1.15")) continue;
     const model = key.split(":")[0];
@@ -245,24 +262,26 @@ if (ox) {
       `onnxruntime alone ${ox.stats[`${model} ort-onnx`]["median ms"]} ms, ratio ${ox.ratios[`${model}: encrypted / ort-onnx, median`]}`,
     );
   }
-}
+});
 
 const pol = load("policy");
-if (pol)
+section(pol, () =>
   targets.push({
     target: "policy: cached decision vs cold parse + compile + evaluate",
     measured: `${(pol.meanCachedMs * 1000).toFixed(1)} µs per decision`,
     verdict: "reported",
     "same-run bound": `cold is ${pol.ratioColdOverCached}x slower`,
-  });
+  }),
+);
 const rw = load("rewrap");
-if (rw)
+section(rw, () =>
   targets.push({
     target: "rewrap in place vs copying the whole file",
     measured: `${rw.ratioCopyOverInPlace}x faster than fs.copyFile`,
     verdict: "reported",
     "same-run bound": `${(rw.fileBytes / 2 ** 30).toFixed(2)} GiB file`,
-  });
+  }),
+);
 
 console.log(`\n== targets, all ratios and bounds from this run`);
 console.table(targets);
