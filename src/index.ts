@@ -75,6 +75,7 @@ export {
   type RemoteOptions,
   type RemoteStats,
 } from "./source/http-source.js";
+export type { RemoteCacheOptions } from "./source/chunk-cache.js";
 export {
   EmbeddedPolicyEvaluator,
   OpaServerEvaluator,

@@ -135,6 +135,7 @@ export class SourceBackendFile implements BackendFile {
           offset: request.fileOffset + start,
           length: end - start,
           dest: item.dest.subarray(start, end),
+          ciphertext: true,
         });
         owners.push({ item, chunk: i });
       }

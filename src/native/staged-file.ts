@@ -159,6 +159,7 @@ export class StagedSourceFile implements BackendFile {
           length,
           dest: new Uint8Array(0),
           owned: true,
+          ciphertext: true,
         });
         slots.push(slot);
         staged.push({

@@ -33,6 +33,11 @@ export interface SourcePiece {
    * while a read is pending): a source may have the kernel receive bytes into it directly.
    */
   owned?: boolean | undefined;
+  /**
+   * These bytes are ciphertext (an encrypted tensor's data): a source may keep them on disk
+   * (`remote.cache`). Headers and plain tensors are never marked.
+   */
+  ciphertext?: boolean | undefined;
 }
 
 /** Options of {@link ByteSource.readPieces}. */

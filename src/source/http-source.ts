@@ -17,7 +17,8 @@ import { checkSourceAborted } from "./byte-source.js";
 import { fetchRange, makeAgent, type RequestContext } from "./http-request.js";
 import { WirePool } from "./http-wire.js";
 import { type PinnedIdentity, remoteError } from "./range-response.js";
-import { placeIn, planRanges, scatter } from "./range-plan.js";
+import { ChunkCache, type RemoteCacheOptions } from "./chunk-cache.js";
+import { type FetchRange, placeIn, planRanges, scatter } from "./range-plan.js";
 
 /** Request headers for an authenticated store: sent with every request, never logged. */
 export type RemoteHeaders =
@@ -42,6 +43,8 @@ export interface RemoteOptions {
   maxRangeBytes?: number;
   /** Wanted ranges at most this far apart share one request. Default 65,536. */
   maxGapBytes?: number;
+  /** Keep fetched ciphertext on disk, so that loading the same file again fetches no data. */
+  cache?: RemoteCacheOptions;
   /** Cancels opening (reads take their own signal). */
   signal?: AbortSignal;
 }
@@ -57,10 +60,11 @@ const DEFAULTS = {
 };
 const MAX_REDIRECTS = 5;
 
-/** Traffic of one source: requests sent (retries included) and body bytes received. */
+/** Traffic of one source: requests sent (retries included), body bytes received, bytes read from `remote.cache`. */
 export interface RemoteStats {
   requests: number;
   bytes: number;
+  cachedBytes: number;
 }
 
 /**
@@ -101,7 +105,7 @@ export async function openHttpSource(
 ): Promise<HttpSource> {
   const settings = checkOptions(options);
   let target = parseUrl(url);
-  const stats = { requests: 0, bytes: 0 };
+  const stats = { requests: 0, bytes: 0, cachedBytes: 0 };
   const startOrigin = target.origin;
   let agent = makeAgent(target, settings.maxConnections);
   try {
@@ -152,9 +156,14 @@ export async function openHttpSource(
         got = 0;
       }
       const pinned = pin(ctx, meta.etag, meta.lastModified, meta.total ?? 0);
+      const version = pinned.etag ?? `${pinned.lastModified}:${pinned.size}`;
+      const cache =
+        options.cache === undefined
+          ? undefined
+          : await ChunkCache.open(options.cache, ctx.name, version, pinned.size);
       // Pinned range requests over plain http go through the wire client (http-wire.ts).
       if (target.protocol === "http:") ctx.wire = new WirePool(ctx.url, settings.maxConnections);
-      return new RangeSource(ctx, pinned, prefix.subarray(0, got), settings, stats);
+      return new RangeSource(ctx, pinned, prefix.subarray(0, got), settings, stats, cache);
     }
   } catch (error) {
     agent.destroy();
@@ -173,6 +182,8 @@ class RangeSource implements HttpSource {
     private readonly prefix: Uint8Array,
     private readonly settings: typeof DEFAULTS,
     readonly stats: RemoteStats,
+    /** `remote.cache` entries of this file, if the caller asked for a cache. */
+    private readonly cache: ChunkCache | undefined,
   ) {
     this.size = pinned.size;
     this.identity = {
@@ -208,11 +219,13 @@ class RangeSource implements HttpSource {
           length: piece.length - held,
           dest: piece.dest.subarray(held, piece.length),
           owned: piece.owned,
+          ciphertext: piece.ciphertext,
         });
         owner.push(index);
       }
     });
     for (const index of done) options?.onPiece?.(index);
+    if (this.cache !== undefined) await this.#fromCache(this.cache, rest, owner, options);
     if (rest.length === 0) return;
     const left = rest.map((piece) => piece.length);
     const ranges = planRanges(rest, {
@@ -225,11 +238,18 @@ class RangeSource implements HttpSource {
     options?.signal?.addEventListener("abort", onAbort, { once: true });
     let failure: unknown;
     let next = 0;
+    const stores: Promise<void>[] = [];
     const worker = async () => {
       while (failure === undefined && next < ranges.length) {
         const range = ranges[next++] as (typeof ranges)[number];
         // The piece the next bytes were received into directly, if any (wire client, plain http).
         let placed = -1;
+        // With a cache, the ciphertext of the range is kept as it arrives (in-place bytes are
+        // decrypted, in their staging memory, right after).
+        const captured =
+          this.cache !== undefined && range.pieces.some((i) => rest[i]?.ciphertext === true)
+            ? new Uint8Array(range.end - range.start)
+            : undefined;
         try {
           await fetchRange(
             this.ctx,
@@ -238,6 +258,7 @@ class RangeSource implements HttpSource {
             range.end,
             {
               deliver: (position, bytes, inPlace) => {
+                captured?.set(bytes, position - range.start);
                 for (const index of scatter(
                   range,
                   rest,
@@ -256,6 +277,8 @@ class RangeSource implements HttpSource {
             },
             controller.signal,
           );
+          if (captured !== undefined && this.cache !== undefined)
+            stores.push(storeCiphertext(this.cache, range, rest, captured));
         } catch (error) {
           if (failure === undefined) {
             failure = options?.signal?.aborted
@@ -273,8 +296,36 @@ class RangeSource implements HttpSource {
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {
       options?.signal?.removeEventListener("abort", onAbort);
+      await Promise.allSettled(stores);
     }
     if (failure !== undefined) throw failure;
+  }
+
+  /** Serves the ciphertext pieces a cache entry holds, and leaves only the others in `rest`. */
+  async #fromCache(
+    cache: ChunkCache,
+    rest: SourcePiece[],
+    owner: number[],
+    options: SourcePiecesOptions | undefined,
+  ): Promise<void> {
+    let kept = 0;
+    for (let i = 0; i < rest.length; i++) {
+      const piece = rest[i] as SourcePiece;
+      const hit = piece.ciphertext
+        ? await cache.read(piece.offset, piece.offset + piece.length)
+        : undefined;
+      checkSourceAborted(options?.signal, this.identity.name);
+      if (hit === undefined) {
+        rest[kept] = piece;
+        owner[kept++] = owner[i] as number;
+        continue;
+      }
+      piece.dest.set(hit);
+      this.stats.cachedBytes += hit.length;
+      options?.onPiece?.(owner[i] as number);
+    }
+    rest.length = kept;
+    owner.length = kept;
   }
 
   async close(): Promise<void> {
@@ -359,6 +410,21 @@ function checkOptions(options: RemoteOptions): typeof DEFAULTS {
       throw new RangeError(`remote.${key} must be an integer >= ${min}`);
     settings[key] = value;
   }
+  const { cache } = options;
+  if (cache !== undefined) {
+    if (
+      typeof cache !== "object" ||
+      cache === null ||
+      typeof cache.dir !== "string" ||
+      cache.dir === ""
+    )
+      throw new TypeError("remote.cache must be { dir: string, maxBytes?: number }");
+    if (
+      cache.maxBytes !== undefined &&
+      (!Number.isSafeInteger(cache.maxBytes) || cache.maxBytes < 1)
+    )
+      throw new RangeError("remote.cache.maxBytes must be a positive integer");
+  }
   const { headers } = options;
   if (headers !== undefined && typeof headers !== "function") {
     if (
@@ -369,4 +435,25 @@ function checkOptions(options: RemoteOptions): typeof DEFAULTS {
       throw new TypeError("remote.headers must be an object of strings or a function");
   }
   return settings;
+}
+
+/** Stores the runs of ciphertext pieces a completed range fetched (never the gaps between them). */
+async function storeCiphertext(
+  cache: ChunkCache,
+  range: FetchRange,
+  pieces: readonly SourcePiece[],
+  captured: Uint8Array,
+): Promise<void> {
+  const runs: { start: number; end: number }[] = [];
+  for (const index of range.pieces) {
+    const piece = pieces[index] as SourcePiece;
+    if (piece.ciphertext !== true) continue;
+    const start = Math.max(piece.offset, range.start);
+    const end = Math.min(piece.offset + piece.length, range.end);
+    const last = runs[runs.length - 1];
+    if (last !== undefined && start <= last.end) last.end = Math.max(last.end, end);
+    else if (end > start) runs.push({ start, end });
+  }
+  for (const run of runs)
+    await cache.store(run.start, captured.subarray(run.start - range.start, run.end - range.start));
 }

@@ -80,7 +80,7 @@ describe("remote reads are verified before any data byte is fetched", () => {
     server.reset();
     const source = await openHttpSource(server.url, fast);
     const file = await openFile(source, pro);
-    expect(source.stats).toEqual({ requests: 2, bytes: headerBytes });
+    expect(source.stats).toEqual({ requests: 2, bytes: headerBytes, cachedBytes: 0 });
     const start = 1_000_500; // 1% of the tensor, not chunk aligned
     const end = start + 41_943;
     const dest = new Uint8Array(end - start);
