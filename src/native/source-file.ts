@@ -50,12 +50,15 @@ export class SourceBackendFile implements BackendFile {
   ): Promise<void> {
     checkReadRange(this.size, offset, length, dest);
     await this.#track(async () => {
-      try {
-        await this.source.read(offset, length, dest, options);
-      } catch (error) {
-        // A destination detached in flight makes node:fs throw a TypeError: say what happened.
-        if (isDetached(dest, length)) throw destinationDetached();
-        throw error;
+      // node:fs reads on libuv's threads: into our own buffer, never into the caller's, which
+      // could be transferred and freed meanwhile. Each slice is copied on this (the JS) thread
+      // once the destination is checked to be still attached.
+      const landed = Buffer.allocUnsafe(Math.min(DECRYPT_SLICE, length));
+      for (let pos = 0; pos < length; pos += DECRYPT_SLICE) {
+        const slice = landed.subarray(0, Math.min(DECRYPT_SLICE, length - pos));
+        await this.source.read(offset + pos, slice.byteLength, slice, options);
+        requireAttached(dest, length);
+        dest.set(slice, pos);
       }
       requireAttached(dest, length);
     });
