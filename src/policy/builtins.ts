@@ -11,6 +11,7 @@ import { parseRfc3339Go } from "./gotime.js";
 import { charge, strUnits } from "./meter.js";
 import {
   arrayAt,
+  asIntegerOperand,
   asNumber,
   canonicalNumber,
   compareValues,
@@ -343,16 +344,9 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.arr, T.num, T.num],
     result: T.arr,
     fn: ([a, startArg, stopArg]) => {
-      const start = asNumber(startArg);
-      const stop = asNumber(stopArg);
-      if (
-        !Array.isArray(a) ||
-        start === undefined ||
-        stop === undefined ||
-        !isInteger(start) ||
-        !isInteger(stop)
-      )
-        return undefined;
+      const start = asIntegerOperand(startArg);
+      const stop = asIntegerOperand(stopArg);
+      if (!Array.isArray(a) || start === undefined || stop === undefined) return undefined;
       const from = Math.max(0, Number(start));
       const to = Math.min(a.length, Number(stop));
       if (from >= to) return [];
@@ -403,8 +397,8 @@ export const BUILTINS: Record<string, Builtin> = {
     args: [T.str, T.num, T.num],
     result: T.str,
     fn: ([s, startArg, lengthArg]) => {
-      const start = asNumber(startArg);
-      const length = asNumber(lengthArg);
+      const start = asIntegerOperand(startArg);
+      const length = asIntegerOperand(lengthArg);
       if (
         typeof s !== "string" ||
         start === undefined ||

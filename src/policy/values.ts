@@ -200,7 +200,25 @@ export function canonicalNumber(n: number | bigint): number | bigint {
 }
 
 /**
- * `arr[key]`: an integral number of any text (`1.0` included, as OPA's evaluator) within bounds.
+ * The integer OPA 1.22.3 reads from an integer operand (an array index, `substring`'s and
+ * `array.slice`'s bounds): an integral value whose kept text is digits with at most a zero
+ * fraction (`1`, `01`, `1.0`, `1.`); `1e0` or `1_0` is not one (checked against `opa`).
+ *
+ * @example
+ * ```ts
+ * asIntegerOperand(new NumberText(1, "1.0")); // 1
+ * asIntegerOperand(new NumberText(1, "1e0")); // undefined
+ * ```
+ */
+export function asIntegerOperand(v: Value | undefined): number | bigint | undefined {
+  const n = asNumber(v);
+  if (n === undefined || !isInteger(n)) return undefined;
+  if (v instanceof NumberText && !/^[+-]?[0-9]+(?:\.0*)?$/.test(v.text)) return undefined;
+  return n;
+}
+
+/**
+ * `arr[key]`: an integer operand ({@link asIntegerOperand}) within bounds.
  *
  * @example
  * ```ts
@@ -208,7 +226,7 @@ export function canonicalNumber(n: number | bigint): number | bigint {
  * ```
  */
 export function arrayAt(arr: Value[], key: Value): Value | undefined {
-  const i = asNumber(key);
+  const i = asIntegerOperand(key);
   return typeof i === "number" && Number.isInteger(i) ? arr[i] : undefined;
 }
 

@@ -221,6 +221,26 @@ export const SEMANTICS_ENTRIES: [string, unknown[], boolean?][] = [
   ['package model\nallow := [to_number("1e21"), to_number(" 1"), {"k": to_number("1.0")}]', [{}]],
   ['package model\nallow := to_number("03") == 3', [{}]],
   ["package model\nallow := [.5, 1]", [{}]],
+  // Integer operands (array index, substring, array.slice): digits with at most a zero fraction.
+  [
+    'package model\nallow := [array.slice([1, 2, 3], 1.0, 2), array.slice([1, 2, 3], 1, 3.00), substring("abcdef", 1.0, 2.00), substring("abcdef", -0.0, to_number("02.0")), substring("abcdef", 0, to_number("+2.0")), input.arr[input.a], input.arr[to_number("1.")], input.arr[to_number("01")], 5e0 % 2, 5.0 % 2]',
+    [{ arr: [10, 20, 30], a: 1 }],
+  ],
+  ["package model\nallow := array.slice([1, 2, 3], 1, 2e0)", [{}]],
+  ['package model\nallow := substring("abcdef", 1e0, 2)', [{}]],
+  ['package model\nallow := substring("abcdef", 0, to_number("2_0.0"))', [{}]],
+  ['package model\nallow := substring("abcdef", 0, to_number("0x2p0"))', [{}]],
+  ['package model\nallow := substring("abcdef", 0, 2.10)', [{}]],
+  ["package model\nallow := input.arr[input.b]", [{ arr: [10, 20], b: 1e21 }]],
+  ['package model\nallow := input.arr[to_number("1e0")]', [{ arr: [10, 20] }]],
+  [
+    "package model\nallow := [count([1, 2]) == 2.0, input.o[1], input.o[1.0], input.xs[input.i]]",
+    [
+      { xs: ["a", "b"], i: 1.0, o: {} },
+      { xs: ["a", "b"], i: 1e21, o: { "1": 2 } },
+    ],
+  ],
+  ['package model\no := {1.0: "a"}\nallow := [o[1], o[1e0], count(o)]', [{}]],
   ["package model\nallow := [.5 + 0, -.25 * 2, sum([x | x := .5e1]) + 0]", [{}]],
   // L: unused declared variables are compile errors.
   ['package model\nallow if { some x; input.tier == "pro" }', [{ tier: "pro" }]],

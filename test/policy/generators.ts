@@ -165,6 +165,7 @@ function exprArb(vars: string[]): {
       "input.f",
     ),
     numberLiteralArb,
+    numberLiteralArb.map((n) => `input.xs[${n}]`),
     ...varArb,
   );
   const num: fc.Arbitrary<string> = fc.oneof(
@@ -199,7 +200,9 @@ function exprArb(vars: string[]): {
   const printed = fc
     .tuple(num, num)
     .map(([a, b]) => `sprintf("%v|%d|%v|%.2f", [${a}, ${a}, [${b}, ${a}], ${b}])`);
-  const strAll = fc.oneof(str, printed);
+  // Integer operands: OPA takes `1.0` but not `1e0` as an index or a substring bound.
+  const indexed = num.map((n) => `substring("abcdef", 0, ${n})`);
+  const strAll = fc.oneof(str, printed, indexed);
   const any = fc.oneof(
     num,
     strAll,
