@@ -5,6 +5,7 @@
 // and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so a
 // model of many 2 MiB projections pipelines as well as one huge tensor.
 import type { Backend, WholeSealer } from "../native/backend.js";
+import { allocateArena } from "../native/index.js";
 import type { AtomicFile } from "../io/durable-file.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
 import { readPiece, type TensorSource } from "./tensor-source.js";
@@ -56,7 +57,11 @@ export async function writeDataSection(
   const total = tensors.reduce((sum, t) => sum + t.length, 0);
   // A batch must hold at least one whole chunk; never more than the section needs.
   const capacity = Math.max(1, Math.min(total, Math.max(BATCH_BYTES, chunkSize)));
-  const buffers = [new Uint8Array(capacity), new Uint8Array(capacity)];
+  // Addon arenas on the native backend: a source read through this package's reader (convertFile)
+  // decrypts or copies straight into them, where other memory goes through staging windows.
+  const fresh = () =>
+    backend.name === "native" ? new Uint8Array(allocateArena(capacity)) : new Uint8Array(capacity);
+  const buffers = [fresh(), fresh()];
   // How far each buffer holds bytes of ours (plaintext read into it, or ciphertext): wiped at the end.
   const used = [0, 0];
   const writing: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
@@ -78,16 +83,14 @@ export async function writeDataSection(
           const tensor = tensors[index] as SectionTensor;
           const chunked = tensor.slot !== undefined && chunkSize > 0;
           const remaining = tensor.length - offset;
-          const room = capacity - fill;
-          let length: number;
-          if (chunked) {
-            // Whole chunks only (the tensor's last one may be short).
-            const chunks = Math.max(1, Math.floor(Math.min(room, PIECE_BYTES) / chunkSize));
-            length = Math.min(remaining, chunks * chunkSize);
-            if (length > room) break; // the next chunk starts the next batch
-          } else {
-            length = Math.min(remaining, room, PIECE_BYTES);
-          }
+          // Pieces start at fixed multiples within their tensor (whole output chunks for v2), never
+          // where a batch happens to end: a source that is itself chunked (convertFile from an
+          // encrypted file) then reads whole chunks, each decrypted once, straight into the batch.
+          const pieceLimit = chunked
+            ? Math.max(1, Math.floor(PIECE_BYTES / chunkSize)) * chunkSize
+            : PIECE_BYTES;
+          const length = Math.min(remaining, pieceLimit);
+          if (length > capacity - fill && fill > 0) break; // the piece starts the next batch
           hooks.step(tensor, offset);
           const region = buffer.subarray(fill, fill + length);
           if (length > 0 || chunked) {
