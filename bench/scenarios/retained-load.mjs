@@ -3,8 +3,9 @@
 // load has finished, so each load lands in fresh memory. Interleaved rounds (rotated order) of:
 //   loadFile encrypted · loadFile plaintext · the reference package's retained load (safe_open +
 //   get_tensor of every tensor, kept, in its own long-lived process, timed and fault-counted there)
-//   · the floor: touching fresh memory of the model's size (JS memory, and an addon arena when
-//   the package has allocateArena) · readAll({ into }) a warm arena, encrypted and plaintext.
+//   · the floor: landing the model's size in fresh memory (a JS fill, one thread; and a memcpy on
+//   the addon's threads into an addon arena when the package has allocateArena, else into JS
+//   memory) · readAll({ into }) a warm arena, encrypted and plaintext.
 // Best, median, spread and minor page faults per load for each. Sizes: bench/lib/common.mjs.
 import { gbps, benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
 import { writeQwen3 } from "../lib/fixtures.mjs";
@@ -48,9 +49,24 @@ const variants = {
   "readAll warm arena, encrypted": () => encryptedFile.readAll({ into: arena }),
   "readAll warm arena, plaintext": () => plainFile.readAll({ into: arena }),
 };
-if (allocateArena)
-  variants["floor: fresh addon arena, touched (fill)"] = async () =>
-    retain(new Uint8Array(allocateArena(model.bytes)).fill(1));
+// The addon's own way of landing bytes in fresh memory: memcpy on its pool threads from a warm
+// 64 MiB window into fresh memory of the kind loadFile gets (an arena when the package has them).
+const WINDOW = 64 << 20;
+const warmWindow = new Uint8Array(WINDOW).fill(3);
+const threads = api.nativeInfo().threads;
+variants[
+  `floor: memcpy into fresh ${allocateArena ? "arena" : "memory"}, ${threads} addon threads`
+] = async () => {
+  const fresh = new Uint8Array(
+    allocateArena ? allocateArena(model.bytes) : new ArrayBuffer(model.bytes),
+  );
+  for (let at = 0; at < fresh.length; at += WINDOW) {
+    const dst = fresh.subarray(at, Math.min(fresh.length, at + WINDOW));
+    if ((await api.binding.copy(warmWindow.subarray(0, dst.length), dst, threads)) !== 0)
+      throw new Error("copy failed");
+  }
+  retain(fresh);
+};
 
 const python = referencePython();
 const reference = python ? startReferenceLoader(python, model.encrypted, keys, dir) : null;
