@@ -21,7 +21,9 @@ const PROVIDER = `  --key-provider URI          keys from a provider (repeatable
                               kmip://host:port?cert=…&key=…&ca=…, or file:/path/keys.jwks`;
 const UNAUTHENTICATED = `  --allow-unauthenticated     accept plaintext tensors not covered by a signed digest`;
 const REMOTE = `IN may be an http:// or https:// URL: read with range requests, header verified before any
-tensor byte is fetched; CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as its Authorization header.`;
+tensor byte is fetched; CRYPTOTENSORS_HTTP_AUTHORIZATION is sent as its Authorization header.
+A URL ending in / or .index.json is a model. --allow-full-download: a server that ignores Range
+is downloaded whole (default: refused).`;
 const QUIET = `  --quiet                     no progress line (it is only drawn when stderr is a terminal)`;
 
 export const COMMAND_HELP: Record<string, CommandHelp> = {

@@ -8,6 +8,7 @@ import {
   inspectModel,
   type OpenModelOptions,
   type Progress,
+  type RemoteOptions,
   rewrapModel,
   type RewrapOptions,
   verifyModel,
@@ -15,7 +16,6 @@ import {
 import { isDirectory } from "../model/layout.js";
 import { isRemoteModelUrl } from "../model/remote-layout.js";
 import { isRemoteUrl } from "../source/http-source.js";
-import { remoteOptionsFromEnv } from "./trust-options.js";
 import { progressReporter } from "./progress.js";
 import { interruptible } from "./interrupt.js";
 import { terminalSafe, terminalSafeJson } from "./terminal-text.js";
@@ -90,8 +90,12 @@ export async function verifyDirectory(input: string, options: OpenModelOptions):
   return 0;
 }
 
-export async function inspectDirectory(input: string, json: boolean): Promise<number> {
-  const d = await inspectModel(input, remoteOptionsFromEnv());
+export async function inspectDirectory(
+  input: string,
+  json: boolean,
+  remote: { remote?: RemoteOptions } = {},
+): Promise<number> {
+  const d = await inspectModel(input, remote);
   if (json) {
     process.stdout.write(`${terminalSafeJson(JSON.stringify(d, null, 2))}\n`);
     return 0;

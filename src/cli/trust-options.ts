@@ -5,6 +5,9 @@ import type { OpenOptions, RemoteOptions } from "../index.js";
 import { KEY_PROVIDER_OPTION, keyProvidersFrom } from "./key-providers.js";
 import { readKeySet } from "./keys-file.js";
 
+/** `--allow-full-download`: a URL whose server ignores Range is downloaded whole, not refused. */
+export const REMOTE_OPTIONS = { "allow-full-download": { type: "boolean" } } as const;
+
 export const TRUST_OPTIONS = {
   keys: { type: "string" },
   "verify-keys": { type: "string" },
@@ -19,7 +22,7 @@ export async function openOptionsFrom(values: Record<string, unknown>): Promise<
   const verifyKeys = await readKeySet(values["verify-keys"] as string | undefined);
   const roots = values["jku-root"] as string[] | undefined;
   return {
-    ...remoteOptionsFromEnv(),
+    ...remoteOptionsFrom(values),
     ...(keys ? { keys } : {}),
     ...(verifyKeys ? { verifyKeys } : {}),
     ...(roots ? { jkuRoots: roots } : {}),
@@ -38,4 +41,18 @@ export async function openOptionsFrom(values: Record<string, unknown>): Promise<
 export function remoteOptionsFromEnv(): { remote?: RemoteOptions } {
   const authorization = process.env["CRYPTOTENSORS_HTTP_AUTHORIZATION"];
   return authorization ? { remote: { headers: { authorization } } } : {};
+}
+
+/**
+ * {@link remoteOptionsFromEnv} plus the command's `--allow-full-download`.
+ *
+ * @example
+ * ```ts
+ * await inspectFile(url, remoteOptionsFrom(values));
+ * ```
+ */
+export function remoteOptionsFrom(values: Record<string, unknown>): { remote?: RemoteOptions } {
+  const { remote } = remoteOptionsFromEnv();
+  if (values["allow-full-download"] !== true) return remote ? { remote } : {};
+  return { remote: { ...remote, allowFullDownload: true } };
 }

@@ -18,6 +18,7 @@ import { fetchRange, makeAgent, type RequestContext } from "./http-request.js";
 import { WirePool } from "./http-wire.js";
 import { type PinnedIdentity, remoteError } from "./range-response.js";
 import { ChunkCache, type RemoteCacheOptions } from "./chunk-cache.js";
+import { downloadWhole } from "./full-download.js";
 import { type FetchRange, placeIn, planRanges, scatter } from "./range-plan.js";
 
 /** Request headers for an authenticated store: sent with every request, never logged. */
@@ -43,6 +44,11 @@ export interface RemoteOptions {
   maxRangeBytes?: number;
   /** Wanted ranges at most this far apart share one request. Default 65,536. */
   maxGapBytes?: number;
+  /**
+   * For a server that ignores Range: download the whole file once (to a private temporary file)
+   * instead of refusing with ERR_REMOTE_NO_RANGES. Default false.
+   */
+  allowFullDownload?: boolean;
   /** Keep fetched ciphertext on disk, so that loading the same file again fetches no data. */
   cache?: RemoteCacheOptions;
   /** Cancels opening (reads take their own signal). */
@@ -142,11 +148,23 @@ export async function openHttpSource(
       }
       // An empty file has no range to serve: nginx answers it 200 with no body.
       if (meta.status === 200 && meta.total === 0) got = 0;
-      else if (meta.status === 200)
+      else if (meta.status === 200) {
+        if (options.allowFullDownload === true) {
+          const local = await downloadWhole(ctx, options.signal);
+          agent.destroy();
+          return {
+            identity: local.identity,
+            size: local.size,
+            stats,
+            read: local.read,
+            close: local.close,
+          };
+        }
         throw remoteError(
           "ERR_REMOTE_NO_RANGES",
-          `${ctx.name}: the server ignores Range requests (it answered 200 with the whole file); lazy loading needs a server that supports ranges`,
+          `${ctx.name}: the server ignores Range requests (it answered 200 with the whole file); lazy loading needs a server that supports ranges, or pass remote.allowFullDownload (CLI --allow-full-download) to download the whole file`,
         );
+      }
       if (meta.status === 416) {
         if (meta.total !== 0)
           throw remoteError(
@@ -410,6 +428,8 @@ function checkOptions(options: RemoteOptions): typeof DEFAULTS {
       throw new RangeError(`remote.${key} must be an integer >= ${min}`);
     settings[key] = value;
   }
+  if (options.allowFullDownload !== undefined && typeof options.allowFullDownload !== "boolean")
+    throw new TypeError("remote.allowFullDownload must be a boolean");
   const { cache } = options;
   if (cache !== undefined) {
     if (

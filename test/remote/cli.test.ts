@@ -1,16 +1,20 @@
 // The CLI reads http(s) URLs like paths: inspect (text and --json), verify and decrypt against
 // nginx on 127.0.0.1; a private location takes its Authorization from
 // CRYPTOTENSORS_HTTP_AUTHORIZATION, which never shows in the output.
-import { writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeySet, loadFile, saveFile } from "../../src/index.js";
-import { runCli } from "../cli/run-cli.js";
+import { CLI, runCli } from "../cli/run-cli.js";
 import { randomTensor } from "../integration/helpers.js";
+import { startFaultServer } from "../support/fault-server.js";
 import { type Nginx, startNginx } from "../support/nginx.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const TOKEN = "cli-token-7f3a";
+const execFileAsync = promisify(execFile);
 const dir = tempDir("ct-remote-cli-");
 const set = generateKeySet({ alg: "aes256gcm" });
 const tensors = { w: randomTensor(200_000), b: randomTensor(64) };
@@ -61,5 +65,34 @@ describe("CLI on URLs", () => {
     });
     expect(ok.status, ok.stderr).toBe(0);
     expect(ok.stdout + ok.stderr).not.toContain(TOKEN);
+  });
+
+  it("--allow-full-download reads a server that ignores Range; without it the URL is refused", async () => {
+    // The fault server lives in this process: the CLI runs as an asynchronous child.
+    const server = await startFaultServer(readFileSync(join(nginx.root, "m.ct")));
+    server.fault = () => "ignore-range";
+    const run = async (args: string[]) => {
+      try {
+        return { status: 0, ...(await execFileAsync(process.execPath, [CLI, ...args])) };
+      } catch (error) {
+        const failed = error as { code: number; stdout: string; stderr: string };
+        return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+      }
+    };
+    try {
+      const refused = await run(["inspect", server.url]);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain("ERR_REMOTE_NO_RANGES");
+      const full = await run([
+        "verify",
+        server.url,
+        "--keys",
+        join(dir, "k.json"),
+        "--allow-full-download",
+      ]);
+      expect(full.status, full.stderr).toBe(0);
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -117,6 +117,37 @@ describe("server faults", () => {
     expect(server.requests).toBe(1);
   });
 
+  it("with remote.allowFullDownload such a server is downloaded once, whole, and checked", async () => {
+    for (const backend of ["native", "fallback"] as const) {
+      server.reset();
+      server.fault = () => "ignore-range";
+      const loaded = await loadFile(server.url, {
+        ...pro,
+        backend,
+        remote: { ...fast, allowFullDownload: true },
+      });
+      expect(Buffer.from(loaded["big"]!.data).equals(big.data)).toBe(true);
+      expect(server.requests).toBe(2); // the refused range (body never drained) + one download
+    }
+    // A truncated download is retried, and refused typed when it stays truncated.
+    server.reset();
+    server.fault = (n) => (n === 1 ? "truncate" : "ignore-range");
+    const retried = await load({ allowFullDownload: true });
+    expect(Buffer.from(retried["small"]!.data).equals(small.data)).toBe(true);
+    server.reset();
+    server.fault = (n) => (n === 0 ? "ignore-range" : "truncate");
+    await expectCode(load({ allowFullDownload: true }), "ERR_REMOTE_PROTOCOL");
+    expect(server.requests).toBe(1 + 1 + fast.retries);
+    // The policy is still decided from the verified header: no claims, no tensors.
+    server.reset();
+    server.fault = () => "ignore-range";
+    await expectCode(
+      loadFile(server.url, { keys: set, remote: { ...fast, allowFullDownload: true } }),
+      "ERR_POLICY_DENIED",
+    );
+    await expect(load({ allowFullDownload: "yes" })).rejects.toThrow(TypeError);
+  });
+
   it("a file replaced mid-read (new ETag) is an error, never a mix", async () => {
     server.reset();
     server.fault = (n) => {

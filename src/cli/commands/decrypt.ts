@@ -10,13 +10,14 @@ import {
 } from "../model-commands.js";
 import { interruptible } from "../interrupt.js";
 import { progressReporter } from "../progress.js";
-import { openOptionsFrom, TRUST_OPTIONS } from "../trust-options.js";
+import { openOptionsFrom, REMOTE_OPTIONS, TRUST_OPTIONS } from "../trust-options.js";
 
 export async function decrypt(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
     {
       ...TRUST_OPTIONS,
+      ...REMOTE_OPTIONS,
       ...MODEL_OPTIONS,
       quiet: { type: "boolean" },
       "allow-plain": { type: "boolean" },

@@ -3,13 +3,16 @@ import { type FileDescription, inspectFile } from "../../index.js";
 import { parse } from "../args.js";
 import { inspectDirectory, isModelTarget } from "../model-commands.js";
 import { terminalSafe, terminalSafeJson } from "../terminal-text.js";
-import { remoteOptionsFromEnv } from "../trust-options.js";
+import { REMOTE_OPTIONS, remoteOptionsFrom } from "../trust-options.js";
 
 export async function inspect(argv: string[]): Promise<number> {
-  const { values, positionals } = parse(argv, { json: { type: "boolean" } }, ["IN"]);
+  const { values, positionals } = parse(argv, { json: { type: "boolean" }, ...REMOTE_OPTIONS }, [
+    "IN",
+  ]);
   const input = positionals[0] as string;
-  if (await isModelTarget(input)) return inspectDirectory(input, values.json === true);
-  const d = await inspectFile(input, remoteOptionsFromEnv());
+  if (await isModelTarget(input))
+    return inspectDirectory(input, values.json === true, remoteOptionsFrom(values));
+  const d = await inspectFile(input, remoteOptionsFrom(values));
   if (values.json) {
     const summary = { ...d, ...sizes(d) };
     process.stdout.write(`${terminalSafeJson(JSON.stringify(summary, null, 2))}\n`);

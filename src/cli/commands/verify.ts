@@ -9,13 +9,14 @@ import {
 } from "../model-commands.js";
 import { interruptible } from "../interrupt.js";
 import { terminalSafe } from "../terminal-text.js";
-import { openOptionsFrom, TRUST_OPTIONS } from "../trust-options.js";
+import { openOptionsFrom, REMOTE_OPTIONS, TRUST_OPTIONS } from "../trust-options.js";
 
 export async function verify(argv: string[]): Promise<number> {
   const { values, positionals } = parse(
     argv,
     {
       ...TRUST_OPTIONS,
+      ...REMOTE_OPTIONS,
       ...MODEL_OPTIONS,
       "allow-unauthenticated": { type: "boolean" },
       json: { type: "boolean" },
