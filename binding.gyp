@@ -25,6 +25,7 @@
         "native/arena.cc",
         "native/bench-copy.cc",
         "native/cipher.cc",
+        "native/cipher-split.cc",
         "native/file-handle.cc",
         "native/mapped-file.cc",
         "native/memory-file.cc",

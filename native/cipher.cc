@@ -9,16 +9,8 @@
 #include <memory>
 #include <new>
 
+#include "cipher-owners.h"
 #include "status.h"
-
-#if CT_HAVE_IPSEC_MB
-// Without LINUX the header declares gcm_key_data without its 64-byte alignment, and the VAES
-// kernels use aligned loads on it.
-#ifndef LINUX
-#define LINUX 1
-#endif
-#include <intel-ipsec-mb.h>
-#endif
 
 namespace ct {
 
@@ -90,48 +82,6 @@ const char* AesEngineName(AesEngine engine) {
   return engine == AesEngine::kIpsecMb ? "ipsec-mb" : "openssl";
 }
 
-namespace {
-
-// RAII owners with the libraries' own free functions.
-struct EvpCtxFree {
-  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
-};
-using EvpCtxPtr = std::unique_ptr<EVP_CIPHER_CTX, EvpCtxFree>;
-
-#if CT_HAVE_IPSEC_MB
-struct MbMgrFree {
-  void operator()(IMB_MGR* mgr) const { free_mb_mgr(mgr); }
-};
-using MbMgrPtr = std::unique_ptr<IMB_MGR, MbMgrFree>;
-
-// The expanded key schedule: wiped, then freed.
-struct GcmKeyFree {
-  void operator()(struct gcm_key_data* keyData) const {
-    OPENSSL_cleanse(keyData, sizeof(struct gcm_key_data));
-    std::free(keyData);
-  }
-};
-using GcmKeyPtr = std::unique_ptr<struct gcm_key_data, GcmKeyFree>;
-#endif
-
-}  // namespace
-
-struct ThreadCipher::Evp {
-  EvpCtxPtr ctx;
-  const EVP_CIPHER* cipher = nullptr;  // the cipher ctx was last initialised with
-};
-
-#if CT_HAVE_IPSEC_MB
-struct ThreadCipher::Ipsec {
-  MbMgrPtr mgr;
-  GcmKeyPtr keyData;  // 64-byte aligned, from aligned_alloc
-  gcm_context_data context;
-  ~Ipsec() { OPENSSL_cleanse(&context, sizeof context); }
-};
-#else
-struct ThreadCipher::Ipsec {};
-#endif
-
 ThreadCipher& ThreadCipher::Current() {
   thread_local ThreadCipher cipher;
   return cipher;
@@ -158,6 +108,7 @@ int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
   keyed_ = true;
   evpKeyed_ = false;
   ipsecKeyed_ = false;
+  if (split_) split_->Wipe();
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (!ipsec_) {
@@ -360,6 +311,7 @@ void ThreadCipher::Wipe() {
     evp_->ctx.reset();
     evp_->cipher = nullptr;
   }
+  if (split_) split_->Wipe();
   evpKeyed_ = false;
   ipsecKeyed_ = false;
 }

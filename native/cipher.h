@@ -42,6 +42,17 @@ class ThreadCipher {
   int64_t DecryptBegin(const uint8_t* iv);
   int64_t DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   int64_t DecryptFinish(const uint8_t* tag);
+  // Verify, then decrypt, in two passes over the same bytes (cipher-split.cc), for destinations
+  // that must never hold unverified plaintext: AuthBegin(iv), AuthUpdate(ciphertext) any number
+  // of times and AuthFinish(tag) check the tag and produce no plaintext (GHASH, resp. Poly1305,
+  // alone); StreamBegin(iv) and StreamUpdate(src, dst, n) then apply the keystream alone
+  // (AES-CTR from inc32(J0), resp. ChaCha20 from block 1). Every StreamUpdate of a message but
+  // its last must cover a multiple of 64 bytes. AuthFinish: kOk or kDecryptFailed.
+  int64_t AuthBegin(const uint8_t* iv);
+  int64_t AuthUpdate(const uint8_t* ciphertext, size_t length);
+  int64_t AuthFinish(const uint8_t* tag);
+  int64_t StreamBegin(const uint8_t* iv);
+  int64_t StreamUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   // Encrypts `length` bytes (src may equal dst) and writes the 16-byte tag.
   int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length, uint8_t* tag);
   void Wipe();
@@ -54,11 +65,14 @@ class ThreadCipher {
   ThreadCipher();
   bool UsesIpsec() const;
   int64_t EvpKey();
+  int64_t SplitReady();
 
   struct Evp;
   struct Ipsec;
+  struct Split;
   std::unique_ptr<Evp> evp_;
   std::unique_ptr<Ipsec> ipsec_;
+  std::unique_ptr<Split> split_;
   AeadAlgorithm algorithm_ = AeadAlgorithm::kAes256Gcm;
   AesEngine engine_ = AesEngine::kOpenSsl;
   bool keyed_ = false;
