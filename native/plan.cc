@@ -92,68 +92,80 @@ constexpr size_t kLandPiece = size_t{128} << 10;
 
 struct Feed {
   ThreadCipher* cipher;
-  uint8_t* landed;   // where the pieces land
-  uint8_t* plain;    // where their plaintext goes (== landed for in place)
-  size_t plainStep;  // 0: every piece's plaintext goes to `plain` itself (discarded)
+  uint8_t* landed;  // where the current slice lands
 };
 
-int64_t FeedPiece(void* arg, size_t pos, size_t n) {
+// Consumers of landed pieces: the fused AEAD in place, or the tag's hash alone.
+int64_t DecryptPieceInPlace(void* arg, size_t pos, size_t n) {
   auto* feed = static_cast<Feed*>(arg);
-  uint8_t* out = feed->plainStep == 0 ? feed->plain : feed->plain + pos;
-  return feed->cipher->DecryptUpdate(feed->landed + pos, out, n);
+  return feed->cipher->DecryptUpdate(feed->landed + pos, feed->landed + pos, n);
 }
 
-// A unit small enough for the scratch buffer: ciphertext lands there once (from the mapping or
-// with pread) and is decrypted in place piece by piece as it lands; once the tag over exactly
-// those bytes has verified, the plaintext is copied to `dest`. Every byte the tag covers is thus
-// the byte decrypted, whatever another process writes to the file meanwhile, and the caller
-// never sees plaintext whose tag has not verified.
-int64_t DecryptViaScratch(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
-                          const Unit& unit, uint8_t* dest) {
+int64_t AuthPiece(void* arg, size_t pos, size_t n) {
+  auto* feed = static_cast<Feed*>(arg);
+  return feed->cipher->AuthUpdate(feed->landed + pos, n);
+}
+
+// Lands [fileStart, fileStart + length) in `landed` (the only read of the file) in slices of
+// kReadPiece, handing each kLandPiece piece to `consume` while it is still in the L2 cache.
+int64_t Land(const MappedFile& file, uint64_t fileStart, uint64_t length, uint8_t* landed,
+             MappedFile::Consumer consume, Feed* feed) {
+  int64_t status = kOk;
+  for (uint64_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
+    size_t slice = static_cast<size_t>(std::min(kReadPiece, length - pos));
+    feed->landed = landed + pos;
+    status = file.CopyOut(fileStart + pos, landed + pos, slice, kLandPiece, consume, feed);
+  }
+  return status;
+}
+
+// A destination nobody can observe before the plan completes (PlanEntry::destPrivate): the
+// ciphertext lands there and each piece is decrypted in place by the fused AEAD while it is
+// hot. Plaintext of a message whose tag then fails never escapes: the failed plan wipes every
+// destination before it reports.
+int64_t DecryptInPrivateDestination(const MappedFile& file, ThreadCipher& cipher,
+                                    uint64_t fileStart, const Unit& unit, uint8_t* dest) {
+  int64_t status = cipher.DecryptBegin(unit.iv);
+  Feed feed{&cipher, dest};
+  if (status == kOk) status = Land(file, fileStart, unit.length, dest, DecryptPieceInPlace, &feed);
+  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+  return status;
+}
+
+// A destination the caller can observe, unit small enough for the scratch buffer (a v2 chunk):
+// the ciphertext lands in scratch, the tag is checked over exactly those bytes (hash alone, each
+// piece while hot), and only then is the keystream applied from scratch into the destination.
+// The destination receives nothing but verified plaintext, whatever another process writes to
+// the file meanwhile.
+int64_t VerifyInScratchThenDecrypt(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
+                                   const Unit& unit, uint8_t* dest) {
   const size_t length = static_cast<size_t>(unit.length);
   uint8_t* scratch = Scratch::Current().Get(length);
   if (scratch == nullptr) return kInternal;
-  int64_t status = cipher.DecryptBegin(unit.iv);
-  Feed feed{&cipher, scratch, scratch, 1};
-  for (size_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
-    size_t slice = static_cast<size_t>(std::min<uint64_t>(kReadPiece, length - pos));
-    feed.landed = scratch + pos;
-    feed.plain = scratch + pos;
-    status = file.CopyOut(fileStart + pos, scratch + pos, slice, kLandPiece, FeedPiece, &feed);
-  }
-  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
-  if (status != kOk) return status;
-  if (length > 0) std::memcpy(dest, scratch, length);
-  return kOk;
+  int64_t status = cipher.AuthBegin(unit.iv);
+  Feed feed{&cipher, scratch};
+  if (status == kOk) status = Land(file, fileStart, length, scratch, AuthPiece, &feed);
+  if (status == kOk) status = cipher.AuthFinish(unit.tag);
+  if (status == kOk) status = cipher.StreamBegin(unit.iv);
+  if (status == kOk) status = cipher.StreamUpdate(scratch, dest, length);
+  return status;
 }
 
-// A unit larger than the scratch buffer (a v1 tensor of hundreds of MiB is one AEAD message).
-// Pass 1 lands the ciphertext in the destination (the only read of the file) and runs the AEAD
-// over each piece as it lands, into scratch, discarding the plaintext, to verify the tag. Pass 2
-// decrypts the destination in place, so plaintext appears there only once the tag over exactly
-// those bytes has verified. (Only the caller, writing into its own destination while the read
-// is in flight, could change them between the passes; pass 2 checks the tag again, and a
-// mismatch then fails the plan, which wipes the destination.)
-int64_t DecryptInDestination(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
-                             const Unit& unit, uint8_t* dest) {
-  const uint64_t length = unit.length;
-  uint8_t* scratch = Scratch::Current().Get(kLandPiece);
-  if (scratch == nullptr) return kInternal;
-  int64_t status = cipher.DecryptBegin(unit.iv);
-  Feed feed{&cipher, nullptr, scratch, 0};
-  for (uint64_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
-    size_t slice = static_cast<size_t>(std::min(kReadPiece, length - pos));
-    feed.landed = dest + pos;
-    status = file.CopyOut(fileStart + pos, dest + pos, slice, kLandPiece, FeedPiece, &feed);
-  }
-  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
-  if (status != kOk) return status;
-  status = cipher.DecryptBegin(unit.iv);
-  for (uint64_t pos = 0; status == kOk && pos < length; pos += kReadPiece) {
-    size_t slice = static_cast<size_t>(std::min(kReadPiece, length - pos));
-    status = cipher.DecryptUpdate(dest + pos, dest + pos, slice);
-  }
-  if (status == kOk) status = cipher.DecryptFinish(unit.tag);
+// A destination the caller can observe, unit larger than the scratch buffer (a v1 tensor of
+// hundreds of MiB is one AEAD message): the ciphertext lands in the destination (the only read
+// of the file) and the tag is checked over each piece as it lands (hash alone); the keystream
+// is then applied in place. The destination holds ciphertext, never unverified plaintext. (Only
+// the caller, writing into its own destination while the read is in flight, could change bytes
+// between the passes; it then gets the keystream applied to what it wrote, nothing from the
+// file that failed authentication.)
+int64_t VerifyInDestinationThenDecrypt(const MappedFile& file, ThreadCipher& cipher,
+                                       uint64_t fileStart, const Unit& unit, uint8_t* dest) {
+  int64_t status = cipher.AuthBegin(unit.iv);
+  Feed feed{&cipher, dest};
+  if (status == kOk) status = Land(file, fileStart, unit.length, dest, AuthPiece, &feed);
+  if (status == kOk) status = cipher.AuthFinish(unit.tag);
+  if (status == kOk) status = cipher.StreamBegin(unit.iv);
+  if (status == kOk) status = cipher.StreamUpdate(dest, dest, static_cast<size_t>(unit.length));
   return status;
 }
 
@@ -165,9 +177,14 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit) {
 
   ThreadCipher& cipher = ThreadCipher::Current();
   if (cipher.Key(entry.algorithm, entry.key) != kOk) return kInternal;
-  int64_t status = unit.length <= kScratchMax
-                       ? DecryptViaScratch(file, cipher, fileStart, unit, dest)
-                       : DecryptInDestination(file, cipher, fileStart, unit, dest);
+  int64_t status;
+  if (entry.destPrivate) {
+    status = DecryptInPrivateDestination(file, cipher, fileStart, unit, dest);
+  } else if (unit.length <= kScratchMax) {
+    status = VerifyInScratchThenDecrypt(file, cipher, fileStart, unit, dest);
+  } else {
+    status = VerifyInDestinationThenDecrypt(file, cipher, fileStart, unit, dest);
+  }
   // A tag that fails on a file that shrank meanwhile is reported as the truncation it is.
   if (status == kDecryptFailed && !file.StillCovers(fileStart + unit.length)) return kTruncated;
   return status;

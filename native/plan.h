@@ -39,11 +39,16 @@ struct PlanResult {
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
 // pool in entry order (give entries in file-offset order for sequential I/O). Every ciphertext
 // byte is read from the file exactly once (from the mapping, guarded against truncation, or with
-// pread) into memory the reader owns, and the tag is checked over those bytes: a unit of up to
-// 8 MiB (a v2 chunk) is decrypted and verified in the thread's scratch buffer and only then copied
-// to its destination; a larger unit (a v1 tensor) lands in its destination as ciphertext, is
-// verified, then decrypted in place. A destination therefore never holds plaintext whose tag has
-// not verified. On a failure every decrypt destination is wiped.
+// pread) into memory the reader owns, in 128 KiB pieces consumed while they are in the L2 cache,
+// and the tag is checked over exactly those bytes:
+//  - a private destination (PlanEntry::destPrivate) receives the ciphertext, and each piece is
+//    decrypted in place by the fused AEAD (one pass);
+//  - otherwise the tag is verified first and the keystream applied after (ThreadCipher's split
+//    primitives, about one AEAD pass in all): a unit of up to 8 MiB (a v2 chunk) lands in the
+//    thread's scratch buffer and is decrypted from there into its destination; a larger one (a
+//    v1 tensor) lands in its destination as ciphertext and is decrypted there in place.
+// A caller-visible destination therefore never holds plaintext whose tag has not verified. On a
+// failure every decrypt destination is wiped.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
 
 // Threads a plan may use (the pool's width).

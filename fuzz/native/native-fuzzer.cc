@@ -5,7 +5,8 @@
 //
 //   byte 0      mode: bit 0 seal the range first (so tags verify and plaintext is compared),
 //               bit 1 truncate the file after open, bits 2+7 grow the range past 1 MiB (threads),
-//               bits 3-4 algorithm, bits 5-6 thread count of the single-request API
+//               bits 3-4 algorithm, bits 5-6 thread count of the single-request API (plan API:
+//               bit 5 marks the destination private, PlanEntry::destPrivate)
 //   bytes 1-8   file offset (LE; any value, also far beyond the file)
 //   bytes 9-12  length (LE, capped)        bytes 13-16 chunk size (LE; 0 = whole)
 //   bytes 17-20 first chunk (LE)           bytes 21-52 key   bytes 53-64 base IV
@@ -53,8 +54,10 @@ struct Job {
 
 #if __has_include("plan.h")
 // Plan API (native fast path): entries run over the shared pool, ciphertext read from the mapping.
-int64_t Decrypt(const Job& job, const ct::MappedFile& file, uint8_t* dest, unsigned /*threads*/) {
+int64_t Decrypt(const Job& job, const ct::MappedFile& file, uint8_t* dest, unsigned threads) {
   ct::PlanEntry entry;
+  // Both read paths: decrypt in place in a private destination, or verify, then decrypt.
+  entry.destPrivate = ((threads - 1) & 1) != 0;
   entry.decrypt = true;
   entry.algorithm = job.algorithm;
   entry.key = job.key;

@@ -1,7 +1,8 @@
 // Known answers for both AES-GCM engines of the addon (ipsec-mb and OpenSSL) against node:crypto:
-// every algorithm, lengths around 0, the AES block and the chunk size, multi-MiB, and every
-// destination alignment 0..63 — for decryption (decryptInto, runPlan) and for sealing (seal).
+// every algorithm, lengths around 0, the AES block, the chunk size and the 128 KiB landing piece,
+// multi-MiB, a v1 tensor above the scratch size, and every destination alignment 0..63 — for decryption (decryptInto, runPlan) and for sealing (seal).
 import { createCipheriv, randomBytes, type CipherGCMTypes } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
 import { loadNativeBinding } from "../../src/native/addon.js";
@@ -28,7 +29,23 @@ const ENGINES = nativeInfo().ipsecMbUsable
   ? (["ipsec-mb", "openssl"] as const)
   : (["openssl"] as const);
 const CHUNK = 64 * 1024;
-const LENGTHS = [0, 1, 15, 16, 17, CHUNK - 1, CHUNK, CHUNK + 1, 3 * 1024 * 1024 + 5];
+// 128 KiB: the pieces in which ciphertext lands and is hashed or decrypted while hot (plan.cc).
+const PIECE = 128 * 1024;
+const LENGTHS = [
+  0,
+  1,
+  15,
+  16,
+  17,
+  CHUNK - 1,
+  CHUNK,
+  CHUNK + 1,
+  PIECE - 1,
+  PIECE + 17,
+  3 * 1024 * 1024 + 5,
+];
+// Above the 8 MiB scratch buffer a v1 message is verified in its destination, then decrypted.
+const OVER_SCRATCH = 9 * 1024 * 1024 + 17;
 const IDS = { aes128gcm: 0, aes256gcm: 1, chacha20poly1305: 2 } as const;
 const NODE_NAMES = {
   aes128gcm: "aes-128-gcm",
@@ -77,6 +94,26 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
         }
       },
     );
+
+    it("decrypts a v1 tensor above the scratch size, and refuses it with one byte flipped", async () => {
+      setAesEngine(engine);
+      const f = writeEncrypted(dir, `big${counter++}`, algorithm, OVER_SCRATCH, 0);
+      for (const offset of [0, 13])
+        expect((await decryptAt(f, algorithm, 0, offset)).equals(f.plain)).toBe(true);
+      const bytes = readFileSync(f.path);
+      bytes[f.dataStart + OVER_SCRATCH - 3]! ^= 0x40;
+      writeFileSync(f.path, bytes);
+      const file = await getBackend("native").open(f.path);
+      try {
+        const dest = new Uint8Array(OVER_SCRATCH).fill(7);
+        await expect(file.decryptInto(requestFor(f, algorithm, 0), dest)).rejects.toSatisfy(
+          (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
+        );
+        expect(dest.every((b) => b === 0)).toBe(true);
+      } finally {
+        await file.close();
+      }
+    });
 
     it("decrypts into every destination alignment 0..63", async () => {
       setAesEngine(engine);
