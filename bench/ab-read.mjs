@@ -23,8 +23,12 @@ async function loadDist(dist) {
   return { ...api, ...native };
 }
 
-// Child: one build, one file, one engine; prints {warm, fresh} best and median GB/s.
-async function child([dist, file, keysJson, engine, mib]) {
+/**
+ * Child: one build, one file, one engine; prints {warm, fresh} best and median GB/s.
+ * @param {string[]} args DIST FILE KEYS_JSON ENGINE MIB
+ */
+async function child(args) {
+  const [dist = "", file = "", keysJson = "", engine = "", mib = ""] = args;
   const api = await loadDist(dist);
   api.setAesEngine(engine);
   const bytes = Number(mib) << 20;
