@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
 import { loadNativeBinding } from "../../src/native/addon.js";
-import { getBackend, nativeInfo, setAesEngine } from "../../src/native/index.js";
+import { allocateArena, getBackend, nativeInfo, setAesEngine } from "../../src/native/index.js";
 import {
   ALGORITHMS,
   chunkIvOf,
@@ -54,15 +54,19 @@ const NODE_NAMES = {
 } as const;
 
 let counter = 0;
+// An arena destination is written by the addon's threads directly (verify, then decrypt with the
+// split primitives); any other goes through addon staging (private: fused AEAD in place).
 async function decryptAt(
   f: Fixture,
   algorithm: AeadAlgorithm,
   chunkSize: number,
   offset: number,
+  arena = false,
 ): Promise<Buffer> {
   const file = await getBackend("native").open(f.path);
   try {
-    const backing = new Uint8Array(f.plain.length + offset + 64).fill(0xa5);
+    const size = f.plain.length + offset + 64;
+    const backing = new Uint8Array(arena ? allocateArena(size) : size).fill(0xa5);
     await file.decryptInto(
       requestFor(f, algorithm, chunkSize),
       backing.subarray(offset, offset + f.plain.length),
@@ -89,8 +93,12 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
         setAesEngine(engine);
         for (const chunkSize of [CHUNK, 0]) {
           const f = writeEncrypted(dir, `e${counter++}`, algorithm, length, chunkSize);
-          for (const offset of [0, 1, 13, 63])
-            expect((await decryptAt(f, algorithm, chunkSize, offset)).equals(f.plain)).toBe(true);
+          for (const offset of [0, 1, 13, 63]) {
+            for (const arena of [false, true]) {
+              const got = await decryptAt(f, algorithm, chunkSize, offset, arena);
+              expect(got.equals(f.plain)).toBe(true);
+            }
+          }
         }
       },
     );
@@ -98,18 +106,22 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
     it("decrypts a v1 tensor above the scratch size, and refuses it with one byte flipped", async () => {
       setAesEngine(engine);
       const f = writeEncrypted(dir, `big${counter++}`, algorithm, OVER_SCRATCH, 0);
-      for (const offset of [0, 13])
-        expect((await decryptAt(f, algorithm, 0, offset)).equals(f.plain)).toBe(true);
+      for (const offset of [0, 13]) {
+        for (const arena of [false, true])
+          expect((await decryptAt(f, algorithm, 0, offset, arena)).equals(f.plain)).toBe(true);
+      }
       const bytes = readFileSync(f.path);
       bytes[f.dataStart + OVER_SCRATCH - 3]! ^= 0x40;
       writeFileSync(f.path, bytes);
       const file = await getBackend("native").open(f.path);
       try {
-        const dest = new Uint8Array(OVER_SCRATCH).fill(7);
-        await expect(file.decryptInto(requestFor(f, algorithm, 0), dest)).rejects.toSatisfy(
-          (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
-        );
-        expect(dest.every((b) => b === 0)).toBe(true);
+        for (const arena of [false, true]) {
+          const dest = new Uint8Array(arena ? allocateArena(OVER_SCRATCH) : OVER_SCRATCH).fill(7);
+          await expect(file.decryptInto(requestFor(f, algorithm, 0), dest)).rejects.toSatisfy(
+            (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
+          );
+          expect(dest.every((b) => b === 0)).toBe(true);
+        }
       } finally {
         await file.close();
       }
@@ -118,8 +130,10 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
     it("decrypts into every destination alignment 0..63", async () => {
       setAesEngine(engine);
       const f = writeEncrypted(dir, `a${counter++}`, algorithm, 3 * 4096 + 7, 4096);
-      for (let offset = 0; offset < 64; offset++)
-        expect((await decryptAt(f, algorithm, 4096, offset)).equals(f.plain)).toBe(true);
+      for (let offset = 0; offset < 64; offset++) {
+        for (const arena of [false, true])
+          expect((await decryptAt(f, algorithm, 4096, offset, arena)).equals(f.plain)).toBe(true);
+      }
     });
 
     it("refuses a flipped ciphertext bit or tag bit, and wipes the destination", async () => {
@@ -129,6 +143,13 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
       try {
         const tags = Buffer.from(f.sealed.tags);
         tags[16 + 3]! ^= 0x10;
+        const arenaDest = new Uint8Array(allocateArena(f.plain.length)).fill(7);
+        await expect(
+          file.decryptInto({ ...requestFor(f, algorithm, CHUNK), tags }, arenaDest),
+        ).rejects.toSatisfy(
+          (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
+        );
+        expect(arenaDest.every((b) => b === 0)).toBe(true);
         const dest = new Uint8Array(f.plain.length).fill(7);
         await expect(
           file.decryptInto({ ...requestFor(f, algorithm, CHUNK), tags }, dest),
