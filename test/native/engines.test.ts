@@ -66,7 +66,7 @@ async function decryptAt(
   const file = await getBackend("native").open(f.path);
   try {
     const size = f.plain.length + offset + 64;
-    const backing = new Uint8Array(arena ? allocateArena(size) : size).fill(0xa5);
+    const backing = (arena ? new Uint8Array(allocateArena(size)) : new Uint8Array(size)).fill(0xa5);
     await file.decryptInto(
       requestFor(f, algorithm, chunkSize),
       backing.subarray(offset, offset + f.plain.length),
@@ -116,7 +116,9 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
       const file = await getBackend("native").open(f.path);
       try {
         for (const arena of [false, true]) {
-          const dest = new Uint8Array(arena ? allocateArena(OVER_SCRATCH) : OVER_SCRATCH).fill(7);
+          const dest = (
+            arena ? new Uint8Array(allocateArena(OVER_SCRATCH)) : new Uint8Array(OVER_SCRATCH)
+          ).fill(7);
           await expect(file.decryptInto(requestFor(f, algorithm, 0), dest)).rejects.toSatisfy(
             (e: unknown) => e instanceof CryptoTensorsError && e.code === "ERR_DECRYPTION_FAILED",
           );

@@ -158,7 +158,7 @@ describe("no plaintext before its tag verifies (issue 20 item 2)", () => {
         const file = await getBackend(arena ? "native" : backendName).open(f.path);
         try {
           for (let round = 0; round < 3; round++) {
-            const dest = new Uint8Array(arena ? allocateArena(length) : length);
+            const dest = arena ? new Uint8Array(allocateArena(length)) : new Uint8Array(length);
             let done = false;
             let polls = 0;
             let seen = false;
