@@ -49,11 +49,16 @@ export type StatusError = (
 ) => CryptoTensorsError | null | undefined;
 
 /**
- * Reusable staging windows: at most two are kept between plans (wiped when returned: they held
- * plaintext); more are allocated when plans overlap, and dropped after.
+ * Reusable staging windows: at most two are kept between plans; more are allocated when plans
+ * overlap, and dropped after. The bytes a window held are wiped (they were plaintext) once the
+ * event loop has nothing else to do, not at every release: back-to-back plans (a readAll's 64 MiB
+ * batches) overwrite them anyway, and one wipe per burst costs a fraction of one per plan.
  */
 export class StagingPool {
   readonly #spare: Uint8Array[] = [];
+  /** Bytes of each window (spare or in use) that may still hold data. */
+  readonly #dirty = new Map<Uint8Array, number>();
+  #wipe: NodeJS.Immediate | undefined;
 
   constructor(private readonly allocate: (bytes: number) => Uint8Array) {}
 
@@ -64,14 +69,32 @@ export class StagingPool {
     return this.allocate(Math.max(bytes, Math.min(STAGING_WINDOW, 1 << 20)));
   }
 
-  /** Gives a window back; `used` bytes of it held data and are wiped. */
+  /** Gives a window back; its first `used` bytes held data. */
   release(window: Uint8Array, used: number): void {
-    if (used > 0) window.fill(0, 0, Math.min(used, window.byteLength));
-    if (window.byteLength > STAGING_WINDOW) return;
+    const dirty = Math.min(window.byteLength, Math.max(used, this.#dirty.get(window) ?? 0));
+    this.#dirty.delete(window);
+    if (window.byteLength > STAGING_WINDOW) {
+      if (dirty > 0) window.fill(0, 0, dirty);
+      return;
+    }
     // Keep the two largest: a window that fits a large request fits a small one too.
     this.#spare.push(window);
     this.#spare.sort((a, b) => b.byteLength - a.byteLength);
-    this.#spare.length = Math.min(this.#spare.length, 2);
+    for (const dropped of this.#spare.splice(2)) {
+      const extent = dropped === window ? dirty : (this.#dirty.get(dropped) ?? 0);
+      if (extent > 0) dropped.fill(0, 0, extent);
+      this.#dirty.delete(dropped);
+    }
+    if (!this.#spare.includes(window) || dirty === 0) return;
+    this.#dirty.set(window, dirty);
+    this.#wipe ??= setImmediate(() => {
+      this.#wipe = undefined;
+      for (const spare of this.#spare) {
+        const extent = this.#dirty.get(spare);
+        if (extent !== undefined) spare.fill(0, 0, extent);
+        this.#dirty.delete(spare);
+      }
+    });
   }
 }
 

@@ -17,7 +17,7 @@ import {
   type TensorInput,
 } from "../../src/index.js";
 import { loadNativeBinding } from "../../src/native/addon.js";
-import { STAGING_WINDOW } from "../../src/native/staging.js";
+import { STAGING_WINDOW, StagingPool } from "../../src/native/staging.js";
 import { arenaLayout } from "../../src/reader/read-all.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
 
@@ -137,6 +137,40 @@ describe("destinations the addon does not own are staged (issue 11 finding 3)", 
         await file.close();
       }
     }
+  });
+});
+
+describe("staging pool", () => {
+  it("wipes what a window held once the event loop is idle, never a window in use, and keeps two", async () => {
+    const made: Uint8Array[] = [];
+    const pool = new StagingPool((bytes) => {
+      made.push(new Uint8Array(bytes));
+      return made.at(-1) as Uint8Array;
+    });
+    const idle = () => new Promise((resolve) => setImmediate(resolve));
+    const a = pool.acquire(100);
+    const b = pool.acquire(100);
+    a.fill(7, 0, 100);
+    b.fill(7, 0, 50);
+    pool.release(a, 100);
+    pool.release(b, 50);
+    expect(a[99]).toBe(7); // not yet: the next plan of a burst overwrites it anyway
+    const again = pool.acquire(10); // in use when the wipe runs: left alone
+    expect([a, b]).toContain(again);
+    await idle();
+    expect(again[49]).toBe(7);
+    const other = again === a ? b : a;
+    expect(isZero(other)).toBe(true);
+    pool.release(again, 10);
+    await idle();
+    expect(isZero(again)).toBe(true);
+    // A third window is dropped (wiped at once); the two kept serve the next plans.
+    const third = [pool.acquire(10), pool.acquire(10), pool.acquire(10)];
+    for (const w of third) w.fill(9, 0, 10);
+    for (const w of third) pool.release(w, 10);
+    expect(made.length).toBe(3);
+    await idle();
+    for (const w of made) expect(isZero(w)).toBe(true);
   });
 });
 
