@@ -229,7 +229,7 @@ section(r, () =>
     "peak RSS of a full encrypted load into a caller arena <= model + 64 MiB",
     `${r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"]} MiB over`,
     r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64,
-    `Node baseline RSS ${r.rows[0]["RSS before MiB"]} MiB`,
+    `Node + package RSS before opening ${r.rows[0]["RSS before MiB"]} MiB; the load itself adds ${r.rows[0]["peak - before - model MiB"]} MiB (plaintext ${r.rows[1]?.["peak - before - model MiB"]})`,
   ),
 );
 

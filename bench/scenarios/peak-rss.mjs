@@ -37,6 +37,8 @@ const rows = Object.entries(results).map(([label, r]) => ({
   "RSS before MiB": +(r.before / MiB).toFixed(1),
   "peak RSS MiB": +(r.peak / MiB).toFixed(1),
   "peak - model MiB": +((r.peak - model.bytes) / MiB).toFixed(1),
+  // What the load itself adds beyond the arena, without Node's and the package's own resident set.
+  "peak - before - model MiB": +((r.peak - r.before - model.bytes) / MiB).toFixed(1),
 }));
 const ratios = {
   "encrypted peak RSS - model bytes, MiB (target <= 64)": +(
