@@ -43,6 +43,9 @@ export class WireTimeout extends Error {}
 /** The response carried more bytes than its Content-Length. */
 export class WireOverrun extends Error {}
 
+/** The pool was destroyed (the source closed) while a request waited for a connection. */
+export class WireClosed extends Error {}
+
 const HEAD_LIMIT = 64 << 10;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
@@ -193,50 +196,61 @@ class WireConnection {
 }
 
 /**
- * Keep-alive connections to one origin (at most `maxIdle` kept), for {@link wireGet}.
+ * At most `maxConnections` keep-alive connections to one origin, shared by every request of a
+ * source (a caller past the bound waits for one to be free), for {@link attemptWire}.
  *
  * @example
  * ```ts
  * const pool = new WirePool(new URL("http://127.0.0.1:8080/m.safetensors"), 6);
+ * const { connection } = await pool.acquire();
+ * pool.release(connection);
  * pool.destroy();
  * ```
  */
 export class WirePool {
   readonly #idle: WireConnection[] = [];
   readonly #all = new Set<WireConnection>();
+  readonly #waiting: (() => void)[] = [];
   #destroyed = false;
 
   constructor(
     readonly url: URL,
-    private readonly maxIdle: number,
+    private readonly maxConnections: number,
   ) {}
 
-  /** An idle connection (`reused`) or a new one. */
-  acquire(): { connection: WireConnection; reused: boolean } {
-    const idle = this.#idle.pop();
-    if (idle !== undefined) {
-      idle.socket.ref();
-      return { connection: idle, reused: true };
+  /** An idle connection (`reused`), else a new one within the bound, else the next one freed. */
+  async acquire(): Promise<{ connection: WireConnection; reused: boolean }> {
+    for (;;) {
+      if (this.#destroyed) throw new WireClosed("the source was closed");
+      const idle = this.#idle.pop();
+      if (idle !== undefined) {
+        idle.socket.ref();
+        return { connection: idle, reused: true };
+      }
+      if (this.#all.size < this.maxConnections) {
+        const connection = new WireConnection(this.url, (closed) => {
+          this.#all.delete(closed);
+          const at = this.#idle.indexOf(closed);
+          if (at >= 0) this.#idle.splice(at, 1);
+          this.#waiting.shift()?.();
+        });
+        this.#all.add(connection);
+        return { connection, reused: false };
+      }
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
-    const connection = new WireConnection(this.url, (closed) => {
-      this.#all.delete(closed);
-      const at = this.#idle.indexOf(closed);
-      if (at >= 0) this.#idle.splice(at, 1);
-    });
-    this.#all.add(connection);
-    return { connection, reused: false };
   }
 
   /** Returns a connection whose exchange ended; kept only if it can carry another request. */
   release(connection: WireConnection): void {
     if (this.#destroyed || !connection.reusable || connection.closed) {
-      connection.destroy();
+      connection.destroy(); // its close wakes a waiter
       return;
     }
     connection.socket.setTimeout(0);
     connection.socket.unref(); // an idle connection must not keep the process alive
-    if (this.#idle.length < this.maxIdle) this.#idle.push(connection);
-    else connection.destroy();
+    this.#idle.push(connection);
+    this.#waiting.shift()?.();
   }
 
   destroy(): void {
@@ -244,6 +258,7 @@ export class WirePool {
     for (const connection of this.#all) connection.destroy();
     this.#all.clear();
     this.#idle.length = 0;
+    for (const wake of this.#waiting.splice(0)) wake();
   }
 }
 

@@ -2,7 +2,7 @@
 // and retry classes of the node:http attempt (range-response.ts): the two transports differ only
 // in how the body reaches memory.
 import type { BodySink, RequestContext } from "./http-request.js";
-import { type WirePool, WireOverrun, WireTimeout, wireRequest } from "./http-wire.js";
+import { WireClosed, type WirePool, WireOverrun, WireTimeout, wireRequest } from "./http-wire.js";
 import {
   checkPartial,
   network,
@@ -56,8 +56,26 @@ export function attemptWire(
       current?.destroy();
       finish(remoteError("ERR_ABORTED", `reading ${ctx.name} was aborted`, signal?.reason));
     };
-    const run = () => {
-      const { connection, reused } = pool.acquire();
+    const run = async () => {
+      let acquired: Awaited<ReturnType<WirePool["acquire"]>>;
+      try {
+        acquired = await pool.acquire();
+      } catch (error) {
+        finish(
+          error instanceof WireClosed
+            ? remoteError(
+                "ERR_CLOSED",
+                `${ctx.name}: the file has been closed; open it again to read`,
+              )
+            : error,
+        );
+        return;
+      }
+      const { connection, reused } = acquired;
+      if (settled) {
+        pool.release(connection); // aborted while waiting for a connection
+        return;
+      }
       current = connection;
       ctx.stats.requests++;
       let position = start;
@@ -125,6 +143,6 @@ export function attemptWire(
       return;
     }
     signal?.addEventListener("abort", onAbort, { once: true });
-    run();
+    void run();
   });
 }

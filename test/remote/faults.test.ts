@@ -97,6 +97,27 @@ describe("remote reads are verified before any data byte is fetched", () => {
     await file.close();
   });
 
+  it("concurrent reads of one source share its bounded pool of connections", async () => {
+    const source = await openHttpSource(server.url, {
+      ...fast,
+      maxConnections: 2,
+      maxRangeBytes: 64 << 10,
+    });
+    const file = await openFile(source, pro);
+    server.reset(); // counts the connections open from now on (the open's one is kept alive)
+    const reads = Array.from({ length: 4 }, (_, i) => {
+      const dest = new Uint8Array(1 << 20);
+      return file.readRange("big", i << 20, (i + 1) << 20, dest).then(() => dest);
+    });
+    const results = await Promise.all(reads);
+    results.forEach((dest, i) => {
+      expect(Buffer.from(dest).equals(big.data.subarray(i << 20, (i + 1) << 20))).toBe(true);
+    });
+    expect(server.requests).toBeGreaterThanOrEqual(64);
+    expect(server.maxOpen).toBeLessThanOrEqual(2 + 1);
+    await file.close();
+  });
+
   it("a full load fetches every byte once, in parallel ranges", async () => {
     server.reset();
     const loaded = await loadFile(server.url, pro);

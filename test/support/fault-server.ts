@@ -19,6 +19,8 @@ export interface FaultServer {
   /** Requests received and body bytes sent so far. */
   requests: number;
   bytes: number;
+  /** Most connections open at once since the last reset. */
+  maxOpen: number;
   /** Headers of every request, in order. */
   seen: IncomingHttpHeaders[];
   /** Decides the fault of request `n` (0-based); undefined serves it correctly. */
@@ -47,12 +49,14 @@ export async function startFaultServer(bytes: Uint8Array): Promise<FaultServer> 
     url: "",
     requests: 0,
     bytes: 0,
+    maxOpen: 0,
     seen: [],
     fault: () => undefined,
     etag: '"v1"',
     reset() {
       state.requests = 0;
       state.bytes = 0;
+      state.maxOpen = sockets.size;
       state.seen = [];
       state.fault = () => undefined;
       state.etag = '"v1"';
@@ -109,6 +113,7 @@ export async function startFaultServer(bytes: Uint8Array): Promise<FaultServer> 
   });
   server.on("connection", (socket) => {
     sockets.add(socket);
+    state.maxOpen = Math.max(state.maxOpen, sockets.size);
     socket.on("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
