@@ -33,7 +33,8 @@ export async function loadPackage() {
 
 /**
  * Sizes of the scenarios, from the environment, so that a quick run is possible:
- * CRYPTOTENSORS_BENCH_QUICK=1 (4 layers of the Qwen3 shape (~0.3 GB), 3 rounds, 128 MiB tensors),
+ * CRYPTOTENSORS_BENCH_QUICK=1 (4 layers of the Qwen3 shape (~0.44 GB in F16), 3 rounds, 128 MiB
+ * tensors; the sharded, remote and rewrap scenarios shrink too),
  * or each one: CRYPTOTENSORS_BENCH_LAYERS (of 28), CRYPTOTENSORS_BENCH_ROUNDS,
  * CRYPTOTENSORS_BENCH_TENSOR_MIB (the single large tensor of decrypt-throughput and encrypt).
  */

@@ -2,7 +2,7 @@
 // into warm and into fresh caller buffers, against same-run baselines: memcpy bandwidth (1 and 2
 // threads), `openssl speed -evp aes-256-gcm` (1 and -multi 2), node:crypto per chunk (one thread
 // and two worker threads), @noble/ciphers (pure JS) and WebCrypto.
-import { gbps, loadPackage, report, tempDir, timeIt } from "../lib/common.mjs";
+import { benchScale, gbps, loadPackage, report, tempDir, timeIt } from "../lib/common.mjs";
 import {
   memcpyBandwidth,
   memcpyFreshBandwidth,
@@ -14,7 +14,7 @@ import {
 } from "../lib/baselines.mjs";
 import { sealInMemory, writeBigTensor } from "../lib/fixtures.mjs";
 
-const BYTES = Number(process.env.CRYPTOTENSORS_BENCH_TENSOR_MIB ?? 512) << 20;
+const BYTES = benchScale().tensorMiB << 20;
 const api = await loadPackage();
 const dir = tempDir("decrypt");
 const big = await writeBigTensor(api, dir, BYTES);

@@ -8,19 +8,29 @@
 // Reports best / median / spread and page faults per variant. Not part of the test suite.
 import { join } from "node:path";
 import { Bench } from "tinybench";
-import { gbps, loadPackage, report, tempDir, fillPattern, benchKeys } from "../lib/common.mjs";
+import {
+  benchKeys,
+  benchScale,
+  fillPattern,
+  gbps,
+  loadPackage,
+  report,
+  tempDir,
+} from "../lib/common.mjs";
 import { qwen3Shapes } from "../lib/fixtures.mjs";
 
 const api = await loadPackage();
 const dir = tempDir("model");
-const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? 5);
-const SHARD_BYTES = 1_000_000_000;
+const scale = benchScale();
+const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? (scale.quick ? 3 : 5));
+// Shards of 1 GB for the whole model; a quick run's few layers still span several shards.
+const SHARD_BYTES = scale.layers === 28 ? 1_000_000_000 : 250_000_000;
 
 // The tensors, written four ways, then dropped so only the loads hold memory.
 let bytes = 0;
 /** @type {Record<string, import("../../dist/index.js").TensorInput> | null} */
 let tensors = {};
-for (const [name, shape] of qwen3Shapes()) {
+for (const [name, shape] of qwen3Shapes(scale.layers)) {
   const length = shape.reduce((a, b) => a * b, 1) * 4;
   tensors[name] = { dtype: "F32", shape, data: fillPattern(new Uint8Array(length)) };
   bytes += length;

@@ -84,7 +84,9 @@ const variantsOf = ({ path, options }) => ({
   "eager baseline: openFile every shard + close": () => eagerOpenClose(path, options),
 });
 
-const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? 5);
+const ROUNDS = Number(
+  process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? (process.env.CRYPTOTENSORS_BENCH_QUICK === "1" ? 3 : 5),
+);
 const rows = [];
 const ratios = {};
 for (const [wayName, way] of Object.entries(ways)) {

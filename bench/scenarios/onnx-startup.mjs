@@ -13,7 +13,9 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { benchKeys, loadPackage, report, tempDir } from "../lib/common.mjs";
 
-const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(
+  process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? (process.env.CRYPTOTENSORS_BENCH_QUICK === "1" ? 3 : 7),
+);
 const api = await loadPackage();
 const dist = process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist");
 const { encryptOnnx } = await import(join(dist, "onnxruntime", "index.js"));

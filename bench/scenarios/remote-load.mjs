@@ -12,8 +12,13 @@ import { startNginx } from "../lib/nginx.mjs";
 
 const api = await loadPackage();
 const dir = tempDir("remote");
-const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? 5);
-const MB = Number(process.env.CRYPTOTENSORS_BENCH_REMOTE_MB ?? 256);
+const ROUNDS = Number(
+  process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? (process.env.CRYPTOTENSORS_BENCH_QUICK === "1" ? 3 : 5),
+);
+const MB = Number(
+  process.env.CRYPTOTENSORS_BENCH_REMOTE_MB ??
+    (process.env.CRYPTOTENSORS_BENCH_QUICK === "1" ? 64 : 256),
+);
 const ROWS = 4096;
 const rowBytes = Math.floor((MB << 20) / ROWS);
 const bytes = rowBytes * ROWS;
