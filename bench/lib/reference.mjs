@@ -5,11 +5,12 @@
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { ROOT } from "./common.mjs";
 
-const venvDir = join(ROOT, process.env.CRYPTOTENSORS_INTEROP_VENV ?? ".cache/interop-venv");
+// resolve: an absolute CRYPTOTENSORS_INTEROP_VENV (as the interop tests take it) stays absolute.
+const venvDir = resolve(ROOT, process.env.CRYPTOTENSORS_INTEROP_VENV ?? ".cache/interop-venv");
 const venvPython = join(venvDir, "bin", "python");
 
 /** The venv's python, or null when the venv has not been made. */
