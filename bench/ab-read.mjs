@@ -9,7 +9,8 @@
 //   of per wall-clock second, for a machine others are using.
 //
 // Cases: {v1,v2} x {aes256gcm,aes128gcm,chacha20poly1305} x AES engines, each read into a warm
-// caller buffer (`into`) and into a fresh one (no `into`).
+// caller buffer (`into`), a warm addon arena (`into: allocateArena(...)`; a build without arenas
+// reports its plain `into` figure there) and a fresh one (no `into`).
 import { execFileSync } from "node:child_process";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,7 @@ async function loadDist(dist) {
 }
 
 /**
- * Child: one build, one file, one engine; prints {warm, fresh} best and median GB/s.
+ * Child: one build, one file, one engine; prints {warm, arena, fresh} best and median GB/s.
  * @param {string[]} args DIST FILE KEYS_JSON ENGINE MIB
  */
 async function child(args) {
@@ -58,9 +59,12 @@ async function child(args) {
   };
   const warmBuf = new Uint8Array(bytes).fill(1);
   const warm = await time(() => f.getTensor("w", { into: warmBuf }), 8);
+  // An addon arena (builds that have them): the addon's threads write it directly.
+  const arenaBuf = api.allocateArena ? new Uint8Array(api.allocateArena(bytes)).fill(1) : null;
+  const arena = arenaBuf ? await time(() => f.getTensor("w", { into: arenaBuf }), 8) : warm;
   const fresh = await time(() => f.getTensor("w"), 4);
   await f.close();
-  process.stdout.write(JSON.stringify({ warm, fresh }));
+  process.stdout.write(JSON.stringify({ warm, arena, fresh }));
 }
 
 async function parent(dists) {
@@ -118,7 +122,7 @@ async function parent(dists) {
       });
     }
     const metric = process.env.CRYPTOTENSORS_AB_CPU ? "cpu" : "wall";
-    for (const mode of ["warm", "fresh"]) {
+    for (const mode of ["warm", "arena", "fresh"]) {
       const stats = got.map((runs) => {
         const pick = (x, key) =>
           metric === "cpu" ? x[mode][`cpu${key[0].toUpperCase()}${key.slice(1)}`] : x[mode][key];
@@ -142,7 +146,7 @@ async function parent(dists) {
       });
       rows.push(row);
     }
-    console.table(rows.slice(-2));
+    console.table(rows.slice(-3));
   }
   const unit = process.env.CRYPTOTENSORS_AB_CPU ? "GB per CPU-second" : "GB/s";
   console.log(`\n== ab-read, ${mib} MiB, ${rounds} rounds (${unit})`);
