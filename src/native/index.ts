@@ -64,7 +64,7 @@ export function getBackend(prefer?: BackendChoice): Backend {
  * Memory for `readAll({ into })` / `getTensor({ into })` that the native addon owns: its worker
  * threads decrypt straight into it (the fastest destination), and it stays mapped while any read
  * into it is in flight, whatever happens to the buffer meanwhile. Any other `into` is filled
- * through two 32 MiB staging windows and copied on the JS thread. Zero-filled; large arenas are
+ * through two 16 MiB staging windows and copied on the JS thread. Zero-filled; large arenas are
  * 2 MiB aligned and backed by transparent huge pages; the memory is freed once the buffer (and
  * every view of it) is garbage collected. Node copies such a buffer instead of transferring it
  * through `structuredClone`/`postMessage`. With the fallback backend it is a plain ArrayBuffer.

@@ -13,7 +13,7 @@ import { labelled } from "./plan-table.js";
 import { destinationDetached, isDetached, wipeDestination } from "./views.js";
 
 /** Bytes of one staging window (two are used, double buffered). */
-export const STAGING_WINDOW = 32 << 20;
+export const STAGING_WINDOW = 16 << 20;
 /** Alignment of each piece inside a window. */
 const PIECE_ALIGNMENT = 64;
 
