@@ -3,8 +3,10 @@
 // the same tensors, binding and errors as the local directory; shards come from the directory's
 // URL (shardLocation); a private location needs the headers option, for the index and every shard.
 // The CLI's inspect and verify treat a URL ending in "/" or ".index.json" as a model.
+import { execFile } from "node:child_process";
 import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   generateKeySet,
@@ -14,13 +16,24 @@ import {
   saveModel,
   verifyModel,
 } from "../../src/index.js";
-import { runCli } from "../cli/run-cli.js";
+import { CLI } from "../cli/run-cli.js";
 import { randomTensor } from "../integration/helpers.js";
 import { expectCode } from "../support/expect-code.js";
 import { type Nginx, startNginx } from "../support/nginx.js";
 import { tempDir } from "../support/temp-dir.js";
 
 const TOKEN = "model-token-value";
+const execFileAsync = promisify(execFile);
+
+/** The CLI as an asynchronous child (a synchronous one would stall the test worker). */
+async function runCli(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  try {
+    return { status: 0, ...(await execFileAsync(process.execPath, [CLI, ...args])) };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { status: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
 const dir = tempDir("ct-remote-models-");
 const set = generateKeySet({ alg: "aes256gcm" });
 const tensors = {
@@ -98,13 +111,13 @@ describe("models over http(s)", () => {
   it("CLI inspect and verify take a model URL; decrypt of one is refused, not half-done", async () => {
     const keyFile = join(dir, "keys.json");
     writeFileSync(keyFile, JSON.stringify(set));
-    const inspected = runCli(["inspect", `${nginx.origin}/sharded/`]);
+    const inspected = await runCli(["inspect", `${nginx.origin}/sharded/`]);
     expect(inspected.status, inspected.stderr).toBe(0);
     expect(inspected.stdout).toContain("index: model.safetensors.index.json");
     const index = `${nginx.origin}/sharded/model.safetensors.index.json`;
-    const verified = runCli(["verify", index, "--keys", keyFile]);
+    const verified = await runCli(["verify", index, "--keys", keyFile]);
     expect(verified.status, verified.stderr).toBe(0);
-    const decrypted = runCli([
+    const decrypted = await runCli([
       "decrypt",
       `${nginx.origin}/sharded/`,
       join(dir, "out"),
