@@ -1,7 +1,7 @@
 // Issue 11 finding 3: a destination transferred (structuredClone with a transfer list) while a
 // read into it is in flight. The read must fail with the typed ERR_DESTINATION_DETACHED on both
-// backends (not resolve with an empty view, not a bare TypeError). The transferred copy is kept
-// alive here; see the note in native/workers.cc about what the addon cannot pin through N-API.
+// backends (not resolve with an empty view, not a bare TypeError). What happens to the memory
+// (nothing is written into it after the transfer; transfer + GC mid-read) is in owned-memory.test.ts.
 import { afterAll, describe, expect, it } from "vitest";
 import { getBackend } from "../../src/native/index.js";
 import { requestFor, tempDir, writeEncrypted } from "./helpers.js";
