@@ -27,6 +27,7 @@ export class Model {
   readonly #files: readonly LazyShard[];
   readonly #byName = new Map<string, LazyShard>();
   readonly #concurrency: number;
+  readonly #onClose: () => void;
   #closing: Promise<void> | null = null;
 
   /** @internal Use {@link openModel}. */
@@ -42,9 +43,12 @@ export class Model {
     readonly indexName: string | null,
     /** Shards opened at once when several are needed (readAll). */
     concurrency = 4,
+    /** Called once every shard is closed: wipes the keys openModel parsed for the shards. */
+    onClose: () => void = () => undefined,
   ) {
     this.#files = served;
     this.#concurrency = concurrency;
+    this.#onClose = onClose;
     for (const shard of served) for (const name of shard.names()) this.#byName.set(name, shard);
   }
 
@@ -160,10 +164,11 @@ export class Model {
     return result;
   }
 
-  /** Waits for in-flight reads, wipes every shard's data keys and closes the shards. Idempotent. */
+  /** Waits for in-flight reads, wipes every shard's data keys and the parsed master keys, and closes the shards. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= Promise.allSettled(this.#files.map((shard) => shard.close())).then(
       (outcomes) => {
+        this.#onClose();
         const failed = outcomes.find((o) => o.status === "rejected");
         if (failed) throw (failed as PromiseRejectedResult).reason;
       },

@@ -12,6 +12,7 @@ import { LazyShard, type VerifiedShard } from "./lazy-shard.js";
 import { shardLocation, type ModelLayout } from "./layout.js";
 import { locateModelAt } from "./remote-layout.js";
 import { Model } from "./model.js";
+import { sharedKeyOptions } from "./shared-keys.js";
 import { eachLimited, openShard, rethrow, verifyShard } from "./shard.js";
 
 /** Options of {@link openModel}: those of openFile for every shard, plus the binding settings. */
@@ -55,6 +56,27 @@ async function openModelWith(
   const path = checkPath(target);
   const layout = await locateModelAt(path, options.remote);
   const requested = requestedByShard(layout, options.tensors);
+  const limit = concurrency(options);
+  // Parsed once for every shard; wiped when the model closes (or its opening fails).
+  const keys = sharedKeyOptions(options);
+  try {
+    return await openShards(path, layout, requested, keys.options, limit, eager, keys.wipe);
+  } catch (error) {
+    keys.wipe();
+    throw error;
+  }
+}
+
+/** The shards of `layout` verified or opened (see {@link openModel}), bound into a Model. */
+async function openShards(
+  path: string,
+  layout: ModelLayout,
+  requested: Map<string, string[]> | null,
+  options: OpenModelOptions,
+  limit: number,
+  eager: boolean,
+  onClose: () => void,
+): Promise<Model> {
   const needed = (name: string): boolean => requested === null || requested.has(name);
   const firstNeeded = layout.shardNames.findIndex(needed);
   const openNow = (name: string): Promise<TensorFile> => {
@@ -66,7 +88,7 @@ async function openModelWith(
   };
   const { results, failed, error } = await eachLimited(
     layout.shardNames,
-    concurrency(options),
+    limit,
     async (name, index): Promise<VerifiedShard & { file: TensorFile | null }> => {
       if (needed(name) && (eager || index === firstNeeded)) {
         const file = await openNow(name);
@@ -110,7 +132,8 @@ async function openModelWith(
       shards,
       binding,
       layout.indexName,
-      concurrency(options),
+      limit,
+      onClose,
     );
   } catch (e) {
     await Promise.allSettled(opened.map((file) => file.close()));
@@ -163,11 +186,11 @@ export async function verifyModel(
 ): Promise<ModelVerifyResult> {
   const path = checkPath(target);
   const layout = await locateModelAt(path, options.remote);
-  const { results, failed, error } = await eachLimited(
-    layout.shardNames,
-    concurrency(options),
-    (name) => verifyShard(shardLocation(layout, name), options),
-  );
+  const limit = concurrency(options);
+  const keys = sharedKeyOptions(options);
+  const { results, failed, error } = await eachLimited(layout.shardNames, limit, (name) =>
+    verifyShard(shardLocation(layout, name), keys.options),
+  ).finally(keys.wipe);
   if (failed) rethrow(error, `cannot verify the shards of ${path}`);
   const verified = results as Array<{ header: ParsedHeader; encrypted: boolean }>;
   if (!verified.every((v) => v.encrypted)) {

@@ -45,6 +45,30 @@ export function toKeyRing(keys: KeysOption): KeyRing {
   return isKeyRing(keys) ? keys : parseKeySet(keys);
 }
 
+/**
+ * @internal Parses `keys` once for several files opened with the same options (the shards of a
+ * model): each file's {@link KeyContext} then takes the ring as given instead of parsing the JWKs
+ * (and deriving the Ed25519 key objects) again. `wipe()` zeroes the keys parsed here, never key
+ * objects the caller passed in.
+ *
+ * @example
+ * ```ts
+ * const shared = parseKeysOnce(options.keys);
+ * try { for (const shard of shards) await openFile(shard, { ...options, keys: shared.ring }); }
+ * finally { shared.wipe(); }
+ * ```
+ */
+export function parseKeysOnce(keys: KeysOption): { ring: KeyRing; wipe(): void } {
+  const ring = toKeyRing(keys);
+  const parsed = parsedKeys(keys, ring);
+  return {
+    ring,
+    wipe: () => {
+      for (const key of parsed.splice(0)) key.wipe();
+    },
+  };
+}
+
 /** Keys of a KeysOption that were parsed from JWKs here (not key objects the caller passed). */
 function parsedKeys(input: KeysOption, ring: KeyRing): Array<MasterKey | SigningKey> {
   if (isKeyRing(input)) return [];

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
   EmbeddedPolicyEvaluator,
+  loadModel,
   openModel,
+  parseKeySet,
   saveModel,
   type PolicyEvaluator,
 } from "../../src/index.js";
@@ -114,6 +116,22 @@ describe.each(["native", "fallback"] as const)("lazy shard opening (%s backend)"
     writeFileSync(path, joinFile(header, data));
     await expectRejects(model.getTensor(inShard(2)[0] as string), "ERR_SIGNATURE_INVALID");
     await model.close();
+  });
+
+  it("keys parsed once for all shards still open a shard first read late; a caller's KeyRing is never wiped", async () => {
+    const model = await openModel(A, { backend, keys });
+    // The JWK set was parsed once at open; the lazily opened shard 3 unwraps its keys with it.
+    const late = inShard(3)[0] as string;
+    expect(Buffer.from((await model.getTensor(late)).data)).toEqual(
+      Buffer.from(tensors[late]?.data as Uint8Array),
+    );
+    await model.close();
+    // The second load would fail on wiped keys if the first had wiped the caller's ring.
+    const ring = parseKeySet(keys);
+    for (let round = 0; round < 2; round++)
+      expect(
+        Object.keys(await loadModel(A, { backend, keys: ring, verifyKeys: ring })),
+      ).toHaveLength(6);
   });
 
   it("reads after close are refused, also for a shard never opened", async () => {
