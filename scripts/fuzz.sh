@@ -92,8 +92,11 @@ if [ -z "$clangxx" ]; then
   echo "fuzz: clang++ is required for the native harness (apt-get install clang libclang-rt-dev)" >&2
   exit 1
 fi
-# Everything in native/ without N-API (addon, file handle and workers are the N-API layer).
-sources=$(ls native/*.cc | grep -vE 'native/(addon|file-handle|workers)\.cc$')
+# Everything in native/ without N-API: a source is the N-API layer when it or its own header
+# includes napi.h (addon, file handle, workers, memory file, ...).
+sources=$(for cc in native/*.cc; do
+  grep -q 'napi\.h' "$cc" "${cc%.cc}.h" 2>/dev/null || echo "$cc"
+done)
 # shellcheck disable=SC2086
 "$clangxx" -g -O1 -std=c++17 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
   -Inative fuzz/native/native-fuzzer.cc $sources -lcrypto -lpthread -o "$work/native-fuzzer"
