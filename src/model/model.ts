@@ -3,6 +3,7 @@
 // Model exists; reads go to the shard that holds the tensor, whose data handle opens on first use
 // (src/model/lazy-shard.ts).
 import { CryptoTensorsError } from "../errors.js";
+import { requireAttached, wipeDestination } from "../native/views.js";
 import { ARENA_ALIGNMENT } from "../reader/read-all.js";
 import { destinationView, type Destination } from "../reader/destination.js";
 import type { SliceRange } from "../reader/slice.js";
@@ -135,6 +136,8 @@ export class Model {
     let base = 0;
     try {
       for (const [i, file] of files.entries()) {
+        // Transferred during an earlier shard: a typed error (subarray would throw a TypeError).
+        if (arena) requireAttached(arena, byteLength);
         const into: Destination | undefined = arena?.subarray(
           offsets[i],
           (offsets[i] as number) + file.readAllByteLength(),
@@ -158,7 +161,9 @@ export class Model {
         base += (this.#files[i] as LazyShard).tensorBytes();
       }
     } catch (error) {
-      for (const tensor of Object.values(result)) tensor.data.fill(0);
+      // (A destination transferred meanwhile has nothing of ours left to wipe, and filling it throws.)
+      for (const tensor of Object.values(result))
+        wipeDestination(tensor.data, tensor.data.byteLength);
       throw error;
     }
     return result;
