@@ -14,9 +14,11 @@ import type {
 import { loadNativeBinding, type NativeBinding, type NativeFileHandle } from "./addon.js";
 import { type ByteSource, checkSourceAborted, isByteSource } from "../source/byte-source.js";
 import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
+import { InFlight } from "./in-flight.js";
+import { allocateDestination, runPackedPlan } from "./native-plans.js";
 import { SourceBackendFile } from "./source-file.js";
 import { type BatchSource, StagedSourceFile } from "./staged-file.js";
-import { runStaged, type StagedRun, StagingPool } from "./staging.js";
+import { runStaged, StagingPool } from "./staging.js";
 import { nativeStatusError } from "./status.js";
 import { ALGORITHM_IDS, labelled, packPlan } from "./plan-table.js";
 import {
@@ -27,16 +29,6 @@ import {
   checkWholeSeal,
 } from "./validate.js";
 
-function closedError(path: string): CryptoTensorsError {
-  return new CryptoTensorsError(
-    "ERR_CLOSED",
-    `${path}: the file has been closed; open it again to read`,
-  );
-}
-
-/** From this size on, allocate() maps an arena; below it a plain buffer staged through the pool costs less than a mapping. */
-const ARENA_MIN_BYTES = 1 << 20;
-
 class NativeBackendFile implements BackendFile {
   readonly size: number;
   // ES-private: the raw handle is never reachable from user code through this object.
@@ -45,8 +37,7 @@ class NativeBackendFile implements BackendFile {
   readonly #binding: NativeBinding;
   readonly #staging: StagingPool;
   /** Staged plans in flight: each is several native calls, and close() waits for all of them. */
-  readonly #staged = new Set<Promise<void>>();
-  #closing: Promise<void> | undefined;
+  readonly #staged: InFlight;
 
   constructor(
     path: string,
@@ -58,15 +49,12 @@ class NativeBackendFile implements BackendFile {
     this.#handle = handle;
     this.#binding = binding;
     this.#staging = staging;
+    this.#staged = new InFlight(path);
     this.size = handle.size;
   }
 
   allocate(byteLength: number): Uint8Array {
-    if (!Number.isSafeInteger(byteLength) || byteLength < 0)
-      throw new RangeError("byteLength must be a non-negative safe integer");
-    return byteLength >= ARENA_MIN_BYTES
-      ? new Uint8Array(this.#binding.allocateArena(byteLength))
-      : new Uint8Array(byteLength);
+    return allocateDestination(this.#binding, byteLength);
   }
 
   async readInto(
@@ -113,7 +101,7 @@ class NativeBackendFile implements BackendFile {
   }
 
   async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
-    const { table, keys, ivs, tags, dests } = packPlan(this.size, items);
+    const packed = packPlan(this.size, items);
     try {
       this.#checkOpen(options);
       if (items.length === 0) return;
@@ -121,36 +109,31 @@ class NativeBackendFile implements BackendFile {
         this.#owned(item.dest, item.kind === "read" ? item.length : item.request.length),
       );
       if (!direct) {
-        keys.fill(0);
+        packed.keys.fill(0);
         await this.#runStaged(items);
         return;
       }
-      const failed = new Float64Array(1);
       const destPrivate = options?.destPrivate === true;
-      const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed, destPrivate);
-      const item = items[failed[0] ?? -1];
+      const { status, failed } = await runPackedPlan(this.#handle, packed, destPrivate);
+      const item = items[failed];
       const error = nativeStatusError(
         status,
         `${item?.kind === "read" ? "reading" : "decrypting"} ${this.#path}`,
       );
       if (error) throw labelled(error, item?.label);
     } finally {
-      keys.fill(0); // our packed copy of the data keys
+      packed.keys.fill(0); // our packed copy of the data keys
     }
   }
 
   close(): Promise<void> {
     // The addon defers the actual close(2) until in-flight reads finish; a staged plan is several
     // of them, so it is waited for here. Repeated calls share the close.
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#staged]);
-      await this.#handle.close();
-    })();
-    return this.#closing;
+    return this.#staged.close(() => this.#handle.close());
   }
 
   #checkOpen(options: BackendCallOptions | undefined): void {
-    if (this.#closing) throw closedError(this.#path);
+    this.#staged.checkOpen();
     // A local mapped read cannot be interrupted once queued; the signal is honoured up to then.
     checkSourceAborted(options?.signal, this.#path);
   }
@@ -162,24 +145,14 @@ class NativeBackendFile implements BackendFile {
 
   /** Runs validated items through staging windows (staging.ts): no native write into caller memory. */
   #runStaged(items: readonly PlanItem[]): Promise<void> {
-    const run: StagedRun = async (windowItems) => {
-      const { table, keys, ivs, tags, dests } = packPlan(this.size, windowItems);
-      const failed = new Float64Array(1);
-      try {
-        // Staging is ours alone until the window is copied out (and wiped on failure).
-        const status = await this.#handle.plan(table, keys, ivs, tags, dests, failed, true);
-        return { status, failed: failed[0] ?? -1 };
-      } finally {
-        keys.fill(0);
-      }
-    };
-    const running = runStaged(items, this.#staging, run, (status, kind) =>
-      nativeStatusError(status, `${kind === "read" ? "reading" : "decrypting"} ${this.#path}`),
+    // Staging is ours alone until the window is copied out (and wiped on failure).
+    const run = (windowItems: PlanItem[]) =>
+      runPackedPlan(this.#handle, packPlan(this.size, windowItems), true);
+    return this.#staged.track(
+      runStaged(items, this.#staging, run, (status, kind) =>
+        nativeStatusError(status, `${kind === "read" ? "reading" : "decrypting"} ${this.#path}`),
+      ),
     );
-    this.#staged.add(running);
-    const forget = () => this.#staged.delete(running);
-    running.then(forget, forget);
-    return running;
   }
 }
 

@@ -10,9 +10,11 @@ import { chunkIv } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
 import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
+import { InFlight } from "./in-flight.js";
+import { planFailure, wipeDecryptDestinations } from "./plan-failure.js";
 import { labelled, packPlan } from "./plan-table.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
-import { destinationDetached, isDetached, requireAttached, wipeDestination } from "./views.js";
+import { requireAttached, wipeDestination } from "./views.js";
 
 /** Ciphertext read and decrypted per step. */
 const DECRYPT_SLICE = 4 << 20;
@@ -31,11 +33,11 @@ const IN_PLACE_SLICE = 64 << 10;
  */
 export class SourceBackendFile implements BackendFile {
   readonly size: number;
-  readonly #inFlight = new Set<Promise<unknown>>();
-  #closing: Promise<void> | undefined;
+  readonly #calls: InFlight;
 
   constructor(private readonly source: ByteSource) {
     this.size = source.size;
+    this.#calls = new InFlight(source.identity.name);
   }
 
   allocate(byteLength: number): Uint8Array {
@@ -99,18 +101,13 @@ export class SourceBackendFile implements BackendFile {
         else await this.decryptInto(item.request, item.dest, options);
       }
     } catch (error) {
-      for (const item of items)
-        if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
+      wipeDecryptDestinations(items);
       throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
     }
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#inFlight]);
-      await this.source.close();
-    })();
-    return this.#closing;
+    return this.#calls.close(() => this.source.close());
   }
 
   /**
@@ -156,29 +153,14 @@ export class SourceBackendFile implements BackendFile {
         },
       });
     } catch (error) {
-      const lengthOf = (item: PlanItem) =>
-        item.kind === "read" ? item.length : item.request.length;
-      for (const item of items)
-        if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
-      // Bytes arriving for a destination that was transferred meanwhile fail to copy.
-      if (items.some((item) => isDetached(item.dest, lengthOf(item)))) throw destinationDetached();
-      throw error instanceof CryptoTensorsError ? labelled(error, current?.label) : error;
+      throw planFailure(items, error, current?.label);
     }
   }
 
   /** Runs `work` unless closing (checked after argument validation, as natively), and keeps it visible to close() until it settles. */
   #track(work: () => Promise<void>): Promise<void> {
-    if (this.#closing) {
-      throw new CryptoTensorsError(
-        "ERR_CLOSED",
-        `${this.source.identity.name}: the file has been closed; open it again to read`,
-      );
-    }
-    const running = work();
-    this.#inFlight.add(running);
-    const forget = () => this.#inFlight.delete(running);
-    running.then(forget, forget);
-    return running;
+    this.#calls.checkOpen();
+    return this.#calls.track(work());
   }
 
   /** Reads chunk `i` of `request` (in slices) and decrypts it in place. */

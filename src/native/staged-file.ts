@@ -13,11 +13,13 @@ import { CryptoTensorsError } from "../errors.js";
 import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { NativeBinding, NativeFileHandle } from "./addon.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
-import { labelled, packPlan } from "./plan-table.js";
-import { runStaged, type StagedRun, type StagingPool } from "./staging.js";
+import { InFlight } from "./in-flight.js";
+import { allocateDestination, runPackedPlan } from "./native-plans.js";
+import { planFailure } from "./plan-failure.js";
+import { packPlan } from "./plan-table.js";
+import { runStaged, type StagingPool } from "./staging.js";
 import { nativeStatusError } from "./status.js";
 import { checkDecryptRequest, checkReadRange } from "./validate.js";
-import { destinationDetached, isDetached, wipeDestination } from "./views.js";
 
 /** A source that reads many pieces in one batch (see ByteSource.readPieces). */
 export type BatchSource = ByteSource & Required<Pick<ByteSource, "readPieces">>;
@@ -54,22 +56,18 @@ export class StagedSourceFile implements BackendFile {
   readonly #source: BatchSource;
   readonly #binding: NativeBinding;
   readonly #staging: StagingPool;
-  readonly #inFlight = new Set<Promise<unknown>>();
-  #closing: Promise<void> | undefined;
+  readonly #calls: InFlight;
 
   constructor(source: BatchSource, binding: NativeBinding, staging: StagingPool) {
     this.#source = source;
     this.#binding = binding;
     this.#staging = staging;
+    this.#calls = new InFlight(source.identity.name);
     this.size = source.size;
   }
 
   allocate(byteLength: number): Uint8Array {
-    if (!Number.isSafeInteger(byteLength) || byteLength < 0)
-      throw new RangeError("byteLength must be a non-negative safe integer");
-    return byteLength >= 1 << 20
-      ? new Uint8Array(this.#binding.allocateArena(byteLength))
-      : new Uint8Array(byteLength);
+    return allocateDestination(this.#binding, byteLength);
   }
 
   async readInto(
@@ -93,25 +91,12 @@ export class StagedSourceFile implements BackendFile {
 
   async runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void> {
     packPlan(this.size, items).keys.fill(0); // the same validation as a mapped file
-    if (this.#closing) {
-      throw new CryptoTensorsError(
-        "ERR_CLOSED",
-        `${this.#source.identity.name}: the file has been closed; open it again to read`,
-      );
-    }
-    const running = this.#run(items, options);
-    this.#inFlight.add(running);
-    const forget = () => this.#inFlight.delete(running);
-    running.then(forget, forget);
-    await running;
+    this.#calls.checkOpen();
+    await this.#calls.track(this.#run(items, options));
   }
 
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#inFlight]);
-      await this.#source.close();
-    })();
-    return this.#closing;
+    return this.#calls.close(() => this.#source.close());
   }
 
   async #run(items: readonly PlanItem[], options: BackendCallOptions | undefined): Promise<void> {
@@ -226,15 +211,8 @@ export class StagedSourceFile implements BackendFile {
       await Promise.allSettled(stages.map((stage) => stage.handle.close()));
     }
     if (failure === undefined) return;
-    for (const item of items)
-      if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
-    const lengthOf = (item: PlanItem) => (item.kind === "read" ? item.length : item.request.length);
-    // Bytes arriving for a destination that was transferred meanwhile fail to copy.
-    if (items.some((item) => isDetached(item.dest, lengthOf(item)))) throw destinationDetached();
     const { error, owner } = failure;
-    throw error instanceof CryptoTensorsError && owner !== undefined
-      ? labelled(error, items[owner]?.label)
-      : error;
+    throw planFailure(items, error, owner === undefined ? undefined : items[owner]?.label);
   }
 
   #openStage(size: number): { handle: NativeFileHandle; memory: Uint8Array } {
@@ -264,25 +242,9 @@ export class StagedSourceFile implements BackendFile {
     );
     if (!owned) {
       let owner: number | undefined;
-      const run: StagedRun = async (windowItems) => {
-        const packed = packPlan(stage.memory.byteLength, windowItems);
-        const failedIndex = new Float64Array(1);
-        try {
-          const running = stage.handle.plan(
-            packed.table,
-            packed.keys,
-            packed.ivs,
-            packed.tags,
-            packed.dests,
-            failedIndex,
-            true,
-          );
-          packed.keys.fill(0); // the addon copied them
-          return { status: await running, failed: failedIndex[0] ?? -1 };
-        } finally {
-          packed.keys.fill(0);
-        }
-      };
+      // Staging is ours alone until the window is copied out (and wiped on failure).
+      const run = (windowItems: PlanItem[]) =>
+        runPackedPlan(stage.handle, packPlan(stage.memory.byteLength, windowItems), true);
       try {
         await runStaged(items, this.#staging, run, (status, _kind, index) => {
           owner = index === undefined ? undefined : chunks[index]?.owner;
@@ -293,28 +255,13 @@ export class StagedSourceFile implements BackendFile {
       }
       return;
     }
-    const failed = new Float64Array(1);
-    let keys: Uint8Array | undefined;
     try {
       const packed = packPlan(stage.memory.byteLength, items);
-      keys = packed.keys;
-      const running = stage.handle.plan(
-        packed.table,
-        packed.keys,
-        packed.ivs,
-        packed.tags,
-        packed.dests,
-        failed,
-      );
-      keys.fill(0); // the addon copied them
-      const status = await running;
-      const chunk = chunks[failed[0] ?? -1];
+      const { status, failed } = await runPackedPlan(stage.handle, packed, false);
       const error = nativeStatusError(status, `decrypting ${this.#source.identity.name}`);
-      if (error) onFailure(error, chunk?.owner);
+      if (error) onFailure(error, chunks[failed]?.owner);
     } catch (error) {
       onFailure(error, undefined);
-    } finally {
-      keys?.fill(0);
     }
   }
 }

@@ -9,8 +9,9 @@
 import { TAG_LENGTH } from "../crypto/algorithms.js";
 import type { CryptoTensorsError } from "../errors.js";
 import type { PlanItem } from "./backend.js";
+import { wipeDecryptDestinations } from "./plan-failure.js";
 import { labelled } from "./plan-table.js";
-import { destinationDetached, isDetached, wipeDestination } from "./views.js";
+import { destinationDetached, isDetached } from "./views.js";
 
 /** Bytes of one staging window (two are used, double buffered). */
 export const STAGING_WINDOW = 16 << 20;
@@ -236,9 +237,7 @@ export async function runStaged(
     // The next window may still be running: it writes only into staging, but the caller expects
     // nothing in flight once the plan has settled.
     if (inFlight) await inFlight.promise.catch(() => undefined);
-    for (const item of items) {
-      if (item.kind === "decrypt") wipeDestination(item.dest, item.request.length);
-    }
+    wipeDecryptDestinations(items);
     throw error;
   } finally {
     buffers.forEach((buffer, slot) => pool.release(buffer, used[slot] as number));
