@@ -38,14 +38,15 @@ export function qwen3Shapes(layers = 28) {
   return shapes;
 }
 
-/** The Qwen3-shaped tensors in F16 (pattern-filled), and their total bytes. */
-export function qwen3Tensors(layers = 28) {
+/** The Qwen3-shaped tensors in F16 (or F32: twice the bytes), pattern-filled, and their total bytes. */
+export function qwen3Tensors(layers = 28, /** @type {"F16" | "F32"} */ dtype = "F16") {
   /** @type {Record<string, import("../../dist/index.js").TensorInput & { data: Uint8Array }>} */
   const tensors = {};
   let bytes = 0;
+  const elementBytes = dtype === "F32" ? 4 : 2;
   for (const [name, shape] of qwen3Shapes(layers)) {
-    const length = shape.reduce((a, b) => a * b, 1) * 2;
-    tensors[name] = { dtype: "F16", shape, data: fillPattern(new Uint8Array(length)) };
+    const length = shape.reduce((a, b) => a * b, 1) * elementBytes;
+    tensors[name] = { dtype, shape, data: fillPattern(new Uint8Array(length)) };
     bytes += length;
   }
   return { tensors, bytes };

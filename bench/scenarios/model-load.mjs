@@ -7,17 +7,9 @@
 //   readAll into one warm arena: Model encrypted vs plain vs TensorFile encrypted.
 // Reports best / median / spread and page faults per variant. Not part of the test suite.
 import { join } from "node:path";
-import { Bench } from "tinybench";
-import {
-  benchKeys,
-  benchScale,
-  fillPattern,
-  gbps,
-  loadPackage,
-  report,
-  tempDir,
-} from "../lib/common.mjs";
-import { qwen3Shapes } from "../lib/fixtures.mjs";
+import { benchKeys, benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
+import { qwen3Tensors } from "../lib/fixtures.mjs";
+import { bestRatio, interleaved, statsRows } from "../lib/interleave.mjs";
 
 const api = await loadPackage();
 const dir = tempDir("model");
@@ -27,14 +19,8 @@ const ROUNDS = Number(process.env.CRYPTOTENSORS_BENCH_ROUNDS ?? (scale.quick ? 3
 const SHARD_BYTES = scale.layers === 28 ? 1_000_000_000 : 250_000_000;
 
 // The tensors, written four ways, then dropped so only the loads hold memory.
-let bytes = 0;
-/** @type {Record<string, import("../../dist/index.js").TensorInput> | null} */
-let tensors = {};
-for (const [name, shape] of qwen3Shapes(scale.layers)) {
-  const length = shape.reduce((a, b) => a * b, 1) * 4;
-  tensors[name] = { dtype: "F32", shape, data: fillPattern(new Uint8Array(length)) };
-  bytes += length;
-}
+/** @type {{ tensors: Record<string, import("../../dist/index.js").TensorInput> | null, bytes: number }} */
+let { tensors, bytes } = qwen3Tensors(scale.layers, "F32");
 const count = Object.keys(tensors).length;
 const keys = benchKeys(api);
 const paths = {
@@ -80,68 +66,14 @@ const names = Object.keys(variants);
 // One untimed pass warms the page cache for every file.
 for (const name of names) await variants[name]();
 
-const samples = Object.fromEntries(names.map((n) => [n, []]));
-for (let round = 0; round < ROUNDS; round++) {
-  const order = names.map((_, i) => names[(i + round) % names.length]);
-  const bench = new Bench({ time: 0, iterations: 1, warmup: false, throws: true });
-  for (const name of order) {
-    let before;
-    bench.add(
-      name,
-      async () => {
-        await variants[name]();
-      },
-      {
-        beforeEach: () => {
-          globalThis.gc?.();
-          before = process.resourceUsage();
-        },
-        afterEach: () => {
-          const after = process.resourceUsage();
-          samples[name].push({
-            minorFaults: after.minorPageFault - before.minorPageFault,
-            majorFaults: after.majorPageFault - before.majorPageFault,
-          });
-        },
-      },
-    );
-  }
-  await bench.run();
-  for (const task of bench.tasks) {
-    const list = samples[task.name];
-    list[list.length - 1].ms = task.result.latency.samples[0];
-  }
-}
+const stats = await interleaved(variants, { rounds: ROUNDS });
 await Promise.all([modelEncrypted.close(), modelPlain.close(), fileEncrypted.close()]);
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const stats = Object.fromEntries(
-  names.map((name) => {
-    const ms = samples[name].map((s) => s.ms);
-    const best = Math.min(...ms);
-    const med = median(ms);
-    return [
-      name,
-      {
-        best,
-        median: med,
-        spread: (Math.max(...ms) - best) / med,
-        minorFaults: median(samples[name].map((s) => s.minorFaults)),
-        majorFaults: median(samples[name].map((s) => s.majorFaults)),
-      },
-    ];
-  }),
-);
-const rows = names.map((name) => ({
-  what: name,
-  "best ms": +stats[name].best.toFixed(1),
-  "median ms": +stats[name].median.toFixed(1),
-  spread: `${(100 * stats[name].spread).toFixed(0)}%`,
-  "GB/s (best)": gbps(bytes, stats[name].best),
-  "minor faults": stats[name].minorFaults,
-  "major faults": stats[name].majorFaults,
+const rows = statsRows(stats, bytes).map((row) => ({
+  ...row,
+  "major faults": stats[row.what].majorFaults,
 }));
-const ratio = (a, b) => +(stats[a].best / stats[b].best).toFixed(3);
+const ratio = (a, b) => bestRatio(stats, a, b);
 const ratios = {
   "loadModel encrypted / plain (target <= 1.10)": ratio(
     "loadModel sharded encrypted",
