@@ -6,8 +6,8 @@
 // unless its header is byte-for-byte the one checked at open, so a file swapped on disk in between
 // cannot slip in.
 import { CryptoTensorsError } from "../errors.js";
-import { isReservedKey } from "../crypto/reserved.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
+import { encryptionInfo, tensorInfo, userMetadata } from "../reader/describe.js";
 import { arenaLayout } from "../reader/read-all.js";
 import type { EncryptionInfo, TensorFile, TensorInfo } from "../reader/tensor-file.js";
 import type { Unlocked } from "../reader/unlock.js";
@@ -72,36 +72,19 @@ export class LazyShard {
     if (this.#ready) return this.#ready.info(name);
     const entry = this.#visible.find((t) => t.name === name);
     if (!entry) throw new RangeError(`${JSON.stringify(name)} is not in shard ${this.name}`);
-    return {
-      dtype: entry.dtype,
-      shape: entry.shape.slice(),
-      byteLength: entry.dataOffsets[1] - entry.dataOffsets[0],
-      encrypted: this.#envelope?.encryptedNames.has(name) ?? false,
-    };
+    return tensorInfo(entry, this.#envelope);
   }
 
   /** As {@link TensorFile.metadata}: the non-reserved `__metadata__` entries. */
   metadata(): Record<string, string> {
     if (this.#ready) return this.#ready.metadata();
-    const result: Record<string, string> = Object.create(null);
-    for (const [key, value] of this.#header.metadata ?? [])
-      if (!isReservedKey(key)) result[key] = value;
-    return result;
+    return userMetadata(this.#header);
   }
 
   /** As {@link TensorFile.encryption}. */
   encryption(): EncryptionInfo | null {
     if (this.#ready) return this.#ready.encryption();
-    const u = this.#envelope;
-    if (!u) return null;
-    return {
-      version: u.cryptoKeys.version,
-      algorithm: u.cryptoKeys.enc.alg,
-      chunkSize: u.chunkSize,
-      ...(u.cryptoKeys.enc.kid === undefined ? {} : { encKeyId: u.cryptoKeys.enc.kid }),
-      ...(u.cryptoKeys.sign.kid === undefined ? {} : { signKeyId: u.cryptoKeys.sign.kid }),
-      encryptedTensors: this.names().filter((n) => u.encryptedNames.has(n)),
-    };
+    return encryptionInfo(this.#envelope, this.names());
   }
 
   /** As {@link TensorFile.readAllByteLength}. */

@@ -4,11 +4,11 @@ import { CryptoTensorsError } from "../errors.js";
 import { TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount } from "../crypto/chunks.js";
 import { checkDigest } from "../crypto/plaintext-digests.js";
-import { isReservedKey } from "../crypto/reserved.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
 import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
 import { wipeDestination } from "../native/views.js";
+import { encryptionInfo, tensorInfo, userMetadata } from "./describe.js";
 import { destinationView, type Destination } from "./destination.js";
 import {
   arenaLayout,
@@ -102,35 +102,16 @@ export class TensorFile {
   }
 
   info(name: string): TensorInfo {
-    const entry = this.#entry(name);
-    return {
-      dtype: entry.dtype,
-      shape: entry.shape.slice(),
-      byteLength: entry.dataOffsets[1] - entry.dataOffsets[0],
-      encrypted: this.#unlocked?.encryptedNames.has(name) ?? false,
-    };
+    return tensorInfo(this.#entry(name), this.#unlocked);
   }
 
   /** User metadata: every `__metadata__` entry except the reserved `__crypto_keys__`, `__encryption__`, `__policy__`, `__signature__`. */
   metadata(): Record<string, string> {
-    const result: Record<string, string> = Object.create(null);
-    for (const [key, value] of this.#header.metadata ?? []) {
-      if (!isReservedKey(key)) result[key] = value;
-    }
-    return result;
+    return userMetadata(this.#header);
   }
 
   encryption(): EncryptionInfo | null {
-    const u = this.#unlocked;
-    if (!u) return null;
-    return {
-      version: u.cryptoKeys.version,
-      algorithm: u.cryptoKeys.enc.alg,
-      chunkSize: u.chunkSize,
-      ...(u.cryptoKeys.enc.kid === undefined ? {} : { encKeyId: u.cryptoKeys.enc.kid }),
-      ...(u.cryptoKeys.sign.kid === undefined ? {} : { signKeyId: u.cryptoKeys.sign.kid }),
-      encryptedTensors: this.names().filter((n) => u.encryptedNames.has(n)),
-    };
+    return encryptionInfo(this.#unlocked, this.names());
   }
 
   /** Reads (and decrypts, when encrypted) a whole tensor. */
