@@ -24,6 +24,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 600_000,
     pool: "forks",
+    // Off unless CRYPTOTENSORS_LOOP_REPORT is set: which tests block the worker's event loop
+    // (vitest's worker RPC times out after 60 s of it).
+    setupFiles: ["test/support/loop-report.ts"],
     projects: [
       project("unit", UNIT),
       project("native", NATIVE),

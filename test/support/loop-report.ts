@@ -1,0 +1,91 @@
+// Finds tests that block the test worker's event loop. vitest's worker talks to the main process
+// over an RPC with a fixed 60 s timeout (vitest 3.2, birpc): a worker that runs synchronously
+// long enough that a reply cannot be processed in time fails the run with `[vitest-worker]:
+// Timeout calling "onTaskUpdate"` even when every test passed. Such blocks grow with machine
+// load, so they are measured here rather than guessed.
+//
+// Off by default (this file then registers nothing). With CRYPTOTENSORS_LOOP_REPORT=path, a
+// timer-drift probe runs in each test file and appends one JSON line per window whose longest
+// block exceeds CRYPTOTENSORS_LOOP_MIN_MS (default 2000):
+// `{"file","test","maxBlockMs","load"}`, where test is the test's full name, "(collection)" for
+// the file's top-level code, "(hooks before: NAME)" for beforeAll/afterAll hooks that ran between
+// two tests, or "(afterAll)" for the file's last hooks. Usage:
+//
+//   CRYPTOTENSORS_LOOP_REPORT=/tmp/loop.jsonl npx vitest run --project native
+//   node -e 'for (const l of require("fs").readFileSync(0,"utf8").trim().split("\n").map(JSON.parse)
+//     .sort((a,b)=>b.maxBlockMs-a.maxBlockMs)) console.log(l.maxBlockMs, l.file, l.test)' < /tmp/loop.jsonl
+import { appendFileSync } from "node:fs";
+import { loadavg } from "node:os";
+import { relative } from "node:path";
+import { performance } from "node:perf_hooks";
+import { afterAll, afterEach, beforeAll, beforeEach } from "vitest";
+
+const REPORT = process.env.CRYPTOTENSORS_LOOP_REPORT;
+const MIN_MS = Number(process.env.CRYPTOTENSORS_LOOP_MIN_MS ?? 2000);
+// The probe's period: a timer this often costs nothing measurable; a block shows up as the
+// time beyond it between two ticks.
+const PERIOD_MS = 50;
+
+interface NamedTask {
+  name: string;
+  suite?: NamedTask | undefined;
+  file?: { filepath: string } | undefined;
+}
+
+function fullName(task: NamedTask): string {
+  const names: string[] = [];
+  // The file's own suite has the file's name: leave it out.
+  for (let t: NamedTask | undefined = task; t?.suite !== undefined; t = t.suite)
+    names.unshift(t.name);
+  return names.join(" > ");
+}
+
+if (REPORT !== undefined && REPORT !== "") {
+  let last = performance.now();
+  let maxBlock = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    maxBlock = Math.max(maxBlock, now - last - PERIOD_MS);
+    last = now;
+  }, PERIOD_MS);
+  timer.unref();
+
+  // The longest block since the last call, including one still in progress (a test that ended
+  // in a synchronous block has had no tick since), then a fresh window.
+  const take = (): number => {
+    const now = performance.now();
+    const max = Math.max(maxBlock, now - last - PERIOD_MS);
+    maxBlock = 0;
+    last = now;
+    return max;
+  };
+  let file = "(unknown)";
+  const record = (test: string, max: number) => {
+    if (max <= MIN_MS) return;
+    const line = {
+      file,
+      test,
+      maxBlockMs: Math.round(max),
+      load: Number(loadavg()[0]!.toFixed(1)),
+    };
+    appendFileSync(REPORT, `${JSON.stringify(line)}\n`);
+  };
+
+  beforeAll((suite) => {
+    const path = (suite as { filepath?: string }).filepath;
+    if (path !== undefined) file = relative(process.cwd(), path);
+    // Module evaluation of the test file (and its imports) happened before this hook.
+    record("(collection)", take());
+  });
+  beforeEach((ctx) => {
+    // Whatever ran since the previous test ended: the file's beforeAll, or a describe block's.
+    record(`(hooks before: ${fullName(ctx.task)})`, take());
+  });
+  afterEach((ctx) => {
+    record(fullName(ctx.task), take());
+  });
+  afterAll(() => {
+    clearInterval(timer);
+    record("(afterAll)", take());
+  });
+}
