@@ -97,7 +97,16 @@ describe("encryption filters (finding 5a)", () => {
     await saveFile(plain, sampleTensors());
     const keys = keysFile(generateKeySet({}));
     const out = freshPath(dir, "typo-cli");
-    const result = runCli(["encrypt", plain, out, "--keys", keys, "--tensor", "wieght", "--quiet"]);
+    const result = await runCli([
+      "encrypt",
+      plain,
+      out,
+      "--keys",
+      keys,
+      "--tensor",
+      "wieght",
+      "--quiet",
+    ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/ERR_TENSOR_NOT_FOUND/);
     expect(existsSync(out)).toBe(false);
@@ -117,7 +126,7 @@ describe("policy files (finding 5b)", () => {
       const policy = freshPath(dir, "policy");
       writeFileSync(policy, text);
       const out = freshPath(dir, "policy-out");
-      const result = runCli([
+      const result = await runCli([
         "encrypt",
         plain,
         out,
@@ -141,12 +150,12 @@ describe("decrypt of a plain file (finding 5c)", () => {
     const path = stripped(file);
     const keys = keysFile(file.keySet);
     const out = freshPath(dir, "out");
-    const refused = runCli(["decrypt", path, out, "--keys", keys, "--quiet"]);
+    const refused = await runCli(["decrypt", path, out, "--keys", keys, "--quiet"]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toMatch(/ERR_NOT_ENCRYPTED/);
     expect(existsSync(out)).toBe(false);
     const { d: _private, ...publicSign } = file.signKey;
-    const pinned = runCli([
+    const pinned = await runCli([
       "decrypt",
       path,
       out,
@@ -158,7 +167,7 @@ describe("decrypt of a plain file (finding 5c)", () => {
     ]);
     expect(pinned.status).toBe(1);
     expect(existsSync(out)).toBe(false);
-    const allowed = runCli(["decrypt", path, out, "--allow-plain", "--quiet"]);
+    const allowed = await runCli(["decrypt", path, out, "--allow-plain", "--quiet"]);
     expect(allowed.stderr).toBe("");
     expect(allowed.status).toBe(0);
     expect(existsSync(out)).toBe(true);
@@ -216,20 +225,23 @@ describe("plaintext tensors in the CLI (finding 5e)", () => {
     });
     const keys = keysFile(keySet);
     const out = freshPath(dir, "out");
-    const decrypt = runCli(["decrypt", bare, out, "--keys", keys, "--quiet"]);
+    const decrypt = await runCli(["decrypt", bare, out, "--keys", keys, "--quiet"]);
     expect(decrypt.status).toBe(1);
     expect(decrypt.stderr).toMatch(/ERR_TENSOR_UNAUTHENTICATED/);
     expect(existsSync(out)).toBe(false);
-    expect(runCli(["verify", bare, "--keys", keys]).status).toBe(1);
-    expect(runCli(["verify", bare, "--keys", keys, "--allow-unauthenticated"]).status).toBe(0);
+    expect((await runCli(["verify", bare, "--keys", keys])).status).toBe(1);
+    expect((await runCli(["verify", bare, "--keys", keys, "--allow-unauthenticated"])).status).toBe(
+      0,
+    );
     expect(
-      runCli(["decrypt", bare, out, "--keys", keys, "--allow-unauthenticated", "--quiet"]).status,
+      (await runCli(["decrypt", bare, out, "--keys", keys, "--allow-unauthenticated", "--quiet"]))
+        .status,
     ).toBe(0);
     // Our own partially encrypted files pass by default; once tampered, decrypt refuses them.
-    expect(runCli(["verify", path, "--keys", keys]).status).toBe(0);
+    expect((await runCli(["verify", path, "--keys", keys])).status).toBe(0);
     tamperBias(path);
     const out2 = freshPath(dir, "out");
-    const tampered = runCli(["decrypt", path, out2, "--keys", keys, "--quiet"]);
+    const tampered = await runCli(["decrypt", path, out2, "--keys", keys, "--quiet"]);
     expect(tampered.status).toBe(1);
     expect(tampered.stderr).toMatch(/ERR_TENSOR_UNAUTHENTICATED/);
     expect(existsSync(out2)).toBe(false);

@@ -92,7 +92,13 @@ describe("recoverRewrap refuses planted journals (finding 1)", () => {
     await rejectsWith(recoverRewrap(path, { verifyKeys: [publicOf(keys)] }), "ERR_JOURNAL_INVALID");
     expect(readFileSync(path).equals(bytes)).toBe(true);
     // The CLI says so and exits 1.
-    const cli = runCli(["rewrap", "--recover", path, "--verify-keys", writeKeys(publicOf(keys))]);
+    const cli = await runCli([
+      "rewrap",
+      "--recover",
+      path,
+      "--verify-keys",
+      writeKeys(publicOf(keys)),
+    ]);
     expect(cli.status).toBe(1);
     expect(cli.stderr).toMatch(/ERR_JOURNAL_INVALID/);
     expect(readFileSync(path).equals(bytes)).toBe(true);
@@ -173,7 +179,7 @@ describe("rewrap through a symbolic link rewraps the target, and the link stays 
     const { path } = await model(oldKeys);
     const link = at(`link${serial++}.ct`);
     symlinkSync(path, link);
-    const result = runCli([
+    const result = await runCli([
       "rewrap",
       link,
       link,

@@ -77,14 +77,14 @@ describe("cryptotensors verify --data", () => {
   it("exits 1 on a flipped ciphertext byte (exit 0 without --data), writes nothing", async () => {
     const file = await encryptedFile(dir);
     const keys = keysFile(file.keySet);
-    const good = runCli(["verify", file.path, "--keys", keys, "--data"]);
+    const good = await runCli(["verify", file.path, "--keys", keys, "--data"]);
     expect(good.stderr).toBe("");
     expect(good.status).toBe(0);
     expect(good.stdout).toMatch(/data authenticated \(2 tensor\(s\), 52 B\)/);
     const flipped = flipByte(file.path, "weight", 5);
     const before = readdirSync(dir).length;
-    expect(runCli(["verify", flipped, "--keys", keys]).status).toBe(0);
-    const bad = runCli(["verify", flipped, "--keys", keys, "--data"]);
+    expect((await runCli(["verify", flipped, "--keys", keys])).status).toBe(0);
+    const bad = await runCli(["verify", flipped, "--keys", keys, "--data"]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/ERR_DECRYPTION_FAILED/);
     expect(readdirSync(dir).length).toBe(before);

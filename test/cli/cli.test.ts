@@ -16,7 +16,7 @@ describe("cryptotensors CLI", () => {
   it("is built", () => expect(existsSync(cli)).toBe(true));
 
   it("keygen → encrypt → decrypt reproduces the tensors exactly; verify and inspect work", async () => {
-    const keygen = run([
+    const keygen = await run([
       "keygen",
       "--alg",
       "chacha20poly1305",
@@ -37,7 +37,7 @@ describe("cryptotensors CLI", () => {
     const tensors = { w: randomTensor(10_000, "F32"), b: randomTensor(6, "F16") };
     await saveFile(at("a.safetensors"), tensors, { metadata: { format: "pt" } });
 
-    const enc = run([
+    const enc = await run([
       "encrypt",
       at("a.safetensors"),
       at("b.ct"),
@@ -50,15 +50,15 @@ describe("cryptotensors CLI", () => {
     ]);
     expect(enc.stderr).toBe("");
     expect(enc.status).toBe(0);
-    const dec = run(["decrypt", at("b.ct"), at("c.safetensors"), "--keys", at("k.json")]);
+    const dec = await run(["decrypt", at("b.ct"), at("c.safetensors"), "--keys", at("k.json")]);
     expect(dec.status).toBe(0);
     const back = await loadFile(at("c.safetensors"));
     for (const [name, t] of Object.entries(tensors))
       expect(Buffer.from(back[name]!.data)).toEqual(Buffer.from(t.data));
     expect(readFileSync(at("c.safetensors")).equals(readFileSync(at("a.safetensors")))).toBe(true);
 
-    expect(run(["verify", at("b.ct"), "--keys", at("k.json")]).status).toBe(0);
-    const inspected = run(["inspect", at("b.ct"), "--json"]);
+    expect((await run(["verify", at("b.ct"), "--keys", at("k.json")])).status).toBe(0);
+    const inspected = await run(["inspect", at("b.ct"), "--json"]);
     expect(inspected.status).toBe(0);
     const description = JSON.parse(inspected.stdout);
     expect(description.encryption).toMatchObject({
@@ -71,59 +71,65 @@ describe("cryptotensors CLI", () => {
     expect(description.tensors.find((t: { name: string }) => t.name === "w").encrypted).toBe(true);
     expect(description.tensors.find((t: { name: string }) => t.name === "b").encrypted).toBe(false);
     expect(inspected.stdout).not.toContain(set.keys[0].k);
-    expect(run(["inspect", at("b.ct")]).stdout).toContain("encrypted");
+    expect((await run(["inspect", at("b.ct")])).stdout).toContain("encrypted");
   });
 
   it("takes keys from CRYPTOTENSOR_KEYS when --keys is absent", async () => {
-    const keys = run(["keygen"]).stdout;
+    const keys = (await run(["keygen"])).stdout;
     await saveFile(at("e.safetensors"), { x: randomTensor(40) });
     expect(
-      run(["encrypt", at("e.safetensors"), at("e.ct"), "--format-version", "1"], {
-        CRYPTOTENSOR_KEYS: keys,
-      }).status,
+      (
+        await run(["encrypt", at("e.safetensors"), at("e.ct"), "--format-version", "1"], {
+          CRYPTOTENSOR_KEYS: keys,
+        })
+      ).status,
     ).toBe(0);
-    expect(run(["verify", at("e.ct")], { CRYPTOTENSOR_KEYS: keys }).status).toBe(0);
-    const noKeys = run(["verify", at("e.ct")]);
+    expect((await run(["verify", at("e.ct")], { CRYPTOTENSOR_KEYS: keys })).status).toBe(0);
+    const noKeys = await run(["verify", at("e.ct")]);
     expect(noKeys.status).toBe(1);
     expect(noKeys.stderr).toMatch(/ERR_KEY_NOT_FOUND/);
   });
 
   it("fails with one line on stderr, a non-zero status and no output file", async () => {
-    const keys = run(["keygen"]).stdout;
-    const other = run(["keygen"]).stdout;
+    const keys = (await run(["keygen"])).stdout;
+    const other = (await run(["keygen"])).stdout;
     writeFileSync(at("k1.json"), keys);
     writeFileSync(at("k2.json"), other);
     await saveFile(at("f.safetensors"), { x: randomTensor(40) });
-    expect(run(["encrypt", at("f.safetensors"), at("f.ct"), "--keys", at("k1.json")]).status).toBe(
-      0,
-    );
-    const wrong = run(["decrypt", at("f.ct"), at("g.safetensors"), "--keys", at("k2.json")]);
+    expect(
+      (await run(["encrypt", at("f.safetensors"), at("f.ct"), "--keys", at("k1.json")])).status,
+    ).toBe(0);
+    const wrong = await run(["decrypt", at("f.ct"), at("g.safetensors"), "--keys", at("k2.json")]);
     expect(wrong.status).toBe(1);
     expect(wrong.stderr.trim().split("\n")).toHaveLength(1);
     expect(wrong.stderr).not.toContain(JSON.parse(other).keys[0].k);
     expect(existsSync(at("g.safetensors"))).toBe(false);
-    expect(run(["verify", at("f.ct"), "--keys", at("k2.json")]).status).not.toBe(0);
-    expect(run(["encrypt", at("missing"), at("h.ct"), "--keys", at("k1.json")]).status).toBe(1);
-    expect(existsSync(at("h.ct"))).toBe(false);
-    expect(run(["encrypt", at("f.safetensors")]).status).toBe(2);
+    expect((await run(["verify", at("f.ct"), "--keys", at("k2.json")])).status).not.toBe(0);
     expect(
-      run([
-        "encrypt",
-        at("f.safetensors"),
-        at("h.ct"),
-        "--chunk-size",
-        "0",
-        "--keys",
-        at("k1.json"),
-      ]).status,
+      (await run(["encrypt", at("missing"), at("h.ct"), "--keys", at("k1.json")])).status,
+    ).toBe(1);
+    expect(existsSync(at("h.ct"))).toBe(false);
+    expect((await run(["encrypt", at("f.safetensors")])).status).toBe(2);
+    expect(
+      (
+        await run([
+          "encrypt",
+          at("f.safetensors"),
+          at("h.ct"),
+          "--chunk-size",
+          "0",
+          "--keys",
+          at("k1.json"),
+        ])
+      ).status,
     ).toBe(2);
-    expect(run(["frobnicate"]).status).toBe(2);
+    expect((await run(["frobnicate"])).status).toBe(2);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
   it("verify and decrypt honour pinned verification keys (--verify-keys)", async () => {
-    const keys = run(["keygen", "--sign-kid", "s"]).stdout;
-    const stranger = JSON.parse(run(["keygen", "--sign-kid", "s"]).stdout);
+    const keys = (await run(["keygen", "--sign-kid", "s"])).stdout;
+    const stranger = JSON.parse((await run(["keygen", "--sign-kid", "s"])).stdout);
     writeFileSync(at("pin-keys.json"), keys);
     writeFileSync(
       at("pin-right.json"),
@@ -135,19 +141,22 @@ describe("cryptotensors CLI", () => {
     );
     await saveFile(at("pin.safetensors"), { x: randomTensor(40) });
     expect(
-      run(["encrypt", at("pin.safetensors"), at("pin.ct"), "--keys", at("pin-keys.json")]).status,
+      (await run(["encrypt", at("pin.safetensors"), at("pin.ct"), "--keys", at("pin-keys.json")]))
+        .status,
     ).toBe(0);
     expect(
-      run([
-        "verify",
-        at("pin.ct"),
-        "--keys",
-        at("pin-keys.json"),
-        "--verify-keys",
-        at("pin-right.json"),
-      ]).status,
+      (
+        await run([
+          "verify",
+          at("pin.ct"),
+          "--keys",
+          at("pin-keys.json"),
+          "--verify-keys",
+          at("pin-right.json"),
+        ])
+      ).status,
     ).toBe(0);
-    const refused = run([
+    const refused = await run([
       "verify",
       at("pin.ct"),
       "--keys",
@@ -157,15 +166,17 @@ describe("cryptotensors CLI", () => {
     ]);
     expect(refused.status).toBe(1);
     expect(
-      run([
-        "decrypt",
-        at("pin.ct"),
-        at("pin.out"),
-        "--keys",
-        at("pin-keys.json"),
-        "--verify-keys",
-        at("pin-wrong.json"),
-      ]).status,
+      (
+        await run([
+          "decrypt",
+          at("pin.ct"),
+          at("pin.out"),
+          "--keys",
+          at("pin-keys.json"),
+          "--verify-keys",
+          at("pin-wrong.json"),
+        ])
+      ).status,
     ).toBe(1);
     expect(existsSync(at("pin.out"))).toBe(false);
   });

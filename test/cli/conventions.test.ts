@@ -22,35 +22,35 @@ const COMMANDS = [
 ];
 
 describe("CLI conventions", () => {
-  it("--version prints the package version", () => {
+  it("--version prints the package version", async () => {
     const { version } = JSON.parse(readFileSync(join(__dirname, "../../package.json"), "utf8"));
     for (const flag of ["--version", "-V"]) {
-      const result = run([flag]);
+      const result = await run([flag]);
       expect(result.status).toBe(0);
       expect(result.stdout).toBe(`${version}\n`);
     }
   });
 
-  it("--help lists every command; COMMAND --help prints that command's usage (exit 0)", () => {
-    const overview = run(["--help"]);
+  it("--help lists every command; COMMAND --help prints that command's usage (exit 0)", async () => {
+    const overview = await run(["--help"]);
     expect(overview.status).toBe(0);
     for (const name of COMMANDS) expect(overview.stdout).toMatch(new RegExp(`\\n  ${name} `));
     for (const name of COMMANDS) {
-      const help = run([name, "--help"]);
+      const help = await run([name, "--help"]);
       expect(help.status).toBe(0);
       expect(help.stdout.startsWith(`usage: cryptotensors ${name} `)).toBe(true);
-      expect(run(["help", name]).stdout).toBe(help.stdout);
+      expect((await run(["help", name])).stdout).toBe(help.stdout);
     }
   });
 
-  it("no arguments: the overview on stderr, exit 2", () => {
-    const result = run([]);
+  it("no arguments: the overview on stderr, exit 2", async () => {
+    const result = await run([]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/^usage: cryptotensors COMMAND/);
   });
 
-  it("usage errors are three short lines with did-you-mean, exit 2", () => {
-    const option = run(["decrypt", "--kyes", "k.json", "a", "b"]);
+  it("usage errors are three short lines with did-you-mean, exit 2", async () => {
+    const option = await run(["decrypt", "--kyes", "k.json", "a", "b"]);
     expect(option.status).toBe(2);
     const lines = option.stderr.trim().split("\n");
     expect(lines[0]).toBe("cryptotensors decrypt: unknown option --kyes (did you mean --keys?)");
@@ -58,37 +58,46 @@ describe("CLI conventions", () => {
     expect(lines.length).toBeLessThanOrEqual(4);
     expect(option.stderr).not.toMatch(/keygen|rewrap/);
 
-    const command = run(["decrpyt", "a", "b"]);
+    const command = await run(["decrpyt", "a", "b"]);
     expect(command.status).toBe(2);
     expect(command.stderr).toMatch(
       /^cryptotensors: unknown command "decrpyt" \(did you mean decrypt\?\)/,
     );
 
-    const missing = run(["encrypt", "a", "b", "--chunk-size"]);
+    const missing = await run(["encrypt", "a", "b", "--chunk-size"]);
     expect(missing.stderr).toMatch(/^cryptotensors encrypt: option --chunk-size needs a value\n/);
-    const count = run(["inspect"]);
+    const count = await run(["inspect"]);
     expect(count.stderr).toMatch(/^cryptotensors inspect: expected IN, got 0 arguments\n/);
   });
 
-  it('"-" is refused for files (no file named "-" is written)', () => {
-    const result = run(["decrypt", at("in.safetensors"), "-"]);
+  it('"-" is refused for files (no file named "-" is written)', async () => {
+    const result = await run(["decrypt", at("in.safetensors"), "-"]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/"-" \(standard input\/output\) is not supported for OUT/);
     expect(() => statSync("-")).toThrow();
   });
 
   it("inspect --json carries sizes, totals and the policy; verify --json the result", async () => {
-    const keygen = run(["keygen"]);
+    const keygen = await run(["keygen"]);
     writeFileSync(at("k.json"), keygen.stdout);
     await saveFile(at("p.safetensors"), {
       w: { dtype: "F32", shape: [2, 3], data: new Float32Array(6) },
       b: { dtype: "I64", shape: [4], data: new BigInt64Array(4) },
     });
     expect(
-      run(["encrypt", at("p.safetensors"), at("e.ct"), "--keys", at("k.json"), "--tensor", "w"])
-        .status,
+      (
+        await run([
+          "encrypt",
+          at("p.safetensors"),
+          at("e.ct"),
+          "--keys",
+          at("k.json"),
+          "--tensor",
+          "w",
+        ])
+      ).status,
     ).toBe(0);
-    const inspect = run(["inspect", at("e.ct"), "--json"]);
+    const inspect = await run(["inspect", at("e.ct"), "--json"]);
     expect(inspect.status).toBe(0);
     const d = JSON.parse(inspect.stdout);
     expect(d.fileSize).toBe(statSync(at("e.ct")).size);
@@ -96,7 +105,7 @@ describe("CLI conventions", () => {
     expect(d.totals).toMatchObject({ tensors: 2, elements: 10, encryptedTensors: 1 });
     expect(d.policy.local).toMatch(/package model/);
 
-    const ok = run(["verify", at("e.ct"), "--keys", at("k.json"), "--json"]);
+    const ok = await run(["verify", at("e.ct"), "--keys", at("k.json"), "--json"]);
     expect(ok.status).toBe(0);
     expect(JSON.parse(ok.stdout)).toMatchObject({
       valid: true,
@@ -104,9 +113,9 @@ describe("CLI conventions", () => {
       signatureValid: true,
       policyAllowed: true,
     });
-    const other = run(["keygen"]);
+    const other = await run(["keygen"]);
     writeFileSync(at("other.json"), other.stdout);
-    const bad = run(["verify", at("e.ct"), "--keys", at("other.json"), "--json"]);
+    const bad = await run(["verify", at("e.ct"), "--keys", at("other.json"), "--json"]);
     expect(bad.status).toBe(1);
     expect(JSON.parse(bad.stdout)).toMatchObject({ valid: false });
     expect(bad.stderr).toMatch(/ERR_/);

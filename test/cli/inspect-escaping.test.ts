@@ -35,12 +35,12 @@ describe("inspect of a hostile file", () => {
       { [hostileName]: { dtype: "U8", shape: [2], data: new Uint8Array(2) } },
       { metadata: hostileMeta, encryption: { encKey: keys.keys[0], signKey: keys.keys[1] } },
     );
-    const text = runCli(["inspect", path]);
+    const text = await runCli(["inspect", path]);
     expect(text.status).toBe(0);
     expectInert(text.stdout, true);
     expect(text.stdout).toContain("\\x1b]0;owned\\x07");
     expect(text.stdout).toContain("encrypted: yes (header not verified; use verify)");
-    const json = runCli(["inspect", path, "--json"]);
+    const json = await runCli(["inspect", path, "--json"]);
     expect(json.status).toBe(0);
     expectInert(json.stdout, false);
     const parsed = JSON.parse(json.stdout) as { tensors: Array<{ name: string }> };
@@ -55,16 +55,16 @@ describe("inspect of a hostile file", () => {
       { [hostileName]: { dtype: "U8", shape: [2], data: new Uint8Array(2) } },
       { metadata: hostileMeta },
     );
-    const text = runCli(["inspect", model]);
+    const text = await runCli(["inspect", model]);
     expect(text.stderr).toBe("");
     expectInert(text.stdout, false);
-    expectInert(runCli(["inspect", model, "--json"]).stdout, false);
+    expectInert((await runCli(["inspect", model, "--json"])).stdout, false);
   });
 
   it("escapes untrusted names quoted in error messages", async () => {
     const path = join(dir, "plain.safetensors");
     await saveFile(path, { [hostileName]: { dtype: "U8", shape: [1], data: new Uint8Array(1) } });
-    const result = runCli(
+    const result = await runCli(
       ["encrypt", path, join(dir, "x.ct"), "--tensor", `nope${OSC}`, "--quiet"],
       {
         CRYPTOTENSOR_KEYS: JSON.stringify(generateKeySet({})),

@@ -85,7 +85,7 @@ describe.each(["native", "fallback"] as const)("decrypt on the %s backend", (bac
     );
     chmodSync(input, 0o600);
     const out = at(`small-${backend}.safetensors`);
-    const result = runCli(["decrypt", input, out, "--keys", keysPath, "--quiet"], {
+    const result = await runCli(["decrypt", input, out, "--keys", keysPath, "--quiet"], {
       CRYPTOTENSORS_BACKEND: backend,
     });
     expect(result.stderr).toBe("");

@@ -22,13 +22,13 @@ beforeAll(async () => {
   await saveFile(plain, { weight, bias: randomTensor(16, "U8") }, { metadata: { format: "pt" } });
 });
 
-function run(args: string[]) {
-  return runCli(args, env);
+async function run(args: string[]) {
+  return await runCli(args, env);
 }
 
 describe("cryptotensors --key-provider", () => {
-  it("keygen in the token, encrypt with it, decrypt with it and with nothing else", () => {
-    const keygen = run([
+  it("keygen in the token, encrypt with it, decrypt with it and with nothing else", async () => {
+    const keygen = await run([
       "keygen",
       "--key-provider",
       uri,
@@ -46,7 +46,7 @@ describe("cryptotensors --key-provider", () => {
     writeFileSync(pubFile, keygen.stdout);
 
     const sealed = join(dir, "hsm.ct");
-    const encrypt = run([
+    const encrypt = await run([
       "encrypt",
       plain,
       sealed,
@@ -60,18 +60,32 @@ describe("cryptotensors --key-provider", () => {
     ]);
     expect(encrypt.status, encrypt.stderr).toBe(0);
     const back = join(dir, "back.safetensors");
-    const decrypt = run(["decrypt", sealed, back, "--key-provider", uri, "--verify-keys", pubFile]);
+    const decrypt = await run([
+      "decrypt",
+      sealed,
+      back,
+      "--key-provider",
+      uri,
+      "--verify-keys",
+      pubFile,
+    ]);
     expect(decrypt.status, decrypt.stderr).toBe(0);
     expect(readFileSync(back).equals(readFileSync(plain))).toBe(true);
-    const verify = run(["verify", sealed, "--key-provider", uri]);
+    const verify = await run(["verify", sealed, "--key-provider", uri]);
     expect(verify.status, verify.stderr).toBe(0);
 
-    const without = run(["decrypt", sealed, join(dir, "no.safetensors"), "--verify-keys", pubFile]);
+    const without = await run([
+      "decrypt",
+      sealed,
+      join(dir, "no.safetensors"),
+      "--verify-keys",
+      pubFile,
+    ]);
     expect(without.status).toBe(1);
     expect(without.stderr).toContain("ERR_KEY_NOT_FOUND");
     const wrongPin = uri.replace(/&pin-source=[^&]*/, "&pin-value=wrong-pin-1234");
     expect(wrongPin).not.toBe(uri);
-    const denied = run([
+    const denied = await run([
       "decrypt",
       sealed,
       join(dir, "no.safetensors"),
@@ -86,22 +100,24 @@ describe("cryptotensors --key-provider", () => {
     expect(denied.stderr).not.toContain("wrong-pin-1234");
   });
 
-  it("rewrap --reencrypt moves the file to a new token key (plain rewrap under a held key is refused)", () => {
+  it("rewrap --reencrypt moves the file to a new token key (plain rewrap under a held key is refused)", async () => {
     const sealed = join(dir, "rotate.ct");
     expect(
-      run([
-        "encrypt",
-        plain,
-        sealed,
-        "--key-provider",
-        uri,
-        "--enc-kid",
-        "enc-1",
-        "--sign-kid",
-        "sign-1",
-      ]).status,
+      (
+        await run([
+          "encrypt",
+          plain,
+          sealed,
+          "--key-provider",
+          uri,
+          "--enc-kid",
+          "enc-1",
+          "--sign-kid",
+          "sign-1",
+        ])
+      ).status,
     ).toBe(0);
-    const keygen = run([
+    const keygen = await run([
       "keygen",
       "--key-provider",
       uri,
@@ -114,7 +130,7 @@ describe("cryptotensors --key-provider", () => {
     const pub2 = join(dir, "pub2.jwks");
     writeFileSync(pub2, keygen.stdout);
     const rotated = join(dir, "rotated.ct");
-    const plainRewrap = run([
+    const plainRewrap = await run([
       "rewrap",
       sealed,
       rotated,
@@ -125,7 +141,7 @@ describe("cryptotensors --key-provider", () => {
     ]);
     expect(plainRewrap.status).toBe(1);
     expect(plainRewrap.stderr).toContain("--reencrypt");
-    const rewrap = run([
+    const rewrap = await run([
       "rewrap",
       sealed,
       rotated,
@@ -141,25 +157,25 @@ describe("cryptotensors --key-provider", () => {
     expect(rewrap.stdout).toContain("2 tensor(s) re-encrypted");
     const back = join(dir, "rotated.safetensors");
     expect(
-      run(["decrypt", rotated, back, "--key-provider", uri, "--verify-keys", pub2]).status,
+      (await run(["decrypt", rotated, back, "--key-provider", uri, "--verify-keys", pub2])).status,
     ).toBe(0);
     expect(readFileSync(back).equals(readFileSync(plain))).toBe(true);
   });
 
-  it("file: providers serve a JWK set; an unreachable kmip:// server and unknown schemes are refused", () => {
+  it("file: providers serve a JWK set; an unreachable kmip:// server and unknown schemes are refused", async () => {
     const keys = generateKeys({ encKid: "enc-f", signKid: "sign-f" });
     const keyFile = join(dir, "keys.jwks");
     writeFileSync(keyFile, JSON.stringify(keys));
     const sealed = join(dir, "file.ct");
-    const encrypt = run(["encrypt", plain, sealed, "--keys", keyFile]);
+    const encrypt = await run(["encrypt", plain, sealed, "--keys", keyFile]);
     expect(encrypt.status, encrypt.stderr).toBe(0);
     const back = join(dir, "file.safetensors");
-    const decrypt = run(["decrypt", sealed, back, "--key-provider", `file:${keyFile}`]);
+    const decrypt = await run(["decrypt", sealed, back, "--key-provider", `file:${keyFile}`]);
     expect(decrypt.status, decrypt.stderr).toBe(0);
-    const kmip = run(["decrypt", sealed, back, "--key-provider", "kmip://127.0.0.1:5696"]);
+    const kmip = await run(["decrypt", sealed, back, "--key-provider", "kmip://127.0.0.1:5696"]);
     expect(kmip.status).toBe(1);
     expect(kmip.stderr).toContain("cert=PATH");
-    const other = run(["decrypt", sealed, back, "--key-provider", "vault://x"]);
+    const other = await run(["decrypt", sealed, back, "--key-provider", "vault://x"]);
     expect(other.status).toBe(2);
   });
 });

@@ -35,17 +35,23 @@ beforeAll(async () => {
 
 describe("cryptotensors CLI on model directories", () => {
   it("encrypt → verify → decrypt reproduces every tensor and copies every other file byte for byte", async () => {
-    const enc = runCli(["encrypt", at("model"), at("enc"), "--keys", at("k.json")]);
+    const enc = await runCli(["encrypt", at("model"), at("enc"), "--keys", at("k.json")]);
     expect(enc.stderr).toBe("");
     expect(enc.status).toBe(0);
     expect(enc.stdout).toContain("3 shard(s) encrypted and bound");
     expect(files(at("enc"))).toEqual(files(at("model")));
-    const verify = runCli(["verify", at("enc"), "--keys", at("k.json"), "--require-bound-shards"]);
+    const verify = await runCli([
+      "verify",
+      at("enc"),
+      "--keys",
+      at("k.json"),
+      "--require-bound-shards",
+    ]);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toContain(
       "3 shard(s), signatures valid, policy allows, bound as one model",
     );
-    const dec = runCli(["decrypt", at("enc"), at("back"), "--keys", at("k.json")]);
+    const dec = await runCli(["decrypt", at("enc"), at("back"), "--keys", at("k.json")]);
     expect(dec.stderr).toBe("");
     expect(dec.status).toBe(0);
     for (const file of files(at("model")))
@@ -57,17 +63,17 @@ describe("cryptotensors CLI on model directories", () => {
       expect(Buffer.from(back[name]!.data).equals(Buffer.from(t.data))).toBe(true);
   });
 
-  it("inspect describes the shards and their binding without keys (text and --json)", () => {
-    const text = runCli(["inspect", at("enc")]);
+  it("inspect describes the shards and their binding without keys (text and --json)", async () => {
+    const text = await runCli(["inspect", at("enc")]);
     expect(text.status).toBe(0);
     expect(text.stdout).toContain("index: model.safetensors.index.json");
     expect(text.stdout).toMatch(/shard 2 of 3, set [0-9a-f]{32}/);
-    const json = JSON.parse(runCli(["inspect", at("enc"), "--json"]).stdout);
+    const json = JSON.parse((await runCli(["inspect", at("enc"), "--json"])).stdout);
     expect(json.shards).toHaveLength(3);
   });
 
   it("rewrap writes a new directory under the new keys; in place is refused for directories", async () => {
-    const r = runCli([
+    const r = await runCli([
       "rewrap",
       at("enc"),
       at("rotated"),
@@ -78,11 +84,11 @@ describe("cryptotensors CLI on model directories", () => {
     ]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
-    expect(runCli(["verify", at("rotated"), "--keys", at("k2.json")]).status).toBe(0);
-    expect(runCli(["verify", at("rotated"), "--keys", at("k.json")]).status).toBe(1);
+    expect((await runCli(["verify", at("rotated"), "--keys", at("k2.json")])).status).toBe(0);
+    expect((await runCli(["verify", at("rotated"), "--keys", at("k.json")])).status).toBe(1);
     const loaded = await loadModel(at("rotated"), { keys: newKeys, requireBoundShards: true });
     expect(Object.keys(loaded)).toHaveLength(6);
-    const inPlace = runCli([
+    const inPlace = await runCli([
       "rewrap",
       at("enc"),
       at("enc"),
@@ -95,25 +101,25 @@ describe("cryptotensors CLI on model directories", () => {
     expect(inPlace.stderr).toContain("ERR_NOT_SUPPORTED");
   });
 
-  it("a failure leaves no output and no temporary directory; an existing OUT is refused", () => {
+  it("a failure leaves no output and no temporary directory; an existing OUT is refused", async () => {
     const wrong = generateKeySet();
     writeFileSync(at("wrong.json"), JSON.stringify(wrong));
-    const bad = runCli(["decrypt", at("enc"), at("nothing"), "--keys", at("wrong.json")]);
+    const bad = await runCli(["decrypt", at("enc"), at("nothing"), "--keys", at("wrong.json")]);
     expect(bad.status).toBe(1);
     expect(existsSync(at("nothing"))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
-    const exists = runCli(["encrypt", at("model"), at("enc"), "--keys", at("k.json")]);
+    const exists = await runCli(["encrypt", at("model"), at("enc"), "--keys", at("k.json")]);
     expect(exists.status).toBe(1);
     expect(exists.stderr).toContain("already exists");
   });
 
-  it("refuses to encrypt a directory holding weight files the index does not list", () => {
+  it("refuses to encrypt a directory holding weight files the index does not list", async () => {
     mkdirSync(at("stray"));
     for (const file of files(at("model")))
       if (!file.includes("/"))
         writeFileSync(at(`stray/${file}`), readFileSync(at(`model/${file}`)));
     writeFileSync(at("stray/consolidated.safetensors"), "x");
-    const r = runCli(["encrypt", at("stray"), at("stray.enc"), "--keys", at("k.json")]);
+    const r = await runCli(["encrypt", at("stray"), at("stray.enc"), "--keys", at("k.json")]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("ERR_MODEL_INVALID");
     expect(r.stderr).toContain("consolidated.safetensors");

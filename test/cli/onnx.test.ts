@@ -18,12 +18,12 @@ const dir = tempDir("ct-cli-onnx-");
 
 describe("cryptotensors encrypt-onnx", () => {
   it("writes a model that createInferenceSession runs like the original", async () => {
-    const keygen = runCli(["keygen"]);
+    const keygen = await runCli(["keygen"]);
     expect(keygen.status).toBe(0);
     writeFileSync(join(dir, "k.json"), keygen.stdout);
     const model = await writeSmallModel(dir, "m.onnx", { external: true });
     const out = join(dir, "enc");
-    const run = runCli(["encrypt-onnx", model, out, "--keys", join(dir, "k.json")]);
+    const run = await runCli(["encrypt-onnx", model, out, "--keys", join(dir, "k.json")]);
     expect(run.stderr).toMatch(/4 weights .* → .*model\.safetensors/);
     expect(run.status).toBe(0);
 
@@ -39,10 +39,10 @@ describe("cryptotensors encrypt-onnx", () => {
     expect(Buffer.from(a.buffer)).toEqual(Buffer.from(b.buffer));
   });
 
-  it("reports usage errors and typed failures", () => {
-    expect(runCli(["encrypt-onnx", "only-one"]).status).toBe(2);
-    const missing = runCli(["encrypt-onnx", join(dir, "absent.onnx"), join(dir, "o")], {
-      CRYPTOTENSOR_KEYS: runCli(["keygen"]).stdout,
+  it("reports usage errors and typed failures", async () => {
+    expect((await runCli(["encrypt-onnx", "only-one"])).status).toBe(2);
+    const missing = await runCli(["encrypt-onnx", join(dir, "absent.onnx"), join(dir, "o")], {
+      CRYPTOTENSOR_KEYS: (await runCli(["keygen"])).stdout,
     });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toMatch(/ERR_IO: cannot read the ONNX model/);

@@ -1,10 +1,10 @@
 // The README's "Use with onnxruntime-node / tfjs / in a server" examples, run verbatim in one bash
 // session as a user would paste them (the server example reuses the first one's keys and model;
 // all of them work in a fresh mktemp directory, so parallel runs never share files).
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { expect, it } from "vitest";
+import { runChild } from "../support/child.js";
 
 const root = resolve(__dirname, "../..");
 
@@ -16,14 +16,13 @@ function block(readme: string, name: string): string {
   return match?.[1] as string;
 }
 
-it("README adapter examples run: onnxruntime-node, tfjs, the example server", () => {
+it("README adapter examples run: onnxruntime-node, tfjs, the example server", async () => {
   const readme = readFileSync(resolve(root, "README.md"), "utf8");
   const script = ["onnxruntime", "tfjs", "server"].map((name) => block(readme, name)).join("\n");
   const env = { ...process.env };
   delete env.CRYPTOTENSOR_KEYS;
-  const result = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+  const result = await runChild("bash", ["-euo", "pipefail", "-c", script], {
     cwd: root,
-    encoding: "utf8",
     env,
     timeout: 120_000,
   });

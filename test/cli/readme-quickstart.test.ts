@@ -1,12 +1,12 @@
 // The README's quickstart, run verbatim as a user would paste it into bash.
-import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { expect, it } from "vitest";
+import { runChild } from "../support/child.js";
 
 const root = resolve(__dirname, "../..");
 
-it("README quickstart runs and round-trips", () => {
+it("README quickstart runs and round-trips", async () => {
   const readme = readFileSync(resolve(root, "README.md"), "utf8");
   const block = /<!-- quickstart:begin -->\n```sh\n([\s\S]*?)```\n<!-- quickstart:end -->/.exec(
     readme,
@@ -15,9 +15,8 @@ it("README quickstart runs and round-trips", () => {
   rmSync("/tmp/ct-quickstart", { recursive: true, force: true });
   const env = { ...process.env };
   delete env.CRYPTOTENSOR_KEYS;
-  const result = spawnSync("bash", ["-euo", "pipefail", "-c", block![1]!], {
+  const result = await runChild("bash", ["-euo", "pipefail", "-c", block![1]!], {
     cwd: root,
-    encoding: "utf8",
     env,
   });
   expect(result.stderr).toBe("");

@@ -16,22 +16,30 @@ describe("cryptotensors rewrap", () => {
   it("rotates keys into OUT (or in place); the data section is unchanged; the old keys stop working", async () => {
     writeFileSync(
       at("old.json"),
-      run(["keygen", "--enc-kid", "enc-1", "--sign-kid", "sign-1"]).stdout,
+      (await run(["keygen", "--enc-kid", "enc-1", "--sign-kid", "sign-1"])).stdout,
     );
     writeFileSync(
       at("new.json"),
-      run(["keygen", "--enc-kid", "enc-2", "--sign-kid", "sign-2"]).stdout,
+      (await run(["keygen", "--enc-kid", "enc-2", "--sign-kid", "sign-2"])).stdout,
     );
     const w = randomTensor(20_000);
     await saveFile(at("plain.safetensors"), { w });
     expect(
-      run(["encrypt", at("plain.safetensors"), at("m.ct"), "--keys", at("old.json"), "--quiet"])
-        .status,
+      (
+        await run([
+          "encrypt",
+          at("plain.safetensors"),
+          at("m.ct"),
+          "--keys",
+          at("old.json"),
+          "--quiet",
+        ])
+      ).status,
     ).toBe(0);
     const before = sha256(dataSection(at("m.ct")));
     const original = readFileSync(at("m.ct"));
 
-    const copy = run([
+    const copy = await run([
       "rewrap",
       at("m.ct"),
       at("m2.ct"),
@@ -51,49 +59,62 @@ describe("cryptotensors rewrap", () => {
         Buffer.from(w.data),
       ),
     ).toBe(true);
-    expect(run(["verify", at("m2.ct"), "--keys", at("old.json")]).status).toBe(1);
-    expect(run(["verify", at("m2.ct"), "--keys", at("new.json")]).status).toBe(0);
+    expect((await run(["verify", at("m2.ct"), "--keys", at("old.json")])).status).toBe(1);
+    expect((await run(["verify", at("m2.ct"), "--keys", at("new.json")])).status).toBe(0);
 
-    const inPlace = run(["rewrap", at("m.ct"), at("m.ct"), "--new-keys", at("new.json")], {
+    const inPlace = await run(["rewrap", at("m.ct"), at("m.ct"), "--new-keys", at("new.json")], {
       CRYPTOTENSOR_KEYS: readFileSync(at("old.json"), "utf8"),
     });
     expect(inPlace.status).toBe(0);
     expect(inPlace.stdout).toMatch(/in-place/);
     expect(sha256(dataSection(at("m.ct")))).toBe(before);
     expect(
-      run(["decrypt", at("m.ct"), at("back.safetensors"), "--keys", at("new.json"), "--quiet"])
-        .status,
+      (
+        await run([
+          "decrypt",
+          at("m.ct"),
+          at("back.safetensors"),
+          "--keys",
+          at("new.json"),
+          "--quiet",
+        ])
+      ).status,
     ).toBe(0);
     expect(readFileSync(at("back.safetensors")).equals(readFileSync(at("plain.safetensors")))).toBe(
       true,
     );
-    expect(run(["rewrap", "--recover", at("m.ct")]).stdout).toMatch(/no interrupted rewrap/);
+    expect((await run(["rewrap", "--recover", at("m.ct")])).stdout).toMatch(
+      /no interrupted rewrap/,
+    );
   });
 
   it("replaces the policy from --policy; refuses wrong old keys, bad usage and leaves no file", async () => {
-    writeFileSync(at("k.json"), run(["keygen"]).stdout);
-    writeFileSync(at("other.json"), run(["keygen"]).stdout);
+    writeFileSync(at("k.json"), (await run(["keygen"])).stdout);
+    writeFileSync(at("other.json"), (await run(["keygen"])).stdout);
     await saveFile(at("p.safetensors"), { x: randomTensor(64) });
     expect(
-      run(["encrypt", at("p.safetensors"), at("p.ct"), "--keys", at("k.json"), "--quiet"]).status,
+      (await run(["encrypt", at("p.safetensors"), at("p.ct"), "--keys", at("k.json"), "--quiet"]))
+        .status,
     ).toBe(0);
     writeFileSync(at("deny.json"), JSON.stringify({ local: "package model\n\nallow := false\n" }));
     expect(
-      run([
-        "rewrap",
-        at("p.ct"),
-        at("p-deny.ct"),
-        "--keys",
-        at("k.json"),
-        "--policy",
-        at("deny.json"),
-      ]).status,
+      (
+        await run([
+          "rewrap",
+          at("p.ct"),
+          at("p-deny.ct"),
+          "--keys",
+          at("k.json"),
+          "--policy",
+          at("deny.json"),
+        ])
+      ).status,
     ).toBe(0);
-    const denied = run(["verify", at("p-deny.ct"), "--keys", at("k.json")]);
+    const denied = await run(["verify", at("p-deny.ct"), "--keys", at("k.json")]);
     expect(denied.status).toBe(1);
     expect(denied.stderr).toMatch(/ERR_POLICY_DENIED/);
 
-    const wrong = run([
+    const wrong = await run([
       "rewrap",
       at("p.ct"),
       at("q.ct"),
@@ -114,7 +135,7 @@ describe("cryptotensors rewrap", () => {
       at("pin.json"),
       JSON.stringify({ keys: [{ ...otherSet.keys[1], d: undefined }] }),
     );
-    const pinned = run([
+    const pinned = await run([
       "rewrap",
       at("p.ct"),
       at("q.ct"),
@@ -128,7 +149,7 @@ describe("cryptotensors rewrap", () => {
     expect(pinned.status).toBe(1);
     expect(pinned.stderr).toMatch(/ERR_SIGNATURE_INVALID|ERR_KEY_UNTRUSTED/);
     expect(existsSync(at("q.ct"))).toBe(false);
-    expect(run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("k.json")]).status).toBe(2);
-    expect(run(["rewrap", at("p.ct"), "--new-keys", at("k.json")]).status).toBe(2);
+    expect((await run(["rewrap", at("p.ct"), at("q.ct"), "--keys", at("k.json")])).status).toBe(2);
+    expect((await run(["rewrap", at("p.ct"), "--new-keys", at("k.json")])).status).toBe(2);
   });
 });

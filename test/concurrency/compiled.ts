@@ -1,10 +1,10 @@
 // The library compiled to JavaScript for code that runs outside vitest (worker threads, child
 // processes). It goes to a private directory with its own package.json, and CRYPTOTENSORS_PREBUILD
 // points the addon loader back at this checkout's native build.
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runChild } from "../support/child.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -16,42 +16,41 @@ export const COMPILED_ENV = {
 
 /**
  * Compiles src/ into a fresh directory and returns the path of its `index.js` and a cleanup.
- * Type errors do not stop it (the typecheck step reports them); missing output does.
+ * Type errors do not stop it (the typecheck step reports them); missing output does. The
+ * compiler runs as an asynchronous child: a minute of tsc on a loaded machine inside the test
+ * worker would stall vitest's worker RPC.
  *
  * @example
  * ```ts
- * const { index, cleanup } = compileLibrary();
+ * const { index, cleanup } = await compileLibrary();
  * const { openFile } = await import(index);
  * ```
  */
-export function compileLibrary(): { index: string; cleanup: () => void } {
+export async function compileLibrary(): Promise<{ index: string; cleanup: () => void }> {
   const out = mkdtempSync(join(ROOT, ".cache", "ct-compiled-"));
-  try {
-    execFileSync(
-      join(ROOT, "node_modules", ".bin", "tsc"),
-      [
-        "-p",
-        join(ROOT, "tsconfig.build.json"),
-        "--outDir",
-        join(out, "dist"),
-        "--declaration",
-        "false",
-        "--sourceMap",
-        "false",
-      ],
-      { stdio: "ignore" },
-    );
-  } catch {
-    // Emitted anyway unless the compiler itself failed: checked below.
-  }
+  const cleanup = () => rmSync(out, { recursive: true, force: true });
+  // Type errors exit non-zero but still emit: the import below is the check.
+  await runChild(join(ROOT, "node_modules", ".bin", "tsc"), [
+    "-p",
+    join(ROOT, "tsconfig.build.json"),
+    "--outDir",
+    join(out, "dist"),
+    "--declaration",
+    "false",
+    "--sourceMap",
+    "false",
+  ]);
   writeFileSync(
     join(out, "package.json"),
     JSON.stringify({ name: "cryptotensors", type: "module" }),
   );
   const index = join(out, "dist", "index.js");
-  execFileSync(process.execPath, ["-e", `import(${JSON.stringify(index)})`], {
+  const check = await runChild(process.execPath, ["-e", `import(${JSON.stringify(index)})`], {
     env: COMPILED_ENV,
-    stdio: "ignore",
   });
-  return { index, cleanup: () => rmSync(out, { recursive: true, force: true }) };
+  if (check.status !== 0) {
+    cleanup();
+    throw new Error(`the compiled library does not load (${check.status}):\n${check.stderr}`);
+  }
+  return { index, cleanup };
 }

@@ -19,10 +19,10 @@ const keySet = generateKeySet({ encKid: "e", signKid: "s" });
 const keys = { keys: [...keySet.keys] };
 const weight = new Uint8Array(randomBytes(3 << 20));
 const path = join(dir, "model.safetensors");
-let compiled: ReturnType<typeof compileLibrary>;
+let compiled: Awaited<ReturnType<typeof compileLibrary>>;
 
 beforeAll(async () => {
-  compiled = compileLibrary();
+  compiled = await compileLibrary();
   await saveFile(
     path,
     { weight: { dtype: "U8", shape: [weight.length], data: weight } },

@@ -1,7 +1,6 @@
 // Key hygiene (issue 7): every error path is run with known key bytes, and no message, stack,
 // cause, util.inspect output or JSON of what is thrown, nor the CLI's output, nor inspect of an
 // open file, may contain them raw, in hex, base64 or base64url.
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { inspect } from "node:util";
@@ -21,6 +20,7 @@ import {
   type Crafted,
 } from "../adversarial/craft.js";
 import { COMPILED_ENV, compileLibrary } from "../concurrency/compiled.js";
+import { runChild } from "../support/child.js";
 import { findLeak, renderings, spellings } from "./leak-detector.js";
 
 const MASTER = Buffer.from(
@@ -227,25 +227,22 @@ describe("error paths with known key bytes", () => {
 });
 
 describe("CLI failures with known keys", () => {
-  let compiled: ReturnType<typeof compileLibrary>;
-  beforeAll(() => {
-    compiled = compileLibrary();
+  let compiled: Awaited<ReturnType<typeof compileLibrary>>;
+  beforeAll(async () => {
+    compiled = await compileLibrary();
   }, 120_000);
   afterAll(() => compiled?.cleanup());
 
-  function cli(args: string[], env: Record<string, string> = {}): string {
+  async function cli(args: string[], env: Record<string, string> = {}): Promise<string> {
     const main = join(compiled.index, "..", "cli", "main.js");
     const base: NodeJS.ProcessEnv = { ...COMPILED_ENV };
     delete base["CRYPTOTENSOR_KEYS"];
-    const result = spawnSync(process.execPath, [main, ...args], {
-      encoding: "utf8",
-      env: { ...base, ...env },
-    });
+    const result = await runChild(process.execPath, [main, ...args], { env: { ...base, ...env } });
     expect(result.status).not.toBe(0);
     return `${result.stdout}\n${result.stderr}`;
   }
 
-  it("wrong keys, broken key files, broken CRYPTOTENSOR_KEYS, tampered input: no key in the output", () => {
+  it("wrong keys, broken key files, broken CRYPTOTENSOR_KEYS, tampered input: no key in the output", async () => {
     const goodKeys = join(dir, "good.jwks");
     const wrongKeys = join(dir, "wrong.jwks");
     const brokenKeys = join(dir, "broken.jwks");
@@ -267,17 +264,17 @@ describe("CLI failures with known keys", () => {
     writeFileSync(tampered, bytes);
     const out = join(dir, "cli-out.safetensors");
     const outputs = [
-      cli(["decrypt", encrypted.path, out, "--keys", wrongKeys]),
-      cli(["decrypt", encrypted.path, out, "--keys", brokenKeys]),
-      cli(["decrypt", encrypted.path, out, "--keys", shortKeys]),
-      cli(["decrypt", tampered, out, "--keys", goodKeys]),
-      cli(["verify", tampered.replace("tampered", "missing"), "--keys", goodKeys]),
-      cli(["encrypt", plain, out, "--keys", goodKeys]),
-      cli(["encrypt", encrypted.path, out, "--keys", shortKeys]),
-      cli(["decrypt", encrypted.path, out], {
+      await cli(["decrypt", encrypted.path, out, "--keys", wrongKeys]),
+      await cli(["decrypt", encrypted.path, out, "--keys", brokenKeys]),
+      await cli(["decrypt", encrypted.path, out, "--keys", shortKeys]),
+      await cli(["decrypt", tampered, out, "--keys", goodKeys]),
+      await cli(["verify", tampered.replace("tampered", "missing"), "--keys", goodKeys]),
+      await cli(["encrypt", plain, out, "--keys", goodKeys]),
+      await cli(["encrypt", encrypted.path, out, "--keys", shortKeys]),
+      await cli(["decrypt", encrypted.path, out], {
         CRYPTOTENSOR_KEYS: JSON.stringify(keySet).slice(0, -2),
       }),
-      cli(["decrypt", encrypted.path, out], {
+      await cli(["decrypt", encrypted.path, out], {
         CRYPTOTENSOR_KEYS: JSON.stringify({ keys: [otherEncJwk, signJwk] }),
       }),
     ];

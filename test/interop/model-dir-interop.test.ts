@@ -48,10 +48,10 @@ describe("HF model directories through the CLI and the reference", () => {
   });
 
   it("encrypt → verify → decrypt: every tensor back, every file byte for byte (shards and index included)", async () => {
-    const enc = runCli(["encrypt", at("hf"), at("hf.ct"), "--keys", at("keys.json")]);
+    const enc = await runCli(["encrypt", at("hf"), at("hf.ct"), "--keys", at("keys.json")]);
     expect(enc.stderr).toBe("");
     expect(enc.status).toBe(0);
-    const verify = runCli([
+    const verify = await runCli([
       "verify",
       at("hf.ct"),
       "--keys",
@@ -60,7 +60,7 @@ describe("HF model directories through the CLI and the reference", () => {
     ]);
     expect(verify.stdout).toContain("bound as one model");
     expect(verify.status).toBe(0);
-    const dec = runCli(["decrypt", at("hf.ct"), at("hf.back"), "--keys", at("keys.json")]);
+    const dec = await runCli(["decrypt", at("hf.ct"), at("hf.back"), "--keys", at("keys.json")]);
     expect(dec.status).toBe(0);
     const names = readdirSync(at("hf")).sort();
     expect(readdirSync(at("hf.back")).sort()).toEqual(names);
@@ -107,11 +107,11 @@ describe("HF model directories through the CLI and the reference", () => {
       openModel(at("hf.ref"), { keys, requireBoundShards: true }),
       "ERR_MODEL_UNBOUND",
     );
-    const verify = runCli(["verify", at("hf.ref"), "--keys", at("keys.json")]);
+    const verify = await runCli(["verify", at("hf.ref"), "--keys", at("keys.json")]);
     expect(verify.status).toBe(0);
     expect(verify.stdout).toContain("NOT bound");
     expect(verify.stderr).toContain("warning: unbound shards");
-    const strict = runCli([
+    const strict = await runCli([
       "verify",
       at("hf.ref"),
       "--keys",
@@ -127,11 +127,12 @@ describe("HF model directories through the CLI and the reference", () => {
     expect(readdirSync(at("single"))).toContain("model.safetensors");
     expect(readdirSync(at("single"))).not.toContain("model.safetensors.index.json");
     expect(
-      runCli(["encrypt", at("single"), at("single.ct"), "--keys", at("keys.json")]).status,
+      (await runCli(["encrypt", at("single"), at("single.ct"), "--keys", at("keys.json")])).status,
     ).toBe(0);
     expectRefOk(refRead({ path: at("single.ct/model.safetensors"), keys }));
     expect(
-      runCli(["decrypt", at("single.ct"), at("single.back"), "--keys", at("keys.json")]).status,
+      (await runCli(["decrypt", at("single.ct"), at("single.back"), "--keys", at("keys.json")]))
+        .status,
     ).toBe(0);
     for (const name of readdirSync(at("single")))
       expect(

@@ -12,15 +12,15 @@ const dir = tempDir("ct-licence-cli-");
 
 describe("cryptotensors licence", () => {
   it("issues a token that verifies under the printed public key", async () => {
-    const keygen = runCli(["keygen", "--sign-kid", "lic-1"]);
+    const keygen = await runCli(["keygen", "--sign-kid", "lic-1"]);
     expect(keygen.status).toBe(0);
     const keyFile = join(dir, "licence-key.jwks");
     writeFileSync(keyFile, keygen.stdout);
-    const pub = runCli(["licence", "public-key", "--signing-key", keyFile]);
+    const pub = await runCli(["licence", "public-key", "--signing-key", keyFile]);
     expect(pub.status, pub.stderr).toBe(0);
     const issuers = JSON.parse(pub.stdout);
     expect(issuers.keys[0].d).toBeUndefined();
-    const issued = runCli([
+    const issued = await runCli([
       "licence",
       "issue",
       "--signing-key",
@@ -46,9 +46,9 @@ describe("cryptotensors licence", () => {
     );
   });
 
-  it("usage errors exit 2 with a short message", () => {
+  it("usage errors exit 2 with a short message", async () => {
     const keyFile = join(dir, "k.jwks");
-    writeFileSync(keyFile, runCli(["keygen"]).stdout);
+    writeFileSync(keyFile, (await runCli(["keygen"])).stdout);
     const cases: Array<[string[], RegExp]> = [
       [["licence"], /subcommand/],
       [["licence", "issue", "--signing-key", keyFile, "--expires", "2099-01-01"], /--subject/],
@@ -78,7 +78,7 @@ describe("cryptotensors licence", () => {
       ],
     ];
     for (const [args, message] of cases) {
-      const result = runCli(args);
+      const result = await runCli(args);
       expect(result.status, args.join(" ")).toBe(2);
       expect(result.stderr).toMatch(message);
     }

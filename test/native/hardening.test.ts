@@ -1,12 +1,13 @@
 // Issue 20 items 3-8: the native boundary re-checks what memory safety depends on, the SIGBUS
 // guard cannot be silently removed, SharedArrayBuffer destinations work on both backends, key
 // copies are wiped on every path, the raw handle stays private, and AEAD message limits hold.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadNativeBinding, type NativeFileHandle, PACKAGE_ROOT } from "../../src/native/addon.js";
 import { getBackend } from "../../src/native/index.js";
 import { checkMessageLimit } from "../../src/native/validate.js";
 import { destinationView } from "../../src/reader/destination.js";
+import { runChild } from "../support/child.js";
 import { requestFor, tempDir, writeEncrypted, writeTemp } from "./helpers.js";
 
 const { dir, cleanup } = tempDir();
@@ -163,16 +164,14 @@ describe("AEAD message limits (issue 20 item 8)", () => {
 });
 
 // Runs `script` (CommonJS) in a child node with the addon path as argv[1].
+// Asynchronous, so that the test worker keeps answering vitest's RPC meanwhile.
 function child(script: string, timeout = 20_000) {
-  return spawnSync(process.execPath, ["-e", script, PACKAGE_ROOT, dir], {
-    encoding: "utf8",
-    timeout,
-  });
+  return runChild(process.execPath, ["-e", script, PACKAGE_ROOT, dir], { timeout });
 }
 
 describe("the SIGBUS guard cannot be silently removed (issue 20 item 4)", () => {
-  it("a SIGBUS sent from outside is not swallowed: the process dies of it", () => {
-    const run = child(`
+  it("a SIGBUS sent from outside is not swallowed: the process dies of it", async () => {
+    const run = await child(`
       const b = require("node-gyp-build")(process.argv[1]);
       const fs = require("node:fs");
       const path = process.argv[2] + "/bus-target.bin";
@@ -187,8 +186,8 @@ describe("the SIGBUS guard cannot be silently removed (issue 20 item 4)", () => 
     expect(run.signal).toBe("SIGBUS");
   });
 
-  it("after process.on('SIGBUS') replaces the handler, truncated mapped reads are errors, not hangs", () => {
-    const run = child(`
+  it("after process.on('SIGBUS') replaces the handler, truncated mapped reads are errors, not hangs", async () => {
+    const run = await child(`
       const b = require("node-gyp-build")(process.argv[1]);
       const fs = require("node:fs");
       const path = process.argv[2] + "/replaced-handler.bin";
@@ -225,9 +224,9 @@ const underAsan = (process.env["LD_PRELOAD"] ?? "").includes("asan");
 describe("key copies are wiped on every path (issue 20 item 6)", () => {
   it.skipIf(underAsan)(
     "no copy of a data key stays in process memory after success, a closing handle and a throwing plan()",
-    () => {
+    async () => {
       // The child uses the key on every path, zeroes its own copy, then scans its writable memory.
-      const run = child(
+      const run = await child(
         `
       const b = require("node-gyp-build")(process.argv[1]);
       const fs = require("node:fs");

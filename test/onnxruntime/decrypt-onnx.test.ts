@@ -81,12 +81,14 @@ describe("decryptOnnx", () => {
     const model = await writeSmallModel(dir, "cli.onnx");
     const enc = join(dir, "cli-enc");
     await encryptOnnx(model, enc, { encryption: { encKey, signKey } });
-    const keygen = runCli(["keygen"]);
+    const keygen = await runCli(["keygen"]);
     const right = join(dir, "right.json");
     await writeFile(right, keygen.stdout);
     const enc2 = join(dir, "cli-enc2");
-    expect(runCli(["encrypt-onnx", model, enc2, "--keys", right, "--quiet"]).status).toBe(0);
-    const ok = runCli(["decrypt-onnx", enc2, join(dir, "cli-plain"), "--keys", right]);
+    expect((await runCli(["encrypt-onnx", model, enc2, "--keys", right, "--quiet"])).status).toBe(
+      0,
+    );
+    const ok = await runCli(["decrypt-onnx", enc2, join(dir, "cli-plain"), "--keys", right]);
     expect(ok.stderr).toMatch(/decrypt-onnx: .*model\.onnx \+ .*model\.onnx_data/);
     expect(ok.status).toBe(0);
     const restored = await ort.InferenceSession.create(join(dir, "cli-plain", "model.onnx"));
@@ -95,8 +97,8 @@ describe("decryptOnnx", () => {
     );
 
     const wrong = join(dir, "wrong.json");
-    await writeFile(wrong, runCli(["keygen"]).stdout);
-    const denied = runCli(["decrypt-onnx", enc, join(dir, "cli-denied"), "--keys", wrong]);
+    await writeFile(wrong, (await runCli(["keygen"])).stdout);
+    const denied = await runCli(["decrypt-onnx", enc, join(dir, "cli-denied"), "--keys", wrong]);
     expect(denied.status).toBe(1);
     expect(denied.stderr).toMatch(/ERR_/);
     await expect(readFile(join(dir, "cli-denied", "model.onnx"))).rejects.toThrow();

@@ -37,8 +37,8 @@ async function run(session: ort.InferenceSession, input: { data: Float32Array; d
   };
 }
 
-beforeAll(() => {
-  const keygen = runCli(["keygen"]);
+beforeAll(async () => {
+  const keygen = await runCli(["keygen"]);
   expect(keygen.status).toBe(0);
   keysJson = keygen.stdout;
   writeFileSync(join(dir, "keys.json"), keysJson);
@@ -46,7 +46,7 @@ beforeAll(() => {
     [DETECTION_MODEL, "det"],
     [RECOGNITION_MODEL, "rec"],
   ] as const) {
-    const result = runCli([
+    const result = await runCli([
       "encrypt-onnx",
       model,
       join(dir, out),

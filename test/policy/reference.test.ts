@@ -1,7 +1,6 @@
 // The reference (cryptotensors 0.2.3, regorus 0.4) evaluates the local policy with no input
 // document. For every policy it decides, our engine with no input must decide the same way.
 import { generateKeyPairSync, randomBytes } from "node:crypto";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
 import { RegoEngine } from "../../src/policy/engine.js";
 import { ensurePythonEnv } from "../interop/python-env.js";
+import { runChild } from "../support/child.js";
 
 const POLICIES = [
   "package model\nallow = true",
@@ -54,7 +54,7 @@ const POLICIES = [
 
 type Decision = "allow" | "deny" | "undefined" | "non-boolean" | "error";
 
-function referenceDecisions(policies: string[]): Decision[] {
+async function referenceDecisions(policies: string[]): Promise<Decision[]> {
   const dir = mkdtempSync(join(tmpdir(), "ref-policy-"));
   try {
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
@@ -77,10 +77,13 @@ function referenceDecisions(policies: string[]): Decision[] {
       },
       policies,
     };
-    const run = spawnSync(ensurePythonEnv(), [join(import.meta.dirname, "py", "ref_policy.py")], {
-      input: JSON.stringify(request),
-      encoding: "utf8",
-    });
+    const run = await runChild(
+      ensurePythonEnv(),
+      [join(import.meta.dirname, "py", "ref_policy.py")],
+      {
+        input: JSON.stringify(request),
+      },
+    );
     if (run.status !== 0) throw new Error(`ref_policy.py failed: ${run.stderr}`);
     const { results } = JSON.parse(run.stdout) as {
       results: { ok: boolean; stage?: string; message?: string }[];
@@ -115,8 +118,8 @@ describe("embedded engine vs the reference package (no input document)", () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
-  it(`decides all ${POLICIES.length} policies like cryptotensors 0.2.3`, () => {
-    const reference = referenceDecisions(POLICIES);
+  it(`decides all ${POLICIES.length} policies like cryptotensors 0.2.3`, async () => {
+    const reference = await referenceDecisions(POLICIES);
     const engine = new RegoEngine();
     const rows = POLICIES.map((policy, i) => ({
       policy,

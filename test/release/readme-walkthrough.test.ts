@@ -1,13 +1,13 @@
 // The README's licence walkthrough, run verbatim in bash with the built CLI: free opens the
 // embeddings only, pro everything, a revoked licence nothing; the key server is stopped after.
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { expect, it } from "vitest";
+import { runChild } from "../support/child.js";
 
 const root = resolve(__dirname, "../..");
 
-it("README licence and key-release walkthrough runs", () => {
+it("README licence and key-release walkthrough runs", async () => {
   const readme = readFileSync(resolve(root, "README.md"), "utf8");
   const block = /<!-- key-release:begin -->\n```sh\n([\s\S]*?)```\n<!-- key-release:end -->/.exec(
     readme,
@@ -15,9 +15,8 @@ it("README licence and key-release walkthrough runs", () => {
   expect(block).not.toBeNull();
   const env = { ...process.env };
   delete env.CRYPTOTENSOR_KEYS;
-  const result = spawnSync("bash", ["-euo", "pipefail", "-c", block![1]!], {
+  const result = await runChild("bash", ["-euo", "pipefail", "-c", block![1]!], {
     cwd: root,
-    encoding: "utf8",
     env,
     timeout: 120_000,
   });

@@ -34,33 +34,33 @@ afterAll(async () => {
 describe("CLI on URLs", () => {
   it("inspect, verify and decrypt a remote file", async () => {
     const url = `${nginx.origin}/m.ct`;
-    const inspected = runCli(["inspect", url, "--json"]);
+    const inspected = await runCli(["inspect", url, "--json"]);
     expect(inspected.status, inspected.stderr).toBe(0);
     const summary = JSON.parse(inspected.stdout);
     expect(summary.path).toBe(url);
     expect(summary.tensors.map((t: { name: string }) => t.name).sort()).toEqual(["b", "w"]);
     expect(summary.fileSize).toBeGreaterThan(200_000);
-    expect(runCli(["inspect", url]).stdout).toContain("encrypted: yes");
-    const verified = runCli(["verify", url, "--keys", join(dir, "k.json")]);
+    expect((await runCli(["inspect", url])).stdout).toContain("encrypted: yes");
+    const verified = await runCli(["verify", url, "--keys", join(dir, "k.json")]);
     expect(verified.status, verified.stderr).toBe(0);
     const out = join(dir, "plain.safetensors");
-    const decrypted = runCli(["decrypt", url, out, "--keys", join(dir, "k.json"), "--quiet"]);
+    const decrypted = await runCli(["decrypt", url, out, "--keys", join(dir, "k.json"), "--quiet"]);
     expect(decrypted.status, decrypted.stderr).toBe(0);
     const loaded = await loadFile(out);
     expect(Buffer.from(loaded["w"]!.data).equals(tensors.w.data)).toBe(true);
   });
 
-  it("sends CRYPTOTENSORS_HTTP_AUTHORIZATION to a private location and never prints it", () => {
+  it("sends CRYPTOTENSORS_HTTP_AUTHORIZATION to a private location and never prints it", async () => {
     const url = `${nginx.origin}/private/m.ct`;
-    const denied = runCli(["verify", url, "--keys", join(dir, "k.json")]);
+    const denied = await runCli(["verify", url, "--keys", join(dir, "k.json")]);
     expect(denied.status).toBe(1);
     expect(denied.stderr).toContain("ERR_REMOTE_HTTP");
-    const wrong = runCli(["verify", url, "--keys", join(dir, "k.json")], {
+    const wrong = await runCli(["verify", url, "--keys", join(dir, "k.json")], {
       CRYPTOTENSORS_HTTP_AUTHORIZATION: "Bearer not-the-token",
     });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr + wrong.stdout).not.toContain("not-the-token");
-    const ok = runCli(["verify", url, "--keys", join(dir, "k.json")], {
+    const ok = await runCli(["verify", url, "--keys", join(dir, "k.json")], {
       CRYPTOTENSORS_HTTP_AUTHORIZATION: `Bearer ${TOKEN}`,
     });
     expect(ok.status, ok.stderr).toBe(0);

@@ -127,17 +127,25 @@ describe("KMIP provider on PyKMIP", () => {
     const q = (name: string) => encodeURIComponent(join(dir, name));
     const uri = `kmip://127.0.0.1:${server.port}?cert=${q("client.pem")}&key=${q("client.key")}&ca=${q("ca.pem")}`;
     const out = join(dir, "cli.safetensors");
-    const result = runCli(["decrypt", path, out, "--key-provider", uri, "--verify-keys", pub]);
+    const result = await runCli([
+      "decrypt",
+      path,
+      out,
+      "--key-provider",
+      uri,
+      "--verify-keys",
+      pub,
+    ]);
     expect(result.status, result.stderr).toBe(0);
-    const without = runCli(["decrypt", path, out, "--verify-keys", pub]);
+    const without = await runCli(["decrypt", path, out, "--verify-keys", pub]);
     expect(without.status).toBe(1);
-    const keygen = runCli(["keygen", "--key-provider", uri, "--enc-kid", "enc-cli"]);
+    const keygen = await runCli(["keygen", "--key-provider", uri, "--enc-kid", "enc-cli"]);
     expect(keygen.status, keygen.stderr).toBe(0);
     expect(JSON.parse(keygen.stdout)).toEqual({ kty: "oct", alg: "aes256gcm", kid: "enc-cli" });
     const encrypted = join(dir, "cli-enc.ct");
     const signerFile = join(dir, "signer.jwks");
     writeFileSync(signerFile, JSON.stringify({ keys: [signer.keys[1]] }));
-    const encrypt = runCli([
+    const encrypt = await runCli([
       "encrypt",
       out,
       encrypted,
@@ -151,7 +159,7 @@ describe("KMIP provider on PyKMIP", () => {
       "sign-kmip",
     ]);
     expect(encrypt.status, encrypt.stderr).toBe(0);
-    const again = runCli([
+    const again = await runCli([
       "decrypt",
       encrypted,
       join(dir, "cli-again.safetensors"),
