@@ -72,7 +72,7 @@ describe("reference writes → we read", () => {
         const path = nextPath();
         const tensors = sample();
         expectRefOk(
-          refWrite({
+          await refWrite({
             path,
             tensors: asRef(tensors),
             metadata: { format: "pt", note: 'ünïcode "quoted"\n' },
@@ -110,7 +110,7 @@ describe("reference writes → we read", () => {
     const path = nextPath();
     const tensors = sample();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: asRef(tensors),
         config: refConfig(keys, { tensors: ["big", "empty"] }),
@@ -133,7 +133,7 @@ describe("reference writes → we read", () => {
   it("keys from CRYPTOTENSOR_KEYS", async () => {
     const keys = makeRefKeys({ encKid: "e-env", signKid: "s-env" });
     const path = nextPath();
-    expectRefOk(refWrite({ path, tensors: asRef(sample()), config: refConfig(keys) }));
+    expectRefOk(await refWrite({ path, tensors: asRef(sample()), config: refConfig(keys) }));
     const saved = process.env.CRYPTOTENSOR_KEYS;
     process.env.CRYPTOTENSOR_KEYS = JSON.stringify(keys);
     try {
@@ -152,7 +152,7 @@ describe("reference writes → we read", () => {
     const loaded = await loadFile(path, { keys: example.keys });
     expect(Buffer.from(loaded.bias!.data).toString("hex")).toBe("0000803f000000c0");
     expect(Buffer.from(loaded.weight!.data).toString("hex")).toBe("003c004000420044");
-    const ref = expectRefOk(refRead({ path, keys: example.keys as unknown as RefJwks }));
+    const ref = expectRefOk(await refRead({ path, keys: example.keys as unknown as RefJwks }));
     expect(ref.tensors.bias!.hex).toBe("0000803f000000c0");
   });
 });
@@ -173,7 +173,7 @@ describe("we write → reference reads", () => {
             ...(chunk ? { chunkSize: chunk } : {}),
           },
         });
-        const ref = expectRefOk(refRead({ path, keys }));
+        const ref = expectRefOk(await refRead({ path, keys }));
         expect(ref.metadata).toEqual({ format: "pt", ключ: "значение\t" });
         for (const [name, t] of Object.entries(tensors)) {
           expect(ref.tensors[name]).toEqual({
@@ -193,7 +193,7 @@ describe("we write → reference reads", () => {
     await saveFile(partial, asOurs(tensors), {
       encryption: { encKey: keys.keys[0]!, signKey: keys.keys[1]!, tensors: ["odd", "scalar"] },
     });
-    const ref = expectRefOk(refRead({ path: partial, keys, via: "registry" }));
+    const ref = expectRefOk(await refRead({ path: partial, keys, via: "registry" }));
     // Our plaintext-tensor digests (issue 11) are one more signed metadata entry: the reference
     // verifies the signature over it and reads every tensor.
     expect(Object.keys(ref.reserved).sort()).toEqual([
@@ -227,7 +227,7 @@ describe("we write → reference reads", () => {
         policy: { local: "package model\n\ndefault allow := false\n" },
       },
     });
-    expect(expectRefError(refRead({ path: denied, keys })).message).toContain(
+    expect(expectRefError(await refRead({ path: denied, keys })).message).toContain(
       "Policy evaluation denied",
     );
     await expectCode(openFile(denied, { keys }), "ERR_POLICY_DENIED");
@@ -253,10 +253,10 @@ describe("we write → reference reads", () => {
 describe("tampering with reference-written files is refused with the right error", () => {
   const keys = makeRefKeys();
   const tensors = sample();
-  const original = () => {
+  const original = async () => {
     const path = nextPath();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: asRef(tensors),
         metadata: { licence: "A" },
@@ -267,7 +267,7 @@ describe("tampering with reference-written files is refused with the right error
   };
 
   it("flipped data bit → ERR_DECRYPTION_FAILED (both backends), never ciphertext", async () => {
-    const path = original();
+    const path = await original();
     const file = readFileSync(path);
     const big = (await inspectFile(path)).tensors.find((t) => t.name === "big")!;
     file[8 + Number(file.readBigUInt64LE(0)) + big.dataOffsets[0] + 1000]! ^= 0x40;
@@ -283,7 +283,7 @@ describe("tampering with reference-written files is refused with the right error
   });
 
   it("changed header field → ERR_SIGNATURE_INVALID", async () => {
-    const path = original();
+    const path = await original();
     writeFileSync(
       path,
       Buffer.from(
@@ -295,7 +295,7 @@ describe("tampering with reference-written files is refused with the right error
   });
 
   it("wrong master key → ERR_DECRYPTION_FAILED at open; wrong public key → ERR_SIGNATURE_INVALID", async () => {
-    const path = original();
+    const path = await original();
     const other = makeRefKeys();
     await expectCode(
       openFile(path, { keys: [other.keys[0]!, keys.keys[1]!] }),
@@ -308,7 +308,7 @@ describe("tampering with reference-written files is refused with the right error
   });
 
   it("truncation → ERR_METADATA_INCOMPLETE_BUFFER / ERR_INVALID_HEADER_LENGTH", async () => {
-    const path = original();
+    const path = await original();
     const file = readFileSync(path);
     writeFileSync(path, file.subarray(0, file.length - 1));
     await expectCode(openFile(path, { keys }), "ERR_METADATA_INCOMPLETE_BUFFER");

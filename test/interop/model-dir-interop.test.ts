@@ -24,8 +24,8 @@ interface Made {
   total_size: number | null;
 }
 
-function makeHfModel(name: string, maxShardSize: number): Made {
-  return runPython<Made>("hf_model.py", {
+async function makeHfModel(name: string, maxShardSize: number): Promise<Made> {
+  return await runPython<Made>("hf_model.py", {
     op: "make",
     dir: at(name),
     max_shard_size: maxShardSize,
@@ -36,7 +36,7 @@ let sharded: Made;
 let plainTensors: Record<string, Tensor>;
 
 beforeAll(async () => {
-  sharded = makeHfModel("hf", 150_000);
+  sharded = await makeHfModel("hf", 150_000);
   writeFileSync(at("keys.json"), JSON.stringify(keys));
   plainTensors = await loadModel(at("hf"));
 });
@@ -75,7 +75,7 @@ describe("HF model directories through the CLI and the reference", () => {
 
   it("the reference opens every encrypted shard with the keys and reads the same tensors", async () => {
     for (const shard of sharded.shards) {
-      const out = expectRefOk(refRead({ path: at(`hf.ct/${shard}`), keys }));
+      const out = expectRefOk(await refRead({ path: at(`hf.ct/${shard}`), keys }));
       const mine = await openFile(at(`hf/${shard}`));
       expect(Object.keys(out.tensors).sort()).toEqual(mine.names().sort());
       for (const [name, t] of Object.entries(out.tensors))
@@ -88,7 +88,7 @@ describe("HF model directories through the CLI and the reference", () => {
 
   it("a directory the reference encrypted shard by shard opens with an unbound warning, or is refused", async () => {
     expectRefOk(
-      runPython("hf_model.py", {
+      await runPython("hf_model.py", {
         op: "ref_encrypt_shards",
         dir: at("hf"),
         out: at("hf.ref"),
@@ -123,13 +123,13 @@ describe("HF model directories through the CLI and the reference", () => {
   });
 
   it("a single-file HF model directory (model.safetensors, no index) goes through the same way", async () => {
-    makeHfModel("single", 10_000_000);
+    await makeHfModel("single", 10_000_000);
     expect(readdirSync(at("single"))).toContain("model.safetensors");
     expect(readdirSync(at("single"))).not.toContain("model.safetensors.index.json");
     expect(
       (await runCli(["encrypt", at("single"), at("single.ct"), "--keys", at("keys.json")])).status,
     ).toBe(0);
-    expectRefOk(refRead({ path: at("single.ct/model.safetensors"), keys }));
+    expectRefOk(await refRead({ path: at("single.ct/model.safetensors"), keys }));
     expect(
       (await runCli(["decrypt", at("single.ct"), at("single.back"), "--keys", at("keys.json")]))
         .status,

@@ -1,10 +1,11 @@
 // Creates (once) a throw-away virtual environment with the pinned reference packages, so the
 // interop tests can run the real `cryptotensors` and HF `safetensors` Python packages.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { runChild } from "../support/child.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "..", "..");
@@ -31,16 +32,19 @@ export function ensurePythonEnv(): string {
   return python;
 }
 
-/** Runs a Python script of test/interop/py with JSON on stdin; returns its parsed JSON stdout. */
-export function runPython<T = unknown>(
+/**
+ * Runs a Python script of test/interop/py with JSON on stdin; resolves with its parsed JSON
+ * stdout. Asynchronous: tests run the reference many times each, and synchronous children would
+ * stall vitest's worker RPC on a busy machine (test/support/child.ts).
+ */
+export async function runPython<T = unknown>(
   script: string,
   input: unknown,
   env: NodeJS.ProcessEnv = {},
-): T {
-  const result = spawnSync(ensurePythonEnv(), [join(here, "py", script)], {
+): Promise<T> {
+  const result = await runChild(ensurePythonEnv(), [join(here, "py", script)], {
     input: JSON.stringify(input),
     env: { ...process.env, ...env },
-    encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
   });
   if (result.status !== 0) {

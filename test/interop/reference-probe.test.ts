@@ -135,7 +135,7 @@ function decryptPerSpec(file: Buffer, masterKey: Buffer): Record<string, Buffer>
 describe("reference round trips with itself", () => {
   for (const version of ["1", "2"] as const) {
     for (const alg of Object.keys(REF_ALGORITHMS) as RefAlgorithm[]) {
-      it(`v${version} ${alg}: every tensor, metadata and the spec decoding agree`, () => {
+      it(`v${version} ${alg}: every tensor, metadata and the spec decoding agree`, async () => {
         const keys = makeRefKeys({ alg });
         const path = nextPath();
         const tensors = sampleTensors();
@@ -144,8 +144,10 @@ describe("reference round trips with itself", () => {
           version,
           ...(version === "2" ? { chunk_size: 4 } : {}),
         });
-        expectRefOk(refWrite({ path, tensors, metadata: { format: "np", note: 'é/"' }, config }));
-        const read = expectRefOk(refRead({ path, keys: readerKeys(keys) }));
+        expectRefOk(
+          await refWrite({ path, tensors, metadata: { format: "np", note: 'é/"' }, config }),
+        );
+        const read = expectRefOk(await refRead({ path, keys: readerKeys(keys) }));
         expect(read.metadata).toEqual({ format: "np", note: 'é/"' });
         for (const [name, tensor] of Object.entries(tensors))
           expect(read.tensors[name]).toEqual(tensor);
@@ -159,24 +161,24 @@ describe("reference round trips with itself", () => {
     }
   }
 
-  it("a tensor of exactly one chunk and one of one byte more", () => {
+  it("a tensor of exactly one chunk and one of one byte more", async () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const tensors = {
       one: refTensor("U8", [64], bytesOf(64)),
       more: refTensor("U8", [65], bytesOf(65, 2)),
     };
-    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys, { chunk_size: 64 }) }));
+    expectRefOk(await refWrite({ path, tensors, config: encryptConfig(keys, { chunk_size: 64 }) }));
     const entries = JSON.parse(
       splitFile(readFileSync(path)).header.__metadata__?.__encryption__ ?? "{}",
     );
     expect(Buffer.from(entries.one.tags, "base64").length).toBe(16);
     expect(Buffer.from(entries.more.tags, "base64").length).toBe(32);
-    expect(expectRefOk(refRead({ path, keys })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path, keys })).tensors).toEqual(tensors);
     // serialize() (bytes) writes the same layout as serialize_file().
     const viaBytes = nextPath();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path: viaBytes,
         api: "serialize",
         tensors,
@@ -184,51 +186,57 @@ describe("reference round trips with itself", () => {
       }),
     );
     expect(readFileSync(viaBytes).length).toBe(readFileSync(path).length);
-    expect(expectRefOk(refRead({ path: viaBytes, keys })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path: viaBytes, keys })).tensors).toEqual(tensors);
   });
 
-  it("reads through the registry and through CRYPTOTENSOR_KEYS, selecting by the header's kid", () => {
+  it("reads through the registry and through CRYPTOTENSOR_KEYS, selecting by the header's kid", async () => {
     const keys = makeRefKeys({ encKid: "wanted-enc", signKid: "wanted-sign" });
     const decoys = makeRefKeys({ encKid: "decoy-enc", signKid: "decoy-sign" });
     const path = nextPath();
     const tensors = { w: refTensor("F32", [2], bytesOf(8)) };
-    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
+    expectRefOk(await refWrite({ path, tensors, config: encryptConfig(keys) }));
     const both = { keys: [...readerKeys(decoys).keys, ...readerKeys(keys).keys] };
-    expect(expectRefOk(refRead({ path, keys: both, via: "registry" })).tensors).toEqual(tensors);
-    expect(expectRefOk(refRead({ path, keys: both, via: "env" })).tensors).toEqual(tensors);
-    expect(expectRefError(refRead({ path, via: "none" })).message).toBe(
+    expect(expectRefOk(await refRead({ path, keys: both, via: "registry" })).tensors).toEqual(
+      tensors,
+    );
+    expect(expectRefOk(await refRead({ path, keys: both, via: "env" })).tensors).toEqual(tensors);
+    expect(expectRefError(await refRead({ path, via: "none" })).message).toBe(
       'Error parsing CryptoTensors: Registry("No suitable provider found for master key")',
     );
   });
 
-  it("direct keys on load: x may come from d, alg may not be empty, the master key is resolved first", () => {
+  it("direct keys on load: x may come from d, alg may not be empty, the master key is resolved first", async () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const tensors = { w: refTensor("U8", [1], Buffer.from([9])) };
-    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
+    expectRefOk(await refWrite({ path, tensors, config: encryptConfig(keys) }));
     const { x: _public, ...seedOnly } = signingKeyOf(keys);
-    expect(expectRefOk(refRead({ path, keys: [masterKeyOf(keys), seedOnly] })).tensors).toEqual(
-      tensors,
-    );
+    expect(
+      expectRefOk(await refRead({ path, keys: [masterKeyOf(keys), seedOnly] })).tensors,
+    ).toEqual(tensors);
     expect(
       expectRefError(
-        refRead({ path, keys: [{ ...masterKeyOf(keys), alg: "" }, signingKeyOf(keys)] }),
+        await refRead({ path, keys: [{ ...masterKeyOf(keys), alg: "" }, signingKeyOf(keys)] }),
       ).message,
     ).toBe("Failed to build Enc KeyMaterial: invalid algorithm: ");
-    expect(expectRefError(refRead({ path, keys: [signingKeyOf(keys)] })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: [signingKeyOf(keys)] })).message).toBe(
       'Error parsing CryptoTensors: Registry("No suitable provider found for master key")',
     );
-    expect(expectRefError(refRead({ path, keys: [masterKeyOf(keys)] })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: [masterKeyOf(keys)] })).message).toBe(
       'Error parsing CryptoTensors: Registry("No suitable provider found for verify key (jku=None, kid=Some(\\"sign-1\\"))")',
     );
   });
 
-  it("partial encryption leaves unselected tensors as plaintext bytes; a filter matching nothing writes a plain file", () => {
+  it("partial encryption leaves unselected tensors as plaintext bytes; a filter matching nothing writes a plain file", async () => {
     const keys = makeRefKeys();
     const tensors = { a: refTensor("U8", [3], bytesOf(3)), b: refTensor("U8", [4], bytesOf(4, 9)) };
     const partial = nextPath();
     expectRefOk(
-      refWrite({ path: partial, tensors, config: encryptConfig(keys, { tensors: ["b", "nope"] }) }),
+      await refWrite({
+        path: partial,
+        tensors,
+        config: encryptConfig(keys, { tensors: ["b", "nope"] }),
+      }),
     );
     const split = splitFile(readFileSync(partial));
     expect(Object.keys(JSON.parse(split.header.__metadata__?.__encryption__ ?? "{}"))).toEqual([
@@ -236,11 +244,11 @@ describe("reference round trips with itself", () => {
     ]);
     const a = split.header.a as { data_offsets: [number, number] };
     expect(split.data.subarray(...a.data_offsets).toString("hex")).toBe(tensors.a.hex);
-    expect(expectRefOk(refRead({ path: partial, keys })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path: partial, keys })).tensors).toEqual(tensors);
 
     const none = nextPath();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path: none,
         tensors,
         metadata: { m: "1" },
@@ -248,27 +256,27 @@ describe("reference round trips with itself", () => {
       }),
     );
     expect(splitFile(readFileSync(none)).header.__metadata__).toEqual({ m: "1" });
-    expect(expectRefOk(refRead({ path: none, via: "none" })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path: none, via: "none" })).tensors).toEqual(tensors);
   });
 
-  it("get_slice on a chunked tensor returns the requested rows", () => {
+  it("get_slice on a chunked tensor returns the requested rows", async () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const data = bytesOf(24);
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: { m: refTensor("U16", [3, 4], data) },
         config: encryptConfig(keys, { chunk_size: 5 }),
       }),
     );
-    const read = expectRefOk(refRead({ path, keys, slice: { name: "m", ranges: [[1, 3]] } }));
+    const read = expectRefOk(await refRead({ path, keys, slice: { name: "m", ranges: [[1, 3]] } }));
     expect(read.slice).toEqual({ shape: [2, 4], hex: data.subarray(8, 24).toString("hex") });
   });
 });
 
 describe("header bytes the reference writes", () => {
-  const writeOne = (version: "1" | "2", extra: RefWriteConfig = {}) => {
+  const writeOne = async (version: "1" | "2", extra: RefWriteConfig = {}) => {
     const keys = makeRefKeys({ alg: "aes128gcm", encKid: "e-kid", signKid: "s-kid" });
     const path = nextPath();
     const tensors = {
@@ -277,7 +285,7 @@ describe("header bytes the reference writes", () => {
       a: refTensor("F32", [1], bytesOf(4)),
     };
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors,
         metadata: { zeta: "1", alpha: "2" },
@@ -287,8 +295,8 @@ describe("header bytes the reference writes", () => {
     return { keys, file: readFileSync(path), tensors };
   };
 
-  it("pads with spaces to 8, sorts metadata, orders tensors by offset and keeps ciphertext length", () => {
-    const { file, tensors } = writeOne("2");
+  it("pads with spaces to 8, sorts metadata, orders tensors by offset and keeps ciphertext length", async () => {
+    const { file, tensors } = await writeOne("2");
     const split = splitFile(file);
     expect(split.headerLength % 8).toBe(0);
     expect(split.headerText).toMatch(/^\{"__metadata__":\{"__crypto_keys__":.*\} {0,7}$/s);
@@ -308,21 +316,21 @@ describe("header bytes the reference writes", () => {
     expect(split.data.subarray(4, 16).toString("hex")).not.toBe(tensors.b.hex);
   });
 
-  it("__crypto_keys__ is sorted at every level; v1 has no chunk_size", () => {
-    expect(splitFile(writeOne("2").file).header.__metadata__?.__crypto_keys__).toBe(
+  it("__crypto_keys__ is sorted at every level; v1 has no chunk_size", async () => {
+    expect(splitFile((await writeOne("2")).file).header.__metadata__?.__crypto_keys__).toBe(
       '{"chunk_size":2097152,"enc":{"alg":"aes128gcm","kid":"e-kid","kty":"oct"},"sign":{"alg":"ed25519","kid":"s-kid","kty":"okp"},"version":"2"}',
     );
-    expect(splitFile(writeOne("1").file).header.__metadata__?.__crypto_keys__).toBe(
+    expect(splitFile((await writeOne("1")).file).header.__metadata__?.__crypto_keys__).toBe(
       '{"enc":{"alg":"aes128gcm","kid":"e-kid","kty":"oct"},"sign":{"alg":"ed25519","kid":"s-kid","kty":"okp"},"version":"1"}',
     );
   });
 
-  it("__encryption__ field order, no enc_algo, base64 lengths, empty-tensor encodings", () => {
+  it("__encryption__ field order, no enc_algo, base64 lengths, empty-tensor encodings", async () => {
     const v1 = JSON.parse(
-      splitFile(writeOne("1").file).header.__metadata__?.__encryption__ ?? "{}",
+      splitFile((await writeOne("1")).file).header.__metadata__?.__encryption__ ?? "{}",
     );
     const v2 = JSON.parse(
-      splitFile(writeOne("2").file).header.__metadata__?.__encryption__ ?? "{}",
+      splitFile((await writeOne("2")).file).header.__metadata__?.__encryption__ ?? "{}",
     );
     expect(Object.keys(v1)).toEqual(["a", "b", "z"]);
     expect(Object.keys(v1.b)).toEqual(["wrapped_key", "key_iv", "key_tag", "iv", "tag"]);
@@ -339,8 +347,10 @@ describe("header bytes the reference writes", () => {
     expect([v2.z.base_iv.length, Buffer.from(v2.z.tags, "base64").length]).toEqual([16, 16]);
   });
 
-  it("the default policy text and an 88-character signature over the FORMAT.md §4.1 bytes", () => {
-    const { keys, file } = writeOne("2", { policy: { remote: "package model\nallow = false" } });
+  it("the default policy text and an 88-character signature over the FORMAT.md §4.1 bytes", async () => {
+    const { keys, file } = await writeOne("2", {
+      policy: { remote: "package model\nallow = false" },
+    });
     const { header } = splitFile(file);
     expect(header.__metadata__?.__policy__).toBe(
       '{"local":"package model\\nallow = true","remote":"package model\\nallow = false"}',
@@ -353,19 +363,19 @@ describe("header bytes the reference writes", () => {
     );
   });
 
-  it("keeps a dashed algorithm name verbatim and reads it back", () => {
+  it("keeps a dashed algorithm name verbatim and reads it back", async () => {
     const keys = makeRefKeys();
     const master = { ...masterKeyOf(keys), alg: "AES-256-GCM" };
     const path = nextPath();
     const tensors = { w: refTensor("U8", [2], bytesOf(2)) };
     expectRefOk(
-      refWrite({ path, tensors, config: { enc_key: master, sign_key: signingKeyOf(keys) } }),
+      await refWrite({ path, tensors, config: { enc_key: master, sign_key: signingKeyOf(keys) } }),
     );
     expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toContain(
       '"alg":"AES-256-GCM"',
     );
     expect(
-      expectRefOk(refRead({ path, keys: { keys: [master, signingKeyOf(keys)] } })).tensors,
+      expectRefOk(await refRead({ path, keys: { keys: [master, signingKeyOf(keys)] } })).tensors,
     ).toEqual(tensors);
   });
 });
@@ -377,11 +387,11 @@ describe("reference failures (FORMAT.md §7.6)", () => {
   };
   let keys: RefJwks;
   let original: Buffer;
-  beforeAll(() => {
+  beforeAll(async () => {
     keys = makeRefKeys();
     const path = nextPath();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors,
         metadata: { user: "x" },
@@ -390,10 +400,18 @@ describe("reference failures (FORMAT.md §7.6)", () => {
     );
     original = readFileSync(path);
   });
-  const readBytes = (file: Buffer, readWith: RefJwks = readerKeys(keys), api?: "deserialize") => {
+  const readBytes = async (
+    file: Buffer,
+    readWith: RefJwks = readerKeys(keys),
+    api?: "deserialize",
+  ) => {
     const path = nextPath();
     writeFileSync(path, file);
-    return refRead({ path, keys: readWith, ...(api === undefined ? {} : { api, via: "env" }) });
+    return await refRead({
+      path,
+      keys: readWith,
+      ...(api === undefined ? {} : { api, via: "env" }),
+    });
   };
   const parsing = (inner: string) => ({
     type: "SafetensorError",
@@ -401,21 +419,21 @@ describe("reference failures (FORMAT.md §7.6)", () => {
     message: `Error parsing CryptoTensors: ${inner}`,
   });
 
-  it("wrong master key fails at open with a Decryption error from the DEK unwrap", () => {
+  it("wrong master key fails at open with a Decryption error from the DEK unwrap", async () => {
     const wrong = { keys: [masterKeyOf(makeRefKeys()), signingKeyOf(readerKeys(keys))] };
-    expect(expectRefError(readBytes(original, wrong))).toEqual(
+    expect(expectRefError(await readBytes(original, wrong))).toEqual(
       parsing('Decryption("ring::error::Unspecified")'),
     );
   });
 
-  it("wrong public key fails the signature check", () => {
+  it("wrong public key fails the signature check", async () => {
     const wrong = { keys: [masterKeyOf(keys), signingKeyOf(readerKeys(makeRefKeys()))] };
-    expect(expectRefError(readBytes(original, wrong))).toEqual(
+    expect(expectRefError(await readBytes(original, wrong))).toEqual(
       parsing('Verification("Signature verification failed")'),
     );
   });
 
-  it("any changed signed header field fails the signature check; formatting changes do not", () => {
+  it("any changed signed header field fails the signature check; formatting changes do not", async () => {
     const edits: Array<(h: ReturnType<typeof splitFile>["header"]) => void> = [
       (h) => {
         (h.w as { shape: number[] }).shape = [2, 2];
@@ -447,7 +465,7 @@ describe("reference failures (FORMAT.md §7.6)", () => {
       const text = Buffer.from(JSON.stringify(header));
       const prefix = Buffer.alloc(8);
       prefix.writeBigUInt64LE(BigInt(text.length));
-      expect(expectRefError(readBytes(Buffer.concat([prefix, text, data])))).toEqual(
+      expect(expectRefError(await readBytes(Buffer.concat([prefix, text, data])))).toEqual(
         parsing('Verification("Signature verification failed")'),
       );
     }
@@ -457,39 +475,41 @@ describe("reference failures (FORMAT.md §7.6)", () => {
     const text = Buffer.from(JSON.stringify(reordered, null, 2));
     const prefix = Buffer.alloc(8);
     prefix.writeBigUInt64LE(BigInt(text.length));
-    expect(expectRefOk(readBytes(Buffer.concat([prefix, text, data]))).tensors).toEqual(tensors);
+    expect(expectRefOk(await readBytes(Buffer.concat([prefix, text, data]))).tensors).toEqual(
+      tensors,
+    );
   });
 
-  it("a flipped data bit raises from get_tensor, but deserialize() returns the ciphertext silently", () => {
+  it("a flipped data bit raises from get_tensor, but deserialize() returns the ciphertext silently", async () => {
     const { headerLength } = splitFile(original);
     const flipped = Buffer.from(original);
     flipped[8 + headerLength] = (flipped[8 + headerLength] ?? 0) ^ 1;
-    expect(expectRefError(readBytes(flipped))).toEqual({
+    expect(expectRefError(await readBytes(flipped))).toEqual({
       type: "SafetensorError",
       stage: "get_tensor",
       message: 'Decryption failed: Decryption("ring::error::Unspecified")',
     });
-    const silent = expectRefOk(readBytes(flipped, readerKeys(keys), "deserialize"));
+    const silent = expectRefOk(await readBytes(flipped, readerKeys(keys), "deserialize"));
     expect(silent.tensors.w?.hex).toBe(
       flipped.subarray(8 + headerLength, 8 + headerLength + 16).toString("hex"),
     );
     expect(silent.tensors.w?.hex).not.toBe(tensors.w.hex);
   });
 
-  it("truncation is a container error before any crypto", () => {
+  it("truncation is a container error before any crypto", async () => {
     const { headerLength } = splitFile(original);
-    expect(expectRefError(readBytes(original.subarray(0, original.length - 1))).message).toBe(
+    expect(expectRefError(await readBytes(original.subarray(0, original.length - 1))).message).toBe(
       "Error while deserializing header: incomplete metadata, file not fully covered",
     );
-    expect(expectRefError(readBytes(original.subarray(0, 8 + headerLength - 1))).message).toBe(
-      "Error while deserializing header: invalid header length",
-    );
-    expect(expectRefError(readBytes(original.subarray(0, 5))).message).toBe(
+    expect(
+      expectRefError(await readBytes(original.subarray(0, 8 + headerLength - 1))).message,
+    ).toBe("Error while deserializing header: invalid header length");
+    expect(expectRefError(await readBytes(original.subarray(0, 5))).message).toBe(
       "Error while deserializing header: header too small",
     );
   });
 
-  it("missing reserved entries and bad __crypto_keys__ values, each with its own variant", () => {
+  it("missing reserved entries and bad __crypto_keys__ values, each with its own variant", async () => {
     const cases: Array<[(m: Record<string, string>) => void, string]> = [
       [
         (m) => {
@@ -543,7 +563,7 @@ describe("reference failures (FORMAT.md §7.6)", () => {
     for (const [edit, inner] of cases) {
       const { header, data } = splitFile(original);
       edit(header.__metadata__!);
-      expect(expectRefError(readBytes(joinFile(header, data)))).toEqual(parsing(inner));
+      expect(expectRefError(await readBytes(joinFile(header, data)))).toEqual(parsing(inner));
     }
   });
 });
@@ -551,10 +571,10 @@ describe("reference failures (FORMAT.md §7.6)", () => {
 describe("policies as the reference evaluates them (regorus, no input document)", () => {
   const keys = makeRefKeys();
   const tensors = { w: refTensor("U8", [1], Buffer.from([42])) };
-  const readWithPolicy = (local: string, remote?: string) => {
+  const readWithPolicy = async (local: string, remote?: string) => {
     const path = nextPath();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors,
         config: encryptConfig(keys, {
@@ -562,7 +582,7 @@ describe("policies as the reference evaluates them (regorus, no input document)"
         }),
       }),
     );
-    return refRead({ path, keys });
+    return await refRead({ path, keys });
   };
   const policyError = (inner: string) => ({
     type: "SafetensorError",
@@ -572,46 +592,48 @@ describe("policies as the reference evaluates them (regorus, no input document)"
   const PAST = "1000000000000000000"; // 2001-09-09
   const FUTURE = "4102444800000000000"; // 2100-01-01
 
-  it("allow = false is denied; only `local` is evaluated", () => {
-    expect(expectRefError(readWithPolicy("package model\nallow = false"))).toEqual(
+  it("allow = false is denied; only `local` is evaluated", async () => {
+    expect(expectRefError(await readWithPolicy("package model\nallow = false"))).toEqual(
       policyError('"Policy evaluation denied"'),
     );
     expect(
-      expectRefOk(readWithPolicy("package model\nallow = true", "package model\nallow = false"))
-        .tensors,
+      expectRefOk(
+        await readWithPolicy("package model\nallow = true", "package model\nallow = false"),
+      ).tensors,
     ).toEqual(tensors);
   });
 
-  it("another package is an evaluation failure, not undefined", () => {
-    expect(expectRefError(readWithPolicy("package other\nallow = true"))).toEqual(
+  it("another package is an evaluation failure, not undefined", async () => {
+    expect(expectRefError(await readWithPolicy("package other\nallow = true"))).toEqual(
       policyError('"Policy evaluation failed: not a valid rule path"'),
     );
   });
 
-  it("time.now_ns() expiry: future allows, past is undefined (or denied with a default)", () => {
+  it("time.now_ns() expiry: future allows, past is undefined (or denied with a default)", async () => {
     expect(
-      expectRefOk(readWithPolicy(`package model\nallow if { time.now_ns() < ${FUTURE} }`)).tensors,
+      expectRefOk(await readWithPolicy(`package model\nallow if { time.now_ns() < ${FUTURE} }`))
+        .tensors,
     ).toEqual(tensors);
     expect(
-      expectRefError(readWithPolicy(`package model\nallow if { time.now_ns() < ${PAST} }`)),
+      expectRefError(await readWithPolicy(`package model\nallow if { time.now_ns() < ${PAST} }`)),
     ).toEqual(policyError('"Policy returned undefined"'));
     expect(
       expectRefError(
-        readWithPolicy(
+        await readWithPolicy(
           `package model\ndefault allow := false\nallow if { time.now_ns() < ${PAST} }`,
         ),
       ),
     ).toEqual(policyError('"Policy evaluation denied"'));
   });
 
-  it("input is empty, non-booleans are refused, and pre-v1 rule syntax does not parse", () => {
-    expect(expectRefError(readWithPolicy('package model\nallow if { input.user == "x" }'))).toEqual(
-      policyError('"Policy returned undefined"'),
-    );
-    expect(expectRefError(readWithPolicy("package model\nallow = 1"))).toEqual(
+  it("input is empty, non-booleans are refused, and pre-v1 rule syntax does not parse", async () => {
+    expect(
+      expectRefError(await readWithPolicy('package model\nallow if { input.user == "x" }')),
+    ).toEqual(policyError('"Policy returned undefined"'));
+    expect(expectRefError(await readWithPolicy("package model\nallow = 1"))).toEqual(
       policyError('"Policy did not return a boolean"'),
     );
-    const oldSyntax = expectRefError(readWithPolicy("package model\nallow { true }"));
+    const oldSyntax = expectRefError(await readWithPolicy("package model\nallow { true }"));
     expect(oldSyntax.message).toContain('Policy("Failed to add policy: ');
     expect(oldSyntax.message).toContain("`if` keyword is required before rule body");
   });
@@ -620,53 +642,56 @@ describe("policies as the reference evaluates them (regorus, no input document)"
 describe("reference save-time errors", () => {
   const keys = makeRefKeys();
   const tensors = { w: refTensor("U8", [2], bytesOf(2)) };
-  const saveError = (config: RefWriteConfig, input = tensors) =>
-    expectRefError(refWrite({ path: nextPath(), tensors: input, config })).message;
+  const saveError = async (config: RefWriteConfig, input = tensors) =>
+    expectRefError(await refWrite({ path: nextPath(), tensors: input, config })).message;
 
-  it("refuses bad versions, zero chunk size, unknown algorithms, bad key bytes and a missing signing key", () => {
+  it("refuses bad versions, zero chunk size, unknown algorithms, bad key bytes and a missing signing key", async () => {
     const master = masterKeyOf(keys);
     const signer = signingKeyOf(keys);
-    expect(saveError(encryptConfig(keys, { version: "3" }))).toBe(
+    expect(await saveError(encryptConfig(keys, { version: "3" }))).toBe(
       "Error while serializing: CryptoTensors error: unsupported version: 3",
     );
-    expect(saveError(encryptConfig(keys, { chunk_size: 0 }))).toBe(
+    expect(await saveError(encryptConfig(keys, { chunk_size: 0 }))).toBe(
       "Error while serializing: CryptoTensors error: invalid key: chunk_size must be greater than 0",
     );
-    expect(saveError({ enc_key: { ...master, alg: "aes_256_gcm" }, sign_key: signer })).toBe(
+    expect(await saveError({ enc_key: { ...master, alg: "aes_256_gcm" }, sign_key: signer })).toBe(
       "Failed to build Enc KeyMaterial: invalid algorithm: aes_256_gcm",
     );
     expect(
-      saveError({
+      await saveError({
         enc_key: { ...master, k: Buffer.alloc(16).toString("base64") },
         sign_key: signer,
       }),
     ).toBe("Failed to build Enc KeyMaterial: invalid key length: expected 32 bytes, got 16 bytes");
     expect(
-      saveError({
+      await saveError({
         enc_key: { ...master, k: (master.k ?? "").replace(/=+$/, "") },
         sign_key: signer,
       }),
     ).toBe("Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid padding");
     expect(
-      saveError({
+      await saveError({
         enc_key: { ...master, k: Buffer.alloc(32, 0xfb).toString("base64url") },
         sign_key: signer,
       }),
     ).toMatch(/^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid symbol/);
     expect(
-      saveError({ enc_key: master, sign_key: { ...signer, x: signingKeyOf(makeRefKeys()).x } }),
+      await saveError({
+        enc_key: master,
+        sign_key: { ...signer, x: signingKeyOf(makeRefKeys()).x },
+      }),
     ).toBe("Failed to build Sign KeyMaterial: failed to create key: InconsistentComponents");
-    expect(saveError({ enc_key: master })).toBe(
+    expect(await saveError({ enc_key: master })).toBe(
       "Error while serializing: CryptoTensors error: registry error: No suitable provider found for signing key (jku=None, kid=None)",
     );
   });
 
-  it("derives x from d, omits absent kids, and ignores the direct key's kty", () => {
+  it("derives x from d, omits absent kids, and ignores the direct key's kty", async () => {
     const path = nextPath();
     const { x: _public, kid: _kid, ...seedOnly } = signingKeyOf(keys);
     const { kid: _encKid, ...master } = masterKeyOf(keys);
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors,
         config: { enc_key: master, sign_key: { ...seedOnly, kty: "OKP" as "okp" } },
@@ -675,18 +700,18 @@ describe("reference save-time errors", () => {
     expect(splitFile(readFileSync(path)).header.__metadata__?.__crypto_keys__).toBe(
       '{"chunk_size":2097152,"enc":{"alg":"aes256gcm","kty":"oct"},"sign":{"alg":"ed25519","kty":"okp"},"version":"2"}',
     );
-    expect(expectRefOk(refRead({ path, keys: readerKeys(keys) })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path, keys: readerKeys(keys) })).tensors).toEqual(tensors);
   });
 
-  it("the registry refuses keys without kid or with an uppercase kty", () => {
+  it("the registry refuses keys without kid or with an uppercase kty", async () => {
     const path = nextPath();
-    expectRefOk(refWrite({ path, tensors, config: encryptConfig(keys) }));
+    expectRefOk(await refWrite({ path, tensors, config: encryptConfig(keys) }));
     const { kid: _kid, ...noKid } = masterKeyOf(keys);
-    expect(expectRefError(refRead({ path, keys: [noKid], via: "registry" })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: [noKid], via: "registry" })).message).toBe(
       "Missing 'kid' in key",
     );
     const upper = { ...signingKeyOf(keys), kty: "OKP" as "okp" };
-    expect(expectRefError(refRead({ path, keys: [upper], via: "registry" })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: [upper], via: "registry" })).message).toBe(
       "Unsupported key type: OKP",
     );
   });
@@ -829,10 +854,10 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     ]);
   });
 
-  it("the reference loads it and returns the plaintext", () => {
+  it("the reference loads it and returns the plaintext", async () => {
     const path = nextPath();
     writeFileSync(path, file);
-    const read = expectRefOk(refRead({ path, keys: WORKED_KEYS }));
+    const read = expectRefOk(await refRead({ path, keys: WORKED_KEYS }));
     expect(read.metadata).toEqual({ format: "pt" });
     expect(read.tensors).toEqual({
       bias: { dtype: "F32", shape: [2], hex: "0000803f000000c0" },
@@ -840,12 +865,12 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     });
   });
 
-  it("the shared fixture (test/fixtures/worked-example.ts) is the same file, and the reference loads it", () => {
+  it("the shared fixture (test/fixtures/worked-example.ts) is the same file, and the reference loads it", async () => {
     const example = buildWorkedExample();
     expect(example.file.equals(file)).toBe(true);
     const path = nextPath();
     writeFileSync(path, example.file);
-    const read = expectRefOk(refRead({ path, keys: example.keys as unknown as RefJwks }));
+    const read = expectRefOk(await refRead({ path, keys: example.keys as unknown as RefJwks }));
     for (const [name, tensor] of Object.entries(example.tensors)) {
       expect(read.tensors[name]).toEqual({
         dtype: tensor.dtype,
@@ -855,13 +880,13 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     }
   });
 
-  it("a third chunk past counter ffffffff is refused, not wrapped", () => {
+  it("a third chunk past counter ffffffff is refused, not wrapped", async () => {
     const path = nextPath();
     writeFileSync(
       path,
       buildSpecFile(WORKED_MASTER, WORKED_SIGN, 4, {}, workedTensors(bytesOf(12), [2, 3])),
     );
-    const error = expectRefError(refRead({ path, keys: WORKED_KEYS, tensors: ["weight"] }));
+    const error = expectRefError(await refRead({ path, keys: WORKED_KEYS, tensors: ["weight"] }));
     expect(error).toEqual({
       type: "SafetensorError",
       stage: "get_tensor",
@@ -869,7 +894,7 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     });
   });
 
-  it('chunking follows chunk_size, not version: "1" with chunk_size is chunked, "2" without is 2 MiB', () => {
+  it('chunking follows chunk_size, not version: "1" with chunk_size is chunked, "2" without is 2 MiB', async () => {
     const { header, data } = splitFile(file);
     header.__metadata__!.__crypto_keys__ = header.__metadata__!.__crypto_keys__!.replace(
       '"version":"2"',
@@ -877,18 +902,18 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
     );
     const v1Chunked = nextPath();
     writeFileSync(v1Chunked, resignFile(header, data, WORKED_SIGN));
-    expect(expectRefOk(refRead({ path: v1Chunked, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(
-      "003c004000420044",
-    );
+    expect(
+      expectRefOk(await refRead({ path: v1Chunked, keys: WORKED_KEYS })).tensors.weight?.hex,
+    ).toBe("003c004000420044");
 
     const implicit = nextPath();
     writeFileSync(
       implicit,
       buildSpecFile(WORKED_MASTER, WORKED_SIGN, undefined, {}, workedTensors(bytesOf(8))),
     );
-    expect(expectRefOk(refRead({ path: implicit, keys: WORKED_KEYS })).tensors.weight?.hex).toBe(
-      bytesOf(8).toString("hex"),
-    );
+    expect(
+      expectRefOk(await refRead({ path: implicit, keys: WORKED_KEYS })).tensors.weight?.hex,
+    ).toBe(bytesOf(8).toString("hex"));
 
     // The 4-byte-chunk file read as one 2 MiB chunk: the tag check fails at access time.
     const dropped = splitFile(file);
@@ -896,7 +921,7 @@ describe("FORMAT.md §4.5 worked example against the reference", () => {
       dropped.header.__metadata__!.__crypto_keys__!.replace('"chunk_size":4,', "");
     const wrongChunks = nextPath();
     writeFileSync(wrongChunks, resignFile(dropped.header, dropped.data, WORKED_SIGN));
-    expect(expectRefError(refRead({ path: wrongChunks, keys: WORKED_KEYS })).message).toBe(
+    expect(expectRefError(await refRead({ path: wrongChunks, keys: WORKED_KEYS })).message).toBe(
       'Decryption failed: Decryption("ring::error::Unspecified")',
     );
   });
@@ -907,11 +932,11 @@ describe("reference rewrap_file", () => {
     w: refTensor("F32", [4], bytesOf(16)),
     e: refTensor("U8", [0], Buffer.alloc(0)),
   };
-  const writeWith = (keys: RefJwks): string => {
+  const writeWith = async (keys: RefJwks): Promise<string> => {
     const path = nextPath();
     const policy = { local: "package model\nallow = true\n# kept" };
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors,
         metadata: { user: "kept" },
@@ -921,12 +946,12 @@ describe("reference rewrap_file", () => {
     return path;
   };
 
-  it("rewraps DEKs and re-signs; data, IVs, tags, user metadata and policy stay; the old key stops working", () => {
+  it("rewraps DEKs and re-signs; data, IVs, tags, user metadata and policy stay; the old key stops working", async () => {
     const oldKeys = makeRefKeys({ encKid: "old-enc", signKid: "old-sign" });
     const newKeys = makeRefKeys({ encKid: "new-enc", signKid: "new-sign" });
-    const path = writeWith(oldKeys);
+    const path = await writeWith(oldKeys);
     const before = splitFile(readFileSync(path));
-    expectRefOk(refRewrap({ path, old_keys: readerKeys(oldKeys), new_keys: newKeys }));
+    expectRefOk(await refRewrap({ path, old_keys: readerKeys(oldKeys), new_keys: newKeys }));
     const after = splitFile(readFileSync(path));
     expect(after.data.equals(before.data)).toBe(true);
     const meta = after.header.__metadata__ ?? {};
@@ -946,22 +971,24 @@ describe("reference rewrap_file", () => {
       ]);
       expect(newEntries[name].key_iv).not.toBe(oldEntries[name].key_iv);
     }
-    expect(expectRefOk(refRead({ path, keys: readerKeys(newKeys) })).tensors).toEqual(tensors);
+    expect(expectRefOk(await refRead({ path, keys: readerKeys(newKeys) })).tensors).toEqual(
+      tensors,
+    );
     // The signature is checked first, so the old set fails there; the old master key alone fails the unwrap.
-    expect(expectRefError(refRead({ path, keys: readerKeys(oldKeys) })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: readerKeys(oldKeys) })).message).toBe(
       'Error parsing CryptoTensors: Verification("Signature verification failed")',
     );
     const oldMaster = { keys: [masterKeyOf(oldKeys), signingKeyOf(readerKeys(newKeys))] };
-    expect(expectRefError(refRead({ path, keys: oldMaster })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: oldMaster })).message).toBe(
       'Error parsing CryptoTensors: Decryption("ring::error::Unspecified")',
     );
   });
 
-  it("replaces the policy only when given, refuses an algorithm change, a wrong old key and a plain file", () => {
+  it("replaces the policy only when given, refuses an algorithm change, a wrong old key and a plain file", async () => {
     const keys = makeRefKeys();
-    const path = writeWith(keys);
+    const path = await writeWith(keys);
     expectRefOk(
-      refRewrap({
+      await refRewrap({
         path,
         old_keys: keys,
         new_keys: keys,
@@ -972,12 +999,14 @@ describe("reference rewrap_file", () => {
       '{"local":"package model\\nallow = true","remote":"package model\\nallow = false"}',
     );
     const chacha = makeRefKeys({ alg: "chacha20poly1305" });
-    expect(expectRefError(refRewrap({ path, old_keys: keys, new_keys: chacha })).message).toBe(
+    expect(
+      expectRefError(await refRewrap({ path, old_keys: keys, new_keys: chacha })).message,
+    ).toBe(
       "Rewrap failed: CryptoTensors error: invalid algorithm: Algorithm mismatch: current=aes256gcm, new=chacha20poly1305",
     );
     expect(
       expectRefError(
-        refRewrap({
+        await refRewrap({
           path,
           old_keys: { keys: [masterKeyOf(chacha), signingKeyOf(keys)] },
           new_keys: keys,
@@ -985,20 +1014,20 @@ describe("reference rewrap_file", () => {
       ).message,
     ).toBe("Rewrap failed: CryptoTensors error: decryption failed: ring::error::Unspecified");
     const plain = nextPath();
-    expectRefOk(refWrite({ path: plain, tensors }));
-    expect(expectRefError(refRewrap({ path: plain, old_keys: keys, new_keys: keys })).message).toBe(
-      "Rewrap failed: CryptoTensors error: Buffer is not encrypted, cannot rewrap",
-    );
+    expectRefOk(await refWrite({ path: plain, tensors }));
+    expect(
+      expectRefError(await refRewrap({ path: plain, old_keys: keys, new_keys: keys })).message,
+    ).toBe("Rewrap failed: CryptoTensors error: Buffer is not encrypted, cannot rewrap");
   });
 });
 
 describe("FORMAT.md §4.4 tie-order bug", () => {
-  it("the reference cannot always verify its own file with several empty tensors at one offset", () => {
+  it("the reference cannot always verify its own file with several empty tensors at one offset", async () => {
     const keys = makeRefKeys();
     const path = nextPath();
     const empty = refTensor("U8", [0], Buffer.alloc(0));
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: { a: empty, b: empty, c: empty, d: empty },
         config: encryptConfig(keys),
@@ -1008,7 +1037,7 @@ describe("FORMAT.md §4.4 tie-order bug", () => {
     // successes in a row (≈ 1e-16) would mean the bug is gone.
     let failure: string | undefined;
     for (let attempt = 0; attempt < 12 && failure === undefined; attempt++) {
-      const result = refRead({ path, keys });
+      const result = await refRead({ path, keys });
       if (!result.ok) failure = result.error.message;
     }
     expect(failure).toBe(

@@ -126,11 +126,11 @@ export interface RefReadOk {
  * @example
  * ```ts
  * const keys = makeRefKeys();
- * refWrite({ path, tensors: { w: refTensor("F32", [1], Buffer.alloc(4)) },
+ * await refWrite({ path, tensors: { w: refTensor("F32", [1], Buffer.alloc(4)) },
  *   config: { enc_key: keys.keys[0], sign_key: keys.keys[1] } });
  * ```
  */
-export function refWrite(request: RefWriteRequest): RefResult<{ size: number }> {
+export function refWrite(request: RefWriteRequest): Promise<RefResult<{ size: number }>> {
   return runPython("ref_write.py", request);
 }
 
@@ -139,14 +139,14 @@ export function refWrite(request: RefWriteRequest): RefResult<{ size: number }> 
  *
  * @example
  * ```ts
- * const out = refRead({ path, keys });
+ * const out = await refRead({ path, keys });
  * if (out.ok) console.log(out.tensors.w.hex);
  * ```
  */
 export function refRead(
   request: RefReadRequest,
   env: NodeJS.ProcessEnv = {},
-): RefResult<RefReadOk> {
+): Promise<RefResult<RefReadOk>> {
   return runPython("ref_read.py", request, env);
 }
 
@@ -155,10 +155,10 @@ export function refRead(
  *
  * @example
  * ```ts
- * refRewrap({ path, old_keys: keysA, new_keys: keysB });
+ * await refRewrap({ path, old_keys: keysA, new_keys: keysB });
  * ```
  */
-export function refRewrap(request: RefRewrapRequest): RefResult<{ size: number }> {
+export function refRewrap(request: RefRewrapRequest): Promise<RefResult<{ size: number }>> {
   return runPython("ref_rewrap.py", request);
 }
 
@@ -266,7 +266,7 @@ export function masterKeyOf(set: RefJwks): RefJwk {
  *
  * @example
  * ```ts
- * refWrite({ path, tensors, config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) } });
+ * await refWrite({ path, tensors, config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) } });
  * ```
  */
 export function signingKeyOf(set: RefJwks): RefJwk {

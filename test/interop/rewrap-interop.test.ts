@@ -64,7 +64,7 @@ describe("we rewrap → the reference loads", () => {
       const path = nextPath();
       const data = tensors();
       expectRefOk(
-        refWrite({
+        await refWrite({
           path,
           tensors: data,
           metadata: { owner: "publisher" },
@@ -85,14 +85,14 @@ describe("we rewrap → the reference loads", () => {
       expect(result.method).toBe("in-place");
       expect(dataHash(path)).toBe(before);
 
-      const read = expectRefOk(refRead({ path, keys: publicKeys(newKeys) }));
+      const read = expectRefOk(await refRead({ path, keys: publicKeys(newKeys) }));
       expect(read.tensors).toEqual(data);
       expect(read.metadata).toEqual({ owner: "publisher" });
-      expect(expectRefError(refRead({ path, keys: publicKeys(oldKeys) })).message).toBe(
+      expect(expectRefError(await refRead({ path, keys: publicKeys(oldKeys) })).message).toBe(
         'Error parsing CryptoTensors: Verification("Signature verification failed")',
       );
       const oldMaster = { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] };
-      expect(expectRefError(refRead({ path, keys: oldMaster })).message).toBe(
+      expect(expectRefError(await refRead({ path, keys: oldMaster })).message).toBe(
         'Error parsing CryptoTensors: Decryption("ring::error::Unspecified")',
       );
     },
@@ -107,7 +107,7 @@ describe("we rewrap → the reference loads", () => {
     const path = nextPath();
     const data = tensors();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: data,
         config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) },
@@ -126,7 +126,7 @@ describe("we rewrap → the reference loads", () => {
     const { headerText } = splitFile(readFileSync(path));
     expect(headerText.length - headerText.trimEnd().length).toBeGreaterThan(60);
     expect(dataHash(path)).toBe(before);
-    expect(expectRefOk(refRead({ path, keys: publicKeys(newKeys) })).tensors).toEqual(data);
+    expect(expectRefOk(await refRead({ path, keys: publicKeys(newKeys) })).tensors).toEqual(data);
   });
 
   it("a grown header (longer kids, new policy) moves the data; the reference reads it", async () => {
@@ -138,7 +138,7 @@ describe("we rewrap → the reference loads", () => {
     const path = nextPath();
     const data = tensors();
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: data,
         config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys) },
@@ -155,7 +155,9 @@ describe("we rewrap → the reference loads", () => {
     });
     expect(result.method).toBe("copy");
     expect(dataHash(out)).toBe(before);
-    expect(expectRefOk(refRead({ path: out, keys: publicKeys(newKeys) })).tensors).toEqual(data);
+    expect(expectRefOk(await refRead({ path: out, keys: publicKeys(newKeys) })).tensors).toEqual(
+      data,
+    );
   });
 
   it("a file we wrote and rewrapped (sign key only) loads in the reference", async () => {
@@ -174,7 +176,10 @@ describe("we rewrap → the reference loads", () => {
       (await rewrapFile(path, { oldKeys, newSignKey: signingKeyOf(newKeys), output: out })).method,
     ).toBe("clone");
     const read = expectRefOk(
-      refRead({ path: out, keys: { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] } }),
+      await refRead({
+        path: out,
+        keys: { keys: [masterKeyOf(oldKeys), publicKeys(newKeys).keys[1]!] },
+      }),
     );
     expect(read.tensors["w"]?.hex).toBe(bytesOf(300, 7).toString("hex"));
   });
@@ -189,14 +194,14 @@ describe("the reference rewraps → we load", () => {
       const path = nextPath();
       const data = tensors();
       expectRefOk(
-        refWrite({
+        await refWrite({
           path,
           tensors: data,
           config: { enc_key: masterKeyOf(oldKeys), sign_key: signingKeyOf(oldKeys), version },
         }),
       );
       const before = dataHash(path);
-      expectRefOk(refRewrap({ path, old_keys: publicKeys(oldKeys), new_keys: newKeys }));
+      expectRefOk(await refRewrap({ path, old_keys: publicKeys(oldKeys), new_keys: newKeys }));
       expect(dataHash(path)).toBe(before);
       await expectOurLoad(path, newKeys, data);
       await expect(loadFile(path, { keys: oldKeys })).rejects.toMatchObject({
@@ -226,14 +231,14 @@ describe("the reference rewraps → we load", () => {
       },
     );
     const before = dataHash(path);
-    expectRefOk(refRewrap({ path, old_keys: publicKeys(k1), new_keys: k2 }));
+    expectRefOk(await refRewrap({ path, old_keys: publicKeys(k1), new_keys: k2 }));
     await rewrapFile(path, {
       oldKeys: k2,
       newEncKey: masterKeyOf(k3),
       newSignKey: signingKeyOf(k3),
     });
     expect(dataHash(path)).toBe(before);
-    expect(expectRefOk(refRead({ path, keys: publicKeys(k3) })).tensors["w"]?.hex).toBe(
+    expect(expectRefOk(await refRead({ path, keys: publicKeys(k3) })).tensors["w"]?.hex).toBe(
       w.toString("hex"),
     );
     const loaded = await loadFile(path, { keys: k3 });
@@ -252,7 +257,7 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
     const path = nextPath();
     const data = { w: refTensor("U8", [4], Buffer.from("deadbeef", "hex")) };
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: data,
         config: {
@@ -262,7 +267,7 @@ describe("planted-key attack (FORMAT.md §8.2)", () => {
       }),
     );
     // The reference, given no keys at all, follows the header's jku and accepts the file.
-    expect(expectRefOk(refRead({ path, via: "none" })).tensors).toEqual(data);
+    expect(expectRefOk(await refRead({ path, via: "none" })).tensors).toEqual(data);
     // Here: no jku roots → refused before any key file is read; pinned publisher key → refused.
     await expect(loadFile(path)).rejects.toMatchObject({ code: "ERR_KEY_UNTRUSTED" });
     const publisher = makeRefKeys({ encKid: "enc-1", signKid: "sign-1" });
@@ -278,7 +283,7 @@ describe("JWK forms", () => {
     const path = nextPath();
     const data = { w: refTensor("U8", [4], Buffer.from("01020304", "hex")) };
     expectRefOk(
-      refWrite({
+      await refWrite({
         path,
         tensors: data,
         config: { enc_key: masterKeyOf(keys), sign_key: signingKeyOf(keys) },
@@ -293,17 +298,17 @@ describe("JWK forms", () => {
       { kty: "OKP", crv: "Ed25519", alg: "EdDSA", kid: sign.kid, x: url(sign.x) },
     ];
     const asRef = rfc as unknown as RefJwks["keys"];
-    expect(expectRefError(refRead({ path, keys: asRef, via: "direct" })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: asRef, via: "direct" })).message).toBe(
       "Failed to build Enc KeyMaterial: invalid algorithm: A256GCM",
     );
-    expect(expectRefError(refRead({ path, keys: asRef, via: "registry" })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: asRef, via: "registry" })).message).toBe(
       "Unsupported key type: OKP",
     );
-    expect(expectRefError(refRead({ path, keys: asRef, via: "env" })).message).toBe(
+    expect(expectRefError(await refRead({ path, keys: asRef, via: "env" })).message).toBe(
       'Error parsing CryptoTensors: InvalidAlgorithm("Invalid encryption algorithm")',
     );
     const urlOnly = [{ ...enc, k: url(enc.k) }, sign] as RefJwks["keys"];
-    expect(expectRefError(refRead({ path, keys: urlOnly, via: "direct" })).message).toMatch(
+    expect(expectRefError(await refRead({ path, keys: urlOnly, via: "direct" })).message).toMatch(
       /^Failed to build Enc KeyMaterial: invalid key: Invalid base64 key: Invalid (symbol|padding)/,
     );
     const loaded = await loadFile(path, { keys: rfc });

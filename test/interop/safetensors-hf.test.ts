@@ -200,13 +200,13 @@ let oursBytes: Uint8Array[];
 let hfReadsOurs: HfFile[];
 let hfReadsHf: HfFile[];
 
-beforeAll(() => {
+beforeAll(async () => {
   oursBytes = cases.map((c, i) => {
     const bytes = writeOurs(c);
     writeFileSync(join(dir, `ours-${i}.safetensors`), bytes);
     return bytes;
   });
-  runPython("hf_write.py", {
+  await runPython("hf_write.py", {
     cases: cases.map((c, i) => ({
       path: join(dir, `hf-${i}.safetensors`),
       api: c.api,
@@ -225,8 +225,9 @@ beforeAll(() => {
       path: join(dir, `${prefix}-${i}.safetensors`),
       numpy: c.api === "numpy",
     }));
-  hfReadsOurs = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("ours") }).files;
-  hfReadsHf = runPython<{ files: HfFile[] }>("hf_read.py", { files: files("hf") }).files;
+  hfReadsOurs = (await runPython<{ files: HfFile[] }>("hf_read.py", { files: files("ours") }))
+    .files;
+  hfReadsHf = (await runPython<{ files: HfFile[] }>("hf_read.py", { files: files("hf") })).files;
 });
 
 function expectSameContent(c: Case, file: Uint8Array): void {
@@ -299,11 +300,13 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
     },
   );
 
-  it("HF writes invalid JSON for empty metadata without tensors; we write a valid header instead", () => {
+  it("HF writes invalid JSON for empty metadata without tensors; we write a valid header instead", async () => {
     const c: Case = { label: "empty", api: "serialize", tensors: [], metadata: {} };
     const path = join(dir, "empty-metadata-hf.safetensors");
     const oursPath = join(dir, "empty-metadata-ours.safetensors");
-    runPython("hf_write.py", { cases: [{ path, api: "serialize", tensors: [], metadata: {} }] });
+    await runPython("hf_write.py", {
+      cases: [{ path, api: "serialize", tensors: [], metadata: {} }],
+    });
     const hf = new Uint8Array(readFileSync(path));
     // serde_json's serialize_map(Some(0)) closes the map at once: `{},"__metadata__":{}}`.
     expect(new TextDecoder().decode(hf.subarray(8)).trimEnd()).toBe('{},"__metadata__":{}}');
@@ -313,12 +316,14 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
     const ours = writeOurs(c);
     expect(new TextDecoder().decode(ours.subarray(8))).toBe('{"__metadata__":{}}     ');
     writeFileSync(oursPath, ours);
-    const [hfSelf, hfOurs] = runPython<{ files: HfFile[] }>("hf_read.py", {
-      files: [
-        { path, numpy: true },
-        { path: oursPath, numpy: true },
-      ],
-    }).files;
+    const [hfSelf, hfOurs] = (
+      await runPython<{ files: HfFile[] }>("hf_read.py", {
+        files: [
+          { path, numpy: true },
+          { path: oursPath, numpy: true },
+        ],
+      })
+    ).files;
     expect(hfSelf?.ok).toBe(false);
     expect(hfOurs).toMatchObject({ ok: true, metadata: {}, tensors: [] });
   });
@@ -327,7 +332,7 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
     hfReadsHf.forEach((read, i) => expect(read.ok, cases[i]!.label).toBe(true));
   });
 
-  it("rejects every hostile file our parser rejects, with the matching error (except where we are stricter)", () => {
+  it("rejects every hostile file our parser rejects, with the matching error (except where we are stricter)", async () => {
     // Display strings of the reference's SafeTensorError variants, per our code.
     const hfMessage: Partial<Record<string, RegExp>> = {
       ERR_HEADER_TOO_SMALL: /header too small/,
@@ -348,7 +353,7 @@ describe("HF safetensors 0.7.0 cross-checks", () => {
       writeFileSync(path, file);
       return { path, numpy: false };
     });
-    const results = runPython<{ files: HfFile[] }>("hf_read.py", { files: paths }).files;
+    const results = (await runPython<{ files: HfFile[] }>("hf_read.py", { files: paths })).files;
     HOSTILE_FILES.forEach(([what, , code, hfAccepts], i) => {
       const result = results[i]!;
       if (hfAccepts) expect(result.ok, what).toBe(true);
