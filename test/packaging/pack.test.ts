@@ -3,7 +3,7 @@
 // compiles; without one and without a toolchain it still installs and runs the TypeScript
 // fallback with one warning; attw and publint find nothing. Depends on the public entry exporting
 // nativeInfo, saveFile, loadFile and backendName.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +15,7 @@ import {
   pathWithoutToolchain,
   run,
 } from "./package-fixture.js";
+import { runChild } from "../support/child.js";
 
 let packed: PackedPackage;
 let consumer = "";
@@ -39,12 +40,10 @@ const ROUND_TRIP = (path: string) => `
   const values = Array.from(new Float32Array(w.data.buffer.slice(w.data.byteOffset, w.data.byteOffset + w.data.byteLength)));
   console.log(JSON.stringify({ backend: backendName(), dtype: w.dtype, shape: w.shape, values }));`;
 
+// Asynchronous: tsc in a consumer takes tens of seconds on a loaded machine, which a
+// synchronous child would spend with the test worker unable to answer vitest's RPC.
 function node(args: string[], cwd: string, extraEnv: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, args, {
-    cwd,
-    env: { ...env, ...extraEnv },
-    encoding: "utf8",
-  });
+  return runChild(process.execPath, args, { cwd, env: { ...env, ...extraEnv } });
 }
 
 describe("the tarball", () => {
@@ -75,52 +74,54 @@ describe("the tarball", () => {
     expect(list.filter((f) => f.endsWith(".js.map") || f.endsWith(".d.ts.map"))).toEqual([]);
   });
 
-  it("prepack refuses to pack without the prebuilds", () => {
+  it("prepack refuses to pack without the prebuilds", async () => {
     const bare = join(packed.work, "bare");
-    const result = run("npm", ["pack", "--dry-run"], bare, {}, false);
+    const result = await run("npm", ["pack", "--dry-run"], bare, {}, false);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/refusing to pack without complete prebuilds/);
     expect(result.stderr).toMatch(/prebuilds\/linux-arm64/);
   });
 
-  it("attw finds no problem for node10, node16 (CJS and ESM) and bundler", () => {
+  it("attw finds no problem for node10, node16 (CJS and ESM) and bundler", async () => {
     const attw = join(packed.staging, "node_modules", ".bin", "attw");
-    const result = run(attw, [packed.tarball, "--format", "json"], packed.work, {}, false);
+    const result = await run(attw, [packed.tarball, "--format", "json"], packed.work, {}, false);
     const report = JSON.parse(result.stdout) as { analysis: { problems: unknown[] } };
     expect(report.analysis.problems).toEqual([]);
     expect(result.status).toBe(0);
   });
 
-  it("publint finds nothing", () => {
+  it("publint finds nothing", async () => {
     const publint = join(packed.staging, "node_modules", ".bin", "publint");
-    const result = run(publint, ["run", "--strict", packed.tarball], packed.work, {}, false);
+    const result = await run(publint, ["run", "--strict", packed.tarball], packed.work, {}, false);
     expect(result.stdout + result.stderr).not.toMatch(/error|warning|suggestion/i);
     expect(result.status).toBe(0);
   });
 });
 
 describe("installed with its prebuild", () => {
-  it("installs without compiling and says which engine it runs", () => {
+  it("installs without compiling and says which engine it runs", async () => {
     const installed = join(consumer, "node_modules", "cryptotensors");
     expect(existsSync(join(installed, "build"))).toBe(false);
     expect(installOutput).toMatch(/cryptotensors: native addon ready \(prebuilt, linux-x64\)/);
     expect(installOutput).toMatch(/AES-GCM engine: (openssl|ipsec-mb); ipsec-mb built in/);
-    const resolved = run(
-      process.execPath,
-      ["-e", `console.log(require("node-gyp-build").path(${JSON.stringify(installed)}))`],
-      consumer,
+    const resolved = (
+      await run(
+        process.execPath,
+        ["-e", `console.log(require("node-gyp-build").path(${JSON.stringify(installed)}))`],
+        consumer,
+      )
     ).stdout.trim();
     expect(resolved).toMatch(/\/prebuilds\/linux-x64\/cryptotensors\.glibc\.node$/);
   });
 
-  it("ESM: imports, writes, reads and reports the native OpenSSL", () => {
+  it("ESM: imports, writes, reads and reports the native OpenSSL", async () => {
     writeFileSync(
       join(consumer, "use.mjs"),
       `import { nativeInfo, saveFile, loadFile, backendName } from "cryptotensors";
        ${ROUND_TRIP(join(consumer, "esm.safetensors"))}
        console.log(JSON.stringify(nativeInfo()));`,
     );
-    const result = node(["use.mjs"], consumer);
+    const result = await node(["use.mjs"], consumer);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).not.toMatch(/pure TypeScript backend/);
     const [roundTrip, info] = result.stdout
@@ -140,14 +141,14 @@ describe("installed with its prebuild", () => {
     expect(info.ipsecMbBuilt).toBe(true);
   });
 
-  it("CommonJS: require('cryptotensors') works (require(esm), Node >= 20.19)", () => {
+  it("CommonJS: require('cryptotensors') works (require(esm), Node >= 20.19)", async () => {
     writeFileSync(
       join(consumer, "use.cjs"),
       `const { saveFile, loadFile, backendName, CryptoTensorsError } = require("cryptotensors");
        if (typeof CryptoTensorsError !== "function") throw new Error("no CryptoTensorsError");
        (async () => { ${ROUND_TRIP(join(consumer, "cjs.safetensors"))} })();`,
     );
-    const result = node(["use.cjs"], consumer);
+    const result = await node(["use.cjs"], consumer);
     expect(result.status, result.stderr).toBe(0);
     expect(result.stderr).not.toMatch(/ExperimentalWarning|pure TypeScript backend/);
     expect(JSON.parse(result.stdout)).toEqual({
@@ -166,9 +167,9 @@ describe("installed with its prebuild", () => {
     ["bundler", "esnext", "use.ts"],
   ])(
     "TypeScript consumer (moduleResolution %s, module %s, %s) type-checks",
-    (resolution, module, file) => {
+    async (resolution, module, file) => {
       const dir = join(consumer, `ts-${resolution}-${file}`);
-      run("mkdir", ["-p", dir], consumer);
+      await run("mkdir", ["-p", dir], consumer);
       const usesRequire = file.endsWith(".cts");
       writeFileSync(
         join(dir, file),
@@ -185,7 +186,7 @@ describe("installed with its prebuild", () => {
        void saveFile("m.safetensors", {}, { encryption: { encKey: 42, signKey: "oops" } });\n`,
       );
       const tsc = join(packed.staging, "node_modules", "typescript", "bin", "tsc");
-      const result = node(
+      const result = await node(
         [
           tsc,
           "--noEmit",
@@ -212,7 +213,7 @@ describe("installed with its prebuild", () => {
 
 describe("installed where no prebuild matches", () => {
   it("without a toolchain: installs, warns once what is missing, and runs the fallback", async () => {
-    const bin = pathWithoutToolchain(packed.work);
+    const bin = await pathWithoutToolchain(packed.work);
     const { dir, output } = await installInto(
       packed.work,
       "no-toolchain",
@@ -232,7 +233,7 @@ describe("installed where no prebuild matches", () => {
       `import { saveFile, loadFile, backendName } from "cryptotensors";
        ${ROUND_TRIP(join(dir, "fallback.safetensors"))}`,
     );
-    const result = node(["use.mjs"], dir);
+    const result = await node(["use.mjs"], dir);
     expect(result.status, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ backend: "fallback", values: [1, 2, 3, 4] });
     expect(result.stderr.match(/CryptoTensorsWarning/g)).toHaveLength(1);
@@ -249,7 +250,7 @@ describe("installed where no prebuild matches", () => {
        ${ROUND_TRIP(join(dir, "fallback.safetensors"))}
        try { nativeInfo(); } catch (e) { console.log(JSON.stringify({ code: e.code })); }`,
     );
-    const result = node(["use.mjs"], dir);
+    const result = await node(["use.mjs"], dir);
     expect(result.status, result.stderr).toBe(0);
     const [roundTrip, failure] = result.stdout
       .trim()

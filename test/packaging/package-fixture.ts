@@ -3,7 +3,7 @@
 // tests use) runs `npm run prebuild` (linux-x64 + linux-arm64) and `npm pack`; consumers are
 // empty projects that `npm install` the tarball, resolving its dependencies from the npm cache
 // or the registry like a user's install (CI starts with an empty cache of its own).
-import { execFile, spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import {
   cpSync,
   existsSync,
@@ -16,6 +16,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "../../src/native/addon.js";
+import { runChild } from "../support/child.js";
 
 /** node-gyp uses the local headers; no backend is forced on the consumers. */
 export const env: NodeJS.ProcessEnv = {
@@ -30,18 +31,20 @@ export interface RunResult {
   stderr: string;
 }
 
-/** Runs a command; `check` (default) throws with its output when it exits non-zero. */
-export function run(
+/**
+ * Runs a command as an asynchronous child (a synchronous one would stall vitest's worker RPC
+ * while tsc, attw or npm run); `check` (default) rejects with its output when it exits non-zero.
+ */
+export async function run(
   command: string,
   args: string[],
   cwd: string,
   extraEnv: NodeJS.ProcessEnv = {},
   check = true,
-): RunResult {
-  const result = spawnSync(command, args, {
+): Promise<RunResult> {
+  const result = await runChild(command, args, {
     cwd,
     env: { ...env, ...extraEnv },
-    encoding: "utf8",
     maxBuffer: 64 << 20,
     timeout: 600_000,
   });
@@ -180,7 +183,7 @@ export async function installInto(
  * A PATH with node and the shell tools npm needs but no C/C++ compiler, make or python: a
  * machine without a toolchain.
  */
-export function pathWithoutToolchain(work: string): string {
+export async function pathWithoutToolchain(work: string): Promise<string> {
   const bin = join(work, "no-toolchain-bin");
   mkdirSync(bin, { recursive: true });
   const tools = ["sh", "bash", "env", "cat", "ls", "mkdir", "rm", "cp", "mv", "uname", "tar"];
@@ -192,7 +195,7 @@ export function pathWithoutToolchain(work: string): string {
     }
   }
   symlinkSync(process.execPath, join(bin, "node"));
-  const npm = run("sh", ["-c", "command -v npm"], work).stdout.trim();
+  const npm = (await run("sh", ["-c", "command -v npm"], work)).stdout.trim();
   symlinkSync(npm, join(bin, "npm"));
   return bin;
 }
