@@ -6,7 +6,8 @@
 //
 // Off by default (this file then registers nothing). With CRYPTOTENSORS_LOOP_REPORT=path, a
 // timer-drift probe runs in each test file and appends one JSON line per window whose longest
-// block exceeds CRYPTOTENSORS_LOOP_MIN_MS (default 2000):
+// block exceeds CRYPTOTENSORS_LOOP_MIN_MS (default 2000) (the longest time the loop went without
+// turning, seen during the window; a block that began in earlier synchronous tests counts whole):
 // `{"file","test","maxBlockMs","load"}`, where test is the test's full name, "(collection)" for
 // the file's top-level code, "(hooks before: NAME)" for beforeAll/afterAll hooks that ran between
 // two tests, or "(afterAll)" for the file's last hooks. Usage:
@@ -28,15 +29,17 @@ const PERIOD_MS = 50;
 
 interface NamedTask {
   name: string;
+  type?: string;
   suite?: NamedTask | undefined;
-  file?: { filepath: string } | undefined;
+  file?: NamedTask | undefined;
 }
 
 function fullName(task: NamedTask): string {
   const names: string[] = [];
-  // The file's own suite has the file's name: leave it out.
-  for (let t: NamedTask | undefined = task; t?.suite !== undefined; t = t.suite)
+  // Up to, not including, the file's own suite (named after the file).
+  for (let t: NamedTask | undefined = task; t !== undefined && t !== task.file; t = t.suite) {
     names.unshift(t.name);
+  }
   return names.join(" > ");
 }
 
@@ -51,12 +54,13 @@ if (REPORT !== undefined && REPORT !== "") {
   timer.unref();
 
   // The longest block since the last call, including one still in progress (a test that ended
-  // in a synchronous block has had no tick since), then a fresh window.
-  const take = (): number => {
-    const now = performance.now();
-    const max = Math.max(maxBlock, now - last - PERIOD_MS);
+  // in a synchronous block has had no tick since), then a fresh window. The tick time is kept:
+  // vitest does not return to the event loop between synchronous tests, so a block can span
+  // several tests, and the RPC sees the whole of it; each test reports how long the loop had
+  // been stalled when it ended.
+  const take = (ongoing = true): number => {
+    const max = Math.max(maxBlock, ongoing ? performance.now() - last - PERIOD_MS : 0);
     maxBlock = 0;
-    last = now;
     return max;
   };
   let file = "(unknown)";
@@ -79,7 +83,8 @@ if (REPORT !== undefined && REPORT !== "") {
   });
   beforeEach((ctx) => {
     // Whatever ran since the previous test ended: the file's beforeAll, or a describe block's.
-    record(`(hooks before: ${fullName(ctx.task)})`, take());
+    // A stall still in progress is left to the test's own record.
+    record(`(hooks before: ${fullName(ctx.task)})`, take(false));
   });
   afterEach((ctx) => {
     record(fullName(ctx.task), take());
