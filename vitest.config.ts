@@ -24,9 +24,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 600_000,
     pool: "forks",
-    // Off unless CRYPTOTENSORS_LOOP_REPORT is set: which tests block the worker's event loop
-    // (vitest's worker RPC times out after 60 s of it).
-    setupFiles: ["test/support/loop-report.ts"],
+    // vitest's worker RPC times out after 60 s without the worker's event loop turning:
+    // yield-between-tests keeps synchronous tests from adding up; loop-report (off unless
+    // CRYPTOTENSORS_LOOP_REPORT is set) says which tests block it.
+    setupFiles: ["test/support/yield-between-tests.ts", "test/support/loop-report.ts"],
     projects: [
       project("unit", UNIT),
       project("native", NATIVE),

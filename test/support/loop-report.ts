@@ -45,22 +45,30 @@ function fullName(task: NamedTask): string {
 
 if (REPORT !== undefined && REPORT !== "") {
   let last = performance.now();
+  // When the last record was taken: a tick ending a stall already recorded as in progress counts
+  // only the part after it.
+  let takenAt = last;
   let maxBlock = 0;
   const timer = setInterval(() => {
     const now = performance.now();
-    maxBlock = Math.max(maxBlock, now - last - PERIOD_MS);
+    maxBlock = Math.max(maxBlock, now - Math.max(last, takenAt) - PERIOD_MS);
     last = now;
   }, PERIOD_MS);
   timer.unref();
 
   // The longest block since the last call, including one still in progress (a test that ended
-  // in a synchronous block has had no tick since), then a fresh window. The tick time is kept:
-  // vitest does not return to the event loop between synchronous tests, so a block can span
-  // several tests, and the RPC sees the whole of it; each test reports how long the loop had
-  // been stalled when it ended.
-  const take = (ongoing = true): number => {
-    const max = Math.max(maxBlock, ongoing ? performance.now() - last - PERIOD_MS : 0);
+  // in a synchronous block has had no tick since), then a fresh window. An ongoing block is
+  // measured from the loop's last tick, not from the window's start: when nothing returns to the
+  // event loop between synchronous tests, their blocks add up for the RPC, and each test then
+  // reports how long the loop had been stalled when it ended.
+  // `ongoing`: "tick" counts a block in progress from the loop's last tick, "record" only its
+  // part after the previous record, "none" not at all.
+  const take = (ongoing: "tick" | "record" | "none"): number => {
+    const now = performance.now();
+    const from = ongoing === "tick" ? last : Math.max(last, takenAt);
+    const max = Math.max(maxBlock, ongoing === "none" ? 0 : now - from - PERIOD_MS);
     maxBlock = 0;
+    takenAt = now;
     return max;
   };
   let file = "(unknown)";
@@ -79,18 +87,18 @@ if (REPORT !== undefined && REPORT !== "") {
     const path = (suite as { filepath?: string }).filepath;
     if (path !== undefined) file = relative(process.cwd(), path);
     // Module evaluation of the test file (and its imports) happened before this hook.
-    record("(collection)", take());
+    record("(collection)", take("tick"));
   });
   beforeEach((ctx) => {
     // Whatever ran since the previous test ended: the file's beforeAll, or a describe block's.
     // A stall still in progress is left to the test's own record.
-    record(`(hooks before: ${fullName(ctx.task)})`, take(false));
+    record(`(hooks before: ${fullName(ctx.task)})`, take("none"));
   });
   afterEach((ctx) => {
-    record(fullName(ctx.task), take());
+    record(fullName(ctx.task), take("tick"));
   });
   afterAll(() => {
     clearInterval(timer);
-    record("(afterAll)", take());
+    record("(afterAll)", take("record"));
   });
 }
