@@ -52,6 +52,26 @@ export function coveredChunks(length: number, chunkSize: number): number {
 }
 
 /**
+ * Bytes `[start, end)` of chunk `i` of a range of `length` bytes cut into `chunkSize`-byte chunks;
+ * the whole range for a whole (v1) range (`chunkSize === 0`). Arguments are not re-checked.
+ *
+ * @example
+ * ```ts
+ * chunkBounds(10, 4, 2); // { start: 8, end: 10 }
+ * chunkBounds(10, 0, 0); // { start: 0, end: 10 }
+ * ```
+ */
+export function chunkBounds(
+  length: number,
+  chunkSize: number,
+  i: number,
+): { start: number; end: number } {
+  if (chunkSize === 0) return { start: 0, end: length };
+  const start = i * chunkSize;
+  return { start, end: Math.min(length, start + chunkSize) };
+}
+
+/**
  * Throws `ERR_COUNTER_OVERFLOW` unless chunks `firstChunk .. firstChunk + chunks − 1` of a range
  * with this `baseIv` all have a counter ≤ 0xFFFFFFFF (FORMAT.md §3.4: a checked sum, never a wrap).
  * All operands are safe integers below 2^53, so the sum is exact.
@@ -102,6 +122,24 @@ export function chunkIv(baseIv: Uint8Array, index: number): Buffer {
   }
   iv.writeUInt32BE(counter, 8);
   return iv;
+}
+
+/**
+ * The nonce of chunk `i` of a range that starts at chunk `firstChunk`: the base IV itself for a
+ * whole (v1) range (`chunkSize === 0`), else {@link chunkIv} of `firstChunk + i`.
+ *
+ * @example
+ * ```ts
+ * const iv = rangeChunkIv(request.baseIv, request.chunkSize, request.firstChunk, i);
+ * ```
+ */
+export function rangeChunkIv(
+  baseIv: Uint8Array,
+  chunkSize: number,
+  firstChunk: number,
+  i: number,
+): Uint8Array {
+  return chunkSize === 0 ? baseIv : chunkIv(baseIv, firstChunk + i);
 }
 
 /**

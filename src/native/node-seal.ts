@@ -3,7 +3,7 @@
 // bytes as the addon's SealChunks (test/native/agree-seal.property.test.ts).
 import { type CipherGCMTypes, createCipheriv } from "node:crypto";
 import { nodeCipherName, TAG_LENGTH } from "../crypto/algorithms.js";
-import { chunkIv } from "../crypto/chunks.js";
+import { chunkBounds, rangeChunkIv } from "../crypto/chunks.js";
 import type { AeadAlgorithm, SealJob, WholeSealer } from "./backend.js";
 
 function cipherFor(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array) {
@@ -25,9 +25,8 @@ function cipherFor(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array) {
 export function sealWithNodeCrypto(job: SealJob, chunks: number): void {
   const { plaintext, ciphertext, chunkSize } = job;
   for (let i = 0; i < chunks; i++) {
-    const start = chunkSize === 0 ? 0 : i * chunkSize;
-    const end = chunkSize === 0 ? plaintext.length : Math.min(plaintext.length, start + chunkSize);
-    const iv = chunkSize === 0 ? job.baseIv : chunkIv(job.baseIv, job.firstChunk + i);
+    const { start, end } = chunkBounds(plaintext.length, chunkSize, i);
+    const iv = rangeChunkIv(job.baseIv, chunkSize, job.firstChunk, i);
     const cipher = cipherFor(job.algorithm, job.key, iv);
     // update() of a stream cipher mode returns exactly its input's length; final() returns nothing.
     ciphertext.set(cipher.update(plaintext.subarray(start, end)), start);

@@ -6,7 +6,7 @@
 import { type CipherGCMTypes, createDecipheriv, type DecipherGCM } from "node:crypto";
 import { decryptionFailed } from "../crypto/aead.js";
 import { IV_LENGTH, nodeCipherName, TAG_LENGTH } from "../crypto/algorithms.js";
-import { chunkIv } from "../crypto/chunks.js";
+import { chunkBounds, coveredChunks, rangeChunkIv } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
 import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
@@ -126,11 +126,9 @@ export class SourceBackendFile implements BackendFile {
         continue;
       }
       const { request } = item;
-      const whole = request.chunkSize === 0;
-      const chunks = whole ? 1 : Math.max(1, Math.ceil(request.length / request.chunkSize));
+      const chunks = coveredChunks(request.length, request.chunkSize);
       for (let i = 0; i < chunks; i++) {
-        const start = whole ? 0 : i * request.chunkSize;
-        const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
+        const { start, end } = chunkBounds(request.length, request.chunkSize, i);
         pieces.push({
           offset: request.fileOffset + start,
           length: end - start,
@@ -170,18 +168,8 @@ export class SourceBackendFile implements BackendFile {
     dest: Uint8Array,
     options: BackendCallOptions | undefined,
   ): Promise<void> {
-    const whole = request.chunkSize === 0;
-    const start = whole ? 0 : i * request.chunkSize;
-    const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
-    const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
-    // chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface.
-    const decipher: DecipherGCM = createDecipheriv(
-      nodeCipherName(request.algorithm) as CipherGCMTypes,
-      request.key,
-      iv.subarray(0, IV_LENGTH),
-      { authTagLength: TAG_LENGTH },
-    );
-    decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
+    const { start, end } = chunkBounds(request.length, request.chunkSize, i);
+    const decipher = chunkDecipher(request, i);
     // Ciphertext is read once into our own buffer, and the plaintext stays in our own buffers
     // until the tag has verified (issue 20): the caller's destination never holds plaintext of a
     // message whose tag fails, and no read writes into it while the caller could detach it.
@@ -212,15 +200,7 @@ export class SourceBackendFile implements BackendFile {
 
 /** Decrypts chunk `i` of `request` in place in `bytes` (its ciphertext); wrong tag → ERR_DECRYPTION_FAILED. */
 function openChunk(request: DecryptRequest, i: number, bytes: Uint8Array): void {
-  const whole = request.chunkSize === 0;
-  const iv = whole ? request.baseIv : chunkIv(request.baseIv, request.firstChunk + i);
-  const decipher: DecipherGCM = createDecipheriv(
-    nodeCipherName(request.algorithm) as CipherGCMTypes,
-    request.key,
-    iv.subarray(0, IV_LENGTH),
-    { authTagLength: TAG_LENGTH },
-  );
-  decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
+  const decipher = chunkDecipher(request, i);
   // Small steps: decipher.update returns a fresh buffer each time, and below malloc's mmap
   // threshold those come back from the heap already mapped (2 MiB ones would page-fault anew).
   for (let pos = 0; pos < bytes.length; pos += IN_PLACE_SLICE) {
@@ -232,4 +212,18 @@ function openChunk(request: DecryptRequest, i: number, bytes: Uint8Array): void 
   } catch {
     throw decryptionFailed();
   }
+}
+
+/** The decipher of chunk `i` of `request`, its nonce and tag set. */
+function chunkDecipher(request: DecryptRequest, i: number): DecipherGCM {
+  const iv = rangeChunkIv(request.baseIv, request.chunkSize, request.firstChunk, i);
+  // chacha20-poly1305 is typed as a GCM name only to share the DecipherGCM surface.
+  const decipher: DecipherGCM = createDecipheriv(
+    nodeCipherName(request.algorithm) as CipherGCMTypes,
+    request.key,
+    iv.subarray(0, IV_LENGTH),
+    { authTagLength: TAG_LENGTH },
+  );
+  decipher.setAuthTag(request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH));
+  return decipher;
 }

@@ -9,6 +9,7 @@
 // is written by its fetch only, read once by its plan (which then drops its pages), so batches
 // running at once never share a byte and a full load never holds a second copy of the model.
 import { TAG_LENGTH } from "../crypto/algorithms.js";
+import { chunkBounds, coveredChunks } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
 import type { ByteSource, SourcePiece } from "../source/byte-source.js";
 import type { NativeBinding, NativeFileHandle } from "./addon.js";
@@ -130,10 +131,9 @@ export class StagedSourceFile implements BackendFile {
       // Plans of one or two chunks each would leave the destination to 4 KiB page faults.
       this.#binding.adviseHugePages(item.dest.subarray(0, request.length));
       const whole = request.chunkSize === 0;
-      const chunks = whole ? 1 : Math.max(1, Math.ceil(request.length / request.chunkSize));
+      const chunks = coveredChunks(request.length, request.chunkSize);
       for (let i = 0; i < chunks; i++) {
-        const start = whole ? 0 : i * request.chunkSize;
-        const end = whole ? request.length : Math.min(request.length, start + request.chunkSize);
+        const { start, end } = chunkBounds(request.length, request.chunkSize, i);
         const length = end - start;
         // A v1 tensor (one AEAD message) larger than a stage gets a stage of its own.
         const stage = stageFor(Math.min(length, STAGE_LIMIT));

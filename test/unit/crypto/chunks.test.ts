@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   DEFAULT_CHUNK_SIZE,
+  chunkBounds,
   chunkCount,
   chunkIv,
   randomBaseIv,
+  rangeChunkIv,
 } from "../../../src/crypto/chunks.js";
 import { expectCode } from "../../support/expect-code.js";
 
@@ -19,6 +21,17 @@ describe("chunk arithmetic", () => {
     expect(chunkCount(5, 4)).toBe(2);
     expect(chunkCount(DEFAULT_CHUNK_SIZE - 1, DEFAULT_CHUNK_SIZE)).toBe(1);
     expect(chunkCount(DEFAULT_CHUNK_SIZE + 1, DEFAULT_CHUNK_SIZE)).toBe(2);
+  });
+
+  it("cuts a range into chunk bounds (the last one short), or one whole (v1) range", () => {
+    expect([0, 1, 2].map((i) => chunkBounds(10, 4, i))).toEqual([
+      { start: 0, end: 4 },
+      { start: 4, end: 8 },
+      { start: 8, end: 10 },
+    ]);
+    expect(chunkBounds(8, 4, 1)).toEqual({ start: 4, end: 8 });
+    expect(chunkBounds(0, 4, 0)).toEqual({ start: 0, end: 0 });
+    expect(chunkBounds(10, 0, 0)).toEqual({ start: 0, end: 10 });
   });
 
   it("refuses bad arguments with RangeError", () => {
@@ -55,6 +68,14 @@ describe("chunk IVs", () => {
       "c0c1c2c3c4c5c6c7c8c9cacc",
     );
     expectCode(() => chunkIv(Buffer.alloc(11), 0), "ERR_INVALID_IV_LENGTH");
+  });
+
+  it("a range's chunk i: the base IV itself when whole (v1), else chunk firstChunk + i", () => {
+    const base = hex("c0c1c2c3c4c5c6c7c8c9cacb");
+    expect(rangeChunkIv(base, 0, 0, 0)).toBe(base);
+    expect(Buffer.from(rangeChunkIv(base, 4, 5, 2)).toString("hex")).toBe(
+      "c0c1c2c3c4c5c6c7c8c9cad2",
+    );
   });
 
   it("does not modify the base IV", () => {
