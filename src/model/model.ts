@@ -111,9 +111,9 @@ export class Model {
   }
 
   /**
-   * Reads (and decrypts) every tensor of every shard, each shard in one planned pass (the backend
-   * decrypts many chunks in parallel): several shards at once into fresh memory, shard after shard
-   * into `into`; shards not opened yet are opened first, several at once. Progress counts bytes over the whole model. On failure or abort every tensor already
+   * Reads (and decrypts) every tensor of every shard, shard after shard, each in one planned pass
+   * (the backend decrypts many chunks in parallel); shards not opened yet are opened first, several
+   * at once. Progress counts bytes over the whole model. On failure or abort every tensor already
    * read is wiped.
    *
    * @example
@@ -132,47 +132,40 @@ export class Model {
     );
     if (failed) rethrow(error, `cannot open the shards of ${this.path}`);
     const files = results as TensorFile[];
-    // Into fresh memory, several shards at once: each is a series of batch-sized plans, and while
-    // one shard's plan settles on the JS thread another's keeps the pool busy. Into the caller's
-    // buffer, one shard at a time: shards at once would share the staging windows and the JS
-    // thread's copies, which measured 1.26x slower (A/B, 3 shards, load ~5).
-    const doneByShard = files.map(() => 0);
-    const parallel = arena === undefined ? this.#concurrency : 1;
-    const read = await eachLimited(files, parallel, async (file, i) => {
-      // Transferred during an earlier shard: a typed error (subarray would throw a TypeError).
-      if (arena) requireAttached(arena, byteLength);
-      const into: Destination | undefined = arena?.subarray(
-        offsets[i],
-        (offsets[i] as number) + file.readAllByteLength(),
-      );
-      return file.readAll({
-        ...(into ? { into } : {}),
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.onProgress
-          ? {
-              onProgress: (p) => {
-                doneByShard[i] = p.bytesDone;
-                options.onProgress?.({
-                  tensor: p.tensor,
-                  bytesDone: doneByShard.reduce((sum, bytes) => sum + bytes, 0),
-                  bytesTotal,
-                });
-              },
-            }
-          : {}),
-      });
-    });
-    if (read.failed) {
-      // A failed shard wiped its own tensors; the shards that finished are wiped here. (A
-      // destination transferred meanwhile has nothing of ours left to wipe, and filling it throws.)
-      for (const tensors of read.results)
-        for (const tensor of Object.values(tensors ?? {}))
-          wipeDestination(tensor.data, tensor.data.byteLength);
-      throw read.error;
-    }
-    // Names in shard order, as names() lists them, whichever shard finished first.
     const result: Record<string, Tensor> = Object.create(null);
-    for (const tensors of read.results) Object.assign(result, tensors);
+    let base = 0;
+    try {
+      for (const [i, file] of files.entries()) {
+        // Transferred during an earlier shard: a typed error (subarray would throw a TypeError).
+        if (arena) requireAttached(arena, byteLength);
+        const into: Destination | undefined = arena?.subarray(
+          offsets[i],
+          (offsets[i] as number) + file.readAllByteLength(),
+        );
+        const before = base;
+        const tensors = await file.readAll({
+          ...(into ? { into } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.onProgress
+            ? {
+                onProgress: (p) =>
+                  options.onProgress?.({
+                    tensor: p.tensor,
+                    bytesDone: before + p.bytesDone,
+                    bytesTotal,
+                  }),
+              }
+            : {}),
+        });
+        Object.assign(result, tensors);
+        base += (this.#files[i] as LazyShard).tensorBytes();
+      }
+    } catch (error) {
+      // (A destination transferred meanwhile has nothing of ours left to wipe, and filling it throws.)
+      for (const tensor of Object.values(result))
+        wipeDestination(tensor.data, tensor.data.byteLength);
+      throw error;
+    }
     return result;
   }
 
