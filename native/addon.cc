@@ -1,11 +1,11 @@
 // Module entry: exports openFile, openMemory, allocateArena, isArenaMemory, nativeInfo, stats,
-// setAesEngine, seal and copy. Everything else lives in its own file: arena (memory the addon
-// owns), mapped-file (fd + mapping + pread), plan (scheduling of reads and decryptions over the
-// thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file
-// (openMemory: a handle over addon-owned memory), seal (the writer's chunked encryption),
-// bench-copy (the benchmarks' memcpy), sigbus-guard, thread-pool, workers
-// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
-// secret (wiped key copies).
+// setAesEngine, seal, and the benchmarks' copy, aeadInCache and populate. Everything else lives
+// in its own file: arena (memory the addon owns), mapped-file (fd + mapping + pread), plan
+// (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher
+// (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory),
+// seal (the writer's chunked encryption), bench-copy (the benchmarks' floors: memcpy, AEAD in
+// cache), sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs), plan-args (arguments ->
+// plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -172,6 +172,44 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// aeadInCache(algorithm, key, totalBytes, messageBytes, threads) -> Promise<status>: the AEAD
+// compute floor of the benchmarks (bench-copy.h AeadInCache).
+Napi::Value AeadInCacheBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_unique<AeadInCacheJob>();
+  job->algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
+  ByteView key = ArgBytes(info, 1, "key");
+  if (key.length != AeadKeyLength(job->algorithm))
+    throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
+  job->total = ArgSafeInteger(info, 2, "totalBytes");
+  job->message = ArgSafeInteger(info, 3, "messageBytes");
+  if (job->message == 0 || job->message > (uint64_t{16} << 20) || job->message % 64 != 0)
+    throw Napi::RangeError::New(env, "messageBytes must be a multiple of 64 up to 16 MiB");
+  uint64_t threads = ArgSafeInteger(info, 4, "threads");
+  if (threads < 1 || threads > 64) throw Napi::RangeError::New(env, "threads must be 1..64");
+  job->threads = static_cast<unsigned>(threads);
+  job->key = SecretBytes(key.data, key.length);
+  auto* worker = new AeadInCacheWorker(env, "cryptotensors:aeadInCache", std::move(job));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// populate(view) -> Promise<status>: faults in the pages of `view`, fresh arena memory whose
+// content does not matter (it may be zeroed), over the pool as a fresh load does (benchmarks).
+Napi::Value PopulateBench(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_unique<PopulateJob>();
+  job->dst = ArgDestination(info, 0, "view", 0);
+  job->arena = Arena::Find(job->dst.data, job->dst.length);
+  if (job->dst.length == 0 || !job->arena)
+    throw Napi::TypeError::New(env, "view must be non-empty memory from allocateArena");
+  auto* worker = new PopulateWorker(env, "cryptotensors:populate", std::move(job));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // stats() -> counters of completed native operations in this process.
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -215,6 +253,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setAesEngine", Napi::Function::New<SetEngine>(env, "setAesEngine"));
   exports.Set("seal", Napi::Function::New<Seal>(env, "seal"));
   exports.Set("copy", Napi::Function::New<Copy>(env, "copy"));
+  exports.Set("aeadInCache", Napi::Function::New<AeadInCacheBench>(env, "aeadInCache"));
+  exports.Set("populate", Napi::Function::New<PopulateBench>(env, "populate"));
   exports.Set("openMemory", Napi::Function::New<OpenMemory>(env, "openMemory"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   return exports;

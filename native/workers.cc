@@ -132,7 +132,7 @@ void PlanWorker::OnOK() {
 
 void PlanWorker::OnError(const Napi::Error&) { Finish(kInternal); }
 
-// ---- memory work (seal, copy) ----
+// ---- memory work (seal, copy, the benchmarks' floors) ----
 
 template <>
 int64_t MemoryWorker<SealJob>::Run(SealJob& job) {
@@ -148,6 +148,19 @@ int64_t MemoryWorker<CopyJob>::Run(CopyJob& job) {
   return ParallelCopy(job.dst.data, job.src.data, job.src.length, job.threads);
 }
 
+template <>
+int64_t MemoryWorker<AeadInCacheJob>::Run(AeadInCacheJob& job) {
+  int64_t status = AeadInCache(job.algorithm, job.key.data(), job.total, job.message, job.threads);
+  job.key.Wipe();
+  return status;
+}
+
+template <>
+int64_t MemoryWorker<PopulateJob>::Run(PopulateJob& job) {
+  PopulateForWrite(job.dst.data, job.dst.length);
+  return kOk;
+}
+
 template <typename Job>
 void MemoryWorker<Job>::OnError(const Napi::Error&) {
   deferred_.Resolve(Napi::Number::New(Env(), static_cast<double>(kInternal)));
@@ -155,6 +168,8 @@ void MemoryWorker<Job>::OnError(const Napi::Error&) {
 
 template class MemoryWorker<SealJob>;
 template class MemoryWorker<CopyJob>;
+template class MemoryWorker<AeadInCacheJob>;
+template class MemoryWorker<PopulateJob>;
 
 // ---- close ----
 

@@ -84,6 +84,28 @@ struct CopyJob {
   int64_t status = 0;
 };
 
+// The benchmarks' AEAD compute floor (bench-copy.h AeadInCache).
+struct AeadInCacheJob {
+  // inputs
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  SecretBytes key;
+  uint64_t total = 0;
+  uint64_t message = 0;
+  unsigned threads = 1;
+  // output
+  int64_t status = 0;
+};
+
+// The benchmarks' fresh-memory floor: faults in an arena's fresh pages (arena.h PopulateForWrite),
+// as a fresh load does before it decrypts.
+struct PopulateJob {
+  // inputs
+  Destination dst;
+  std::shared_ptr<Arena> arena;  // held while the pool writes into it
+  // output
+  int64_t status = 0;
+};
+
 // Resolves with a FileHandle, or with a (numeric) status when opening failed.
 class OpenWorker : public Napi::AsyncWorker {
  public:
@@ -123,7 +145,8 @@ class PlanWorker : public Napi::AsyncWorker {
   std::unique_ptr<PlanJob> job_;
 };
 
-// Runs a memory job (SealJob, CopyJob) on the pool and resolves with its status.
+// Runs a memory job (SealJob, CopyJob, AeadInCacheJob, PopulateJob) on the pool and resolves with
+// its status.
 template <typename Job>
 class MemoryWorker : public Napi::AsyncWorker {
  public:
@@ -150,11 +173,19 @@ template <>
 int64_t MemoryWorker<SealJob>::Run(SealJob& job);
 template <>
 int64_t MemoryWorker<CopyJob>::Run(CopyJob& job);
+template <>
+int64_t MemoryWorker<AeadInCacheJob>::Run(AeadInCacheJob& job);
+template <>
+int64_t MemoryWorker<PopulateJob>::Run(PopulateJob& job);
 extern template class MemoryWorker<SealJob>;
 extern template class MemoryWorker<CopyJob>;
+extern template class MemoryWorker<AeadInCacheJob>;
+extern template class MemoryWorker<PopulateJob>;
 
 using SealWorker = MemoryWorker<SealJob>;
 using CopyWorker = MemoryWorker<CopyJob>;
+using AeadInCacheWorker = MemoryWorker<AeadInCacheJob>;
+using PopulateWorker = MemoryWorker<PopulateJob>;
 
 // Closes the descriptor off the JS thread, then resolves every close() waiter.
 class CloseWorker : public Napi::AsyncWorker {

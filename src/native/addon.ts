@@ -116,6 +116,25 @@ export interface NativeBinding {
   ): Promise<number>;
   /** memcpy over `threads` pool threads (the benchmarks' bandwidth baseline); resolves with a status. */
   copy(src: Uint8Array, dst: Uint8Array, threads: number): Promise<number>;
+  /**
+   * The benchmarks' AEAD compute floor: decrypts `totalBytes` (rounded up to whole messages of
+   * `messageBytes`, a multiple of 64 up to 16 MiB) with the active engine on `threads` pool
+   * threads, each thread again and again over one message that stays in its L2 cache (no memory
+   * traffic); resolves with a status (0, or 1 when a tag failed: an engine bug).
+   */
+  aeadInCache(
+    algorithm: number,
+    key: Uint8Array,
+    totalBytes: number,
+    messageBytes: number,
+    threads: number,
+  ): Promise<number>;
+  /**
+   * The benchmarks' fresh-memory floor: faults in every page of `view` (fresh memory from
+   * {@link NativeBinding.allocateArena}, else a TypeError; its content may be zeroed) over the
+   * pool, as a fresh load does before it decrypts; resolves with a status.
+   */
+  populate(view: Uint8Array): Promise<number>;
 }
 
 /** Where package.json lives: two levels up from both src/native/ and dist/native/. */
