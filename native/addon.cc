@@ -1,11 +1,12 @@
-// Module entry: exports openFile, openMemory, allocateArena, isArenaMemory, nativeInfo, stats,
-// setAesEngine, seal, and the benchmarks' copy, aeadInCache and populate. Everything else lives
-// in its own file: arena (memory the addon owns), mapped-file (fd + mapping + pread), plan
-// (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher
-// (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory),
-// seal (the writer's chunked encryption), bench-copy (the benchmarks' floors: memcpy, AEAD in
-// cache), sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs), plan-args (arguments ->
-// plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
+// Module entry: exports openFile, openMemory, openArenaView, allocateArena, isArenaMemory,
+// nativeInfo, stats, setAesEngine, seal, and the benchmarks' copy, aeadInCache and populate.
+// Everything else lives in its own file: arena (memory the addon owns), mapped-file (fd + mapping +
+// pread), plan (scheduling of reads and decryptions over the thread pool), aead (chunk maths and
+// IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over
+// addon-owned memory; openArenaView: one over an arena), seal (the writer's chunked encryption),
+// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
+// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
+// secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -256,6 +257,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("aeadInCache", Napi::Function::New<AeadInCacheBench>(env, "aeadInCache"));
   exports.Set("populate", Napi::Function::New<PopulateBench>(env, "populate"));
   exports.Set("openMemory", Napi::Function::New<OpenMemory>(env, "openMemory"));
+  exports.Set("openArenaView", Napi::Function::New<OpenArenaView>(env, "openArenaView"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   return exports;
 }

@@ -133,10 +133,11 @@ void PopulateForWrite(uint8_t* data, uint64_t length) {
       return;
     }
     if (errno == EINVAL) populateWorks.store(false, std::memory_order_relaxed);
-    // Only fresh memory comes here, whose bytes do not matter yet: writing a zero faults the
-    // page in for writing (a read would map the shared zero page and fault again on the write).
+    // An atomic add of zero is a write access that changes nothing: it faults the page in for
+    // writing (a read would map the shared zero page and fault again on the write) and keeps
+    // bytes a remote source already received there (staged-file.ts, in-place chunks).
     for (uintptr_t page = from; page < to; page = (page & ~uintptr_t{4095}) + 4096) {
-      *reinterpret_cast<volatile uint8_t*>(page) = 0;
+      __atomic_fetch_add(reinterpret_cast<uint8_t*>(page), uint8_t{0}, __ATOMIC_RELAXED);
     }
   };
   auto leave = [] {};

@@ -46,8 +46,8 @@ class Arena {
 
 // Takes the page faults of [data, data + length) now, in 2 MiB steps spread over the pool, so
 // that the decryption that follows writes into present pages: MADV_POPULATE_WRITE where the
-// kernel has it (Linux 5.14), else one write per page. Only for fresh memory whose content does
-// not matter yet (it writes zeros where it touches).
+// kernel has it (Linux 5.14), else one atomic add of zero per page. Contents are unchanged, so
+// memory that already holds bytes (received ciphertext) may be populated too.
 void PopulateForWrite(uint8_t* data, uint64_t length);
 
 }  // namespace ct

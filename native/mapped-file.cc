@@ -129,9 +129,23 @@ int64_t MappedFile::OpenMemory(uint64_t size, std::shared_ptr<MappedFile>* out, 
   return kOk;
 }
 
+int64_t MappedFile::OpenBorrowed(uint8_t* base, uint64_t size, std::shared_ptr<void> owner,
+                                 std::shared_ptr<MappedFile>* out) {
+  if (size > 0 && (base == nullptr || !owner)) return kInternal;
+  try {
+    auto file = std::make_shared<MappedFile>(-1, size, size > 0 ? base : nullptr);
+    file->memory_ = true;
+    file->owner_ = std::move(owner);
+    *out = std::move(file);
+  } catch (...) {
+    return kInternal;
+  }
+  return kOk;
+}
+
 MappedFile::~MappedFile() {
   Close();
-  if (memory_ && map_ != nullptr) ::munmap(const_cast<uint8_t*>(map_), mappedLength_);
+  if (memory_ && !owner_ && map_ != nullptr) ::munmap(const_cast<uint8_t*>(map_), mappedLength_);
 }
 
 int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) const {
@@ -206,7 +220,7 @@ int64_t MappedFile::CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length,
   if (mapped == nullptr && length > 0) return kTruncated;
   for (size_t pos = 0; pos < length; pos += piece) {
     const size_t n = length - pos < piece ? length - pos : piece;
-    std::memcpy(dest + pos, mapped + pos, n);
+    if (dest != mapped) std::memcpy(dest + pos, mapped + pos, n);
     if (consume != nullptr) {
       int64_t status = consume(arg, pos, n);
       if (status != kOk) return status;
@@ -214,7 +228,7 @@ int64_t MappedFile::CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length,
   }
   // A staged range is read once: give its whole pages back now (not at close) so that a full load
   // holds only the ranges in flight, not a second copy of the model.
-  if (length > 0) ReleaseMapped(mapped, length);
+  if (length > 0 && !owner_) ReleaseMapped(mapped, length);
   return kOk;
 }
 
@@ -234,7 +248,7 @@ void MappedFile::Close() {
   if (memory_) {
     // The memory stays mapped for any JS view still holding it (writes then land in fresh zero
     // pages); its contents are dropped now, and it is unmapped when the last owner lets go.
-    if (!closed_ && map_ != nullptr)
+    if (!closed_ && map_ != nullptr && !owner_)
       (void)madvise(const_cast<uint8_t*>(map_), mappedLength_, MADV_DONTNEED);
     closed_ = true;
     return;

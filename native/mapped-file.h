@@ -33,6 +33,14 @@ class MappedFile {
   // hold a reference); Close() only drops its pages.
   static int64_t OpenMemory(uint64_t size, std::shared_ptr<MappedFile>* out, uint8_t** memory);
 
+  // A memory-mode file over `size` bytes at `base` that someone else owns (an arena, kept alive
+  // by `owner` for as long as this file lives): a remote source receives a chunk's ciphertext
+  // straight into its destination and the plan decrypts it there in place. Nothing is copied when
+  // a plan's destination is the very range it reads, and no page is ever dropped (they hold the
+  // plaintext): the memory belongs to the destination, not to a staging area.
+  static int64_t OpenBorrowed(uint8_t* base, uint64_t size, std::shared_ptr<void> owner,
+                              std::shared_ptr<MappedFile>* out);
+
   MappedFile(int fd, uint64_t size, const uint8_t* map) : fd_(fd), size_(size), map_(map) {}
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
@@ -92,6 +100,8 @@ class MappedFile {
   bool memory_ = false;
   bool closed_ = false;
   size_t mappedLength_ = 0;
+  // OpenBorrowed: the memory is owner_'s (never dropped nor unmapped here).
+  std::shared_ptr<void> owner_;
 };
 
 }  // namespace ct

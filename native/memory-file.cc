@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "arena.h"
 #include "args.h"
 #include "file-handle.h"
 #include "huge-pages.h"
@@ -39,6 +40,19 @@ Napi::Value OpenMemory(const Napi::CallbackInfo& info) {
   result.Set("handle", FileHandle::NewInstance(env, std::move(file)));
   result.Set("memory", view);
   return result;
+}
+
+Napi::Value OpenArenaView(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView bytes = ArgBytes(info, 0, "view");
+  std::shared_ptr<Arena> arena =
+      bytes.length > 0 ? Arena::Find(bytes.data, bytes.length) : std::shared_ptr<Arena>();
+  if (!arena) throw Napi::TypeError::New(env, "view must lie in memory from allocateArena");
+  std::shared_ptr<MappedFile> file;
+  int64_t status = MappedFile::OpenBorrowed(const_cast<uint8_t*>(bytes.data), bytes.length,
+                                            std::move(arena), &file);
+  if (status != kOk) return Napi::Number::New(env, static_cast<double>(status));
+  return FileHandle::NewInstance(env, std::move(file));
 }
 
 Napi::Value AdviseDestination(const Napi::CallbackInfo& info) {

@@ -89,6 +89,14 @@ export interface NativeBinding {
    * Returns a status number when the memory cannot be had.
    */
   openMemory(size: number): { handle: NativeFileHandle; memory: ArrayBuffer } | number;
+  /**
+   * A handle over the bytes of `view`, which must lie in one live arena (else TypeError), kept
+   * mapped while the handle lives (native/memory-file.h): a remote source receives ciphertext
+   * straight into a fresh destination and decrypts it there in place. A plan on it whose
+   * destination is the range it reads copies nothing; no page is ever dropped. A status number
+   * when the handle cannot be made.
+   */
+  openArenaView(view: Uint8Array): NativeFileHandle | number;
   /** Asks for transparent huge pages behind a large destination filled by many small plans (a hint). */
   adviseHugePages(view: ArrayBufferView): void;
   /**
@@ -149,6 +157,7 @@ function isBinding(value: unknown): value is NativeBinding {
     candidate !== null &&
     typeof candidate.openFile === "function" &&
     typeof candidate.openMemory === "function" &&
+    typeof candidate.openArenaView === "function" &&
     typeof candidate.adviseHugePages === "function" &&
     typeof candidate.nativeInfo === "function" &&
     typeof candidate.stats === "function" &&

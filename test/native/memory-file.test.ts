@@ -1,7 +1,8 @@
 // The addon's memory mode (openMemory, issue 16): a handle over addon-owned memory that a remote
 // source receives ciphertext into. Plans read it exactly like a mapped file; a range read once is
 // dropped from memory; the ArrayBuffer outlives the handle (a late write never touches freed
-// memory); bad arguments are TypeError/RangeError.
+// memory); bad arguments are TypeError/RangeError. openArenaView: a handle over a fresh arena
+// destination whose ciphertext is decrypted where it landed, pages kept.
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { loadNativeBinding, type NativeFileHandle } from "../../src/native/addon.js";
@@ -90,5 +91,74 @@ describe("addon memory mode", () => {
     }
     expect(() => raw["adviseHugePages"]!("x")).toThrow(TypeError);
     expect(binding.adviseHugePages(new Uint8Array(8 << 20))).toBeUndefined();
+  });
+
+  it("openArenaView decrypts chunks in place (sub-page chunks too) and keeps every page", async () => {
+    const key = randomBytes(32);
+    const baseIv = randomBytes(12);
+    for (const chunkSize of [1 << 20, 1000]) {
+      const plain = randomBytes(3 * (1 << 20) + 777);
+      const sealed = encryptTensor("aes256gcm", key, baseIv, plain, chunkSize);
+      const dest = arena(plain.length + 64).subarray(64);
+      dest.set(sealed.ciphertext);
+      const handle = binding.openArenaView(dest);
+      if (typeof handle === "number") throw new Error(`openArenaView failed with status ${handle}`);
+      expect(handle.size).toBe(plain.length);
+      // Two plans on two halves, as a remote load runs them while the rest still arrives.
+      const cut = Math.floor(plain.length / chunkSize / 2) * chunkSize;
+      for (const [start, end] of [
+        [cut, plain.length],
+        [0, cut],
+      ] as const) {
+        const request = {
+          algorithm: "aes256gcm" as const,
+          key,
+          fileOffset: start,
+          length: end - start,
+          chunkSize,
+          firstChunk: start / chunkSize,
+          baseIv,
+          tags: sealed.tags.subarray((start / chunkSize) * 16, Math.ceil(end / chunkSize) * 16),
+        };
+        const { table, keys, ivs, tags, dests } = packPlan(handle.size, [
+          { kind: "decrypt", request, dest: dest.subarray(start, end) },
+        ]);
+        expect(await handle.plan(table, keys, ivs, tags, dests, new Float64Array(1), true)).toBe(0);
+      }
+      await handle.close();
+      expect(Buffer.from(dest).equals(plain)).toBe(true); // nothing dropped, not even at close
+    }
+    // A tampered chunk fails and the failed plan wipes its destination.
+    const plain = randomBytes(4096);
+    const sealed = encryptTensor("aes256gcm", key, baseIv, plain, 1024);
+    const dest = arena(plain.length);
+    dest.set(sealed.ciphertext);
+    dest[2000]! ^= 1;
+    const handle = binding.openArenaView(dest) as NativeFileHandle;
+    const request = {
+      algorithm: "aes256gcm" as const,
+      key,
+      fileOffset: 0,
+      length: plain.length,
+      chunkSize: 1024,
+      firstChunk: 0,
+      baseIv,
+      tags: sealed.tags,
+    };
+    const { table, keys, ivs, tags, dests } = packPlan(handle.size, [
+      { kind: "decrypt", request, dest },
+    ]);
+    expect(await handle.plan(table, keys, ivs, tags, dests, new Float64Array(1), true)).toBe(
+      NativeStatus.decryptFailed,
+    );
+    expect(dest.every((byte) => byte === 0)).toBe(true);
+    await handle.close();
+  });
+
+  it("openArenaView refuses memory that is not an arena's", () => {
+    const raw = binding as unknown as Record<string, (...args: unknown[]) => unknown>;
+    expect(() => binding.openArenaView(new Uint8Array(4096))).toThrow(TypeError);
+    expect(() => binding.openArenaView(arena(4096).subarray(0, 0))).toThrow(TypeError);
+    expect(() => raw["openArenaView"]!("x")).toThrow(TypeError);
   });
 });
