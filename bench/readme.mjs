@@ -1,6 +1,7 @@
 // Renders the figures of the last `npm run bench` (bench/results/*.json) as the Markdown of the
 // README's Performance section: the machine and settings of the run, the targets with their
-// verdicts and same-run bounds, then every scenario's table. `node bench/readme.mjs` prints it;
+// verdicts and same-run bounds, then every scenario's tables (rows, ratios, and the lower bounds
+// its floors give, bench/lib/bounds.mjs). `node bench/readme.mjs` prints it;
 // `node bench/readme.mjs --write` replaces the block between the `bench:begin` and `bench:end`
 // markers of README.md, so the README never carries figures transcribed by hand.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -37,6 +38,14 @@ const cell = (value) =>
   String(typeof value === "object" && value !== null ? JSON.stringify(value) : value)
     .replaceAll("|", "\\|")
     .replaceAll("\n", " ");
+
+/** [path, value] pairs of a nested object's leaves, paths joined with " › " (bounds tables). */
+export function flatten(value, prefix = "") {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return [[prefix, value]];
+  return Object.entries(value).flatMap(([key, inner]) =>
+    flatten(inner, prefix ? `${prefix} › ${key}` : key),
+  );
+}
 
 /** A Markdown table of objects with the union of their keys as columns. */
 export function table(rows) {
@@ -77,6 +86,10 @@ export function render() {
     if (result.seal) out.push(table(result.seal));
     if (result.ratios)
       out.push(table(Object.entries(result.ratios).map(([ratio, value]) => ({ ratio, value }))));
+    if (result.bounds)
+      out.push(
+        table(flatten(result.bounds).map(([bound, value]) => ({ "same-run bound": bound, value }))),
+      );
   }
   out.push(END);
   return out.join("\n");

@@ -2,7 +2,7 @@
 // and worker threads), pure-JS AES-GCM (@noble/ciphers) and WebCrypto. Every figure is measured
 // on the same machine in the same run as the numbers it is compared with.
 import { execFileSync } from "node:child_process";
-import { createDecipheriv, webcrypto } from "node:crypto";
+import { createDecipheriv, randomBytes, webcrypto } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { gbps, timeIt } from "./common.mjs";
 
@@ -187,4 +187,48 @@ export async function webCryptoGcm(sealed, bytes) {
     { iterations: 3 },
   );
   return gbps(chunks * chunkSize, t.min);
+}
+
+/**
+ * Best wall and best CPU throughput of a native job over `threads` pool threads: GB/s of the best
+ * wall sample, and of the best CPU sample (all threads) spread over the threads, which a busy
+ * machine hardly lowers and which is never below the wall figure on a quiet one. One warm-up run.
+ * @param {() => Promise<number>} run resolves with a native status (0 = success)
+ */
+export async function nativeBandwidth(run, bytes, threads, iterations = 8) {
+  let wall = Number.POSITIVE_INFINITY;
+  let cpu = Number.POSITIVE_INFINITY;
+  for (let i = 0; i <= iterations; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    const status = await run();
+    const ms = performance.now() - t0;
+    const c = process.cpuUsage(c0);
+    if (status !== 0) throw new Error(`native job failed with status ${status}`);
+    if (i === 0) continue;
+    wall = Math.min(wall, ms);
+    cpu = Math.min(cpu, (c.user + c.system) / 1000);
+  }
+  return { gbps: gbps(bytes, wall), cpuGbps: gbps(bytes, cpu / threads) };
+}
+
+/**
+ * The AEAD compute floor (binding aeadInCache) of the active engine: `bytes` of AES-256-GCM in
+ * 256 KiB messages that stay in each thread's L2 cache, over `threads` pool threads (see
+ * nativeBandwidth for the two figures).
+ */
+export function aeadInCacheBandwidth(binding, bytes, threads) {
+  const key = randomBytes(32);
+  return nativeBandwidth(
+    () => binding.aeadInCache(1, key, bytes, 256 << 10, threads),
+    bytes,
+    threads,
+  );
+}
+
+/** memcpy between two warm buffers over `threads` pool threads (see nativeBandwidth). */
+export function memcpyCpuBandwidth(binding, bytes, threads) {
+  const src = new Uint8Array(bytes).fill(1);
+  const dst = new Uint8Array(bytes).fill(2);
+  return nativeBandwidth(() => binding.copy(src, dst, threads), bytes, threads);
 }

@@ -3,11 +3,16 @@
 // load has finished, so each load lands in fresh memory. Interleaved rounds (rotated order) of:
 //   loadFile encrypted · loadFile plaintext · the reference package's retained load (safe_open +
 //   get_tensor of every tensor, kept, in its own long-lived process, timed and fault-counted there)
-//   · the floor: landing the model's size in fresh memory (a JS fill, one thread; and a memcpy on
-//   the addon's threads into an addon arena when the package has allocateArena, else into JS
-//   memory) · readAll({ into }) a warm arena, encrypted and plaintext.
-// Best, median, spread and minor page faults per load for each. Sizes: bench/lib/common.mjs.
+//   · the floors (bench/lib/floors.mjs): landing the model's size in fresh memory (a JS fill, one
+//   thread; a memcpy on the addon's threads into an arena), the AEAD alone over the model's bytes,
+//   the kernel's fault-in of fresh memory, and, to show what is reachable, the AEAD fused into a
+//   landing pass (seal streaming) · readAll({ into }) a warm arena, encrypted and plaintext, with
+//   the warm floors.
+// Best, median, spread, CPU time and minor page faults per load for each; the lower bounds of the
+// encrypted loads and the ratios they allow (bench/lib/bounds.mjs). Sizes: bench/lib/common.mjs.
+import { loadBounds } from "../lib/bounds.mjs";
 import { gbps, benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
+import { floorVariants } from "../lib/floors.mjs";
 import { writeQwen3 } from "../lib/fixtures.mjs";
 import { bestRatio, interleaved, statsRows } from "../lib/interleave.mjs";
 import { referencePython, startReferenceLoader } from "../lib/reference.mjs";
@@ -49,24 +54,12 @@ const variants = {
   "readAll warm arena, encrypted": () => encryptedFile.readAll({ into: arena }),
   "readAll warm arena, plaintext": () => plainFile.readAll({ into: arena }),
 };
-// The addon's own way of landing bytes in fresh memory: memcpy on its pool threads from a warm
-// 64 MiB window into fresh memory of the kind loadFile gets (an arena when the package has them).
-const WINDOW = 64 << 20;
-const warmWindow = new Uint8Array(WINDOW).fill(3);
-const threads = api.nativeInfo().threads;
-variants[
-  `floor: memcpy into fresh ${allocateArena ? "arena" : "memory"}, ${threads} addon threads`
-] = async () => {
-  const fresh = new Uint8Array(
-    allocateArena ? allocateArena(model.bytes) : new ArrayBuffer(model.bytes),
-  );
-  for (let at = 0; at < fresh.length; at += WINDOW) {
-    const dst = fresh.subarray(at, Math.min(fresh.length, at + WINDOW));
-    if ((await api.binding.copy(warmWindow.subarray(0, dst.length), dst, threads)) !== 0)
-      throw new Error("copy failed");
-  }
-  retain(fresh);
-};
+// The addon's floors on its pool threads (an older package without them: none of them).
+const floors =
+  allocateArena && typeof api.binding.aeadInCache === "function"
+    ? floorVariants(api, model.bytes, { warmArena: new Uint8Array(arena), retain })
+    : null;
+if (floors) Object.assign(variants, floors.variants);
 
 const python = referencePython();
 const reference = python ? startReferenceLoader(python, model.encrypted, keys, dir) : null;
@@ -87,11 +80,22 @@ try {
 }
 retain(null);
 
-const floors = Object.keys(stats).filter((name) => name.startsWith("floor:"));
-const floorName = floors.reduce((a, b) => ((stats[a]?.best ?? 0) <= (stats[b]?.best ?? 0) ? a : b));
+// The landing floor: the faster way of touching fresh memory of the model's size.
+const landing = ["floor: fresh JS memory, touched (fill)", floors?.names.memcpyFresh].filter(
+  (name) => name !== undefined && stats[name],
+);
+const floorName = landing.reduce((a, b) => (stats[a].best <= stats[b].best ? a : b));
 const enc = "loadFile encrypted (retained)";
 const plain = "loadFile plaintext (retained)";
 const ref = "reference Python package (retained, safe_open + get_tensor)";
+const bounds = floors
+  ? loadBounds(stats, floors.names, {
+      cores: floors.cores,
+      plainFresh: plain,
+      plainWarm: "readAll warm arena, plaintext",
+      reference: reference ? ref : undefined,
+    })
+  : null;
 const ratios = {
   "retained loadFile encrypted / plaintext (target <= 1.10)": bestRatio(stats, enc, plain),
   "reference retained / loadFile encrypted retained (target >= 2)": reference
@@ -107,7 +111,7 @@ const ratios = {
   "minor faults per encrypted load": stats[enc]?.minorFaults ?? null,
   "minor faults per plaintext load": stats[plain]?.minorFaults ?? null,
 };
-report("retained-load", statsRows(stats, model.bytes), {
+report("retained-load", statsRows(stats, model.bytes, { cpu: true }), {
   model: { bytes: model.bytes, tensors: model.count, layers },
   rounds,
   floor: {
@@ -115,6 +119,8 @@ report("retained-load", statsRows(stats, model.bytes), {
     ms: stats[floorName]?.best,
     "GB/s": gbps(model.bytes, stats[floorName]?.best ?? Number.NaN),
   },
+  bounds,
+  floorNames: floors?.names ?? null,
   arena: allocateArena ? "allocateArena" : "ArrayBuffer (the package has no allocateArena)",
   reference: reference
     ? "interop venv"
@@ -124,3 +130,4 @@ report("retained-load", statsRows(stats, model.bytes), {
   native: api.nativeInfo(),
 });
 console.table(ratios);
+if (bounds) console.log("bounds", JSON.stringify(bounds, null, 2));

@@ -1,0 +1,53 @@
+// Types of bounds.mjs for the TypeScript tests (test/unit/bench-bounds.test.ts).
+export function lowerBound(parts: {
+  floors?: Record<string, number | null | undefined>;
+  cpu?: Record<string, number | null | undefined>;
+  cores: number;
+}): { ms: number; by: string; terms: Record<string, number> };
+export function judge(
+  measured: number | null | undefined,
+  direction: "<=" | ">=",
+  target: number,
+  bound?: number | null,
+): string;
+export function fmt(x: number): string;
+export function ratio(a: number | null | undefined, b: number | null | undefined): number | null;
+export interface Timed {
+  best: number;
+  cpuBest: number;
+}
+export interface FloorNames {
+  memcpyFresh: string;
+  aead: string;
+  populate: string;
+  sealFresh: string;
+  memcpyWarm: string;
+  sealWarm: string;
+}
+interface Shown {
+  ms: number | null;
+  by: string;
+  terms: Record<string, number | null>;
+}
+export function loadBounds(
+  stats: Record<string, Timed | undefined>,
+  names: FloorNames,
+  compare: { cores: number; plainFresh?: string; plainWarm?: string; reference?: string },
+): {
+  fresh: Shown & {
+    "encrypted / plaintext": number | null;
+    "reference / encrypted": number | null;
+    wall: Shown & {
+      "encrypted / plaintext": number | null;
+      "reference / encrypted": number | null;
+    };
+  };
+  warm: Shown & {
+    "encrypted / plaintext": number | null;
+    wall: Shown & { "encrypted / plaintext": number | null };
+  };
+  reachable: {
+    "seal streaming / memcpy, fresh arena": number | null;
+    "seal streaming / memcpy, warm arena": number | null;
+  };
+};

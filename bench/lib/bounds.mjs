@@ -1,0 +1,161 @@
+// Same-run bounds of the performance targets (issue 13: "if a target is physically out of reach on
+// this machine, show the measured floor that bounds it"). A job's lower bound is the largest of the
+// floors of the work it cannot avoid, each measured in the same run with the best method the addon
+// has: the landing of its bytes in memory (memcpy), the AEAD alone (in cache), and, for work that
+// can only take turns on the cores (the cipher and the kernel zeroing fresh pages), their summed
+// CPU time over the cores. A target whose ratio that bound already breaks is out of reach here.
+// Pure functions, unit-tested in test/unit/bench-bounds.test.ts.
+
+/**
+ * The largest of several lower bounds of one job's time, in ms. `floors`: best wall times of work
+ * the job must do (each alone); `cpu`: CPU times (ms, all threads) of work that cannot overlap on
+ * one core, which `cores` cores need at least sum / cores for. Terms that are not finite numbers
+ * (not measured) are left out; `ms` is NaN when none is left.
+ * @example lowerBound({ floors: { memcpy: 80 }, cpu: { aead: 60, populate: 90 }, cores: 2 })
+ *   // { ms: 80, by: "memcpy", terms: { memcpy: 80, "(aead + populate) CPU / 2 cores": 75 } }
+ * @param {{ floors?: Record<string, number | null | undefined>, cpu?: Record<string, number | null | undefined>, cores: number }} parts
+ * @returns {{ ms: number, by: string, terms: Record<string, number> }}
+ */
+export function lowerBound({ floors = {}, cpu = {}, cores }) {
+  /** @type {Record<string, number>} */
+  const terms = {};
+  for (const [name, ms] of Object.entries(floors)) if (Number.isFinite(ms)) terms[name] = ms;
+  const cpuTerms = Object.entries(cpu).filter(([, ms]) => Number.isFinite(ms));
+  if (cpuTerms.length > 0 && cores >= 1) {
+    const label = `(${cpuTerms.map(([name]) => name).join(" + ")}) CPU / ${cores} cores`;
+    terms[label] = cpuTerms.reduce((sum, [, ms]) => sum + ms, 0) / cores;
+  }
+  let by = "none";
+  let ms = Number.NaN;
+  for (const [name, value] of Object.entries(terms))
+    if (!(value <= ms)) {
+      ms = value;
+      by = name;
+    }
+  return { ms, by, terms };
+}
+
+/**
+ * The verdict of a ratio target. `direction` "<=": the measured ratio must not exceed `target`;
+ * ">=": it must reach it. `bound`: the best ratio the same-run floors allow (null or NaN when not
+ * measured). "met"; "out of reach here (bound X)" when the bound itself breaks the target; else
+ * "NOT met (bound X)" (reachable on this machine as far as the floors tell); "n/a" without a
+ * measurement.
+ * @example judge(1.3, "<=", 1.1, 1.25) // "out of reach here (bound 1.25)"
+ * @param {number | null | undefined} measured
+ * @param {"<=" | ">="} direction
+ * @param {number} target
+ * @param {number | null | undefined} [bound]
+ */
+export function judge(measured, direction, target, bound) {
+  if (measured === null || measured === undefined || !Number.isFinite(measured)) return "n/a";
+  const ok = (/** @type {number} */ x) => (direction === "<=" ? x <= target : x >= target);
+  if (ok(measured)) return "met";
+  if (bound === null || bound === undefined || !Number.isFinite(bound)) return "NOT met";
+  return ok(bound) ? `NOT met (bound ${fmt(bound)})` : `out of reach here (bound ${fmt(bound)})`;
+}
+
+/** A ratio with 3 significant decimals (what the tables show). */
+export const fmt = (/** @type {number} */ x) => String(+x.toFixed(3));
+
+/** a / b with 3 decimals, or null when either is missing. */
+export function ratio(
+  /** @type {number | null | undefined} */ a,
+  /** @type {number | null | undefined} */ b,
+) {
+  if (!Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
+  return +(/** @type {number} */ (a / /** @type {number} */ (b)).toFixed(3));
+}
+
+/**
+ * @typedef {{ best: number, cpuBest: number }} Timed
+ * @typedef {{ memcpyFresh: string, aead: string, populate: string, sealFresh: string, memcpyWarm: string, sealWarm: string }} FloorNames
+ */
+
+/**
+ * Lower bounds of an encrypted load from the same-run floors of bench/lib/floors.mjs (`stats` by
+ * variant name, `names` its variant names), and the ratios they allow against the variants named
+ * in `compare`. A load into fresh memory (`fresh`, e.g. a retained loadFile) must land the bytes in
+ * fresh memory and run the AEAD, whose CPU and the kernel's page zeroing take turns on the cores;
+ * readAll into a warm arena (`warm`) must land them and run the AEAD. Landing costs at least the
+ * faster of the memcpy floor and the plaintext load itself (which lands the same bytes: a floor
+ * slower than it is no floor). The AEAD is not added to the landing: the cores run it while they
+ * wait for memory (`reachable`: seal streaming, the AEAD fused into a landing pass, costs little
+ * more than the memcpy alone).
+ *
+ * Each bound comes in two forms: from CPU time (all threads, best sample) over `cores`, which a
+ * busy machine hardly inflates (the verdicts use it), and from best wall times (`wall`), the
+ * tighter one on a quiet machine.
+ * @example loadBounds(stats, names, { cores: 2, plainFresh: "loadFile plaintext (retained)" })
+ * @param {Record<string, Timed | undefined>} stats
+ * @param {FloorNames} names
+ * @param {{ cores: number, plainFresh?: string, plainWarm?: string, reference?: string }} compare
+ */
+export function loadBounds(stats, names, { cores, plainFresh, plainWarm, reference }) {
+  const best = (/** @type {string | undefined} */ name) => (name ? stats[name]?.best : undefined);
+  const cpu = (/** @type {string | undefined} */ name) => (name ? stats[name]?.cpuBest : undefined);
+  const ms = (/** @type {number} */ x) => (Number.isFinite(x) ? +x.toFixed(1) : null);
+  const shown = (/** @type {ReturnType<typeof lowerBound>} */ bound) => ({
+    ms: ms(bound.ms),
+    by: bound.by,
+    terms: Object.fromEntries(Object.entries(bound.terms).map(([k, v]) => [k, ms(v)])),
+  });
+  const fresh = lowerBound({
+    floors: {
+      [`landing: min(memcpy, plaintext load) CPU / ${cores} cores`]:
+        minOf(cpu(names.memcpyFresh), cpu(plainFresh)) / cores,
+    },
+    cpu: { AEAD: cpu(names.aead), "page zeroing": cpu(names.populate) },
+    cores,
+  });
+  const freshWall = lowerBound({
+    floors: {
+      "landing: min(memcpy, plaintext load)": minOf(best(names.memcpyFresh), best(plainFresh)),
+      [names.aead]: best(names.aead),
+      [names.populate]: best(names.populate),
+    },
+    cores,
+  });
+  const warm = lowerBound({
+    floors: {
+      [`landing: min(memcpy, plaintext readAll) CPU / ${cores} cores`]:
+        minOf(cpu(names.memcpyWarm), cpu(plainWarm)) / cores,
+    },
+    cpu: { AEAD: cpu(names.aead) },
+    cores,
+  });
+  const warmWall = lowerBound({
+    floors: {
+      "landing: min(memcpy, plaintext readAll)": minOf(best(names.memcpyWarm), best(plainWarm)),
+      [names.aead]: best(names.aead),
+    },
+    cores,
+  });
+  return {
+    fresh: {
+      ...shown(fresh),
+      "encrypted / plaintext": ratio(fresh.ms, best(plainFresh)),
+      "reference / encrypted": ratio(best(reference), fresh.ms),
+      wall: {
+        ...shown(freshWall),
+        "encrypted / plaintext": ratio(freshWall.ms, best(plainFresh)),
+        "reference / encrypted": ratio(best(reference), freshWall.ms),
+      },
+    },
+    warm: {
+      ...shown(warm),
+      "encrypted / plaintext": ratio(warm.ms, best(plainWarm)),
+      wall: { ...shown(warmWall), "encrypted / plaintext": ratio(warmWall.ms, best(plainWarm)) },
+    },
+    reachable: {
+      "seal streaming / memcpy, fresh arena": ratio(best(names.sealFresh), best(names.memcpyFresh)),
+      "seal streaming / memcpy, warm arena": ratio(best(names.sealWarm), best(names.memcpyWarm)),
+    },
+  };
+}
+
+/** The smallest of the finite numbers given, NaN when there is none. */
+function minOf(/** @type {Array<number | null | undefined>} */ ...xs) {
+  const finite = /** @type {number[]} */ (xs.filter((x) => Number.isFinite(x)));
+  return finite.length > 0 ? Math.min(...finite) : Number.NaN;
+}

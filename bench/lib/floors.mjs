@@ -1,0 +1,82 @@
+// Same-run floors of a load of `bytes` bytes, as interleaved variants (bench/lib/interleave.mjs)
+// for the load scenarios, each run with the best method the addon has on its own pool threads:
+//   landing: memcpy from a warm 64 MiB window into fresh arena memory (what any load of the bytes
+//     into fresh memory costs), and into a warm arena;
+//   the AEAD alone: the fast engine decrypting cache-resident messages until `bytes` are done
+//     (binding aeadInCache: no memory traffic, tags checked);
+//   the kernel's part: faulting in (zeroing) fresh arena memory of `bytes` (binding populate);
+//   reachable: the engine sealing the warm window into fresh (resp. warm) arena memory, the AEAD
+//     fused into a landing pass, which shows what the hardware does with both at once.
+// bench/lib/bounds.mjs turns their best wall and CPU times into lower bounds of the loads.
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+
+const WINDOW = 64 << 20;
+const MESSAGE = 256 << 10; // two of them (ciphertext and plaintext) per thread fit its L2 cache
+const CHUNK = 2 << 20; // the chunk size of the benchmark's files
+
+/**
+ * @param {any} api the package (bench/lib/common.mjs loadPackage)
+ * @param {number} bytes the load's byte count
+ * @param {{ warmArena?: Uint8Array, retain: (value: unknown) => void }} options `warmArena`: also
+ *   the warm variants (into its first `bytes`); `retain`: keeps a fresh result alive until the
+ *   next sample, as the retained loads do
+ */
+export function floorVariants(api, bytes, { warmArena, retain }) {
+  const binding = api.binding;
+  const threads = api.nativeInfo().threads;
+  const engine = api.nativeInfo().aesGcmEngine;
+  const window = new Uint8Array(Math.min(WINDOW, bytes)).fill(3);
+  const key = randomBytes(32);
+  const iv = randomBytes(12);
+  iv.writeUInt32BE(0, 8);
+  const tags = new Uint8Array((Math.ceil(window.length / CHUNK) + 1) * 16);
+  const check = (/** @type {number} */ status, /** @type {string} */ what) => {
+    if (status !== 0) throw new Error(`${what} failed with status ${status}`);
+  };
+  /** Runs `step(dst, src)` over `dest` in window-sized steps from the warm window. */
+  const stream = async (/** @type {Uint8Array} */ dest, /** @type {string} */ what, step) => {
+    for (let at = 0; at < dest.length; at += window.length) {
+      const dst = dest.subarray(at, Math.min(dest.length, at + window.length));
+      check(await step(dst, window.subarray(0, dst.length)), what);
+    }
+  };
+  const copy = (dst, src) => binding.copy(src, dst, threads);
+  // Chunk numbers restart each step: the floor measures the work, the ciphertext is thrown away.
+  const seal = (dst, src) => binding.seal(1, key, iv, 0, CHUNK, src, dst, tags);
+  const fresh = () => new Uint8Array(binding.allocateArena(bytes));
+  const names = {
+    memcpyFresh: `floor: memcpy into fresh arena, ${threads} addon threads`,
+    aead: `floor: AEAD alone (${engine}, in L2 cache), ${threads} addon threads`,
+    populate: `floor: fault in fresh arena (populate), ${threads} addon threads`,
+    sealFresh: `reachable: AES-GCM seal streaming into fresh arena, ${threads} addon threads`,
+    memcpyWarm: `floor: memcpy into warm arena, ${threads} addon threads`,
+    sealWarm: `reachable: AES-GCM seal streaming into warm arena, ${threads} addon threads`,
+  };
+  /** @type {Record<string, () => Promise<unknown>>} */
+  const variants = {
+    [names.memcpyFresh]: async () => {
+      const dest = fresh();
+      await stream(dest, "copy", copy);
+      retain(dest);
+    },
+    [names.aead]: async () =>
+      check(await binding.aeadInCache(1, key, bytes, MESSAGE, threads), "aeadInCache"),
+    [names.populate]: async () => {
+      const dest = fresh();
+      check(await binding.populate(dest), "populate");
+      retain(dest);
+    },
+    [names.sealFresh]: async () => {
+      const dest = fresh();
+      await stream(dest, "seal", seal);
+      retain(dest);
+    },
+  };
+  if (warmArena) {
+    const warm = warmArena.subarray(0, bytes);
+    variants[names.memcpyWarm] = () => stream(warm, "copy", copy);
+    variants[names.sealWarm] = () => stream(warm, "seal", seal);
+  }
+  return { variants, names, cores: availableParallelism(), threads, engine };
+}

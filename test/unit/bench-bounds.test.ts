@@ -1,0 +1,167 @@
+// The pure functions behind the benchmark's "out of reach here" verdicts (bench/lib/bounds.mjs).
+import { describe, expect, it } from "vitest";
+import { fmt, judge, loadBounds, lowerBound, ratio } from "../../bench/lib/bounds.mjs";
+
+describe("lowerBound", () => {
+  it("takes the largest floor, or the summed CPU over the cores when that is larger", () => {
+    expect(
+      lowerBound({ floors: { memcpy: 80, aead: 30 }, cpu: { aead: 60, populate: 90 }, cores: 2 }),
+    ).toEqual({
+      ms: 80,
+      by: "memcpy",
+      terms: { memcpy: 80, aead: 30, "(aead + populate) CPU / 2 cores": 75 },
+    });
+    const cpuBound = lowerBound({
+      floors: { memcpy: 70 },
+      cpu: { aead: 60, populate: 90 },
+      cores: 2,
+    });
+    expect(cpuBound.ms).toBe(75);
+    expect(cpuBound.by).toBe("(aead + populate) CPU / 2 cores");
+    expect(lowerBound({ cpu: { aead: 60 }, cores: 4 }).ms).toBe(15);
+  });
+
+  it("leaves out terms that were not measured", () => {
+    const bound = lowerBound({
+      floors: { memcpy: null, aead: Number.NaN, fill: 12 },
+      cpu: { aead: undefined, populate: 40 },
+      cores: 2,
+    });
+    expect(bound).toEqual({
+      ms: 20,
+      by: "(populate) CPU / 2 cores",
+      terms: { fill: 12, "(populate) CPU / 2 cores": 20 },
+    });
+    expect(lowerBound({ floors: { memcpy: null }, cores: 2 })).toEqual({
+      ms: Number.NaN,
+      by: "none",
+      terms: {},
+    });
+  });
+});
+
+describe("judge", () => {
+  it("says met whatever the bound", () => {
+    expect(judge(1.05, "<=", 1.1, 1.2)).toBe("met");
+    expect(judge(1.1, "<=", 1.1, null)).toBe("met");
+    expect(judge(2.5, ">=", 2, 1.5)).toBe("met");
+  });
+
+  it("says out of reach when the same-run bound breaks the target", () => {
+    expect(judge(1.4, "<=", 1.05, 1.2)).toBe("out of reach here (bound 1.2)");
+    expect(judge(1.5, ">=", 2, 1.8765)).toBe("out of reach here (bound 1.877)");
+  });
+
+  it("says NOT met with the bound when the floors allow the target", () => {
+    expect(judge(1.3, "<=", 1.1, 0.66)).toBe("NOT met (bound 0.66)");
+    expect(judge(1.5, ">=", 2, 3.1)).toBe("NOT met (bound 3.1)");
+    expect(judge(1.5, ">=", 2, 2)).toBe("NOT met (bound 2)");
+  });
+
+  it("without a bound or a measurement", () => {
+    expect(judge(1.3, "<=", 1.1)).toBe("NOT met");
+    expect(judge(1.3, "<=", 1.1, Number.NaN)).toBe("NOT met");
+    expect(judge(null, "<=", 1.1, 0.5)).toBe("n/a");
+    expect(judge(Number.NaN, ">=", 2, 3)).toBe("n/a");
+  });
+});
+
+describe("ratio and fmt", () => {
+  it("divides with 3 decimals, null when a side is missing", () => {
+    expect(ratio(168.4, 129.8)).toBe(1.297);
+    expect(ratio(1, 0)).toBeNull();
+    expect(ratio(null, 2)).toBeNull();
+    expect(ratio(2, undefined)).toBeNull();
+    expect(fmt(1.23456)).toBe("1.235");
+    expect(fmt(2)).toBe("2");
+  });
+});
+
+describe("loadBounds", () => {
+  const names = {
+    memcpyFresh: "memcpy fresh",
+    aead: "aead",
+    populate: "populate",
+    sealFresh: "seal fresh",
+    memcpyWarm: "memcpy warm",
+    sealWarm: "seal warm",
+  };
+  const t = (best: number, cpuBest = Number.NaN) => ({ best, cpuBest });
+  const stats = {
+    "memcpy fresh": t(86, 150),
+    aead: t(40, 54),
+    populate: t(78, 160),
+    "seal fresh": t(90),
+    "memcpy warm": t(62, 118),
+    "seal warm": t(64),
+    plain: t(130, 200),
+    "plain warm": t(78, 120),
+    reference: t(265),
+  };
+  const compare = {
+    cores: 2,
+    plainFresh: "plain",
+    plainWarm: "plain warm",
+    reference: "reference",
+  };
+
+  it("bounds the fresh load by CPU over the cores: max(landing, AEAD + page zeroing)", () => {
+    const b = loadBounds(stats, names, compare);
+    // max(min(150, 200) / 2, (54 + 160) / 2) = 107
+    expect(b.fresh.ms).toBe(107);
+    expect(b.fresh.by).toBe("(AEAD + page zeroing) CPU / 2 cores");
+    expect(b.fresh.terms).toEqual({
+      "landing: min(memcpy, plaintext load) CPU / 2 cores": 75,
+      "(AEAD + page zeroing) CPU / 2 cores": 107,
+    });
+    expect(b.fresh["encrypted / plaintext"]).toBe(0.823);
+    expect(b.fresh["reference / encrypted"]).toBe(2.477);
+    // wall: max(min(86, 130), 40, 78)
+    expect(b.fresh.wall.ms).toBe(86);
+    expect(b.fresh.wall.by).toBe("landing: min(memcpy, plaintext load)");
+    expect(b.fresh.wall["encrypted / plaintext"]).toBe(0.662);
+    expect(b.fresh.wall["reference / encrypted"]).toBe(3.081);
+    // warm: max(min(118, 120) / 2, 54 / 2) = 59; wall max(min(62, 78), 40)
+    expect(b.warm.ms).toBe(59);
+    expect(b.warm["encrypted / plaintext"]).toBe(0.756);
+    expect(b.warm.wall.ms).toBe(62);
+    expect(b.warm.wall["encrypted / plaintext"]).toBe(0.795);
+    expect(b.reachable["seal streaming / memcpy, fresh arena"]).toBe(1.047);
+    expect(b.reachable["seal streaming / memcpy, warm arena"]).toBe(1.032);
+  });
+
+  it("a memcpy floor slower than the plaintext load itself counts as the plaintext load", () => {
+    const slowCopy = { ...stats, "memcpy fresh": t(400, 500), "memcpy warm": t(300, 400) };
+    const b = loadBounds(slowCopy, names, compare);
+    expect(b.fresh.terms["landing: min(memcpy, plaintext load) CPU / 2 cores"]).toBe(100);
+    expect(b.fresh.wall.ms).toBe(130);
+    expect(b.fresh.wall["encrypted / plaintext"]).toBe(1);
+    expect(b.warm.ms).toBe(60);
+    expect(b.warm.wall["encrypted / plaintext"]).toBe(1);
+  });
+
+  it("the AEAD alone can bound the load above its plaintext twin", () => {
+    const slowCipher = { ...stats, aead: t(300, 560) };
+    const b = loadBounds(slowCipher, names, compare);
+    expect(b.fresh.ms).toBe(360); // (560 + 160) / 2
+    expect(b.fresh["encrypted / plaintext"]).toBe(2.769);
+    expect(b.warm.ms).toBe(280);
+    expect(b.warm.wall.by).toBe("aead");
+  });
+
+  it("leaves out what was not measured (no reference, no warm floors, no CPU)", () => {
+    const b = loadBounds({ "memcpy fresh": t(86), aead: t(120), plain: t(100) }, names, {
+      cores: 2,
+      plainFresh: "plain",
+    });
+    expect(b.fresh.ms).toBeNull();
+    expect(b.fresh["encrypted / plaintext"]).toBeNull();
+    expect(b.fresh.wall.ms).toBe(120);
+    expect(b.fresh.wall.by).toBe("aead");
+    expect(b.fresh.wall["encrypted / plaintext"]).toBe(1.2);
+    expect(b.fresh.wall["reference / encrypted"]).toBeNull();
+    expect(b.warm.wall.ms).toBe(120);
+    expect(b.warm.wall["encrypted / plaintext"]).toBeNull();
+    expect(b.reachable["seal streaming / memcpy, fresh arena"]).toBeNull();
+  });
+});
