@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <mutex>
 #include <vector>
 
 #include "cipher.h"
@@ -41,9 +42,14 @@ struct Unit {
 // land in the destination as ciphertext and are decrypted there once their tag has verified.
 constexpr uint64_t kScratchMax = uint64_t{8} << 20;
 
-// Memory only this thread touches: ciphertext lands here once, and plaintext stays here until its
-// tag has verified. Grown on demand up to kScratchMax; the bytes used are wiped when the thread
-// leaves a plan (they hold plaintext) and the buffer is wiped and freed when the thread exits.
+// Memory only this thread touches while it runs a plan: ciphertext lands here once, and plaintext
+// stays here until its tag has verified. Borrowed from a process-wide free list when the thread
+// first needs it in a plan and given back (its used bytes wiped: they hold plaintext) when the
+// thread leaves the plan, so that only the threads running plans at that moment hold one. Kept per
+// thread instead, a buffer stayed resident on every libuv worker that ever ran a plan as well as
+// on the pool's helpers (issue 13: 5 x 2 MiB on a full load with 2 pool threads, though at most 2
+// are in use at once). Grown on demand up to kScratchMax; the free list keeps at most PoolWidth()
+// buffers and frees the rest.
 class Scratch {
  public:
   static Scratch& Current() {
@@ -54,6 +60,7 @@ class Scratch {
   // A buffer of at least `length` (<= kScratchMax) bytes, or nullptr if it cannot be allocated.
   uint8_t* Get(size_t length) {
     if (length == 0) return empty_;
+    if (data_ == nullptr) Borrow();
     if (length > capacity_) {
       Free();
       size_t capacity = (length + kReadPiece - 1) / kReadPiece * kReadPiece;
@@ -66,16 +73,59 @@ class Scratch {
     return data_;
   }
 
+  // Wipes the bytes used and gives the buffer back to the free list (the thread leaves a plan).
   void Wipe() {
     if (used_ > 0) OPENSSL_cleanse(data_, used_);
     used_ = 0;
+    if (data_ == nullptr) return;
+    {
+      std::lock_guard<std::mutex> lock(FreeList().mutex);
+      if (FreeList().buffers.size() < PoolWidth()) {
+        try {
+          FreeList().buffers.push_back({data_, capacity_});
+          data_ = nullptr;
+          capacity_ = 0;
+          return;
+        } catch (...) {
+        }
+      }
+    }
+    Free();
   }
 
-  ~Scratch() { Free(); }
+  ~Scratch() { Wipe(); }
 
  private:
+  struct Buffer {
+    uint8_t* data;
+    size_t capacity;
+  };
+  struct Buffers {
+    std::mutex mutex;
+    std::vector<Buffer> buffers;  // wiped, not in use
+  };
+  static Buffers& FreeList() {
+    // Never destroyed: a thread may give its buffer back during process exit.
+    static Buffers* buffers = new Buffers();
+    return *buffers;
+  }
+
+  // Takes the largest free buffer (if any); Get() replaces it if it is still too small.
+  void Borrow() {
+    std::lock_guard<std::mutex> lock(FreeList().mutex);
+    auto& buffers = FreeList().buffers;
+    if (buffers.empty()) return;
+    auto best =
+        std::max_element(buffers.begin(), buffers.end(),
+                         [](const Buffer& a, const Buffer& b) { return a.capacity < b.capacity; });
+    data_ = best->data;
+    capacity_ = best->capacity;
+    buffers.erase(best);
+  }
+
   void Free() {
-    Wipe();
+    if (used_ > 0) OPENSSL_cleanse(data_, used_);
+    used_ = 0;
     std::free(data_);
     data_ = nullptr;
     capacity_ = 0;
