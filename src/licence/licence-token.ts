@@ -8,10 +8,19 @@ import {
   randomUUID,
   type KeyObject,
 } from "node:crypto";
-import { errors as joseErrors, jwtVerify, SignJWT, decodeProtectedHeader } from "jose";
+import type * as Jose from "jose";
 import { CryptoTensorsError } from "../errors.js";
 import type { SigningKey } from "../keys/jwk.js";
 import { type KeysOption, toKeyRing } from "../reader/key-lookup.js";
+
+// jose (and the JWS machinery it brings) is loaded by the first licence operation, not when the
+// package is imported: most loads never see a licence, and its module graph costs a fresh
+// process several MiB of resident memory (issue 13).
+let joseModule: Promise<typeof Jose> | undefined;
+function loadJose(): Promise<typeof Jose> {
+  joseModule ??= import("jose");
+  return joseModule;
+}
 
 /** The only JWS algorithm issued and accepted (Ed25519 under its RFC 8037 name). */
 const LICENCE_ALG = "EdDSA";
@@ -143,6 +152,7 @@ export async function issueLicence(options: IssueLicenceOptions): Promise<string
   if (!models.every((m) => typeof m === "string" && m.length > 0))
     throw new TypeError("model must be a non-empty string or an array of them");
   const { key, kid } = licencePrivateKey(options.signingKey);
+  const { SignJWT } = await loadJose();
   const jwt = new SignJWT({ ...claims })
     .setProtectedHeader({ alg: LICENCE_ALG, typ: "JWT", ...(kid === undefined ? {} : { kid }) })
     .setSubject(subject)
@@ -172,6 +182,7 @@ function licenceError(
 
 /** The pinned issuer keys a token's header may be checked against (by kid when it has one). */
 function issuerCandidates(
+  jose: typeof Jose,
   token: string,
   issuers: KeysOption,
 ): Array<{ key: KeyObject; kid?: string }> {
@@ -179,7 +190,7 @@ function issuerCandidates(
   if (ring.signers.length === 0) throw new TypeError("licenceIssuers holds no Ed25519 (okp) key");
   let kid: unknown;
   try {
-    const header = decodeProtectedHeader(token);
+    const header = jose.decodeProtectedHeader(token);
     if (header.alg !== LICENCE_ALG) {
       throw licenceError(
         "ERR_LICENCE_INVALID",
@@ -229,10 +240,11 @@ export async function verifyLicence(
       `the licence is longer than ${MAX_TOKEN_LENGTH} characters`,
     );
   const now = options.now ?? new Date();
+  const jose = await loadJose();
   let lastError: unknown;
-  for (const candidate of issuerCandidates(token.trim(), options.issuers)) {
+  for (const candidate of issuerCandidates(jose, token.trim(), options.issuers)) {
     try {
-      const { payload } = await jwtVerify(token.trim(), candidate.key, {
+      const { payload } = await jose.jwtVerify(token.trim(), candidate.key, {
         algorithms: [LICENCE_ALG],
         requiredClaims: ["exp", "sub", "jti"],
         currentDate: now,
@@ -247,11 +259,11 @@ export async function verifyLicence(
         issuerKid: candidate.kid,
       };
     } catch (error) {
-      if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+      if (error instanceof jose.errors.JWSSignatureVerificationFailed) {
         lastError = error;
         continue;
       }
-      throw mapJoseError(error);
+      throw mapJoseError(jose, error);
     }
   }
   throw licenceError(
@@ -273,15 +285,15 @@ function checkAudience(aud: unknown, model: LicenceModel | undefined): void {
   }
 }
 
-function mapJoseError(error: unknown): CryptoTensorsError {
+function mapJoseError(jose: typeof Jose, error: unknown): CryptoTensorsError {
   if (error instanceof CryptoTensorsError) return error;
-  if (error instanceof joseErrors.JWTExpired)
+  if (error instanceof jose.errors.JWTExpired)
     return licenceError(
       "ERR_LICENCE_EXPIRED",
       "the licence has expired; ask the publisher for a new one",
       error,
     );
-  if (error instanceof joseErrors.JWTClaimValidationFailed) {
+  if (error instanceof jose.errors.JWTClaimValidationFailed) {
     if (error.claim === "nbf")
       return licenceError(
         "ERR_LICENCE_NOT_YET_VALID",
