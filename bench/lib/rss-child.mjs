@@ -1,28 +1,46 @@
 // Child process of scenarios/peak-rss.mjs: loads one model into one caller arena and prints the
-// resident-set figures of its own address space (VmRSS before, VmHWM after). getrusage's maxrss is
-// not used: it would include the parent's high-water mark, inherited across fork.
+// resident-set figures of its own address space at each step: bare Node (before the package is
+// imported: the floor no package can go below), after `import`, after `openFile`, and the peak
+// (VmHWM) of the whole run, with its anonymous/file-backed split at the end (file-backed pages
+// are Node's and the addon's code, shared with every other process mapping them). getrusage's
+// maxrss is not used: it would include the parent's high-water mark, inherited across fork.
 // argv: dist index.js, model path, keys.json (or "-" for a plain file).
 import { readFileSync } from "node:fs";
 
-const status = (field) =>
-  Number(
-    new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(readFileSync("/proc/self/status", "utf8"))[1],
-  ) * 1024;
+const status = () => {
+  const text = readFileSync("/proc/self/status", "utf8");
+  const field = (name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(text)[1]) * 1024;
+  return {
+    rss: field("VmRSS"),
+    peak: field("VmHWM"),
+    anon: field("RssAnon"),
+    file: field("RssFile"),
+  };
+};
 const [dist, path, keysPath] = process.argv.slice(2);
+const node = status().rss;
 const api = await import(dist);
+const imported = status().rss;
 const keys = keysPath === "-" ? undefined : JSON.parse(readFileSync(keysPath, "utf8"));
-const before = status("VmRSS");
 const file = await api.openFile(path, keys ? { keys } : {});
+const opened = status().rss;
 // The addon's arena when the package has one (the recommended destination), else caller memory.
 const arena = api.allocateArena
   ? api.allocateArena(file.readAllByteLength())
   : new ArrayBuffer(file.readAllByteLength());
 await file.readAll({ into: arena });
 await file.close();
+const end = status();
 console.log(
   JSON.stringify({
-    before,
-    peak: status("VmHWM"),
+    node,
+    // Kept under its old name: RSS just before openFile (Node and the imported package).
+    before: imported,
+    imported,
+    opened,
+    peak: end.peak,
+    anonAtEnd: end.anon,
+    fileAtEnd: end.file,
     arena: arena.byteLength,
     arenaKind: api.allocateArena ? "allocateArena" : "ArrayBuffer",
   }),
