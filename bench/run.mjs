@@ -279,7 +279,7 @@ section(r, () =>
     "peak RSS of a full encrypted load into a caller arena <= model + 64 MiB",
     `${r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"]} MiB over`,
     r.ratios["encrypted peak RSS - model bytes, MiB (target <= 64)"] <= 64,
-    `Node + package RSS before opening ${r.rows[0]["RSS before MiB"]} MiB; the load itself adds ${r.rows[0]["peak - before - model MiB"]} MiB (plaintext ${r.rows[1]?.["peak - before - model MiB"]})`,
+    `best of ${r.rounds ?? 1} fresh processes (median ${r.ratios["encrypted peak RSS - model bytes, median MiB"]}); bare Node ${r.rows[0]["bare node MiB"]} MiB (the floor, Node's own), import +${r.rows[0]["import + MiB"]}, open +${r.rows[0]["open + MiB"]}, the load adds ${r.rows[0]["peak - before - model MiB"]} MiB beyond the model (plaintext ${r.rows[1]?.["peak - before - model MiB"]}); anon / file-backed at the end ${r.rows[0]["anon / file at end MiB"]} MiB`,
   ),
 );
 
