@@ -265,7 +265,10 @@ section(remote, () => {
     "remote full load over loopback (nginx) <= 1.5 x local, median",
     q["full load remote / local, median (target <= 1.5)"],
     q["full load remote / local, median (target <= 1.5)"] <= 1.5,
-    `local median ${remote.stats["full load, local"].median.toFixed(0)} ms`,
+    `local median ${remote.stats["full load, local"].median.toFixed(0)} ms` +
+      (remote.bound
+        ? `; floor ${remote.bound["floor / local, median"]}x local (${remote.bound.name})`
+        : ""),
   );
   add(
     "remote 1% slice fetches exactly its covering chunks",
