@@ -1,10 +1,11 @@
-// Module entry: exports openFile, openMemory, openArenaView, allocateArena, isArenaMemory,
-// nativeInfo, stats, setAesEngine, seal, and the benchmarks' copy, aeadInCache and populate.
-// Everything else lives in its own file: arena (memory the addon owns), mapped-file (fd + mapping +
-// pread), plan (scheduling of reads and decryptions over the thread pool), aead (chunk maths and
-// IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over
-// addon-owned memory; openArenaView: one over an arena), seal (the writer's chunked encryption),
-// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
+// Module entry: exports openFile, openMemory, openArenaView, allocateArena, setArenaReuse,
+// isArenaMemory, nativeInfo, stats, setAesEngine, seal, and the benchmarks' copy, aeadInCache and
+// populate. Everything else lives in its own file: arena (memory the addon owns, reused when
+// asked), mapped-file (fd + mapping + pread), plan (scheduling of reads and decryptions over the
+// thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file
+// (openMemory: a handle over addon-owned memory; openArenaView: one over an arena), seal (the
+// writer's chunked encryption), bench-copy (the benchmarks' floors: memcpy, AEAD in cache),
+// sigbus-guard, thread-pool, workers
 // (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
 // secret (wiped key copies).
 #include <napi.h>
@@ -45,18 +46,23 @@ Napi::Value OpenFile(const Napi::CallbackInfo& info) {
   return promise;
 }
 
-// allocateArena(bytes) -> ArrayBuffer over a fresh arena (arena.h). Its finalizer, which Node
-// runs once the backing store is freed (after a transfer, on the allocating thread), drops the
-// buffer's reference; plans still writing into it hold their own.
+// allocateArena(bytes, overwritten = false) -> ArrayBuffer over an arena (arena.h): zero-filled,
+// unless `overwritten` (the caller writes every byte, or wipes them, before anyone reads) lets a
+// recycled arena keep its old bytes. Its finalizer, which Node runs once the backing store is
+// freed (after a transfer, on the allocating thread), drops the buffer's reference; plans still
+// writing into it hold their own.
 Napi::Value AllocateArena(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint64_t length = ArgSafeInteger(info, 0, "bytes");
   if (length == 0) throw Napi::RangeError::New(env, "bytes must be positive");
+  const bool overwritten = info.Length() > 1 && info[1].ToBoolean().Value();
   std::shared_ptr<Arena> arena;
-  if (Arena::Create(length, &arena) != kOk) {
+  bool recycled = false;
+  if (Arena::Create(length, &arena, &recycled) != kOk) {
     throw Napi::RangeError::New(
         env, "could not map " + std::to_string(length) + " bytes for an arena (out of memory)");
   }
+  if (recycled && !overwritten) ZeroInParallel(arena->data(), length);
   auto* held = new std::shared_ptr<Arena>(arena);
   try {
     return Napi::ArrayBuffer::New(
@@ -223,7 +229,16 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("truncationFaults", static_cast<double>(GuardedFaults()));
   result.Set("arenas", static_cast<double>(Arena::LiveCount()));
   result.Set("arenaBytes", static_cast<double>(Arena::LiveBytes()));
+  result.Set("arenaIdleBytes", static_cast<double>(Arena::IdleBytes()));
+  result.Set("arenaReuses", static_cast<double>(Arena::ReuseCount()));
   return result;
+}
+
+// setArenaReuse(bytes): how many bytes of freed arenas to keep for reuse (0: none, and unmap
+// those kept now). Process-wide, like the thread pool.
+Napi::Value SetArenaReuse(const Napi::CallbackInfo& info) {
+  Arena::SetReuseLimit(ArgSafeInteger(info, 0, "bytes"));
+  return info.Env().Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -248,6 +263,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.AddCleanupHook([] { ReleasePool(); });
   exports.Set("openFile", Napi::Function::New<OpenFile>(env, "openFile"));
   exports.Set("allocateArena", Napi::Function::New<AllocateArena>(env, "allocateArena"));
+  exports.Set("setArenaReuse", Napi::Function::New<SetArenaReuse>(env, "setArenaReuse"));
   exports.Set("isArenaMemory", Napi::Function::New<IsArenaMemory>(env, "isArenaMemory"));
   exports.Set("nativeInfo", Napi::Function::New<NativeInfo>(env, "nativeInfo"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstring>
+#include <iterator>
 #include <map>
 #include <mutex>
 
@@ -27,6 +29,11 @@ struct Registry {
   std::mutex mutex;
   std::map<uintptr_t, std::weak_ptr<Arena>> byStart;
   uint64_t bytes = 0;
+  // Mappings of freed arenas kept for reuse, by length; at most reuseLimit bytes in all.
+  std::multimap<uint64_t, uint8_t*> idle;
+  uint64_t idleBytes = 0;
+  uint64_t reuseLimit = 0;
+  uint64_t reuses = 0;
 };
 
 Registry& Arenas() {
@@ -37,9 +44,35 @@ Registry& Arenas() {
 
 uint64_t RoundUp(uint64_t value, uint64_t step) { return (value + step - 1) / step * step; }
 
+// A kept mapping for `rounded` bytes at `align`: the smallest that is at most a quarter larger
+// (a small request must not pin a large mapping), taken out of the idle set. Under the lock.
+uint8_t* TakeIdle(Registry& registry, uint64_t rounded, uint64_t align, uint64_t* mapped) {
+  for (auto it = registry.idle.lower_bound(rounded);
+       it != registry.idle.end() && it->first - rounded <= rounded / 4; ++it) {
+    if (reinterpret_cast<uintptr_t>(it->second) % align != 0) continue;
+    uint8_t* mapping = it->second;
+    *mapped = it->first;
+    registry.idleBytes -= it->first;
+    registry.idle.erase(it);
+    return mapping;
+  }
+  return nullptr;
+}
+
+// Unmaps kept mappings, largest first, until at most `limit` bytes are kept. Under the lock.
+void TrimIdle(Registry& registry, uint64_t limit) {
+  while (registry.idleBytes > limit && !registry.idle.empty()) {
+    auto last = std::prev(registry.idle.end());
+    munmap(last->second, last->first);
+    registry.idleBytes -= last->first;
+    registry.idle.erase(last);
+  }
+}
+
 }  // namespace
 
-int64_t Arena::Create(uint64_t length, std::shared_ptr<Arena>* out) {
+int64_t Arena::Create(uint64_t length, std::shared_ptr<Arena>* out, bool* recycled) {
+  *recycled = false;
   if (length == 0 || length > (uint64_t{1} << 47)) return kInternal;
   // Whole huge pages, at a huge-page boundary (over-map by one huge page and trim both ends), when
   // the rounding wastes at most a quarter: a huge page costs one fault where 4 KiB pages cost
@@ -48,26 +81,37 @@ int64_t Arena::Create(uint64_t length, std::shared_ptr<Arena>* out) {
   const bool huge = length >= kHugePage && hugeRounded - length <= length / 4;
   const uint64_t align = huge ? kHugePage : 4096;
   const uint64_t rounded = huge ? hugeRounded : RoundUp(length, 4096);
-  const uint64_t mapped = huge ? rounded + kHugePage : rounded;
-  void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return errno == ENOMEM ? kInternal : -static_cast<int64_t>(errno);
-  auto* base = static_cast<uint8_t*>(raw);
-  auto start = (reinterpret_cast<uintptr_t>(base) + align - 1) & ~(align - 1);
-  auto* data = reinterpret_cast<uint8_t*>(start);
-  const uint64_t head = static_cast<uint64_t>(data - base);
-  if (head > 0) munmap(base, head);
-  const uint64_t tail = mapped - head - rounded;
-  if (tail > 0) munmap(data + rounded, tail);
-  if (huge) (void)madvise(data, rounded, MADV_HUGEPAGE);
+  Registry& registry = Arenas();
+  uint8_t* data = nullptr;
+  uint64_t mappingLength = rounded;
+  {
+    std::lock_guard<std::mutex> lock(registry.mutex);
+    data = TakeIdle(registry, rounded, align, &mappingLength);
+  }
+  if (data != nullptr) {
+    *recycled = true;
+  } else {
+    const uint64_t mapped = huge ? rounded + kHugePage : rounded;
+    void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return errno == ENOMEM ? kInternal : -static_cast<int64_t>(errno);
+    auto* base = static_cast<uint8_t*>(raw);
+    auto start = (reinterpret_cast<uintptr_t>(base) + align - 1) & ~(align - 1);
+    data = reinterpret_cast<uint8_t*>(start);
+    const uint64_t head = static_cast<uint64_t>(data - base);
+    if (head > 0) munmap(base, head);
+    const uint64_t tail = mapped - head - rounded;
+    if (tail > 0) munmap(data + rounded, tail);
+    if (huge) (void)madvise(data, rounded, MADV_HUGEPAGE);
+  }
   std::shared_ptr<Arena> arena;
   try {
-    arena.reset(new Arena(data, rounded, data, length));
-    Registry& registry = Arenas();
+    arena.reset(new Arena(data, mappingLength, data, length));
     std::lock_guard<std::mutex> lock(registry.mutex);
-    registry.byStart[start] = arena;
-    registry.bytes += rounded;
+    registry.byStart[reinterpret_cast<uintptr_t>(data)] = arena;
+    registry.bytes += mappingLength;
+    if (*recycled) registry.reuses++;
   } catch (...) {
-    if (!arena) munmap(data, rounded);
+    if (!arena) munmap(data, mappingLength);
     return kInternal;
   }
   *out = std::move(arena);
@@ -80,10 +124,38 @@ Arena::~Arena() {
     std::lock_guard<std::mutex> lock(registry.mutex);
     registry.byStart.erase(reinterpret_cast<uintptr_t>(data_));
     registry.bytes -= mappingLength_;
-    // Unmapped under the lock: no new arena can be registered at this address before our entry
-    // is gone.
+    // Kept for reuse while the limit allows (its bytes stay as they are: Create tells the next
+    // owner), else unmapped. Under the lock: no new arena can be registered at this address
+    // before our entry is gone.
+    if (registry.idleBytes + mappingLength_ <= registry.reuseLimit) {
+      try {
+        registry.idle.emplace(mappingLength_, mapping_);
+        registry.idleBytes += mappingLength_;
+        return;
+      } catch (...) {
+      }
+    }
     munmap(mapping_, mappingLength_);
   }
+}
+
+void Arena::SetReuseLimit(uint64_t bytes) {
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  registry.reuseLimit = bytes;
+  TrimIdle(registry, bytes);
+}
+
+uint64_t Arena::IdleBytes() {
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  return registry.idleBytes;
+}
+
+uint64_t Arena::ReuseCount() {
+  Registry& registry = Arenas();
+  std::lock_guard<std::mutex> lock(registry.mutex);
+  return registry.reuses;
 }
 
 std::shared_ptr<Arena> Arena::Find(const uint8_t* data, uint64_t length) {
@@ -139,6 +211,17 @@ void PopulateForWrite(uint8_t* data, uint64_t length) {
     for (uintptr_t page = from; page < to; page = (page & ~uintptr_t{4095}) + 4096) {
       __atomic_fetch_add(reinterpret_cast<uint8_t*>(page), uint8_t{0}, __ATOMIC_RELAXED);
     }
+  };
+  auto leave = [] {};
+  unsigned helpers = length >= kParallelThreshold ? PoolWidth() - 1 : 0;
+  ParallelFor(steps, helpers, step, leave);
+}
+
+void ZeroInParallel(uint8_t* data, uint64_t length) {
+  const uint64_t steps = (length + kHugePage - 1) / kHugePage;
+  auto step = [&](uint64_t i) {
+    const uint64_t from = i * kHugePage;
+    std::memset(data + from, 0, static_cast<size_t>(std::min(kHugePage, length - from)));
   };
   auto leave = [] {};
   unsigned helpers = length >= kParallelThreshold ? PoolWidth() - 1 : 0;

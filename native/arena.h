@@ -17,7 +17,19 @@ class Arena {
  public:
   // Maps `length` (> 0) bytes; returns kOk and sets *out, or a status (status.h) when the
   // mapping fails. The arena is registered (Find sees it) until its last reference is gone.
-  static int64_t Create(uint64_t length, std::shared_ptr<Arena>* out);
+  // A fresh mapping reads as zeros. With reuse on (SetReuseLimit), the mapping of a freed arena
+  // may be handed out again instead: *recycled is then true and the bytes are whatever that
+  // arena held (the caller zeroes them or overwrites all of them).
+  static int64_t Create(uint64_t length, std::shared_ptr<Arena>* out, bool* recycled);
+
+  // Keep the mappings of freed arenas, up to `bytes` in all, for Create to hand out again: a
+  // server reloading models then skips the kernel's zeroing of fresh pages (on a VM, the bulk of
+  // a fresh load). 0 (the default) turns reuse off and unmaps every kept mapping now.
+  static void SetReuseLimit(uint64_t bytes);
+
+  // Bytes kept for reuse now, and how many arenas were handed out again so far.
+  static uint64_t IdleBytes();
+  static uint64_t ReuseCount();
 
   // The live arena holding all of [data, data + length), or nullptr when that memory is not an
   // arena's (caller memory). Thread-safe.
@@ -49,6 +61,10 @@ class Arena {
 // kernel has it (Linux 5.14), else one atomic add of zero per page. Contents are unchanged, so
 // memory that already holds bytes (received ciphertext) may be populated too.
 void PopulateForWrite(uint8_t* data, uint64_t length);
+
+// Zeroes [data, data + length) on the pool's threads (a recycled arena handed to a caller who
+// was promised zero-filled memory).
+void ZeroInParallel(uint8_t* data, uint64_t length);
 
 }  // namespace ct
 

@@ -53,6 +53,7 @@ export type {
 export { parseKeySet, generateKeySet, keyRingFromEnv, KeyRing } from "./keys/keyring.js";
 export {
   allocateArena,
+  setArenaReuse,
   nativeInfo,
   backendName,
   setAesEngine,

@@ -77,6 +77,10 @@ export interface NativeStats {
   arenas: number;
   /** Bytes mapped by those arenas (whole 2 MiB pages for the large ones). */
   arenaBytes: number;
+  /** Bytes of freed arenas kept for reuse now (setArenaReuse). */
+  arenaIdleBytes: number;
+  /** Arenas handed out again from kept memory so far. */
+  arenaReuses: number;
 }
 
 export interface NativeBinding {
@@ -101,10 +105,14 @@ export interface NativeBinding {
   adviseHugePages(view: ArrayBufferView): void;
   /**
    * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
-   * advised for huge pages, unmapped once neither the buffer nor any plan in flight holds it.
-   * Throws RangeError when `bytes` is not positive or cannot be mapped.
+   * advised for huge pages, unmapped (or kept for reuse, see setArenaReuse) once neither the
+   * buffer nor any plan in flight holds it. `overwritten`: the caller writes or wipes every byte
+   * before anyone reads them, so a recycled arena is not zeroed first. Throws RangeError when
+   * `bytes` is not positive or cannot be mapped.
    */
-  allocateArena(bytes: number): ArrayBuffer;
+  allocateArena(bytes: number, overwritten?: boolean): ArrayBuffer;
+  /** How many bytes of freed arenas to keep for reuse (process-wide; 0: none, unmap those kept). */
+  setArenaReuse(bytes: number): void;
   /** True when every byte of `view` lies in a live arena (plans may write there directly). */
   isArenaMemory(view: Uint8Array): boolean;
   nativeInfo(): NativeInfo;
@@ -164,6 +172,7 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.setAesEngine === "function" &&
     typeof candidate.seal === "function" &&
     typeof candidate.allocateArena === "function" &&
+    typeof candidate.setArenaReuse === "function" &&
     typeof candidate.isArenaMemory === "function"
   );
 }

@@ -62,8 +62,10 @@ export interface BackendFile {
    * Fresh zero-filled memory of `byteLength` bytes that this file reads into fastest: on the
    * native backend, large sizes come from an addon arena (its threads write there directly;
    * any other destination is staged and copied on the JS thread), small ones are plain buffers.
+   * `overwritten`: the caller writes (or wipes) every byte before anyone reads them, so memory
+   * recycled by arena reuse (`setArenaReuse`) may come back with its old bytes, unzeroed.
    */
-  allocate(byteLength: number): Uint8Array;
+  allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array;
   /** Copies `[offset, offset + length)` of the file into `dest[0 .. length)`. */
   readInto(
     offset: number,

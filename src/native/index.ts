@@ -83,6 +83,31 @@ export function allocateArena(byteLength: number): ArrayBuffer {
 }
 
 /**
+ * Keeps up to `maxBytes` of freed arena memory (loaded models, `allocateArena` buffers the
+ * garbage collector has freed) for the next loads to reuse, instead of returning it to the
+ * kernel. A fresh load must have every page of its destination zeroed by the kernel first, which
+ * on a virtual machine costs more than decrypting; a server that reloads models of a similar size
+ * skips that cost. Process-wide; 0 (the default) turns reuse off and frees what is kept now.
+ * The kept memory stays in the process's RSS, with the bytes of what was freed (plaintext
+ * included) until it is reused — set 0 to give it back. Reused memory handed to a caller is
+ * zeroed (`allocateArena`) or entirely overwritten (loads). Throws ERR_NATIVE_UNAVAILABLE
+ * without the addon.
+ *
+ * @example
+ * ```ts
+ * setArenaReuse(4 * 2 ** 30); // a server that swaps in new versions of a ~2 GB model
+ * let model = await loadFile("model.safetensors", { keys });
+ * // later: load the new version, then drop the old one; its memory serves the next reload
+ * model = await loadFile("model-v2.safetensors", { keys });
+ * ```
+ */
+export function setArenaReuse(maxBytes: number): void {
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+    throw new RangeError("maxBytes must be a non-negative safe integer");
+  loadNativeBinding().setArenaReuse(maxBytes);
+}
+
+/**
  * Name of the backend `getBackend()` returns by default.
  *
  * @example

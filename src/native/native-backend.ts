@@ -53,8 +53,8 @@ class NativeBackendFile implements BackendFile {
     this.size = handle.size;
   }
 
-  allocate(byteLength: number): Uint8Array {
-    return allocateDestination(this.#binding, byteLength);
+  allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array {
+    return allocateDestination(this.#binding, byteLength, options?.overwritten === true);
   }
 
   async readInto(

@@ -9,18 +9,23 @@ const ARENA_MIN_BYTES = 1 << 20;
 
 /**
  * A destination of `byteLength` bytes for BackendFile.allocate: an arena (the addon's threads
- * decrypt straight into it) from 1 MiB on, a plain buffer below.
+ * decrypt straight into it) from 1 MiB on, a plain buffer below. `overwritten`: see
+ * BackendFile.allocate (a recycled arena is then not zeroed first).
  *
  * @example
  * ```ts
- * const dest = allocateDestination(binding, tensor.byteLength);
+ * const dest = allocateDestination(binding, tensor.byteLength, true);
  * ```
  */
-export function allocateDestination(binding: NativeBinding, byteLength: number): Uint8Array {
+export function allocateDestination(
+  binding: NativeBinding,
+  byteLength: number,
+  overwritten = false,
+): Uint8Array {
   if (!Number.isSafeInteger(byteLength) || byteLength < 0)
     throw new RangeError("byteLength must be a non-negative safe integer");
   return byteLength >= ARENA_MIN_BYTES
-    ? new Uint8Array(binding.allocateArena(byteLength))
+    ? new Uint8Array(binding.allocateArena(byteLength, overwritten))
     : new Uint8Array(byteLength);
 }
 

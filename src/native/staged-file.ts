@@ -83,8 +83,8 @@ export class StagedSourceFile implements BackendFile {
     this.size = source.size;
   }
 
-  allocate(byteLength: number): Uint8Array {
-    return allocateDestination(this.#binding, byteLength);
+  allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array {
+    return allocateDestination(this.#binding, byteLength, options?.overwritten === true);
   }
 
   async readInto(

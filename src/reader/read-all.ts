@@ -100,3 +100,26 @@ export async function runSteps(
   }
   await flush(true);
 }
+
+/**
+ * Zeroes the alignment gaps between the tensors of an arena laid out by {@link arenaLayout}: the
+ * loads overwrite every tensor's bytes, and reused memory must not show anything else.
+ *
+ * @example
+ * ```ts
+ * const layout = arenaLayout(lengths);
+ * zeroGaps(arena, layout.offsets, lengths);
+ * ```
+ */
+export function zeroGaps(
+  arena: Uint8Array,
+  offsets: readonly number[],
+  lengths: readonly number[],
+): void {
+  let end = 0;
+  offsets.forEach((offset, i) => {
+    if (offset > end) arena.fill(0, end, offset);
+    end = offset + (lengths[i] as number);
+  });
+  if (arena.length > end) arena.fill(0, end);
+}

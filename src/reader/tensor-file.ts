@@ -12,6 +12,7 @@ import { encryptionInfo, tensorInfo, userMetadata } from "./describe.js";
 import { destinationView, type Destination } from "./destination.js";
 import {
   arenaLayout,
+  zeroGaps,
   BATCH_BYTES,
   runSteps,
   type LoadStep,
@@ -118,10 +119,11 @@ export class TensorFile {
   async getTensor(name: string, options: GetTensorOptions = {}): Promise<Tensor> {
     const entry = this.#entry(name);
     const length = entry.dataOffsets[1] - entry.dataOffsets[0];
-    // Without `into`: memory the backend writes fastest (an addon arena for large tensors).
+    // Without `into`: memory the backend writes fastest (an addon arena for large tensors), which
+    // the read overwrites entirely (or wipes).
     const data =
       options.into === undefined
-        ? this.#file.allocate(length)
+        ? this.#file.allocate(length, { overwritten: true })
         : destinationView(options.into, length, name);
     await this.#track(() => this.#readBytes(entry, 0, length, data));
     return { dtype: entry.dtype, shape: entry.shape.slice(), data };
@@ -196,8 +198,9 @@ export class TensorFile {
     // left. Nobody sees it before this call returns, hence destPrivate.
     const fresh = options.into === undefined;
     const arena = fresh
-      ? this.#file.allocate(layout.byteLength)
+      ? this.#file.allocate(layout.byteLength, { overwritten: true })
       : destinationView(options.into, layout.byteLength, "readAll");
+    if (fresh) zeroGaps(arena, layout.offsets, lengths);
     const result: Record<string, Tensor> = Object.create(null);
     const steps: LoadStep[] = [];
     entries.forEach((entry, i) => {
