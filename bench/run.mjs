@@ -55,7 +55,7 @@ const started = Date.now();
 // The reference package's figures need its venv; made here once, outside every scenario's time.
 if (
   process.env.CRYPTOTENSORS_BENCH_NO_REFERENCE !== "1" &&
-  scenarios.some((s) => ["retained-load", "rewrap"].includes(s))
+  scenarios.some((s) => ["retained-load", "reload", "rewrap"].includes(s))
 )
   ensureReferenceVenv();
 const failed = [];
