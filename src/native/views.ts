@@ -1,6 +1,7 @@
 // The engine's own view of TypedArrays and ArrayBuffers: getters captured from the intrinsic
 // prototypes when this module loads, so that a subclass overriding `buffer`, `byteLength` or
 // `byteOffset` cannot make a check look at memory other than the memory that will be written.
+import { types } from "node:util";
 import { CryptoTensorsError } from "../errors.js";
 
 type Getter<T> = (this: unknown) => T;
@@ -46,15 +47,13 @@ const isTypedArray = (value: unknown): boolean => {
   }
 };
 
-/** True for a SharedArrayBuffer (which can neither be detached nor shrink). */
+/**
+ * True for a SharedArrayBuffer (which can neither be detached nor shrink). A brand check, like
+ * the intrinsic getter, but without the exception the getter throws for every other buffer: this
+ * runs for each destination of every read and seal job.
+ */
 export function isSharedBuffer(buffer: unknown): boolean {
-  if (sharedByteLength === undefined) return false;
-  try {
-    sharedByteLength.call(buffer);
-    return true;
-  } catch {
-    return false;
-  }
+  return types.isSharedArrayBuffer(buffer);
 }
 
 /** True for an ArrayBuffer (not shared) created resizable. */

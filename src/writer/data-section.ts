@@ -1,17 +1,23 @@
 // Writes the data section of a file being saved: every tensor's bytes in layout order, sealed
 // when the plan says so. The section is cut into batches of file-contiguous output (a few pieces
 // of one or more tensors); a batch is produced (read, sealed by the backend's threads) into one of
-// two buffers while the previous batch is being written, so that sealing hides behind the write
-// and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so a
-// model of many 2 MiB projections pipelines as well as one huge tensor.
+// four buffers while the batches before it are being written, so that sealing hides behind the
+// write and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so
+// a model of many 2 MiB projections pipelines as well as one huge tensor.
 import type { Backend, WholeSealer } from "../native/backend.js";
 import { allocateArena } from "../native/index.js";
 import type { AtomicFile } from "../io/durable-file.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
 import { readPiece, type TensorSource } from "./tensor-source.js";
 
-/** Output bytes per batch: large enough for few, long writes; two batches are in memory at once. */
+/** Output bytes per batch: large enough for few, long writes. */
 const BATCH_BYTES = 8 << 20;
+/**
+ * Batches in memory at once. With two, sealing batch N+2 could only start once batch N was on
+ * disk, so every delay of the JS thread or of a seal job left the writes idle (a 1.19 GB save on
+ * 2 busy cores: 16-79 ms with no write in flight; with four buffers and chained writes 1-6 ms).
+ */
+const BUFFERS = 4;
 /** Largest piece of a plain or v1 tensor (progress and abort are checked between pieces). */
 const PIECE_BYTES = 4 << 20;
 /** Pieces per batch at most: one `writev` stays well under the kernel's iovec limit. */
@@ -35,6 +41,11 @@ export interface SectionHooks {
   step(tensor: SectionTensor, bytesDone: number): void;
   /** Once every byte of a tensor has been produced (its tags and digest are final). */
   tensorDone(tensor: SectionTensor): void;
+  /**
+   * Once every tensor is done, while the last batches are still being written: the header can be
+   * signed and written meanwhile (the section waits for it too, and never leaves it in flight).
+   */
+  allDone?(): Promise<void>;
 }
 
 /**
@@ -61,18 +72,22 @@ export async function writeDataSection(
   // decrypts or copies straight into them, where other memory goes through staging windows.
   const fresh = () =>
     backend.name === "native" ? new Uint8Array(allocateArena(capacity)) : new Uint8Array(capacity);
-  const buffers = [fresh(), fresh()];
+  const buffers = Array.from({ length: BUFFERS }, fresh);
   // How far each buffer holds bytes of ours (plaintext read into it, or ciphertext): wiped at the end.
-  const used = [0, 0];
-  const writing: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
+  const used = buffers.map(() => 0);
+  // The write of each buffer's batch; `written` is the last one issued. Writes run one after the
+  // other: positional writes to one file are serialised by the kernel anyway, and each one in
+  // flight holds a libuv thread that the seal jobs (and convertFile's reads) need.
+  const writing: Array<Promise<void>> = buffers.map(() => Promise.resolve());
+  let written: Promise<void> = Promise.resolve();
   let whole: WholeSealer | null = null;
   let index = 0;
   let offset = 0; // within tensors[index]
   try {
     for (let batch = 0; index < tensors.length; batch++) {
-      const slotOfBuffer = batch % 2;
+      const slotOfBuffer = batch % BUFFERS;
       const buffer = buffers[slotOfBuffer] as Uint8Array;
-      // The buffer's previous batch (two batches ago) must be on disk before it is refilled.
+      // The buffer's previous batch must be on disk before it is refilled.
       await writing[slotOfBuffer];
       const segments: Uint8Array[] = [];
       const seals: Array<Promise<void>> = [];
@@ -132,14 +147,17 @@ export async function writeDataSection(
       // Every seal job of the batch has ended before its buffer is written.
       const failed = (await Promise.allSettled(seals)).find((s) => s.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
-      writing[slotOfBuffer] = out.writev(
-        segments.filter((s) => s.length > 0),
-        start,
-      );
+      const pieces = segments.filter((s) => s.length > 0);
+      // After a failed write the later ones never start; each reports the failure when awaited.
+      written = written.then(() => out.writev(pieces, start));
+      writing[slotOfBuffer] = written;
       // Attach a handler now: a failed write is reported when awaited, never as unhandled.
-      writing[slotOfBuffer].catch(() => undefined);
+      written.catch(() => undefined);
     }
-    await Promise.all(writing);
+    // Both settle before this returns, so that nothing is in flight when the file is discarded.
+    const ends = await Promise.allSettled([written, hooks.allDone?.()]);
+    const failure = ends.find((end) => end.status === "rejected");
+    if (failure) throw (failure as PromiseRejectedResult).reason;
   } finally {
     await Promise.allSettled(writing);
     for (const [i, buffer] of buffers.entries()) buffer.fill(0, 0, used[i]);

@@ -94,21 +94,27 @@ export async function writeModel(
             bytesDone += tensor.length;
             options.onProgress?.({ tensor: tensor.name, bytesDone, bytesTotal });
           },
+          // Signed and written while the last data batches are still going to disk.
+          allDone: async () => {
+            let header = draft;
+            if (plan) {
+              // The tags are known now: rebuild the reserved entries, sign, check the length held.
+              const unsigned = [
+                ...(options.metadata ?? []),
+                ...reservedEntries(plan, digests, null),
+              ];
+              const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
+              header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
+              if (header.length !== draft.length) {
+                throw new CryptoTensorsError(
+                  "ERR_INTERNAL",
+                  "the signed header changed length after the data was written",
+                );
+              }
+            }
+            await out.write(header, 0);
+          },
         });
-        let header = draft;
-        if (plan) {
-          // The tags are known now: rebuild the reserved entries, sign, and check the length held.
-          const unsigned = [...(options.metadata ?? []), ...reservedEntries(plan, digests, null)];
-          const signature = await plan.signer.sign(signaturePayload(unsigned, layout));
-          header = serializeHeader(layout, [...unsigned, ["__signature__", signature]]);
-          if (header.length !== draft.length) {
-            throw new CryptoTensorsError(
-              "ERR_INTERNAL",
-              "the signed header changed length after the data was written",
-            );
-          }
-        }
-        await out.write(header, 0);
       },
       options.mode === undefined ? {} : { mode: options.mode },
     );
