@@ -68,13 +68,12 @@ export type {
   SourcePiecesOptions,
   SourceReadOptions,
 } from "./source/byte-source.js";
-export {
-  openHttpSource,
-  isRemoteUrl,
-  type HttpSource,
-  type RemoteHeaders,
-  type RemoteOptions,
-  type RemoteStats,
+export { openHttpSource, isRemoteUrl } from "./source/remote-url.js";
+export type {
+  HttpSource,
+  RemoteHeaders,
+  RemoteOptions,
+  RemoteStats,
 } from "./source/http-source.js";
 export type { RemoteCacheOptions } from "./source/chunk-cache.js";
 export {

@@ -15,7 +15,7 @@ import {
 } from "../index.js";
 import { isDirectory } from "../model/layout.js";
 import { isRemoteModelUrl } from "../model/remote-layout.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl } from "../source/remote-url.js";
 import { progressReporter } from "./progress.js";
 import { interruptible } from "./interrupt.js";
 import { terminalSafe, terminalSafeJson } from "./terminal-text.js";

@@ -7,7 +7,7 @@ import { join, resolve, sep } from "node:path";
 import { CryptoTensorsError, NotSupportedError } from "../errors.js";
 import { rewrapFile, type RewrapOptions, type RewrapResult } from "../rewrap/rewrap-file.js";
 import { shardEncryption, type EncryptionOptions } from "../writer/seal-plan.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl } from "../source/remote-url.js";
 import { convertFile } from "../writer/save-file.js";
 import type { Progress } from "../writer/write-model.js";
 import {

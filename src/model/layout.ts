@@ -6,7 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CryptoTensorsError } from "../errors.js";
 import { compareUtf8 } from "../format/serialize.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl } from "../source/remote-url.js";
 import {
   checkShardFileName,
   MAX_INDEX_BYTES,

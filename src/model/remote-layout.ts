@@ -5,10 +5,10 @@
 // resolved against the directory's URL by shardLocation (layout.ts).
 import { CryptoTensorsError } from "../errors.js";
 import { compareUtf8 } from "../format/serialize.js";
-import { openHttpSource, type RemoteOptions } from "../source/http-source.js";
+import type { RemoteOptions } from "../source/http-source.js";
 import { httpStatusOf } from "../source/range-response.js";
 import { checkShardFileName, MAX_INDEX_BYTES, parseShardIndex } from "./index-json.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl, openHttpSource } from "../source/remote-url.js";
 import { DEFAULT_INDEX_NAME, locateModel, type ModelLayout, SINGLE_FILE_NAME } from "./layout.js";
 
 /**

@@ -1,7 +1,8 @@
 // The key-release service over HTTP (node:http): POST /v1/release with a JSON request, answered
 // with a sealed release (200) or a typed refusal { error: { code, message } }. Bodies are
 // bounded, slow clients are cut off, and internal errors never reach the client in detail.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+// node:http is imported when a server starts, not with the package (issue 13: resident memory).
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CryptoTensorsError } from "../errors.js";
 import { KeyRelease, type KeyReleaseOptions } from "./key-release.js";
@@ -100,6 +101,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | n
 export async function startKeyServer(options: KeyServerOptions): Promise<KeyServer> {
   const service = new KeyRelease(options);
   const limit = options.maxRequestBytes ?? 16 * 1024 * 1024;
+  const { createServer } = await import("node:http");
   const server = createServer(async (req, res) => {
     try {
       if (req.url !== RELEASE_PATH)

@@ -21,6 +21,8 @@ import { ChunkCache, type RemoteCacheOptions } from "./chunk-cache.js";
 import { downloadWhole } from "./full-download.js";
 import { type FetchRange, placeIn, planRanges, scatter } from "./range-plan.js";
 
+export { isRemoteUrl } from "./remote-url.js";
+
 /** Request headers for an authenticated store: sent with every request, never logged. */
 export type RemoteHeaders =
   | Record<string, string>
@@ -71,19 +73,6 @@ export interface RemoteStats {
   requests: number;
   bytes: number;
   cachedBytes: number;
-}
-
-/**
- * True for the targets openFile reads over HTTP: a string starting with `http://` or `https://`,
- * or a URL object.
- *
- * @example
- * ```ts
- * isRemoteUrl("https://example.com/model.safetensors"); // true
- * ```
- */
-export function isRemoteUrl(target: unknown): target is string | URL {
-  return target instanceof URL || (typeof target === "string" && /^https?:\/\//i.test(target));
 }
 
 /** An open http(s) resource: a {@link ByteSource} plus its traffic counters. */

@@ -2,7 +2,8 @@
 // URL object), which becomes an HttpSource here so that everything above sees one kind of target.
 import { fileURLToPath } from "node:url";
 import type { ByteSource } from "./byte-source.js";
-import { isRemoteUrl, openHttpSource, type RemoteOptions } from "./http-source.js";
+import type { RemoteOptions } from "./http-source.js";
+import { isRemoteUrl, openHttpSource } from "./remote-url.js";
 
 /**
  * Opens an http(s) target as a source; leaves paths and sources as they are.

@@ -5,7 +5,7 @@ import { CryptoTensorsError } from "../errors.js";
 import { isDtype, type Dtype } from "../format/dtype.js";
 import { tensorByteLength } from "../format/size.js";
 import { openFile, type OpenOptions } from "../reader/open-file.js";
-import { isRemoteUrl } from "../source/http-source.js";
+import { isRemoteUrl } from "../source/remote-url.js";
 import { isReservedKey } from "../crypto/reserved.js";
 import type { BackendChoice } from "../native/index.js";
 import type { EncryptionOptions } from "./seal-plan.js";

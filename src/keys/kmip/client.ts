@@ -2,7 +2,8 @@
 // per connection (so the data keys of a whole model are unwrapped in one round trip), answered by
 // one response message. Network and TLS failures are `ERR_KEY_PROVIDER`; a failed batch item is
 // reported per item with its KMIP result reason.
-import { connect, type TLSSocket } from "node:tls";
+// node:tls is imported by the first exchange, not with the package (issue 13: resident memory).
+import type { TLSSocket } from "node:tls";
 import { CryptoTensorsError } from "../../errors.js";
 import { child, children, decodeTtlv, encodeTtlv, TYPE, type Ttlv, ttlv } from "./ttlv.js";
 
@@ -167,8 +168,9 @@ function batchId(index: number): Buffer {
   return id;
 }
 
-function exchange(conn: KmipConnection, request: Buffer): Promise<Buffer> {
+async function exchange(conn: KmipConnection, request: Buffer): Promise<Buffer> {
   const where = `${conn.host}:${conn.port}`;
+  const { connect } = await import("node:tls");
   return new Promise((resolve, reject) => {
     let settled = false;
     let buffered = Buffer.alloc(0);
