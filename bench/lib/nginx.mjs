@@ -10,7 +10,7 @@ import { join } from "node:path";
 /**
  * Starts nginx serving `root` and resolves with its origin and a stop function.
  * @param {string} root
- * @returns {Promise<{ origin: string, stop: () => Promise<void> }>}
+ * @returns {Promise<{ origin: string, pid: number | undefined, stop: () => Promise<void> }>}
  */
 export async function startNginx(root) {
   const binary = ["/usr/sbin/nginx", "/usr/bin/nginx"].find((p) => existsSync(p));
@@ -50,7 +50,7 @@ export async function startNginx(root) {
       });
       socket.on("error", () => resolve(false));
     });
-    if (up) return { origin: `http://127.0.0.1:${port}`, stop };
+    if (up) return { origin: `http://127.0.0.1:${port}`, pid: child.pid, stop };
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   await stop();
