@@ -162,6 +162,21 @@ export class AtomicFile {
     return writevFully(this.handle, pieces, position);
   }
 
+  /**
+   * A second descriptor on the temporary file whose writes bypass the page cache (O_DIRECT: whole,
+   * aligned blocks only), or null where the platform has no O_DIRECT or the file system refuses
+   * it. The caller closes it before `commit()`; `commit()`'s fsync covers its writes too.
+   */
+  async openDirect(): Promise<FileHandle | null> {
+    const direct = (constants as { O_DIRECT?: number }).O_DIRECT;
+    if (direct === undefined) return null;
+    try {
+      return await open(this.tempPath, constants.O_WRONLY | direct);
+    } catch {
+      return null;
+    }
+  }
+
   /** Sets the permission bits the destination will have. */
   chmod(mode: number): Promise<void> {
     this.finalMode = null;

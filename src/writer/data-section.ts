@@ -4,9 +4,11 @@
 // four buffers while the batches before it are being written, so that sealing hides behind the
 // write and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so
 // a model of many 2 MiB projections pipelines as well as one huge tensor.
+import { CryptoTensorsError } from "../errors.js";
 import type { Backend, WholeSealer } from "../native/backend.js";
 import { allocateArena } from "../native/index.js";
 import type { AtomicFile } from "../io/durable-file.js";
+import { BLOCK, BlockWrites } from "./block-writes.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
 import { readPiece, type TensorSource } from "./tensor-source.js";
 
@@ -22,6 +24,8 @@ const BUFFERS = 4;
 const PIECE_BYTES = 4 << 20;
 /** Pieces per batch at most: one `writev` stays well under the kernel's iovec limit. */
 const MAX_SEGMENTS = 512;
+/** Smallest section written with O_DIRECT (block-writes.ts): below it the page cache costs little. */
+const DIRECT_MIN_BYTES = 1 << 20;
 
 /** One tensor of the section: where its bytes go and how they are produced. */
 export interface SectionTensor {
@@ -69,9 +73,17 @@ export async function writeDataSection(
   // A batch must hold at least one whole chunk; never more than the section needs.
   const capacity = Math.max(1, Math.min(total, Math.max(BATCH_BYTES, chunkSize)));
   // Addon arenas on the native backend: a source read through this package's reader (convertFile)
-  // decrypts or copies straight into them, where other memory goes through staging windows.
-  const fresh = () =>
-    backend.name === "native" ? new Uint8Array(allocateArena(capacity)) : new Uint8Array(capacity);
+  // decrypts or copies straight into them, where other memory goes through staging windows. They
+  // are page-aligned, so whole blocks of them can be written with O_DIRECT: every batch is then
+  // laid out in its buffer (after the partial block carried from the batch before).
+  const native = backend.name === "native";
+  const first = tensors[0];
+  const blocks =
+    native && first && total >= DIRECT_MIN_BYTES
+      ? await BlockWrites.open(out, first.position)
+      : null;
+  const size = capacity + (blocks ? BLOCK : 0);
+  const fresh = () => (native ? new Uint8Array(allocateArena(size)) : new Uint8Array(size));
   const buffers = Array.from({ length: BUFFERS }, fresh);
   // How far each buffer holds bytes of ours (plaintext read into it, or ciphertext): wiped at the end.
   const used = buffers.map(() => 0);
@@ -92,6 +104,17 @@ export async function writeDataSection(
       const segments: Uint8Array[] = [];
       const seals: Array<Promise<void>> = [];
       const start = (tensors[index] as SectionTensor).position + offset;
+      // With direct writes the batch's bytes follow the carried partial block, and all of them
+      // are copied into the buffer (the rest of the buffer may hold plaintext: wiped at the end).
+      const lead = blocks ? blocks.begin(buffer) : 0;
+      if (blocks) used[slotOfBuffer] = size;
+      const place = (bytes: Uint8Array, region: Uint8Array): Uint8Array => {
+        if (!blocks) return bytes;
+        if (bytes.length !== region.length)
+          throw new CryptoTensorsError("ERR_INTERNAL", "a sealed piece changed length");
+        region.set(bytes);
+        return region;
+      };
       let fill = 0;
       try {
         while (index < tensors.length && fill < capacity && segments.length < MAX_SEGMENTS) {
@@ -107,7 +130,7 @@ export async function writeDataSection(
           const length = Math.min(remaining, pieceLimit);
           if (length > capacity - fill && fill > 0) break; // the piece starts the next batch
           hooks.step(tensor, offset);
-          const region = buffer.subarray(fill, fill + length);
+          const region = buffer.subarray(lead + fill, lead + fill + length);
           if (length > 0 || chunked) {
             const plain = await readPiece(tensor.source, offset, offset + length, region);
             if (plain.buffer === buffer.buffer) used[slotOfBuffer] = capacity;
@@ -122,10 +145,10 @@ export async function writeDataSection(
                 tensor.slot.dataKey,
                 tensor.slot.entry.iv as Buffer,
               );
-              segments.push(whole.update(plain));
+              segments.push(place(whole.update(plain), region));
             } else {
               tensor.hash?.update(plain);
-              segments.push(plain);
+              segments.push(place(plain, region));
             }
           }
           fill += length;
@@ -148,8 +171,11 @@ export async function writeDataSection(
       const failed = (await Promise.allSettled(seals)).find((s) => s.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
       const pieces = segments.filter((s) => s.length > 0);
+      const writes = blocks
+        ? blocks.finish(buffer, start, lead + fill, index >= tensors.length)
+        : () => out.writev(pieces, start);
       // After a failed write the later ones never start; each reports the failure when awaited.
-      written = written.then(() => out.writev(pieces, start));
+      written = written.then(writes);
       writing[slotOfBuffer] = written;
       // Attach a handler now: a failed write is reported when awaited, never as unhandled.
       written.catch(() => undefined);
@@ -160,6 +186,7 @@ export async function writeDataSection(
     if (failure) throw (failure as PromiseRejectedResult).reason;
   } finally {
     await Promise.allSettled(writing);
+    await blocks?.close().catch(() => undefined);
     for (const [i, buffer] of buffers.entries()) buffer.fill(0, 0, used[i]);
   }
 }
