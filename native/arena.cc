@@ -200,11 +200,13 @@ void PopulateForWrite(uint8_t* data, uint64_t length) {
     uintptr_t to = std::min<uintptr_t>(begin + (i + 1) * kHugePage, end);
     const uintptr_t pageFrom = (from + 4095) & ~uintptr_t{4095};
     const uintptr_t pageTo = to & ~uintptr_t{4095};
-    if (populateWorks.load(std::memory_order_relaxed) && pageTo > pageFrom &&
-        madvise(reinterpret_cast<void*>(pageFrom), pageTo - pageFrom, MADV_POPULATE_WRITE) == 0) {
-      return;
+    if (populateWorks.load(std::memory_order_relaxed) && pageTo > pageFrom) {
+      if (madvise(reinterpret_cast<void*>(pageFrom), pageTo - pageFrom, MADV_POPULATE_WRITE) == 0)
+        return;
+      // Only this call's own failure says the kernel lacks it (errno is stale when madvise was
+      // not called: a range inside one page would otherwise switch it off for the process).
+      if (errno == EINVAL) populateWorks.store(false, std::memory_order_relaxed);
     }
-    if (errno == EINVAL) populateWorks.store(false, std::memory_order_relaxed);
     // An atomic add of zero is a write access that changes nothing: it faults the page in for
     // writing (a read would map the shared zero page and fault again on the write) and keeps
     // bytes a remote source already received there (staged-file.ts, in-place chunks).
