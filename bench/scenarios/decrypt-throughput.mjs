@@ -149,7 +149,10 @@ const reach = (/** @type {string} */ engine) => {
   return +Math.max(Math.min(fastest(aead), memcpy), res[`${engine} warm`] ?? 0).toFixed(2);
 };
 const bounds = {
-  "fast engine / memcpy 2 threads": ratio(Math.min(reach(fast), base.memcpy2), base.memcpy2),
+  "fast engine / memcpy 2 threads": ratio(
+    reach(fast) === null ? null : Math.min(reach(fast), base.memcpy2),
+    base.memcpy2,
+  ),
   "openssl engine / openssl speed -multi 2": ratio(reach("openssl"), base.opensslSpeedMulti2),
   "fast / pure JS": ratio(reach(fast), base.noble),
   "fast / node:crypto 1 thread": ratio(reach(fast), base.nodeCrypto1),
