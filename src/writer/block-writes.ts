@@ -114,10 +114,14 @@ export class BlockWrites {
         return;
       } catch (error) {
         // EINVAL: this file system wants another alignment, or no O_DIRECT write at all. The same
-        // bytes then go through the page cache, now and for the rest of the section.
-        if ((error as NodeJS.ErrnoException).code !== "EINVAL") throw error;
-        this.#direct = null;
-        await direct.close().catch(() => undefined);
+        // bytes then go through the page cache, now and for the rest of the section (a write that
+        // was running on the descriptor when another one gave it up is redone the same way).
+        const refused = (error as NodeJS.ErrnoException).code === "EINVAL";
+        if (!refused && this.#direct === direct) throw error;
+        if (this.#direct === direct) {
+          this.#direct = null;
+          await direct.close().catch(() => undefined);
+        }
       }
     }
     await this.out.write(bytes, position);
