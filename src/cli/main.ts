@@ -1,32 +1,29 @@
 #!/usr/bin/env node
 // The cryptotensors command line: each command is built only on the public API.
-import { CryptoTensorsError } from "../index.js";
+// The error class straight from its module (the one index.ts re-exports): `--version` and
+// `--help` then load nothing else of the package.
+import { CryptoTensorsError } from "../errors.js";
 import { readFileSync } from "node:fs";
 import { closest, UsageError } from "./args.js";
 import { terminalSafe } from "./terminal-text.js";
-import { decrypt } from "./commands/decrypt.js";
-import { encrypt } from "./commands/encrypt.js";
-import { decryptOnnxCommand } from "./commands/decrypt-onnx.js";
-import { encryptOnnxCommand } from "./commands/encrypt-onnx.js";
-import { inspect } from "./commands/inspect.js";
-import { keygen } from "./commands/keygen.js";
-import { licence } from "./commands/licence.js";
-import { keyServer } from "./commands/key-server.js";
-import { rewrap } from "./commands/rewrap.js";
-import { verify } from "./commands/verify.js";
 import { COMMAND_HELP, commandHelp, overview } from "./help.js";
 
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
-  keygen,
-  encrypt,
-  decrypt,
-  verify,
-  inspect,
-  rewrap,
-  licence,
-  "key-server": keyServer,
-  "encrypt-onnx": encryptOnnxCommand,
-  "decrypt-onnx": decryptOnnxCommand,
+type Command = (argv: string[]) => Promise<number>;
+
+// Each command's module is imported when that command runs, not on every start: `--version`,
+// `--help` and a usage error load none of them, and a command loads only its own (issue 13:
+// resident memory and start-up of a fresh process).
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  keygen: async () => (await import("./commands/keygen.js")).keygen,
+  encrypt: async () => (await import("./commands/encrypt.js")).encrypt,
+  decrypt: async () => (await import("./commands/decrypt.js")).decrypt,
+  verify: async () => (await import("./commands/verify.js")).verify,
+  inspect: async () => (await import("./commands/inspect.js")).inspect,
+  rewrap: async () => (await import("./commands/rewrap.js")).rewrap,
+  licence: async () => (await import("./commands/licence.js")).licence,
+  "key-server": async () => (await import("./commands/key-server.js")).keyServer,
+  "encrypt-onnx": async () => (await import("./commands/encrypt-onnx.js")).encryptOnnxCommand,
+  "decrypt-onnx": async () => (await import("./commands/decrypt-onnx.js")).decryptOnnxCommand,
 };
 
 /** The package's version, from the package.json two levels above dist/cli/. */
@@ -67,8 +64,8 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
-  const command = COMMANDS[name];
-  if (!command) {
+  const loadCommand = COMMANDS[name];
+  if (!loadCommand) {
     const guess = closest(name.replace(/^-+/, ""), Object.keys(COMMANDS));
     const hint = guess === undefined ? "" : ` (did you mean ${guess}?)`;
     const what = name.startsWith("-") ? "option" : "command";
@@ -84,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
+    const command = await loadCommand();
     return await command(rest);
   } catch (error) {
     if (error instanceof UsageError) {
