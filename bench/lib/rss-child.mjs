@@ -31,6 +31,16 @@ const arena = api.allocateArena
 await file.readAll({ into: arena });
 await file.close();
 const end = status();
+// Resident pages of the addon's own file (its code and read-only data): file-backed and shared,
+// but counted in RSS; how many depends on how the page cache holds the file (a freshly linked
+// .node can sit in large folios that are mapped whole, several MiB more than a copied one).
+let addon = 0;
+let inAddon = false;
+for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
+  const mapping = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+  if (mapping) inAddon = mapping[1].endsWith(".node");
+  else if (inAddon && line.startsWith("Rss:")) addon += Number(/(\d+) kB/.exec(line)[1]) * 1024;
+}
 console.log(
   JSON.stringify({
     node,
@@ -41,6 +51,7 @@ console.log(
     peak: end.peak,
     anonAtEnd: end.anon,
     fileAtEnd: end.file,
+    addonAtEnd: addon,
     arena: arena.byteLength,
     arenaKind: api.allocateArena ? "allocateArena" : "ArrayBuffer",
   }),

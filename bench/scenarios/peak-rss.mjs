@@ -68,6 +68,7 @@ const rows = Object.entries(results).map(([label, r]) => ({
   "peak - before - model MiB": mib(r.peak - r.before - model.bytes),
   "peak - model - bare node MiB": mib(r.peak - model.bytes - r.node),
   "anon / file at end MiB": `${mib(r.anonAtEnd)} / ${mib(r.fileAtEnd)}`,
+  "addon file pages MiB": mib(r.addonAtEnd ?? 0),
 }));
 const ratios = {
   "encrypted peak RSS - model bytes, MiB (target <= 64)": mib(results.encrypted.peak - model.bytes),
