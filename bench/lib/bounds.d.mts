@@ -50,4 +50,8 @@ export function loadBounds(
     "seal streaming / memcpy, fresh arena": number | null;
     "seal streaming / memcpy, warm arena": number | null;
   };
+  landThenDecrypt: {
+    fresh: { ms: number | null; "encrypted / plaintext": number | null };
+    warm: { ms: number | null; "encrypted / plaintext": number | null };
+  };
 };

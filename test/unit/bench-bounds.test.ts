@@ -128,6 +128,9 @@ describe("loadBounds", () => {
     expect(b.warm.wall["encrypted / plaintext"]).toBe(0.795);
     expect(b.reachable["seal streaming / memcpy, fresh arena"]).toBe(1.047);
     expect(b.reachable["seal streaming / memcpy, warm arena"]).toBe(1.032);
+    // landing, then the AEAD on top: 86 + 54 / 2 = 113; 62 + 27 = 89
+    expect(b.landThenDecrypt.fresh).toEqual({ ms: 113, "encrypted / plaintext": 0.869 });
+    expect(b.landThenDecrypt.warm).toEqual({ ms: 89, "encrypted / plaintext": 1.141 });
   });
 
   it("a memcpy floor slower than the plaintext load itself counts as the plaintext load", () => {
@@ -163,5 +166,6 @@ describe("loadBounds", () => {
     expect(b.warm.wall.ms).toBe(120);
     expect(b.warm.wall["encrypted / plaintext"]).toBeNull();
     expect(b.reachable["seal streaming / memcpy, fresh arena"]).toBeNull();
+    expect(b.landThenDecrypt.fresh).toEqual({ ms: null, "encrypted / plaintext": null });
   });
 });
