@@ -5,7 +5,7 @@ import type { MasterKeyInput, SigningKeyInput } from "../keys/jwk-types.js";
 import { CryptoTensorsError } from "../errors.js";
 import { IV_LENGTH, keyLength, parseAlgorithm, TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkCount, DEFAULT_CHUNK_SIZE, randomBaseIv } from "../crypto/chunks.js";
-import { generateDataKey } from "../crypto/envelope.js";
+import { generateDataKeys } from "../crypto/envelope.js";
 import {
   DEFAULT_POLICY,
   serializeCryptoKeys,
@@ -109,7 +109,7 @@ export async function planSealing(
   }
 
   const chosen = layout.filter(({ name }) => selected.has(name));
-  const dataKeys = chosen.map(() => generateDataKey(algorithm));
+  const dataKeys = generateDataKeys(algorithm, chosen.length);
   const master: MasterAccess =
     encKey instanceof HeldKey ? encKey.masterAccess() : rawMasterAccess(encKey, "encKey");
   let wrappedKeys: Awaited<ReturnType<MasterAccess["wrap"]>>;

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { seal } from "../../../src/crypto/aead.js";
 import {
   generateDataKey,
+  generateDataKeys,
   unwrapDataKey,
   wrapDataKey,
   wrapDataKeyWithIv,
@@ -38,6 +39,20 @@ describe("data key envelope", () => {
       expect(wrapDataKey(alg, masterKey, dek).keyIv.equals(entry.keyIv)).toBe(false);
     },
   );
+
+  it("generateDataKeys draws independent keys of the algorithm's length, each its own memory", () => {
+    const keys = generateDataKeys("aes128gcm", 64);
+    expect(keys).toHaveLength(64);
+    expect(new Set(keys.map((k) => k.toString("hex"))).size).toBe(64);
+    for (const key of keys) {
+      expect(key).toHaveLength(16);
+      expect(key.byteOffset).toBe(0);
+      expect(key.buffer.byteLength).toBe(16);
+    }
+    keys[0]?.fill(0);
+    expect(keys[1]?.equals(Buffer.alloc(16))).toBe(false);
+    expect(generateDataKeys("aes256gcm", 0)).toEqual([]);
+  });
 
   it("a wrong master key fails with ERR_DECRYPTION_FAILED", () => {
     const entry = wrapDataKey("aes256gcm", master, generateDataKey("aes256gcm"));
