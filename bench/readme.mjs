@@ -17,6 +17,10 @@ const SECTIONS = [
     "retained-load",
     "Retained loads of the Qwen3-0.6B-shaped model (every result kept, as a server does)",
   ],
+  [
+    "reload",
+    "Reloads with arena reuse (setArenaReuse): the dropped model's memory serves the next load",
+  ],
   ["encrypt", "Encrypted writing against a plaintext write of the same tensors"],
   ["peak-rss", "Peak RSS of a full encrypted load into one arena"],
   ["decrypt-throughput", "Decryption throughput: one large v2 AES-256-GCM tensor"],

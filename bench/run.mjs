@@ -21,6 +21,7 @@ import { ensureReferenceVenv } from "./lib/reference.mjs";
 const ORDER = [
   "decrypt-throughput",
   "retained-load",
+  "reload",
   "model-load",
   "slice",
   "open-latency",
@@ -90,7 +91,8 @@ const d = load("decrypt-throughput"),
   s = load("slice"),
   o = load("open-latency"),
   r = load("peak-rss"),
-  remote = load("remote-load");
+  remote = load("remote-load"),
+  reload = load("reload");
 /** Adds one result's targets; a result of another shape (an older scenario) is an error row, never a crash. */
 const section = (result, fn) => {
   if (!result) return;
@@ -231,6 +233,20 @@ section(l, () => {
     1.05,
     warm?.["encrypted / plaintext"],
     `${warm ? `encrypted readAll >= ${warm.ms} ms (${warm.by}; wall floors ${warm.wall.ms} ms); seal streaming / memcpy into warm arena ${reach["seal streaming / memcpy, warm arena"]}${landThenDecrypt(serial?.warm)}; ` : ""}plaintext ${st["readAll warm arena, plaintext"].best.toFixed(0)} ms; arena: ${l.arena}`,
+  );
+});
+section(reload, () => {
+  const q = reload.ratios;
+  const st = reload.stats;
+  const enc = st["loadFile encrypted (retained, arena reuse)"];
+  const plain = st["loadFile plaintext (retained, arena reuse)"];
+  const ref = st["reference Python package (retained, safe_open + get_tensor)"];
+  const value = q["reference retained / loadFile encrypted with arena reuse (target >= 2)"];
+  add(
+    "reloads with setArenaReuse: encrypted loadFile >= 2 x faster than the reference's retained load",
+    value,
+    value >= 2,
+    `encrypted ${enc.best.toFixed(0)} ms, plaintext ${plain.best.toFixed(0)} ms (enc/plain ${q["loadFile encrypted / plaintext, arena reuse"]}); ${ref ? `reference ${ref.best.toFixed(0)} ms` : reload.reference}; loads on recycled memory ${q["loads that got recycled memory"]}`,
   );
 });
 section(e, () => {
