@@ -39,14 +39,17 @@ struct PlanResult {
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
 // pool in entry order (give entries in file-offset order for sequential I/O). Every ciphertext
 // byte is read from the file exactly once (from the mapping, guarded against truncation, or with
-// pread) into memory the reader owns, in 128 KiB pieces consumed while they are in the L2 cache,
-// and the tag is checked over exactly those bytes:
+// pread) into memory the reader owns, in 128 KiB pieces consumed while they are in the L2 cache
+// (the fused AEAD of a piece prefetches the next piece's source lines as it goes), and the tag is
+// checked over exactly those bytes. A private destination's pages are faulted in unit by unit,
+// just before the unit writes them:
 //  - a private destination (PlanEntry::destPrivate) receives the ciphertext, and each piece is
 //    decrypted in place by the fused AEAD (one pass);
-//  - otherwise the tag is verified first and the keystream applied after (ThreadCipher's split
-//    primitives, about one AEAD pass in all): a unit of up to 8 MiB (a v2 chunk) lands in the
-//    thread's scratch buffer and is decrypted from there into its destination; a larger one (a
-//    v1 tensor) lands in its destination as ciphertext and is decrypted there in place.
+//  - otherwise a unit of up to 8 MiB (a v2 chunk) lands in the thread's scratch buffer, is
+//    decrypted there by the fused AEAD and, once its tag has verified, copied to its destination
+//    (non-temporal stores where the CPU has them); a larger one (a v1 tensor) lands in its
+//    destination as ciphertext, its tag is verified (hash alone) and the keystream is then
+//    applied in place (ThreadCipher's split primitives).
 // A caller-visible destination therefore never holds plaintext whose tag has not verified. On a
 // failure every decrypt destination is wiped.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);

@@ -46,28 +46,6 @@ void OpenWorker::OnError(const Napi::Error&) {
 
 // ---- plans (read, decrypt, plan) ----
 
-namespace {
-
-// Faults in the destinations of a fresh load ahead of the decryption (issue 13), merging
-// neighbours (readAll packs tensors 64-byte aligned, one after the other) into long runs.
-void PopulateDestinations(const std::vector<PlanEntry>& entries) {
-  uint8_t* runStart = nullptr;
-  uint8_t* runEnd = nullptr;
-  for (const PlanEntry& entry : entries) {
-    if (entry.length == 0) continue;
-    if (runStart != nullptr && entry.dest >= runEnd && entry.dest - runEnd < 64) {
-      runEnd = entry.dest + entry.length;
-      continue;
-    }
-    if (runStart != nullptr) PopulateForWrite(runStart, static_cast<uint64_t>(runEnd - runStart));
-    runStart = entry.dest;
-    runEnd = entry.dest + entry.length;
-  }
-  if (runStart != nullptr) PopulateForWrite(runStart, static_cast<uint64_t>(runEnd - runStart));
-}
-
-}  // namespace
-
 PlanWorker::PlanWorker(Napi::Env env, const char* name, Napi::Object handleObject,
                        FileHandle* handle, std::shared_ptr<MappedFile> file,
                        std::unique_ptr<PlanJob> job)
@@ -80,7 +58,6 @@ PlanWorker::PlanWorker(Napi::Env env, const char* name, Napi::Object handleObjec
 
 void PlanWorker::Execute() {
   PlanJob& job = *job_;
-  if (job.destPrivate) PopulateDestinations(job.entries);
   job.result = RunPlan(*file_, job.entries.data(), job.entries.size());
   if (job.result.status != kOk) return;
   uint64_t bytes = 0;
