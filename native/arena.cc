@@ -188,25 +188,28 @@ uint64_t Arena::LiveBytes() {
   return registry.bytes;
 }
 
+bool PopulateWholePages(uint8_t* data, uint64_t length) {
+  static std::atomic<bool> works{true};
+  const uintptr_t from = (reinterpret_cast<uintptr_t>(data) + 4095) & ~uintptr_t{4095};
+  const uintptr_t to = (reinterpret_cast<uintptr_t>(data) + length) & ~uintptr_t{4095};
+  if (to <= from || !works.load(std::memory_order_relaxed)) return false;
+  if (madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) == 0) return true;
+  // Only this call's own failure says the kernel lacks it (errno is stale when madvise was not
+  // called: a range inside one page would otherwise switch it off for the process).
+  if (errno == EINVAL) works.store(false, std::memory_order_relaxed);
+  return false;
+}
+
 void PopulateForWrite(uint8_t* data, uint64_t length) {
   if (length == 0) return;
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(kHugePage - 1);
   const uintptr_t end = reinterpret_cast<uintptr_t>(data) + length;
   const uint64_t steps = (end - begin + kHugePage - 1) / kHugePage;
-  static std::atomic<bool> populateWorks{true};
   auto step = [&](uint64_t i) {
     // Clipped to [data, data + length): the pages around it may hold another plan's bytes.
     uintptr_t from = std::max<uintptr_t>(begin + i * kHugePage, reinterpret_cast<uintptr_t>(data));
     uintptr_t to = std::min<uintptr_t>(begin + (i + 1) * kHugePage, end);
-    const uintptr_t pageFrom = (from + 4095) & ~uintptr_t{4095};
-    const uintptr_t pageTo = to & ~uintptr_t{4095};
-    if (populateWorks.load(std::memory_order_relaxed) && pageTo > pageFrom) {
-      if (madvise(reinterpret_cast<void*>(pageFrom), pageTo - pageFrom, MADV_POPULATE_WRITE) == 0)
-        return;
-      // Only this call's own failure says the kernel lacks it (errno is stale when madvise was
-      // not called: a range inside one page would otherwise switch it off for the process).
-      if (errno == EINVAL) populateWorks.store(false, std::memory_order_relaxed);
-    }
+    if (PopulateWholePages(reinterpret_cast<uint8_t*>(from), to - from)) return;
     // An atomic add of zero is a write access that changes nothing: it faults the page in for
     // writing (a read would map the shared zero page and fault again on the write) and keeps
     // bytes a remote source already received there (staged-file.ts, in-place chunks).

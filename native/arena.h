@@ -62,6 +62,12 @@ class Arena {
 // memory that already holds bytes (received ciphertext) may be populated too.
 void PopulateForWrite(uint8_t* data, uint64_t length);
 
+// The same on the calling thread, for the whole 4 KiB pages inside [data, data + length) only
+// (the partial pages at the ends may hold bytes another thread is writing): one
+// MADV_POPULATE_WRITE. False when nothing was populated (the kernel lacks it, which switches it
+// off for the process, or no whole page lies inside); the caller's own writes then fault.
+bool PopulateWholePages(uint8_t* data, uint64_t length);
+
 // Zeroes [data, data + length) on the pool's threads (a recycled arena handed to a caller who
 // was promised zero-filled memory).
 void ZeroInParallel(uint8_t* data, uint64_t length);

@@ -1,10 +1,8 @@
 #include "plan.h"
 
 #include <openssl/crypto.h>
-#include <sys/mman.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +10,7 @@
 #include <mutex>
 #include <vector>
 
+#include "arena.h"
 #include "cipher.h"
 #include "huge-pages.h"
 #include "mapped-file.h"
@@ -247,28 +246,11 @@ void CopyToCallerMemory(uint8_t* dest, const uint8_t* src, size_t length) {
 #endif
 }
 
-// Faults in the pages of a private destination's unit just before the unit writes them, rather
-// than the whole destination before the plan (issue 13): the kernel's zeroing of a fresh page is
-// then still in the cache when the copy overwrites it (one trip to memory instead of two), and
-// no serial phase precedes the work. MADV_POPULATE_WRITE (Linux 5.14+); elsewhere, or when it
-// fails, the unit's own writes fault the pages in. Pages only partly inside the unit are left to
-// the writes (their other bytes may belong to a unit another thread is writing).
-void PopulateUnit(uint8_t* dest, uint64_t length) {
-#ifdef MADV_POPULATE_WRITE
-  static std::atomic<bool> works{true};
-  constexpr uintptr_t kPage = 4096;
-  const uintptr_t from = (reinterpret_cast<uintptr_t>(dest) + kPage - 1) & ~(kPage - 1);
-  const uintptr_t to = (reinterpret_cast<uintptr_t>(dest) + length) & ~(kPage - 1);
-  if (to <= from || !works.load(std::memory_order_relaxed)) return;
-  if (madvise(reinterpret_cast<void*>(from), to - from, MADV_POPULATE_WRITE) != 0 &&
-      errno == EINVAL) {
-    works.store(false, std::memory_order_relaxed);
-  }
-#else
-  (void)dest;
-  (void)length;
-#endif
-}
+// The pages of a private destination's unit are faulted in (arena.h PopulateWholePages) just
+// before the unit writes them, rather than the whole destination before the plan (issue 13): the
+// kernel's zeroing of a fresh page is then still in the cache when the copy overwrites it (one
+// trip to memory instead of two), and no serial phase precedes the work. Where that fails, the
+// unit's own writes fault the pages in.
 
 // A destination nobody can observe before the plan completes (PlanEntry::destPrivate): the
 // ciphertext lands there and each piece is decrypted in place by the fused AEAD while it is
@@ -326,7 +308,7 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit) {
   const PlanEntry& entry = *unit.entry;
   const uint64_t fileStart = entry.fileOffset + unit.start;
   uint8_t* dest = entry.dest + unit.start;
-  if (entry.destPrivate) PopulateUnit(dest, unit.length);
+  if (entry.destPrivate) (void)PopulateWholePages(dest, unit.length);
   if (!entry.decrypt) return file.CopyOut(fileStart, dest, static_cast<size_t>(unit.length));
 
   ThreadCipher& cipher = ThreadCipher::Current();
