@@ -3,9 +3,15 @@
 // (another client's receive loop), and bare node:net range GETs whose bodies are read by
 // `onread` straight into memory given up front (no JS copy, no per-read Buffer): the fastest a
 // receiver on the JS thread can go. Only for the benchmarks: no timeouts, no retries, no checks
-// beyond the status line; never for untrusted servers.
-import { spawn } from "node:child_process";
+// beyond the status line; never for untrusted servers. And the native floor (recv-floor.c): the
+// best receiver this machine has, recv() on N threads straight into one buffer.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import * as net from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 
 /**
  * Downloads `url` whole with curl into /dev/null; resolves when curl exits 0.
@@ -19,6 +25,82 @@ export function curlDiscard(url) {
       code === 0 ? resolve(undefined) : reject(new Error(`curl exited ${code}`)),
     );
   });
+}
+
+/**
+ * Downloads `url` whole with curl into the file `path` (e.g. in /dev/shm: fresh tmpfs pages, as a
+ * load's fresh destination); resolves when curl exits 0.
+ * @param {string} url
+ * @param {string} path
+ */
+export function curlInto(url, path) {
+  return new Promise((resolve, reject) => {
+    const child = spawn("curl", ["-s", "-f", "-o", path, url], { stdio: "ignore" });
+    child.once("error", reject);
+    child.once("exit", (code) =>
+      code === 0 ? resolve(undefined) : reject(new Error(`curl exited ${code}`)),
+    );
+  });
+}
+
+/**
+ * Compiles bench/lib/recv-floor.c with the system `cc` into the OS temp dir and starts it for the
+ * first `size` bytes of `url` on `threads` threads (one keep-alive connection each). Resolves with
+ * `transfer(mode)`, which runs one whole transfer into fresh memory or into a buffer kept warm and
+ * resolves with the receiver's own wall time, CPU time (all its threads) and minor faults; or with
+ * null (and the reason) when `cc` is missing or fails.
+ * @param {string} url
+ * @param {number} size
+ * @param {number} threads
+ * @returns {Promise<{ transfer: (mode: "fresh" | "warm") => Promise<{ ms: number, cpuMs: number, minorFaults: number }>, stop: () => void } | { missing: string }>}
+ */
+export async function startNativeReceiver(url, size, threads) {
+  const dir = mkdtempSync(join(tmpdir(), "ct-recv-floor-"));
+  const binary = join(dir, "recv-floor");
+  const source = join(dirname(fileURLToPath(import.meta.url)), "recv-floor.c");
+  const cc = spawnSync("cc", ["-O2", "-pthread", "-o", binary, source], { encoding: "utf8" });
+  if (cc.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return { missing: `cc failed: ${cc.error?.message ?? cc.stderr.trim().slice(0, 200)}` };
+  }
+  const parsed = new URL(url);
+  const child = spawn(
+    binary,
+    [parsed.hostname, parsed.port || "80", parsed.pathname, String(size), String(threads)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  /** @type {((line: string) => void)[]} */
+  const waiting = [];
+  createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).on(
+    "line",
+    (line) => waiting.shift()?.(line),
+  );
+  const stop = () => {
+    child.stdin?.end();
+    child.kill("SIGTERM");
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.on("exit", () => child.kill("SIGTERM"));
+  child.once("exit", (code, signal) => {
+    for (const answer of waiting.splice(0)) answer(`error exited ${code ?? signal}`);
+  });
+  return {
+    stop,
+    transfer: (mode) =>
+      new Promise((resolve, reject) => {
+        waiting.push((line) => {
+          const [word, wall, cpu, faults] = line.split(" ");
+          if (word !== "ok") reject(new Error(`recv-floor: ${line}`));
+          else
+            resolve({
+              ms: Number(wall) / 1000,
+              cpuMs: Number(cpu) / 1000,
+              minorFaults: Number(faults),
+            });
+        });
+        child.stdin?.write(`${mode}\n`);
+      }),
+  };
 }
 
 /**

@@ -13,12 +13,17 @@
 //     (loopback transfer, nginx's CPU and ours share the cores); the decryption comes on top.
 //     (A transfer and a local load run at once is no floor: they contend for the JS thread and
 //     took 1.7x as long as our remote load, at load ~9.)
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+//   - the native floor, the bound of the target row: bench/lib/recv-floor.c (compiled with the
+//     system `cc`) on CRYPTOTENSORS_BENCH_RECV_THREADS threads (default 2, one per core here), one
+//     keep-alive connection each, range GETs whose bodies recv() lands straight into one buffer,
+//     fresh per transfer (and, as a second row, kept warm); its CPU and faults are its own process's.
+//     Plus curl of the whole file into a file in /dev/shm (fresh tmpfs pages).
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
 import { benchKeys, fillPattern, gbps, loadPackage, report, tempDir } from "../lib/common.mjs";
-import { curlDiscard, netInto } from "../lib/http-floors.mjs";
+import { curlDiscard, curlInto, netInto, startNativeReceiver } from "../lib/http-floors.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 
 const api = await loadPackage();
@@ -56,6 +61,10 @@ const nginxCpuMs = () => {
   }
 };
 
+const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 2);
+const shmFile = existsSync("/dev/shm") ? join("/dev/shm", `ct-bench-remote-${process.pid}`) : null;
+/** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
+let receiver;
 try {
   // The 1% slice: rows [first, first + 41) of 4096, from the middle of the tensor.
   const first = 2000;
@@ -99,7 +108,26 @@ try {
   };
   const fileSize = Number((await api.inspectFile(local)).fileSize);
   const reused = new Uint8Array(api.binding.allocateArena(fileSize)).fill(1);
+  receiver = await startNativeReceiver(url, fileSize, RECV_THREADS);
+  /** CPU ms and faults of the native receiver's process in the sample just run (added to ours). */
+  let childUsage = { cpuMs: 0, minorFaults: 0 };
+  const native = "transfer" in receiver ? receiver : null;
+  const nativeFloor = async (/** @type {"fresh" | "warm"} */ mode) => {
+    const { cpuMs, minorFaults } = await /** @type {NonNullable<typeof native>} */ (
+      native
+    ).transfer(mode);
+    childUsage = { cpuMs, minorFaults };
+  };
+  const nativeFresh = `floor: native recv() x${RECV_THREADS} threads into fresh memory`;
   const floors = {
+    ...(native
+      ? {
+          [nativeFresh]: () => nativeFloor("fresh"),
+          [`floor: native recv() x${RECV_THREADS} threads into warm memory`]: () =>
+            nativeFloor("warm"),
+        }
+      : {}),
+    ...(shmFile ? { "floor: curl into a file in /dev/shm": () => curlInto(url, shmFile) } : {}),
     "floor: curl -o /dev/null, whole file": () => curlDiscard(url),
     "floor: node:net GET x2 into fresh memory": () =>
       netInto(url, new Uint8Array(api.binding.allocateArena(fileSize)), 2),
@@ -125,19 +153,21 @@ try {
         beforeEach: () => {
           globalThis.gc?.();
           nginxBefore = nginxCpuMs();
+          childUsage = { cpuMs: 0, minorFaults: 0 };
           before = process.resourceUsage();
         },
         afterEach: () => {
           const after = process.resourceUsage();
           samples[name].push({
-            minorFaults: after.minorPageFault - before.minorPageFault,
+            minorFaults: after.minorPageFault - before.minorPageFault + childUsage.minorFaults,
             // All threads of this process (ours: JS thread, addon pool, libuv), and nginx's.
             cpuMs:
               (after.userCPUTime +
                 after.systemCPUTime -
                 before.userCPUTime -
                 before.systemCPUTime) /
-              1000,
+                1000 +
+              childUsage.cpuMs,
             nginxCpuMs: nginxCpuMs() - nginxBefore,
           });
         },
@@ -180,13 +210,25 @@ try {
     "nginx CPU ms (median)": stats[name].nginxCpuMs,
   }));
   const ratio = (a, b, key) => +(stats[a][key] / stats[b][key]).toFixed(3);
-  const lowest = "floor: node:net GET x2 into fresh memory";
+  const nodeFloor = "floor: node:net GET x2 into fresh memory";
+  // The bound: the native receiver into fresh memory (the node:net floor when cc is missing).
+  const lowest = native ? nativeFresh : nodeFloor;
   const remoteName = "full load, remote (nginx, loopback)";
   const bound = {
     name: lowest.replace("floor: ", ""),
     "floor / local, median": ratio(lowest, "full load, local", "median"),
     "floor / local, best": ratio(lowest, "full load, local", "best"),
     "remote / floor, median": ratio("full load, remote (nginx, loopback)", lowest, "median"),
+    // The floor's own CPU bound: its receiver's CPU plus nginx's, over every core.
+    "floor CPU (receiver + nginx) / cores / local median": +(
+      (stats[lowest].cpuMs + stats[lowest].nginxCpuMs) /
+      cpus().length /
+      stats["full load, local"].median
+    ).toFixed(3),
+    "node:net floor / local, median": ratio(nodeFloor, "full load, local", "median"),
+    ...(native
+      ? {}
+      : { "native floor missing": /** @type {{ missing: string }} */ (receiver).missing }),
     // Wall time cannot be below the CPU time it takes spread over every core: our process's CPU
     // (all threads) plus nginx's, per full remote load, / cores, / the local median.
     "remote CPU (ours + nginx) / cores / local median": +(
@@ -218,5 +260,7 @@ try {
   console.table(ratios);
   console.table(bound);
 } finally {
+  if (receiver && "stop" in receiver) receiver.stop();
+  if (shmFile) rmSync(shmFile, { force: true });
   await nginx.stop();
 }
