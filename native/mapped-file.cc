@@ -82,9 +82,10 @@ int64_t MappedFile::Open(const std::string& path, std::shared_ptr<MappedFile>* o
   (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   const uint64_t size = static_cast<uint64_t>(st.st_size);
   const uint8_t* map = nullptr;
-  const char* noMap = std::getenv("CRYPTOTENSORS_NO_MMAP");
-  bool wantMap =
-      size > 0 && size <= SIZE_MAX && !(noMap != nullptr && std::strcmp(noMap, "1") == 0);
+  // pread by default: it lands bytes faster than a mapping here (no page-table entries to
+  // populate and drop per unit, no TLB shootdowns) and maps no file page into the resident set.
+  const char* mapEnv = std::getenv("CRYPTOTENSORS_MMAP");
+  bool wantMap = size > 0 && size <= SIZE_MAX && mapEnv != nullptr && std::strcmp(mapEnv, "1") == 0;
   if (wantMap && InstallSigbusGuard()) {
     void* address = ::mmap(nullptr, static_cast<size_t>(size), PROT_READ, MAP_SHARED, fd, 0);
     if (address != MAP_FAILED) {

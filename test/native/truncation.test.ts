@@ -1,5 +1,6 @@
-// A mapped file truncated while the addon copies or decrypts out of it must become a status
-// (ERR_FILE_TRUNCATED), never a SIGBUS that kills the process. Races truncate(2) against large
+// A file truncated while the addon copies or decrypts out of it must become a status
+// (ERR_FILE_TRUNCATED), never a SIGBUS that kills the process: through pread (the default) and
+// through the mapping (CRYPTOTENSORS_MMAP=1, every access under the SIGBUS guard). Races truncate(2) against large
 // reads and v1 decryptions in a child process, so that an escaped signal fails this test instead of the runner.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
@@ -37,7 +38,7 @@ const dest = new Uint8Array(b.allocateArena(size));
     const status = await reading;
     outcomes[status] = (outcomes[status] || 0) + 1;
     if (status === 0 && Buffer.compare(Buffer.from(dest), plain) !== 0) outcomes["wrong bytes"] = 1;
-    // A read after the truncation reports it too, from the mapped path's size checks.
+    // A read after the truncation reports it too (a short pread; the mapped path's size checks).
     outcomes["after:" + await handle.read(0, size, dest)] = 1;
     await handle.close();
   }
@@ -45,14 +46,17 @@ const dest = new Uint8Array(b.allocateArena(size));
 })();
 `;
 
-describe("truncation under a mapped read", () => {
+describe.each([
+  ["pread (the default)", "0"],
+  ["the mapping (CRYPTOTENSORS_MMAP=1)", "1"],
+])("truncation under a read through %s", (_, mmap) => {
   // An asynchronous child: a synchronous one blocks the test worker, and on a loaded machine past
   // vitest's 60 s RPC timeout.
   it("reports ERR_FILE_TRUNCATED (status 3) or success, and the process survives", async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
       ["-e", CHILD, PACKAGE_ROOT, dir],
-      { encoding: "utf8", timeout: 120_000 },
+      { encoding: "utf8", timeout: 120_000, env: { ...process.env, CRYPTOTENSORS_MMAP: mmap } },
     );
     const { outcomes } = JSON.parse(out) as { outcomes: Record<string, number>; faults: number };
     for (const status of Object.keys(outcomes)) expect(["0", "3", "after:3"]).toContain(status);
