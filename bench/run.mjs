@@ -283,7 +283,7 @@ section(o, () =>
 );
 section(remote, () => {
   const q = remote.ratios;
-  // Bound: the scenario's native receiver (recv() on 2 threads into fresh memory, no decryption)
+  // Bound: the scenario's native receiver (recv() on 4 threads into fresh memory, no decryption)
   // over the local median; the node:net floor when the scenario could not compile it.
   addBounded(
     "remote full load over loopback (nginx) <= 1.5 x local, median",

@@ -82,7 +82,9 @@ static int fetch_range(struct worker* w) {
   memcpy(at, blank + 4, early);
   size_t want = w->end - w->start;
   for (size_t have = early; have < want;) {
-    ssize_t r = recv(w->fd, at + have, want - have, 0);
+    // MSG_WAITALL: one wake-up per socket-buffer fill, not per segment (measured: 2 and 4 threads,
+    // best and median equal or lower than plain recv()).
+    ssize_t r = recv(w->fd, at + have, want - have, MSG_WAITALL);
     if (r <= 0) return -1;
     have += (size_t)r;
   }

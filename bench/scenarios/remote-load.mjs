@@ -14,7 +14,7 @@
 //     (A transfer and a local load run at once is no floor: they contend for the JS thread and
 //     took 1.7x as long as our remote load, at load ~9.)
 //   - the native floor, the bound of the target row: bench/lib/recv-floor.c (compiled with the
-//     system `cc`) on CRYPTOTENSORS_BENCH_RECV_THREADS threads (default 2, one per core here), one
+//     system `cc`) on CRYPTOTENSORS_BENCH_RECV_THREADS threads (default 4), one
 //     keep-alive connection each, range GETs whose bodies recv() lands straight into one buffer,
 //     fresh per transfer (and, as a second row, kept warm); its CPU and faults are its own process's.
 //     Plus curl of the whole file into a file in /dev/shm (fresh tmpfs pages).
@@ -61,7 +61,8 @@ const nginxCpuMs = () => {
   }
 };
 
-const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 2);
+// 4: the fastest of 1, 2, 4 and 8 receiving threads on the 2-core benchmark machine.
+const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 4);
 const shmFile = existsSync("/dev/shm") ? join("/dev/shm", `ct-bench-remote-${process.pid}`) : null;
 /** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
 let receiver;
