@@ -16,7 +16,8 @@
 //   - the native floor, the bound of the target row: bench/lib/recv-floor.c (compiled with the
 //     system `cc`) on CRYPTOTENSORS_BENCH_RECV_THREADS threads (default 4), one
 //     keep-alive connection each, range GETs whose bodies recv() lands straight into one buffer,
-//     fresh per transfer (and, as a second row, kept warm); its CPU and faults are its own process's.
+//     fresh per transfer (and, as a second row, kept warm; a third: one thread into fresh memory,
+//     as Node's JS thread receives alone); its CPU and faults are its own process's.
 //     Plus curl of the whole file into a file in /dev/shm (fresh tmpfs pages).
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
@@ -66,6 +67,8 @@ const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 4);
 const shmFile = existsSync("/dev/shm") ? join("/dev/shm", `ct-bench-remote-${process.pid}`) : null;
 /** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
 let receiver;
+/** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
+let single;
 try {
   // The 1% slice: rows [first, first + 41) of 4096, from the middle of the tensor.
   const first = 2000;
@@ -110,22 +113,31 @@ try {
   const fileSize = Number((await api.inspectFile(local)).fileSize);
   const reused = new Uint8Array(api.binding.allocateArena(fileSize)).fill(1);
   receiver = await startNativeReceiver(url, fileSize, RECV_THREADS);
+  // One receiving thread, as Node's JS thread is for our loads: what receiving in parallel gains.
+  single = RECV_THREADS === 1 ? undefined : await startNativeReceiver(url, fileSize, 1);
   /** CPU ms and faults of the native receiver's process in the sample just run (added to ours). */
   let childUsage = { cpuMs: 0, minorFaults: 0 };
   const native = "transfer" in receiver ? receiver : null;
-  const nativeFloor = async (/** @type {"fresh" | "warm"} */ mode) => {
-    const { cpuMs, minorFaults } = await /** @type {NonNullable<typeof native>} */ (
-      native
-    ).transfer(mode);
+  const oneThread = single && "transfer" in single ? single : null;
+  const nativeFloor = async (
+    /** @type {{ transfer: (mode: "fresh" | "warm") => Promise<{ cpuMs: number, minorFaults: number }> }} */ by,
+    /** @type {"fresh" | "warm"} */ mode,
+  ) => {
+    const { cpuMs, minorFaults } = await by.transfer(mode);
     childUsage = { cpuMs, minorFaults };
   };
   const nativeFresh = `floor: native recv() x${RECV_THREADS} threads into fresh memory`;
   const floors = {
     ...(native
       ? {
-          [nativeFresh]: () => nativeFloor("fresh"),
+          [nativeFresh]: () => nativeFloor(native, "fresh"),
           [`floor: native recv() x${RECV_THREADS} threads into warm memory`]: () =>
-            nativeFloor("warm"),
+            nativeFloor(native, "warm"),
+        }
+      : {}),
+    ...(oneThread
+      ? {
+          "floor: native recv() x1 thread into fresh memory": () => nativeFloor(oneThread, "fresh"),
         }
       : {}),
     ...(shmFile ? { "floor: curl into a file in /dev/shm": () => curlInto(url, shmFile) } : {}),
@@ -227,6 +239,15 @@ try {
       stats["full load, local"].median
     ).toFixed(3),
     "node:net floor / local, median": ratio(nodeFloor, "full load, local", "median"),
+    ...(oneThread
+      ? {
+          "one-thread floor / local, median": ratio(
+            "floor: native recv() x1 thread into fresh memory",
+            "full load, local",
+            "median",
+          ),
+        }
+      : {}),
     ...(native
       ? {}
       : { "native floor missing": /** @type {{ missing: string }} */ (receiver).missing }),
@@ -261,7 +282,7 @@ try {
   console.table(ratios);
   console.table(bound);
 } finally {
-  if (receiver && "stop" in receiver) receiver.stop();
+  for (const started of [receiver, single]) if (started && "stop" in started) started.stop();
   if (shmFile) rmSync(shmFile, { force: true });
   await nginx.stop();
 }
