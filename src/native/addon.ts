@@ -1,7 +1,9 @@
 // The only importer of the compiled addon (.node). Loads it with node-gyp-build from the package
 // root (build/Release in a development checkout, prebuilds/<platform>-<arch>/ when installed) and
 // describes its raw surface with types. Everything above this file talks to the typed facade.
+import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CryptoTensorsError } from "../errors.js";
 
@@ -153,8 +155,22 @@ export interface NativeBinding {
   populate(view: Uint8Array): Promise<number>;
 }
 
-/** Where package.json lives: two levels up from both src/native/ and dist/native/. */
-export const PACKAGE_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+/**
+ * Where package.json lives: the nearest directory above this module that has one. The module is
+ * src/native/addon.ts in a checkout, but in the built package its code sits in whichever file the
+ * bundler put it (dist/native/addon.js, dist/chunks/*.js: scripts/bundle-dist.mjs), so the
+ * root is found, not assumed at a fixed depth.
+ */
+export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; ) {
+    if (existsSync(join(dir, "package.json"))) return `${dir}/`;
+    const parent = dirname(dir);
+    if (parent === dir) return `${dirname(dirname(start))}/`;
+    dir = parent;
+  }
+}
 
 let loaded: { binding: NativeBinding } | { error: unknown } | undefined;
 
