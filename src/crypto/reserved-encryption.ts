@@ -34,6 +34,10 @@ const MODE_FIELDS = [
   ["base_iv", "baseIv"],
   ["tags", "tags"],
 ] as const;
+// Key fields first (required), then mode fields; indexed loops below, because a header has one
+// entry per tensor and, until V8 optimizes parseEncryption, every `for (const [a, b] of ...)`
+// allocates an iterator and its results (issue 13: the open path's short-lived heap).
+const ALL_FIELDS = [...KEY_FIELDS, ...MODE_FIELDS] as const;
 
 /**
  * Parses `__encryption__` into a map in header order. Not an object, an entry that is not an
@@ -51,7 +55,7 @@ const MODE_FIELDS = [
 export function parseEncryption(text: string): Map<string, EncryptionEntry> {
   const root = parseObject(text, "ERR_ENCRYPTION_INVALID", WHAT);
   const entries = new Map<string, EncryptionEntry>();
-  for (const [name, value] of root) {
+  root.forEach((value, name) => {
     const where = `${WHAT} entry ${quoteShort(name)}`;
     const obj = asObject(value);
     if (obj === undefined)
@@ -59,9 +63,12 @@ export function parseEncryption(text: string): Map<string, EncryptionEntry> {
     const decoded: Partial<
       Record<(typeof KEY_FIELDS)[number][1] | (typeof MODE_FIELDS)[number][1], Buffer>
     > = {};
-    for (const [field, prop] of [...KEY_FIELDS, ...MODE_FIELDS]) {
+    for (let i = 0; i < ALL_FIELDS.length; i++) {
+      const fieldAndProp = ALL_FIELDS[i] as (typeof ALL_FIELDS)[number];
+      const field = fieldAndProp[0];
+      const prop = fieldAndProp[1];
       const member = optionalString(obj, field);
-      const required = KEY_FIELDS.some(([f]) => f === field);
+      const required = i < KEY_FIELDS.length;
       if (member.kind === "wrong-type" || (member.kind === "absent" && required)) {
         throw new CryptoTensorsError(
           "ERR_ENCRYPTION_INVALID",
@@ -80,12 +87,13 @@ export function parseEncryption(text: string): Map<string, EncryptionEntry> {
       throw new CryptoTensorsError("ERR_INTERNAL", `${where}: key fields were not decoded`);
     }
     const entry: EncryptionEntry = { wrappedKey, keyIv, keyTag };
-    for (const [, prop] of MODE_FIELDS) {
+    for (let i = 0; i < MODE_FIELDS.length; i++) {
+      const prop = (MODE_FIELDS[i] as (typeof MODE_FIELDS)[number])[1];
       const bytes = decoded[prop];
       if (bytes !== undefined) entry[prop] = bytes;
     }
     entries.set(name, entry);
-  }
+  });
   return entries;
 }
 

@@ -129,9 +129,10 @@ export function parseHeader(headerBytes: Uint8Array, fileSize: number): ParsedHe
   const entries: RawTensor[] = [];
   const ignoredFields: Array<{ tensor: string; field: string }> = [];
   let metadata: Array<[string, string]> | null = null;
-  for (const [key, value] of root.entries) {
-    if (key === "__metadata__") metadata = readMetadata(value);
-    else entries.push(readTensor(key, value, entries.length, ignoredFields));
+  for (let i = 0; i < root.entries.length; i++) {
+    const member = root.entries[i] as [string, JsonValue];
+    if (member[0] === "__metadata__") metadata = readMetadata(member[1]);
+    else entries.push(readTensor(member[0], member[1], entries.length, ignoredFields));
   }
 
   const dataLength = BigInt(fileSize - PREFIX_LENGTH - headerLength);
@@ -195,7 +196,11 @@ function readTensor(
   let dtypeValue: JsonValue | undefined;
   let shapeValue: JsonValue | undefined;
   let offsetsValue: JsonValue | undefined;
-  for (const [field, v] of value.entries) {
+  // Indexed, not `for (const [field, v] of ...)`: no iterator garbage per tensor (issue 13).
+  for (let i = 0; i < value.entries.length; i++) {
+    const member = value.entries[i] as [string, JsonValue];
+    const field = member[0];
+    const v = member[1];
     if (field === "dtype") dtypeValue = v;
     else if (field === "shape") shapeValue = v;
     else if (field === "data_offsets") offsetsValue = v;

@@ -71,6 +71,17 @@ export function parseJson(text: string, options?: ParseJsonOptions): JsonValue {
   return new Parser(text, maxDepth, options?.limits).parseDocument();
 }
 
+/**
+ * True when `entries` has `key`. An index loop, not `entries.some(([k]) => ...)`: until V8
+ * optimizes the parser, each destructuring allocates an iterator and its results, and a header
+ * has thousands of small objects (issue 13: the open path's short-lived heap).
+ */
+function hasKey(entries: ReadonlyArray<[string, JsonValue]>, key: string): boolean {
+  for (let i = 0; i < entries.length; i++)
+    if ((entries[i] as [string, JsonValue])[0] === key) return true;
+  return false;
+}
+
 class Parser {
   private pos = 0;
   private readonly stack: Frame[] = [];
@@ -203,9 +214,11 @@ class Parser {
   private readKey(frame: ObjectFrame): void {
     if (this.text.charCodeAt(this.pos) !== 0x22) this.syntax("expected a string key");
     const key = this.readString();
-    if (frame.keys === null && frame.entries.length >= SMALL_OBJECT)
-      frame.keys = new Set(frame.entries.map(([k]) => k));
-    if (frame.keys === null ? frame.entries.some(([k]) => k === key) : frame.keys.has(key)) {
+    if (frame.keys === null && frame.entries.length >= SMALL_OBJECT) {
+      frame.keys = new Set();
+      for (const entry of frame.entries) frame.keys.add(entry[0]);
+    }
+    if (frame.keys === null ? hasKey(frame.entries, key) : frame.keys.has(key)) {
       frame.key = key;
       throw new CryptoTensorsError(
         "ERR_HEADER_DUPLICATE_KEY",
