@@ -80,3 +80,72 @@ export function floorVariants(api, bytes, { warmArena, retain }) {
   }
   return { variants, names, cores: availableParallelism(), threads, engine };
 }
+
+/**
+ * Same-run floors of landing a file's bytes in memory, on the addon's pool threads, with nothing
+ * else: no header, no plan of tensors, no AEAD. `path`'s data section (the plaintext file: its
+ * bytes are the model's) lands in fresh arena memory (faulted in unit by unit, as loads do) and
+ * in a warm arena, once with pread (what loads do) and once through a mapping of the file
+ * (CRYPTOTENSORS_MMAP=1: each 2 MiB slice's page-table entries populated, copied, released, so
+ * the resident set stays bounded). A decryption that keeps the single fetch either lands the
+ * ciphertext first (pread floor + the AEAD) or streams it out of the mapping with the AEAD
+ * hidden under the copy (at best the mapped floor): bench/lib/bounds.mjs designBounds.
+ * @param {any} api the package (bench/lib/common.mjs loadPackage)
+ * @param {{ path: string, bytes: number, warmArena?: Uint8Array, retain: (value: unknown) => void }} options
+ */
+export async function fileFloorVariants(api, { path, bytes, warmArena, retain }) {
+  const binding = api.binding;
+  const threads = api.nativeInfo().threads;
+  const { openSync, readSync, closeSync } = await import("node:fs");
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  const offset = 8 + Number(head.readBigUInt64LE(0));
+  const open = async (/** @type {boolean} */ mapped) => {
+    if (mapped) process.env.CRYPTOTENSORS_MMAP = "1"; // read by the addon at open
+    try {
+      return await binding.openFile(path);
+    } finally {
+      delete process.env.CRYPTOTENSORS_MMAP;
+    }
+  };
+  const handles = { pread: await open(false), mapped: await open(true) };
+  const empty = new Uint8Array(0);
+  const table = new Float64Array([0, 0, offset, bytes, 0, 0, 0, 0, 0]);
+  const check = (/** @type {number} */ status, /** @type {string} */ what) => {
+    if (status !== 0) throw new Error(`${what} failed with status ${status}`);
+  };
+  // A fresh destination as loadFile gets it: a private plan entry, faulted in unit by unit.
+  const fresh = async (/** @type {any} */ handle, /** @type {string} */ what) => {
+    const dest = new Uint8Array(binding.allocateArena(bytes, true));
+    check(await handle.plan(table, empty, empty, empty, [dest], new Float64Array(1), true), what);
+    retain(dest);
+  };
+  const names = {
+    preadFresh: `floor: pread the file into fresh arena, ${threads} addon threads`,
+    mappedFresh: `floor: copy through the file's mapping into fresh arena, ${threads} addon threads`,
+    preadWarm: `floor: pread the file into warm arena, ${threads} addon threads`,
+    mappedWarm: `floor: copy through the file's mapping into warm arena, ${threads} addon threads`,
+  };
+  /** @type {Record<string, () => Promise<unknown>>} */
+  const variants = {
+    [names.preadFresh]: () => fresh(handles.pread, "pread landing"),
+    [names.mappedFresh]: () => fresh(handles.mapped, "mapped landing"),
+  };
+  if (warmArena) {
+    const warm = warmArena.subarray(0, bytes);
+    variants[names.preadWarm] = async () =>
+      check(await handles.pread.read(offset, bytes, warm), "pread");
+    variants[names.mappedWarm] = async () =>
+      check(await handles.mapped.read(offset, bytes, warm), "mapped read");
+  }
+  const close = async () => {
+    await handles.pread.close();
+    await handles.mapped.close();
+  };
+  return { variants, names, close };
+}

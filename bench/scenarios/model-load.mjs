@@ -6,12 +6,13 @@
 //   loadModel(sharded, encrypted)   vs loadFile(single, encrypted)  — the cost of sharding
 //   readAll into one warm arena: Model encrypted vs plain vs TensorFile encrypted
 //   and the floors of the model's bytes (bench/lib/floors.mjs: landing, the AEAD alone, the
-//   kernel's fault-in, seal streaming), which bound the encrypted loads (bench/lib/bounds.mjs).
+//   kernel's fault-in, seal streaming; the single plaintext file's bytes landed alone by pread and
+//   through a mapping), which bound the encrypted loads (bench/lib/bounds.mjs).
 // Reports best / median / spread, CPU time and page faults per variant. Not part of the test suite.
 import { join } from "node:path";
-import { loadBounds } from "../lib/bounds.mjs";
+import { designBounds, loadBounds } from "../lib/bounds.mjs";
 import { benchKeys, benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
-import { floorVariants } from "../lib/floors.mjs";
+import { fileFloorVariants, floorVariants } from "../lib/floors.mjs";
 import { qwen3Tensors } from "../lib/fixtures.mjs";
 import { bestRatio, interleaved, statsRows } from "../lib/interleave.mjs";
 
@@ -70,12 +71,25 @@ const variants = {
 // floors' fresh arenas.
 const floors = floorVariants(api, bytes, { warmArena: arena, retain: () => {} });
 Object.assign(variants, floors.variants);
+// Landing the single plaintext file's bytes (the model's) alone, by pread and through a mapping.
+const fileFloors = await fileFloorVariants(api, {
+  path: paths.singlePlain,
+  bytes,
+  warmArena: arena,
+  retain: () => {},
+});
+Object.assign(variants, fileFloors.variants);
 const names = Object.keys(variants);
 // One untimed pass warms the page cache for every file.
 for (const name of names) await variants[name]();
 
 const stats = await interleaved(variants, { rounds: ROUNDS });
-await Promise.all([modelEncrypted.close(), modelPlain.close(), fileEncrypted.close()]);
+await Promise.all([
+  modelEncrypted.close(),
+  modelPlain.close(),
+  fileEncrypted.close(),
+  fileFloors.close(),
+]);
 
 const rows = statsRows(stats, bytes, { cpu: true }).map((row) => ({
   ...row,
@@ -113,14 +127,26 @@ const bounds = loadBounds(stats, floors.names, {
   plainFresh: "loadModel sharded plain",
   plainWarm: "readAll arena, Model plain",
 });
+const designs = designBounds(
+  stats,
+  { ...fileFloors.names, aead: floors.names.aead },
+  {
+    cores: floors.cores,
+    plainFresh: "loadModel sharded plain",
+    plainWarm: "readAll arena, Model plain",
+  },
+);
 report("model-load", rows, {
   model: { bytes, tensors: count, shards, shardBytes: SHARD_BYTES },
   rounds: ROUNDS,
   stats,
   ratios,
   bounds,
+  designs,
   floorNames: floors.names,
+  fileFloorNames: fileFloors.names,
   native: api.nativeInfo(),
 });
 console.table(ratios);
 console.log("bounds", JSON.stringify(bounds, null, 2));
+console.log("design bounds", JSON.stringify(designs, null, 2));

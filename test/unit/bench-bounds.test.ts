@@ -1,6 +1,13 @@
 // The pure functions behind the benchmark's "out of reach here" verdicts (bench/lib/bounds.mjs).
 import { describe, expect, it } from "vitest";
-import { fmt, judge, loadBounds, lowerBound, ratio } from "../../bench/lib/bounds.mjs";
+import {
+  designBounds,
+  fmt,
+  judge,
+  loadBounds,
+  lowerBound,
+  ratio,
+} from "../../bench/lib/bounds.mjs";
 
 describe("lowerBound", () => {
   it("takes the largest floor, or the summed CPU over the cores when that is larger", () => {
@@ -167,5 +174,72 @@ describe("loadBounds", () => {
     expect(b.warm.wall["encrypted / plaintext"]).toBeNull();
     expect(b.reachable["seal streaming / memcpy, fresh arena"]).toBeNull();
     expect(b.landThenDecrypt.fresh).toEqual({ ms: null, "encrypted / plaintext": null });
+  });
+});
+
+describe("designBounds", () => {
+  const names = {
+    preadFresh: "pread fresh",
+    mappedFresh: "mapped fresh",
+    preadWarm: "pread warm",
+    mappedWarm: "mapped warm",
+    aead: "aead",
+  };
+  const t = (best: number, cpuBest = Number.NaN) => ({ best, cpuBest });
+  const stats = {
+    "pread fresh": t(90, 170),
+    "mapped fresh": t(118, 250),
+    "pread warm": t(60, 118),
+    "mapped warm": t(75, 140),
+    aead: t(30, 56),
+    plain: t(100, 180),
+    "plain warm": t(62, 120),
+    reference: t(170),
+  };
+  const compare = {
+    cores: 2,
+    plainFresh: "plain",
+    plainWarm: "plain warm",
+    reference: "reference",
+  };
+
+  it("takes the better of landing then decrypting and streaming out of the mapping", () => {
+    const b = designBounds(stats, names, compare);
+    // land then decrypt: min(90 + 56 / 2, (170 + 56) / 2) = 113; stream: min(118, 250 / 2) = 118
+    expect(b.fresh["land then decrypt ms"]).toBe(113);
+    expect(b.fresh["stream from the mapping ms"]).toBe(118);
+    expect(b.fresh.ms).toBe(113);
+    expect(b.fresh.by).toBe("land then decrypt");
+    expect(b.fresh["encrypted / plaintext"]).toBe(1.13);
+    expect(b.fresh["stream from the mapping / plaintext"]).toBe(1.18);
+    expect(b.fresh["reference / encrypted"]).toBe(1.504);
+    // a 1.10 target is out of reach for both designs; warm: min(60 + 28, 174 / 2) = 87 vs 70
+    expect(judge(1.3, "<=", 1.1, b.fresh["encrypted / plaintext"])).toBe(
+      "out of reach here (bound 1.13)",
+    );
+    expect(b.warm["land then decrypt ms"]).toBe(87);
+    expect(b.warm["stream from the mapping ms"]).toBe(70);
+    expect(b.warm.by).toBe("stream from the mapping");
+    expect(b.warm["encrypted / plaintext"]).toBe(1.129);
+    expect(b.warm["reference / encrypted"]).toBeUndefined();
+  });
+
+  it("a design a fast enough copy makes reachable is judged NOT met, not out of reach", () => {
+    const b = designBounds({ ...stats, "mapped fresh": t(95, 260) }, names, compare);
+    expect(b.fresh.ms).toBe(95);
+    expect(judge(1.3, "<=", 1.1, b.fresh["encrypted / plaintext"])).toBe("NOT met (bound 0.95)");
+  });
+
+  it("uses the wall forms alone without CPU times, and null without the floors", () => {
+    const noCpu = Object.fromEntries(
+      Object.entries(stats).map(([k, v]) => [k, { best: v.best, cpuBest: Number.NaN }]),
+    );
+    const b = designBounds(noCpu, names, compare);
+    expect(b.fresh["land then decrypt ms"]).toBeNull(); // the AEAD's CPU is part of it
+    expect(b.fresh["stream from the mapping ms"]).toBe(118);
+    expect(b.fresh.ms).toBe(118);
+    const none = designBounds({ plain: t(100) }, names, compare);
+    expect(none.fresh.ms).toBeNull();
+    expect(none.fresh["encrypted / plaintext"]).toBeNull();
   });
 });
