@@ -55,3 +55,25 @@ export function loadBounds(
     warm: { ms: number | null; "encrypted / plaintext": number | null };
   };
 };
+export interface DesignNames {
+  preadFresh: string;
+  mappedFresh: string;
+  preadWarm: string;
+  mappedWarm: string;
+  aead: string;
+}
+interface DesignBound {
+  "land then decrypt ms": number | null;
+  "stream from the mapping ms": number | null;
+  ms: number | null;
+  by: "land then decrypt" | "stream from the mapping";
+  "encrypted / plaintext": number | null;
+  "land then decrypt / plaintext": number | null;
+  "stream from the mapping / plaintext": number | null;
+  "reference / encrypted"?: number | null;
+}
+export function designBounds(
+  stats: Record<string, Timed | undefined>,
+  names: DesignNames,
+  compare: { cores: number; plainFresh?: string; plainWarm?: string; reference?: string },
+): { fresh: DesignBound; warm: DesignBound };
