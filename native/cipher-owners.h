@@ -62,9 +62,14 @@ struct ThreadCipher::Evp {
 };
 
 #if CT_HAVE_IPSEC_MB
+// The process-wide manager of the direct GCM/GHASH calls (cipher.cc); null when ipsec-mb cannot
+// be initialised. `arch`, when not null, receives the architecture it was initialised for.
+IMB_MGR* SharedIpsecManager(IMB_ARCH* arch);
+
 struct ThreadCipher::Ipsec {
-  MbMgrPtr mgr;
-  GcmKeyPtr keyData;  // 64-byte aligned, from aligned_alloc
+  IMB_MGR* mgr = nullptr;  // SharedIpsecManager(): not owned, never freed
+  MbMgrPtr jobMgr;         // this thread's own, for the job API (AES-CTR, cipher-split.cc)
+  GcmKeyPtr keyData;       // 64-byte aligned, from aligned_alloc
   gcm_context_data context;
   ~Ipsec() { OPENSSL_cleanse(&context, sizeof context); }
 };

@@ -163,15 +163,13 @@ int64_t ThreadCipher::AuthBegin(const uint8_t* iv) {
   if (UsesIpsec()) {
     // The tag of the empty message is E_K(J0) (GHASH of the all-zero length block is 0).
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
-                          0);
-      IMB_AES128_GCM_ENC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
-                                  s.tagMask, kTagLength);
+      IMB_AES128_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
+      IMB_AES128_GCM_ENC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, s.tagMask,
+                                  kTagLength);
     } else {
-      IMB_AES256_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
-                          0);
-      IMB_AES256_GCM_ENC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
-                                  s.tagMask, kTagLength);
+      IMB_AES256_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
+      IMB_AES256_GCM_ENC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, s.tagMask,
+                                  kTagLength);
     }
     return kOk;
   }
@@ -199,7 +197,7 @@ int64_t ThreadCipher::AuthUpdate(const uint8_t* ciphertext, size_t length) {
   s.authLength += length;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
-    IMB_MGR* mgr = ipsec_->mgr.get();
+    IMB_MGR* mgr = ipsec_->mgr;
     const struct gcm_key_data* keyData = ipsec_->keyData.get();
     if (s.partialLength > 0) {
       size_t take = kTagLength - s.partialLength < length ? kTagLength - s.partialLength : length;
@@ -240,7 +238,7 @@ int64_t ThreadCipher::AuthFinish(const uint8_t* tag) {
   const uint64_t bits = s.authLength * 8;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
-    IMB_MGR* mgr = ipsec_->mgr.get();
+    IMB_MGR* mgr = ipsec_->mgr;
     const struct gcm_key_data* keyData = ipsec_->keyData.get();
     if (s.partialLength > 0) {
       std::memset(s.partial + s.partialLength, 0, kTagLength - s.partialLength);
@@ -315,7 +313,16 @@ int64_t ThreadCipher::StreamUpdate(const uint8_t* src, uint8_t* dst, size_t leng
   Split& s = *split_;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
-    IMB_MGR* mgr = ipsec_->mgr.get();
+    if (!ipsec_->jobMgr) {
+      // The job API queues state in its manager: this thread's own, unlike the shared one of the
+      // direct calls; same architecture, as init_mb_mgr_auto picks it the same way. Its errno
+      // slot is per manager, hence reliable here.
+      ipsec_->jobMgr.reset(alloc_mb_mgr(0));
+      if (!ipsec_->jobMgr) return kInternal;
+      init_mb_mgr_auto(ipsec_->jobMgr.get(), nullptr);
+      if (imb_get_errno(ipsec_->jobMgr.get()) != 0) return kInternal;
+    }
+    IMB_MGR* mgr = ipsec_->jobMgr.get();
     IMB_JOB* job = IMB_GET_NEXT_JOB(mgr);
     job->cipher_direction = IMB_DIR_ENCRYPT;
     job->chain_order = IMB_ORDER_CIPHER_HASH;

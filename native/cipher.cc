@@ -14,6 +14,35 @@
 
 namespace ct {
 
+#if CT_HAVE_IPSEC_MB
+// One manager for the process, for the direct GCM/GHASH calls of every thread: once initialised
+// it holds only function pointers and feature flags, which those calls read and never write
+// (their state lives in the caller's gcm_key_data / gcm_context_data). A manager per thread
+// cost ~200 KB of resident memory each, on every thread that ever decrypted (issue 13, peak
+// RSS). Never freed: threads may use it until the process exits. The job API (AES-CTR in
+// cipher-split.cc) keeps a manager of its own per thread: its job queue is state.
+IMB_MGR* SharedIpsecManager(IMB_ARCH* arch) {
+  struct Shared {
+    IMB_MGR* mgr = nullptr;
+    IMB_ARCH arch = IMB_ARCH_NONE;
+  };
+  static const Shared shared = [] {
+    Shared result;
+    IMB_MGR* mgr = alloc_mb_mgr(0);
+    if (mgr == nullptr) return result;
+    init_mb_mgr_auto(mgr, &result.arch);
+    if (imb_get_errno(mgr) != 0) {
+      free_mb_mgr(mgr);
+      return result;
+    }
+    result.mgr = mgr;
+    return result;
+  }();
+  if (arch != nullptr) *arch = shared.arch;
+  return shared.mgr;
+}
+#endif
+
 namespace {
 
 #if CT_HAVE_IPSEC_MB
@@ -21,15 +50,10 @@ namespace {
 // that architecture is AVX-512 with VAES and VPCLMULQDQ (where ipsec-mb beats OpenSSL 3.0's
 // 128-bit AES-NI GCM by about 2x). On older CPUs OpenSSL is as fast, so it stays the default.
 bool ProbeIpsec() {
-  IMB_MGR* mgr = alloc_mb_mgr(0);
-  if (mgr == nullptr) return false;
   IMB_ARCH arch = IMB_ARCH_NONE;
-  init_mb_mgr_auto(mgr, &arch);
+  IMB_MGR* mgr = SharedIpsecManager(&arch);
   const uint64_t want = IMB_FEATURE_VAES | IMB_FEATURE_VPCLMULQDQ | IMB_FEATURE_AVX512_SKX;
-  bool usable =
-      arch == IMB_ARCH_AVX512 && imb_get_errno(mgr) == 0 && (mgr->features & want) == want;
-  free_mb_mgr(mgr);
-  return usable;
+  return mgr != nullptr && arch == IMB_ARCH_AVX512 && (mgr->features & want) == want;
 }
 #endif
 
@@ -115,13 +139,10 @@ int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
       ipsec_.reset(new (std::nothrow) Ipsec());
       if (!ipsec_) return kInternal;
     }
-    if (!ipsec_->mgr) {
-      ipsec_->mgr.reset(alloc_mb_mgr(0));
-      if (!ipsec_->mgr) return kInternal;
-      // Keys are expanded by the same manager (same architecture) that decrypts with them.
-      // The manager's own errno slot is per manager, hence reliable here.
-      init_mb_mgr_auto(ipsec_->mgr.get(), nullptr);
-      if (imb_get_errno(ipsec_->mgr.get()) != 0) return kInternal;
+    if (ipsec_->mgr == nullptr) {
+      // Keys are expanded by the same (shared) manager that decrypts with them.
+      ipsec_->mgr = SharedIpsecManager(nullptr);
+      if (ipsec_->mgr == nullptr) return kInternal;
     }
     if (!ipsec_->keyData) {
       void* memory = std::aligned_alloc(64, (sizeof(struct gcm_key_data) + 63) / 64 * 64);
@@ -133,9 +154,9 @@ int64_t ThreadCipher::Key(AeadAlgorithm algorithm, const uint8_t* key) {
     // construction (non-null, 12-byte IVs, 16-byte tags, lengths below the GCM limit checked when
     // the plan was built).
     if (algorithm == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_PRE(ipsec_->mgr.get(), key_, ipsec_->keyData.get());
+      IMB_AES128_GCM_PRE(ipsec_->mgr, key_, ipsec_->keyData.get());
     } else {
-      IMB_AES256_GCM_PRE(ipsec_->mgr.get(), key_, ipsec_->keyData.get());
+      IMB_AES256_GCM_PRE(ipsec_->mgr, key_, ipsec_->keyData.get());
     }
     ipsecKeyed_ = true;
     return kOk;
@@ -177,11 +198,9 @@ int64_t ThreadCipher::DecryptBegin(const uint8_t* iv) {
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
-                          0);
+      IMB_AES128_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
     } else {
-      IMB_AES256_GCM_INIT(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, iv, nullptr,
-                          0);
+      IMB_AES256_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
     }
     return kOk;
   }
@@ -197,11 +216,11 @@ int64_t ThreadCipher::DecryptUpdate(const uint8_t* src, uint8_t* dst, size_t len
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_DEC_UPDATE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, dst,
-                                src, length);
+      IMB_AES128_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, dst, src,
+                                length);
     } else {
-      IMB_AES256_GCM_DEC_UPDATE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context, dst,
-                                src, length);
+      IMB_AES256_GCM_DEC_UPDATE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, dst, src,
+                                length);
     }
     return kOk;
   }
@@ -227,11 +246,11 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
   if (UsesIpsec()) {
     uint8_t computed[kTagLength];
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
-                                  computed, kTagLength);
+      IMB_AES128_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, computed,
+                                  kTagLength);
     } else {
-      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr.get(), ipsec_->keyData.get(), &ipsec_->context,
-                                  computed, kTagLength);
+      IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, computed,
+                                  kTagLength);
     }
     // ipsec-mb's decrypt computes the tag but does not compare it: compare in constant time.
     int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
@@ -256,7 +275,7 @@ int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* ds
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
-    IMB_MGR* mgr = ipsec_->mgr.get();
+    IMB_MGR* mgr = ipsec_->mgr;
     const struct gcm_key_data* keyData = ipsec_->keyData.get();
     gcm_context_data* context = &ipsec_->context;
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
