@@ -6,6 +6,7 @@
 // maxrss is not used: it would include the parent's high-water mark, inherited across fork.
 // argv: dist index.js, model path, keys.json (or "-" for a plain file).
 import { readFileSync } from "node:fs";
+import { getHeapSpaceStatistics } from "node:v8";
 
 const status = () => {
   const text = readFileSync("/proc/self/status", "utf8");
@@ -41,6 +42,11 @@ for (const line of readFileSync("/proc/self/smaps", "utf8").split("\n")) {
   if (mapping) inAddon = mapping[1].endsWith(".node");
   else if (inAddon && line.startsWith("Rss:")) addon += Number(/(\d+) kB/.exec(line)[1]) * 1024;
 }
+// V8's young generation grows (1 -> 2 -> 4 MiB semi-spaces) with what survives its scavenges,
+// the old generation with what is kept: both are part of the peak, and both are ours to shrink.
+const heap = Object.fromEntries(
+  getHeapSpaceStatistics().map((space) => [space.space_name, space.physical_space_size]),
+);
 console.log(
   JSON.stringify({
     node,
@@ -52,6 +58,8 @@ console.log(
     anonAtEnd: end.anon,
     fileAtEnd: end.file,
     addonAtEnd: addon,
+    newSpaceAtEnd: heap.new_space ?? 0,
+    oldSpaceAtEnd: (heap.old_space ?? 0) + (heap.code_space ?? 0) + (heap.large_object_space ?? 0),
     arena: arena.byteLength,
     arenaKind: api.allocateArena ? "allocateArena" : "ArrayBuffer",
   }),

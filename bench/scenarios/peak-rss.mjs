@@ -24,21 +24,30 @@ const dist = join(
 // a few MiB from process to process (heap growth, which threads ran what), so each figure is the
 // best (lowest peak) of the rounds, with the median and spread beside it.
 const rounds = Math.max(3, Math.min(benchScale().rounds, 5));
+/** One fresh child loading `path`; `nodeFlags` for the diagnostic run below. */
+const child = (path, nodeFlags = []) => {
+  const run = spawnSync(
+    process.execPath,
+    [...nodeFlags, join(import.meta.dirname, "..", "lib", "rss-child.mjs"), dist, path, keysPath],
+    { encoding: "utf8" },
+  );
+  if (run.status !== 0) throw new Error(run.stderr);
+  return JSON.parse(run.stdout);
+};
 const runs = { encrypted: [], plaintext: [] };
 for (let round = 0; round < rounds; round++) {
   for (const [label, path] of [
     ["encrypted", model.encrypted],
     ["plaintext", model.plain],
   ]) {
-    const run = spawnSync(
-      process.execPath,
-      [join(import.meta.dirname, "..", "lib", "rss-child.mjs"), dist, path, keysPath],
-      { encoding: "utf8" },
-    );
-    if (run.status !== 0) throw new Error(run.stderr);
-    runs[label].push(JSON.parse(run.stdout));
+    runs[label].push(child(path));
   }
 }
+// Diagnostic, not the target figure: the same encrypted load under `node --no-opt`. The
+// difference is what V8's optimizing compiler costs (its code pages in the node binary and its
+// zone memory), which runs once the header parser gets hot: a part of the peak that only less
+// JavaScript per header byte could remove.
+const noOpt = [0, 1].map(() => child(model.encrypted, ["--no-opt"]));
 const median = (values) => {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = sorted.length >> 1;
@@ -69,7 +78,9 @@ const rows = Object.entries(results).map(([label, r]) => ({
   "peak - model - bare node MiB": mib(r.peak - model.bytes - r.node),
   "anon / file at end MiB": `${mib(r.anonAtEnd)} / ${mib(r.fileAtEnd)}`,
   "addon file pages MiB": mib(r.addonAtEnd ?? 0),
+  "V8 new / old space MiB": `${mib(r.newSpaceAtEnd ?? 0)} / ${mib(r.oldSpaceAtEnd ?? 0)}`,
 }));
+const noOptBest = noOpt.reduce((best, r) => (r.peak < best.peak ? r : best));
 const ratios = {
   "encrypted peak RSS - model bytes, MiB (target <= 64)": mib(results.encrypted.peak - model.bytes),
   "encrypted peak RSS - model bytes, median MiB": mib(overModel.encrypted.median),
@@ -78,6 +89,17 @@ const ratios = {
   "encrypted peak RSS - model bytes - bare node, MiB": mib(
     results.encrypted.peak - model.bytes - results.encrypted.node,
   ),
+  // Diagnostic (best of 2 runs under --no-opt): the optimizing compiler's share of the above.
+  "encrypted peak RSS - model bytes under node --no-opt, MiB (diagnostic)": mib(
+    noOptBest.peak - model.bytes,
+  ),
 };
-report("peak-rss", rows, { model: { bytes: model.bytes }, rounds, results, runs, ratios });
+report("peak-rss", rows, {
+  model: { bytes: model.bytes },
+  rounds,
+  results,
+  runs,
+  noOpt,
+  ratios,
+});
 console.table(ratios);
