@@ -68,6 +68,27 @@ export function wrapDataKey(
 }
 
 /**
+ * Wraps each of `dataKeys` under `masterKey`, each with its own fresh random `key_iv`; the IVs
+ * come from one draw of the CSPRNG (a draw per key costs a few microseconds, 310 of them on a
+ * Qwen3-shaped model, before the writer's first byte).
+ *
+ * @example
+ * ```ts
+ * const [a, b] = wrapDataKeys("aes256gcm", masterKey, [dek1, dek2]);
+ * ```
+ */
+export function wrapDataKeys(
+  alg: AeadAlgorithm,
+  masterKey: Uint8Array,
+  dataKeys: readonly Uint8Array[],
+): WrappedDataKey[] {
+  const ivs = randomBytes(IV_LENGTH * dataKeys.length);
+  return dataKeys.map((dataKey, i) =>
+    wrapDataKeyWithIv(alg, masterKey, dataKey, ivs.subarray(i * IV_LENGTH, (i + 1) * IV_LENGTH)),
+  );
+}
+
+/**
  * Wraps `dataKey` under `masterKey` with the given `keyIv`. Only for known-answer tests and
  * fixtures: a `keyIv` must never be reused with the same master key; use {@link wrapDataKey}.
  *

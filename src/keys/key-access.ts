@@ -5,7 +5,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { keyLength, type AeadAlgorithm } from "../crypto/algorithms.js";
 import { encodeBase64 } from "../crypto/base64.js";
-import { unwrapDataKey, wrapDataKey, type WrappedDataKey } from "../crypto/envelope.js";
+import { unwrapDataKey, wrapDataKeys, type WrappedDataKey } from "../crypto/envelope.js";
 import { quoteShort } from "../crypto/quote.js";
 import { signPayload } from "../crypto/signature.js";
 import type { MasterKey, SigningKey } from "./jwk.js";
@@ -79,7 +79,7 @@ export function rawMasterAccess(
     },
     async wrap(algorithm, dataKeys) {
       checkLength(algorithm);
-      return dataKeys.map((dataKey) => wrapDataKey(algorithm, key.key, dataKey));
+      return wrapDataKeys(algorithm, key.key, dataKeys);
     },
     release,
   };

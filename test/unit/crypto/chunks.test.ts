@@ -6,6 +6,7 @@ import {
   chunkCount,
   chunkIv,
   randomBaseIv,
+  randomBaseIvs,
   rangeChunkIv,
 } from "../../../src/crypto/chunks.js";
 import { expectCode } from "../../support/expect-code.js";
@@ -96,5 +97,25 @@ describe("chunk IVs", () => {
     expect(randomBaseIv(2 ** 32).readUInt32BE(8)).toBe(0);
     expectCode(() => randomBaseIv(2 ** 32 + 1), "ERR_COUNTER_OVERFLOW");
     expect(randomBaseIv(1).equals(randomBaseIv(1))).toBe(false);
+  });
+
+  it("draws many base IVs at once, each with room for its chunks, each its own memory", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 2 ** 32 }), { maxLength: 20 }), (counts) => {
+        const ivs = randomBaseIvs(counts);
+        expect(ivs).toHaveLength(counts.length);
+        for (const [i, iv] of ivs.entries()) {
+          const chunks = counts[i] as number;
+          expect(iv).toHaveLength(12);
+          expect(iv.readUInt32BE(8) + chunks - 1).toBeLessThanOrEqual(0xffffffff);
+        }
+      }),
+    );
+    expect(randomBaseIvs([2 ** 32])[0]?.readUInt32BE(8)).toBe(0);
+    expectCode(() => randomBaseIvs([1, 2 ** 32 + 1]), "ERR_COUNTER_OVERFLOW");
+    const ivs = randomBaseIvs(Array.from({ length: 300 }, () => 150));
+    expect(new Set(ivs.map((iv) => iv.toString("hex"))).size).toBe(300);
+    ivs[0]?.fill(0);
+    expect(ivs[1]?.equals(Buffer.alloc(12))).toBe(false);
   });
 });

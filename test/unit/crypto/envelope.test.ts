@@ -5,6 +5,7 @@ import {
   generateDataKeys,
   unwrapDataKey,
   wrapDataKey,
+  wrapDataKeys,
   wrapDataKeyWithIv,
 } from "../../../src/crypto/envelope.js";
 import { byteRange } from "../../fixtures/worked-example.js";
@@ -52,6 +53,18 @@ describe("data key envelope", () => {
     keys[0]?.fill(0);
     expect(keys[1]?.equals(Buffer.alloc(16))).toBe(false);
     expect(generateDataKeys("aes256gcm", 0)).toEqual([]);
+  });
+
+  it("wrapDataKeys wraps each key with its own fresh key_iv", () => {
+    const deks = generateDataKeys("aes256gcm", 50);
+    const entries = wrapDataKeys("aes256gcm", master, deks);
+    expect(entries).toHaveLength(50);
+    expect(new Set(entries.map((e) => e.keyIv.toString("hex"))).size).toBe(50);
+    for (const [i, entry] of entries.entries()) {
+      expect(entry.keyIv).toHaveLength(12);
+      expect(unwrapDataKey("aes256gcm", master, entry).equals(deks[i] as Buffer)).toBe(true);
+    }
+    expect(wrapDataKeys("aes256gcm", master, [])).toEqual([]);
   });
 
   it("a wrong master key fails with ERR_DECRYPTION_FAILED", () => {
