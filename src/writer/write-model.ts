@@ -145,7 +145,8 @@ function reservedEntries(
 ): Array<[string, string]> {
   const entries: Array<[string, string]> = [
     ["__crypto_keys__", plan.cryptoKeysText],
-    ["__encryption__", encryptionText(plan)],
+    // The draft needs only the final header's length (checked when the real one is built).
+    ["__encryption__", encryptionText(plan, { draft: signature === DRAFT_SIGNATURE })],
     ["__policy__", plan.policyText],
   ];
   if (digests) {

@@ -44,6 +44,34 @@ describe("__encryption__", () => {
     expect(entry.baseIv).toBeUndefined();
   });
 
+  it("a draft has the final text's length, also JSON-escaped, with base64 values as runs of A", () => {
+    const names = ["weight", "Z", "é", 'q"uote\\back', "tab\tnl\n", "\u{1f600}", "\u0001"];
+    for (const layout of ["1", "2"] as const) {
+      for (const tagBytes of [0, 16, 32, 48, 2400]) {
+        const entries = names.map((name, i): [string, EncryptionEntry] => [
+          name,
+          layout === "1"
+            ? {
+                ...key(i),
+                iv: byteRange(i, tagBytes ? 12 : 0),
+                tag: byteRange(i, tagBytes ? 16 : 0),
+              }
+            : { ...key(i), baseIv: byteRange(i, 12), tags: byteRange(i, tagBytes || 16) },
+        ]);
+        const final = serializeEncryption(entries, layout);
+        const draft = serializeEncryption(entries, layout, { draft: true });
+        expect(draft).not.toBe(final);
+        expect(draft).toHaveLength(final.length);
+        expect(JSON.stringify(draft)).toHaveLength(JSON.stringify(final).length);
+        expect(Object.keys(JSON.parse(draft))).toEqual(names);
+        for (const value of Object.values(JSON.parse(draft) as Record<string, object>))
+          for (const text of Object.values(value)) expect(text).toMatch(/^A*$/);
+      }
+    }
+    // A draft still refuses an entry that lacks the layout's fields.
+    expect(() => serializeEncryption([["a", key(1)]], "2", { draft: true })).toThrow(TypeError);
+  });
+
   it("refuses to write an entry without the layout's mode fields, or a name twice", () => {
     expect(() => serializeEncryption([["a", key(1)]], "2")).toThrow(TypeError);
     expect(() =>
