@@ -298,7 +298,10 @@ section(remote, () => {
     1.5,
     remote.bound?.["floor / local, median"] ?? null,
     `local median ${remote.stats["full load, local"].median.toFixed(0)} ms` +
-      (remote.bound ? `; floor ${remote.bound.name}` : ""),
+      (remote.bound ? `; floor ${remote.bound.name}` : "") +
+      (remote.bound?.["one-thread floor / local, median"]
+        ? `; one receiving thread ${remote.bound["one-thread floor / local, median"]}x`
+        : ""),
   );
   add(
     "remote 1% slice fetches exactly its covering chunks",
