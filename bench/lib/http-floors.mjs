@@ -69,6 +69,11 @@ export async function startNativeReceiver(url, size, threads) {
     [parsed.hostname, parsed.port || "80", parsed.pathname, String(size), String(threads)],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
+  // A running program's file may go: nothing is left behind if this process is killed.
+  await new Promise((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", reject);
+  }).finally(() => rmSync(dir, { recursive: true, force: true }));
   /** @type {((line: string) => void)[]} */
   const waiting = [];
   createInterface({ input: /** @type {import("node:stream").Readable} */ (child.stdout) }).on(
@@ -78,7 +83,6 @@ export async function startNativeReceiver(url, size, threads) {
   const stop = () => {
     child.stdin?.end();
     child.kill("SIGTERM");
-    rmSync(dir, { recursive: true, force: true });
   };
   process.on("exit", () => child.kill("SIGTERM"));
   child.once("exit", (code, signal) => {

@@ -65,6 +65,8 @@ const nginxCpuMs = () => {
 // 4: the fastest of 1, 2, 4 and 8 receiving threads on the 2-core benchmark machine.
 const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 4);
 const shmFile = existsSync("/dev/shm") ? join("/dev/shm", `ct-bench-remote-${process.pid}`) : null;
+// The curl floor's output lives in memory (tmpfs): removed on any exit, not only the finally below.
+if (shmFile) process.on("exit", () => rmSync(shmFile, { force: true }));
 /** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
 let receiver;
 /** @type {Awaited<ReturnType<typeof startNativeReceiver>> | undefined} */
