@@ -90,10 +90,13 @@ export function render() {
     if (result.seal) out.push(table(result.seal));
     if (result.ratios)
       out.push(table(Object.entries(result.ratios).map(([ratio, value]) => ({ ratio, value }))));
-    if (result.bounds)
-      out.push(
-        table(flatten(result.bounds).map(([bound, value]) => ({ "same-run bound": bound, value }))),
-      );
+    // Same-run bounds: physical floors (`bounds`), the designs that keep the single fetch and
+    // bounded RSS (`designs`), the remote scenario's receive floors (`bound`).
+    for (const bounds of [result.bounds, result.designs, result.bound])
+      if (bounds)
+        out.push(
+          table(flatten(bounds).map(([bound, value]) => ({ "same-run bound": bound, value }))),
+        );
   }
   out.push(END);
   return out.join("\n");
