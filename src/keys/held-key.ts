@@ -33,6 +33,12 @@ export interface HeldKeyLabels {
  * ```
  */
 export class HeldKey {
+  // The bundled dist/ (scripts/bundle-dist.mjs) binds a class that names itself in its own body
+  // as `var HeldKey = class _HeldKey`, which would be its `name` (util.inspect, stack traces).
+  static {
+    Object.defineProperty(HeldKey, "name", { value: "HeldKey" });
+  }
+
   readonly kind: "master" | "sign";
   readonly provider: KeyProvider;
   readonly alg: string;
