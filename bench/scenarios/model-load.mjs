@@ -50,11 +50,15 @@ const shards = (await api.verifyModel(paths.shardedEncrypted, opts)).shards.leng
 const modelEncrypted = await api.openModel(paths.shardedEncrypted, opts);
 const modelPlain = await api.openModel(paths.shardedPlain);
 const fileEncrypted = await api.openFile(paths.singleEncrypted, { keys: keys.set });
+// An allocateArena arena (the recommended destination, as in retained-load; the file floors
+// read into it natively).
 const arena = new Uint8Array(
-  Math.max(
-    modelEncrypted.readAllByteLength(),
-    modelPlain.readAllByteLength(),
-    fileEncrypted.readAllByteLength(),
+  api.allocateArena(
+    Math.max(
+      modelEncrypted.readAllByteLength(),
+      modelPlain.readAllByteLength(),
+      fileEncrypted.readAllByteLength(),
+    ),
   ),
 ).fill(1);
 

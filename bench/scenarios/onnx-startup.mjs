@@ -19,7 +19,8 @@ const ROUNDS = Number(
 const api = await loadPackage();
 const dist = process.env.CRYPTOTENSORS_DIST ?? join(import.meta.dirname, "..", "..", "dist");
 const { encryptOnnx } = await import(join(dist, "onnxruntime", "index.js"));
-const { onnx } = await import(join(dist, "onnxruntime", "onnx-proto.js"));
+// The ONNX schema from the package's dependency itself (dist is bundled: no per-module files).
+const { onnx } = createRequire(import.meta.url)("onnx-proto");
 const dir = tempDir("onnx-startup");
 const { set, encryption } = benchKeys(api);
 const keysPath = join(dir, "keys.json");
