@@ -19,7 +19,7 @@
 //     fresh per transfer (and, as a second row, kept warm; a third: one thread into fresh memory,
 //     as Node's JS thread receives alone); its CPU and faults are its own process's.
 //     Plus curl of the whole file into a file in /dev/shm (fresh tmpfs pages).
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
@@ -52,11 +52,25 @@ copyFileSync(local, join(root, "model.safetensors"));
 const nginx = await startNginx(root);
 const url = `${nginx.origin}/model.safetensors`;
 const opts = { keys: keys.set };
-/** CPU time nginx has used so far, in ms (clock ticks of 10 ms), or NaN if unreadable. */
+/**
+ * CPU time nginx has used so far, in ms (clock ticks of 10 ms): its first process and, when it
+ * runs workers (bench/lib/nginx.mjs), every process whose parent that is; NaN if unreadable.
+ */
 const nginxCpuMs = () => {
   try {
-    const fields = readFileSync(`/proc/${nginx.pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-    return (Number(fields[11]) + Number(fields[12])) * 10;
+    let ticks = 0;
+    for (const entry of readdirSync("/proc")) {
+      if (!/^\d+$/.test(entry)) continue;
+      let fields;
+      try {
+        fields = readFileSync(`/proc/${entry}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      } catch {
+        continue; // the process ended meanwhile
+      }
+      if (Number(entry) === nginx.pid || Number(fields[1]) === nginx.pid)
+        ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return ticks * 10;
   } catch {
     return Number.NaN;
   }
