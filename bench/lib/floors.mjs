@@ -90,10 +90,17 @@ export function floorVariants(api, bytes, { warmArena, retain }) {
  * the resident set stays bounded). A decryption that keeps the single fetch either lands the
  * ciphertext first (pread floor + the AEAD) or streams it out of the mapping with the AEAD
  * hidden under the copy (at best the mapped floor): bench/lib/bounds.mjs designBounds.
+ *
+ * With `sealed`, also the two designs as the addon realizes them, with nothing else: the same
+ * bytes sealed once (AES-256-GCM, one key, 2 MiB chunks, as the benchmark's files) into a file of
+ * their own, decrypted by one plan entry — pread, then the AEAD in place (what loads do), and the
+ * AEAD streaming out of the file's mapping. Not lower bounds (another realization may do
+ * better) but what the loader's own engine costs without a header, per-tensor work or the GC:
+ * the rest of a load's time is above the engine.
  * @param {any} api the package (bench/lib/common.mjs loadPackage)
- * @param {{ path: string, bytes: number, warmArena?: Uint8Array, retain: (value: unknown) => void }} options
+ * @param {{ path: string, bytes: number, warmArena?: Uint8Array, retain: (value: unknown) => void, sealed?: boolean }} options
  */
-export async function fileFloorVariants(api, { path, bytes, warmArena, retain }) {
+export async function fileFloorVariants(api, { path, bytes, warmArena, retain, sealed = false }) {
   const binding = api.binding;
   const threads = api.nativeInfo().threads;
   const { openSync, readSync, closeSync } = await import("node:fs");
@@ -143,9 +150,104 @@ export async function fileFloorVariants(api, { path, bytes, warmArena, retain })
     variants[names.mappedWarm] = async () =>
       check(await handles.mapped.read(offset, bytes, warm), "mapped read");
   }
+  const closers = [() => handles.pread.close(), () => handles.mapped.close()];
+  if (sealed) {
+    const engine = await sealedVariants(api, { path, offset, bytes, warmArena, retain, open });
+    Object.assign(variants, engine.variants);
+    Object.assign(names, engine.names);
+    closers.push(engine.close);
+  }
+  const close = async () => {
+    for (const closeOne of closers) await closeOne();
+  };
+  return { variants, names, close };
+}
+
+/**
+ * The engine variants of fileFloorVariants (`sealed`): seals the data section at `offset` of
+ * `path` into `path`.sealed-floor, one chunked AES-256-GCM message stream, and decrypts it whole
+ * by one plan entry, through pread and through the mapping.
+ */
+async function sealedVariants(api, { path, offset, bytes, warmArena, retain, open }) {
+  const binding = api.binding;
+  const threads = api.nativeInfo().threads;
+  const { openSync, writeSync, closeSync, rmSync } = await import("node:fs");
+  const sealedPath = `${path}.sealed-floor`;
+  const key = randomBytes(32);
+  const iv = randomBytes(12);
+  iv.writeUInt32BE(0, 8);
+  const chunks = Math.ceil(bytes / CHUNK);
+  const tags = new Uint8Array(chunks * 16);
+  const check = (/** @type {number} */ status, /** @type {string} */ what) => {
+    if (status !== 0) throw new Error(`${what} failed with status ${status}`);
+  };
+  const source = await open(false);
+  const plain = new Uint8Array(binding.allocateArena(WINDOW));
+  const sealedWindow = new Uint8Array(binding.allocateArena(WINDOW));
+  const fd = openSync(sealedPath, "w");
+  try {
+    for (let at = 0; at < bytes; at += WINDOW) {
+      const n = Math.min(WINDOW, bytes - at);
+      check(await source.read(offset + at, n, plain.subarray(0, n)), "read for sealing");
+      const first = at / CHUNK; // WINDOW is a whole number of chunks
+      const windowTags = tags.subarray(first * 16, (first + Math.ceil(n / CHUNK)) * 16);
+      const sealing = binding.seal(
+        1,
+        key,
+        iv,
+        first,
+        CHUNK,
+        plain.subarray(0, n),
+        sealedWindow.subarray(0, n),
+        windowTags,
+      );
+      check(await sealing, "seal");
+      writeSync(fd, sealedWindow, 0, n);
+    }
+  } finally {
+    closeSync(fd);
+    await source.close();
+  }
+  const open2 = async (/** @type {boolean} */ mapped) => {
+    if (mapped) process.env.CRYPTOTENSORS_MMAP = "1";
+    try {
+      return await binding.openFile(sealedPath);
+    } finally {
+      delete process.env.CRYPTOTENSORS_MMAP;
+    }
+  };
+  const handles = { pread: await open2(false), mapped: await open2(true) };
+  const table = new Float64Array([1, 1, 0, bytes, CHUNK, 0, 0, 0, 0]);
+  const run = async (/** @type {any} */ handle, /** @type {Uint8Array} */ dest, destPrivate) =>
+    check(
+      await handle.plan(table, key, iv, tags, [dest], new Float64Array(1), destPrivate),
+      "sealed plan",
+    );
+  const fresh = async (/** @type {any} */ handle) => {
+    const dest = new Uint8Array(binding.allocateArena(bytes, true));
+    await run(handle, dest, true);
+    retain(dest);
+  };
+  const names = {
+    enginePreadFresh: `engine: pread then AEAD in place into fresh arena, ${threads} addon threads`,
+    engineMappedFresh: `engine: AEAD out of the file's mapping into fresh arena, ${threads} addon threads`,
+    enginePreadWarm: `engine: pread then AEAD into warm arena, ${threads} addon threads`,
+    engineMappedWarm: `engine: AEAD out of the file's mapping into warm arena, ${threads} addon threads`,
+  };
+  /** @type {Record<string, () => Promise<unknown>>} */
+  const variants = {
+    [names.enginePreadFresh]: () => fresh(handles.pread),
+    [names.engineMappedFresh]: () => fresh(handles.mapped),
+  };
+  if (warmArena) {
+    const warm = warmArena.subarray(0, bytes);
+    variants[names.enginePreadWarm] = () => run(handles.pread, warm, false);
+    variants[names.engineMappedWarm] = () => run(handles.mapped, warm, false);
+  }
   const close = async () => {
     await handles.pread.close();
     await handles.mapped.close();
+    rmSync(sealedPath, { force: true });
   };
   return { variants, names, close };
 }

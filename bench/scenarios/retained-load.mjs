@@ -70,6 +70,7 @@ const fileFloors =
         bytes: model.bytes,
         warmArena: new Uint8Array(arena),
         retain,
+        sealed: true,
       })
     : null;
 if (fileFloors) Object.assign(variants, fileFloors.variants);
@@ -136,6 +137,20 @@ const ratios = {
   ),
   "loadFile encrypted / floor (1 = at the floor)": bestRatio(stats, enc, floorName),
   "loadFile plaintext / floor": bestRatio(stats, plain, floorName),
+  // The loader's own engine with nothing else (one sealed stream, one plan entry): how far the
+  // encrypted load sits above its engine, and the engine above the plaintext landing.
+  "loadFile encrypted / engine (pread then AEAD)": fileFloors?.names.enginePreadFresh
+    ? bestRatio(stats, enc, fileFloors.names.enginePreadFresh)
+    : null,
+  "engine (pread then AEAD) / pread floor, fresh": fileFloors?.names.enginePreadFresh
+    ? bestRatio(stats, fileFloors.names.enginePreadFresh, fileFloors.names.preadFresh)
+    : null,
+  "engine (AEAD out of the mapping) / pread floor, fresh": fileFloors?.names.engineMappedFresh
+    ? bestRatio(stats, fileFloors.names.engineMappedFresh, fileFloors.names.preadFresh)
+    : null,
+  "engine (pread then AEAD) / pread floor, warm": fileFloors?.names.enginePreadWarm
+    ? bestRatio(stats, fileFloors.names.enginePreadWarm, fileFloors.names.preadWarm)
+    : null,
   "minor faults per encrypted load": stats[enc]?.minorFaults ?? null,
   "minor faults per plaintext load": stats[plain]?.minorFaults ?? null,
 };
