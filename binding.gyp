@@ -27,6 +27,8 @@
         "native/cipher.cc",
         "native/cipher-split.cc",
         "native/file-handle.cc",
+        "native/http-head.cc",
+        "native/http-receive.cc",
         "native/mapped-file.cc",
         "native/memory-file.cc",
         "native/plan.cc",

@@ -21,6 +21,7 @@
 #include "args.h"
 #include "cipher.h"
 #include "file-handle.h"
+#include "http-receive.h"
 #include "memory-file.h"
 #include "plan.h"
 #include "status.h"
@@ -226,6 +227,8 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("reads", static_cast<double>(counters.reads.load()));
   result.Set("decrypts", static_cast<double>(counters.decrypts.load()));
   result.Set("bytes", static_cast<double>(counters.bytes.load()));
+  result.Set("httpRanges", static_cast<double>(counters.httpRanges.load()));
+  result.Set("httpBytes", static_cast<double>(counters.httpBytes.load()));
   result.Set("truncationFaults", static_cast<double>(GuardedFaults()));
   result.Set("arenas", static_cast<double>(Arena::LiveCount()));
   result.Set("arenaBytes", static_cast<double>(Arena::LiveBytes()));
@@ -274,6 +277,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("populate", Napi::Function::New<PopulateBench>(env, "populate"));
   exports.Set("openMemory", Napi::Function::New<OpenMemory>(env, "openMemory"));
   exports.Set("openArenaView", Napi::Function::New<OpenArenaView>(env, "openArenaView"));
+  exports.Set("httpReceive", Napi::Function::New<HttpReceive>(env, "httpReceive"));
+  exports.Set("httpCancel", Napi::Function::New<HttpCancel>(env, "httpCancel"));
+  exports.Set("httpClose", Napi::Function::New<HttpClose>(env, "httpClose"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   return exports;
 }

@@ -28,6 +28,8 @@ struct NativeCounters {
   std::atomic<uint64_t> reads{0};
   std::atomic<uint64_t> decrypts{0};
   std::atomic<uint64_t> bytes{0};
+  std::atomic<uint64_t> httpRanges{0};  // range responses received whole (http-receive.h)
+  std::atomic<uint64_t> httpBytes{0};   // body bytes received in place by those jobs
 };
 NativeCounters& Counters();
 

@@ -73,6 +73,9 @@ export interface NativeStats {
   reads: number;
   decrypts: number;
   bytes: number;
+  /** Range responses the native receiver took whole (native/http-receive.h), and their body bytes. */
+  httpRanges: number;
+  httpBytes: number;
   /** SIGBUS faults on a mapped file that shrank, turned into ERR_FILE_TRUNCATED. */
   truncationFaults: number;
   /** Arenas alive now (memory the addon owns: held by a JS buffer or by a plan in flight). */
@@ -85,7 +88,56 @@ export interface NativeStats {
   arenaReuses: number;
 }
 
+/** What a native range GET reported (native/http-receive.h, src/source/native-wire.ts). */
+export interface NativeHttpResult {
+  /** ok, cancelled, head (refused: see `head`), head-too-large, overrun, timeout, network, short. */
+  outcome: string;
+  /** The kept-alive connection for the next request, or -1 (closed). */
+  fd: number;
+  /** Body bytes in place, from the start of the range. */
+  received: number;
+  /** Response bytes arrived. */
+  anything: boolean;
+  /** The request went over a kept-alive connection. */
+  reused: boolean;
+  error: number;
+  /** e.g. "ECONNRESET"; empty when no system call failed. */
+  errorName: string;
+  /** The response head (latin1, with its blank line), empty when none arrived. */
+  head: string;
+}
+
+/** One range GET for {@link NativeBinding.httpReceive}. */
+export interface NativeHttpJob {
+  /** A kept-alive connection a job returned, or -1 to connect. */
+  fd: number;
+  /** Numeric IPv4 or IPv6 address (JS resolved it). */
+  address: string;
+  port: number;
+  /** The whole request head, sent as is (never logged nor returned). */
+  request: Uint8Array;
+  start: number;
+  end: number;
+  /** The pinned size (Content-Range must name it). */
+  total: number;
+  etag?: string | undefined;
+  lastModified?: string | undefined;
+  timeoutMs: number;
+  /** Where the body goes, in order: library memory, or null (dropped); lengths sum to end - start. */
+  segments: readonly { dest: Uint8Array | null; length: number }[];
+}
+
 export interface NativeBinding {
+  /**
+   * Runs one range GET on a thread of its own (native/http-receive.h); `done` is called on the JS
+   * thread once the thread is done with the job's memory. Returns the job's id (for httpCancel).
+   * Absent from addons built before it.
+   */
+  httpReceive?(job: NativeHttpJob, done: (result: NativeHttpResult) => void): number;
+  /** Stops a running job soon: it reports "cancelled". */
+  httpCancel?(id: number): void;
+  /** Closes an idle connection a job kept alive; false if `fd` is not one. */
+  httpClose?(fd: number): boolean;
   /** Resolves with a handle, or with a status number when the open failed. */
   openFile(path: string): Promise<NativeFileHandle | number>;
   /**

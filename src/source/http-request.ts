@@ -7,6 +7,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import { type WirePool, WireUnsupported } from "./http-wire.js";
 import { attemptWire } from "./wire-range.js";
+import { attemptNative, type NativeHttpPool, type NativeSegment } from "./native-wire.js";
 import {
   type PinnedIdentity,
   type RangeResponse,
@@ -35,6 +36,8 @@ export interface RequestContext {
    * dropped for good if the server sends a response the wire client does not frame.
    */
   wire?: WirePool | undefined;
+  /** The addon's receiver for pinned plain-http ranges into library memory (native-wire.ts). */
+  native?: NativeHttpPool | undefined;
 }
 
 /** Where a response body goes, in order; `place` may name memory to receive it in directly. */
@@ -46,6 +49,13 @@ export interface BodySink {
    * the library owns, never a caller's buffer, which could be transferred while a read is pending.
    */
   place?(position: number, max: number): Uint8Array | undefined;
+  /**
+   * Where the body of `[position, end)` goes when the addon receives it (native-wire.ts): only
+   * when every wanted byte lies in library memory; undefined otherwise (another transport runs).
+   */
+  segments?(position: number, end: number): NativeSegment[] | undefined;
+  /** `length` body bytes from `position` were received in place (into the segments). */
+  landed?(position: number, length: number): void;
 }
 
 const MAX_RETRY_WAIT_MS = 10_000;
@@ -93,12 +103,32 @@ export async function fetchRange(
       body.deliver(position, bytes, inPlace);
     },
     place: body.place?.bind(body),
+    landed: (position, length) => {
+      delivered += length;
+      body.landed?.(position, length);
+    },
   };
   for (let attempt = 0; ; attempt++) {
     checkAborted(signal, ctx.name);
     try {
       const callerHeaders = await ctx.headers();
       const headers = rangeHeaders(callerHeaders, pinned, start + delivered, end);
+      const segments =
+        pinned !== null && ctx.native !== undefined
+          ? body.segments?.(start + delivered, end)
+          : undefined;
+      if (pinned !== null && ctx.native !== undefined && segments !== undefined)
+        return await attemptNative(
+          ctx,
+          ctx.native,
+          pinned,
+          start + delivered,
+          end,
+          headers,
+          segments,
+          counted.landed as (position: number, length: number) => void,
+          signal,
+        );
       if (pinned !== null && ctx.wire !== undefined)
         return await attemptWire(
           ctx,
@@ -116,6 +146,8 @@ export async function fetchRange(
         // Not a failure of the server: node:http frames what the wire client does not.
         ctx.wire?.destroy();
         ctx.wire = undefined;
+        ctx.native?.destroy(true);
+        ctx.native = undefined;
         attempt--;
         continue;
       }

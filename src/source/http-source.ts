@@ -19,7 +19,15 @@ import { WirePool } from "./http-wire.js";
 import { type PinnedIdentity, remoteError } from "./range-response.js";
 import { ChunkCache, type RemoteCacheOptions } from "./chunk-cache.js";
 import { downloadWhole } from "./full-download.js";
-import { type FetchRange, placeIn, planRanges, scatter } from "./range-plan.js";
+import { nativeHttpPool } from "./native-wire.js";
+import {
+  countLanded,
+  type FetchRange,
+  placeIn,
+  planRanges,
+  scatter,
+  segmentsOf,
+} from "./range-plan.js";
 
 export { isRemoteUrl } from "./remote-url.js";
 
@@ -169,7 +177,11 @@ export async function openHttpSource(
           ? undefined
           : await ChunkCache.open(options.cache, ctx.name, version, pinned.size);
       // Pinned range requests over plain http go through the wire client (http-wire.ts).
-      if (target.protocol === "http:") ctx.wire = new WirePool(ctx.url, settings.maxConnections);
+      if (target.protocol === "http:") {
+        ctx.wire = new WirePool(ctx.url, settings.maxConnections);
+        // Ranges into library memory are received by the addon instead (native-wire.ts).
+        ctx.native = nativeHttpPool(ctx.url, ctx.wire.budget);
+      }
       return new RangeSource(ctx, pinned, prefix.subarray(0, got), settings, stats, cache);
     }
   } catch (error) {
@@ -281,6 +293,13 @@ class RangeSource implements HttpSource {
                 placed = into?.index ?? -1;
                 return into?.view;
               },
+              // The cache keeps a copy of the ciphertext as it arrives: not with the addon.
+              segments: (position, end) =>
+                captured === undefined ? segmentsOf(range, rest, position, end) : undefined,
+              landed: (position, length) => {
+                for (const index of countLanded(range, rest, left, position, length))
+                  options?.onPiece?.(owner[index] as number);
+              },
             },
             controller.signal,
           );
@@ -338,6 +357,7 @@ class RangeSource implements HttpSource {
   async close(): Promise<void> {
     this.ctx.agent.destroy();
     this.ctx.wire?.destroy();
+    this.ctx.native?.destroy();
   }
 }
 

@@ -7,6 +7,7 @@
 // response needs is understood: a status line, headers, and a Content-Length body; anything else
 // (chunked bodies, HTTP/1.0 keep-alive) is left to node:http by the caller (WireUnsupported).
 import * as net from "node:net";
+import { ConnectionBudget } from "./connection-budget.js";
 
 /** The parts of a response the checks of http-request.ts read (node's IncomingMessage fits). */
 export interface ResponseHead {
@@ -139,31 +140,17 @@ class WireConnection {
         throw new WireUnsupported("the response head is larger than 64 KiB");
       return;
     }
-    const lines = this.#buffer.toString("latin1", 0, end).split("\r\n");
-    const status = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? "");
-    if (!status) throw new WireUnsupported("not an HTTP/1.x status line");
-    const headers: Record<string, string> = {};
-    for (const line of lines.slice(1)) {
-      const colon = line.indexOf(":");
-      const name = line.slice(0, colon).toLowerCase();
-      if (colon <= 0 || !TOKEN.test(name)) throw new WireUnsupported("a malformed header line");
-      const value = line.slice(colon + 1).trim();
-      headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
-    }
-    const connection = (headers.connection ?? "").toLowerCase();
-    const keepAlive = status[1] === "1" && !connection.includes("close");
-    const head: ResponseHead = {
-      statusCode: Number(status[2]),
-      statusMessage: status[3] ?? "",
-      headers,
-    };
+    const { head, keepAlive } = parseResponseHead(this.#buffer.toString("latin1", 0, end));
     const wanted = exchange.onHead(head);
     if (wanted === null) {
       this.#end(null, "exchange");
       this.socket.destroy();
       return;
     }
-    if (headers["transfer-encoding"] !== undefined || headers["content-length"] !== String(wanted))
+    if (
+      head.headers["transfer-encoding"] !== undefined ||
+      head.headers["content-length"] !== String(wanted)
+    )
       throw new WireUnsupported("a body not framed by a matching Content-Length");
     this.#bodyLeft = wanted;
     this.reusable = keepAlive;
@@ -196,6 +183,34 @@ class WireConnection {
 }
 
 /**
+ * Parses a response head (status line and header lines, without the blank line): repeated headers
+ * are joined with ", " as node:http does; throws WireUnsupported for what is not HTTP/1.x.
+ *
+ * @example
+ * ```ts
+ * parseResponseHead("HTTP/1.1 206 Partial Content\r\ncontent-length: 10").head.statusCode; // 206
+ * ```
+ */
+export function parseResponseHead(text: string): { head: ResponseHead; keepAlive: boolean } {
+  const lines = text.split("\r\n");
+  const status = /^HTTP\/1\.([01]) (\d{3})(?: (.*))?$/.exec(lines[0] ?? "");
+  if (!status) throw new WireUnsupported("not an HTTP/1.x status line");
+  const headers: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    const name = line.slice(0, colon).toLowerCase();
+    if (colon <= 0 || !TOKEN.test(name)) throw new WireUnsupported("a malformed header line");
+    const value = line.slice(colon + 1).trim();
+    headers[name] = headers[name] === undefined ? value : `${headers[name]}, ${value}`;
+  }
+  const connection = (headers.connection ?? "").toLowerCase();
+  return {
+    head: { statusCode: Number(status[2]), statusMessage: status[3] ?? "", headers },
+    keepAlive: status[1] === "1" && !connection.includes("close"),
+  };
+}
+
+/**
  * At most `maxConnections` keep-alive connections to one origin, shared by every request of a
  * source (a caller past the bound waits for one to be free), for {@link attemptWire}.
  *
@@ -210,13 +225,22 @@ class WireConnection {
 export class WirePool {
   readonly #idle: WireConnection[] = [];
   readonly #all = new Set<WireConnection>();
-  readonly #waiting: (() => void)[] = [];
   #destroyed = false;
+  /** Shared with the source's other transport (native-wire.ts): one bound for both. */
+  readonly budget: ConnectionBudget;
 
   constructor(
     readonly url: URL,
-    private readonly maxConnections: number,
-  ) {}
+    maxConnections: number | ConnectionBudget,
+  ) {
+    this.budget =
+      typeof maxConnections === "number" ? new ConnectionBudget(maxConnections) : maxConnections;
+    this.budget.addEvictor(() => {
+      const idle = this.#idle.pop();
+      idle?.destroy(); // its close gives the slot back
+      return idle !== undefined;
+    });
+  }
 
   /** An idle connection (`reused`), else a new one within the bound, else the next one freed. */
   async acquire(): Promise<{ connection: WireConnection; reused: boolean }> {
@@ -227,38 +251,40 @@ export class WirePool {
         idle.socket.ref();
         return { connection: idle, reused: true };
       }
-      if (this.#all.size < this.maxConnections) {
+      if (this.budget.tryTake()) {
         const connection = new WireConnection(this.url, (closed) => {
-          this.#all.delete(closed);
           const at = this.#idle.indexOf(closed);
           if (at >= 0) this.#idle.splice(at, 1);
-          this.#waiting.shift()?.();
+          if (this.#all.delete(closed)) this.budget.give();
         });
         this.#all.add(connection);
         return { connection, reused: false };
       }
-      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await this.budget.changed();
     }
   }
 
   /** Returns a connection whose exchange ended; kept only if it can carry another request. */
   release(connection: WireConnection): void {
     if (this.#destroyed || !connection.reusable || connection.closed) {
-      connection.destroy(); // its close wakes a waiter
+      connection.destroy(); // its close gives the slot back
       return;
     }
     connection.socket.setTimeout(0);
     connection.socket.unref(); // an idle connection must not keep the process alive
     this.#idle.push(connection);
-    this.#waiting.shift()?.();
+    this.budget.notify();
   }
 
   destroy(): void {
     this.#destroyed = true;
-    for (const connection of this.#all) connection.destroy();
+    for (const connection of this.#all) {
+      connection.destroy();
+      this.budget.give();
+    }
     this.#all.clear();
     this.#idle.length = 0;
-    for (const wake of this.#waiting.splice(0)) wake();
+    this.budget.notify();
   }
 }
 

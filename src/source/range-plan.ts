@@ -120,3 +120,73 @@ export function placeIn(
   }
   return undefined;
 }
+
+/**
+ * Where the addon may receive the body of `range` from `position` to `end` directly (see
+ * native-wire.ts): the owned pieces' destinations in order, with null segments for the gaps
+ * between them. Undefined when a byte there belongs to a caller's piece (not owned) or to two
+ * pieces: those bytes need the copying transports.
+ *
+ * @example
+ * ```ts
+ * const segments = segmentsOf(range, pieces, range.start, range.end); // [{ dest, length }, …]
+ * ```
+ */
+export function segmentsOf(
+  range: FetchRange,
+  pieces: readonly SourcePiece[],
+  position: number,
+  end: number,
+): { dest: Uint8Array | null; length: number }[] | undefined {
+  const spans: { from: number; to: number; piece: SourcePiece }[] = [];
+  for (const index of range.pieces) {
+    const piece = pieces[index] as SourcePiece;
+    const from = Math.max(position, piece.offset);
+    const to = Math.min(end, piece.offset + piece.length);
+    if (to <= from) continue;
+    if (piece.owned !== true) return undefined;
+    spans.push({ from, to, piece });
+  }
+  spans.sort((a, b) => a.from - b.from);
+  const segments: { dest: Uint8Array | null; length: number }[] = [];
+  let at = position;
+  for (const { from, to, piece } of spans) {
+    if (from < at) return undefined; // two pieces want the same bytes
+    if (from > at) segments.push({ dest: null, length: from - at });
+    segments.push({
+      dest: piece.dest.subarray(from - piece.offset, to - piece.offset),
+      length: to - from,
+    });
+    at = to;
+  }
+  if (at < end) segments.push({ dest: null, length: end - at });
+  return segments;
+}
+
+/**
+ * Counts `length` bytes from `position`, received in place by the addon, against the pieces of
+ * `range` they cover; returns the pieces that became complete (as {@link scatter} does).
+ *
+ * @example
+ * ```ts
+ * for (const done of countLanded(range, pieces, remaining, range.start, 4096)) onPiece(done);
+ * ```
+ */
+export function countLanded(
+  range: FetchRange,
+  pieces: readonly SourcePiece[],
+  remaining: number[],
+  position: number,
+  length: number,
+): number[] {
+  const completed: number[] = [];
+  for (const index of range.pieces) {
+    const piece = pieces[index] as SourcePiece;
+    const from = Math.max(position, piece.offset, range.start);
+    const to = Math.min(position + length, piece.offset + piece.length, range.end);
+    if (to <= from) continue;
+    remaining[index] = (remaining[index] as number) - (to - from);
+    if (remaining[index] === 0) completed.push(index);
+  }
+  return completed;
+}

@@ -1,0 +1,274 @@
+// Range GETs of a pinned plain-http resource received by the addon (native/http-receive.h): each
+// request runs on a thread of its own over a keep-alive connection and its body is recv()'d
+// straight into the library's memory (the pieces a StagedSourceFile marks `owned`), where the
+// addon's plans then decrypt it. Over loopback the JS-thread clients (http-wire.ts) spent most of
+// a full load receiving and zeroing pages on the one JS thread (issue 16). JS keeps every decision:
+// it resolves the address, builds the request (wireRequest: path, Host, the caller's headers,
+// If-Match/If-Range), and maps each typed outcome to the errors and retry classes of the other
+// transports (range-response.ts); the native side checks the head strictly and hands back any head
+// it refuses, which JS checks again to raise the same error the JS client would.
+// `CRYPTOTENSORS_NATIVE_HTTP=0` (read when a source is opened) turns it off, to compare with the
+// JS client.
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import type { NativeHttpResult } from "../native/addon.js";
+import type { ConnectionBudget } from "./connection-budget.js";
+import { loadNativeBinding, type NativeBinding } from "../native/addon.js";
+import type { RequestContext } from "./http-request.js";
+import { parseResponseHead, WireClosed, WireUnsupported, wireRequest } from "./http-wire.js";
+import {
+  checkPartial,
+  network,
+  type PinnedIdentity,
+  type RangeResponse,
+  remoteError,
+  responseMeta,
+  shortBody,
+  statusError,
+  Transient,
+} from "./range-response.js";
+
+/** One stretch of a range's body: received into `dest` (library memory), or dropped (null). */
+export interface NativeSegment {
+  dest: Uint8Array | null;
+  length: number;
+}
+
+/**
+ * The native receiver for `url` within the connections of `budget`, or undefined when it
+ * is switched off (`CRYPTOTENSORS_NATIVE_HTTP=0`), the URL is not plain http, or the addon (or its
+ * receive path) is not available.
+ *
+ * @example
+ * ```ts
+ * ctx.native = nativeHttpPool(ctx.url, ctx.wire.budget);
+ * ```
+ */
+export function nativeHttpPool(url: URL, budget: ConnectionBudget): NativeHttpPool | undefined {
+  // Read once per opened source, so a benchmark can compare both receivers in one process.
+  if (process.env.CRYPTOTENSORS_NATIVE_HTTP === "0" || url.protocol !== "http:") return undefined;
+  let binding: NativeBinding;
+  try {
+    binding = loadNativeBinding();
+  } catch {
+    return undefined; // no addon: no owned pieces either, the JS client serves everything
+  }
+  if (typeof binding.httpReceive !== "function") return undefined;
+  return new NativeHttpPool(url, budget, binding);
+}
+
+/**
+ * Kept-alive native connections to one origin (file descriptors the addon owns), at most
+ * the budget allows at once (shared with the JS client); a caller past the bound waits.
+ *
+ * @example
+ * ```ts
+ * const pool = new NativeHttpPool(url, new ConnectionBudget(6), loadNativeBinding());
+ * pool.destroy();
+ * ```
+ */
+export class NativeHttpPool {
+  readonly #idle: number[] = [];
+  #destroyed = false;
+  #retired = false;
+  #address: Promise<{ address: string; port: number }> | undefined;
+
+  constructor(
+    readonly url: URL,
+    /** Shared with the source's JS wire client: one bound for both. */
+    private readonly budget: ConnectionBudget,
+    readonly binding: NativeBinding,
+  ) {
+    budget.addEvictor(() => {
+      const fd = this.#idle.pop();
+      if (fd === undefined) return false;
+      this.#close(fd);
+      return true;
+    });
+  }
+
+  /** The numeric address to connect to: the URL's literal, else one lookup (as node:net does). */
+  target(): Promise<{ address: string; port: number }> {
+    this.#address ??= (async () => {
+      const host = this.url.hostname.replace(/^\[|\]$/g, "");
+      const port = Number(this.url.port || 80);
+      if (isIP(host) !== 0) return { address: host, port };
+      return { address: (await lookup(host)).address, port };
+    })();
+    return this.#address;
+  }
+
+  /** An idle connection (its fd), else -1 (the job connects) within the bound, else waits. */
+  async acquire(): Promise<number> {
+    for (;;) {
+      if (this.#retired) throw new WireUnsupported("the native receiver was set aside");
+      if (this.#destroyed) throw new WireClosed("the source was closed");
+      const idle = this.#idle.pop();
+      if (idle !== undefined) return idle;
+      if (this.budget.tryTake()) return -1;
+      await this.budget.changed();
+    }
+  }
+
+  /** Takes back a job's connection: its kept-alive fd, or -1 when the job closed it. */
+  release(fd: number): void {
+    if (fd < 0) this.budget.give();
+    else if (this.#destroyed) this.#close(fd);
+    else {
+      this.#idle.push(fd);
+      this.budget.notify();
+    }
+  }
+
+  /**
+   * Closes the idle connections; `retired`: the source goes on with the other transports (the
+   * server sent what this receiver does not take), so waiting requests move there.
+   */
+  destroy(retired = false): void {
+    this.#destroyed = true;
+    this.#retired ||= retired;
+    for (const fd of this.#idle.splice(0)) this.#close(fd);
+    this.budget.notify();
+  }
+
+  #close(fd: number): void {
+    this.binding.httpClose?.(fd);
+    this.budget.give();
+  }
+}
+
+/**
+ * GETs `[start, end)` of a pinned resource once through the addon, the body received into
+ * `segments`; `landed(position, length)` hears of the body bytes in place (also of those before a
+ * failure, so that a retry resumes after them). Rejects like attemptWire: a {@link Transient} for
+ * what another attempt may cure, WireUnsupported for a response to retry with node:http.
+ *
+ * @example
+ * ```ts
+ * await attemptNative(ctx, pool, pinned, 0, 4096, headers, [{ dest, length: 4096 }], landed, signal);
+ * ```
+ */
+export async function attemptNative(
+  ctx: RequestContext,
+  pool: NativeHttpPool,
+  pinned: PinnedIdentity,
+  start: number,
+  end: number,
+  headers: Record<string, string>,
+  segments: readonly NativeSegment[],
+  landed: (position: number, length: number) => void,
+  signal: AbortSignal | undefined,
+): Promise<RangeResponse> {
+  const request = Buffer.from(wireRequest(pool.url, headers), "latin1");
+  const { address, port } = await pool.target();
+  const aborted = () =>
+    remoteError("ERR_ABORTED", `reading ${ctx.name} was aborted`, signal?.reason);
+  if (signal?.aborted) throw aborted();
+  let fd: number;
+  try {
+    fd = await pool.acquire();
+  } catch (error) {
+    if (error instanceof WireClosed)
+      throw remoteError(
+        "ERR_CLOSED",
+        `${ctx.name}: the file has been closed; open it again to read`,
+      );
+    throw error;
+  }
+  if (signal?.aborted) {
+    pool.release(fd);
+    throw aborted();
+  }
+  ctx.stats.requests++;
+  const receive = pool.binding.httpReceive as NonNullable<NativeBinding["httpReceive"]>;
+  // The job always reports back (cancelled jobs too), so its memory is never written after this
+  // settles.
+  const result = await new Promise<NativeHttpResult>((resolve, reject) => {
+    let id: number;
+    try {
+      id = receive(
+        {
+          fd,
+          address,
+          port,
+          request,
+          start,
+          end,
+          total: pinned.size,
+          etag: pinned.etag,
+          lastModified: pinned.etag === undefined ? pinned.lastModified : undefined,
+          timeoutMs: ctx.timeoutMs,
+          segments,
+        },
+        (outcome) => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve(outcome);
+        },
+      );
+    } catch (error) {
+      pool.release(fd < 0 ? -1 : fd);
+      reject(error);
+      return;
+    }
+    const onAbort = () => pool.binding.httpCancel?.(id);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  pool.release(result.fd);
+  request.fill(0); // the caller's credentials do not linger in a buffer
+  if (result.received > 0) {
+    ctx.stats.bytes += result.received;
+    landed(start, result.received);
+  }
+  return outcome(ctx, pinned, start, end, result, aborted);
+}
+
+function outcome(
+  ctx: RequestContext,
+  pinned: PinnedIdentity,
+  start: number,
+  end: number,
+  result: NativeHttpResult,
+  aborted: () => Error,
+): RangeResponse {
+  switch (result.outcome) {
+    case "ok":
+      return responseMeta(parseResponseHead(result.head.slice(0, -4)).head);
+    case "cancelled":
+      throw aborted();
+    case "head": {
+      // Refused natively: checked again here, for the same error as the JS client would raise.
+      const { head } = parseResponseHead(result.head.slice(0, -4));
+      const status = head.statusCode ?? 0;
+      if (status !== 206)
+        throw (
+          statusError(ctx, pinned, status, head) ??
+          remoteError("ERR_REMOTE_HTTP", `${ctx.name}: the server answered ${status}`)
+        );
+      checkPartial(ctx, pinned, responseMeta(head), head, start, end);
+      throw new WireUnsupported("a response head the native receiver does not accept");
+    }
+    case "head-too-large":
+      throw new WireUnsupported("the response head is larger than 64 KiB");
+    case "overrun":
+      throw remoteError(
+        "ERR_REMOTE_PROTOCOL",
+        `${ctx.name}: the server sent more bytes than the range asked for`,
+      );
+    case "timeout":
+      throw new Transient(
+        remoteError(
+          "ERR_REMOTE_TIMEOUT",
+          `${ctx.name}: the server sent nothing for ${ctx.timeoutMs} ms (raise remote.timeoutMs if it is just slow)`,
+        ),
+      );
+    default: {
+      const error = Object.assign(new Error(result.errorName || "connection failed"), {
+        code: result.errorName || undefined,
+      });
+      // Maybe a kept-alive connection the server closed meanwhile: retry at once (still counted).
+      if (!result.anything && result.reused) throw new Transient(network(ctx, error).error, 0);
+      if (result.anything) throw shortBody(ctx, result.received, end - start);
+      throw network(ctx, error);
+    }
+  }
+}
