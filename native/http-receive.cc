@@ -358,13 +358,6 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "httpReceive(job, callback)");
   Napi::Object spec = info[0].As<Napi::Object>();
   auto job = std::make_shared<Job>();
-  Napi::Value fd = spec.Get("fd");
-  job->fd = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -1;
-  if (job->fd >= 0) {
-    // Only a connection an earlier job kept alive and nobody holds now.
-    std::lock_guard<std::mutex> hold(registryLock);
-    if (idleFds.erase(job->fd) == 0) throw Napi::TypeError::New(env, "job.fd is not idle");
-  }
   std::string address = OptionalString(spec, "address");
   uint64_t port = NumberField(env, spec, "port");
   if (port == 0 || port > 65535) throw Napi::RangeError::New(env, "job.port out of range");
@@ -438,6 +431,7 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
   } catch (...) {
     std::lock_guard<std::mutex> hold(registryLock);
     running.erase(id);
+    if (job->fd >= 0) idleFds.insert(job->fd);  // still idle: JS may reuse or close it
     job->done.Release();
     throw Napi::Error::New(env, "could not start a receive thread");
   }
