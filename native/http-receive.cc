@@ -412,6 +412,14 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
   }
   if (total != job->expect.end - job->expect.start)
     throw Napi::RangeError::New(env, "job.segments must cover the range exactly");
+  Napi::Value fd = spec.Get("fd");
+  job->fd = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -1;
+  if (job->fd >= 0) {
+    // Only a connection an earlier job kept alive and nobody holds now (taken last, so that a
+    // job refused above leaves it idle).
+    std::lock_guard<std::mutex> hold(registryLock);
+    if (idleFds.erase(job->fd) == 0) throw Napi::TypeError::New(env, "job.fd is not idle");
+  }
   job->done =
       Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "cryptotensors:http", 0, 1);
   double id;
