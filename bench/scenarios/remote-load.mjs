@@ -3,7 +3,9 @@
 //   - a 1% row slice over HTTP: requests and bytes fetched (must be the header plus exactly the
 //     covering chunks) and time of open + slice, vs the same on the local file;
 //   - a full load, loadFile(url) vs loadFile(path), interleaved rounds (rotated order) reporting
-//     best / median / spread and page faults. Target: remote median <= 1.5 x local median;
+//     best / median / spread and page faults. Target: remote median <= 1.5 x local median. The
+//     remote load's range bodies are received by the addon's threads (native/http-receive.h); a
+//     third row runs the same load with that receiver off (the JS-thread client), to compare;
 //   - in the same rounds, floors of that full load (bench/lib/http-floors.mjs): curl of the whole
 //     file into /dev/null, and bare node:net range GETs over 2 connections whose bodies are read
 //     straight into memory (fresh arena memory, as a load's destination; and memory reused from
@@ -77,6 +79,8 @@ const nginxCpuMs = () => {
 };
 
 // 4: the fastest of 1, 2, 4 and 8 receiving threads on the 2-core benchmark machine.
+const JS_RECEIVE = "full load, remote, JS-thread receive (CRYPTOTENSORS_NATIVE_HTTP=0)";
+const nativeSwitch = process.env.CRYPTOTENSORS_NATIVE_HTTP;
 const RECV_THREADS = Number(process.env.CRYPTOTENSORS_BENCH_RECV_THREADS ?? 4);
 const shmFile = existsSync("/dev/shm") ? join("/dev/shm", `ct-bench-remote-${process.pid}`) : null;
 // The curl floor's output lives in memory (tmpfs): removed on any exit, not only the finally below.
@@ -165,6 +169,16 @@ try {
   const variants = {
     "full load, remote (nginx, loopback)": () => api.loadFile(url, opts),
     "full load, local": () => api.loadFile(local, opts),
+    // The same load with the addon's receiver off (read at open): the JS-thread wire client.
+    [JS_RECEIVE]: async () => {
+      process.env.CRYPTOTENSORS_NATIVE_HTTP = "0";
+      try {
+        return await api.loadFile(url, opts);
+      } finally {
+        if (nativeSwitch === undefined) delete process.env.CRYPTOTENSORS_NATIVE_HTTP;
+        else process.env.CRYPTOTENSORS_NATIVE_HTTP = nativeSwitch;
+      }
+    },
     ...floors,
     "open + 1% slice, remote": () => sliceOf(url),
     "open + 1% slice, local": () => sliceOf(local),
@@ -285,6 +299,16 @@ try {
       "full load, remote (nginx, loopback)",
       "full load, local",
       "best",
+    ),
+    "full load remote, JS-thread receive / local, median": ratio(
+      JS_RECEIVE,
+      "full load, local",
+      "median",
+    ),
+    "full load remote, native / JS-thread receive, median": ratio(
+      "full load, remote (nginx, loopback)",
+      JS_RECEIVE,
+      "median",
     ),
     "open + slice remote / local, median": ratio(
       "open + 1% slice, remote",
