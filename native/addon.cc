@@ -234,6 +234,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("arenaBytes", static_cast<double>(Arena::LiveBytes()));
   result.Set("arenaIdleBytes", static_cast<double>(Arena::IdleBytes()));
   result.Set("arenaReuses", static_cast<double>(Arena::ReuseCount()));
+  result.Set("scratchlessTailUnits", static_cast<double>(ScratchlessTailUnits()));
   return result;
 }
 

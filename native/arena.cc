@@ -74,13 +74,15 @@ void TrimIdle(Registry& registry, uint64_t limit) {
 int64_t Arena::Create(uint64_t length, std::shared_ptr<Arena>* out, bool* recycled) {
   *recycled = false;
   if (length == 0 || length > (uint64_t{1} << 47)) return kInternal;
-  // Whole huge pages, at a huge-page boundary (over-map by one huge page and trim both ends), when
-  // the rounding wastes at most a quarter: a huge page costs one fault where 4 KiB pages cost
-  // 512, but a small tensor should not pin 2 MiB. Smaller arenas are plain 4 KiB pages.
-  const uint64_t hugeRounded = RoundUp(length, kHugePage);
-  const bool huge = length >= kHugePage && hugeRounded - length <= length / 4;
+  // From 2 MiB on, at a huge-page boundary (over-map by one huge page and trim both ends): a huge
+  // page costs one fault where 4 KiB pages cost 512. The mapping ends at the 4 KiB page that holds
+  // the last byte, not at the next huge-page boundary: a partial last 2 MiB is then not wholly
+  // inside the mapping, so the kernel backs it with 4 KiB pages and only those the arena uses
+  // become resident (a huge page there pinned up to 2 MiB more than the arena's bytes: issue 13,
+  // peak RSS, 1.1 MiB for the Qwen3 model).
+  const bool huge = length >= kHugePage;
   const uint64_t align = huge ? kHugePage : 4096;
-  const uint64_t rounded = huge ? hugeRounded : RoundUp(length, 4096);
+  const uint64_t rounded = RoundUp(length, 4096);
   Registry& registry = Arenas();
   uint8_t* data = nullptr;
   uint64_t mappingLength = rounded;

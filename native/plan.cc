@@ -1,6 +1,7 @@
 #include "plan.h"
 
 #include <openssl/crypto.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <atomic>
@@ -68,9 +69,12 @@ class Scratch {
     if (data_ == nullptr) Borrow();
     if (length > capacity_) {
       Free();
+      // Its own mapping, not malloc's: munmap gives the pages back at once (freed malloc memory
+      // may stay resident in a thread's heap), which Release relies on.
       size_t capacity = (length + kReadPiece - 1) / kReadPiece * kReadPiece;
-      void* memory = std::aligned_alloc(64, capacity);
-      if (memory == nullptr) return nullptr;
+      void* memory =
+          mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (memory == MAP_FAILED) return nullptr;
       data_ = static_cast<uint8_t*>(memory);
       capacity_ = capacity;
     }
@@ -97,6 +101,11 @@ class Scratch {
     }
     Free();
   }
+
+  // Wipes the bytes used and unmaps the buffer: for the last units of a load into fresh memory
+  // (see TailOfFreshLoad), so that the scratch pages are gone before the destination's last pages
+  // become resident.
+  void Release() { Free(); }
 
   ~Scratch() { Wipe(); }
 
@@ -131,7 +140,7 @@ class Scratch {
   void Free() {
     if (used_ > 0) OPENSSL_cleanse(data_, used_);
     used_ = 0;
-    std::free(data_);
+    if (data_ != nullptr) munmap(data_, capacity_);
     data_ = nullptr;
     capacity_ = 0;
   }
@@ -304,7 +313,83 @@ int64_t VerifyInDestinationThenDecrypt(const MappedFile& file, ThreadCipher& cip
   return status;
 }
 
-int64_t RunUnit(const MappedFile& file, const Unit& unit) {
+// A unit that would go through the scratch buffer, among the last ones of a load into fresh
+// memory (TailOfFreshLoad): the thread's scratch buffer is unmapped first, and the ciphertext
+// lands in the destination, its tag is verified over the landed bytes (hash alone, piece by piece
+// while in the cache), and only then is it decrypted in place by the fused AEAD (its own tag
+// computed again and ignored: a GCM context gives the keystream without an ipsec-mb job manager,
+// which would cost a few hundred KiB per thread). The destination never holds unverified
+// plaintext, as in VerifyInDestinationThenDecrypt; it costs about one hash pass more than the
+// scratch path, on a few MiB per load.
+std::atomic<uint64_t> scratchlessTailUnits{0};
+
+int64_t VerifyInDestinationThenDecryptFused(const MappedFile& file, ThreadCipher& cipher,
+                                            uint64_t fileStart, const Unit& unit, uint8_t* dest) {
+  Scratch::Current().Release();
+  scratchlessTailUnits.fetch_add(1, std::memory_order_relaxed);
+  int64_t status = cipher.AuthBegin(unit.iv);
+  Feed feed{&cipher, dest};
+  if (status == kOk) status = Land(file, fileStart, unit.length, dest, AuthPiece, &feed);
+  if (status == kOk) status = cipher.AuthFinish(unit.tag);
+  if (status == kOk) status = cipher.DecryptBegin(unit.iv);
+  if (status == kOk) status = cipher.DecryptUpdate(dest, dest, static_cast<size_t>(unit.length));
+  return status;
+}
+
+// The first unit index of a plan's tail in which scratch-path units release the scratch buffer
+// (VerifyInDestinationThenDecryptFused), or `units` for none. Only a plan that writes the end of
+// its arena (the last batch of a load) while the arena's last page is not resident yet (fresh
+// memory, not a warm arena being reloaded) has such a tail: the scratch buffers (2 MiB per
+// thread) are then gone before the last MiBs of the destination become resident, so that a load
+// into fresh memory never holds both (issue 13, peak RSS = model + what the load adds). The tail
+// covers, from the end, the scratch of every thread and a huge page more; the rest of the plan,
+// and every reload of a warm arena, keeps the scratch path (one fused AEAD pass).
+uint64_t TailOfFreshLoad(const PlanEntry* entries, size_t count, uint64_t units) {
+  if (count == 0 || units == 0) return units;
+  const PlanEntry& last = entries[count - 1];
+  if (last.length == 0 || last.dest == nullptr) return units;
+  std::shared_ptr<Arena> arena = Arena::Find(last.dest, last.length);
+  if (!arena) return units;
+  const uint8_t* end = last.dest + last.length;
+  if (arena->data() + arena->length() - end >= static_cast<std::ptrdiff_t>(kHugePage)) {
+    return units;
+  }
+  const uintptr_t page = (reinterpret_cast<uintptr_t>(end) - 1) & ~uintptr_t{4095};
+  unsigned char resident = 0;
+  if (mincore(reinterpret_cast<void*>(page), 4096, &resident) != 0 || (resident & 1) != 0) {
+    return units;
+  }
+  // The largest scratch buffer a unit of this plan takes (0: no unit goes through scratch).
+  uint64_t scratch = 0;
+  for (size_t i = 0; i < count; i++) {
+    const PlanEntry& entry = entries[i];
+    if (!entry.decrypt || entry.destPrivate) continue;
+    const uint64_t message =
+        entry.chunkSize == 0 ? entry.length : std::min(entry.chunkSize, entry.length);
+    if (message <= kScratchMax) {
+      scratch = std::max(scratch, (message + kReadPiece - 1) / kReadPiece * kReadPiece);
+    }
+  }
+  if (scratch == 0) return units;
+  uint64_t need = PoolWidth() * scratch + kHugePage;
+  uint64_t tail = 0;
+  for (size_t i = count; i-- > 0 && need > 0;) {
+    const PlanEntry& entry = entries[i];
+    const uint64_t entryUnits = UnitsOf(entry);
+    if (entry.length <= need) {
+      tail += entryUnits;
+      need -= entry.length;
+      continue;
+    }
+    const uint64_t unitBytes =
+        entry.decrypt ? (entry.chunkSize == 0 ? entry.length : entry.chunkSize) : kReadPiece;
+    tail += std::min(entryUnits, (need + unitBytes - 1) / unitBytes);
+    need = 0;
+  }
+  return tail >= units ? 0 : units - tail;
+}
+
+int64_t RunUnit(const MappedFile& file, const Unit& unit, bool tail) {
   const PlanEntry& entry = *unit.entry;
   const uint64_t fileStart = entry.fileOffset + unit.start;
   uint8_t* dest = entry.dest + unit.start;
@@ -316,6 +401,8 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit) {
   int64_t status;
   if (entry.destPrivate) {
     status = DecryptInPrivateDestination(file, cipher, fileStart, unit, dest);
+  } else if (unit.length <= kScratchMax && tail) {
+    status = VerifyInDestinationThenDecryptFused(file, cipher, fileStart, unit, dest);
   } else if (unit.length <= kScratchMax) {
     status = DecryptInScratchThenCopy(file, cipher, fileStart, unit, dest);
   } else {
@@ -329,6 +416,8 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit) {
 }  // namespace
 
 unsigned PlanThreadCount() { return PoolWidth(); }
+
+uint64_t ScratchlessTailUnits() { return scratchlessTailUnits.load(std::memory_order_relaxed); }
 
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count) {
   // unitEnd[i]: units of entries [0, i]; a unit index finds its entry by binary search.
@@ -363,6 +452,8 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
     return PlanResult{kInternal, -1};
   }
 
+  const uint64_t tailFrom = TailOfFreshLoad(entries, count, units);
+
   std::atomic<bool> abort{false};
   std::atomic<int64_t> failedEntry{-1};
   std::atomic<int64_t> failedStatus{kOk};
@@ -389,7 +480,7 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
     }
     int64_t status = kInternal;
     try {
-      status = RunUnit(file, unit);
+      status = RunUnit(file, unit, index >= tailFrom);
     } catch (...) {
     }
     if (status != kOk) {

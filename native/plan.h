@@ -50,12 +50,21 @@ struct PlanResult {
 //    (non-temporal stores where the CPU has them); a larger one (a v1 tensor) lands in its
 //    destination as ciphertext, its tag is verified (hash alone) and the keystream is then
 //    applied in place (ThreadCipher's split primitives).
-// A caller-visible destination therefore never holds plaintext whose tag has not verified. On a
-// failure every decrypt destination is wiped.
+// A caller-visible destination therefore never holds plaintext whose tag has not verified. In a
+// plan that writes the end of its arena while that memory is still fresh (the last batch of a
+// load into new memory), the units of the last few MiB that would use scratch run without it
+// instead: the thread unmaps its scratch buffer, the ciphertext lands in the destination, its tag
+// is verified there and it is then decrypted in place, so that the scratch buffers and the
+// destination's last pages are never resident at once (peak RSS). On a failure every decrypt
+// destination is wiped.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
 
 // Threads a plan may use (the pool's width).
 unsigned PlanThreadCount();
+
+// Units that ran without a scratch buffer at the end of a load into fresh memory, so far (the
+// tail of such a plan: see RunPlan above; stats()).
+uint64_t ScratchlessTailUnits();
 
 }  // namespace ct
 

@@ -80,12 +80,17 @@ export interface NativeStats {
   truncationFaults: number;
   /** Arenas alive now (memory the addon owns: held by a JS buffer or by a plan in flight). */
   arenas: number;
-  /** Bytes mapped by those arenas (whole 2 MiB pages for the large ones). */
+  /** Bytes mapped by those arenas (to the 4 KiB page; 2 MiB aligned from 2 MiB on). */
   arenaBytes: number;
   /** Bytes of freed arenas kept for reuse now (setArenaReuse). */
   arenaIdleBytes: number;
   /** Arenas handed out again from kept memory so far. */
   arenaReuses: number;
+  /**
+   * Decryption units run without the thread's scratch buffer at the end of a load into fresh
+   * memory (verified in the destination, then decrypted there; native/plan.cc) so far.
+   */
+  scratchlessTailUnits: number;
 }
 
 /** What a native range GET reported (native/http-receive.h, src/source/native-wire.ts). */
