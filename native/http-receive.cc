@@ -257,6 +257,16 @@ void Run(Job& job) {
       job.received += static_cast<uint64_t>(n);
     }
     base += segment.length;
+    // A piece (a chunk) is in: JS may have it decrypted now, while the rest arrives.
+    if (segment.dest.data != nullptr && base < job.expect.end - job.expect.start) {
+      uint64_t received = job.received;
+      job.done.NonBlockingCall([received](Napi::Env env, Napi::Function callback) {
+        Napi::Object progress = Napi::Object::New(env);
+        progress.Set("outcome", "progress");
+        progress.Set("received", static_cast<double>(received));
+        callback.Call({progress});
+      });
+    }
   }
   // Bytes past the Content-Length in the socket now: a server that sends more than it framed.
   char probe;

@@ -7,7 +7,9 @@
 // Transfer-Encoding, the pinned ETag/Last-Modified, a bounded head) and reports a typed outcome;
 // JS maps outcomes to its errors and retries. The request bytes are never logged nor returned.
 //
-// httpReceive(job, callback) -> job id; callback(result) on the JS thread once the thread is done.
+// httpReceive(job, callback) -> job id; callback(result) on the JS thread once the thread is done,
+// and before that callback({ outcome: "progress", received }) each time a segment with a
+// destination is complete (body bytes in place so far), so that its chunk can be decrypted early.
 // httpCancel(id): the job stops soon (its socket is shut down), reporting "cancelled".
 // httpClose(fd): closes an idle kept-alive connection a job returned.
 #ifndef CRYPTOTENSORS_HTTP_RECEIVE_H_

@@ -95,7 +95,10 @@ export interface NativeStats {
 
 /** What a native range GET reported (native/http-receive.h, src/source/native-wire.ts). */
 export interface NativeHttpResult {
-  /** ok, cancelled, head (refused: see `head`), head-too-large, overrun, timeout, network, short. */
+  /**
+   * ok, cancelled, head (refused: see `head`), head-too-large, overrun, timeout, network, short;
+   * or "progress" (only `received` set) while the job runs, each time a piece is in.
+   */
   outcome: string;
   /** The kept-alive connection for the next request, or -1 (closed). */
   fd: number;
@@ -135,7 +138,8 @@ export interface NativeHttpJob {
 export interface NativeBinding {
   /**
    * Runs one range GET on a thread of its own (native/http-receive.h); `done` is called on the JS
-   * thread once the thread is done with the job's memory. Returns the job's id (for httpCancel).
+   * thread once the thread is done with the job's memory (and before, with "progress" results,
+   * as each segment with a destination completes). Returns the job's id (for httpCancel).
    * Absent from addons built before it.
    */
   httpReceive?(job: NativeHttpJob, done: (result: NativeHttpResult) => void): number;

@@ -181,6 +181,13 @@ export async function attemptNative(
   }
   ctx.stats.requests++;
   const receive = pool.binding.httpReceive as NonNullable<NativeBinding["httpReceive"]>;
+  let reported = 0;
+  const report = (received: number) => {
+    if (received <= reported) return;
+    ctx.stats.bytes += received - reported;
+    landed(start + reported, received - reported);
+    reported = received;
+  };
   // The job always reports back (cancelled jobs too), so its memory is never written after this
   // settles.
   const result = await new Promise<NativeHttpResult>((resolve, reject) => {
@@ -201,6 +208,12 @@ export async function attemptNative(
           segments,
         },
         (outcome) => {
+          if (outcome.outcome === "progress") {
+            // A piece is complete: counted now, so that its chunk is decrypted while the rest
+            // of the range still arrives.
+            report(outcome.received);
+            return;
+          }
           signal?.removeEventListener("abort", onAbort);
           resolve(outcome);
         },
@@ -215,10 +228,7 @@ export async function attemptNative(
   });
   pool.release(result.fd);
   request.fill(0); // the caller's credentials do not linger in a buffer
-  if (result.received > 0) {
-    ctx.stats.bytes += result.received;
-    landed(start, result.received);
-  }
+  report(result.received);
   return outcome(ctx, pinned, start, end, result, aborted);
 }
 

@@ -88,11 +88,12 @@ function receive(
   port: number,
   overrides: Partial<NativeHttpJob> & { dest?: Uint8Array },
   host = "127.0.0.1",
-): { id: number; done: Promise<NativeHttpResult>; dest: Uint8Array } {
+): { id: number; done: Promise<NativeHttpResult>; dest: Uint8Array; progress: number[] } {
   const start = overrides.start ?? 100;
   const end = overrides.end ?? 400;
   const dest = overrides.dest ?? new Uint8Array(binding.allocateArena(end - start));
   let resolve: (result: NativeHttpResult) => void = () => {};
+  const progress: number[] = [];
   const done = new Promise<NativeHttpResult>((settle) => {
     resolve = settle;
   });
@@ -112,9 +113,12 @@ function receive(
       segments: [{ dest, length: end - start }],
       ...overrides,
     },
-    resolve,
+    (result) => {
+      if (result.outcome === "progress") progress.push(result.received);
+      else resolve(result);
+    },
   );
-  return { id, done, dest };
+  return { id, done, dest, progress };
 }
 
 describe("the native range job", () => {
@@ -152,7 +156,7 @@ describe("the native range job", () => {
     server.script = () => ({ send: [partial(0, 30), body(0, 10), body(10, 30)] });
     const a = new Uint8Array(binding.allocateArena(10));
     const b = new Uint8Array(binding.allocateArena(10));
-    const { done } = receive(server.port, {
+    const { done, progress } = receive(server.port, {
       start: 0,
       end: 30,
       segments: [
@@ -162,6 +166,9 @@ describe("the native range job", () => {
       ],
     });
     expect((await done).outcome).toBe("ok");
+    // The first piece was reported complete before the job ended (its chunk can be decrypted).
+    expect(progress.length).toBe(1);
+    expect(progress[0]).toBeGreaterThanOrEqual(10);
     expect(Buffer.from(a).equals(body(0, 10))).toBe(true);
     expect(Buffer.from(b).equals(body(20, 30))).toBe(true);
   });
