@@ -66,6 +66,14 @@ export interface BackendFile {
    * recycled by arena reuse (`setArenaReuse`) may come back with its old bytes, unzeroed.
    */
   allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array;
+  /**
+   * True when one runPlan over a whole load costs no more memory than batches of it (the
+   * native local file: its plans write straight into the destinations): a load that nobody
+   * watches (no progress callback, no abort signal) then makes one call, and the addon's threads
+   * never wait for the JS thread between batches (a garbage collection there, the next batch's
+   * packing). Absent or false: batches of BATCH_BYTES.
+   */
+  readonly wholeLoadPlan?: boolean;
   /** Copies `[offset, offset + length)` of the file into `dest[0 .. length)`. */
   readInto(
     offset: number,

@@ -31,6 +31,7 @@ import {
 
 class NativeBackendFile implements BackendFile {
   readonly size: number;
+  readonly wholeLoadPlan = true;
   // ES-private: the raw handle is never reachable from user code through this object.
   readonly #path: string;
   readonly #handle: NativeFileHandle;

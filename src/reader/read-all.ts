@@ -26,6 +26,8 @@ export interface RunStepsOptions {
   onProgress?: ((progress: ReadAllProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
   path: string;
+  /** Bytes per `run` call (default {@link BATCH_BYTES}); `Infinity`: every item in one call. */
+  batchBytes?: number;
 }
 
 /**
@@ -49,9 +51,10 @@ export function arenaLayout(lengths: readonly number[]): { offsets: number[]; by
 }
 
 /**
- * Runs the steps' items in order through `run`, in batches of about {@link BATCH_BYTES}; reports
- * each tensor once all its items are done and honours `signal` between tensors (as one tensor at
- * a time would), so a load aborted from a progress callback stops before the next tensor.
+ * Runs the steps' items in order through `run`, in batches of about {@link BATCH_BYTES} (or
+ * `batchBytes`); reports each tensor once all its items are done and honours `signal` between
+ * tensors (as one tensor at a time would), so a load aborted from a progress callback stops
+ * before the next tensor.
  *
  * @example
  * ```ts
@@ -64,9 +67,10 @@ export async function runSteps(
   options: RunStepsOptions,
 ): Promise<void> {
   const bytesTotal = steps.reduce((sum, step) => sum + step.byteLength, 0);
+  const batchBytes = options.batchBytes ?? BATCH_BYTES;
   let bytesDone = 0;
   let batch: PlanItem[] = [];
-  let batchBytes = 0;
+  let filled = 0;
   let pending: LoadStep[] = []; // tensors whose last item is in `batch`
   const checkAbort = () => {
     if (options.signal?.aborted) {
@@ -78,7 +82,7 @@ export async function runSteps(
   const flush = async (isLast: boolean) => {
     if (batch.length > 0) await run(batch);
     batch = [];
-    batchBytes = 0;
+    filled = 0;
     const done = pending;
     pending = [];
     for (const [index, step] of done.entries()) {
@@ -91,12 +95,11 @@ export async function runSteps(
   for (const [index, step] of steps.entries()) {
     for (const item of step.items) {
       batch.push(item);
-      batchBytes += item.kind === "read" ? item.length : item.request.length;
-      if (batchBytes >= BATCH_BYTES && item !== step.items[step.items.length - 1])
-        await flush(false);
+      filled += item.kind === "read" ? item.length : item.request.length;
+      if (filled >= batchBytes && item !== step.items[step.items.length - 1]) await flush(false);
     }
     pending.push(step);
-    if (batchBytes >= BATCH_BYTES) await flush(index === steps.length - 1);
+    if (filled >= batchBytes) await flush(index === steps.length - 1);
   }
   await flush(true);
 }

@@ -218,6 +218,12 @@ export class TensorFile {
           {
             ...options,
             path: this.path,
+            // Nobody watching the load: one call, no JS turn between batches.
+            ...(this.#file.wholeLoadPlan === true &&
+            options.onProgress === undefined &&
+            options.signal === undefined
+              ? { batchBytes: Number.POSITIVE_INFINITY }
+              : {}),
           },
         ),
       );

@@ -12,7 +12,13 @@ import {
   type TensorInput,
 } from "../../src/index.js";
 import { nativeInfo, setAesEngine } from "../../src/native/index.js";
-import { ARENA_ALIGNMENT, BATCH_BYTES } from "../../src/reader/read-all.js";
+import type { PlanItem } from "../../src/native/backend.js";
+import {
+  ARENA_ALIGNMENT,
+  BATCH_BYTES,
+  type LoadStep,
+  runSteps,
+} from "../../src/reader/read-all.js";
 import { randomTensor, tempDir } from "../integration/helpers.js";
 import { join } from "node:path";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -164,6 +170,36 @@ describe("v2 tensors larger than one backend call", () => {
       const loaded = await loadFile(path, { keys, onProgress: (p) => progress.push(p.bytesDone) });
       expect(Buffer.from(loaded["big"]!.data).equals(Buffer.from(big.data))).toBe(true);
       expect(progress).toEqual([big.data.length, big.data.length + 5]);
+      // Nobody watching: the native file runs the whole load as one plan.
+      const whole = await loadFile(path, { keys });
+      expect(Buffer.from(whole["big"]!.data).equals(Buffer.from(big.data))).toBe(true);
+      expect(Buffer.from(whole["small"]!.data).equals(Buffer.from(loaded["small"]!.data))).toBe(
+        true,
+      );
     }
+  });
+
+  it("runSteps makes one call per batch, or a single call with batchBytes Infinity", async () => {
+    const dest = new Uint8Array(0);
+    const steps: LoadStep[] = Array.from({ length: 5 }, (_, i) => ({
+      name: `t${i}`,
+      byteLength: 40 << 20,
+      items: [{ kind: "read", offset: 0, length: 40 << 20, dest }],
+    }));
+    const calls: number[] = [];
+    const run = async (items: PlanItem[]) => {
+      calls.push(items.length);
+    };
+    await runSteps(steps, run, { path: "p" });
+    expect(calls).toEqual([2, 2, 1]);
+    calls.length = 0;
+    const progress: number[] = [];
+    await runSteps(steps, run, {
+      path: "p",
+      batchBytes: Number.POSITIVE_INFINITY,
+      onProgress: (p) => progress.push(p.bytesDone),
+    });
+    expect(calls).toEqual([5]);
+    expect(progress).toEqual([1, 2, 3, 4, 5].map((k) => k * (40 << 20)));
   });
 });
