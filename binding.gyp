@@ -26,6 +26,7 @@
         "native/bench-copy.cc",
         "native/cipher.cc",
         "native/cipher-split.cc",
+        "native/code-pages.cc",
         "native/file-handle.cc",
         "native/http-head.cc",
         "native/http-receive.cc",

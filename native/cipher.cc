@@ -10,6 +10,7 @@
 #include <new>
 
 #include "cipher-owners.h"
+#include "code-pages.h"
 #include "status.h"
 
 namespace ct {
@@ -36,6 +37,10 @@ IMB_MGR* SharedIpsecManager(IMB_ARCH* arch) {
       return result;
     }
     result.mgr = mgr;
+    // init_mb_mgr_auto ran ipsec-mb 1.3's known-answer self-tests of every algorithm the library
+    // has (DES, ZUC, SNOW3G, SHA, CBC, CTR, CCM, GCM on several architectures): ~2 MiB of its
+    // code, run once and never again, that would otherwise stay resident (issue 13, peak RSS).
+    ReleaseStartupCodePages();
     return result;
   }();
   if (arch != nullptr) *arch = shared.arch;
