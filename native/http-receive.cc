@@ -1,6 +1,7 @@
 #include "http-receive.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -39,10 +40,10 @@ struct Segment {
 };
 
 struct Job {
+  ~Job() { OPENSSL_cleanse(request.data(), request.size()); }
   // inputs (read by the thread; the references are released on the JS thread)
   int fd = -1;
-  bool ipv6 = false;
-  sockaddr_storage address{};
+  std::vector<sockaddr_storage> addresses;  // tried in order until one connects
   std::string request;
   HeadExpectation expect;
   int timeoutMs = 30000;
@@ -79,17 +80,18 @@ void CloseSocket(Job& job) {
   job.liveFd = -1;
 }
 
-// A fresh connection to the address JS resolved; a non-blocking connect waited for in short
-// slices, so that a cancel or the timeout ends it.
-bool Connect(Job& job) {
-  int fd = socket(job.ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+// A fresh connection to `address`; a non-blocking connect waited for in short slices, so that a
+// cancel or the timeout ends it.
+bool ConnectTo(Job& job, const sockaddr_storage& address) {
+  bool ipv6 = address.ss_family == AF_INET6;
+  int fd = socket(ipv6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) {
     job.error = errno;
     return false;
   }
   SetSocket(job, fd);
-  socklen_t length = job.ipv6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&job.address), length) != 0) {
+  socklen_t length = ipv6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&address), length) != 0) {
     if (errno != EINPROGRESS) {
       job.error = errno;
       return false;
@@ -120,6 +122,17 @@ bool Connect(Job& job) {
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return true;
+}
+
+// The addresses JS resolved for the host, in its order (e.g. ::1 then 127.0.0.1 for localhost),
+// until one accepts; a timeout or a cancel ends the attempt.
+bool Connect(Job& job) {
+  for (const sockaddr_storage& address : job.addresses) {
+    if (ConnectTo(job, address)) return true;
+    CloseSocket(job);
+    if (job.cancelled.load() || job.error == ETIMEDOUT) return false;
+  }
+  return false;
 }
 
 // A kept-alive connection is usable only if the server has sent nothing since (no close, no
@@ -193,6 +206,8 @@ void Run(Job& job) {
     }
     sent += static_cast<size_t>(n);
   }
+  // The request may carry the caller's credentials: not kept past sending.
+  OPENSSL_cleanse(job.request.data(), job.request.size());
 
   std::vector<uint8_t> head(kHeadLimit);
   size_t have = 0, headEnd = 0;
@@ -368,22 +383,28 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "httpReceive(job, callback)");
   Napi::Object spec = info[0].As<Napi::Object>();
   auto job = std::make_shared<Job>();
-  std::string address = OptionalString(spec, "address");
   uint64_t port = NumberField(env, spec, "port");
   if (port == 0 || port > 65535) throw Napi::RangeError::New(env, "job.port out of range");
-  if (inet_pton(AF_INET, address.c_str(),
-                &reinterpret_cast<sockaddr_in*>(&job->address)->sin_addr) == 1) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&job->address);
-    in->sin_family = AF_INET;
-    in->sin_port = htons(static_cast<uint16_t>(port));
-  } else if (inet_pton(AF_INET6, address.c_str(),
-                       &reinterpret_cast<sockaddr_in6*>(&job->address)->sin6_addr) == 1) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&job->address);
-    in6->sin6_family = AF_INET6;
-    in6->sin6_port = htons(static_cast<uint16_t>(port));
-    job->ipv6 = true;
-  } else {
-    throw Napi::TypeError::New(env, "job.address must be a numeric IPv4 or IPv6 address");
+  Napi::Value addresses = spec.Get("addresses");
+  if (!addresses.IsArray() || addresses.As<Napi::Array>().Length() == 0 ||
+      addresses.As<Napi::Array>().Length() > 64)
+    throw Napi::TypeError::New(env, "job.addresses must be 1 to 64 numeric addresses");
+  for (uint32_t i = 0; i < addresses.As<Napi::Array>().Length(); i++) {
+    Napi::Value entry = addresses.As<Napi::Array>().Get(i);
+    std::string text = entry.IsString() ? entry.As<Napi::String>().Utf8Value() : std::string();
+    sockaddr_storage address{};
+    auto* in = reinterpret_cast<sockaddr_in*>(&address);
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+    if (inet_pton(AF_INET, text.c_str(), &in->sin_addr) == 1) {
+      in->sin_family = AF_INET;
+      in->sin_port = htons(static_cast<uint16_t>(port));
+    } else if (inet_pton(AF_INET6, text.c_str(), &in6->sin6_addr) == 1) {
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(static_cast<uint16_t>(port));
+    } else {
+      throw Napi::TypeError::New(env, "job.addresses must be numeric IPv4 or IPv6 addresses");
+    }
+    job->addresses.push_back(address);
   }
   Napi::Value requestValue = spec.Get("request");
   uint8_t* requestData = nullptr;

@@ -119,8 +119,8 @@ export interface NativeHttpResult {
 export interface NativeHttpJob {
   /** A kept-alive connection a job returned, or -1 to connect. */
   fd: number;
-  /** Numeric IPv4 or IPv6 address (JS resolved it). */
-  address: string;
+  /** Numeric IPv4 or IPv6 addresses (JS resolved them), tried in order until one connects. */
+  addresses: readonly string[];
   port: number;
   /** The whole request head, sent as is (never logged nor returned). */
   request: Uint8Array;

@@ -71,7 +71,7 @@ export class NativeHttpPool {
   readonly #idle: number[] = [];
   #destroyed = false;
   #retired = false;
-  #address: Promise<{ address: string; port: number }> | undefined;
+  #address: Promise<{ addresses: string[]; port: number }> | undefined;
 
   constructor(
     readonly url: URL,
@@ -87,15 +87,23 @@ export class NativeHttpPool {
     });
   }
 
-  /** The numeric address to connect to: the URL's literal, else one lookup (as node:net does). */
-  target(): Promise<{ address: string; port: number }> {
+  /**
+   * The numeric addresses to connect to, tried in order: the URL's literal, else those one lookup
+   * gives (all of them, as node:net tries each: "localhost" may be ::1 then 127.0.0.1).
+   */
+  target(): Promise<{ addresses: string[]; port: number }> {
     this.#address ??= (async () => {
       const host = this.url.hostname.replace(/^\[|\]$/g, "");
       const port = Number(this.url.port || 80);
-      if (isIP(host) !== 0) return { address: host, port };
-      return { address: (await lookup(host)).address, port };
+      if (isIP(host) !== 0) return { addresses: [host], port };
+      const found = await lookup(host, { all: true });
+      return { addresses: found.slice(0, 64).map((entry) => entry.address), port };
     })();
-    return this.#address;
+    const address = this.#address;
+    address.catch(() => {
+      if (this.#address === address) this.#address = undefined; // looked up again next time
+    });
+    return address;
   }
 
   /** An idle connection (its fd), else -1 (the job connects) within the bound, else waits. */
@@ -160,7 +168,13 @@ export async function attemptNative(
   signal: AbortSignal | undefined,
 ): Promise<RangeResponse> {
   const request = Buffer.from(wireRequest(pool.url, headers), "latin1");
-  const { address, port } = await pool.target();
+  let addresses: string[];
+  let port: number;
+  try {
+    ({ addresses, port } = await pool.target());
+  } catch (error) {
+    throw network(ctx, error as Error); // a name that does not resolve (now): retried, then ERR_IO
+  }
   const aborted = () =>
     remoteError("ERR_ABORTED", `reading ${ctx.name} was aborted`, signal?.reason);
   if (signal?.aborted) throw aborted();
@@ -196,7 +210,7 @@ export async function attemptNative(
       id = receive(
         {
           fd,
-          address,
+          addresses,
           port,
           request,
           start,

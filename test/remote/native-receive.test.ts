@@ -100,7 +100,7 @@ function receive(
   const id = binding.httpReceive!(
     {
       fd: -1,
-      address: host,
+      addresses: [host],
       port,
       request: Buffer.from(
         `GET /m HTTP/1.1\r\nhost: x\r\nrange: bytes=${start}-${end - 1}\r\n\r\n`,
@@ -243,7 +243,15 @@ describe("the native range job", () => {
     });
     const refusedJob = await receive(closedPort, {}).done;
     expect([refusedJob.outcome, refusedJob.errorName]).toEqual(["network", "ECONNREFUSED"]);
-    expect(() => receive(server.port, { address: "localhost" })).toThrow(TypeError);
+    expect(() => receive(server.port, { addresses: ["localhost"] })).toThrow(TypeError);
+    expect(() => receive(server.port, { addresses: [] })).toThrow(TypeError);
+    // Tried in order: a refused first address (the server listens on 127.0.0.1 only) moves on.
+    server.script = () => ({ send: [partial(100, 400), body(100, 400)] });
+    const fallback = receive(server.port, { addresses: ["127.0.0.2", "127.0.0.1"] });
+    const moved = await fallback.done;
+    expect(moved.outcome).toBe("ok");
+    expect(Buffer.from(fallback.dest).equals(body(100, 400))).toBe(true);
+    binding.httpClose!(moved.fd);
     expect(() => receive(server.port, { fd: 0 })).toThrow(/not idle/);
     expect(() =>
       receive(server.port, {
@@ -308,6 +316,13 @@ describe("full loads from nginx through the native receiver", () => {
       expect(Buffer.from(on[name]!.data).equals(Buffer.from(tensors[name].data))).toBe(true);
       expect(Buffer.from(off[name]!.data).equals(Buffer.from(tensors[name].data))).toBe(true);
     }
+  });
+
+  it("connects to a host name by the addresses one lookup gives (localhost)", async () => {
+    const before = binding.stats().httpRanges;
+    const loaded = await loadFile(url.replace("127.0.0.1", "localhost"), { keys: set });
+    expect(Buffer.from(loaded.b!.data).equals(Buffer.from(tensors.b.data))).toBe(true);
+    expect(binding.stats().httpRanges).toBeGreaterThan(before);
   });
 
   it("an aborted load rejects ERR_ABORTED", async () => {
