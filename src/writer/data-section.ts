@@ -7,6 +7,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import type { Backend, WholeSealer } from "../native/backend.js";
 import { allocateArena } from "../native/index.js";
+import { releaseBatchBuffers, takeBatchBuffers } from "./batch-buffers.js";
 import type { AtomicFile } from "../io/durable-file.js";
 import { BLOCK, BlockWrites } from "./block-writes.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
@@ -91,8 +92,11 @@ export async function writeDataSection(
       ? await BlockWrites.open(out, first.position)
       : null;
   const size = capacity + (blocks ? BLOCK : 0);
-  const fresh = () => (native ? new Uint8Array(allocateArena(size)) : new Uint8Array(size));
-  const buffers = Array.from({ length: BUFFERS }, fresh);
+  // Reused from the last save when there is one (batch-buffers.ts: fresh ones cost faults and GCs).
+  const kind = native ? "arena" : "heap";
+  const buffers = takeBatchBuffers(kind, BUFFERS, size, (n) =>
+    native ? new Uint8Array(allocateArena(n)) : new Uint8Array(n),
+  );
   // How far each buffer holds bytes of ours (plaintext read into it, or ciphertext): wiped at the end.
   const used = buffers.map(() => 0);
   // The write of each buffer's batch (those of the last WRITES_IN_FLIGHT batches may be running).
@@ -138,9 +142,9 @@ export async function writeDataSection(
           const region = buffer.subarray(lead + fill, lead + fill + length);
           if (length > 0 || chunked) {
             const plain = await readPiece(tensor.source, offset, offset + length, region);
-            if (plain.buffer === buffer.buffer) used[slotOfBuffer] = capacity;
+            if (plain.buffer === buffer.buffer) used[slotOfBuffer] = size;
             if (chunked) {
-              used[slotOfBuffer] = capacity;
+              used[slotOfBuffer] = size;
               seals.push(sealChunks(backend, plan as SealPlan, tensor, offset, plain, region));
               segments.push(region);
             } else if (tensor.slot) {
@@ -195,6 +199,8 @@ export async function writeDataSection(
     await Promise.allSettled(writing);
     await blocks?.close().catch(() => undefined);
     for (const [i, buffer] of buffers.entries()) buffer.fill(0, 0, used[i]);
+    // Nothing reads or writes them any more: every seal and write has settled.
+    releaseBatchBuffers(kind, buffers);
   }
 }
 
