@@ -46,6 +46,10 @@ type ArrayFrame = { kind: "array"; items: JsonValue[] };
 type Frame = ObjectFrame | ArrayFrame;
 
 const DEFAULT_MAX_DEPTH = 128;
+/** From just past an opening quote: up to and including the first quote not escaped by a backslash. */
+const STRING_END = /(?<!\\)(?:\\\\)*"/g;
+/** JSON number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 /** Objects up to this many members check duplicate keys by a scan (tensor entries have three). */
 const SMALL_OBJECT = 8;
 const MAX_KEY_IN_MESSAGE = 120;
@@ -69,17 +73,6 @@ export function parseJson(text: string, options?: ParseJsonOptions): JsonValue {
     throw new RangeError(`maxDepth must be a positive integer, got ${String(maxDepth)}`);
   }
   return new Parser(text, maxDepth, options?.limits).parseDocument();
-}
-
-/**
- * True when `entries` has `key`. An index loop, not `entries.some(([k]) => ...)`: until V8
- * optimizes the parser, each destructuring allocates an iterator and its results, and a header
- * has thousands of small objects (issue 13: the open path's short-lived heap).
- */
-function hasKey(entries: ReadonlyArray<[string, JsonValue]>, key: string): boolean {
-  for (let i = 0; i < entries.length; i++)
-    if ((entries[i] as [string, JsonValue])[0] === key) return true;
-  return false;
 }
 
 class Parser {
@@ -113,7 +106,7 @@ class Parser {
     let value: JsonValue | undefined;
     for (;;) {
       if (value === undefined) {
-        this.skipWhitespace();
+        if (this.text.charCodeAt(this.pos) <= 0x20) this.skipWhitespace();
         value = this.openOrScalar();
         if (value === undefined) continue; // a container was opened and is not yet closed
       }
@@ -146,7 +139,7 @@ class Parser {
         this.syntax(`nesting deeper than ${this.maxDepth} levels`);
       }
       this.pos++;
-      this.skipWhitespace();
+      if (this.text.charCodeAt(this.pos) <= 0x20) this.skipWhitespace();
       if (c === 0x5b) {
         if (this.text.charCodeAt(this.pos) === 0x5d) {
           this.pos++;
@@ -189,11 +182,15 @@ class Parser {
    * closing bracket pops the frame and returns the finished container.
    */
   private afterMember(frame: Frame): JsonValue | undefined {
-    this.skipWhitespace();
-    const c = this.text.charCodeAt(this.pos);
+    const text = this.text;
+    let c = text.charCodeAt(this.pos);
+    if (c <= 0x20) {
+      this.skipWhitespace();
+      c = text.charCodeAt(this.pos);
+    }
     if (c === 0x2c /* , */) {
       this.pos++;
-      this.skipWhitespace();
+      if (text.charCodeAt(this.pos) <= 0x20) this.skipWhitespace();
       if (frame.kind === "object") this.readKey(frame);
       return undefined;
     }
@@ -218,7 +215,16 @@ class Parser {
       frame.keys = new Set();
       for (const entry of frame.entries) frame.keys.add(entry[0]);
     }
-    if (frame.keys === null ? hasKey(frame.entries, key) : frame.keys.has(key)) {
+    let repeated = false;
+    if (frame.keys !== null) repeated = frame.keys.has(key);
+    else {
+      // An index loop here, not a helper: a header has thousands of small objects, and V8
+      // compiles a small function called that often with its optimizing compiler (readString).
+      const entries = frame.entries;
+      for (let i = 0; i < entries.length; i++)
+        if ((entries[i] as [string, JsonValue])[0] === key) repeated = true;
+    }
+    if (repeated) {
       frame.key = key;
       throw new CryptoTensorsError(
         "ERR_HEADER_DUPLICATE_KEY",
@@ -228,13 +234,46 @@ class Parser {
     }
     frame.keys?.add(key);
     frame.key = key;
-    this.skipWhitespace();
+    if (this.text.charCodeAt(this.pos) <= 0x20) this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) !== 0x3a /* : */)
       this.syntax("expected ':' after an object key");
     this.pos++;
   }
 
+  /**
+   * A string token's value. The closing quote is found by the regular-expression engine and the
+   * token decoded by JSON.parse (the same grammar: no control characters, the same escapes), so
+   * that no JavaScript runs per character: V8's optimizing compiler then has far less of the
+   * parser to compile during an open (its zone memory and code were part of the resident set of
+   * every process that opens a model: issue 13, peak RSS, -1 to -2 MiB). Tokens with a `\u`
+   * escape (lone surrogates: JSON.parse accepts them, this parser does not), a failure and an
+   * unterminated string take the exact path below.
+   */
   private readString(): string {
+    const text = this.text;
+    STRING_END.lastIndex = this.pos + 1;
+    let end = -1;
+    try {
+      if (STRING_END.test(text)) end = STRING_END.lastIndex;
+    } catch {
+      // The engine's backtracking stack (a hostile run of backslashes): the exact path.
+    }
+    if (end > 0) {
+      const token = text.slice(this.pos, end);
+      if (token.indexOf("\\u") === -1) {
+        try {
+          const value = JSON.parse(token) as string;
+          this.pos = end;
+          return value;
+        } catch {
+          // Not a valid JSON string: the exact path reports where and why.
+        }
+      }
+    }
+    return this.readStringExactly();
+  }
+
+  private readStringExactly(): string {
     const text = this.text;
     let pos = this.pos + 1; // past the opening quote
     let out = "";
@@ -334,6 +373,17 @@ class Parser {
   private readNumber(): string {
     const text = this.text;
     const start = this.pos;
+    // The regular-expression engine first (see readString); a number it stops short of (a '.' or
+    // exponent without digits) takes the exact path, which says what is wrong.
+    NUMBER.lastIndex = start;
+    if (NUMBER.test(text)) {
+      const end = NUMBER.lastIndex;
+      const next = text.charCodeAt(end);
+      if (next !== 0x2e && next !== 0x65 && next !== 0x45) {
+        this.pos = end;
+        return text.slice(start, end);
+      }
+    }
     let pos = start;
     if (text.charCodeAt(pos) === 0x2d) pos++;
     const first = text.charCodeAt(pos);

@@ -60,6 +60,46 @@ describe("parseJson", () => {
     expect(parseJson('"é\u2028😀"')).toEqual({ type: "string", value: "é\u2028😀" });
   });
 
+  it("gives the same strings, numbers and errors through its regular-expression fast paths", () => {
+    // Strings are delimited by a regular expression and decoded by JSON.parse unless they hold a
+    // \u escape; numbers are matched by a regular expression unless it stops at '.', 'e' or 'E'
+    // (issue 13). Runs of backslashes before a quote, escaped quotes, long tokens and every error
+    // must come out as the character-by-character path gives them.
+    expect(parseJson(`"${"\\\\".repeat(100_000)}"`)).toEqual({
+      type: "string",
+      value: "\\".repeat(100_000),
+    });
+    expect(parseJson(`["${'\\"'.repeat(50_000)}x","\\\\\\"",""]`)).toEqual({
+      type: "array",
+      items: [
+        { type: "string", value: `${'"'.repeat(50_000)}x` },
+        { type: "string", value: '\\"' },
+        { type: "string", value: "" },
+      ],
+    });
+    expect(parseJson('"ab\\u0041\\"c"')).toEqual({ type: "string", value: 'abA"c' });
+    const failures: Array<[string, string]> = [
+      ['"ab\u0001c"', "control character inside a string (it must be escaped) at character 3"],
+      ['"a\\qb"', "invalid escape sequence in a string at character 2"],
+      ['"abc', "unterminated string at character 4"],
+      ['"a\\"', "unterminated string at character 4"],
+      ['"\\ud800"', "lone leading surrogate in a \\u escape"],
+      ["[1.]", "invalid number (digits expected after '.') at character 3"],
+      ["[1e+]", "invalid number (exponent digits expected) at character 4"],
+      ["[-]", "invalid number at character 2"],
+      ["[01]", "expected ',' or ']' at character 2"],
+    ];
+    for (const [text, message] of failures) {
+      const error = errorOf(() => parseJson(text));
+      expect(error.code).toBe("ERR_HEADER_DESERIALIZATION");
+      expect(error.message).toContain(message);
+    }
+    expect(parseJson("[0.5e-3,-0,10,1E+2]")).toEqual({
+      type: "array",
+      items: ["0.5e-3", "-0", "10", "1E+2"].map((raw) => ({ type: "number", raw })),
+    });
+  });
+
   it("agrees with JSON.parse on valid documents", () => {
     fc.assert(
       fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
