@@ -55,6 +55,12 @@ export interface SectionHooks {
   /** Once every byte of a tensor has been produced (its tags and digest are final). */
   tensorDone(tensor: SectionTensor): void;
   /**
+   * Once the first batch's write is queued: work that the data does not need (the key wraps) can
+   * run while it goes out. Must not throw; anything slow should wait for a later turn of the loop
+   * (the write itself starts only once this call has returned).
+   */
+  firstWrite?(): void;
+  /**
    * Once every tensor is done, while the last batches are still being written: the header can be
    * signed and written meanwhile (the section waits for it too, and never leaves it in flight).
    */
@@ -190,6 +196,7 @@ export async function writeDataSection(
       writing[slotOfBuffer] = written;
       // Attach a handler now: a failed write is reported when awaited, never as unhandled.
       written.catch(() => undefined);
+      if (batch === 0) hooks.firstWrite?.();
     }
     // Both settle before this returns, so that nothing is in flight when the file is discarded.
     const ends = await Promise.allSettled([...writing, hooks.allDone?.()]);

@@ -69,6 +69,13 @@ export interface SealPlan {
   /** Reserved entries except `__encryption__` (rebuilt with the real tags) and `__signature__`. */
   cryptoKeysText: string;
   policyText: string;
+  /**
+   * Wraps the data keys into the slots' entries, if that was left for later: with a master key
+   * whose bytes are here the wrapped fields have fixed lengths (so the draft header is exact
+   * without them) and the wrap runs while the first batch is written, not before it. Call before
+   * the final `__encryption__` is built and before the plan is wiped; idempotent.
+   */
+  wrapKeys(): Promise<void>;
 }
 
 export async function planSealing(
@@ -113,10 +120,21 @@ export async function planSealing(
   const dataKeys = generateDataKeys(algorithm, chosen.length);
   const master: MasterAccess =
     encKey instanceof HeldKey ? encKey.masterAccess() : rawMasterAccess(encKey, "encKey");
+  // A provider's wrap is a remote call whose output lengths are its own: done now, so that a
+  // failing provider fails the save before any byte is written. A key here (AES-GCM or
+  // ChaCha20-Poly1305 of a key-length data key: same-length ciphertext, 12-byte IV, 16-byte tag;
+  // ~2-10 ms for 310 keys) is wrapped later, while the data goes out (wrapKeys).
+  const deferred = !(encKey instanceof HeldKey);
   let wrappedKeys: Awaited<ReturnType<MasterAccess["wrap"]>>;
   try {
     // One call for all data keys: a provider that keeps the master key wraps them in one batch.
-    wrappedKeys = await master.wrap(algorithm, dataKeys);
+    wrappedKeys = deferred
+      ? dataKeys.map((dataKey) => ({
+          wrappedKey: Buffer.alloc(dataKey.length),
+          keyIv: Buffer.alloc(IV_LENGTH),
+          keyTag: Buffer.alloc(TAG_LENGTH),
+        }))
+      : await master.wrap(algorithm, dataKeys);
   } catch (error) {
     for (const dataKey of dataKeys) dataKey.fill(0);
     throw error;
@@ -154,6 +172,26 @@ export async function planSealing(
     enc: { kty: "oct", alg: encKey.alg, ...ids(encKey) },
     sign: { kty: "okp", alg: signKey.alg, ...ids(signKey) },
   };
+  let wrapping: Promise<void> | null = deferred ? null : Promise.resolve();
+  const entries = [...slots.values()].map((slot) => slot.entry);
+  const wrapKeys = async (): Promise<void> => {
+    const wrapped = await master.wrap(algorithm, dataKeys);
+    for (const [index, entry] of entries.entries()) {
+      const fields = wrapped[index];
+      if (
+        !fields ||
+        fields.wrappedKey.length !== entry.wrappedKey.length ||
+        fields.keyIv.length !== entry.keyIv.length ||
+        fields.keyTag.length !== entry.keyTag.length
+      ) {
+        throw new CryptoTensorsError(
+          "ERR_INTERNAL",
+          "a wrapped data key does not have the length the draft header was built with",
+        );
+      }
+      Object.assign(entry, fields);
+    }
+  };
   return {
     algorithm,
     chunkSize,
@@ -163,6 +201,10 @@ export async function planSealing(
     slots,
     cryptoKeysText: serializeCryptoKeys(cryptoKeys),
     policyText: serializePolicy({ local, remote }),
+    wrapKeys: () => {
+      wrapping ??= wrapKeys();
+      return wrapping;
+    },
   };
 }
 

@@ -78,7 +78,17 @@ export async function writeModel(
           hash: digests?.get(tensor.name)?.hash,
         }));
         checkAborted(options.signal, path);
+        // The key wraps left for later (seal-plan.ts wrapKeys), started once the first batch is
+        // on its way; never unhandled (allDone awaits it, and nothing waits for it on failure).
+        let wrapping: Promise<void> | null = null;
         await writeDataSection(out, backend, plan, section, {
+          firstWrite: () => {
+            if (!plan) return;
+            wrapping = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+              plan.wrapKeys(),
+            );
+            wrapping.catch(() => undefined);
+          },
           step: (tensor, done) => {
             checkAborted(options.signal, path);
             if (done > 0)
@@ -98,6 +108,7 @@ export async function writeModel(
           allDone: async () => {
             let header = draft;
             if (plan) {
+              await (wrapping ?? plan.wrapKeys());
               // The tags are known now: rebuild the reserved entries, sign, check the length held.
               const unsigned = [
                 ...(options.metadata ?? []),
