@@ -31,7 +31,6 @@ import {
 
 class NativeBackendFile implements BackendFile {
   readonly size: number;
-  readonly wholeLoadPlan = true;
   // ES-private: the raw handle is never reachable from user code through this object.
   readonly #path: string;
   readonly #handle: NativeFileHandle;
@@ -52,6 +51,11 @@ class NativeBackendFile implements BackendFile {
     this.#staging = staging;
     this.#staged = new InFlight(path);
     this.size = handle.size;
+  }
+
+  /** See BackendFile.wholeLoadPlan (a getter: the file's own keys stay just `size`). */
+  get wholeLoadPlan(): boolean {
+    return true;
   }
 
   allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array {
