@@ -3,11 +3,14 @@
 // told of 32 MiB of new external memory, answers with "external memory pressure" collections
 // (1.5-13 ms each, on the JS thread, before the first batch is sealed). A process that saves
 // several files in a row (convert a sharded model, benchmarks, a training loop's checkpoints)
-// reuses the last save's set instead; one set at most is kept, wiped, and dropped after a second
+// reuses the last save's set instead; one set at most is kept, wiped, and dropped after 5 s
 // without a save, so an idle process holds none of it.
 
-/** How long an unused set is kept (ms). */
-export const KEEP_IDLE_MS = 1000;
+/**
+ * How long an unused set is kept (ms): longer than what usually separates two saves of a batch
+ * job (a 1.2 GB save, or the benchmark's page-cache baseline between two saves, takes 0.4-1.5 s).
+ */
+export const KEEP_IDLE_MS = 5000;
 /** Largest buffer kept (bytes): the default batch plus a carried block; larger sets are not kept. */
 const KEEP_MAX_BYTES = (8 << 20) + 4096;
 

@@ -1,5 +1,5 @@
 // The writer's batch buffers kept between saves (src/writer/batch-buffers.ts): one set at most,
-// reused only when it fits, never displaced by a smaller one, dropped after an idle second.
+// reused only when it fits, never displaced by a smaller one, dropped after KEEP_IDLE_MS without a save.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   dropKeptBatchBuffers,
@@ -55,7 +55,7 @@ describe("batch buffers kept between saves", () => {
     expect(takeBatchBuffers("heap", 4, 16 * MiB, allocate) === huge).toBe(false);
   });
 
-  it("drops the kept set after an idle second", () => {
+  it("drops the kept set once it has been idle for KEEP_IDLE_MS", () => {
     vi.useFakeTimers();
     const set = takeBatchBuffers("heap", 4, MiB, allocate);
     releaseBatchBuffers("heap", set);
