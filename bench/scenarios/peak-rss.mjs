@@ -5,6 +5,14 @@
 // the package's), what `import` adds, what `openFile` adds, and what the load adds beyond the
 // model's bytes; and the anonymous / file-backed split at the end (file-backed pages are the code
 // of Node and of the addon, shared with every process that maps them).
+//
+// What the load itself holds beyond the model (issue 13, session 6): the arena maps to the 4 KiB
+// page (no partial huge page at its end); the threads' scratch buffers are unmapped before the
+// destination's last MiBs are touched (native/plan.cc, the scratchless tail of a load into fresh
+// memory), so they are not part of the peak; the addon's code pages touched once by ipsec-mb's
+// start-up self-tests are dropped from the page tables (native/code-pages.cc). What is left is
+// Node's: its binary's pages (V8's optimizing compiler, which still compiles parts of the header
+// parser during an open: the --no-opt row shows its share), the V8 heap, thread stacks.
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
