@@ -491,9 +491,17 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
       }
     }
   };
-  auto leave = [] {
+  // After a load into fresh memory, a thread that ran no unit of the tail (the others took them
+  // all) unmaps its scratch buffer too rather than keeping it for the next plan: it leaves while
+  // the tail's last units are still landing, so the buffer is gone before the load's peak.
+  const bool freshTail = tailFrom < units;
+  auto leave = [freshTail] {
     ThreadCipher::Current().Wipe();
-    Scratch::Current().Wipe();
+    if (freshTail) {
+      Scratch::Current().Release();
+    } else {
+      Scratch::Current().Wipe();
+    }
   };
   unsigned helpers = bytes >= kParallelThreshold ? PoolWidth() - 1 : 0;
   ParallelFor(units, helpers, runUnit, leave);
