@@ -1,7 +1,8 @@
 // Interleaved comparisons for a noisy shared machine: every round runs each variant once, in an
-// order rotated by one each round (A,B,C / B,C,A / ...), so that a slow phase of the host (other
-// tenants, reclaim of freed guest memory making first-touch faults slower for a while) hits every
-// variant alike. Each sample records its time, the process's CPU time (all threads, user + system:
+// order rotated by one each round and reversed every other round (A,B,C / A,C,B / C,A,B / ...),
+// so that a slow phase of the host (other tenants, reclaim of freed guest memory making
+// first-touch faults slower for a while) hits every variant alike and no variant always follows
+// the same one. Each sample records its time, the process's CPU time (all threads, user + system:
 // steadier than wall time on a busy machine) and its minor/major page faults.
 import { Bench } from "tinybench";
 
@@ -25,7 +26,11 @@ export async function interleaved(variants, { rounds, gc = true }) {
   /** @type {Record<string, Sample[]>} */
   const samples = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = names.map((_, i) => names[(i + round) % names.length]);
+    // Odd rounds run the rotation backwards: in a plain rotation every variant always follows the
+    // same one, and a variant that leaves the machine in a state (a GB of dirty page cache, freed
+    // memory the host reclaims) would always bias the same neighbour.
+    const rotated = names.map((_, i) => names[(i + round) % names.length]);
+    const order = round % 2 === 1 ? rotated.reverse() : rotated;
     for (const name of order) {
       const variant = variants[name];
       const run = typeof variant === "function" ? variant : variant.run;
