@@ -52,7 +52,10 @@ export function judge(measured, direction, target, bound) {
   const ok = (/** @type {number} */ x) => (direction === "<=" ? x <= target : x >= target);
   if (ok(measured)) return "met";
   if (bound === null || bound === undefined || !Number.isFinite(bound)) return "NOT met";
-  return ok(bound) ? `NOT met (bound ${fmt(bound)})` : `out of reach here (bound ${fmt(bound)})`;
+  // The measured ratio was reached, so a bound beyond it is a floor sample the host slowed down:
+  // the measurement itself is then the best bound this run has.
+  const b = direction === "<=" ? Math.min(bound, measured) : Math.max(bound, measured);
+  return ok(b) ? `NOT met (bound ${fmt(b)})` : `out of reach here (bound ${fmt(b)})`;
 }
 
 /** A ratio with 3 significant decimals (what the tables show). */
@@ -188,6 +191,10 @@ function minOf(/** @type {Array<number | null | undefined>} */ ...xs) {
  *   under it entirely (generous): the mapped landing floor, wall or CPU / cores, the smaller.
  * `best` is the smaller of the two; a target that it breaks is out of reach for both designs here.
  * The ratios are to the plaintext loads named in `compare` (and the reference's load over it).
+ * Each bound also carries the plaintext load's own time beyond its landing floor (its best minus
+ * the pread floor's best: opening, parsing the header, the arena, the views, GC): an encrypted
+ * load does all of that as well, so comparing an encrypted bound without it to a plaintext load
+ * with it would credit the encrypted load with work it cannot skip.
  * @example designBounds(stats, names, { cores: 2, plainFresh: "loadFile plaintext (retained)" })
  * @param {Record<string, Timed | undefined>} stats
  * @param {DesignNames} names
@@ -204,15 +211,18 @@ export function designBounds(stats, names, { cores, plainFresh, plainWarm, refer
       ((cpu(pread) ?? Number.NaN) + (cpu(names.aead) ?? Number.NaN)) / cores,
     );
     const streamed = minOf(best(mapped), (cpu(mapped) ?? Number.NaN) / cores);
-    const bound = minOf(landThenDecrypt, streamed);
+    const beyond = Math.max(0, (best(plain) ?? Number.NaN) - (best(pread) ?? Number.NaN));
+    const shared = Number.isFinite(beyond) ? beyond : 0;
+    const bound = minOf(landThenDecrypt, streamed) + shared;
     return {
       "land then decrypt ms": ms(landThenDecrypt),
       "stream from the mapping ms": ms(streamed),
+      "plaintext load beyond its landing floor ms": ms(shared),
       ms: ms(bound),
       by: landThenDecrypt <= streamed ? "land then decrypt" : "stream from the mapping",
       "encrypted / plaintext": ratio(bound, best(plain)),
-      "land then decrypt / plaintext": ratio(landThenDecrypt, best(plain)),
-      "stream from the mapping / plaintext": ratio(streamed, best(plain)),
+      "land then decrypt / plaintext": ratio(landThenDecrypt + shared, best(plain)),
+      "stream from the mapping / plaintext": ratio(streamed + shared, best(plain)),
       ...(ref ? { "reference / encrypted": ratio(best(ref), bound) } : {}),
     };
   };
