@@ -65,6 +65,8 @@ export interface DesignNames {
 interface DesignBound {
   "land then decrypt ms": number | null;
   "stream from the mapping ms": number | null;
+  /** The plaintext load's best minus its pread floor's best (>= 0), added to both designs. */
+  "plaintext load beyond its landing floor ms": number | null;
   ms: number | null;
   by: "land then decrypt" | "stream from the mapping";
   "encrypted / plaintext": number | null;
