@@ -302,12 +302,20 @@ int64_t DecryptInScratchThenCopy(const MappedFile& file, ThreadCipher& cipher, u
 // the caller, writing into its own destination while the read is in flight, could change bytes
 // between the passes; it then gets the keystream applied to what it wrote, nothing from the
 // file that failed authentication.)
-int64_t VerifyInDestinationThenDecrypt(const MappedFile& file, ThreadCipher& cipher,
-                                       uint64_t fileStart, const Unit& unit, uint8_t* dest) {
+// Lands the unit's ciphertext in `dest` and checks its tag over the landed bytes (hash alone,
+// piece by piece while in the cache): the first pass of both verify-in-destination paths.
+int64_t LandAndVerify(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart,
+                      const Unit& unit, uint8_t* dest) {
   int64_t status = cipher.AuthBegin(unit.iv);
   Feed feed{&cipher, dest};
   if (status == kOk) status = Land(file, fileStart, unit.length, dest, AuthPiece, &feed);
   if (status == kOk) status = cipher.AuthFinish(unit.tag);
+  return status;
+}
+
+int64_t VerifyInDestinationThenDecrypt(const MappedFile& file, ThreadCipher& cipher,
+                                       uint64_t fileStart, const Unit& unit, uint8_t* dest) {
+  int64_t status = LandAndVerify(file, cipher, fileStart, unit, dest);
   if (status == kOk) status = cipher.StreamBegin(unit.iv);
   if (status == kOk) status = cipher.StreamUpdate(dest, dest, static_cast<size_t>(unit.length));
   return status;
@@ -327,10 +335,7 @@ int64_t VerifyInDestinationThenDecryptFused(const MappedFile& file, ThreadCipher
                                             uint64_t fileStart, const Unit& unit, uint8_t* dest) {
   Scratch::Current().Release();
   scratchlessTailUnits.fetch_add(1, std::memory_order_relaxed);
-  int64_t status = cipher.AuthBegin(unit.iv);
-  Feed feed{&cipher, dest};
-  if (status == kOk) status = Land(file, fileStart, unit.length, dest, AuthPiece, &feed);
-  if (status == kOk) status = cipher.AuthFinish(unit.tag);
+  int64_t status = LandAndVerify(file, cipher, fileStart, unit, dest);
   if (status == kOk) status = cipher.DecryptBegin(unit.iv);
   if (status == kOk) status = cipher.DecryptUpdate(dest, dest, static_cast<size_t>(unit.length));
   return status;
