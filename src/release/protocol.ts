@@ -9,9 +9,9 @@ import {
   createCipheriv,
   createDecipheriv,
   createHash,
+  createPrivateKey,
   createPublicKey,
   diffieHellman,
-  generateKeyPairSync,
   hkdfSync,
   type KeyObject,
   randomBytes,
@@ -77,11 +77,33 @@ export interface EphemeralKey {
   publicKey: Buffer;
 }
 
-/** A fresh X25519 key pair. */
+// DER framing of an X25519 private key (PKCS#8) and public key (SPKI) around its 32 raw bytes.
+const X25519_PKCS8_PREFIX = Buffer.from("302e020100300506032b656e04220420", "hex");
+const X25519_SPKI_PREFIX = Buffer.from("302a300506032b656e032100", "hex");
+
+/**
+ * A fresh X25519 key pair: 32 random bytes (X25519 clamps any) as the private key, the public key
+ * taken from its SPKI DER. Not generateKeyPairSync + a JWK export: on Node 20 a GC during the JWK
+ * export of an OKP key, which holds the key's mutex, can run the weak callback of a finished
+ * key-generation job that takes the same mutex, and the process deadlocks (seen with 250
+ * concurrent opens through a key server in test/release/concurrent-opens.test.ts).
+ */
 export function ephemeralKey(): EphemeralKey {
-  const pair = generateKeyPairSync("x25519");
-  const jwk = pair.publicKey.export({ format: "jwk" });
-  return { privateKey: pair.privateKey, publicKey: Buffer.from(jwk.x as string, "base64url") };
+  const der = Buffer.concat([X25519_PKCS8_PREFIX, randomBytes(X25519_LENGTH)]);
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+  } finally {
+    der.fill(0);
+  }
+  const spki = createPublicKey(privateKey).export({ format: "der", type: "spki" });
+  if (
+    spki.length !== X25519_SPKI_PREFIX.length + X25519_LENGTH ||
+    !spki.subarray(0, X25519_SPKI_PREFIX.length).equals(X25519_SPKI_PREFIX)
+  ) {
+    throw new CryptoTensorsError("ERR_INTERNAL", "unexpected X25519 public key encoding");
+  }
+  return { privateKey, publicKey: Buffer.from(spki.subarray(X25519_SPKI_PREFIX.length)) };
 }
 
 /** A fresh client nonce. */
