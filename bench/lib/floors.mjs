@@ -112,15 +112,7 @@ export async function fileFloorVariants(api, { path, bytes, warmArena, retain, s
     closeSync(fd);
   }
   const offset = 8 + Number(head.readBigUInt64LE(0));
-  const open = async (/** @type {boolean} */ mapped) => {
-    if (mapped) process.env.CRYPTOTENSORS_MMAP = "1"; // read by the addon at open
-    try {
-      return await binding.openFile(path);
-    } finally {
-      delete process.env.CRYPTOTENSORS_MMAP;
-    }
-  };
-  const handles = { pread: await open(false), mapped: await open(true) };
+  const handles = await openBothWays(binding, path);
   const empty = new Uint8Array(0);
   const table = new Float64Array([0, 0, offset, bytes, 0, 0, 0, 0, 0]);
   const check = (/** @type {number} */ status, /** @type {string} */ what) => {
@@ -152,7 +144,14 @@ export async function fileFloorVariants(api, { path, bytes, warmArena, retain, s
   }
   const closers = [() => handles.pread.close(), () => handles.mapped.close()];
   if (sealed) {
-    const engine = await sealedVariants(api, { path, offset, bytes, warmArena, retain, open });
+    const engine = await sealedVariants(api, {
+      offset,
+      bytes,
+      warmArena,
+      retain,
+      source: handles.pread,
+      path,
+    });
     Object.assign(variants, engine.variants);
     Object.assign(names, engine.names);
     closers.push(engine.close);
@@ -168,7 +167,7 @@ export async function fileFloorVariants(api, { path, bytes, warmArena, retain, s
  * `path` into `path`.sealed-floor, one chunked AES-256-GCM message stream, and decrypts it whole
  * by one plan entry, through pread and through the mapping.
  */
-async function sealedVariants(api, { path, offset, bytes, warmArena, retain, open }) {
+async function sealedVariants(api, { path, offset, bytes, warmArena, retain, source }) {
   const binding = api.binding;
   const threads = api.nativeInfo().threads;
   const { openSync, writeSync, closeSync, rmSync } = await import("node:fs");
@@ -181,7 +180,6 @@ async function sealedVariants(api, { path, offset, bytes, warmArena, retain, ope
   const check = (/** @type {number} */ status, /** @type {string} */ what) => {
     if (status !== 0) throw new Error(`${what} failed with status ${status}`);
   };
-  const source = await open(false);
   const plain = new Uint8Array(binding.allocateArena(WINDOW));
   const sealedWindow = new Uint8Array(binding.allocateArena(WINDOW));
   const fd = openSync(sealedPath, "w");
@@ -206,17 +204,8 @@ async function sealedVariants(api, { path, offset, bytes, warmArena, retain, ope
     }
   } finally {
     closeSync(fd);
-    await source.close();
   }
-  const open2 = async (/** @type {boolean} */ mapped) => {
-    if (mapped) process.env.CRYPTOTENSORS_MMAP = "1";
-    try {
-      return await binding.openFile(sealedPath);
-    } finally {
-      delete process.env.CRYPTOTENSORS_MMAP;
-    }
-  };
-  const handles = { pread: await open2(false), mapped: await open2(true) };
+  const handles = await openBothWays(binding, sealedPath);
   const table = new Float64Array([1, 1, 0, bytes, CHUNK, 0, 0, 0, 0]);
   const run = async (/** @type {any} */ handle, /** @type {Uint8Array} */ dest, destPrivate) =>
     check(
@@ -250,4 +239,21 @@ async function sealedVariants(api, { path, offset, bytes, warmArena, retain, ope
     rmSync(sealedPath, { force: true });
   };
   return { variants, names, close };
+}
+
+/**
+ * The addon's handles of `path`, one reading with pread and one through a mapping of the file
+ * (CRYPTOTENSORS_MMAP=1, read by the addon at open).
+ */
+async function openBothWays(/** @type {any} */ binding, /** @type {string} */ path) {
+  const pread = await binding.openFile(path);
+  process.env.CRYPTOTENSORS_MMAP = "1";
+  try {
+    return { pread, mapped: await binding.openFile(path) };
+  } catch (error) {
+    await pread.close();
+    throw error;
+  } finally {
+    delete process.env.CRYPTOTENSORS_MMAP;
+  }
 }
