@@ -63,6 +63,14 @@ export function table(rows) {
   ].join("\n")}\n`;
 }
 
+/** The guest's free page reporting, when the run saw it (bench/lib/common.mjs machine()). */
+function reporting(/** @type {{ freePageReporting?: Record<string, string> }} */ m) {
+  const r = m.freePageReporting;
+  if (!r) return "";
+  const shown = Object.entries(r).map(([k, v]) => `${k}=${v}`);
+  return `; free page reporting on (${shown.join(", ")}: freed memory goes back to the host)`;
+}
+
 export function render() {
   const summary = read("summary");
   if (!summary) throw new Error("bench/results/summary.json is missing: run `npm run bench` first");
@@ -73,7 +81,7 @@ export function render() {
   const out = [
     BEGIN,
     "",
-    `Run of ${summary.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; load average at the end ${m.loadavg.join(" / ")}; ${summary.seconds} s in all${settings.length ? `; settings ${settings.join(" ")}` : " (default sizes)"}.${summary.failed?.length ? ` **Failed scenarios: ${summary.failed.join(", ")}.**` : ""}`,
+    `Run of ${summary.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}${reporting(m)}; load average at the end ${m.loadavg.join(" / ")}; ${summary.seconds} s in all${settings.length ? `; settings ${settings.join(" ")}` : " (default sizes)"}.${summary.failed?.length ? ` **Failed scenarios: ${summary.failed.join(", ")}.**` : ""}`,
     "",
     "#### Targets (ratios of best samples, interleaved in one run)",
     "",

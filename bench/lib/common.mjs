@@ -2,7 +2,15 @@
 // facts, and writing bench/results/<scenario>.json. Each scenario runs in its own process
 // (bench/run.mjs), so nothing here is shared between scenarios at run time.
 import { cpus, loadavg, totalmem } from "node:os";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -37,8 +45,11 @@ export async function loadPackage() {
  * tensors; the sharded, remote and rewrap scenarios shrink too),
  * or each one: CRYPTOTENSORS_BENCH_LAYERS (of 28), CRYPTOTENSORS_BENCH_ROUNDS,
  * CRYPTOTENSORS_BENCH_TENSOR_MIB (the single large tensor of decrypt-throughput and encrypt).
+ * `fullRounds`: the rounds of a full-size run when CRYPTOTENSORS_BENCH_ROUNDS is not set (a
+ * scenario whose best samples land in fresh memory needs more of them to catch a clean one).
+ * @param {{ fullRounds?: number }} [options]
  */
-export function benchScale() {
+export function benchScale({ fullRounds = 6 } = {}) {
   const quick = process.env.CRYPTOTENSORS_BENCH_QUICK === "1";
   const number = (name, fallback) => {
     const value = Number(process.env[name] ?? fallback);
@@ -48,7 +59,7 @@ export function benchScale() {
   };
   return {
     layers: Math.min(28, number("CRYPTOTENSORS_BENCH_LAYERS", quick ? 4 : 28)),
-    rounds: number("CRYPTOTENSORS_BENCH_ROUNDS", quick ? 3 : 6),
+    rounds: number("CRYPTOTENSORS_BENCH_ROUNDS", quick ? 3 : fullRounds),
     tensorMiB: number("CRYPTOTENSORS_BENCH_TENSOR_MIB", quick ? 128 : 512),
     quick,
   };
@@ -107,7 +118,28 @@ export function machine() {
     memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
     loadavg: loadavg().map((x) => +x.toFixed(2)),
+    ...freePageReporting(),
   };
+}
+
+/**
+ * The guest kernel's free page reporting (a VM's balloon device): while it is on, memory a process
+ * frees goes back to the host, and the next first touch of it waits for the host to fault it in
+ * again, so fresh-memory timings swing for reasons outside the code measured (README Performance).
+ */
+function freePageReporting() {
+  const dir = "/sys/module/page_reporting/parameters";
+  if (!existsSync(dir)) return {};
+  const settings = {};
+  for (const name of readdirSync(dir).sort()) {
+    if (!["page_reporting_order", "min_free_ms", "max_waiting_mib"].includes(name)) continue;
+    try {
+      settings[name] = readFileSync(join(dir, name), "utf8").trim();
+    } catch {
+      // unreadable: left out
+    }
+  }
+  return { freePageReporting: settings };
 }
 
 /** Prints the rows as a table and writes bench/results/<name>.json with the machine facts. */

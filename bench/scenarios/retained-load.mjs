@@ -20,7 +20,7 @@ import { bestRatio, interleaved, statsRows } from "../lib/interleave.mjs";
 import { referencePython, startReferenceLoader } from "../lib/reference.mjs";
 
 const api = await loadPackage();
-const { layers, rounds } = benchScale();
+const { layers, rounds } = benchScale({ fullRounds: 12 });
 const dir = tempDir("retained");
 const model = await writeQwen3(api, dir, layers);
 globalThis.gc?.();
