@@ -1,5 +1,5 @@
 // Decrypt throughput of one large v2 AES-256-GCM tensor (page cache warm) with each AES engine,
-// into warm and into fresh caller buffers, against same-run baselines: memcpy bandwidth (1 and 2
+// into a warm arena and into fresh memory (and into a warm JS buffer, staged), against same-run baselines: memcpy bandwidth (1 and 2
 // threads), `openssl speed -evp aes-256-gcm` (1 and -multi 2), node:crypto per chunk (one thread
 // and two worker threads), @noble/ciphers (pure JS) and WebCrypto; and the AEAD compute floor of
 // each engine (the cipher alone, in cache: binding aeadInCache), which with memcpy bounds what a
@@ -25,14 +25,25 @@ const dir = tempDir("decrypt");
 const big = await writeBigTensor(api, dir, BYTES);
 const threads = api.nativeInfo().threads;
 
-async function ours(engine, { fresh = false, mapped = false, plain = false } = {}) {
+// Warm destinations are an addon arena (allocateArena), which the addon's threads fill directly,
+// as a server reusing its memory does; `jsBuffer` measures a plain JS buffer instead, which the
+// addon fills through its staging windows and a copy on the JS thread (transfer safety: README
+// "Memory: arenas, destinations and transfers").
+async function ours(
+  engine,
+  { fresh = false, mapped = false, plain = false, jsBuffer = false } = {},
+) {
   api.setAesEngine(engine);
   // Read at open by the addon: files land with pread unless CRYPTOTENSORS_MMAP=1.
   if (mapped) process.env.CRYPTOTENSORS_MMAP = "1";
   const file = await api.openFile(plain ? big.plain : big.encrypted, { keys: big.keys.set });
   delete process.env.CRYPTOTENSORS_MMAP;
   try {
-    const warm = new Uint8Array(BYTES).fill(1);
+    const warm = (
+      jsBuffer || !api.allocateArena
+        ? new Uint8Array(BYTES)
+        : new Uint8Array(api.allocateArena(BYTES))
+    ).fill(1);
     const t = await timeIt(
       `${engine}${fresh ? " fresh" : ""}`,
       async () => {
@@ -69,6 +80,9 @@ for (const engine of engines) {
   res[`${engine} warm`] = await ours(engine);
   res[`${engine} fresh`] = await ours(engine, { fresh: true });
 }
+res[`${fast} warm, into a JS buffer (staged: one more copy)`] = await ours(fast, {
+  jsBuffer: true,
+});
 res[`${fast} warm, through the mapping instead of pread`] = await ours(fast, { mapped: true });
 res["plain read of the same bytes, warm (pread)"] = await ours(fast, { plain: true });
 
