@@ -36,6 +36,7 @@
         "native/seal.cc",
         "native/sigbus-guard.cc",
         "native/thread-pool.cc",
+        "native/unwrap.cc",
         "native/workers.cc"
       ],
       "include_dirs!": ["<(node_root_dir)/include/node"],

@@ -1,11 +1,11 @@
 // Module entry: exports openFile, openMemory, openArenaView, allocateArena, setArenaReuse,
-// isArenaMemory, nativeInfo, stats, setAesEngine, seal, and the benchmarks' copy, aeadInCache and
-// populate. Everything else lives in its own file: arena (memory the addon owns, reused when
-// asked), mapped-file (fd + mapping + pread), plan (scheduling of reads and decryptions over the
-// thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file
-// (openMemory: a handle over addon-owned memory; openArenaView: one over an arena), seal (the
-// writer's chunked encryption), bench-copy (the benchmarks' floors: memcpy, AEAD in cache),
-// sigbus-guard, thread-pool, workers
+// isArenaMemory, nativeInfo, stats, setAesEngine, seal, unwrapKeys, and the benchmarks' copy,
+// aeadInCache and populate. Everything else lives in its own file: arena (memory the addon owns,
+// reused when asked), mapped-file (fd + mapping + pread), plan (scheduling of reads and
+// decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb
+// engines), memory-file (openMemory: a handle over addon-owned memory; openArenaView: one over an
+// arena), seal (the writer's chunked encryption), unwrap (an open's data keys in one batch),
+// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
 // (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
 // secret (wiped key copies).
 #include <napi.h>
@@ -27,6 +27,7 @@
 #include "status.h"
 #include "sigbus-guard.h"
 #include "thread-pool.h"
+#include "unwrap.h"
 #include "workers.h"
 
 namespace ct {
@@ -218,6 +219,35 @@ Napi::Value PopulateBench(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// unwrapKeys(algorithm, masterKey, wrapped, ivs, tags, out) -> -1 | index of the first entry
+// whose tag does not verify (unwrap.h), synchronously on the JS thread: a batch is a few hundred
+// 32-byte messages under one key schedule, far less than a trip to the pool. Throws on a cipher
+// failure; `out` is wiped whenever the result is not -1.
+Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AeadAlgorithm algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
+  ByteView key = ArgBytes(info, 1, "masterKey");
+  ByteView wrapped = ArgBytes(info, 2, "wrapped");
+  ByteView ivs = ArgBytes(info, 3, "ivs");
+  ByteView tags = ArgBytes(info, 4, "tags");
+  uint8_t* out = nullptr;
+  size_t outLength = 0;
+  if (!ViewBytes(info[5], &out, &outLength))
+    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
+  const size_t keyLength = AeadKeyLength(algorithm);
+  if (key.length != keyLength)
+    throw Napi::RangeError::New(env, "masterKey has the wrong length for the algorithm");
+  const size_t count = ivs.length / kIvLength;
+  if (ivs.length % kIvLength != 0 || tags.length != count * kTagLength ||
+      wrapped.length != count * keyLength || outLength != wrapped.length) {
+    throw Napi::RangeError::New(
+        env, "wrapped, ivs, tags and out must hold the same number of keys, IVs and tags");
+  }
+  int64_t result = UnwrapKeys(algorithm, key.data, count, wrapped.data, ivs.data, tags.data, out);
+  if (result == -2) throw Napi::Error::New(env, "the cipher failed while unwrapping data keys");
+  return Napi::Number::New(env, static_cast<double>(result));
+}
+
 // stats() -> counters of completed native operations in this process.
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -282,6 +312,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("httpCancel", Napi::Function::New<HttpCancel>(env, "httpCancel"));
   exports.Set("httpClose", Napi::Function::New<HttpClose>(env, "httpClose"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
+  exports.Set("unwrapKeys", Napi::Function::New<UnwrapKeysSync>(env, "unwrapKeys"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 // error class for bad base64 is KeyUnwrap): a malformed field fails before any key is unwrapped.
 import { CryptoTensorsError } from "../errors.js";
 import { decodeBase64, encodeBase64 } from "./base64.js";
+import { scanEncryption } from "./encryption-scan.js";
 import { asObject, jsonText, optionalString, parseObject } from "./json-fields.js";
 import { quoteShort } from "./quote.js";
 
@@ -53,6 +54,21 @@ const ALL_FIELDS = [...KEY_FIELDS, ...MODE_FIELDS] as const;
  * ```
  */
 export function parseEncryption(text: string): Map<string, EncryptionEntry> {
+  // The canonical form every writer produces, read fast; anything else (or anything wrong) gets
+  // the strict parser, whose result the fast one equals.
+  return (typeof text === "string" ? scanEncryption(text) : null) ?? parseEncryptionStrictly(text);
+}
+
+/**
+ * @internal {@link parseEncryption} without its fast path for the canonical form: the checks and
+ * errors that define it (the fast path's tests compare both).
+ *
+ * @example
+ * ```ts
+ * parseEncryptionStrictly('{"w":{"wrapped_key":"","key_iv":"","key_tag":""}}').get("w");
+ * ```
+ */
+export function parseEncryptionStrictly(text: string): Map<string, EncryptionEntry> {
   const root = parseObject(text, "ERR_ENCRYPTION_INVALID", WHAT);
   const entries = new Map<string, EncryptionEntry>();
   root.forEach((value, name) => {

@@ -5,11 +5,12 @@
 import { CryptoTensorsError } from "../errors.js";
 import { keyLength, type AeadAlgorithm } from "../crypto/algorithms.js";
 import { encodeBase64 } from "../crypto/base64.js";
-import { unwrapDataKey, wrapDataKeys, type WrappedDataKey } from "../crypto/envelope.js";
+import { wrapDataKeys, type WrappedDataKey } from "../crypto/envelope.js";
 import { quoteShort } from "../crypto/quote.js";
 import { signPayload } from "../crypto/signature.js";
 import type { MasterKey, SigningKey } from "./jwk.js";
 import type { DataKeyFile, KeyProvider, KeyRequest } from "./provider.js";
+import { unwrapDataKeys } from "./unwrap-batch.js";
 
 /** Length of an Ed25519 signature. */
 const SIGNATURE_LENGTH = 64;
@@ -68,14 +69,7 @@ export function rawMasterAccess(
     alg: key.alg,
     async unwrap(algorithm, wrapped) {
       checkLength(algorithm);
-      const keys: Buffer[] = [];
-      try {
-        for (const entry of wrapped) keys.push(unwrapDataKey(algorithm, key.key, entry));
-      } catch (error) {
-        for (const dataKey of keys) dataKey.fill(0);
-        throw error;
-      }
-      return keys;
+      return unwrapDataKeys(algorithm, key.key, wrapped);
     },
     async wrap(algorithm, dataKeys) {
       checkLength(algorithm);

@@ -167,6 +167,21 @@ export interface NativeBinding {
   /** Asks for transparent huge pages behind a large destination filled by many small plans (a hint). */
   adviseHugePages(view: ArrayBufferView): void;
   /**
+   * Unwraps a batch of data keys under one master key, synchronously (native/unwrap.h): entry i
+   * is `wrapped` bytes [i*k, (i+1)*k) (k = the algorithm's key length), IV `ivs` [i*12, ...),
+   * tag `tags` [i*16, ...); its key lands in `out` [i*k, ...). Returns -1 when every tag
+   * verifies, else the index of the first that does not (`out` is then wiped). Throws on
+   * inconsistent lengths or a cipher failure.
+   */
+  unwrapKeys(
+    algorithm: number,
+    masterKey: Uint8Array,
+    wrapped: Uint8Array,
+    ivs: Uint8Array,
+    tags: Uint8Array,
+    out: Uint8Array,
+  ): number;
+  /**
    * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
    * advised for huge pages, unmapped (or kept for reuse, see setArenaReuse) once neither the
    * buffer nor any plan in flight holds it. `overwritten`: the caller writes or wipes every byte
@@ -250,7 +265,8 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.seal === "function" &&
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&
-    typeof candidate.isArenaMemory === "function"
+    typeof candidate.isArenaMemory === "function" &&
+    typeof candidate.unwrapKeys === "function"
   );
 }
 
