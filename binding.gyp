@@ -27,6 +27,7 @@
         "native/cipher.cc",
         "native/cipher-split.cc",
         "native/code-pages.cc",
+        "native/ed25519.cc",
         "native/file-handle.cc",
         "native/http-head.cc",
         "native/http-receive.cc",

@@ -1,13 +1,13 @@
 // Module entry: exports openFile, openMemory, openArenaView, allocateArena, setArenaReuse,
-// isArenaMemory, nativeInfo, stats, setAesEngine, seal, unwrapKeys, and the benchmarks' copy,
-// aeadInCache and populate. Everything else lives in its own file: arena (memory the addon owns,
-// reused when asked), mapped-file (fd + mapping + pread), plan (scheduling of reads and
-// decryptions over the thread pool), aead (chunk maths and IVs), cipher (OpenSSL EVP and ipsec-mb
-// engines), memory-file (openMemory: a handle over addon-owned memory; openArenaView: one over an
-// arena), seal (the writer's chunked encryption), unwrap (an open's data keys in one batch),
-// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
-// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
-// secret (wiped key copies).
+// isArenaMemory, nativeInfo, stats, setAesEngine, seal, unwrapKeys, ed25519PublicKey, and the
+// benchmarks' copy, aeadInCache and populate. Everything else lives in its own file: arena
+// (memory the addon owns, reused when asked), mapped-file (fd + mapping + pread), plan
+// (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher
+// (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory;
+// openArenaView: one over an arena), seal (the writer's chunked encryption), unwrap (an open's
+// data keys in one batch), ed25519 (a seed's public key), bench-copy (the benchmarks' floors:
+// memcpy, AEAD in cache), sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs),
+// plan-args (arguments -> plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -20,6 +20,7 @@
 #include "arena.h"
 #include "args.h"
 #include "cipher.h"
+#include "ed25519.h"
 #include "file-handle.h"
 #include "http-receive.h"
 #include "memory-file.h"
@@ -248,6 +249,21 @@ Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<double>(result));
 }
 
+// ed25519PublicKey(seed, out): the 32-byte public key of a 32-byte seed into `out`.
+Napi::Value Ed25519PublicKeySync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView seed = ArgBytes(info, 0, "seed");
+  uint8_t* out = nullptr;
+  size_t outLength = 0;
+  if (!ViewBytes(info[1], &out, &outLength))
+    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
+  if (seed.length != kEd25519KeyLength || outLength != kEd25519KeyLength)
+    throw Napi::RangeError::New(env, "seed and out must be 32 bytes");
+  if (!Ed25519PublicKey(seed.data, out))
+    throw Napi::Error::New(env, "OpenSSL could not derive an Ed25519 public key");
+  return env.Undefined();
+}
+
 // stats() -> counters of completed native operations in this process.
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -313,6 +329,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("httpClose", Napi::Function::New<HttpClose>(env, "httpClose"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   exports.Set("unwrapKeys", Napi::Function::New<UnwrapKeysSync>(env, "unwrapKeys"));
+  exports.Set("ed25519PublicKey",
+              Napi::Function::New<Ed25519PublicKeySync>(env, "ed25519PublicKey"));
   return exports;
 }
 

@@ -8,8 +8,9 @@ import { isEd25519, keyLength, parseAlgorithm, type AeadAlgorithm } from "../cry
 import { encodeBase64 } from "../crypto/base64.js";
 import { isWellFormedText } from "../crypto/json-fields.js";
 import type { KeyDescriptor } from "../crypto/reserved.js";
-import { ED25519_KEY_LENGTH, ed25519PublicKey } from "../crypto/signature.js";
+import { ED25519_KEY_LENGTH } from "../crypto/signature.js";
 import { decodeKeyBytes, jwkAlgorithm, jwkKeyType } from "./jwk-forms.js";
+import { derivePublicKey } from "./native-keys.js";
 
 interface KeyLabels {
   alg: string;
@@ -258,7 +259,7 @@ function parseSigning(jwk: Record<string, unknown>, labels: KeyLabels, prefix: s
       privateKey.fill(0);
       throw invalid(prefix, `"d" is ${length} bytes; Ed25519 needs the 32-byte seed`);
     }
-    const derived = ed25519PublicKey(privateKey);
+    const derived = derivePublicKey(privateKey);
     if (!derived.equals(publicKey)) {
       privateKey.fill(0);
       throw invalid(prefix, `"x" is not the public key of "d"`);

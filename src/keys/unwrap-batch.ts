@@ -8,26 +8,11 @@
 import { decryptionFailed } from "../crypto/aead.js";
 import { IV_LENGTH, keyLength, TAG_LENGTH, type AeadAlgorithm } from "../crypto/algorithms.js";
 import { unwrapDataKey, type WrappedDataKey } from "../crypto/envelope.js";
-import { loadNativeBinding, type NativeBinding } from "../native/addon.js";
 import { ALGORITHM_IDS } from "../native/plan-table.js";
+import { nativeKeyBinding } from "./native-keys.js";
 
 /** Below this many entries the per-entry path is as fast (and a batch buys nothing). */
 const BATCH_MIN = 2;
-
-let binding: NativeBinding | null | undefined;
-
-/** The addon, or null when it cannot be loaded or CRYPTOTENSORS_BACKEND asks for the fallback. */
-function nativeBinding(): NativeBinding | null {
-  if (process.env.CRYPTOTENSORS_BACKEND === "fallback") return null;
-  if (binding === undefined) {
-    try {
-      binding = loadNativeBinding();
-    } catch {
-      binding = null;
-    }
-  }
-  return binding;
-}
 
 /**
  * The data keys of `wrapped`, in order, unwrapped under `masterKey` (its length already checked
@@ -46,7 +31,7 @@ export function unwrapDataKeys(
   masterKey: Uint8Array,
   wrapped: readonly WrappedDataKey[],
 ): Buffer[] {
-  const native = wrapped.length >= BATCH_MIN ? nativeBinding() : null;
+  const native = wrapped.length >= BATCH_MIN ? nativeKeyBinding() : null;
   const length = keyLength(algorithm);
   if (native === null || !wrapped.every((entry) => isRegular(entry, length)))
     return unwrapEach(algorithm, masterKey, wrapped);

@@ -181,6 +181,8 @@ export interface NativeBinding {
     tags: Uint8Array,
     out: Uint8Array,
   ): number;
+  /** Writes the 32-byte Ed25519 public key of a 32-byte `seed` into `out` (native/ed25519.h). */
+  ed25519PublicKey(seed: Uint8Array, out: Uint8Array): void;
   /**
    * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
    * advised for huge pages, unmapped (or kept for reuse, see setArenaReuse) once neither the
@@ -266,7 +268,8 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&
     typeof candidate.isArenaMemory === "function" &&
-    typeof candidate.unwrapKeys === "function"
+    typeof candidate.unwrapKeys === "function" &&
+    typeof candidate.ed25519PublicKey === "function"
   );
 }
 

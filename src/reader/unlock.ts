@@ -17,7 +17,7 @@ import { signaturePayload } from "../crypto/signature.js";
 import type { ParsedHeader } from "../format/types.js";
 import type { MasterAccess } from "../keys/key-access.js";
 import type { AeadAlgorithm } from "../crypto/algorithms.js";
-import { checkMessageLimit } from "../native/validate.js";
+import { AEAD_MAX_MESSAGE, checkMessageLimit } from "../native/validate.js";
 import { headerDigest, verifyLicence } from "../licence/licence-token.js";
 import {
   buildPolicyInput,
@@ -181,16 +181,16 @@ async function unwrapAll(
   const encryptedNames = new Set(entries.keys());
   const plaintextDigests = checkedDigests(header, path, encryptedNames, options);
   // A message over the AEAD's limit (a v1 tensor or v2 chunk over 64 GiB for GCM) is refused at
-  // open, on every backend and engine alike (issue 20 item 8).
+  // open, on every backend and engine alike (issue 20 item 8). The error's text is built only for
+  // a tensor over the limit: a string per tensor was a measurable part of an open (issue 13).
+  const limit = AEAD_MAX_MESSAGE[algorithm];
+  const chunkSize = cryptoKeys.chunkSize;
   for (const tensor of header.tensors) {
-    if (!entries.has(tensor.name)) continue;
     const [begin, end] = tensor.dataOffsets;
-    checkMessageLimit(
-      algorithm,
-      cryptoKeys.chunkSize,
-      end - begin,
-      `${path}: ${JSON.stringify(tensor.name)}`,
-    );
+    const length = end - begin;
+    if ((chunkSize ? Math.min(chunkSize, length) : length) <= limit) continue;
+    if (!entries.has(tensor.name)) continue;
+    checkMessageLimit(algorithm, chunkSize, length, `${path}: ${JSON.stringify(tensor.name)}`);
   }
   const unlocked: Unlocked = {
     algorithm,

@@ -1,0 +1,42 @@
+// The addon's Ed25519 derivation (native/ed25519.h) against node:crypto's, and the JWK check
+// that uses it.
+import { randomBytes } from "node:crypto";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { ed25519PublicKey } from "../../src/crypto/signature.js";
+import { parseJwk } from "../../src/keys/jwk.js";
+import { derivePublicKey } from "../../src/keys/native-keys.js";
+import { loadNativeBinding } from "../../src/native/addon.js";
+import { expectCode } from "../support/expect-code.js";
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("derivePublicKey", () => {
+  it("gives node:crypto's public key for any seed, with the addon and without", () => {
+    for (let i = 0; i < 50; i++) {
+      const seed = randomBytes(32);
+      const expected = ed25519PublicKey(seed);
+      expect(derivePublicKey(seed).equals(expected)).toBe(true);
+      vi.stubEnv("CRYPTOTENSORS_BACKEND", "fallback");
+      expect(derivePublicKey(seed).equals(expected)).toBe(true);
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("the addon refuses seeds and outputs that are not 32 bytes", () => {
+    const binding = loadNativeBinding();
+    expect(() => binding.ed25519PublicKey(Buffer.alloc(31), Buffer.alloc(32))).toThrow(RangeError);
+    expect(() => binding.ed25519PublicKey(Buffer.alloc(32), Buffer.alloc(33))).toThrow(RangeError);
+    expect(() => binding.ed25519PublicKey("seed" as never, Buffer.alloc(32))).toThrow(TypeError);
+  });
+
+  it("a JWK whose x is not the public key of its d is still refused", () => {
+    const seed = randomBytes(32);
+    const x = ed25519PublicKey(seed);
+    const jwk = { kty: "okp", alg: "ed25519", d: seed.toString("base64"), x: x.toString("base64") };
+    expect(parseJwk(jwk).kind).toBe("sign");
+    x[0] = (x[0] as number) ^ 1;
+    expectCode(() => parseJwk({ ...jwk, x: x.toString("base64") }), "ERR_KEY_INVALID");
+  });
+});
