@@ -4,7 +4,10 @@
 import { ed25519PublicKey } from "../crypto/signature.js";
 import { loadNativeBinding, type NativeBinding } from "../native/addon.js";
 
-let binding: NativeBinding | null | undefined;
+/** The key helpers of the addon; an addon built before them (a stale build) has neither. */
+type KeyBinding = NativeBinding & Required<Pick<NativeBinding, "unwrapKeys" | "ed25519PublicKey">>;
+
+let binding: KeyBinding | null | undefined;
 
 /**
  * @internal The addon, or null (not loadable, or `CRYPTOTENSORS_BACKEND=fallback`).
@@ -15,11 +18,15 @@ let binding: NativeBinding | null | undefined;
  * if (native !== null) native.unwrapKeys(…);
  * ```
  */
-export function nativeKeyBinding(): NativeBinding | null {
+export function nativeKeyBinding(): KeyBinding | null {
   if (process.env.CRYPTOTENSORS_BACKEND === "fallback") return null;
   if (binding === undefined) {
     try {
-      binding = loadNativeBinding();
+      const loaded = loadNativeBinding();
+      binding =
+        typeof loaded.unwrapKeys === "function" && typeof loaded.ed25519PublicKey === "function"
+          ? (loaded as KeyBinding)
+          : null;
     } catch {
       binding = null;
     }

@@ -171,9 +171,10 @@ export interface NativeBinding {
    * is `wrapped` bytes [i*k, (i+1)*k) (k = the algorithm's key length), IV `ivs` [i*12, ...),
    * tag `tags` [i*16, ...); its key lands in `out` [i*k, ...). Returns -1 when every tag
    * verifies, else the index of the first that does not (`out` is then wiped). Throws on
-   * inconsistent lengths or a cipher failure.
+   * inconsistent lengths or a cipher failure. Optional: an addon built before it existed still
+   * loads, and the open unwraps with node:crypto (src/keys/native-keys.ts).
    */
-  unwrapKeys(
+  unwrapKeys?(
     algorithm: number,
     masterKey: Uint8Array,
     wrapped: Uint8Array,
@@ -182,7 +183,7 @@ export interface NativeBinding {
     out: Uint8Array,
   ): number;
   /** Writes the 32-byte Ed25519 public key of a 32-byte `seed` into `out` (native/ed25519.h). */
-  ed25519PublicKey(seed: Uint8Array, out: Uint8Array): void;
+  ed25519PublicKey?(seed: Uint8Array, out: Uint8Array): void;
   /**
    * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
    * advised for huge pages, unmapped (or kept for reuse, see setArenaReuse) once neither the
@@ -267,9 +268,7 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.seal === "function" &&
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&
-    typeof candidate.isArenaMemory === "function" &&
-    typeof candidate.unwrapKeys === "function" &&
-    typeof candidate.ed25519PublicKey === "function"
+    typeof candidate.isArenaMemory === "function"
   );
 }
 

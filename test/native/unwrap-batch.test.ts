@@ -4,8 +4,8 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { seal } from "../../src/crypto/aead.js";
 import { keyLength, type AeadAlgorithm } from "../../src/crypto/algorithms.js";
 import { generateDataKeys, unwrapDataKey, wrapDataKeys } from "../../src/crypto/envelope.js";
+import { nativeKeyBinding } from "../../src/keys/native-keys.js";
 import { unwrapDataKeys } from "../../src/keys/unwrap-batch.js";
-import { loadNativeBinding } from "../../src/native/addon.js";
 import { ALGORITHM_IDS } from "../../src/native/plan-table.js";
 import { expectCode } from "../support/expect-code.js";
 
@@ -76,7 +76,8 @@ describe("unwrapDataKeys (one native batch per open)", () => {
   });
 
   it("the addon reports the first failing entry and wipes every key it had unwrapped", () => {
-    const binding = loadNativeBinding();
+    const binding = nativeKeyBinding();
+    if (binding === null) throw new Error("the addon has no key helpers: rebuild it");
     const { master, wrapped } = batch("aes256gcm", 6);
     const pack = (field: "wrappedKey" | "keyIv" | "keyTag") =>
       Buffer.concat(wrapped.map((w) => w[field]));
