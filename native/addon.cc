@@ -275,6 +275,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("bytes", static_cast<double>(counters.bytes.load()));
   result.Set("httpRanges", static_cast<double>(counters.httpRanges.load()));
   result.Set("httpBytes", static_cast<double>(counters.httpBytes.load()));
+  result.Set("httpDecrypts", static_cast<double>(counters.httpDecrypts.load()));
   result.Set("truncationFaults", static_cast<double>(GuardedFaults()));
   result.Set("arenas", static_cast<double>(Arena::LiveCount()));
   result.Set("arenaBytes", static_cast<double>(Arena::LiveBytes()));

@@ -111,35 +111,54 @@ Napi::Value FileHandle::Decrypt(const Napi::CallbackInfo& info) {
 Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireState(env);
-  constexpr size_t kFields = 9;
-  if (!info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-    throw Napi::TypeError::New(env, "table must be a Float64Array");
-  }
-  Napi::Float64Array table = info[0].As<Napi::Float64Array>();
-  if (table.ElementLength() % kFields != 0) {
-    throw Napi::RangeError::New(env, "table must hold 9 numbers per entry");
-  }
-  ByteView keys = ArgBytes(info, 1, "keys");
-  ByteView ivs = ArgBytes(info, 2, "ivs");
-  ByteView tags = ArgBytes(info, 3, "tags");
-  if (!info[4].IsArray()) throw Napi::TypeError::New(env, "dests must be an Array");
-  Napi::Array destArray = info[4].As<Napi::Array>();
   if (!info[5].IsTypedArray() ||
       info[5].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
       info[5].As<Napi::Float64Array>().ElementLength() < 1) {
     throw Napi::TypeError::New(env, "failed must be a Float64Array of at least one element");
   }
   Napi::Float64Array failed = info[5].As<Napi::Float64Array>();
+  if (!info[6].IsUndefined() && !info[6].IsBoolean())
+    throw Napi::TypeError::New(env, "destPrivate must be a boolean");
+  std::unique_ptr<PlanJob> job =
+      ParseTable(env, info[0], info[1], info[2], info[3], info[4],
+                 info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value());
+  failed[0] = -1;
+  job->failedOwner = Napi::Persistent(static_cast<Napi::Object>(failed));
+  return QueuePlan(env, "cryptotensors:plan", std::move(job));
+}
+
+std::unique_ptr<PlanJob> FileHandle::ParseTable(Napi::Env env, Napi::Value tableValue,
+                                                Napi::Value keysValue, Napi::Value ivsValue,
+                                                Napi::Value tagsValue, Napi::Value destsValue,
+                                                bool destPrivate) {
+  constexpr size_t kFields = 9;
+  if (!tableValue.IsTypedArray() ||
+      tableValue.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, "table must be a Float64Array");
+  }
+  Napi::Float64Array table = tableValue.As<Napi::Float64Array>();
+  if (table.ElementLength() % kFields != 0) {
+    throw Napi::RangeError::New(env, "table must hold 9 numbers per entry");
+  }
+  auto bytes = [&](Napi::Value value, const char* name) {
+    uint8_t* data = nullptr;
+    size_t length = 0;
+    if (!ViewBytes(value, &data, &length))
+      throw Napi::TypeError::New(env, ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+    return ByteView{data, length};
+  };
+  ByteView keys = bytes(keysValue, "keys");
+  ByteView ivs = bytes(ivsValue, "ivs");
+  ByteView tags = bytes(tagsValue, "tags");
+  if (!destsValue.IsArray()) throw Napi::TypeError::New(env, "dests must be an Array");
+  Napi::Array destArray = destsValue.As<Napi::Array>();
   const size_t count = table.ElementLength() / kFields;
   if (destArray.Length() != count)
     throw Napi::RangeError::New(env, "dests must hold one destination per entry");
 
-  if (!info[6].IsUndefined() && !info[6].IsBoolean())
-    throw Napi::TypeError::New(env, "destPrivate must be a boolean");
   PlanJobBuilder builder(env, keys, ivs, tags);
   builder.Reserve(count);
-  builder.SetDestPrivate(info[6].IsBoolean() && info[6].As<Napi::Boolean>().Value());
+  builder.SetDestPrivate(destPrivate);
   auto field = [&](size_t i, size_t f, const char* name) {
     double value = table[i * kFields + f];
     if (!std::isfinite(value) || std::floor(value) != value || value < 0 ||
@@ -166,10 +185,22 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
                          field(i, 8, "tagOffset"), dest, "each dest");
     }
   }
-  std::unique_ptr<PlanJob> job = builder.Finish();
-  failed[0] = -1;
-  job->failedOwner = Napi::Persistent(static_cast<Napi::Object>(failed));
-  return QueuePlan(env, "cryptotensors:plan", std::move(job));
+  return builder.Finish();
+}
+
+FileHandle* FileHandle::TakePlan(Napi::Env env, Napi::Value handle, Napi::Object plan,
+                                 std::unique_ptr<PlanJob>* job, std::shared_ptr<MappedFile>* file) {
+  Napi::Function constructor = GetAddonData(env).handleConstructor.Value();
+  if (!handle.IsObject() || !handle.As<Napi::Object>().InstanceOf(constructor))
+    throw Napi::TypeError::New(env, "plan.handle must be a NativeFileHandle");
+  FileHandle* owner = Unwrap(handle.As<Napi::Object>());
+  owner->RequireState(env);
+  if (owner->closing_) throw Napi::Error::New(env, "plan.handle is closed");
+  *job = ParseTable(env, plan.Get("table"), plan.Get("keys"), plan.Get("ivs"), plan.Get("tags"),
+                    plan.Get("dests"), plan.Get("destPrivate").ToBoolean().Value());
+  *file = owner->file_;
+  owner->inFlight_++;
+  return owner;
 }
 
 // close() -> Promise<void>; resolves once every in-flight read has finished and the fd is closed.

@@ -24,6 +24,14 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   // Called on the JS thread by every worker this handle started, when it completes.
   void WorkDone();
 
+  // A plan (`plan`: { table, keys, ivs, tags, dests, destPrivate }, as plan() takes them, checked
+  // alike) over the file of `handle` (a NativeFileHandle), for native code that runs it on a
+  // thread of its own (native/http-receive.cc decrypts a chunk on the thread that received it).
+  // Throws as plan() does. The handle counts the plan in flight (close() waits) until the caller
+  // calls WorkDone() on the returned handle, on the JS thread.
+  static FileHandle* TakePlan(Napi::Env env, Napi::Value handle, Napi::Object plan,
+                              std::unique_ptr<PlanJob>* job, std::shared_ptr<MappedFile>* file);
+
  private:
   Napi::Value Size(const Napi::CallbackInfo& info);
   Napi::Value InFlight(const Napi::CallbackInfo& info);
@@ -31,6 +39,9 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value Decrypt(const Napi::CallbackInfo& info);
   Napi::Value Plan(const Napi::CallbackInfo& info);
   Napi::Value QueuePlan(Napi::Env env, const char* name, std::unique_ptr<PlanJob> job);
+  static std::unique_ptr<PlanJob> ParseTable(Napi::Env env, Napi::Value table, Napi::Value keys,
+                                             Napi::Value ivs, Napi::Value tags, Napi::Value dests,
+                                             bool destPrivate);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   // Throws a TypeError unless the handle came from openFile().

@@ -23,7 +23,10 @@
 
 #include "arena.h"
 #include "args.h"
+#include "file-handle.h"
 #include "http-head.h"
+#include "plan.h"
+#include "status.h"
 
 namespace ct {
 
@@ -32,11 +35,18 @@ namespace {
 constexpr size_t kHeadLimit = 64 << 10;
 constexpr size_t kGapScratch = 64 << 10;
 
-// Where one stretch of the body goes: library memory, or nowhere (a gap between wanted pieces).
+// Where one stretch of the body goes: library memory, or nowhere (a gap between wanted pieces);
+// optionally the plan that decrypts it where it landed, run by the receiving thread as soon as
+// the segment is in (while its last bytes are still in the cache), not by a pool plan that JS
+// would start after hearing of it.
 struct Segment {
   Destination dest;  // data == nullptr: discarded
   std::shared_ptr<Arena> arena;
   uint64_t length = 0;
+  std::unique_ptr<PlanJob> plan;
+  std::shared_ptr<MappedFile> planFile;
+  FileHandle* planHandle = nullptr;  // WorkDone() on the JS thread (Finish)
+  Napi::ObjectReference planHandleRef;
 };
 
 struct Job {
@@ -57,6 +67,8 @@ struct Job {
   const char* outcome = "ok";
   int error = 0;
   uint64_t received = 0;
+  uint64_t decrypted = 0;  // segments whose plan ran (in order)
+  int64_t planStatus = 0;  // status.h, outcome "decrypt"
   bool anything = false;
   bool reused = false;
   bool keepAlive = false;
@@ -272,13 +284,36 @@ void Run(Job& job) {
       job.received += static_cast<uint64_t>(n);
     }
     base += segment.length;
-    // A piece (a chunk) is in: JS may have it decrypted now, while the rest arrives.
-    if (segment.dest.data != nullptr && base < job.expect.end - job.expect.start) {
-      uint64_t received = job.received;
-      job.done.NonBlockingCall([received](Napi::Env env, Napi::Function callback) {
+    if (segment.plan) {
+      // Decrypted here, in place, while the chunk's last pieces are still in this core's cache
+      // (one unit: ParallelFor runs it on this thread alone). A failure wipes its destination.
+      PlanJob& plan = *segment.plan;
+      PlanResult result = RunPlan(*segment.planFile, plan.entries.data(), plan.entries.size());
+      plan.keys.Wipe();
+      if (result.status != kOk) {
+        job.outcome = "decrypt";
+        job.planStatus = result.status;
+        return;
+      }
+      job.decrypted++;
+      Counters().httpDecrypts.fetch_add(1, std::memory_order_relaxed);
+      for (const PlanEntry& entry : plan.entries) {
+        Counters().decrypts.fetch_add(1, std::memory_order_relaxed);
+        Counters().bytes.fetch_add(entry.length, std::memory_order_relaxed);
+      }
+    }
+    // A piece (a chunk) is in: JS may have it decrypted now, while the rest arrives. One this
+    // thread decrypted needs nothing more: JS hears of it with the next report (one JS call per
+    // range instead of one per chunk).
+    if (segment.dest.data != nullptr && !segment.plan && base < job.expect.end - job.expect.start) {
+      // Only through this segment: bytes beyond it may be in place already (they came with the
+      // head) but their plans have not run, and JS must not run them first.
+      uint64_t received = base, decrypted = job.decrypted;
+      job.done.NonBlockingCall([received, decrypted](Napi::Env env, Napi::Function callback) {
         Napi::Object progress = Napi::Object::New(env);
         progress.Set("outcome", "progress");
         progress.Set("received", static_cast<double>(received));
+        progress.Set("decrypted", static_cast<double>(decrypted));
         callback.Call({progress});
       });
     }
@@ -348,12 +383,21 @@ void Finish(Napi::Env env, Napi::Function callback, Job* raw) {
     std::lock_guard<std::mutex> hold(registryLock);
     idleFds.insert(keptFd);
   }
-  for (Segment& segment : job->segments) segment.dest.owner.Reset();
+  for (Segment& segment : job->segments) {
+    segment.dest.owner.Reset();
+    if (segment.plan) segment.plan->keys.Wipe();
+    if (segment.planHandle != nullptr) segment.planHandle->WorkDone();
+    segment.planHandle = nullptr;
+    segment.planHandleRef.Reset();
+    segment.plan.reset();  // its destination references, on the JS thread
+  }
   if (env == nullptr || callback.IsEmpty()) return;
   Napi::Object result = Napi::Object::New(env);
   result.Set("outcome", job->outcome);
   result.Set("fd", static_cast<double>(keptFd));
   result.Set("received", static_cast<double>(job->received));
+  result.Set("decrypted", static_cast<double>(job->decrypted));
+  result.Set("status", static_cast<double>(job->planStatus));
   result.Set("anything", job->anything);
   result.Set("reused", job->reused);
   result.Set("error", job->error);
@@ -421,35 +465,75 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
   job->expect.lastModified = OptionalString(spec, "lastModified");
   uint64_t timeout = NumberField(env, spec, "timeoutMs");
   job->timeoutMs = static_cast<int>(std::min<uint64_t>(std::max<uint64_t>(timeout, 1), 1u << 30));
-  Napi::Value segments = spec.Get("segments");
-  if (!segments.IsArray()) throw Napi::TypeError::New(env, "job.segments must be an array");
-  Napi::Array list = segments.As<Napi::Array>();
-  uint64_t total = 0;
-  for (uint32_t i = 0; i < list.Length(); i++) {
-    Napi::Value entry = list.Get(i);
-    if (!entry.IsObject()) throw Napi::TypeError::New(env, "job.segments[i] must be an object");
-    Napi::Object object = entry.As<Napi::Object>();
-    Segment segment;
-    segment.length = NumberField(env, object, "length");
-    Napi::Value dest = object.Get("dest");
-    if (!dest.IsNull() && !dest.IsUndefined()) {
-      segment.dest = ArgDestination(env, dest, "job.segments[i].dest", segment.length);
-      if (segment.dest.data == nullptr)
-        throw Napi::TypeError::New(env, "job.segments[i].dest is detached");
-      segment.arena = Arena::Find(segment.dest.data, segment.length);
+  // A segment's plan counts in its handle's work from here on: given back if the job is refused.
+  auto releasePlans = [&job] {
+    for (Segment& segment : job->segments) {
+      if (segment.planHandle != nullptr) segment.planHandle->WorkDone();
+      segment.planHandle = nullptr;
     }
-    total += segment.length;
-    job->segments.push_back(std::move(segment));
-  }
-  if (total != job->expect.end - job->expect.start)
-    throw Napi::RangeError::New(env, "job.segments must cover the range exactly");
-  Napi::Value fd = spec.Get("fd");
-  job->fd = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -1;
-  if (job->fd >= 0) {
-    // Only a connection an earlier job kept alive and nobody holds now (taken last, so that a
-    // job refused above leaves it idle).
-    std::lock_guard<std::mutex> hold(registryLock);
-    if (idleFds.erase(job->fd) == 0) throw Napi::TypeError::New(env, "job.fd is not idle");
+  };
+  try {
+    Napi::Value segments = spec.Get("segments");
+    if (!segments.IsArray()) throw Napi::TypeError::New(env, "job.segments must be an array");
+    Napi::Array list = segments.As<Napi::Array>();
+    uint64_t total = 0;
+    for (uint32_t i = 0; i < list.Length(); i++) {
+      Napi::Value entry = list.Get(i);
+      if (!entry.IsObject()) throw Napi::TypeError::New(env, "job.segments[i] must be an object");
+      Napi::Object object = entry.As<Napi::Object>();
+      Segment segment;
+      segment.length = NumberField(env, object, "length");
+      Napi::Value dest = object.Get("dest");
+      if (!dest.IsNull() && !dest.IsUndefined()) {
+        segment.dest = ArgDestination(env, dest, "job.segments[i].dest", segment.length);
+        if (segment.dest.data == nullptr)
+          throw Napi::TypeError::New(env, "job.segments[i].dest is detached");
+        segment.arena = Arena::Find(segment.dest.data, segment.length);
+        Napi::Value plan = object.Get("plan");
+        if (!plan.IsNull() && !plan.IsUndefined()) {
+          if (!plan.IsObject())
+            throw Napi::TypeError::New(env, "job.segments[i].plan must be an object");
+          Napi::Value handle = plan.As<Napi::Object>().Get("handle");
+          std::unique_ptr<PlanJob> planJob;
+          std::shared_ptr<MappedFile> planFile;
+          FileHandle* owner =
+              FileHandle::TakePlan(env, handle, plan.As<Napi::Object>(), &planJob, &planFile);
+          segment.plan = std::move(planJob);
+          segment.planFile = std::move(planFile);
+          segment.planHandle = owner;
+          segment.planHandleRef = Napi::Persistent(handle.As<Napi::Object>());
+          // Only what lands in this segment may be decrypted by its plan, in place.
+          bool inside = segment.plan->destPrivate;
+          for (const PlanEntry& entry : segment.plan->entries) {
+            const uint8_t* from = segment.planFile->Mapped(entry.fileOffset, entry.length);
+            inside = inside && entry.decrypt && from == entry.dest && from != nullptr &&
+                     entry.dest >= segment.dest.data &&
+                     entry.dest + entry.length <= segment.dest.data + segment.length;
+          }
+          if (!inside) {
+            owner->WorkDone();
+            segment.planHandle = nullptr;
+            throw Napi::RangeError::New(
+                env, "job.segments[i].plan must decrypt, in place, bytes of its own segment");
+          }
+        }
+      }
+      total += segment.length;
+      job->segments.push_back(std::move(segment));
+    }
+    if (total != job->expect.end - job->expect.start)
+      throw Napi::RangeError::New(env, "job.segments must cover the range exactly");
+    Napi::Value fd = spec.Get("fd");
+    job->fd = fd.IsNumber() ? fd.As<Napi::Number>().Int32Value() : -1;
+    if (job->fd >= 0) {
+      // Only a connection an earlier job kept alive and nobody holds now (taken last, so that a
+      // job refused above leaves it idle).
+      std::lock_guard<std::mutex> hold(registryLock);
+      if (idleFds.erase(job->fd) == 0) throw Napi::TypeError::New(env, "job.fd is not idle");
+    }
+  } catch (...) {
+    releasePlans();
+    throw;
   }
   job->done =
       Napi::ThreadSafeFunction::New(env, info[1].As<Napi::Function>(), "cryptotensors:http", 0, 1);
@@ -471,6 +555,7 @@ Napi::Value HttpReceive(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> hold(registryLock);
     running.erase(id);
     if (job->fd >= 0) idleFds.insert(job->fd);  // still idle: JS may reuse or close it
+    releasePlans();
     job->done.Release();
     throw Napi::Error::New(env, "could not start a receive thread");
   }

@@ -28,8 +28,9 @@ struct NativeCounters {
   std::atomic<uint64_t> reads{0};
   std::atomic<uint64_t> decrypts{0};
   std::atomic<uint64_t> bytes{0};
-  std::atomic<uint64_t> httpRanges{0};  // range responses received whole (http-receive.h)
-  std::atomic<uint64_t> httpBytes{0};   // body bytes received in place by those jobs
+  std::atomic<uint64_t> httpRanges{0};    // range responses received whole (http-receive.h)
+  std::atomic<uint64_t> httpBytes{0};     // body bytes received in place by those jobs
+  std::atomic<uint64_t> httpDecrypts{0};  // pieces decrypted by the thread that received them
 };
 NativeCounters& Counters();
 

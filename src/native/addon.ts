@@ -76,6 +76,8 @@ export interface NativeStats {
   /** Range responses the native receiver took whole (native/http-receive.h), and their body bytes. */
   httpRanges: number;
   httpBytes: number;
+  /** Chunks the native receiver decrypted in place on the thread that received them. */
+  httpDecrypts: number;
   /** SIGBUS faults on a mapped file that shrank, turned into ERR_FILE_TRUNCATED. */
   truncationFaults: number;
   /** Arenas alive now (memory the addon owns: held by a JS buffer or by a plan in flight). */
@@ -96,14 +98,19 @@ export interface NativeStats {
 /** What a native range GET reported (native/http-receive.h, src/source/native-wire.ts). */
 export interface NativeHttpResult {
   /**
-   * ok, cancelled, head (refused: see `head`), head-too-large, overrun, timeout, network, short;
-   * or "progress" (only `received` set) while the job runs, each time a piece is in.
+   * ok, cancelled, head (refused: see `head`), head-too-large, overrun, timeout, network, short,
+   * decrypt (a segment's plan failed; its destination is wiped); or "progress" (only `received`
+   * and `decrypted` set) while the job runs, each time a piece is in.
    */
   outcome: string;
   /** The kept-alive connection for the next request, or -1 (closed). */
   fd: number;
   /** Body bytes in place, from the start of the range. */
   received: number;
+  /** Segments whose plan ran, in order (progress results carry it too). */
+  decrypted: number;
+  /** Outcome "decrypt": the status (native/status.h) of the plan that failed (the next one). */
+  status: number;
   /** Response bytes arrived. */
   anything: boolean;
   /** The request went over a kept-alive connection. */
@@ -131,8 +138,26 @@ export interface NativeHttpJob {
   etag?: string | undefined;
   lastModified?: string | undefined;
   timeoutMs: number;
-  /** Where the body goes, in order: library memory, or null (dropped); lengths sum to end - start. */
-  segments: readonly { dest: Uint8Array | null; length: number }[];
+  /**
+   * Where the body goes, in order: library memory, or null (dropped); lengths sum to end - start.
+   * `plan`: a packed plan (plan-table.ts) of in-place decryptions of bytes of this segment over
+   * `handle` (an arena view), run by the receiving thread once the segment is in (destPrivate).
+   */
+  segments: readonly {
+    dest: Uint8Array | null;
+    length: number;
+    plan?:
+      | {
+          handle: object;
+          table: Float64Array;
+          keys: Uint8Array;
+          ivs: Uint8Array;
+          tags: Uint8Array;
+          dests: Uint8Array[];
+          destPrivate: true;
+        }
+      | undefined;
+  }[];
 }
 
 export interface NativeBinding {

@@ -15,7 +15,12 @@
 import { TAG_LENGTH } from "../crypto/algorithms.js";
 import { chunkBounds, coveredChunks } from "../crypto/chunks.js";
 import { CryptoTensorsError } from "../errors.js";
-import type { ByteSource, SourcePiece } from "../source/byte-source.js";
+import {
+  type ByteSource,
+  type InPlaceDecrypt,
+  PieceDecryptFailed,
+  type SourcePiece,
+} from "../source/byte-source.js";
 import type { NativeBinding, NativeFileHandle } from "./addon.js";
 import type { BackendCallOptions, BackendFile, DecryptRequest, PlanItem } from "./backend.js";
 import { InFlight } from "./in-flight.js";
@@ -55,6 +60,8 @@ interface StagedChunk {
   item: PlanItem & { kind: "decrypt" };
   /** Index of the caller's item, for wiping and error labels. */
   owner: number;
+  /** In place: the plan the source may run where the chunk lands (then `done`, not run here). */
+  decrypt?: InPlaceDecrypt;
 }
 
 /**
@@ -177,7 +184,7 @@ export class StagedSourceFile implements BackendFile {
           ciphertext: true,
         });
         slots.push(slot);
-        staged.push({
+        const chunk: StagedChunk = {
           stage,
           owner,
           item: {
@@ -191,7 +198,16 @@ export class StagedSourceFile implements BackendFile {
               tags: request.tags.subarray(i * TAG_LENGTH, (i + 1) * TAG_LENGTH),
             },
           },
-        });
+        };
+        if (direct) {
+          // The receiving thread may decrypt it in place as soon as it is in, while it is still
+          // in that core's cache, instead of a pool plan started from here (issue 16).
+          const stageView = inPlace[inPlace.length - 1] as Stage;
+          const packed = packPlan(stageView.memory.byteLength, [chunk.item]);
+          chunk.decrypt = { handle: stageView.handle, ...packed, destPrivate: true, done: false };
+          (pieces[pieces.length - 1] as SourcePiece).decrypt = chunk.decrypt;
+        }
+        staged.push(chunk);
       }
     });
 
@@ -234,16 +250,23 @@ export class StagedSourceFile implements BackendFile {
         signal: options?.signal,
         onPiece: (index) => {
           const chunk = staged[index];
-          if (chunk === undefined) return;
+          if (chunk === undefined || chunk.decrypt?.done === true) return;
           pending.push(chunk);
           scheduled ??= setImmediate(flush);
         },
       });
     } catch (error) {
-      onFailure(error, undefined);
+      if (error instanceof PieceDecryptFailed) {
+        const owner = staged.find((chunk) => chunk?.decrypt === error.decrypt)?.owner;
+        onFailure(
+          nativeStatusError(error.status, `decrypting ${this.#source.identity.name}`) ?? error,
+          owner,
+        );
+      } else onFailure(error, undefined);
     } finally {
       if (scheduled !== undefined) clearImmediate(scheduled);
       flush();
+      for (const chunk of staged) chunk?.decrypt?.keys.fill(0);
       await Promise.allSettled(plans);
       await Promise.allSettled(stages.map((stage) => stage.handle.close()));
     }

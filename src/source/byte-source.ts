@@ -38,6 +38,45 @@ export interface SourcePiece {
    * (`remote.cache`). Headers and plain tensors are never marked.
    */
   ciphertext?: boolean | undefined;
+  /**
+   * How to decrypt this piece where it lands, for a transport that can run it on the thread that
+   * received the bytes (the addon's http receiver): a packed plan (native/plan-table.ts) of one
+   * in-place decryption over `handle` (an arena view of `dest`'s memory). A source that runs it
+   * sets `done` before it reports the piece; otherwise the caller decrypts as it would anyway.
+   */
+  decrypt?: InPlaceDecrypt | undefined;
+}
+
+/** See {@link SourcePiece.decrypt}: the fields are those the addon's plan() takes. */
+export interface InPlaceDecrypt {
+  readonly handle: object;
+  readonly table: Float64Array;
+  readonly keys: Uint8Array;
+  readonly ivs: Uint8Array;
+  readonly tags: Uint8Array;
+  readonly dests: Uint8Array[];
+  readonly destPrivate: true;
+  /** Set once the piece is decrypted in place (its plan must not run again). */
+  done: boolean;
+}
+
+/**
+ * A piece's in-place decryption (SourcePiece.decrypt) failed where it landed: `status` is the
+ * addon's status (native/status.h); the caller maps it to its error, as for its own plans.
+ *
+ * @example
+ * ```ts
+ * if (error instanceof PieceDecryptFailed) throw nativeStatusError(error.status, "decrypting");
+ * ```
+ */
+export class PieceDecryptFailed extends Error {
+  constructor(
+    readonly status: number,
+    readonly decrypt: InPlaceDecrypt,
+  ) {
+    super(`decrypting a received piece failed (status ${status})`);
+    this.name = "PieceDecryptFailed";
+  }
 }
 
 /** Options of {@link ByteSource.readPieces}. */

@@ -239,6 +239,8 @@ class RangeSource implements HttpSource {
           dest: piece.dest.subarray(held, piece.length),
           owned: piece.owned,
           ciphertext: piece.ciphertext,
+          // Only a piece fetched whole may be decrypted where it lands.
+          decrypt: held === 0 ? piece.decrypt : undefined,
         });
         owner.push(index);
       }

@@ -12,6 +12,7 @@
 import { lookup } from "node:dns/promises";
 import { isIP } from "node:net";
 import type { NativeHttpResult } from "../native/addon.js";
+import { type InPlaceDecrypt, PieceDecryptFailed } from "./byte-source.js";
 import type { ConnectionBudget } from "./connection-budget.js";
 import { loadNativeBinding, type NativeBinding } from "../native/addon.js";
 import type { RequestContext } from "./http-request.js";
@@ -28,10 +29,14 @@ import {
   Transient,
 } from "./range-response.js";
 
-/** One stretch of a range's body: received into `dest` (library memory), or dropped (null). */
+/**
+ * One stretch of a range's body: received into `dest` (library memory), or dropped (null);
+ * `plan`: the whole piece's in-place decryption, run by the receiving thread once it is in.
+ */
 export interface NativeSegment {
   dest: Uint8Array | null;
   length: number;
+  plan?: InPlaceDecrypt | undefined;
 }
 
 /**
@@ -196,6 +201,13 @@ export async function attemptNative(
   ctx.stats.requests++;
   const receive = pool.binding.httpReceive as NonNullable<NativeBinding["httpReceive"]>;
   let reported = 0;
+  // Pieces the receiving thread decrypts, in order: the first `decrypted` are done (before they
+  // are reported, so that nobody runs their plan again).
+  const planned = segments.flatMap((segment) => (segment.plan === undefined ? [] : [segment.plan]));
+  const decrypted = (count: number) => {
+    for (let i = 0; i < count && i < planned.length; i++)
+      (planned[i] as InPlaceDecrypt).done = true;
+  };
   const report = (received: number) => {
     if (received <= reported) return;
     ctx.stats.bytes += received - reported;
@@ -223,8 +235,9 @@ export async function attemptNative(
         },
         (outcome) => {
           if (outcome.outcome === "progress") {
-            // A piece is complete: counted now, so that its chunk is decrypted while the rest
-            // of the range still arrives.
+            // A piece is complete (and maybe decrypted): counted now, so that its chunk is
+            // decrypted while the rest of the range still arrives.
+            decrypted(outcome.decrypted);
             report(outcome.received);
             return;
           }
@@ -242,7 +255,12 @@ export async function attemptNative(
   });
   pool.release(result.fd);
   request.fill(0); // the caller's credentials do not linger in a buffer
+  decrypted(result.decrypted);
+  const failedPlan = result.outcome === "decrypt" ? planned[result.decrypted] : undefined;
+  // Its destination was wiped: never decrypted again, the load fails with this status.
+  if (failedPlan !== undefined) failedPlan.done = true;
   report(result.received);
+  if (failedPlan !== undefined) throw new PieceDecryptFailed(result.status, failedPlan);
   return outcome(ctx, pinned, start, end, result, aborted);
 }
 

@@ -3,6 +3,7 @@
 // cap is split, so requests can run in parallel over a bounded pool of connections. A request's
 // body is scattered into the pieces it covers; gap bytes between pieces are discarded.
 import type { SourcePiece } from "./byte-source.js";
+import type { NativeSegment } from "./native-wire.js";
 
 /** One request: `[start, end)` of the resource and the pieces (by index) it feeds. */
 export interface FetchRange {
@@ -137,7 +138,7 @@ export function segmentsOf(
   pieces: readonly SourcePiece[],
   position: number,
   end: number,
-): { dest: Uint8Array | null; length: number }[] | undefined {
+): NativeSegment[] | undefined {
   const spans: { from: number; to: number; piece: SourcePiece }[] = [];
   for (const index of range.pieces) {
     const piece = pieces[index] as SourcePiece;
@@ -148,14 +149,18 @@ export function segmentsOf(
     spans.push({ from, to, piece });
   }
   spans.sort((a, b) => a.from - b.from);
-  const segments: { dest: Uint8Array | null; length: number }[] = [];
+  const segments: NativeSegment[] = [];
   let at = position;
   for (const { from, to, piece } of spans) {
     if (from < at) return undefined; // two pieces want the same bytes
     if (from > at) segments.push({ dest: null, length: from - at });
+    // A piece received whole by this request may be decrypted where it lands, by the receiver.
+    const whole = from === piece.offset && to === piece.offset + piece.length;
+    const plan = whole && piece.decrypt?.done === false ? piece.decrypt : undefined;
     segments.push({
       dest: piece.dest.subarray(from - piece.offset, to - piece.offset),
       length: to - from,
+      ...(plan === undefined ? {} : { plan }),
     });
     at = to;
   }

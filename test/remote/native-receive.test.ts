@@ -2,7 +2,7 @@
 // the job itself against a scripted loopback TCP server (every response head it must refuse, body
 // framing, timeouts, cancellation, kept-alive connections, IPv4 and IPv6), then whole loads from
 // nginx through it, with the switch that turns it off for comparison.
-import { copyFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -304,6 +304,11 @@ describe("full loads from nginx through the native receiver", () => {
     const during = binding.stats();
     expect(during.httpRanges - before.httpRanges).toBeGreaterThanOrEqual(3);
     expect(during.httpBytes - before.httpBytes).toBeGreaterThanOrEqual(3_700_001 - 65_536); // the first 64 KiB came with the open
+    // Every chunk that arrived whole in a range body was decrypted by the thread that received
+    // it (the first ones came with the open, and are decrypted by a pool plan).
+    expect(during.httpDecrypts - before.httpDecrypts).toBeGreaterThanOrEqual(
+      Math.ceil(3_000_000 / 65536) + Math.ceil(700_001 / 65536) - 2,
+    );
     process.env.CRYPTOTENSORS_NATIVE_HTTP = "0";
     let off: Awaited<ReturnType<typeof loadFile>>;
     try {
@@ -312,10 +317,36 @@ describe("full loads from nginx through the native receiver", () => {
       delete process.env.CRYPTOTENSORS_NATIVE_HTTP;
     }
     expect(binding.stats().httpRanges).toBe(during.httpRanges);
+    expect(binding.stats().httpDecrypts).toBe(during.httpDecrypts);
     for (const name of ["a", "b"] as const) {
       expect(Buffer.from(on[name]!.data).equals(Buffer.from(tensors[name].data))).toBe(true);
       expect(Buffer.from(off[name]!.data).equals(Buffer.from(tensors[name].data))).toBe(true);
     }
+  });
+
+  it("a tampered chunk fails the load typed, on the receiving thread as with the receiver off", async () => {
+    const bytes = readFileSync(join(nginx.root, "m.ct"));
+    const dataStart = 8 + Number(bytes.readBigUInt64LE(0));
+    bytes[dataStart + 1_500_000] = (bytes[dataStart + 1_500_000] as number) ^ 1; // inside "a"
+    writeFileSync(join(nginx.root, "tampered.ct"), bytes);
+    const tampered = `${nginx.origin}/tampered.ct`;
+    const before = binding.stats().httpDecrypts;
+    const error = await expectCode(
+      loadFile(tampered, { keys: set, remote: { maxRangeBytes: 1 << 20 } }),
+      "ERR_DECRYPTION_FAILED",
+    );
+    expect(error.message).toContain('"a"');
+    expect(binding.stats().httpDecrypts).toBeGreaterThan(before);
+    process.env.CRYPTOTENSORS_NATIVE_HTTP = "0";
+    try {
+      const off = await expectCode(loadFile(tampered, { keys: set }), "ERR_DECRYPTION_FAILED");
+      expect(off.message).toContain('"a"');
+    } finally {
+      delete process.env.CRYPTOTENSORS_NATIVE_HTTP;
+    }
+    // Only the tampered tensor's chunk fails: a slice of "b" still loads.
+    const loaded = await loadFile(tampered, { keys: set, tensors: ["b"] });
+    expect(Buffer.from(loaded.b!.data).equals(Buffer.from(tensors.b.data))).toBe(true);
   });
 
   it("connects to a host name by the addresses one lookup gives (localhost)", async () => {
