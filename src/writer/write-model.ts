@@ -11,7 +11,7 @@ import {
 import { signaturePayload } from "../crypto/signature.js";
 import { planLayout, serializeHeader } from "../format/serialize.js";
 import { type BackendChoice, getBackend } from "../native/index.js";
-import { writeAtomically } from "../io/durable-file.js";
+import { writeAtomicallyPrepared } from "../io/durable-file.js";
 import { type SectionTensor, writeDataSection } from "./data-section.js";
 import {
   encryptionText,
@@ -53,21 +53,26 @@ export async function writeModel(
 ): Promise<void> {
   const byName = new Map(sources.map((s) => [s.name, s]));
   const layout = planLayout(sources);
-  const plan = options.encryption ? await planSealing(options.encryption, layout) : null;
+  const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
+  let plan: SealPlan | null = null;
   try {
-    // Resolved for plain files too: a failed addon load warns the same way on every path.
-    const backend = getBackend(options.backend);
-    // The plaintext tensors of a partially encrypted file get a signed SHA-256 each (the
-    // reference signs only their offsets); the draft holds same-length placeholders.
-    const digests = plan ? plaintextDigestSlots(layout, plan) : null;
-    const metadata = plan
-      ? [...(options.metadata ?? []), ...reservedEntries(plan, digests, DRAFT_SIGNATURE)]
-      : options.metadata;
-    const draft = serializeHeader(layout, metadata ?? null);
-    const bytesTotal = layout.reduce((sum, t) => sum + t.dataOffsets[1] - t.dataOffsets[0], 0);
-    await writeAtomically(
+    // The seal plan and the draft header (keys parsed, data keys and IVs drawn, ~5-10 ms for a
+    // few hundred tensors) are built while the temporary file is being created.
+    await writeAtomicallyPrepared(
       path,
-      async (out) => {
+      async () => {
+        plan = options.encryption ? await planSealing(options.encryption, layout) : null;
+        // Resolved for plain files too: a failed addon load warns the same way on every path.
+        const backend = getBackend(options.backend);
+        // The plaintext tensors of a partially encrypted file get a signed SHA-256 each (the
+        // reference signs only their offsets); the draft holds same-length placeholders.
+        const digests = plan ? plaintextDigestSlots(layout, plan) : null;
+        const metadata = plan
+          ? [...(options.metadata ?? []), ...reservedEntries(plan, digests, DRAFT_SIGNATURE)]
+          : options.metadata;
+        return { plan, backend, digests, draft: serializeHeader(layout, metadata ?? null) };
+      },
+      async (out, { plan, backend, digests, draft }) => {
         let bytesDone = 0;
         const section: SectionTensor[] = layout.map((tensor) => ({
           name: tensor.name,

@@ -245,6 +245,19 @@ describe("refusals", () => {
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("a save whose encryption plan fails removes the temporary file created meanwhile", async () => {
+    // The plan is built while the temporary file is created: its error wins, nothing is left.
+    const { encKey } = keysFor();
+    const p = path("badkey");
+    const encryption = { encKey, signKey: encKey };
+    await expectCode(saveFile(p, { a: randomTensor(8) }, { encryption }), "ERR_KEY_INVALID");
+    expect(existsSync(p)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    // Even where the file cannot be created at all, the argument error is the one reported.
+    const nowhere = join(dir, "no-such-dir", "x.safetensors");
+    await expectCode(saveFile(nowhere, { a: randomTensor(8) }, { encryption }), "ERR_KEY_INVALID");
+  });
+
   it("closing waits for reads in flight; reads after close are refused", async () => {
     const { set, encKey, signKey } = keysFor();
     const p = path();
