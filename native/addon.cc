@@ -141,27 +141,59 @@ Napi::Value SetEngine(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, SetAesEngine(engine));
 }
 
+// One sealing part from the arguments: key at `keyAt`, then baseIv and firstChunk; src, dst and
+// tags from `srcAt` (checked against the algorithm and chunk size, copied/referenced into `part`).
+void ArgSealPart(const Napi::CallbackInfo& info, size_t keyAt, size_t srcAt,
+                 AeadAlgorithm algorithm, uint64_t chunkSize, SealJob& part) {
+  Napi::Env env = info.Env();
+  ByteView key = ArgBytes(info, keyAt, "key");
+  ByteView baseIv = ArgBytes(info, keyAt + 1, "baseIv");
+  part.firstChunk = ArgSafeInteger(info, keyAt + 2, "firstChunk");
+  if (key.length != AeadKeyLength(algorithm))
+    throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
+  if (baseIv.length != kIvLength) throw Napi::RangeError::New(env, "baseIv must be 12 bytes");
+  part.src = ArgDestination(info, srcAt, "src", 0);
+  part.dst = ArgDestination(info, srcAt + 1, "dst", part.src.length);
+  uint64_t chunks = AeadChunkCount(part.src.length, chunkSize);
+  part.tags = ArgDestination(info, srcAt + 2, "tags", chunks * kTagLength);
+  part.key = SecretBytes(key.data, key.length);
+  std::copy(baseIv.data, baseIv.data + kIvLength, part.baseIv.begin());
+}
+
 // seal(algorithm, key, baseIv, firstChunk, chunkSize, src, dst, tags) -> Promise<status>
 // Encrypts src into dst (same length; may be the same memory) as v2 chunks, tags 16 per chunk.
 Napi::Value Seal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto job = std::make_unique<SealJob>();
   job->algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
-  ByteView key = ArgBytes(info, 1, "key");
-  ByteView baseIv = ArgBytes(info, 2, "baseIv");
-  job->firstChunk = ArgSafeInteger(info, 3, "firstChunk");
   job->chunkSize = ArgSafeInteger(info, 4, "chunkSize");
-  if (key.length != AeadKeyLength(job->algorithm))
-    throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
-  if (baseIv.length != kIvLength) throw Napi::RangeError::New(env, "baseIv must be 12 bytes");
   if (job->chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
-  job->src = ArgDestination(info, 5, "src", 0);
-  job->dst = ArgDestination(info, 6, "dst", job->src.length);
-  uint64_t chunks = AeadChunkCount(job->src.length, job->chunkSize);
-  job->tags = ArgDestination(info, 7, "tags", chunks * kTagLength);
-  job->key = SecretBytes(key.data, key.length);
-  std::copy(baseIv.data, baseIv.data + kIvLength, job->baseIv.begin());
+  ArgSealPart(info, 1, 5, job->algorithm, job->chunkSize, *job);
   auto* worker = new SealWorker(env, "cryptotensors:seal", std::move(job));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// sealBatch(algorithm, chunkSize, key, baseIv, firstChunk, src, dst, tags, key, ...) ->
+// Promise<status> Seals each part of six arguments as seal() would, all in one pool job (a writer
+// batch).
+Napi::Value SealBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto job = std::make_unique<SealBatchJob>();
+  job->algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
+  job->chunkSize = ArgSafeInteger(info, 1, "chunkSize");
+  if (job->chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
+  size_t count = info.Length();
+  if (count < 8 || (count - 2) % 6 != 0)
+    throw Napi::TypeError::New(env, "sealBatch takes six arguments per part, at least one part");
+  job->parts.reserve((count - 2) / 6);
+  for (size_t at = 2; at < count; at += 6) {
+    auto part = std::make_unique<SealJob>();
+    ArgSealPart(info, at, at + 3, job->algorithm, job->chunkSize, *part);
+    job->parts.push_back(std::move(part));
+  }
+  auto* worker = new SealBatchWorker(env, "cryptotensors:seal", std::move(job));
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;
@@ -320,6 +352,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
   exports.Set("setAesEngine", Napi::Function::New<SetEngine>(env, "setAesEngine"));
   exports.Set("seal", Napi::Function::New<Seal>(env, "seal"));
+  exports.Set("sealBatch", Napi::Function::New<SealBatch>(env, "sealBatch"));
   exports.Set("copy", Napi::Function::New<Copy>(env, "copy"));
   exports.Set("aeadInCache", Napi::Function::New<AeadInCacheBench>(env, "aeadInCache"));
   exports.Set("populate", Napi::Function::New<PopulateBench>(env, "populate"));

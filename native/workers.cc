@@ -121,6 +121,20 @@ int64_t MemoryWorker<SealJob>::Run(SealJob& job) {
 }
 
 template <>
+int64_t MemoryWorker<SealBatchJob>::Run(SealBatchJob& job) {
+  std::vector<SealSegment> segments;
+  segments.reserve(job.parts.size());
+  for (const auto& part : job.parts) {
+    segments.push_back(SealSegment{part->key.data(), part->baseIv.data(), part->firstChunk,
+                                   part->src.data, part->dst.data, part->src.length,
+                                   part->tags.data});
+  }
+  int64_t status = SealSegments(job.algorithm, job.chunkSize, segments.data(), segments.size());
+  for (const auto& part : job.parts) part->key.Wipe();
+  return status;
+}
+
+template <>
 int64_t MemoryWorker<CopyJob>::Run(CopyJob& job) {
   return ParallelCopy(job.dst.data, job.src.data, job.src.length, job.threads);
 }
@@ -144,6 +158,7 @@ void MemoryWorker<Job>::OnError(const Napi::Error&) {
 }
 
 template class MemoryWorker<SealJob>;
+template class MemoryWorker<SealBatchJob>;
 template class MemoryWorker<CopyJob>;
 template class MemoryWorker<AeadInCacheJob>;
 template class MemoryWorker<PopulateJob>;

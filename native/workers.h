@@ -77,6 +77,17 @@ struct SealJob {
   int64_t status = 0;
 };
 
+// Several seal jobs (the chunked pieces of one writer batch) run as one pool job: each part's
+// key, base IV, first chunk and buffers (its algorithm and chunk size are the batch's).
+struct SealBatchJob {
+  // inputs
+  AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
+  uint64_t chunkSize = 0;
+  std::vector<std::unique_ptr<SealJob>> parts;
+  // output
+  int64_t status = 0;
+};
+
 // The benchmarks' parallel memcpy (bench-copy.h).
 struct CopyJob {
   // inputs
@@ -175,17 +186,21 @@ class MemoryWorker : public Napi::AsyncWorker {
 template <>
 int64_t MemoryWorker<SealJob>::Run(SealJob& job);
 template <>
+int64_t MemoryWorker<SealBatchJob>::Run(SealBatchJob& job);
+template <>
 int64_t MemoryWorker<CopyJob>::Run(CopyJob& job);
 template <>
 int64_t MemoryWorker<AeadInCacheJob>::Run(AeadInCacheJob& job);
 template <>
 int64_t MemoryWorker<PopulateJob>::Run(PopulateJob& job);
 extern template class MemoryWorker<SealJob>;
+extern template class MemoryWorker<SealBatchJob>;
 extern template class MemoryWorker<CopyJob>;
 extern template class MemoryWorker<AeadInCacheJob>;
 extern template class MemoryWorker<PopulateJob>;
 
 using SealWorker = MemoryWorker<SealJob>;
+using SealBatchWorker = MemoryWorker<SealBatchJob>;
 using CopyWorker = MemoryWorker<CopyJob>;
 using AeadInCacheWorker = MemoryWorker<AeadInCacheJob>;
 using PopulateWorker = MemoryWorker<PopulateJob>;

@@ -236,6 +236,15 @@ export interface NativeBinding {
     dst: Uint8Array,
     tags: Uint8Array,
   ): Promise<number>;
+  /**
+   * Seals parts of six arguments (key, baseIv, firstChunk, src, dst, tags), each as `seal` would,
+   * as one pool job; resolves with a status.
+   */
+  sealBatch(
+    algorithm: number,
+    chunkSize: number,
+    ...parts: Array<Uint8Array | number>
+  ): Promise<number>;
   /** memcpy over `threads` pool threads (the benchmarks' bandwidth baseline); resolves with a status. */
   copy(src: Uint8Array, dst: Uint8Array, threads: number): Promise<number>;
   /**
@@ -291,6 +300,7 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.stats === "function" &&
     typeof candidate.setAesEngine === "function" &&
     typeof candidate.seal === "function" &&
+    typeof candidate.sealBatch === "function" &&
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&
     typeof candidate.isArenaMemory === "function"

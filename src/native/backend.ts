@@ -144,6 +144,12 @@ export interface Backend {
    */
   seal(job: SealJob): Promise<void>;
   /**
+   * Seals several chunked (v2) jobs, each exactly as {@link Backend.seal} would: the native
+   * backend runs them as one pool job (a writer batch of many small pieces wakes its threads once).
+   * Every job is checked before any is started; their ciphertexts and tags must not overlap.
+   */
+  sealAll(jobs: readonly SealJob[]): Promise<void>;
+  /**
    * Starts a v1 whole-tensor AEAD (FORMAT.md §3.3) that is fed piece by piece. One sequential
    * stream cannot use a thread pool, so both backends run it on node:crypto.
    */

@@ -6,7 +6,7 @@ import { openFileSource } from "../source/file-source.js";
 import type { AeadAlgorithm, Backend, BackendFile, SealJob, WholeSealer } from "./backend.js";
 import { nodeWholeSealer, sealWithNodeCrypto } from "./node-seal.js";
 import { SourceBackendFile } from "./source-file.js";
-import { checkOpenPath, checkSealJob, checkWholeSeal } from "./validate.js";
+import { checkOpenPath, checkSealJob, checkSealJobs, checkWholeSeal } from "./validate.js";
 
 /**
  * The pure TypeScript backend.
@@ -27,6 +27,11 @@ export class FallbackBackend implements Backend {
 
   async seal(job: SealJob): Promise<void> {
     sealWithNodeCrypto(job, checkSealJob(job));
+  }
+
+  async sealAll(jobs: readonly SealJob[]): Promise<void> {
+    const chunks = checkSealJobs(jobs);
+    for (const [i, job] of jobs.entries()) sealWithNodeCrypto(job, chunks[i] as number);
   }
 
   wholeSealer(algorithm: AeadAlgorithm, key: Uint8Array, iv: Uint8Array): WholeSealer {

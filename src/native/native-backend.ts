@@ -26,6 +26,7 @@ import {
   checkOpenPath,
   checkReadRange,
   checkSealJob,
+  checkSealJobs,
   checkWholeSeal,
 } from "./validate.js";
 
@@ -218,6 +219,27 @@ export class NativeBackend implements Backend {
       job.ciphertext,
       job.tags,
     );
+    const error = nativeStatusError(status, "sealing");
+    if (error) throw error;
+  }
+
+  async sealAll(jobs: readonly SealJob[]): Promise<void> {
+    checkSealJobs(jobs);
+    const first = jobs[0];
+    if (!first) return;
+    const { algorithm, chunkSize } = first;
+    // One native job needs one algorithm and chunk size (always so for a writer batch).
+    if (
+      chunkSize === 0 ||
+      jobs.some((j) => j.algorithm !== algorithm || j.chunkSize !== chunkSize)
+    ) {
+      await Promise.all(jobs.map((job) => this.seal(job)));
+      return;
+    }
+    const parts: Array<Uint8Array | number> = [];
+    for (const job of jobs)
+      parts.push(job.key, job.baseIv, job.firstChunk, job.plaintext, job.ciphertext, job.tags);
+    const status = await this.#binding.sealBatch(ALGORITHM_IDS[algorithm], chunkSize, ...parts);
     const error = nativeStatusError(status, "sealing");
     if (error) throw error;
   }

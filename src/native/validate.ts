@@ -222,6 +222,19 @@ export function checkSealJob(job: unknown): number {
 }
 
 /**
+ * Checks every job of {@link Backend.sealAll} (an array of seal jobs) and returns their chunk counts.
+ *
+ * @example
+ * ```ts
+ * const chunks = checkSealJobs([jobA, jobB]); // [chunksOfA, chunksOfB]
+ * ```
+ */
+export function checkSealJobs(jobs: unknown): number[] {
+  if (!Array.isArray(jobs)) throw new TypeError("jobs must be an array of seal jobs");
+  return jobs.map((job) => checkSealJob(job));
+}
+
+/**
  * Checks the arguments of {@link Backend.wholeSealer} (a v1 AEAD: one 12-byte IV).
  *
  * @example

@@ -5,7 +5,7 @@
 // write and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so
 // a model of many 2 MiB projections pipelines as well as one huge tensor.
 import { CryptoTensorsError } from "../errors.js";
-import type { Backend, WholeSealer } from "../native/backend.js";
+import type { Backend, SealJob, WholeSealer } from "../native/backend.js";
 import { allocateArena } from "../native/index.js";
 import { releaseBatchBuffers, takeBatchBuffers } from "./batch-buffers.js";
 import type { AtomicFile } from "../io/durable-file.js";
@@ -118,6 +118,17 @@ export async function writeDataSection(
       await writing[slotOfBuffer];
       const segments: Uint8Array[] = [];
       const seals: Array<Promise<void>> = [];
+      // Chunked pieces not yet handed to the backend: sealed together (one native job for many
+      // small pieces), at the batch's end or, for a source that must be waited for, once they make
+      // up a whole piece (so that sealing overlaps the next read).
+      let pending: SealJob[] = [];
+      let pendingBytes = 0;
+      const flush = (): void => {
+        if (pending.length === 0) return;
+        seals.push(backend.sealAll(pending));
+        pending = [];
+        pendingBytes = 0;
+      };
       const start = (tensors[index] as SectionTensor).position + offset;
       // With direct writes the batch's bytes follow the carried partial block, and all of them
       // are copied into the buffer (the rest of the buffer may hold plaintext: wiped at the end).
@@ -151,7 +162,9 @@ export async function writeDataSection(
             if (plain.buffer === buffer.buffer) used[slotOfBuffer] = size;
             if (chunked) {
               used[slotOfBuffer] = size;
-              seals.push(sealChunks(backend, plan as SealPlan, tensor, offset, plain, region));
+              pending.push(sealJob(plan as SealPlan, tensor, offset, plain, region));
+              pendingBytes += length;
+              if (pendingBytes >= PIECE_BYTES && !tensor.source.inMemory) flush();
               segments.push(region);
             } else if (tensor.slot) {
               // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
@@ -177,6 +190,7 @@ export async function writeDataSection(
             offset = 0;
           }
         }
+        flush();
       } catch (error) {
         // No seal job may still be writing into the buffer once this call has returned.
         await Promise.allSettled(seals);
@@ -211,21 +225,20 @@ export async function writeDataSection(
   }
 }
 
-/** Seals `plain` (whole chunks of `tensor` from `offset`) into `ciphertext`, filling their tags. */
-function sealChunks(
-  backend: Backend,
+/** The job that seals `plain` (whole chunks of `tensor` from `offset`) into `ciphertext`, filling their tags. */
+function sealJob(
   plan: SealPlan,
   tensor: SectionTensor,
   offset: number,
   plain: Uint8Array,
   ciphertext: Uint8Array,
-): Promise<void> {
+): SealJob {
   const slot = tensor.slot as SealedSlot;
   const chunkSize = plan.chunkSize as number;
   const firstChunk = offset / chunkSize;
   // An empty tensor is one seal of the empty string (FORMAT.md §3.5): one chunk, one tag.
   const chunks = Math.max(1, Math.ceil(plain.length / chunkSize));
-  return backend.seal({
+  return {
     algorithm: plan.algorithm,
     key: slot.dataKey,
     baseIv: (slot.entry.baseIv as Buffer).subarray(0, 12),
@@ -234,5 +247,5 @@ function sealChunks(
     plaintext: plain,
     ciphertext,
     tags: (slot.entry.tags as Buffer).subarray(firstChunk * 16, (firstChunk + chunks) * 16),
-  });
+  };
 }

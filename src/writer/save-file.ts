@@ -171,6 +171,7 @@ function memorySource(name: string, tensor: TensorInput): TensorSource {
     dtype: tensor.dtype,
     shape: tensor.shape,
     read: async (start, end) => data.subarray(start, end),
+    inMemory: true,
   };
 }
 

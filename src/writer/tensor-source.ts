@@ -10,6 +10,12 @@ export interface TensorSource {
   shape: readonly number[];
   /** Plaintext bytes `[start, end)`: fills `scratch` (at least `end - start` long) or returns a view of its own. */
   read(start: number, end: number, scratch: Uint8Array): Promise<Uint8Array>;
+  /**
+   * True when `read` only returns views of memory (nothing to wait for): the writer then seals a
+   * whole batch of such pieces as one job, where it seals the pieces of a slower source as they
+   * arrive (overlapping the next piece's read).
+   */
+  inMemory?: boolean;
 }
 
 /**
