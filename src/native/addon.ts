@@ -238,9 +238,10 @@ export interface NativeBinding {
   ): Promise<number>;
   /**
    * Seals parts of six arguments (key, baseIv, firstChunk, src, dst, tags), each as `seal` would,
-   * as one pool job; resolves with a status.
+   * as one pool job; resolves with a status. Optional: an addon built before it existed still
+   * loads, and the writer seals one job per piece.
    */
-  sealBatch(
+  sealBatch?(
     algorithm: number,
     chunkSize: number,
     ...parts: Array<Uint8Array | number>
@@ -300,7 +301,6 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.stats === "function" &&
     typeof candidate.setAesEngine === "function" &&
     typeof candidate.seal === "function" &&
-    typeof candidate.sealBatch === "function" &&
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&
     typeof candidate.isArenaMemory === "function"

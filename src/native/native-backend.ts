@@ -228,8 +228,11 @@ export class NativeBackend implements Backend {
     const first = jobs[0];
     if (!first) return;
     const { algorithm, chunkSize } = first;
-    // One native job needs one algorithm and chunk size (always so for a writer batch).
+    // One native job needs one algorithm and chunk size (always so for a writer batch), and an
+    // addon that has sealBatch.
+    const sealBatch = this.#binding.sealBatch?.bind(this.#binding);
     if (
+      !sealBatch ||
       chunkSize === 0 ||
       jobs.some((j) => j.algorithm !== algorithm || j.chunkSize !== chunkSize)
     ) {
@@ -239,7 +242,7 @@ export class NativeBackend implements Backend {
     const parts: Array<Uint8Array | number> = [];
     for (const job of jobs)
       parts.push(job.key, job.baseIv, job.firstChunk, job.plaintext, job.ciphertext, job.tags);
-    const status = await this.#binding.sealBatch(ALGORITHM_IDS[algorithm], chunkSize, ...parts);
+    const status = await sealBatch(ALGORITHM_IDS[algorithm], chunkSize, ...parts);
     const error = nativeStatusError(status, "sealing");
     if (error) throw error;
   }

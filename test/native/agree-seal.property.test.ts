@@ -182,9 +182,11 @@ describe("sealAll: several jobs as one", () => {
       new Uint8Array(4),
       new Uint8Array(16),
     ];
-    expect(() => binding.sealBatch(1, 4)).toThrow(TypeError);
-    expect(() => binding.sealBatch(1, 4, ...part, key)).toThrow(TypeError);
-    expect(() => binding.sealBatch(1, 0, ...part)).toThrow(RangeError);
+    const sealBatch = binding.sealBatch?.bind(binding);
+    if (!sealBatch) throw new Error("this addon build has no sealBatch: rebuild it");
+    expect(() => sealBatch(1, 4)).toThrow(TypeError);
+    expect(() => sealBatch(1, 4, ...part, key)).toThrow(TypeError);
+    expect(() => sealBatch(1, 0, ...part)).toThrow(RangeError);
     const other = [
       key,
       new Uint8Array(12),
@@ -193,6 +195,6 @@ describe("sealAll: several jobs as one", () => {
       new Uint8Array(4),
       new Uint8Array(16),
     ];
-    await expect(binding.sealBatch(1, 4, ...part, ...other)).resolves.toBe(0);
+    await expect(sealBatch(1, 4, ...part, ...other)).resolves.toBe(0);
   });
 });
