@@ -85,6 +85,11 @@ function privateKeyFromSeed(seed: Uint8Array): KeyObject {
   }
 }
 
+/** Key objects of the last few verification keys, by their bytes (public data, immutable). */
+const publicKeyObjects = new Map<string, KeyObject>();
+/** A process verifies under a handful of publishers' keys; more are rebuilt as needed. */
+const PUBLIC_KEY_OBJECTS = 16;
+
 function publicKeyObject(publicKey: Uint8Array): KeyObject {
   if (!(publicKey instanceof Uint8Array) || publicKey.length !== ED25519_KEY_LENGTH) {
     throw new CryptoTensorsError(
@@ -92,11 +97,26 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
       `an Ed25519 public key (x) is ${ED25519_KEY_LENGTH} bytes`,
     );
   }
-  return createPublicKey({
-    key: Buffer.concat([SPKI_PREFIX, publicKey]),
-    format: "der",
-    type: "spki",
-  });
+  // A key object per verification cost more than the check itself on a model's open (issue 13).
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, ED25519_KEY_LENGTH).toString(
+    "base64",
+  );
+  let key = publicKeyObjects.get(id);
+  if (key !== undefined) {
+    publicKeyObjects.delete(id); // most recently used last
+  } else {
+    key = createPublicKey({
+      key: Buffer.concat([SPKI_PREFIX, publicKey]),
+      format: "der",
+      type: "spki",
+    });
+    if (publicKeyObjects.size >= PUBLIC_KEY_OBJECTS) {
+      const oldest = publicKeyObjects.keys().next().value;
+      if (oldest !== undefined) publicKeyObjects.delete(oldest);
+    }
+  }
+  publicKeyObjects.set(id, key);
+  return key;
 }
 
 /**
