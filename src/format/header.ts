@@ -189,9 +189,10 @@ function readTensor(
   headerIndex: number,
   ignoredFields: Array<{ tensor: string; field: string }>,
 ): RawTensor {
-  const what = `tensor ${quoteForMessage(name)}`;
+  // The name is quoted only for an error: a string per tensor per check added up (issue 13).
+  const what = (): string => `tensor ${quoteForMessage(name)}`;
   if (value.type !== "object") {
-    structure(`${what} must be an object with dtype, shape and data_offsets, got ${value.type}`);
+    structure(`${what()} must be an object with dtype, shape and data_offsets, got ${value.type}`);
   }
   let dtypeValue: JsonValue | undefined;
   let shapeValue: JsonValue | undefined;
@@ -206,38 +207,42 @@ function readTensor(
     else if (field === "data_offsets") offsetsValue = v;
     else ignoredFields.push({ tensor: name, field });
   }
-  if (dtypeValue === undefined) structure(`${what} has no dtype`);
-  if (shapeValue === undefined) structure(`${what} has no shape`);
-  if (offsetsValue === undefined) structure(`${what} has no data_offsets`);
+  if (dtypeValue === undefined) structure(`${what()} has no dtype`);
+  if (shapeValue === undefined) structure(`${what()} has no shape`);
+  if (offsetsValue === undefined) structure(`${what()} has no data_offsets`);
 
-  if (dtypeValue.type !== "string") structure(`${what}: dtype must be a string`);
+  if (dtypeValue.type !== "string") structure(`${what()}: dtype must be a string`);
   const dtype = dtypeValue.value;
   if (!isDtype(dtype)) {
     throw new CryptoTensorsError(
       "ERR_INVALID_DTYPE",
-      `${what} has dtype ${quoteForMessage(dtype)}, which is not a safetensors dtype (names are case-sensitive, e.g. "F32", "BF16")`,
+      `${what()} has dtype ${quoteForMessage(dtype)}, which is not a safetensors dtype (names are case-sensitive, e.g. "F32", "BF16")`,
     );
   }
   if (shapeValue.type !== "array")
-    structure(`${what}: shape must be an array of non-negative integers`);
-  const shape = shapeValue.items.map((dim) => readU64(dim, `${what}: shape`));
+    structure(`${what()}: shape must be an array of non-negative integers`);
+  const shape = shapeValue.items.map((dim) => readU64(dim, what, "shape"));
   if (offsetsValue.type !== "array" || offsetsValue.items.length !== 2) {
-    structure(`${what}: data_offsets must be an array of exactly two non-negative integers`);
+    structure(`${what()}: data_offsets must be an array of exactly two non-negative integers`);
   }
   const [beginValue, endValue] = offsetsValue.items as [JsonValue, JsonValue];
-  const begin = readU64(beginValue, `${what}: data_offsets`);
-  const end = readU64(endValue, `${what}: data_offsets`);
+  const begin = readU64(beginValue, what, "data_offsets");
+  const end = readU64(endValue, what, "data_offsets");
   return { name, dtype, shape, begin, end, headerIndex };
 }
 
 /** A JSON number that serde would accept as a usize: digits only, no sign/fraction/exponent, ≤ u64. */
-function readU64(value: JsonValue, where: string): bigint {
+function readU64(value: JsonValue, what: () => string, field: string): bigint {
   if (value.type !== "number" || !UNSIGNED_INTEGER.test(value.raw)) {
-    structure(`${where} must hold non-negative integers without sign, fraction or exponent`);
+    structure(
+      `${what()}: ${field} must hold non-negative integers without sign, fraction or exponent`,
+    );
   }
   const n = BigInt(value.raw);
   if (n > U64_MAX)
-    structure(`${where} holds ${value.raw.length > 40 ? "a number" : value.raw}, above 2^64−1`);
+    structure(
+      `${what()}: ${field} holds ${value.raw.length > 40 ? "a number" : value.raw}, above 2^64−1`,
+    );
   return n;
 }
 
@@ -256,11 +261,11 @@ function validateLayout(raw: RawTensor[], dataLength: bigint): TensorEntry[] {
   );
   let pos = 0n;
   for (const t of raw) {
-    const what = `tensor ${quoteForMessage(t.name)}`;
+    const what = (): string => `tensor ${quoteForMessage(t.name)}`;
     if (t.begin !== pos || t.end < t.begin) {
       throw new CryptoTensorsError(
         "ERR_TENSOR_INVALID_OFFSET",
-        `${what} has data_offsets [${t.begin}, ${t.end}] but the data must continue at byte ${pos} ` +
+        `${what()} has data_offsets [${t.begin}, ${t.end}] but the data must continue at byte ${pos} ` +
           "(offsets must be contiguous from 0, without gaps or overlaps); the file is corrupt",
       );
     }
@@ -269,7 +274,7 @@ function validateLayout(raw: RawTensor[], dataLength: bigint): TensorEntry[] {
     if (t.end - t.begin !== size) {
       throw new CryptoTensorsError(
         "ERR_TENSOR_INVALID_INFO",
-        `${what} spans ${t.end - t.begin} bytes but dtype ${t.dtype} and shape [${t.shape.join(", ")}] need ${size}; the file is corrupt`,
+        `${what()} spans ${t.end - t.begin} bytes but dtype ${t.dtype} and shape [${t.shape.join(", ")}] need ${size}; the file is corrupt`,
       );
     }
   }

@@ -9,7 +9,7 @@ const U64_MAX = (1n << 64n) - 1n;
  * Exact byte length of a tensor as a BigInt: product(shape) × bits / 8.
  * Throws `ERR_VALIDATION_OVERFLOW` when the element count or bit count passes u64 (the reference's
  * checked arithmetic), `ERR_MISALIGNED_SLICE` when the bit count is not a whole number of bytes.
- * `what` names the tensor in messages.
+ * `what` names the tensor in messages (a callback: built only when one is thrown).
  *
  * @example
  * ```ts
@@ -19,21 +19,23 @@ const U64_MAX = (1n << 64n) - 1n;
 export function tensorByteLengthBig(
   dtype: Dtype,
   shape: readonly bigint[],
-  what = "tensor",
+  what: string | (() => string) = "tensor",
 ): bigint {
+  // A callback builds the name only for an error (a header check runs this once per tensor).
+  const named = (): string => (typeof what === "function" ? what() : what);
   let elements = 1n;
   for (const dim of shape) {
     if (dim < 0n)
-      throw new RangeError(`${what}: shape dimensions must be non-negative, got ${dim}`);
+      throw new RangeError(`${named()}: shape dimensions must be non-negative, got ${dim}`);
     elements *= dim;
-    if (elements > U64_MAX) overflow(what, "element count");
+    if (elements > U64_MAX) overflow(named(), "element count");
   }
   const bits = elements * BigInt(dtypeBits(dtype));
-  if (bits > U64_MAX) overflow(what, "bit count");
+  if (bits > U64_MAX) overflow(named(), "bit count");
   if (bits % 8n !== 0n) {
     throw new CryptoTensorsError(
       "ERR_MISALIGNED_SLICE",
-      `${what}: ${elements} elements of ${dtype} make ${bits} bits, not a whole number of bytes; ` +
+      `${named()}: ${elements} elements of ${dtype} make ${bits} bits, not a whole number of bytes; ` +
         "sub-byte dtypes need an element count that fills whole bytes",
     );
   }
