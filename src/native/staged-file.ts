@@ -90,6 +90,16 @@ export class StagedSourceFile implements BackendFile {
     this.size = source.size;
   }
 
+  /**
+   * See BackendFile.wholeLoadPlan: true. A batch's chunks land in their fresh destination (or in
+   * staging whose pages each chunk's plan drops once read), so one batch over a whole load holds
+   * no more memory than several; and batches in a row would each end with a tail where only
+   * some connections are busy, and a JS turn before the next batch's requests (issue 16).
+   */
+  get wholeLoadPlan(): boolean {
+    return true;
+  }
+
   allocate(byteLength: number, options?: { overwritten?: boolean }): Uint8Array {
     return allocateDestination(this.#binding, byteLength, options?.overwritten === true);
   }

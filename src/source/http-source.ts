@@ -22,6 +22,7 @@ import { downloadWhole } from "./full-download.js";
 import { nativeHttpPool } from "./native-wire.js";
 import {
   countLanded,
+  evenRangeBytes,
   type FetchRange,
   placeIn,
   planRanges,
@@ -50,7 +51,11 @@ export interface RemoteOptions {
   maxConnections?: number;
   /** Bytes of the speculative first read (the header of most files fits). Default 65,536. */
   headerReadBytes?: number;
-  /** Largest merged range request. Default 8 MiB. */
+  /**
+   * Largest merged range request. Default 64 MiB. A large read is cut into about equal ranges,
+   * a multiple of `maxConnections` of them, of at least 8 MiB each (or this, if smaller); with
+   * `cache`, of at most 8 MiB (the cache holds a copy of each range while it arrives).
+   */
   maxRangeBytes?: number;
   /** Wanted ranges at most this far apart share one request. Default 65,536. */
   maxGapBytes?: number;
@@ -71,9 +76,11 @@ const DEFAULTS = {
   retryDelayMs: 200,
   maxConnections: 6,
   headerReadBytes: 64 << 10,
-  maxRangeBytes: 8 << 20,
+  maxRangeBytes: 64 << 20,
   maxGapBytes: 64 << 10,
 };
+/** With a cache, ranges stay this small (it holds a copy of each range while it arrives). */
+const CACHE_RANGE_BYTES = 8 << 20;
 const MAX_REDIRECTS = 5;
 
 /** Traffic of one source: requests sent (retries included), body bytes received, bytes read from `remote.cache`. */
@@ -251,7 +258,13 @@ class RangeSource implements HttpSource {
     const left = rest.map((piece) => piece.length);
     const ranges = planRanges(rest, {
       maxGap: this.settings.maxGapBytes,
-      maxRange: this.settings.maxRangeBytes,
+      maxRange: evenRangeBytes(
+        rest,
+        this.cache === undefined
+          ? this.settings.maxRangeBytes
+          : Math.min(this.settings.maxRangeBytes, CACHE_RANGE_BYTES),
+        this.settings.maxConnections,
+      ),
     });
     // One failure cancels the other requests of the batch; the caller's signal cancels all.
     const controller = new AbortController();

@@ -6,6 +6,9 @@ import type { SourcePiece } from "./byte-source.js";
 import type { NativeSegment } from "./native-wire.js";
 
 /** One request: `[start, end)` of the resource and the pieces (by index) it feeds. */
+/** The smallest range a large read is cut into (see RemoteOptions.maxRangeBytes). */
+export const MIN_SPLIT_BYTES = 8 << 20;
+
 export interface FetchRange {
   start: number;
   end: number;
@@ -194,4 +197,33 @@ export function countLanded(
     if (remaining[index] === 0) completed.push(index);
   }
   return completed;
+}
+
+/**
+ * The range size for reading `pieces`: at most `cap`, and about equal ranges, a multiple of
+ * `connections` of them, so that every connection is busy until the end of a large read (ranges
+ * in a row of `cap` bytes leave the last round to a few connections) and each request is as
+ * large as that allows (every range costs a request, a receiving thread and a JS turn). The
+ * largest piece is added as slack: pieces merge whole, and without it one more short range
+ * would carry the remainder. Small reads keep ranges of up to MIN_SPLIT_BYTES (or `cap`).
+ *
+ * @example
+ * ```ts
+ * evenRangeBytes(chunksOf256MiB, 64 << 20, 6); // 44.7 MiB: 6 ranges, one per connection
+ * ```
+ */
+export function evenRangeBytes(
+  pieces: readonly Pick<SourcePiece, "length">[],
+  cap: number,
+  connections: number,
+): number {
+  let wanted = 0;
+  let largest = 0;
+  for (const piece of pieces) {
+    wanted += piece.length;
+    largest = Math.max(largest, piece.length);
+  }
+  const rounds = Math.ceil(Math.ceil(wanted / cap) / connections);
+  const even = Math.ceil(wanted / (rounds * connections)) + largest;
+  return Math.min(cap, Math.max(Math.min(cap, MIN_SPLIT_BYTES), even));
 }

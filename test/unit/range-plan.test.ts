@@ -1,7 +1,7 @@
 // Range planning for remote reads: nearby pieces share a request up to the cap, far ones do not,
 // a piece larger than the cap is split, and scattered bytes land in every piece they overlap.
 import { describe, expect, it } from "vitest";
-import { planRanges, scatter } from "../../src/source/range-plan.js";
+import { evenRangeBytes, planRanges, scatter } from "../../src/source/range-plan.js";
 
 const piece = (offset: number, length: number) => ({
   offset,
@@ -37,5 +37,28 @@ describe("planRanges", () => {
     expect(scatter(range!, pieces, remaining, 7, body.subarray(7))).toEqual([1]);
     expect([...pieces[0]!.dest]).toEqual([0, 1, 2, 3]);
     expect([...pieces[1]!.dest]).toEqual([6, 7, 8, 9]);
+  });
+});
+
+describe("evenRangeBytes", () => {
+  const MiB = 1 << 20;
+  const chunks = (count: number, size = 2 * MiB) =>
+    Array.from({ length: count }, (_, i) => ({ offset: 4096 + i * size, length: size }));
+  const count = (pieces: { offset: number; length: number }[], cap: number, connections: number) =>
+    planRanges(pieces, { maxGap: 65536, maxRange: evenRangeBytes(pieces, cap, connections) })
+      .length;
+
+  it("cuts a large read into one range per connection, or a multiple of that", () => {
+    expect(count(chunks(128), 64 * MiB, 6)).toBe(6); // 256 MiB: every connection busy once
+    expect(count(chunks(128), 64 * MiB, 4)).toBe(4);
+    expect(count(chunks(512), 64 * MiB, 6)).toBe(18); // 1 GiB: three rounds of six
+    expect(evenRangeBytes(chunks(512), 64 * MiB, 6)).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it("keeps small reads in ranges of 8 MiB, and never exceeds the cap", () => {
+    expect(evenRangeBytes(chunks(2), 64 * MiB, 6)).toBe(8 * MiB);
+    expect(count(chunks(8), 64 * MiB, 6)).toBe(2); // 16 MiB: as with 8 MiB ranges
+    expect(evenRangeBytes(chunks(128), MiB, 6)).toBe(MiB); // a caller's smaller cap wins
+    expect(evenRangeBytes([{ length: 256 * MiB }], 64 * MiB, 6)).toBe(64 * MiB); // one v1 tensor
   });
 });
