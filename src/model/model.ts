@@ -113,8 +113,9 @@ export class Model {
   /**
    * Reads (and decrypts) every tensor of every shard, shard after shard, each in one planned pass
    * (the backend decrypts many chunks in parallel); shards not opened yet are opened first, several
-   * at once. Progress counts bytes over the whole model. On failure or abort every tensor already
-   * read is wiped.
+   * at once. Without `into`, every tensor is a view of one fresh region for the whole model (laid
+   * out as for `into`), as a single file's are. Progress counts bytes over the whole model. On
+   * failure or abort every tensor already read is wiped.
    *
    * @example
    * ```ts
@@ -132,19 +133,20 @@ export class Model {
     );
     if (failed) rethrow(error, `cannot open the shards of ${this.path}`);
     const files = results as TensorFile[];
+    // Without `into`: one fresh region for the whole model, as a single file's load has. An
+    // arena per shard cost one major garbage collection each (V8 counts every arena as external
+    // memory when it is made): 3 for a 3-shard model against 1, ~+50 ms CPU on a 2.4 GB load.
+    const fresh = arena === undefined ? freshRegion(files, offsets, byteLength) : undefined;
     const result: Record<string, Tensor> = Object.create(null);
     let base = 0;
     try {
       for (const [i, file] of files.entries()) {
         // Transferred during an earlier shard: a typed error (subarray would throw a TypeError).
         if (arena) requireAttached(arena, byteLength);
-        const into: Destination | undefined = arena?.subarray(
-          offsets[i],
-          (offsets[i] as number) + file.readAllByteLength(),
-        );
+        const start = offsets[i] as number;
+        const block = (arena ?? fresh)?.subarray(start, start + file.readAllByteLength());
         const before = base;
-        const tensors = await file.readAll({
-          ...(into ? { into } : {}),
+        const shardOptions: Omit<ReadAllOptions, "into"> = {
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.onProgress
             ? {
@@ -156,7 +158,10 @@ export class Model {
                   }),
               }
             : {}),
-        });
+        };
+        const tensors = fresh
+          ? await file.readAllPrivate(block as Uint8Array, shardOptions)
+          : await file.readAll({ into: block as Destination, ...shardOptions });
         Object.assign(result, tensors);
         base += (this.#files[i] as LazyShard).tensorBytes();
       }
@@ -213,4 +218,24 @@ export class Model {
     if (this.#closing)
       throw new CryptoTensorsError("ERR_CLOSED", `the model ${this.path} has been closed`);
   }
+}
+
+/**
+ * One fresh region for every shard's block (laid out by Model.blocks), from the first shard's
+ * backend; the padding between blocks is zeroed (each shard zeroes its own gaps).
+ */
+function freshRegion(
+  files: readonly TensorFile[],
+  offsets: readonly number[],
+  byteLength: number,
+): Uint8Array {
+  const region = files[0]?.allocateFresh(byteLength) ?? new Uint8Array(0);
+  let end = 0;
+  files.forEach((file, i) => {
+    const start = offsets[i] as number;
+    if (start > end) region.fill(0, end, start);
+    end = start + file.readAllByteLength();
+  });
+  if (region.length > end) region.fill(0, end);
+  return region;
 }

@@ -184,7 +184,37 @@ export class TensorFile {
    * const tensors = await file.readAll({ into: arena, onProgress: (p) => console.log(p.bytesDone) });
    * ```
    */
-  async readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
+  readAll(options: ReadAllOptions = {}): Promise<Record<string, Tensor>> {
+    return this.#readAll(options, undefined);
+  }
+
+  /**
+   * @internal Fresh memory from this file's backend (as readAll without `into` takes), for a
+   * caller that loads several files into one region (Model.readAll: one arena, so one external
+   * allocation and one garbage collection per model, as for a single file).
+   */
+  allocateFresh(byteLength: number): Uint8Array {
+    return this.#file.allocate(byteLength, { overwritten: true });
+  }
+
+  /**
+   * @internal readAll into `region`: exactly {@link readAllByteLength} bytes of memory from
+   * {@link allocateFresh} that nobody can see until the caller returns (as readAll's own fresh
+   * region: its gaps are zeroed here and the plan may decrypt in place there).
+   */
+  readAllPrivate(
+    region: Uint8Array,
+    options: Omit<ReadAllOptions, "into"> = {},
+  ): Promise<Record<string, Tensor>> {
+    if (!(region instanceof Uint8Array) || region.byteLength !== this.readAllByteLength())
+      throw new RangeError("region must be readAllByteLength() bytes from allocateFresh");
+    return this.#readAll({ ...options, into: undefined }, region);
+  }
+
+  async #readAll(
+    options: ReadAllOptions,
+    region: Uint8Array | undefined,
+  ): Promise<Record<string, Tensor>> {
     if (this.#closing)
       throw new CryptoTensorsError(
         "ERR_CLOSED",
@@ -198,7 +228,7 @@ export class TensorFile {
     // left. Nobody sees it before this call returns, hence destPrivate.
     const fresh = options.into === undefined;
     const arena = fresh
-      ? this.#file.allocate(layout.byteLength, { overwritten: true })
+      ? (region ?? this.#file.allocate(layout.byteLength, { overwritten: true }))
       : destinationView(options.into, layout.byteLength, "readAll");
     if (fresh) zeroGaps(arena, layout.offsets, lengths);
     const result: Record<string, Tensor> = Object.create(null);

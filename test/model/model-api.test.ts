@@ -135,6 +135,50 @@ describe.each(["native", "fallback"] as const)("model directories (%s backend)",
     expect(Object.keys(loaded).sort()).toEqual(Object.keys(tensors).sort());
   });
 
+  it("loadModel lands every shard in one zero-padded region; progress runs to the end; an abort stops it", async () => {
+    // 400,012-byte tensors (not a multiple of 64: padding inside and between shard blocks), 2 per
+    // shard, ~2.8 MB in all: an addon arena on the native backend.
+    const tensors = randomModel(7, 100_003);
+    const { keys, encryption } = keysAndEncryption();
+    const dir = fresh();
+    await saveModel(dir, tensors, { maxShardSize: 1_000_000, encryption });
+    const seen: number[] = [];
+    const loaded = await loadModel(dir, {
+      backend,
+      keys,
+      onProgress: (p) => seen.push(p.bytesDone / p.bytesTotal),
+    });
+    expect(seen.at(-1)).toBe(1);
+    expect(seen).toEqual([...seen].sort((a, b) => a - b));
+    const views = Object.values(loaded).map((t) => t.data);
+    const region = new Uint8Array(views[0]!.buffer);
+    expect(views.every((v) => v.buffer === region.buffer)).toBe(true);
+    const covered = new Uint8Array(region.length);
+    for (const [name, t] of Object.entries(loaded)) {
+      expect(Buffer.from(t.data).equals(Buffer.from(tensors[name]!.data))).toBe(true);
+      expect(t.data.byteOffset % 64).toBe(0);
+      covered.fill(1, t.data.byteOffset, t.data.byteOffset + t.data.byteLength);
+    }
+    expect(region.every((byte, i) => covered[i] === 1 || byte === 0)).toBe(true);
+
+    // An abort once the first shard is in stops the load before the next shard.
+    const controller = new AbortController();
+    const reached: number[] = [];
+    await expectRejects(
+      loadModel(dir, {
+        backend,
+        keys,
+        signal: controller.signal,
+        onProgress: (p) => {
+          reached.push(p.bytesDone);
+          if (p.bytesDone >= 2 * 400_012) controller.abort();
+        },
+      }),
+      "ERR_ABORTED",
+    );
+    expect(Math.max(...reached)).toBe(2 * 400_012);
+  });
+
   it("convertModel encrypts and decrypts a directory: other files byte for byte, shards back byte-identical", async () => {
     const tensors = randomModel(5, 1000);
     const { keys, encryption } = keysAndEncryption();
