@@ -31,6 +31,14 @@ const PIECE_BYTES = 4 << 20;
  * write holds a libuv thread; the fourth is left to the seal jobs (and convertFile's reads).
  */
 const WRITES_IN_FLIGHT = 3;
+/**
+ * Pending sealing work that a file source (convertFile) hands to the backend at once rather than
+ * with the batch: as much as the pool spreads over its threads (native/huge-pages.h
+ * kParallelThreshold). Smaller pieces (norms, biases) join the next job; larger ones are sealed
+ * while the next piece is read, as when every piece was its own job (sealing all of them at the
+ * batch's end would make a 2 MiB piece's seal wait for the next piece's read).
+ */
+const SEAL_EARLY_BYTES = 1 << 20;
 /** Pieces per batch at most: one `writev` stays well under the kernel's iovec limit. */
 const MAX_SEGMENTS = 512;
 /** Smallest section written with O_DIRECT (block-writes.ts): below it the page cache costs little. */
@@ -119,8 +127,8 @@ export async function writeDataSection(
       const segments: Uint8Array[] = [];
       const seals: Array<Promise<void>> = [];
       // Chunked pieces not yet handed to the backend: sealed together (one native job for many
-      // small pieces), at the batch's end or, for a source that must be waited for, once they make
-      // up a whole piece (so that sealing overlaps the next read).
+      // small pieces) at the batch's end or, for a source that must be waited for, as soon as they
+      // make up SEAL_EARLY_BYTES (so that sealing overlaps the next piece's read).
       let pending: SealJob[] = [];
       let pendingBytes = 0;
       const flush = (): void => {
@@ -164,7 +172,7 @@ export async function writeDataSection(
               used[slotOfBuffer] = size;
               pending.push(sealJob(plan as SealPlan, tensor, offset, plain, region));
               pendingBytes += length;
-              if (pendingBytes >= PIECE_BYTES && !tensor.source.inMemory) flush();
+              if (pendingBytes >= SEAL_EARLY_BYTES && !tensor.source.inMemory) flush();
               segments.push(region);
             } else if (tensor.slot) {
               // v1: one AEAD over the whole tensor, fed piece by piece (FORMAT.md §3.3).
