@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { benchKeys, fillPattern } from "./common.mjs";
+import { rewarmPageCache } from "./page-cache.mjs";
 
 /** Qwen3-0.6B: hidden 1024, intermediate 3072, 28 layers, vocab 151936, 16 query / 8 KV heads of 128, F16, tied embeddings (~1.19 GB, 310 tensors).
  * `layers` < 28 keeps the first layers only (quick runs).
@@ -60,6 +61,7 @@ export async function writeQwen3(api, dir, layers = 28) {
   const plain = join(dir, "qwen3-plain.safetensors");
   await api.saveFile(encrypted, tensors, { encryption: keys.encryption });
   await api.saveFile(plain, tensors);
+  rewarmPageCache([encrypted, plain]); // cached as a reader finds them, alike (page-cache.mjs)
   return { encrypted, plain, keys, bytes, count: Object.keys(tensors).length };
 }
 
@@ -75,6 +77,7 @@ export async function writeBigTensor(api, dir, bytes) {
     { encryption: keys.encryption },
   );
   await api.saveFile(plain, { w: { dtype: "U8", shape: [bytes], data } });
+  rewarmPageCache([encrypted, plain]);
   return { encrypted, plain, keys, bytes, data };
 }
 

@@ -2,8 +2,8 @@
 // pages are the pages its writer dirtied, allocated (folio sizes) from whatever memory was free at
 // write time: of the model-load scenario's files, the shards (written after the single files) took
 // ~40% more kernel time to read than the single file's same bytes (`cat` to /dev/null: 0.17-0.21
-// against 0.12-0.14 s), and the same after their cache was rebuilt by readahead (0.12 both;
-// /work/notes/s7/exp/sharded-ddtest.sh). Comparing loads of such files measures the write history,
+// against 0.12-0.14 s), and the same after their cache was rebuilt by readahead (0.12 both).
+// Comparing loads of such files measures the write history,
 // not the loaders. rewarmPageCache flushes the files, drops only their cached pages and reads them
 // back, so every file's cache is built by readahead, alike.
 import { spawnSync } from "node:child_process";
