@@ -68,7 +68,9 @@ function reporting(/** @type {{ freePageReporting?: Record<string, string> }} */
   const r = m.freePageReporting;
   if (!r) return "";
   const shown = Object.entries(r).map(([k, v]) => `${k}=${v}`);
-  return `; free page reporting on (${shown.join(", ")}: freed memory goes back to the host)`;
+  const held = Number(r.min_free_ms);
+  const when = held > 0 ? `once it has been free for ${held / 1000} s` : "at once";
+  return `; free page reporting on (${shown.join(", ")}: freed memory goes back to the host ${when})`;
 }
 
 export function render() {

@@ -10,12 +10,16 @@
 // CRYPTOTENSORS_BENCH_QUICK=1 shrinks every size (see bench/lib/common.mjs: benchScale), or
 // CRYPTOTENSORS_BENCH_LAYERS / _ROUNDS / _TENSOR_MIB one by one;
 // CRYPTOTENSORS_BENCH_TMP=/some/dir puts the generated models elsewhere than the OS temp dir;
-// CRYPTOTENSORS_BENCH_NO_REFERENCE=1 does not make the reference package's venv when it is missing.
+// CRYPTOTENSORS_BENCH_NO_REFERENCE=1 does not make the reference package's venv when it is missing;
+// CRYPTOTENSORS_BENCH_HOLD_FREED_MS=60000 (root, a guest with free page reporting) holds freed
+// memory in the guest that long during the run, so that fresh-memory samples do not wait for the
+// host (bench/lib/page-reporting.mjs); the previous setting is put back at the end.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fmt, judge } from "./lib/bounds.mjs";
 import { machine, RESULTS, ROOT } from "./lib/common.mjs";
+import { holdFreedMemory, pageReporting } from "./lib/page-reporting.mjs";
 import { ensureReferenceVenv } from "./lib/reference.mjs";
 
 const ORDER = [
@@ -62,22 +66,31 @@ if (
 const failed = [];
 /** @type {Record<string, number>} */
 const seconds = {};
-for (const scenario of scenarios) {
-  const t = Date.now();
-  console.log(`\n### ${scenario}`);
-  rmSync(join(RESULTS, `${scenario}.json`), { force: true }); // never summarise a stale result
-  const script = EXTRA[scenario] ?? join(dir, `${scenario}.mjs`);
-  const run = spawnSync(process.execPath, ["--expose-gc", script], {
-    stdio: "inherit",
-    cwd: ROOT,
-    env,
-    timeout: 15 * 60_000,
-  });
-  if (run.status !== 0) failed.push(scenario);
-  seconds[scenario] = Math.round((Date.now() - t) / 1000);
-  console.log(
-    `### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`,
-  );
+const hold = process.env.CRYPTOTENSORS_BENCH_HOLD_FREED_MS;
+const restoreReporting = hold ? holdFreedMemory(Number(hold)) : () => {};
+// The settings the scenarios ran under (the run line of the README shows them).
+const reportingDuringRun = pageReporting();
+try {
+  for (const scenario of scenarios) {
+    const t = Date.now();
+    console.log(`\n### ${scenario}`);
+    rmSync(join(RESULTS, `${scenario}.json`), { force: true }); // never summarise a stale result
+    const script = EXTRA[scenario] ?? join(dir, `${scenario}.mjs`);
+    const run = spawnSync(process.execPath, ["--expose-gc", script], {
+      stdio: "inherit",
+      cwd: ROOT,
+      env,
+      timeout: 15 * 60_000,
+    });
+    if (run.status !== 0) failed.push(scenario);
+    if (run.signal === "SIGINT") break; // Ctrl-C: no further scenario, the setting is put back
+    seconds[scenario] = Math.round((Date.now() - t) / 1000);
+    console.log(
+      `### ${scenario}: ${run.status === 0 ? "done" : `FAILED (${run.status ?? run.signal})`} in ${((Date.now() - t) / 1000).toFixed(0)} s`,
+    );
+  }
+} finally {
+  restoreReporting();
 }
 
 // Only results written by this invocation: a subset run never reports an older run's figures.
@@ -399,7 +412,10 @@ writeFileSync(
   `${JSON.stringify(
     {
       date: new Date().toISOString(),
-      machine: machine(),
+      machine: {
+        ...machine(),
+        ...(reportingDuringRun ? { freePageReporting: reportingDuringRun } : {}),
+      },
       seconds: Math.round((Date.now() - started) / 1000),
       secondsPerScenario: seconds,
       settings: {

@@ -2,19 +2,12 @@
 // facts, and writing bench/results/<scenario>.json. Each scenario runs in its own process
 // (bench/run.mjs), so nothing here is shared between scenarios at run time.
 import { cpus, loadavg, totalmem } from "node:os";
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Bench } from "tinybench";
+import { pageReporting } from "./page-reporting.mjs";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const RESULTS = join(ROOT, "bench", "results");
@@ -118,28 +111,8 @@ export function machine() {
     memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
     loadavg: loadavg().map((x) => +x.toFixed(2)),
-    ...freePageReporting(),
+    ...(pageReporting() ? { freePageReporting: pageReporting() } : {}),
   };
-}
-
-/**
- * The guest kernel's free page reporting (a VM's balloon device): while it is on, memory a process
- * frees goes back to the host, and the next first touch of it waits for the host to fault it in
- * again, so fresh-memory timings swing for reasons outside the code measured (README Performance).
- */
-function freePageReporting() {
-  const dir = "/sys/module/page_reporting/parameters";
-  if (!existsSync(dir)) return {};
-  const settings = {};
-  for (const name of readdirSync(dir).sort()) {
-    if (!["page_reporting_order", "min_free_ms", "max_waiting_mib"].includes(name)) continue;
-    try {
-      settings[name] = readFileSync(join(dir, name), "utf8").trim();
-    } catch {
-      // unreadable: left out
-    }
-  }
-  return { freePageReporting: settings };
 }
 
 /** Prints the rows as a table and writes bench/results/<name>.json with the machine facts. */
