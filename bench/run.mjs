@@ -149,7 +149,7 @@ const landThenDecrypt = (/** @type {any} */ x) =>
 /** The bounds of the designs that keep the single fetch and a bounded resident set. */
 const designText = (/** @type {any} */ x) =>
   x?.ms
-    ? `designs keeping the single fetch and bounded RSS: >= ${x.ms} ms (land then decrypt ${x["land then decrypt ms"]} ms, ${x["land then decrypt / plaintext"]} x plaintext; stream from the mapping ${x["stream from the mapping ms"]} ms, ${x["stream from the mapping / plaintext"]} x; each plus the plaintext load's ${x["plaintext load beyond its landing floor ms"] ?? 0} ms beyond its pread floor); `
+    ? `designs keeping the single fetch and bounded RSS: >= ${x.ms} ms (land then decrypt ${x["land then decrypt ms"]} ms, ${x["land then decrypt / plaintext"]} x plaintext; stream from the mapping ${x["stream from the mapping ms"]} ms${x["fused AEAD measured"] ? ` with the fused AEAD's measured cost (${x["stream from the mapping, AEAD hidden entirely ms"]} ms if it hid entirely)` : " (AEAD hidden entirely)"}, ${x["stream from the mapping / plaintext"]} x; each plus the plaintext load's ${x["plaintext load beyond its landing floor ms"] ?? 0} ms beyond its pread floor); `
     : "";
 const gb = (/** @type {number | null | undefined} */ x) =>
   x === null || x === undefined ? "n/a" : `${x} GB/s`;

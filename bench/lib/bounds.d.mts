@@ -61,10 +61,19 @@ export interface DesignNames {
   preadWarm: string;
   mappedWarm: string;
   aead: string;
+  /** The fused kernel (AES-GCM sealing streamed) and the same pass without the cipher. */
+  sealFresh?: string;
+  memcpyFresh?: string;
+  sealWarm?: string;
+  memcpyWarm?: string;
 }
 interface DesignBound {
   "land then decrypt ms": number | null;
   "stream from the mapping ms": number | null;
+  /** The same design if the AEAD hid entirely under the copy (no fused kernel measured). */
+  "stream from the mapping, AEAD hidden entirely ms": number | null;
+  /** Whether the fused kernel's cost was measured (else the design is the generous form). */
+  "fused AEAD measured": boolean;
   /** The plaintext load's best minus its pread floor's best (>= 0), added to both designs. */
   "plaintext load beyond its landing floor ms": number | null;
   ms: number | null;

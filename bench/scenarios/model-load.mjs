@@ -151,7 +151,7 @@ const bounds = loadBounds(stats, floors.names, {
 });
 const designs = designBounds(
   stats,
-  { ...fileFloors.names, aead: floors.names.aead },
+  { ...fileFloors.names, ...floors.names },
   {
     cores: floors.cores,
     plainFresh: "loadModel sharded plain",

@@ -116,7 +116,7 @@ const designs =
   floors && fileFloors
     ? designBounds(
         stats,
-        { ...fileFloors.names, aead: floors.names.aead },
+        { ...fileFloors.names, ...floors.names },
         {
           cores: floors.cores,
           plainFresh: plain,

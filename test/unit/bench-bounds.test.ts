@@ -247,6 +247,42 @@ describe("designBounds", () => {
     expect(b.fresh["encrypted / plaintext"]).toBe(1.413);
   });
 
+  it("adds the fused AEAD's measured cost to streaming out of the mapping", () => {
+    const fusion = {
+      ...names,
+      sealFresh: "seal fresh",
+      memcpyFresh: "memcpy fresh",
+      sealWarm: "seal warm",
+      memcpyWarm: "memcpy warm",
+    };
+    const measured = {
+      ...stats,
+      "mapped fresh": t(85, 160),
+      "seal fresh": t(104, 190),
+      "memcpy fresh": t(92, 158),
+      "seal warm": t(68, 131),
+      "memcpy warm": t(72, 114),
+    };
+    const b = designBounds(measured, fusion, compare);
+    // wall 85 * 104 / 92 = 96.09; CPU (160 + 190 - 158) / 2 = 96; hidden entirely min(85, 80) = 80
+    expect(b.fresh["stream from the mapping ms"]).toBe(96);
+    expect(b.fresh["stream from the mapping, AEAD hidden entirely ms"]).toBe(80);
+    expect(b.fresh["fused AEAD measured"]).toBe(true);
+    expect(b.fresh.ms).toBe(106);
+    expect(b.fresh.by).toBe("stream from the mapping");
+    // the same floors without the fused kernel's figures would have called 1.10 reachable
+    const generous = designBounds(measured, names, compare);
+    expect(generous.fresh.ms).toBe(90);
+    expect(generous.fresh["fused AEAD measured"]).toBe(false);
+    expect(judge(1.3, "<=", 1.1, generous.fresh["encrypted / plaintext"])).toBe(
+      "NOT met (bound 0.9)",
+    );
+    expect(judge(1.3, "<=", 1.1, b.fresh["encrypted / plaintext"])).toBe("NOT met (bound 1.06)");
+    // a fused pass faster than the copy is not credited below the mapped floor (factor 1: 75);
+    // CPU (140 + 131 - 114) / 2 = 78.5; the smaller
+    expect(b.warm["stream from the mapping ms"]).toBe(75);
+  });
+
   it("uses the wall forms alone without CPU times, and null without the floors", () => {
     const noCpu = Object.fromEntries(
       Object.entries(stats).map(([k, v]) => [k, { best: v.best, cpuBest: Number.NaN }]),
