@@ -59,28 +59,25 @@ export function packPlan(fileSize: number, items: readonly PlanItem[]): PlanTabl
   items.forEach((item, i) => {
     const row = i * PLAN_FIELDS;
     dests.push(item.dest);
+    // Written field by field (the table is zero-filled): no temporary array per row.
     if (item.kind === "read") {
-      table.set([0, 0, item.offset, item.length, 0, 0, 0, 0, 0], row);
+      table[row + 2] = item.offset;
+      table[row + 3] = item.length;
       return;
     }
     const r: DecryptRequest = item.request;
     ivs.set(r.baseIv.subarray(0, 12), i * 12);
     const covered = (chunks[i] as number) * TAG_LENGTH;
     tags.set(r.tags.subarray(0, covered), tagOffset);
-    table.set(
-      [
-        1,
-        ALGORITHM_IDS[r.algorithm],
-        r.fileOffset,
-        r.length,
-        r.chunkSize,
-        r.firstChunk,
-        keyOffsets.get(r.key) as number,
-        i * 12,
-        tagOffset,
-      ],
-      row,
-    );
+    table[row] = 1;
+    table[row + 1] = ALGORITHM_IDS[r.algorithm];
+    table[row + 2] = r.fileOffset;
+    table[row + 3] = r.length;
+    table[row + 4] = r.chunkSize;
+    table[row + 5] = r.firstChunk;
+    table[row + 6] = keyOffsets.get(r.key) as number;
+    table[row + 7] = i * 12;
+    table[row + 8] = tagOffset;
     tagOffset += covered;
   });
   return { table, keys, ivs, tags, dests };
