@@ -23,7 +23,14 @@ export interface SignedTensor {
   dataOffsets: readonly [number | bigint, number | bigint];
 }
 
-function decimal(value: number | bigint, what: string): string {
+function decimal(value: number | bigint, what: string, of?: string): string {
+  // Safe non-negative integers (every value of a parsed header) take the first branch; the
+  // message is built only for a value that is refused.
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return String(value);
+  return checkedDecimal(value, of === undefined ? what : `${what} of ${of}`);
+}
+
+function checkedDecimal(value: number | bigint, what: string): string {
   if (typeof value === "bigint") {
     if (value < 0n) throw new RangeError(`${what} must not be negative`);
     return value.toString();
@@ -50,24 +57,49 @@ export function signaturePayload(
   metadata: ReadonlyArray<readonly [string, string]>,
   tensors: ReadonlyArray<SignedTensor>,
 ): Buffer {
-  // Sorted by the raw key's UTF-8 bytes (serde_json's BTreeMap order), not by the escaped text.
-  const entries = metadata
-    .filter(([key]) => key !== SIGNATURE_KEY)
-    .map(([key, value]) => ({
-      sortKey: Buffer.from(key, "utf8"),
+  // One string built by appending (V8 keeps it as a rope until Buffer.from flattens it once), no
+  // per-entry arrays or closures: a model's open builds this over 310 tensors and a 72 KB
+  // `__encryption__` value (issue 13).
+  const entries: Array<{ key: string; text: string }> = [];
+  let byCodeUnits = true;
+  for (let i = 0; i < metadata.length; i++) {
+    const [key, value] = metadata[i] as readonly [string, string];
+    if (key === SIGNATURE_KEY) continue;
+    if (ABOVE_SURROGATES_START.test(key)) byCodeUnits = false;
+    entries.push({
+      key,
       text: `${jsonText(key, "metadata key")}:${jsonText(value, "metadata value")}`,
-    }));
-  entries.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
-  const parts = [`"__metadata__":{${entries.map((e) => e.text).join(",")}}`];
-  for (const t of tensors) {
-    const shape = t.shape.map((d) => decimal(d, `shape of ${t.name}`)).join(",");
-    const [begin, end] = t.dataOffsets;
-    parts.push(
-      `${jsonText(t.name, "tensor name")}:{"dtype":${jsonText(t.dtype, "dtype")},"shape":[${shape}],` +
-        `"data_offsets":[${decimal(begin, "data offset")},${decimal(end, "data offset")}]}`,
-    );
+    });
   }
-  return Buffer.from(`{${parts.join(",")}}`, "utf8");
+  // Sorted by the raw key's UTF-8 bytes (serde_json's BTreeMap order), not by the escaped text.
+  // Below U+D800 the order of UTF-16 code units is that of the UTF-8 bytes; other keys compare
+  // as bytes.
+  entries.sort(byCodeUnits ? compareCodeUnits : compareUtf8);
+  let out = '{"__metadata__":{';
+  for (let i = 0; i < entries.length; i++)
+    out += (i === 0 ? "" : ",") + (entries[i] as { text: string }).text;
+  out += "}";
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i] as SignedTensor;
+    let shape = "";
+    for (let d = 0; d < t.shape.length; d++)
+      shape += (d === 0 ? "" : ",") + decimal(t.shape[d] as number | bigint, "shape", t.name);
+    out +=
+      `,${jsonText(t.name, "tensor name")}:{"dtype":${jsonText(t.dtype, "dtype")},"shape":[${shape}],` +
+      `"data_offsets":[${decimal(t.dataOffsets[0], "data offset")},${decimal(t.dataOffsets[1], "data offset")}]}`;
+  }
+  return Buffer.from(`${out}}`, "utf8");
+}
+
+/** A code unit from the surrogates up: such keys are ordered by their UTF-8 bytes. */
+const ABOVE_SURROGATES_START = /[\ud800-\uffff]/;
+
+function compareCodeUnits(a: { key: string }, b: { key: string }): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+function compareUtf8(a: { key: string }, b: { key: string }): number {
+  return Buffer.compare(Buffer.from(a.key, "utf8"), Buffer.from(b.key, "utf8"));
 }
 
 function privateKeyFromSeed(seed: Uint8Array): KeyObject {

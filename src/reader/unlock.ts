@@ -4,6 +4,7 @@
 import { CryptoTensorsError } from "../errors.js";
 import { parseAlgorithm } from "../crypto/algorithms.js";
 import {
+  DEFAULT_POLICY,
   isReservedKey,
   parseCryptoKeys,
   parseEncryption,
@@ -161,7 +162,12 @@ async function unwrapAll(
   masterKey: MasterAccess | undefined,
 ): Promise<Unlocked> {
   const policy = parsePolicy(policyText);
-  const digest = options.headerRegion ? headerDigest(options.headerRegion) : undefined;
+  // The header's digest names the model to a licence or a key-release service only: a SHA-256
+  // of a large header on every other open was wasted (issue 13).
+  const digest =
+    options.headerRegion && (options.licence !== undefined || options.remotePolicyInput)
+      ? headerDigest(options.headerRegion)
+      : undefined;
   const requestedNames = options.tensors ? [...options.tensors] : header.tensors.map((t) => t.name);
   if (options.remotePolicyInput) {
     const remoteInput = options.remotePolicyInput({ kid: cryptoKeys.enc.kid, digest });
@@ -173,7 +179,11 @@ async function unwrapAll(
       keyIds: { enc: cryptoKeys.enc.kid, sign: cryptoKeys.sign.kid },
       claims: await policyClaims(options, cryptoKeys.enc.kid, digest),
     });
-    await checkPolicy(policy.local, input, options.policyEvaluator);
+    // The default policy's text (`allow = true`, written when no policy is given) allows every
+    // input under the embedded engine: its evaluation is skipped, not its input (whose checks
+    // and licence run above). A caller's own evaluator is always asked.
+    if (options.policyEvaluator !== undefined || policy.local !== DEFAULT_POLICY)
+      await checkPolicy(policy.local, input, options.policyEvaluator);
   }
 
   const algorithm = parseAlgorithm(masterKey?.alg ? masterKey.alg : cryptoKeys.enc.alg);
@@ -235,9 +245,12 @@ function checkedDigests(
   encryptedNames: ReadonlySet<string>,
   options: UnlockOptions,
 ): Map<string, Buffer> {
-  const plaintext = new Set(
-    header.tensors.map((t) => t.name).filter((name) => !encryptedNames.has(name)),
-  );
+  const plaintext = new Set<string>();
+  const tensors = header.tensors;
+  for (let i = 0; i < tensors.length; i++) {
+    const name = (tensors[i] as ParsedHeader["tensors"][number]).name;
+    if (!encryptedNames.has(name)) plaintext.add(name);
+  }
   const text = reservedEntries(header).get(PLAINTEXT_DIGESTS_KEY);
   const digests = text === undefined ? new Map<string, Buffer>() : parseDigests(text, plaintext);
   if (options.requireAuthenticated) {
