@@ -58,19 +58,6 @@ export function scanEncryption(text: string): Map<string, EncryptionEntry> | nul
   // Base64 decodes to at most 3/4 of its length, and the fields are part of the text.
   const slab = Buffer.alloc(Math.floor((text.length / 4) * 3));
   let used = 0;
-  let failed = false;
-  const field = (value: string): Buffer => {
-    const length = decodedLength(value);
-    if (length < 0) {
-      failed = true;
-      return slab.subarray(0, 0);
-    }
-    const written = length === 0 ? 0 : slab.write(value, used, length, "base64");
-    if (written !== length) failed = true;
-    const view = slab.subarray(used, used + length);
-    used += length;
-    return view;
-  };
   const entries = new Map<string, EncryptionEntry>();
   ENTRY.lastIndex = 1;
   for (;;) {
@@ -78,21 +65,56 @@ export function scanEncryption(text: string): Map<string, EncryptionEntry> | nul
     if (m === null) return null;
     const name = m[1] as string;
     if (entries.has(name)) return null; // the strict parser names the repeated key
-    const entry: EncryptionEntry = {
-      wrappedKey: field(m[2] as string),
-      keyIv: field(m[3] as string),
-      keyTag: field(m[4] as string),
+    const wrappedKey = m[2] as string;
+    const keyIv = m[3] as string;
+    const keyTag = m[4] as string;
+    const iv = m[5];
+    const tag = m[6];
+    const baseIv = m[7];
+    const tags = m[8];
+    // One decode per entry instead of one per field (issue 13: 310 entries of 5 fields): the
+    // fields of an entry are canonical (length a multiple of 4, unused bits zero, checked by
+    // decodedLength), so with each "=" read as "A" (zero bits) every field decodes to whole
+    // 3-byte groups whose first decodedLength bytes are its value, and the fields can be
+    // decoded as one string. A field whose length is not canonical returns -1: strict path.
+    const joined = `${wrappedKey}${keyIv}${keyTag}${iv ?? ""}${tag ?? ""}${baseIv ?? ""}${tags ?? ""}`;
+    const groups = (joined.length / 4) * 3;
+    if (joined.length % 4 !== 0) return null;
+    if (groups > 0 && slab.write(joined.replace(PADDING, "A"), used, groups, "base64") !== groups)
+      return null;
+    let at = used;
+    used += groups;
+    const view = (field: string): Buffer | null => {
+      const length = decodedLength(field);
+      if (length < 0) return null;
+      const bytes = slab.subarray(at, at + length);
+      at += (field.length / 4) * 3;
+      return bytes;
     };
-    if (m[5] !== undefined) {
-      entry.iv = field(m[5]);
-      entry.tag = field(m[6] as string);
+    const entry = {
+      wrappedKey: view(wrappedKey),
+      keyIv: view(keyIv),
+      keyTag: view(keyTag),
+    } as EncryptionEntry;
+    if (entry.wrappedKey === null || entry.keyIv === null || entry.keyTag === null) return null;
+    if (iv !== undefined) {
+      const ivBytes = view(iv);
+      const tagBytes = view(tag as string);
+      if (ivBytes === null || tagBytes === null) return null;
+      entry.iv = ivBytes;
+      entry.tag = tagBytes;
     }
-    if (m[7] !== undefined) {
-      entry.baseIv = field(m[7]);
-      entry.tags = field(m[8] as string);
+    if (baseIv !== undefined) {
+      const baseIvBytes = view(baseIv);
+      const tagsBytes = view(tags as string);
+      if (baseIvBytes === null || tagsBytes === null) return null;
+      entry.baseIv = baseIvBytes;
+      entry.tags = tagsBytes;
     }
-    if (failed) return null;
     entries.set(name, entry);
     if (m[9] === "}") return ENTRY.lastIndex === text.length ? entries : null;
   }
 }
+
+/** Every "=" of the joined fields of one entry (see scanEncryption). */
+const PADDING = /=/g;
