@@ -276,38 +276,75 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
 
 int64_t ThreadCipher::Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length,
                               uint8_t* tag) {
+  int64_t status = EncryptBegin(iv);
+  if (status == kOk) status = EncryptUpdate(src, dst, length);
+  if (status == kOk) status = EncryptFinish(tag);
+  return status;
+}
+
+int64_t ThreadCipher::EncryptBegin(const uint8_t* iv) {
   if (!keyed_) return kInternal;
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
     if (!ipsecKeyed_) return kInternal;
-    IMB_MGR* mgr = ipsec_->mgr;
-    const struct gcm_key_data* keyData = ipsec_->keyData.get();
-    gcm_context_data* context = &ipsec_->context;
     if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
-      IMB_AES128_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
-      if (length > 0) IMB_AES128_GCM_ENC_UPDATE(mgr, keyData, context, dst, src, length);
-      IMB_AES128_GCM_ENC_FINALIZE(mgr, keyData, context, tag, kTagLength);
+      IMB_AES128_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
     } else {
-      IMB_AES256_GCM_INIT(mgr, keyData, context, iv, nullptr, 0);
-      if (length > 0) IMB_AES256_GCM_ENC_UPDATE(mgr, keyData, context, dst, src, length);
-      IMB_AES256_GCM_ENC_FINALIZE(mgr, keyData, context, tag, kTagLength);
+      IMB_AES256_GCM_INIT(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, iv, nullptr, 0);
     }
     return kOk;
   }
 #endif
   if (!evpKeyed_ && EvpKey() != kOk) return kInternal;
-  EVP_CIPHER_CTX* ctx = evp_->ctx.get();
-  if (EVP_CipherInit_ex(ctx, nullptr, nullptr, nullptr, iv, 1) != 1) return kInternal;
+  return EVP_CipherInit_ex(evp_->ctx.get(), nullptr, nullptr, nullptr, iv, 1) == 1 ? kOk
+                                                                                   : kInternal;
+}
+
+int64_t ThreadCipher::EncryptUpdate(const uint8_t* src, uint8_t* dst, size_t length) {
+  if (!keyed_) return kInternal;
+  if (length == 0) return kOk;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_ENC_UPDATE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, dst, src,
+                                length);
+    } else {
+      IMB_AES256_GCM_ENC_UPDATE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, dst, src,
+                                length);
+    }
+    return kOk;
+  }
+#endif
+  // EVP takes int lengths; longer inputs go through in pieces.
   constexpr size_t kStep = size_t{1} << 30;
   for (size_t pos = 0; pos < length;) {
     size_t step = length - pos < kStep ? length - pos : kStep;
     int written = 0;
-    if (EVP_CipherUpdate(ctx, dst + pos, &written, src + pos, static_cast<int>(step)) != 1 ||
+    if (EVP_CipherUpdate(evp_->ctx.get(), dst + pos, &written, src + pos, static_cast<int>(step)) !=
+            1 ||
         static_cast<size_t>(written) != step) {
       return kInternal;
     }
     pos += step;
   }
+  return kOk;
+}
+
+int64_t ThreadCipher::EncryptFinish(uint8_t* tag) {
+  if (!keyed_) return kInternal;
+#if CT_HAVE_IPSEC_MB
+  if (UsesIpsec()) {
+    if (algorithm_ == AeadAlgorithm::kAes128Gcm) {
+      IMB_AES128_GCM_ENC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, tag,
+                                  kTagLength);
+    } else {
+      IMB_AES256_GCM_ENC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, tag,
+                                  kTagLength);
+    }
+    return kOk;
+  }
+#endif
+  EVP_CIPHER_CTX* ctx = evp_->ctx.get();
   int finalLength = 0;
   uint8_t scratch[32];
   if (EVP_CipherFinal_ex(ctx, scratch, &finalLength) != 1) return kInternal;

@@ -55,6 +55,12 @@ class ThreadCipher {
   int64_t StreamUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   // Encrypts `length` bytes (src may equal dst) and writes the 16-byte tag.
   int64_t Encrypt(const uint8_t* iv, const uint8_t* src, uint8_t* dst, size_t length, uint8_t* tag);
+  // The same in steps, so that a chunk can be sealed piece by piece as it lands (plan.h, a read
+  // and seal of convertFile): EncryptBegin(iv), EncryptUpdate(...) any number of times (every
+  // update but the last a multiple of 16 bytes), then EncryptFinish(tag).
+  int64_t EncryptBegin(const uint8_t* iv);
+  int64_t EncryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
+  int64_t EncryptFinish(uint8_t* tag);
   void Wipe();
 
   ThreadCipher(const ThreadCipher&) = delete;

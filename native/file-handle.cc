@@ -1,5 +1,7 @@
 #include "file-handle.h"
 
+#include <openssl/crypto.h>
+
 #include <cmath>
 #include <string>
 #include <utility>
@@ -20,6 +22,7 @@ Napi::Function FileHandle::Define(Napi::Env env) {
                                        InstanceMethod<&FileHandle::Read>("read"),
                                        InstanceMethod<&FileHandle::Decrypt>("decrypt"),
                                        InstanceMethod<&FileHandle::Plan>("plan"),
+                                       InstanceMethod<&FileHandle::ReadSeal>("readSeal"),
                                        InstanceMethod<&FileHandle::Close>("close"),
                                    });
   // One constructor per environment (main thread and each worker_thread load their own).
@@ -125,6 +128,67 @@ Napi::Value FileHandle::Plan(const Napi::CallbackInfo& info) {
   failed[0] = -1;
   job->failedOwner = Napi::Persistent(static_cast<Napi::Object>(failed));
   return QueuePlan(env, "cryptotensors:plan", std::move(job));
+}
+
+// readSeal(algorithm, chunkSize, fileOffset, length, firstChunk, key, baseIv, dest, tags, ...)
+//   -> Promise<status>
+// Reads each part's plaintext range of the file into `dest` (an arena) and seals it there as v2
+// chunks of `chunkSize` (IVs from `baseIv` at chunk `firstChunk`), all parts as one plan over the
+// pool (PlanEntry::seal); each part's tags (16 bytes per chunk) go to `tags` once all succeeded.
+Napi::Value FileHandle::ReadSeal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireState(env);
+  constexpr size_t kPart = 7;
+  const size_t count = info.Length();
+  if (count < 2 + kPart || (count - 2) % kPart != 0)
+    throw Napi::TypeError::New(env, "readSeal takes seven arguments per part, at least one part");
+  const AeadAlgorithm algorithm =
+      ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
+  const uint64_t chunkSize = ArgSafeInteger(info, 1, "chunkSize");
+  if (chunkSize == 0) throw Napi::RangeError::New(env, "chunkSize must be positive");
+  const size_t parts = (count - 2) / kPart;
+  const size_t keyLength = AeadKeyLength(algorithm);
+  // The keys and IVs are packed first (the builder copies them), the tags counted.
+  std::vector<PlanEntry> entries(parts);
+  std::vector<uint8_t> packedKeys;
+  std::vector<uint8_t> ivs;
+  uint64_t tagBytes = 0;
+  // Reserved once (no reallocation leaves a copy behind) and wiped however this call ends.
+  packedKeys.reserve(parts * keyLength);
+  struct Wipe {
+    std::vector<uint8_t>& bytes;
+    ~Wipe() { OPENSSL_cleanse(bytes.data(), bytes.capacity()); }
+  } wipe{packedKeys};
+  ivs.reserve(parts * kIvLength);
+  for (size_t p = 0; p < parts; p++) {
+    const size_t at = 2 + p * kPart;
+    PlanEntry& entry = entries[p];
+    entry.algorithm = algorithm;
+    entry.chunkSize = chunkSize;
+    entry.fileOffset = ArgSafeInteger(info, at, "fileOffset");
+    entry.length = ArgSafeInteger(info, at + 1, "length");
+    entry.firstChunk = ArgSafeInteger(info, at + 2, "firstChunk");
+    ByteView key = ArgBytes(info, at + 3, "key");
+    ByteView baseIv = ArgBytes(info, at + 4, "baseIv");
+    if (key.length != keyLength)
+      throw Napi::RangeError::New(env, "key has the wrong length for the algorithm");
+    if (baseIv.length != kIvLength) throw Napi::RangeError::New(env, "baseIv must be 12 bytes");
+    packedKeys.insert(packedKeys.end(), key.data, key.data + key.length);
+    ivs.insert(ivs.end(), baseIv.data, baseIv.data + kIvLength);
+    tagBytes += AeadChunkCount(entry.length, chunkSize) * kTagLength;
+  }
+  std::vector<uint8_t> tags(static_cast<size_t>(tagBytes), 0);
+  PlanJobBuilder builder(env, ByteView{packedKeys.data(), packedKeys.size()},
+                         ByteView{ivs.data(), ivs.size()}, ByteView{tags.data(), tags.size()});
+  builder.Reserve(parts);
+  uint64_t tagOffset = 0;
+  for (size_t p = 0; p < parts; p++) {
+    const size_t at = 2 + p * kPart;
+    builder.AddSeal(entries[p], p * keyLength, p * kIvLength, tagOffset, info[at + 5],
+                    info[at + 6]);
+    tagOffset += AeadChunkCount(entries[p].length, chunkSize) * kTagLength;
+  }
+  return QueuePlan(env, "cryptotensors:readSeal", builder.Finish());
 }
 
 std::unique_ptr<PlanJob> FileHandle::ParseTable(Napi::Env env, Napi::Value tableValue,

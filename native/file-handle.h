@@ -38,6 +38,7 @@ class FileHandle : public Napi::ObjectWrap<FileHandle> {
   Napi::Value Read(const Napi::CallbackInfo& info);
   Napi::Value Decrypt(const Napi::CallbackInfo& info);
   Napi::Value Plan(const Napi::CallbackInfo& info);
+  Napi::Value ReadSeal(const Napi::CallbackInfo& info);
   Napi::Value QueuePlan(Napi::Env env, const char* name, std::unique_ptr<PlanJob> job);
   static std::unique_ptr<PlanJob> ParseTable(Napi::Env env, Napi::Value table, Napi::Value keys,
                                              Napi::Value ivs, Napi::Value tags, Napi::Value dests,

@@ -56,6 +56,29 @@ class PlanJobBuilder {
     Push(entry, dest, name);
   }
 
+  // A read and seal (PlanEntry::seal): `entry` carries the algorithm, range, chunk size and first
+  // chunk; the offsets locate its key and base IV, and the job's tag bytes at `tagOffset` receive
+  // its tags, copied to `tags` (a JS buffer) once the plan has succeeded (PlanWorker::OnOK).
+  void AddSeal(PlanEntry entry, uint64_t keyOffset, uint64_t ivOffset, uint64_t tagOffset,
+               Napi::Value dest, Napi::Value tags) {
+    entry.seal = true;
+    if (entry.chunkSize == 0) throw Napi::RangeError::New(env_, "chunkSize must be positive");
+    const uint64_t keyLength = AeadKeyLength(entry.algorithm);
+    const uint64_t tagBytes = AeadChunkCount(entry.length, entry.chunkSize) * kTagLength;
+    const size_t keys = job_->keys.size(), ivs = job_->ivs.size(), own = job_->tags.size();
+    if (keyOffset > keys || keyLength > keys - keyOffset || ivOffset > ivs ||
+        kIvLength > ivs - ivOffset || tagOffset > own || tagBytes > own - tagOffset) {
+      throw Napi::RangeError::New(env_, "a seal part points outside keys, ivs or tags");
+    }
+    entry.key = job_->keys.data() + keyOffset;
+    entry.baseIv = job_->ivs.data() + ivOffset;
+    entry.tagsOut = job_->tags.data() + tagOffset;
+    job_->tagsOut.push_back(ArgDestination(env_, tags, "tags", tagBytes));
+    job_->tagsOutAt.push_back(
+        PlanJob::TagsOut{static_cast<size_t>(tagOffset), static_cast<size_t>(tagBytes)});
+    Push(entry, dest, "dest");
+  }
+
   // Fresh destinations of this load only (see PlanEntry::destPrivate).
   void SetDestPrivate(bool destPrivate) { job_->destPrivate = destPrivate; }
 

@@ -30,7 +30,7 @@ namespace {
 constexpr uint64_t kReadPiece = uint64_t{2} << 20;
 
 uint64_t UnitsOf(const PlanEntry& entry) {
-  if (entry.decrypt) return AeadChunkCount(entry.length, entry.chunkSize);
+  if (entry.decrypt || entry.seal) return AeadChunkCount(entry.length, entry.chunkSize);
   return (entry.length + kReadPiece - 1) / kReadPiece;
 }
 
@@ -39,8 +39,9 @@ struct Unit {
   const PlanEntry* entry;
   uint64_t start;
   uint64_t length;
-  const uint8_t* iv;   // decrypt only
+  const uint8_t* iv;   // decrypt and seal only
   const uint8_t* tag;  // decrypt only
+  uint8_t* tagOut;     // seal only
 };
 
 // Decryption units up to this size are brought into the thread's private scratch buffer, verified
@@ -200,6 +201,12 @@ int64_t DecryptPieceInPlace(void* arg, size_t pos, size_t n) {
 int64_t AuthPiece(void* arg, size_t pos, size_t n) {
   auto* feed = static_cast<Feed*>(arg);
   return feed->cipher->AuthUpdate(feed->landed + pos, n);
+}
+
+int64_t EncryptPieceInPlace(void* arg, size_t pos, size_t n) {
+  auto* feed = static_cast<Feed*>(arg);
+  uint8_t* piece = feed->landed + pos;
+  return feed->cipher->EncryptUpdate(piece, piece, n);
 }
 
 // Lands [fileStart, fileStart + length) in `landed` (the only read of the file) in slices of
@@ -386,12 +393,24 @@ uint64_t TailOfFreshLoad(const PlanEntry* entries, size_t count, uint64_t units)
       need -= entry.length;
       continue;
     }
-    const uint64_t unitBytes =
-        entry.decrypt ? (entry.chunkSize == 0 ? entry.length : entry.chunkSize) : kReadPiece;
+    const uint64_t unitBytes = entry.decrypt || entry.seal
+                                   ? (entry.chunkSize == 0 ? entry.length : entry.chunkSize)
+                                   : kReadPiece;
     tail += std::min(entryUnits, (need + unitBytes - 1) / unitBytes);
     need = 0;
   }
   return tail >= units ? 0 : units - tail;
+}
+
+// A chunk of a seal entry: its plaintext lands in the destination piece by piece (the only read
+// of the file) and each piece is encrypted in place while it is in the L2 cache.
+int64_t SealUnit(const MappedFile& file, ThreadCipher& cipher, uint64_t fileStart, const Unit& unit,
+                 uint8_t* dest) {
+  int64_t status = cipher.EncryptBegin(unit.iv);
+  Feed feed{&cipher, dest};
+  if (status == kOk) status = Land(file, fileStart, unit.length, dest, EncryptPieceInPlace, &feed);
+  if (status == kOk) status = cipher.EncryptFinish(unit.tagOut);
+  return status;
 }
 
 int64_t RunUnit(const MappedFile& file, const Unit& unit, bool tail) {
@@ -399,6 +418,11 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit, bool tail) {
   const uint64_t fileStart = entry.fileOffset + unit.start;
   uint8_t* dest = entry.dest + unit.start;
   if (entry.destPrivate) (void)PopulateWholePages(dest, unit.length);
+  if (entry.seal) {
+    ThreadCipher& cipher = ThreadCipher::Current();
+    if (cipher.Key(entry.algorithm, entry.key) != kOk) return kInternal;
+    return SealUnit(file, cipher, fileStart, unit, dest);
+  }
   if (!entry.decrypt) return file.CopyOut(fileStart, dest, static_cast<size_t>(unit.length));
 
   ThreadCipher& cipher = ThreadCipher::Current();
@@ -433,7 +457,8 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
     unitEnd.reserve(count);
     for (size_t i = 0; i < count; i++) {
       const PlanEntry& entry = entries[i];
-      if (entry.decrypt) {
+      if (entry.seal && entry.chunkSize == 0) return PlanResult{kInternal, static_cast<int64_t>(i)};
+      if (entry.decrypt || entry.seal) {
         // One message: the whole range for v1, a chunk for v2. Enforced here too (the reader
         // refuses such files at open) so that both AES engines behave the same on any input.
         uint64_t message =
@@ -442,7 +467,7 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
           return PlanResult{kMessageTooLong, static_cast<int64_t>(i)};
         }
       }
-      if (entry.decrypt && entry.chunkSize != 0) {
+      if ((entry.decrypt || entry.seal) && entry.chunkSize != 0) {
         uint64_t chunks = AeadChunkCount(entry.length, entry.chunkSize);
         if (!CounterFits(entry.baseIv, entry.firstChunk, chunks)) {
           return PlanResult{kCounterOverflow, static_cast<int64_t>(i)};
@@ -468,9 +493,9 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
                                    unitEnd.begin());
     const PlanEntry& entry = entries[e];
     uint64_t local = index - (e == 0 ? 0 : unitEnd[e - 1]);
-    Unit unit{&entry, 0, entry.length, nullptr, nullptr};
+    Unit unit{&entry, 0, entry.length, nullptr, nullptr, nullptr};
     uint8_t iv[kIvLength];
-    if (!entry.decrypt) {
+    if (!entry.decrypt && !entry.seal) {
       unit.start = local * kReadPiece;
       unit.length = std::min(kReadPiece, entry.length - unit.start);
     } else if (entry.chunkSize == 0) {
@@ -481,7 +506,11 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
       unit.length = std::min(entry.chunkSize, entry.length - unit.start);
       ChunkIv(entry.baseIv, entry.firstChunk + local, iv);
       unit.iv = iv;
-      unit.tag = entry.tags + local * kTagLength;
+      if (entry.seal) {
+        unit.tagOut = entry.tagsOut + local * kTagLength;
+      } else {
+        unit.tag = entry.tags + local * kTagLength;
+      }
     }
     int64_t status = kInternal;
     try {
@@ -515,7 +544,7 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
   if (status != kOk) {
     // Never leave partial plaintext (or ciphertext posing as plaintext) in a caller's buffer.
     for (size_t i = 0; i < count; i++) {
-      if (entries[i].decrypt && entries[i].length > 0) {
+      if ((entries[i].decrypt || entries[i].seal) && entries[i].length > 0) {
         OPENSSL_cleanse(entries[i].dest, static_cast<size_t>(entries[i].length));
       }
     }

@@ -13,9 +13,14 @@ namespace ct {
 
 class MappedFile;
 
-// One entry of a plan: a plain copy of a file range, or a decryption (v1 whole or v2 chunks).
+// One entry of a plan: a plain copy of a file range, a decryption (v1 whole or v2 chunks), or a
+// read and seal (v2 chunks of a plaintext range encrypted as they land: convertFile's source).
 struct PlanEntry {
   bool decrypt = false;
+  // A read and seal: `tagsOut` receives a tag per chunk; key, baseIv, chunkSize (> 0) and
+  // firstChunk are the output's (the decrypt fields' meaning, for encryption).
+  bool seal = false;
+  uint8_t* tagsOut = nullptr;
   AeadAlgorithm algorithm = AeadAlgorithm::kAes256Gcm;
   const uint8_t* key = nullptr;  // AeadKeyLength(algorithm) bytes
   uint64_t fileOffset = 0;

@@ -1,5 +1,6 @@
 #include "workers.h"
 
+#include <cstring>
 #include <utility>
 
 #include "args.h"
@@ -103,6 +104,18 @@ void PlanWorker::OnOK() {
         break;
       }
     }
+  }
+  // The tags of seal entries go to their JS buffers here, on the JS thread (looked up again:
+  // a buffer may have been detached or shrunk meanwhile).
+  for (size_t i = 0; job_->result.status == kOk && i < job_->tagsOut.size(); i++) {
+    uint8_t* data = nullptr;
+    size_t length = 0;
+    const PlanJob::TagsOut& at = job_->tagsOutAt[i];
+    if (!ViewBytes(job_->tagsOut[i].owner.Value(), &data, &length) || length < at.bytes) {
+      job_->result = PlanResult{kDetached, -1};
+      break;
+    }
+    if (at.bytes > 0) std::memcpy(data, job_->tags.data() + at.offset, at.bytes);
   }
   Finish(job_->result.status);
 }

@@ -58,6 +58,14 @@ struct PlanJob {
   std::vector<std::shared_ptr<Arena>> arenas;
   bool destPrivate = false;
   Napi::ObjectReference failedOwner;
+  // Seal entries (a read and seal): the JS buffers their tags are copied to on success, and
+  // where those tags lie in `tags` (offset, bytes).
+  struct TagsOut {
+    size_t offset;
+    size_t bytes;
+  };
+  std::vector<Destination> tagsOut;
+  std::vector<TagsOut> tagsOutAt;
   // output
   PlanResult result{0, -1};
 };

@@ -40,6 +40,16 @@ export interface NativeFileHandle {
     failed: Float64Array,
     destPrivate?: boolean,
   ): Promise<number>;
+  /**
+   * Reads and seals (native/file-handle.cc ReadSeal): seven arguments per part after the
+   * algorithm and chunk size — fileOffset, length, firstChunk, key, baseIv, dest (an arena),
+   * tags. Absent on an addon built before it.
+   */
+  readSeal?(
+    algorithm: number,
+    chunkSize: number,
+    ...parts: Array<number | Uint8Array>
+  ): Promise<number>;
   close(): Promise<void>;
 }
 

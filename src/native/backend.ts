@@ -93,6 +93,13 @@ export interface BackendFile {
    * the typed error of the first item that failed; every decrypt destination is then wiped.
    */
   runPlan(items: readonly PlanItem[], options?: BackendCallOptions): Promise<void>;
+  /**
+   * Optional (the native local file has it): reads each job's plaintext range of the file into its
+   * `dest` and seals it there as v2 chunks, every job as one unit of work, each piece encrypted as
+   * it lands (one pass over the bytes); the tags go to each job's `tags` once all have succeeded.
+   * Every `dest` must be addon memory (`allocateArena`). Absent: read, then seal.
+   */
+  readSealInto?(jobs: readonly ReadSealJob[], options?: BackendCallOptions): Promise<void>;
   /** Closes the file once in-flight reads have finished (deferred close). */
   close(): Promise<void>;
 }
@@ -108,6 +115,26 @@ export interface BackendFile {
  * tensors through {@link Backend.wholeSealer} instead). IVs and keys are inputs, so a test can
  * fix them and compare backends byte for byte.
  */
+/**
+ * A plaintext range of a file, `[fileOffset, fileOffset + length)`, to be read into `dest` and
+ * sealed there as v2 chunks of `chunkSize` (> 0): the fields of {@link SealJob} without its
+ * buffers (the plaintext is the file's, the ciphertext `dest`'s).
+ */
+export interface ReadSealJob {
+  algorithm: AeadAlgorithm;
+  /** Data key; the implementation copies it and wipes its copy when done. */
+  key: Uint8Array;
+  baseIv: Uint8Array;
+  firstChunk: number;
+  chunkSize: number;
+  fileOffset: number;
+  length: number;
+  /** `length` bytes of addon memory: receives the ciphertext. */
+  dest: Uint8Array;
+  /** 16 bytes per chunk of the range. */
+  tags: Uint8Array;
+}
+
 export interface SealJob {
   algorithm: AeadAlgorithm;
   /** Data key; the implementation copies it and wipes its copy when done. */

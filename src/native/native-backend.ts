@@ -8,6 +8,7 @@ import type {
   BackendFile,
   DecryptRequest,
   PlanItem,
+  ReadSealJob,
   SealJob,
   WholeSealer,
 } from "./backend.js";
@@ -130,6 +131,50 @@ class NativeBackendFile implements BackendFile {
     } finally {
       packed.keys.fill(0); // our packed copy of the data keys
     }
+  }
+
+  async readSealInto(jobs: readonly ReadSealJob[], options?: BackendCallOptions): Promise<void> {
+    const first = jobs[0];
+    if (!first) return;
+    const readSeal = this.#handle.readSeal?.bind(this.#handle);
+    const parts: Array<number | Uint8Array> = [];
+    for (const job of jobs) {
+      checkReadRange(this.size, job.fileOffset, job.length, job.dest);
+      if (job.chunkSize <= 0 || job.length === 0)
+        throw new RangeError("a read and seal needs a positive chunkSize and length");
+      if (job.algorithm !== first.algorithm || job.chunkSize !== first.chunkSize)
+        throw new RangeError("the jobs of one read and seal share an algorithm and chunk size");
+      // The seal's own checks (key, IV, tag room, counter range) over the destination.
+      const dest = job.dest.subarray(0, job.length);
+      checkSealJob({ ...job, plaintext: dest, ciphertext: dest });
+      if (!this.#owned(dest, job.length))
+        throw new TypeError("a read and seal writes into addon memory only (allocateArena)");
+      parts.push(job.fileOffset, job.length, job.firstChunk, job.key, job.baseIv, dest, job.tags);
+    }
+    this.#checkOpen(options);
+    if (!readSeal) {
+      // An addon built before readSeal: the same bytes, read then sealed.
+      for (const job of jobs) {
+        const dest = job.dest.subarray(0, job.length);
+        await this.readInto(job.fileOffset, job.length, dest, options);
+        const status = await this.#binding.seal(
+          ALGORITHM_IDS[job.algorithm],
+          job.key,
+          job.baseIv,
+          job.firstChunk,
+          job.chunkSize,
+          dest,
+          dest,
+          job.tags,
+        );
+        const error = nativeStatusError(status, "sealing");
+        if (error) throw error;
+      }
+      return;
+    }
+    const status = await readSeal(ALGORITHM_IDS[first.algorithm], first.chunkSize, ...parts);
+    const error = nativeStatusError(status, `reading and sealing ${this.#path}`);
+    if (error) throw error;
   }
 
   close(): Promise<void> {

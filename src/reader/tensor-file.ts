@@ -6,7 +6,7 @@ import { chunkCount } from "../crypto/chunks.js";
 import { checkDigest } from "../crypto/plaintext-digests.js";
 import type { Dtype } from "../format/dtype.js";
 import type { ParsedHeader, TensorEntry } from "../format/types.js";
-import type { BackendFile, DecryptRequest, PlanItem } from "../native/backend.js";
+import type { BackendFile, DecryptRequest, PlanItem, ReadSealJob } from "../native/backend.js";
 import { wipeDestination } from "../native/views.js";
 import { encryptionInfo, tensorInfo, userMetadata } from "./describe.js";
 import { destinationView, type Destination } from "./destination.js";
@@ -335,6 +335,30 @@ export class TensorFile {
   /** True when the header has a `__metadata__` object (possibly empty). */
   hasMetadata(): boolean {
     return this.#header.metadata !== null;
+  }
+
+  /**
+   * @internal For convertFile: the file position of a tensor's first byte when its plaintext can
+   * be read and sealed in one pass ({@link TensorFile.readSealRanges}): a tensor stored in the
+   * clear and not bound to a signed digest (whose check needs the whole tensor first), on a
+   * backend that has it. Else null: read it with readRange.
+   */
+  readSealOffset(name: string): number | null {
+    const entry = this.#entry(name);
+    if (typeof this.#file.readSealInto !== "function") return null;
+    if (this.#sealed(name) || this.#unlocked?.plaintextDigests.has(name)) return null;
+    return this.#header.dataStart + entry.dataOffsets[0];
+  }
+
+  /**
+   * @internal Reads file ranges (positions from {@link TensorFile.readSealOffset}) into addon
+   * memory and seals them there as v2 chunks, as one unit of work (BackendFile.readSealInto).
+   */
+  async readSealRanges(jobs: readonly ReadSealJob[]): Promise<void> {
+    const file = this.#file;
+    if (typeof file.readSealInto !== "function")
+      throw new CryptoTensorsError("ERR_INTERNAL", "this file cannot read and seal in one pass");
+    await this.#track(() => file.readSealInto?.(jobs) ?? Promise.resolve());
   }
 
   /** Plaintext bytes `[start, end)` of a tensor into `dest` (exactly `end - start` bytes long); decrypts only the chunks it needs. */

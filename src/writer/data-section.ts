@@ -5,13 +5,13 @@
 // write and an encrypted save runs at the pace of a plaintext one. Small tensors share a batch, so
 // a model of many 2 MiB projections pipelines as well as one huge tensor.
 import { CryptoTensorsError } from "../errors.js";
-import type { Backend, SealJob, WholeSealer } from "../native/backend.js";
+import type { Backend, ReadSealJob, SealJob, WholeSealer } from "../native/backend.js";
 import { allocateArena } from "../native/index.js";
 import { releaseBatchBuffers, takeBatchBuffers } from "./batch-buffers.js";
 import type { AtomicFile } from "../io/durable-file.js";
 import { BLOCK, BlockWrites } from "./block-writes.js";
 import type { SealedSlot, SealPlan } from "./seal-plan.js";
-import { readPiece, type TensorSource } from "./tensor-source.js";
+import { type ReadSealFile, readPiece, type TensorSource } from "./tensor-source.js";
 
 /** Output bytes per batch: large enough for few, long writes. */
 const BATCH_BYTES = 8 << 20;
@@ -137,6 +137,16 @@ export async function writeDataSection(
         pending = [];
         pendingBytes = 0;
       };
+      // Pieces of a file that reads and seals them itself (convertFile's local plaintext input):
+      // one native job per batch and file, each piece encrypted as it lands (tensor-source.ts).
+      let fused: ReadSealJob[] = [];
+      let fusedFile: ReadSealFile | null = null;
+      const flushFused = (): void => {
+        if (fusedFile === null || fused.length === 0) return;
+        seals.push(fusedFile.readSealRanges(fused));
+        fused = [];
+        fusedFile = null;
+      };
       const start = (tensors[index] as SectionTensor).position + offset;
       // With direct writes the batch's bytes follow the carried partial block, and all of them
       // are copied into the buffer (the rest of the buffer may hold plaintext: wiped at the end).
@@ -165,7 +175,14 @@ export async function writeDataSection(
           if (length > capacity - fill && fill > 0) break; // the piece starts the next batch
           hooks.step(tensor, offset);
           const region = buffer.subarray(lead + fill, lead + fill + length);
-          if (length > 0 || chunked) {
+          const sealedRead = native && chunked && length > 0 ? tensor.source.sealedRead : undefined;
+          if (sealedRead) {
+            if (fusedFile !== sealedRead.file) flushFused();
+            fusedFile = sealedRead.file;
+            used[slotOfBuffer] = size;
+            fused.push(readSealJob(plan as SealPlan, tensor, offset, sealedRead.offset, region));
+            segments.push(region);
+          } else if (length > 0 || chunked) {
             const plain = await readPiece(tensor.source, offset, offset + length, region);
             if (plain.buffer === buffer.buffer) used[slotOfBuffer] = size;
             if (chunked) {
@@ -199,6 +216,7 @@ export async function writeDataSection(
           }
         }
         flush();
+        flushFused();
       } catch (error) {
         // No seal job may still be writing into the buffer once this call has returned.
         await Promise.allSettled(seals);
@@ -231,6 +249,22 @@ export async function writeDataSection(
     // Nothing reads or writes them any more: every seal and write has settled.
     releaseBatchBuffers(kind, buffers);
   }
+}
+
+/** The job that reads `ciphertext.length` bytes of `tensor` from `offset` (its bytes start at file position `position`) and seals them into `ciphertext`. */
+function readSealJob(
+  plan: SealPlan,
+  tensor: SectionTensor,
+  offset: number,
+  position: number,
+  ciphertext: Uint8Array,
+): ReadSealJob {
+  const {
+    plaintext: _,
+    ciphertext: dest,
+    ...seal
+  } = sealJob(plan, tensor, offset, ciphertext, ciphertext);
+  return { ...seal, fileOffset: position + offset, length: dest.length, dest };
 }
 
 /** The job that seals `plain` (whole chunks of `tensor` from `offset`) into `ciphertext`, filling their tags. */

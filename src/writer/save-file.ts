@@ -103,8 +103,10 @@ export async function convertFile(
     const sources: TensorSource[] = input.names().map((name) => {
       const info = input.info(name);
       const entry = { name, dtype: info.dtype, shape: info.shape };
+      const offset = input.readSealOffset(name);
       return {
         ...entry,
+        ...(offset === null ? {} : { sealedRead: { file: input, offset } }),
         read: async (start, end, scratch) => {
           const view = scratch.subarray(0, end - start);
           await input.readRange(name, start, end, view);

@@ -2,6 +2,12 @@
 // memory for saveFile, another file's tensor for convertFile).
 import { CryptoTensorsError } from "../errors.js";
 import type { Dtype } from "../format/dtype.js";
+import type { ReadSealJob } from "../native/backend.js";
+
+/** A file that reads and seals ranges of itself in one pass (a local plaintext input of convertFile). */
+export interface ReadSealFile {
+  readSealRanges(jobs: readonly ReadSealJob[]): Promise<void>;
+}
 
 /** A tensor to write, whose plaintext bytes are produced on demand. */
 export interface TensorSource {
@@ -16,6 +22,12 @@ export interface TensorSource {
    * arrive (overlapping the next piece's read).
    */
   inMemory?: boolean;
+  /**
+   * Where the tensor's plaintext lies in a file that can read and seal it in one pass: an
+   * encrypted (v2) output then has each batch's pieces of it read and sealed by one native job,
+   * every piece encrypted while it is still in the CPU's cache (`read` is used otherwise).
+   */
+  sealedRead?: { file: ReadSealFile; offset: number } | undefined;
 }
 
 /**
