@@ -4,7 +4,14 @@ import { expectCode } from "../support/expect-code.js";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { inspectFile, loadFile, openFile, saveFile, type TensorInput } from "../../src/index.js";
+import {
+  convertFile,
+  inspectFile,
+  loadFile,
+  openFile,
+  saveFile,
+  type TensorInput,
+} from "../../src/index.js";
 import { buildWorkedExample } from "../fixtures/worked-example.js";
 import { tempDir } from "../integration/helpers.js";
 import {
@@ -184,6 +191,29 @@ describe("we write → reference reads", () => {
         }
       });
     }
+  }
+
+  for (const chunk of [CHUNK, 100]) {
+    it(`convertFile plain → v2 chunk ${chunk} (each batch read and sealed in one native job)`, async () => {
+      const keys = makeRefKeys({});
+      const tensors = sample();
+      const plain = nextPath();
+      await saveFile(plain, asOurs(tensors), { metadata: { format: "pt" } });
+      const path = nextPath();
+      await convertFile(plain, path, {
+        encryption: { encKey: keys.keys[0]!, signKey: keys.keys[1]!, chunkSize: chunk },
+        backend: "native",
+      });
+      const ref = expectRefOk(await refRead({ path, keys }));
+      expect(ref.metadata).toEqual({ format: "pt" });
+      for (const [name, t] of Object.entries(tensors)) {
+        expect(ref.tensors[name]).toEqual({
+          dtype: t.dtype,
+          shape: t.shape,
+          hex: t.data.toString("hex"),
+        });
+      }
+    });
   }
 
   it("partial encryption, a filter matching nothing, custom policies, via the registry", async () => {
