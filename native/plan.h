@@ -44,7 +44,7 @@ struct PlanResult {
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
 // pool in entry order (give entries in file-offset order for sequential I/O). Every ciphertext
 // byte is read from the file exactly once (from the mapping, guarded against truncation, or with
-// pread) into memory the reader owns, in 128 KiB pieces consumed while they are in the L2 cache
+// pread) into memory the reader owns, in 256 KiB pieces consumed while they are in the L2 cache
 // (the fused AEAD of a piece prefetches the next piece's source lines as it goes), and the tag is
 // checked over exactly those bytes. A private destination's pages are faulted in unit by unit,
 // just before the unit writes them:

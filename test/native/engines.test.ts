@@ -1,5 +1,5 @@
 // Known answers for both AES-GCM engines of the addon (ipsec-mb and OpenSSL) against node:crypto:
-// every algorithm, lengths around 0, the AES block, the chunk size and the 128 KiB landing piece,
+// every algorithm, lengths around 0, the AES block, the chunk size and the 256 KiB landing piece,
 // multi-MiB, a v1 tensor above the scratch size, and every destination alignment 0..63 — for decryption (decryptInto, runPlan) and for sealing (seal).
 import { createCipheriv, randomBytes, type CipherGCMTypes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -29,8 +29,8 @@ const ENGINES = nativeInfo().ipsecMbUsable
   ? (["ipsec-mb", "openssl"] as const)
   : (["openssl"] as const);
 const CHUNK = 64 * 1024;
-// 128 KiB: the pieces in which ciphertext lands and is hashed or decrypted while hot (plan.cc).
-const PIECE = 128 * 1024;
+// 256 KiB: the pieces in which ciphertext lands and is hashed or decrypted while hot (plan.cc).
+const PIECE = 256 * 1024;
 const LENGTHS = [
   0,
   1,
