@@ -62,6 +62,11 @@ struct PlanResult {
 // is verified there and it is then decrypted in place, so that the scratch buffers and the
 // destination's last pages are never resident at once (peak RSS). On a failure every decrypt
 // destination is wiped.
+// A seal entry (convertFile's read and seal) lands each chunk's plaintext in its destination in
+// the same pieces and encrypts each piece in place while it is in the L2 cache (one pass over the
+// bytes, where a read then a separate seal job brought every byte back from L3 or memory); the
+// destination then holds the ciphertext and tagsOut the chunks' tags. On a failure seal
+// destinations are wiped too.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
 
 // Threads a plan may use (the pool's width).

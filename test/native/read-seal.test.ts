@@ -1,6 +1,6 @@
 // readSealInto (convertFile's read and seal in one pass, native/plan.cc PlanEntry::seal): the same
 // ciphertext and tags as reading the range and sealing it with the node:crypto backend, on every
-// algorithm and AES engine, for ranges that cross the 128 KiB landing pieces, end mid-chunk and
+// algorithm and AES engine, for ranges that cross the landing pieces (plan.cc kLandPiece), end mid-chunk and
 // come several to a job; and the checks that keep it to arena memory inside the file.
 import { randomBytes } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
