@@ -139,6 +139,9 @@ const rows = statsRows(stats, bytes, { cpu: true }).map((row) => ({
   "major faults": stats[row.what].majorFaults,
 }));
 const ratio = (a, b) => bestRatio(stats, a, b);
+// Best CPU time (all threads) over best CPU time: steadier than wall time on a busy machine.
+const cpuRatio = (/** @type {string} */ a, /** @type {string} */ b) =>
+  +((stats[a]?.cpuBest ?? Number.NaN) / (stats[b]?.cpuBest ?? Number.NaN)).toFixed(3);
 const ratios = {
   "loadModel encrypted / plain (target <= 1.10)": ratio(
     "loadModel sharded encrypted",
@@ -159,6 +162,22 @@ const ratios = {
   "loadModel sharded / loadFile single, plain (cost of sharding)": ratio(
     "loadModel sharded plain",
     "loadFile single plain",
+  ),
+  "loadModel sharded / loadFile single, encrypted, CPU": cpuRatio(
+    "loadModel sharded encrypted",
+    "loadFile single encrypted",
+  ),
+  "loadModel sharded / loadFile single, plain, CPU": cpuRatio(
+    "loadModel sharded plain",
+    "loadFile single plain",
+  ),
+  "readAll warm Model / TensorFile, encrypted, CPU": cpuRatio(
+    "readAll arena, Model encrypted",
+    "readAll arena, TensorFile encrypted",
+  ),
+  "readAll warm Model plain / pread of the single plain file (cost of sharding)": ratio(
+    "readAll arena, Model plain",
+    fileFloors.names.preadWarm,
   ),
   "loadFile single encrypted / plain (the single-file ratio, same bytes)": ratio(
     "loadFile single encrypted",
