@@ -206,7 +206,8 @@ async function sealedVariants(api, { path, offset, bytes, warmArena, retain, sou
   } finally {
     closeSync(fd);
   }
-  rewarmPageCache([sealedPath]); // cached as the benchmark's model files are (fixtures.mjs)
+  // cached as the benchmark's model files are (fixtures.mjs)
+  rewarmPageCache([sealedPath], { hugeFolios: true });
   const handles = await openBothWays(binding, sealedPath);
   const table = new Float64Array([1, 1, 0, bytes, CHUNK, 0, 0, 0, 0]);
   const run = async (/** @type {any} */ handle, /** @type {Uint8Array} */ dest, destPrivate) =>
