@@ -9,6 +9,7 @@
 //     fused into a landing pass, which shows what the hardware does with both at once.
 // bench/lib/bounds.mjs turns their best wall and CPU times into lower bounds of the loads.
 import { randomBytes } from "node:crypto";
+import { closeSync, openSync, readSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { rewarmPageCache } from "./page-cache.mjs";
 
@@ -104,15 +105,7 @@ export function floorVariants(api, bytes, { warmArena, retain }) {
 export async function fileFloorVariants(api, { path, bytes, warmArena, retain, sealed = false }) {
   const binding = api.binding;
   const threads = api.nativeInfo().threads;
-  const { openSync, readSync, closeSync } = await import("node:fs");
-  const head = Buffer.alloc(8);
-  const fd = openSync(path, "r");
-  try {
-    readSync(fd, head, 0, 8, 0);
-  } finally {
-    closeSync(fd);
-  }
-  const offset = 8 + Number(head.readBigUInt64LE(0));
+  const offset = dataSectionOffset(path);
   const handles = await openBothWays(binding, path);
   const empty = new Uint8Array(0);
   const table = new Float64Array([0, 0, offset, bytes, 0, 0, 0, 0, 0]);
@@ -171,7 +164,7 @@ export async function fileFloorVariants(api, { path, bytes, warmArena, retain, s
 async function sealedVariants(api, { path, offset, bytes, warmArena, retain, source }) {
   const binding = api.binding;
   const threads = api.nativeInfo().threads;
-  const { openSync, writeSync, closeSync, rmSync } = await import("node:fs");
+  const { writeSync, rmSync } = await import("node:fs");
   const sealedPath = `${path}.sealed-floor`;
   const key = randomBytes(32);
   const iv = randomBytes(12);
@@ -259,4 +252,21 @@ async function openBothWays(/** @type {any} */ binding, /** @type {string} */ pa
   } finally {
     delete process.env.CRYPTOTENSORS_MMAP;
   }
+}
+
+/**
+ * Where the data section of the safetensors file at `path` starts (after the 8-byte length and
+ * the header).
+ * @example dataSectionOffset("model.safetensors") // 8 + header length
+ * @param {string} path
+ */
+export function dataSectionOffset(path) {
+  const head = Buffer.alloc(8);
+  const fd = openSync(path, "r");
+  try {
+    readSync(fd, head, 0, 8, 0);
+  } finally {
+    closeSync(fd);
+  }
+  return 8 + Number(head.readBigUInt64LE(0));
 }

@@ -11,11 +11,11 @@
 // All four layouts' page cache is rebuilt by reading them back once written (bench/lib/page-cache.mjs),
 // so that no layout reads faster only for having been written first.
 // Reports best / median / spread, CPU time and page faults per variant. Not part of the test suite.
-import { closeSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { designBounds, loadBounds } from "../lib/bounds.mjs";
 import { benchKeys, benchScale, loadPackage, report, tempDir } from "../lib/common.mjs";
-import { fileFloorVariants, floorVariants } from "../lib/floors.mjs";
+import { dataSectionOffset, fileFloorVariants, floorVariants } from "../lib/floors.mjs";
 import { rewarmPageCache } from "../lib/page-cache.mjs";
 import { qwen3Tensors } from "../lib/fixtures.mjs";
 import { bestRatio, interleaved, statsRows } from "../lib/interleave.mjs";
@@ -234,14 +234,7 @@ console.log("design bounds", JSON.stringify(designs, null, 2));
 async function preadLayout(files) {
   const parts = [];
   for (const path of files) {
-    const head = Buffer.alloc(8);
-    const fd = openSync(path, "r");
-    try {
-      readSync(fd, head, 0, 8, 0);
-    } finally {
-      closeSync(fd);
-    }
-    const offset = 8 + Number(head.readBigUInt64LE(0));
+    const offset = dataSectionOffset(path);
     const length = statSync(path).size - offset;
     const handle = /** @type {any} */ (await api.binding.openFile(path));
     if (typeof handle === "number") throw new Error(`opening ${path} failed with status ${handle}`);

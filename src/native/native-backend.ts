@@ -31,6 +31,22 @@ import {
   checkWholeSeal,
 } from "./validate.js";
 
+/** One checked v2 seal job (chunkSize > 0) by the addon's seal; a failure status is thrown. */
+async function sealChunks(binding: NativeBinding, job: SealJob): Promise<void> {
+  const status = await binding.seal(
+    ALGORITHM_IDS[job.algorithm],
+    job.key,
+    job.baseIv,
+    job.firstChunk,
+    job.chunkSize,
+    job.plaintext,
+    job.ciphertext,
+    job.tags,
+  );
+  const error = nativeStatusError(status, "sealing");
+  if (error) throw error;
+}
+
 class NativeBackendFile implements BackendFile {
   readonly size: number;
   // ES-private: the raw handle is never reachable from user code through this object.
@@ -157,18 +173,7 @@ class NativeBackendFile implements BackendFile {
       for (const job of jobs) {
         const dest = job.dest.subarray(0, job.length);
         await this.readInto(job.fileOffset, job.length, dest, options);
-        const status = await this.#binding.seal(
-          ALGORITHM_IDS[job.algorithm],
-          job.key,
-          job.baseIv,
-          job.firstChunk,
-          job.chunkSize,
-          dest,
-          dest,
-          job.tags,
-        );
-        const error = nativeStatusError(status, "sealing");
-        if (error) throw error;
+        await sealChunks(this.#binding, { ...job, plaintext: dest, ciphertext: dest });
       }
       return;
     }
@@ -254,18 +259,7 @@ export class NativeBackend implements Backend {
       sealWithNodeCrypto(job, chunks);
       return;
     }
-    const status = await this.#binding.seal(
-      ALGORITHM_IDS[job.algorithm],
-      job.key,
-      job.baseIv,
-      job.firstChunk,
-      job.chunkSize,
-      job.plaintext,
-      job.ciphertext,
-      job.tags,
-    );
-    const error = nativeStatusError(status, "sealing");
-    if (error) throw error;
+    await sealChunks(this.#binding, job);
   }
 
   async sealAll(jobs: readonly SealJob[]): Promise<void> {
