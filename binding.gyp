@@ -37,7 +37,7 @@
         "native/seal.cc",
         "native/sigbus-guard.cc",
         "native/thread-pool.cc",
-        "native/unwrap.cc",
+        "native/data-keys.cc",
         "native/workers.cc"
       ],
       "include_dirs!": ["<(node_root_dir)/include/node"],

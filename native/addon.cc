@@ -1,13 +1,14 @@
 // Module entry: exports openFile, openMemory, openArenaView, allocateArena, setArenaReuse,
-// isArenaMemory, nativeInfo, stats, setAesEngine, seal, unwrapKeys, ed25519PublicKey, and the
-// benchmarks' copy, aeadInCache and populate. Everything else lives in its own file: arena
-// (memory the addon owns, reused when asked), mapped-file (fd + mapping + pread), plan
-// (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs), cipher
-// (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned memory;
-// openArenaView: one over an arena), seal (the writer's chunked encryption), unwrap (an open's
-// data keys in one batch), ed25519 (a seed's public key), bench-copy (the benchmarks' floors:
-// memcpy, AEAD in cache), sigbus-guard, thread-pool, workers (AsyncWorkers and their jobs),
-// plan-args (arguments -> plan jobs), file-handle (ObjectWrap), secret (wiped key copies).
+// isArenaMemory, nativeInfo, stats, setAesEngine, seal, wrapKeys, unwrapKeys, ed25519PublicKey,
+// ed25519Sign, and the benchmarks' copy, aeadInCache and populate. Everything else lives in its
+// own file: arena (memory the addon owns, reused when asked), mapped-file (fd + mapping + pread),
+// plan (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs),
+// cipher (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned
+// memory; openArenaView: one over an arena), seal (the writer's chunked encryption), data-keys
+// (a save's or an open's data keys in one batch), ed25519 (a seed's public key and signatures),
+// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
+// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
+// secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -28,7 +29,7 @@
 #include "status.h"
 #include "sigbus-guard.h"
 #include "thread-pool.h"
-#include "unwrap.h"
+#include "data-keys.h"
 #include "workers.h"
 
 namespace ct {
@@ -253,7 +254,7 @@ Napi::Value PopulateBench(const Napi::CallbackInfo& info) {
 }
 
 // unwrapKeys(algorithm, masterKey, wrapped, ivs, tags, out) -> -1 | index of the first entry
-// whose tag does not verify (unwrap.h), synchronously on the JS thread: a batch is a few hundred
+// whose tag does not verify (data-keys.h), synchronously on the JS thread: a batch is a few hundred
 // 32-byte messages under one key schedule, far less than a trip to the pool. Throws on a cipher
 // failure; `out` is wiped whenever the result is not -1.
 Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
@@ -293,6 +294,51 @@ Napi::Value Ed25519PublicKeySync(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "seed and out must be 32 bytes");
   if (!Ed25519PublicKey(seed.data, out))
     throw Napi::Error::New(env, "OpenSSL could not derive an Ed25519 public key");
+  return env.Undefined();
+}
+
+// wrapKeys(algorithm, masterKey, keys, ivs, wrapped, tags): seals every data key of `keys` under
+// the master key (data-keys.h) into `wrapped` and `tags`, synchronously on the JS thread, as
+// unwrapKeys opens them. Throws on inconsistent lengths or a cipher failure.
+Napi::Value WrapKeysSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AeadAlgorithm algorithm = ArgAlgorithm(env, ArgSafeInteger(info, 0, "algorithm"), "algorithm");
+  ByteView key = ArgBytes(info, 1, "masterKey");
+  ByteView keys = ArgBytes(info, 2, "keys");
+  ByteView ivs = ArgBytes(info, 3, "ivs");
+  uint8_t* wrapped = nullptr;
+  uint8_t* tags = nullptr;
+  size_t wrappedLength = 0, tagsLength = 0;
+  if (!ViewBytes(info[4], &wrapped, &wrappedLength) || !ViewBytes(info[5], &tags, &tagsLength))
+    throw Napi::TypeError::New(env, "wrapped and tags must be ArrayBuffers or TypedArrays");
+  const size_t keyLength = AeadKeyLength(algorithm);
+  if (key.length != keyLength)
+    throw Napi::RangeError::New(env, "masterKey has the wrong length for the algorithm");
+  const size_t count = ivs.length / kIvLength;
+  if (ivs.length % kIvLength != 0 || keys.length != count * keyLength ||
+      wrappedLength != keys.length || tagsLength != count * kTagLength) {
+    throw Napi::RangeError::New(
+        env, "keys, ivs, wrapped and tags must hold the same number of keys, IVs and tags");
+  }
+  if (!WrapKeys(algorithm, key.data, count, keys.data, ivs.data, wrapped, tags))
+    throw Napi::Error::New(env, "the cipher failed while wrapping data keys");
+  return env.Undefined();
+}
+
+// ed25519Sign(seed, message, out): the 64-byte Ed25519 signature of `message` under a 32-byte
+// seed into `out`.
+Napi::Value Ed25519SignSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ByteView seed = ArgBytes(info, 0, "seed");
+  ByteView message = ArgBytes(info, 1, "message");
+  uint8_t* out = nullptr;
+  size_t outLength = 0;
+  if (!ViewBytes(info[2], &out, &outLength))
+    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
+  if (seed.length != kEd25519KeyLength || outLength != kEd25519SignatureLength)
+    throw Napi::RangeError::New(env, "seed must be 32 bytes and out 64 bytes");
+  if (!Ed25519Sign(seed.data, message.data, message.length, out))
+    throw Napi::Error::New(env, "OpenSSL could not sign with Ed25519");
   return env.Undefined();
 }
 
@@ -363,6 +409,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("httpClose", Napi::Function::New<HttpClose>(env, "httpClose"));
   exports.Set("adviseHugePages", Napi::Function::New<AdviseDestination>(env, "adviseHugePages"));
   exports.Set("unwrapKeys", Napi::Function::New<UnwrapKeysSync>(env, "unwrapKeys"));
+  exports.Set("wrapKeys", Napi::Function::New<WrapKeysSync>(env, "wrapKeys"));
+  exports.Set("ed25519Sign", Napi::Function::New<Ed25519SignSync>(env, "ed25519Sign"));
   exports.Set("ed25519PublicKey",
               Napi::Function::New<Ed25519PublicKeySync>(env, "ed25519PublicKey"));
   return exports;

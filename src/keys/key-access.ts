@@ -5,12 +5,13 @@
 import { CryptoTensorsError } from "../errors.js";
 import { keyLength, type AeadAlgorithm } from "../crypto/algorithms.js";
 import { encodeBase64 } from "../crypto/base64.js";
-import { wrapDataKeys, type WrappedDataKey } from "../crypto/envelope.js";
+import type { WrappedDataKey } from "../crypto/envelope.js";
 import { quoteShort } from "../crypto/quote.js";
-import { signPayload } from "../crypto/signature.js";
 import type { MasterKey, SigningKey } from "./jwk.js";
 import type { DataKeyFile, KeyProvider, KeyRequest } from "./provider.js";
+import { signWithSeed } from "./native-keys.js";
 import { unwrapDataKeys } from "./unwrap-batch.js";
+import { wrapDataKeysBatch } from "./wrap-batch.js";
 
 /** Length of an Ed25519 signature. */
 const SIGNATURE_LENGTH = 64;
@@ -73,7 +74,7 @@ export function rawMasterAccess(
     },
     async wrap(algorithm, dataKeys) {
       checkLength(algorithm);
-      return wrapDataKeys(algorithm, key.key, dataKeys);
+      return wrapDataKeysBatch(algorithm, key.key, dataKeys);
     },
     release,
   };
@@ -160,7 +161,7 @@ export function rawSignerAccess(
   return {
     provider,
     key,
-    sign: async (payload) => signPayload(payload, key.privateKey as Buffer),
+    sign: async (payload) => signWithSeed(payload, key.privateKey as Buffer),
     release,
   };
 }

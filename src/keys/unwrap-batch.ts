@@ -1,5 +1,5 @@
 // The data keys of one open, unwrapped under a master key whose bytes are here, in one native
-// call (native/unwrap.h): one key schedule and one JS -> C++ crossing for the whole file instead
+// call (native/data-keys.h): one key schedule and one JS -> C++ crossing for the whole file instead
 // of a node:crypto decipher object per tensor (310 of them on a Qwen3-shaped model were 40% of an
 // encrypted open, issue 13). The keys land in one unpooled Buffer; each data key is a view of it,
 // so wiping every key (what the reader does on close) wipes all of it. Entries of irregular

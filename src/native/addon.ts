@@ -202,7 +202,7 @@ export interface NativeBinding {
   /** Asks for transparent huge pages behind a large destination filled by many small plans (a hint). */
   adviseHugePages(view: ArrayBufferView): void;
   /**
-   * Unwraps a batch of data keys under one master key, synchronously (native/unwrap.h): entry i
+   * Unwraps a batch of data keys under one master key, synchronously (native/data-keys.h): entry i
    * is `wrapped` bytes [i*k, (i+1)*k) (k = the algorithm's key length), IV `ivs` [i*12, ...),
    * tag `tags` [i*16, ...); its key lands in `out` [i*k, ...). Returns -1 when every tag
    * verifies, else the index of the first that does not (`out` is then wiped). Throws on
@@ -217,8 +217,24 @@ export interface NativeBinding {
     tags: Uint8Array,
     out: Uint8Array,
   ): number;
+  /**
+   * Wraps a batch of data keys under one master key, synchronously (native/data-keys.h), the
+   * inverse of `unwrapKeys`: key i is `keys` bytes [i*k, (i+1)*k), sealed with IV `ivs` [i*12, ...)
+   * into `wrapped` [i*k, ...) and tag `tags` [i*16, ...). Throws on inconsistent lengths or a
+   * cipher failure. Optional, as `unwrapKeys`.
+   */
+  wrapKeys?(
+    algorithm: number,
+    masterKey: Uint8Array,
+    keys: Uint8Array,
+    ivs: Uint8Array,
+    wrapped: Uint8Array,
+    tags: Uint8Array,
+  ): void;
   /** Writes the 32-byte Ed25519 public key of a 32-byte `seed` into `out` (native/ed25519.h). */
   ed25519PublicKey?(seed: Uint8Array, out: Uint8Array): void;
+  /** Writes the 64-byte Ed25519 signature of `message` under a 32-byte `seed` into `out`. Optional. */
+  ed25519Sign?(seed: Uint8Array, message: Uint8Array, out: Uint8Array): void;
   /**
    * A fresh ArrayBuffer over memory the addon owns (native/arena.h): zero-filled, 2 MiB aligned,
    * advised for huge pages, unmapped (or kept for reuse, see setArenaReuse) once neither the

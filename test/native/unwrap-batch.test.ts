@@ -1,4 +1,4 @@
-// The batch unwrap of an open (native/unwrap.h, src/keys/unwrap-batch.ts): the same keys and the
+// The batch unwrap of an open (native/data-keys.h, src/keys/unwrap-batch.ts): the same keys and the
 // same errors as unwrapping entry by entry with node:crypto, and no key left behind on failure.
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { seal } from "../../src/crypto/aead.js";

@@ -1,4 +1,4 @@
-#include "unwrap.h"
+#include "data-keys.h"
 
 #include <openssl/crypto.h>
 
@@ -25,6 +25,23 @@ int64_t UnwrapKeys(AeadAlgorithm algorithm, const uint8_t* masterKey, size_t cou
   if (result != -1 && count > 0) OPENSSL_cleanse(out, count * keyLength);
   cipher.Wipe();
   return result;
+}
+
+bool WrapKeys(AeadAlgorithm algorithm, const uint8_t* masterKey, size_t count, const uint8_t* keys,
+              const uint8_t* ivs, uint8_t* wrapped, uint8_t* tags) {
+  const size_t keyLength = AeadKeyLength(algorithm);
+  ThreadCipher& cipher = ThreadCipher::Current();
+  bool ok = cipher.Key(algorithm, masterKey) == kOk;
+  for (size_t i = 0; ok && i < count; i++) {
+    ok = cipher.Encrypt(ivs + i * kIvLength, keys + i * keyLength, wrapped + i * keyLength,
+                        keyLength, tags + i * kTagLength) == kOk;
+  }
+  if (!ok && count > 0) {
+    OPENSSL_cleanse(wrapped, count * keyLength);
+    OPENSSL_cleanse(tags, count * kTagLength);
+  }
+  cipher.Wipe();
+  return ok;
 }
 
 }  // namespace ct
