@@ -57,6 +57,20 @@ void CopyThunk(void* arg) {
   auto* job = static_cast<GuardedCopy*>(arg);
   std::memcpy(job->dest, job->src, job->length);
 }
+
+struct GuardedTransform {
+  MappedFile::Transform transform;
+  void* arg;
+  const uint8_t* src;
+  uint8_t* dest;
+  size_t length;
+  int64_t status;
+};
+
+void TransformThunk(void* arg) {
+  auto* job = static_cast<GuardedTransform*>(arg);
+  job->status = job->transform(job->arg, job->src, job->dest, job->length);
+}
 }  // namespace
 
 int64_t MappedFile::Open(const std::string& path, std::shared_ptr<MappedFile>* out) {
@@ -233,6 +247,71 @@ int64_t MappedFile::CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length,
   return kOk;
 }
 
+int64_t MappedFile::TransformOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
+                                 Transform transform, void* arg) const {
+  if (piece == 0) piece = length;
+  if (memory_ && closed_) return kClosed;
+  const uint8_t* base = TransformMapping();
+  const uint8_t* mapped =
+      base != nullptr && offset <= size_ && length <= size_ - offset ? base + offset : nullptr;
+  if (memory_) {
+    if (mapped == nullptr && length > 0) return kTruncated;
+    for (size_t pos = 0; pos < length; pos += piece) {
+      const size_t n = length - pos < piece ? length - pos : piece;
+      int64_t status = transform(arg, mapped + pos, dest + pos, n);
+      if (status != kOk) return status;
+    }
+    if (length > 0 && !owner_) ReleaseMapped(mapped, length);
+    return kOk;
+  }
+  // As in CopyOut: the mapping only while our SIGBUS handler is installed, else pread.
+  GuardScope guard(mapped != nullptr && length > 0);
+  if (!guard.active()) mapped = nullptr;
+  const uint64_t end = offset + length;
+  if (mapped != nullptr && length > 0) {
+    if (!StillCovers(end)) return kTruncated;
+    PopulateMapped(mapped, length);
+  }
+  for (size_t pos = 0; pos < length; pos += piece) {
+    const size_t n = length - pos < piece ? length - pos : piece;
+    int64_t status = kOk;
+    bool read = mapped == nullptr;
+    if (!read) {
+      GuardedTransform job{transform, arg, mapped + pos, dest + pos, n, kOk};
+      Guarded guarded = guard.Run(mapped + pos, n, TransformThunk, &job);
+      if (guarded == Guarded::kFault) return kTruncated;
+      read = guarded == Guarded::kUnavailable;
+      status = job.status;
+    }
+    if (read) {
+      status = ReadExact(offset + pos, dest + pos, n);
+      if (status == kOk) status = transform(arg, dest + pos, dest + pos, n);
+    }
+    if (status != kOk) return status;
+  }
+  if (mapped != nullptr && length > 0) {
+    ReleaseMapped(mapped, length);
+    if (!StillCovers(end)) return kTruncated;
+  }
+  return kOk;
+}
+
+const uint8_t* MappedFile::TransformMapping() const {
+  if (map_ != nullptr || memory_) return map_;
+  const uint8_t* lazy = lazyMap_.load(std::memory_order_acquire);
+  if (lazy != nullptr) return lazy;
+  std::lock_guard<std::mutex> lock(lazyMutex_);
+  if (!lazyTried_) {
+    lazyTried_ = true;
+    // No page is mapped until it is read; the guard must be ours before the mapping is touched.
+    if (fd_ >= 0 && size_ > 0 && size_ <= SIZE_MAX && InstallSigbusGuard()) {
+      void* address = ::mmap(nullptr, static_cast<size_t>(size_), PROT_READ, MAP_SHARED, fd_, 0);
+      if (address != MAP_FAILED) lazyMap_.store(static_cast<const uint8_t*>(address));
+    }
+  }
+  return lazyMap_.load(std::memory_order_acquire);
+}
+
 bool MappedFile::CurrentSize(uint64_t* size) const {
   if (memory_) {
     *size = size_;
@@ -257,6 +336,9 @@ void MappedFile::Close() {
   if (map_ != nullptr) {
     ::munmap(const_cast<uint8_t*>(map_), static_cast<size_t>(size_));
     map_ = nullptr;
+  }
+  if (const uint8_t* lazy = lazyMap_.exchange(nullptr)) {
+    ::munmap(const_cast<uint8_t*>(lazy), static_cast<size_t>(size_));
   }
   if (fd_ >= 0) {
     // close(2) must not be retried on EINTR on Linux: the descriptor is already released.

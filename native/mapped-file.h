@@ -20,7 +20,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace ct {
@@ -86,6 +88,18 @@ class MappedFile {
   int64_t CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece, Consumer consume,
                   void* arg) const;
 
+  // Produces [offset, offset + length) of the file into `dest` through `transform`, in pieces of
+  // at most `piece` bytes, in order: transform(arg, src, dest + pos, n) reads the piece straight
+  // from a mapping of the file (its only read of the file, under the SIGBUS guard as a copy is:
+  // a truncation returns kTruncated), else from dest + pos, where the piece was read with pread
+  // first (src == dest). A file opened without a mapping (pread is the reader's default) is
+  // mapped for this on first use: the transform then does the copy's work itself. A transform must
+  // take no locks and allocate nothing (a fault abandons it mid-way); a non-kOk return of it stops
+  // the work and is returned.
+  using Transform = int64_t (*)(void* arg, const uint8_t* src, uint8_t* dest, size_t n);
+  int64_t TransformOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
+                       Transform transform, void* arg) const;
+
   // Unmaps and closes the descriptor (memory mode: drops the pages, the mapping stays until
   // destruction). Only called once no read is in flight (FileHandle guarantees it).
   void Close();
@@ -95,9 +109,16 @@ class MappedFile {
   int64_t CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
                         Consumer consume, void* arg) const;
 
+  // The mapping TransformOut reads: map_, else one made on first use (nullptr if that failed).
+  const uint8_t* TransformMapping() const;
+
   int fd_;
   uint64_t size_;
   const uint8_t* map_;
+  // TransformOut's own mapping of a file opened without one, made once (unmapped by Close).
+  mutable std::atomic<const uint8_t*> lazyMap_{nullptr};
+  mutable std::mutex lazyMutex_;
+  mutable bool lazyTried_ = false;  // guarded by lazyMutex_
   // Memory mode: map_ is our anonymous memory of mappedLength_ bytes; closed_ after Close().
   bool memory_ = false;
   bool closed_ = false;

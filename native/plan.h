@@ -14,7 +14,7 @@ namespace ct {
 class MappedFile;
 
 // One entry of a plan: a plain copy of a file range, a decryption (v1 whole or v2 chunks), or a
-// read and seal (v2 chunks of a plaintext range encrypted as they land: convertFile's source).
+// read and seal (v2 chunks of a plaintext range encrypted from the file: convertFile's source).
 struct PlanEntry {
   bool decrypt = false;
   // A read and seal: `tagsOut` receives a tag per chunk; key, baseIv, chunkSize (> 0) and
@@ -62,11 +62,11 @@ struct PlanResult {
 // is verified there and it is then decrypted in place, so that the scratch buffers and the
 // destination's last pages are never resident at once (peak RSS). On a failure every decrypt
 // destination is wiped.
-// A seal entry (convertFile's read and seal) lands each chunk's plaintext in its destination in
-// the same pieces and encrypts each piece in place while it is in the L2 cache (one pass over the
-// bytes, where a read then a separate seal job brought every byte back from L3 or memory); the
-// destination then holds the ciphertext and tagsOut the chunks' tags. On a failure seal
-// destinations are wiped too.
+// A seal entry (convertFile's read and seal) encrypts each chunk's plaintext straight from the
+// file's mapping into its destination, in the same pieces (one pass over the bytes: no copy
+// before the cipher; without a mapping each piece is read into the destination and encrypted
+// there in place); the destination then holds the ciphertext and tagsOut the chunks' tags. On a
+// failure seal destinations are wiped too.
 PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t count);
 
 // Threads a plan may use (the pool's width).

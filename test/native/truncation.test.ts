@@ -1,7 +1,9 @@
-// A file truncated while the addon copies or decrypts out of it must become a status
+// A file truncated while the addon copies, decrypts or seals out of it must become a status
 // (ERR_FILE_TRUNCATED), never a SIGBUS that kills the process: through pread (the default) and
-// through the mapping (CRYPTOTENSORS_MMAP=1, every access under the SIGBUS guard). Races truncate(2) against large
-// reads and v1 decryptions in a child process, so that an escaped signal fails this test instead of the runner.
+// through the mapping (CRYPTOTENSORS_MMAP=1, every access under the SIGBUS guard; convertFile's
+// read and seal always encrypts from a mapping, under the guard, unless another SIGBUS handler
+// took over). Races truncate(2) against large reads, v1 decryptions and v2 read-and-seals in a
+// child process, so that an escaped signal fails this test instead of the runner.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -26,18 +28,33 @@ const dest = new Uint8Array(b.allocateArena(size));
   const sealed = new Uint8Array(size);
   if (await b.seal(1, key, iv, 0, size, plain, sealed, tag) !== 0) throw new Error("seal failed");
   const outcomes = {};
-  for (let i = 0; i < 24; i++) {
-    // Even rounds copy (plain read), odd rounds decrypt a v1 range slice by slice.
-    const decrypt = i % 2 === 1;
-    writeFileSync(path, decrypt ? sealed : plain);
+  const chunkTags = new Uint8Array((size / (2 << 20)) * 16);
+  for (let i = 0; i < 36; i++) {
+    // Rounds copy (plain read), decrypt a v1 range slice by slice, or read and seal v2 chunks.
+    const kind = ["read", "decrypt", "seal"][i % 3];
+    // Once the guard is installed (the first seal maps the file), another handler takes SIGBUS.
+    if (process.env.TAKE_SIGBUS === "1" && i === 3) {
+      process.on("SIGBUS", () => {});
+      outcomes.faultsBefore = b.stats().truncationFaults;
+    }
+    writeFileSync(path, kind === "decrypt" ? sealed : plain);
     const handle = await b.openFile(path);
-    const reading = decrypt ? handle.decrypt(1, key, 0, size, 0, 0, iv, tag, dest) : handle.read(0, size, dest);
+    const reading =
+      kind === "decrypt" ? handle.decrypt(1, key, 0, size, 0, 0, iv, tag, dest)
+      : kind === "seal" ? handle.readSeal(1, 2 << 20, 0, size, 0, key, iv, dest, chunkTags)
+      : handle.read(0, size, dest);
     // Let the copy start, then cut the file at a page boundary and, every other time, mid-page.
     await new Promise((r) => setTimeout(r, i % 4));
     truncateSync(path, (i % 4 < 2 ? 4096 * 700 + 123 : 4096 * 900));
     const status = await reading;
     outcomes[status] = (outcomes[status] || 0) + 1;
-    if (status === 0 && Buffer.compare(Buffer.from(dest), plain) !== 0) outcomes["wrong bytes"] = 1;
+    if (status === 0 && kind !== "seal" && Buffer.compare(Buffer.from(dest), plain) !== 0) outcomes["wrong bytes"] = 1;
+    if (status === 0 && kind === "seal") {
+      const expected = new Uint8Array(size);
+      const expectedTags = new Uint8Array(chunkTags.length);
+      await b.seal(1, key, iv, 0, 2 << 20, plain, expected, expectedTags);
+      if (Buffer.compare(Buffer.from(dest), Buffer.from(expected)) !== 0 || Buffer.compare(chunkTags, expectedTags) !== 0) outcomes["wrong bytes"] = 1;
+    }
     // A read after the truncation reports it too (a short pread; the mapped path's size checks).
     outcomes["after:" + await handle.read(0, size, dest)] = 1;
     await handle.close();
@@ -47,19 +64,34 @@ const dest = new Uint8Array(b.allocateArena(size));
 `;
 
 describe.each([
-  ["pread (the default)", "0"],
-  ["the mapping (CRYPTOTENSORS_MMAP=1)", "1"],
-])("truncation under a read through %s", (_, mmap) => {
+  ["pread (the default)", "0", "0"],
+  ["the mapping (CRYPTOTENSORS_MMAP=1)", "1", "0"],
+  ["pread, another SIGBUS handler installed (process.on)", "0", "1"],
+])("truncation under a read through %s", (_, mmap, takeSigbus) => {
   // An asynchronous child: a synchronous one blocks the test worker, and on a loaded machine past
   // vitest's 60 s RPC timeout.
   it("reports ERR_FILE_TRUNCATED (status 3) or success, and the process survives", async () => {
     const { stdout: out } = await promisify(execFile)(
       process.execPath,
       ["-e", CHILD, PACKAGE_ROOT, dir],
-      { encoding: "utf8", timeout: 120_000, env: { ...process.env, CRYPTOTENSORS_MMAP: mmap } },
+      {
+        encoding: "utf8",
+        timeout: 120_000,
+        env: { ...process.env, CRYPTOTENSORS_MMAP: mmap, TAKE_SIGBUS: takeSigbus },
+      },
     );
-    const { outcomes } = JSON.parse(out) as { outcomes: Record<string, number>; faults: number };
-    for (const status of Object.keys(outcomes)) expect(["0", "3", "after:3"]).toContain(status);
+    const { outcomes, faults } = JSON.parse(out) as {
+      outcomes: Record<string, number>;
+      faults: number;
+    };
+    const { faultsBefore, ...statuses } = outcomes;
+    for (const status of Object.keys(statuses)) expect(["0", "3", "after:3"]).toContain(status);
+    // Some rounds were cut mid-read: the truncation was seen, not only read past.
+    expect(outcomes["3"]).toBeGreaterThan(0);
+    // The seals read through the guarded mapping (faults caught), until another handler took
+    // SIGBUS: from then on they read with pread (no fault caught after that).
+    if (takeSigbus === "1") expect(faults).toBe(faultsBefore);
+    else expect(faults).toBeGreaterThan(0);
     expect(outcomes["after:3"]).toBe(1);
   }, 150_000);
 });
