@@ -90,6 +90,9 @@ export class BlockWrites {
       this.#lead = (base + end) % BLOCK;
       this.#leadIsData = this.#lead === 0;
     }
+    // The direct blocks first: the device starts on them at once, and the small page-cache
+    // pieces (disjoint ranges) follow without holding them back by a round trip.
+    jobs.sort((a, b) => Number(b[2]) - Number(a[2]));
     return async () => {
       for (const [bytes, position, direct] of jobs) {
         if (bytes.length === 0) continue;

@@ -113,9 +113,6 @@ export async function writeModel(
           allDone: async () => {
             let header = draft;
             if (plan) {
-              // A turn of the loop first: write completions already in are handled and the next
-              // queued batch writes start before the ~3 ms of header work below holds the thread.
-              await new Promise<void>((resolve) => setImmediate(resolve));
               await (wrapping ?? plan.wrapKeys());
               // The tags are known now: rebuild the reserved entries, sign, check the length held.
               const unsigned = [
