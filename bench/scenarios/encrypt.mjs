@@ -110,10 +110,11 @@ for (const variant of Object.values(variants)) {
 // and 1.03 when the plaintext one did (A/A runs, /work/notes/s6/exp/writer-ab.mjs, fsBase). Every
 // compared variant now follows a save or the O_DIRECT floor: writes of the same size, same path.
 const { "baseline: fs writes of the same tensors + fsync": pageCache, ...compared } = variants;
-// The compared variants get at least 10 rounds (~0.4-0.6 s a sample): the targets compare best
+// The compared variants get at least 20 rounds (~0.4-0.6 s a sample): the targets compare best
 // samples, and on a shared host a 1.2 GB write is slowed 20-100% at random (five rounds left the
-// best-sample ratio of identical code anywhere in 0.94-1.06). The baseline is context: five.
-const comparedRounds = quick ? rounds : Math.max(rounds, 10);
+// best-sample ratio of identical code anywhere in 0.94-1.06; with ten, five runs of the same code
+// measured saveFile 0.906-0.997 and convertFile 0.856-1.022). The baseline is context: five.
+const comparedRounds = quick ? rounds : Math.max(rounds, 20);
 const comparedStats = await interleaved(compared, { rounds: comparedRounds });
 const pageCacheStats = await interleaved(
   { "baseline: fs writes of the same tensors + fsync": pageCache },
