@@ -47,17 +47,6 @@ void PopulateMapped(const uint8_t* mapped, uint64_t length) {
 #endif
 }
 
-struct GuardedCopy {
-  const uint8_t* src;
-  uint8_t* dest;
-  size_t length;
-};
-
-void CopyThunk(void* arg) {
-  auto* job = static_cast<GuardedCopy*>(arg);
-  std::memcpy(job->dest, job->src, job->length);
-}
-
 struct GuardedTransform {
   MappedFile::Transform transform;
   void* arg;
@@ -70,6 +59,20 @@ struct GuardedTransform {
 void TransformThunk(void* arg) {
   auto* job = static_cast<GuardedTransform*>(arg);
   job->status = job->transform(job->arg, job->src, job->dest, job->length);
+}
+
+// CopyOut as a transform: the copy (none when the piece was read into place), then the consumer.
+struct CopyThenConsume {
+  uint8_t* dest;
+  MappedFile::Consumer consume;
+  void* arg;
+};
+
+int64_t CopyPiece(void* arg, const uint8_t* src, uint8_t* dest, size_t n) {
+  auto* job = static_cast<CopyThenConsume*>(arg);
+  if (src != dest) std::memcpy(dest, src, n);
+  if (job->consume == nullptr) return kOk;
+  return job->consume(job->arg, static_cast<size_t>(dest - job->dest), n);
 }
 }  // namespace
 
@@ -190,68 +193,20 @@ int64_t MappedFile::ReadExact(uint64_t offset, uint8_t* dest, size_t length) con
 
 int64_t MappedFile::CopyOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
                             Consumer consume, void* arg) const {
-  if (piece == 0) piece = length;
-  if (memory_) return CopyOutMemory(offset, dest, length, piece, consume, arg);
-  // The mapping is used only while our SIGBUS handler is installed: if something replaced it,
-  // a truncation fault would hang or kill the process, so read with pread instead.
-  const uint8_t* mapped = Mapped(offset, length);
-  GuardScope guard(mapped != nullptr && length > 0);
-  if (!guard.active()) mapped = nullptr;
-  const uint64_t end = offset + length;
-  if (mapped != nullptr && length > 0) {
-    if (!StillCovers(end)) return kTruncated;
-    PopulateMapped(mapped, length);
-  }
-  for (size_t pos = 0; pos < length; pos += piece) {
-    const size_t n = length - pos < piece ? length - pos : piece;
-    if (mapped == nullptr) {
-      int64_t status = ReadExact(offset + pos, dest + pos, n);
-      if (status != kOk) return status;
-    } else {
-      GuardedCopy copy{mapped + pos, dest + pos, n};
-      Guarded guarded = guard.Run(mapped + pos, n, CopyThunk, &copy);
-      if (guarded == Guarded::kFault) return kTruncated;
-      if (guarded == Guarded::kUnavailable) {
-        int64_t status = ReadExact(offset + pos, dest + pos, n);
-        if (status != kOk) return status;
-      }
-    }
-    if (consume != nullptr) {
-      int64_t status = consume(arg, pos, n);
-      if (status != kOk) return status;
-    }
-  }
-  if (mapped != nullptr && length > 0) {
-    ReleaseMapped(mapped, length);
-    if (!StillCovers(end)) return kTruncated;
-  }
-  return kOk;
-}
-
-int64_t MappedFile::CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
-                                  Consumer consume, void* arg) const {
-  if (closed_) return kClosed;
-  const uint8_t* mapped = Mapped(offset, length);
-  if (mapped == nullptr && length > 0) return kTruncated;
-  for (size_t pos = 0; pos < length; pos += piece) {
-    const size_t n = length - pos < piece ? length - pos : piece;
-    if (dest != mapped) std::memcpy(dest + pos, mapped + pos, n);
-    if (consume != nullptr) {
-      int64_t status = consume(arg, pos, n);
-      if (status != kOk) return status;
-    }
-  }
-  // A staged range is read once: give its whole pages back now (not at close) so that a full load
-  // holds only the ranges in flight, not a second copy of the model.
-  if (length > 0 && !owner_) ReleaseMapped(mapped, length);
-  return kOk;
+  CopyThenConsume job{dest, consume, arg};
+  return TransformPieces(map_, offset, dest, length, piece, CopyPiece, &job);
 }
 
 int64_t MappedFile::TransformOut(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
                                  Transform transform, void* arg) const {
+  return TransformPieces(TransformMapping(), offset, dest, length, piece, transform, arg);
+}
+
+int64_t MappedFile::TransformPieces(const uint8_t* base, uint64_t offset, uint8_t* dest,
+                                    size_t length, size_t piece, Transform transform,
+                                    void* arg) const {
   if (piece == 0) piece = length;
   if (memory_ && closed_) return kClosed;
-  const uint8_t* base = TransformMapping();
   const uint8_t* mapped =
       base != nullptr && offset <= size_ && length <= size_ - offset ? base + offset : nullptr;
   if (memory_) {
@@ -261,10 +216,13 @@ int64_t MappedFile::TransformOut(uint64_t offset, uint8_t* dest, size_t length, 
       int64_t status = transform(arg, mapped + pos, dest + pos, n);
       if (status != kOk) return status;
     }
+    // A staged range is read once: give its whole pages back now (not at close) so that a full
+    // load holds only the ranges in flight, not a second copy of the model.
     if (length > 0 && !owner_) ReleaseMapped(mapped, length);
     return kOk;
   }
-  // As in CopyOut: the mapping only while our SIGBUS handler is installed, else pread.
+  // The mapping is used only while our SIGBUS handler is installed: if something replaced it,
+  // a truncation fault would hang or kill the process, so read with pread instead.
   GuardScope guard(mapped != nullptr && length > 0);
   if (!guard.active()) mapped = nullptr;
   const uint64_t end = offset + length;

@@ -105,9 +105,10 @@ class MappedFile {
   void Close();
 
  private:
-  // CopyOut of a memory-mode file: plain copies, then the copied range's whole pages dropped.
-  int64_t CopyOutMemory(uint64_t offset, uint8_t* dest, size_t length, size_t piece,
-                        Consumer consume, void* arg) const;
+  // CopyOut and TransformOut over the mapping at `base` (nullptr: pread). Memory mode: straight
+  // from the memory, whose whole pages are then dropped (unless it is borrowed).
+  int64_t TransformPieces(const uint8_t* base, uint64_t offset, uint8_t* dest, size_t length,
+                          size_t piece, Transform transform, void* arg) const;
 
   // The mapping TransformOut reads: map_, else one made on first use (nullptr if that failed).
   const uint8_t* TransformMapping() const;

@@ -1,9 +1,10 @@
 // Reading a mapped file that another process truncates raises SIGBUS on the first access past
 // the new end. This guard turns that signal into a status for the code that armed it, on the
 // thread that faulted, and leaves every other SIGBUS to the handler that was installed before
-// (or to the default action). Only memory copies and the writer's AEAD encryption of mapped
-// plaintext run under it: they take no locks and allocate nothing, so abandoning them mid-way
-// leaves no state behind but a half-updated cipher context, which the failed seal discards.
+// (or to the default action). Only memory copies (with the AEAD step that consumes each copied
+// piece in the destination) and the writer's AEAD encryption of mapped plaintext run under it:
+// they take no locks and allocate nothing, so abandoning them mid-way leaves no state behind but
+// a half-updated cipher context, which the failed read or seal discards.
 //
 // The handler is async-signal-safe: guards live in a fixed table of slots claimed per call and
 // looked up by kernel thread id (no thread-locals, which a dlopen'ed library may allocate lazily).
