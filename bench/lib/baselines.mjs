@@ -6,18 +6,16 @@ import { createDecipheriv, randomBytes, webcrypto } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { gbps, timeIt } from "./common.mjs";
 
-/** memcpy of `bytes` between two warm buffers over `threads` native pool threads, GB/s (best sample). */
-export async function memcpyBandwidth(binding, bytes, threads) {
+/**
+ * One memcpy of `bytes` between two warm buffers over `threads` native pool threads (a sample for
+ * bench/lib/interleave.mjs).
+ */
+export function memcpyRunner(binding, bytes, threads) {
   const src = new Uint8Array(bytes).fill(1);
   const dst = new Uint8Array(bytes).fill(2);
-  const t = await timeIt(
-    `memcpy x${threads}`,
-    async () => {
-      if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
-    },
-    { iterations: 12 },
-  );
-  return gbps(bytes, t.min);
+  return async () => {
+    if ((await binding.copy(src, dst, threads)) !== 0) throw new Error("copy failed");
+  };
 }
 
 /** memcpy into a freshly allocated buffer (huge pages advised, as the loader does): the fresh-page bound. */
@@ -60,24 +58,19 @@ function opensslSpeedOnce(multi, seconds) {
   return +((kbps * 1000) / 1e9).toFixed(2);
 }
 
-/** node:crypto createDecipheriv per chunk over `ciphertext` (in memory), one thread: GB/s. */
-export async function nodeCryptoOneThread(sealed, iterations = 5) {
+/** One pass of node:crypto createDecipheriv per chunk over `ciphertext` (in memory), one thread. */
+export function nodeCryptoRunner(sealed) {
   const { ciphertext, tags, key, ivOf, chunkSize } = sealed;
   const out = Buffer.alloc(ciphertext.length);
-  const t = await timeIt(
-    "node:crypto x1",
-    () => {
-      for (let i = 0, off = 0; off < ciphertext.length; i++, off += chunkSize) {
-        const d = createDecipheriv("aes-256-gcm", key, ivOf(i), { authTagLength: 16 });
-        d.setAuthTag(tags.subarray(i * 16, i * 16 + 16));
-        const n = d.update(ciphertext.subarray(off, off + chunkSize)).copy(out, off);
-        d.final();
-        if (n === 0 && chunkSize > 0) throw new Error("empty update");
-      }
-    },
-    { iterations },
-  );
-  return gbps(ciphertext.length, t.min);
+  return async () => {
+    for (let i = 0, off = 0; off < ciphertext.length; i++, off += chunkSize) {
+      const d = createDecipheriv("aes-256-gcm", key, ivOf(i), { authTagLength: 16 });
+      d.setAuthTag(tags.subarray(i * 16, i * 16 + 16));
+      const n = d.update(ciphertext.subarray(off, off + chunkSize)).copy(out, off);
+      d.final();
+      if (n === 0 && chunkSize > 0) throw new Error("empty update");
+    }
+  };
 }
 
 const WORKER = `
@@ -100,8 +93,11 @@ parentPort.on("message", () => {
 });
 `;
 
-/** node:crypto per chunk split over `threads` worker_threads (ciphertext in a SharedArrayBuffer): GB/s. */
-export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 5) {
+/**
+ * node:crypto per chunk split over `threads` worker_threads (ciphertext in a SharedArrayBuffer):
+ * `run` is one pass over the whole tensor; `close` ends the workers.
+ */
+export function nodeCryptoWorkersRunner(sealed, threads = 2) {
   const { ciphertext, tags, key, baseIv, chunkSize } = sealed;
   const ct = new SharedArrayBuffer(ciphertext.length);
   new Uint8Array(ct).set(ciphertext);
@@ -124,7 +120,7 @@ export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 5) {
         },
       }),
   );
-  const round = () =>
+  const run = () =>
     Promise.all(
       workers.map(
         (w) =>
@@ -134,12 +130,7 @@ export async function nodeCryptoWorkers(sealed, threads = 2, iterations = 5) {
           }),
       ),
     );
-  try {
-    const t = await timeIt(`node:crypto x${threads} workers`, round, { iterations });
-    return gbps(ciphertext.length, t.min);
-  } finally {
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
+  return { run, close: () => Promise.all(workers.map((w) => w.terminate())) };
 }
 
 /** Pure-JS AES-256-GCM (@noble/ciphers) over the first `bytes` of the tensor, chunk by chunk: GB/s. */

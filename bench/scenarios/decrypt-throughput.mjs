@@ -1,25 +1,31 @@
 // Decrypt throughput of one large v2 AES-256-GCM tensor (page cache warm) with each AES engine,
-// into a warm arena and into fresh memory (and into a warm JS buffer, staged), against same-run baselines: memcpy bandwidth (1 and 2
-// threads), `openssl speed -evp aes-256-gcm` (1 and -multi 2), node:crypto per chunk (one thread
-// and two worker threads), @noble/ciphers (pure JS) and WebCrypto; and the AEAD compute floor of
-// each engine (the cipher alone, in cache: binding aeadInCache), which with memcpy bounds what a
-// decrypt can reach (bench/lib/bounds.mjs: the bound of each throughput target).
+// into a warm arena and into fresh memory (and into a warm JS buffer, staged), against same-run
+// baselines: memcpy bandwidth (1 and 2 threads), `openssl speed -evp aes-256-gcm` (1 and -multi
+// 2), node:crypto per chunk (one thread and two worker threads), @noble/ciphers (pure JS) and
+// WebCrypto; and the AEAD compute floor of each engine (the cipher alone, in cache: binding
+// aeadInCache), which with memcpy bounds what a decrypt can reach (bench/lib/bounds.mjs: the
+// bound of each throughput target). The paths the targets compare in-process (each engine's warm
+// decrypt, the plain read, memcpy, node:crypto on one thread and on two workers) run interleaved
+// (bench/lib/interleave.mjs), best samples compared: measured one after the other, they moved
+// with the host (the fast engine / memcpy target read 0.842 in one run).
 import { benchScale, gbps, loadPackage, report, tempDir, timeIt } from "../lib/common.mjs";
 import { ratio } from "../lib/bounds.mjs";
+import { interleaved } from "../lib/interleave.mjs";
 import {
   aeadInCacheBandwidth,
-  memcpyBandwidth,
   memcpyCpuBandwidth,
   memcpyFreshBandwidth,
+  memcpyRunner,
   nobleGcm,
-  nodeCryptoOneThread,
-  nodeCryptoWorkers,
+  nodeCryptoRunner,
+  nodeCryptoWorkersRunner,
   opensslSpeed,
   webCryptoGcm,
 } from "../lib/baselines.mjs";
 import { sealInMemory, writeBigTensor } from "../lib/fixtures.mjs";
 
-const BYTES = benchScale().tensorMiB << 20;
+const { tensorMiB, rounds, quick } = benchScale();
+const BYTES = tensorMiB << 20;
 const api = await loadPackage();
 const dir = tempDir("decrypt");
 const big = await writeBigTensor(api, dir, BYTES);
@@ -29,14 +35,11 @@ const threads = api.nativeInfo().threads;
 // as a server reusing its memory does; `jsBuffer` measures a plain JS buffer instead, which the
 // addon fills through its staging windows and a copy on the JS thread (transfer safety: README
 // "Memory: arenas, destinations and transfers").
-async function ours(
-  engine,
-  { fresh = false, mapped = false, plain = false, jsBuffer = false } = {},
-) {
+async function ours(engine, { fresh = false, mapped = false, jsBuffer = false } = {}) {
   api.setAesEngine(engine);
   // Read at open by the addon: files land with pread unless CRYPTOTENSORS_MMAP=1.
   if (mapped) process.env.CRYPTOTENSORS_MMAP = "1";
-  const file = await api.openFile(plain ? big.plain : big.encrypted, { keys: big.keys.set });
+  const file = await api.openFile(big.encrypted, { keys: big.keys.set });
   delete process.env.CRYPTOTENSORS_MMAP;
   try {
     const warm = (
@@ -57,17 +60,68 @@ async function ours(
   }
 }
 
-const base = {
-  memcpy1: await memcpyBandwidth(api.binding, BYTES, 1),
-  memcpy2: await memcpyBandwidth(api.binding, BYTES, Math.min(2, threads)),
-  memcpyFresh2: await memcpyFreshBandwidth(api.binding, BYTES, Math.min(2, threads)),
-  opensslSpeed1: opensslSpeed(1),
-  opensslSpeedMulti2: opensslSpeed(2),
-};
+/** A warm decrypt (or plain read) of the tensor into a warm arena, one sample per call. */
+async function warmReader(
+  /** @type {import("../../dist/index.js").AesEngineName} */ engine,
+  { plain = false } = {},
+) {
+  const file = await api.openFile(plain ? big.plain : big.encrypted, { keys: big.keys.set });
+  const into = new Uint8Array(api.allocateArena(BYTES)).fill(1);
+  return {
+    run: async () => {
+      api.setAesEngine(engine);
+      await file.getTensor("w", { into });
+    },
+    close: () => file.close(),
+  };
+}
+
 /** @type {import("../../dist/index.js").AesEngineName[]} */
 const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
 const fast = engines[0];
-const res = {};
+const sealed = await sealInMemory(api, big.data, 2 << 20);
+const two = Math.min(2, threads);
+const readers = {
+  ...Object.fromEntries(
+    await Promise.all(engines.map(async (engine) => [`${engine} warm`, await warmReader(engine)])),
+  ),
+  "plain read of the same bytes, warm (pread)": await warmReader(fast, { plain: true }),
+};
+const workers = nodeCryptoWorkersRunner(sealed, 2);
+const COMPARED = {
+  memcpy1: "memcpy, 1 thread",
+  memcpy2: `memcpy, ${two} threads`,
+  nodeCrypto1: "node:crypto per chunk, 1 thread",
+  nodeCryptoWorkers2: "node:crypto per chunk, 2 worker_threads",
+};
+/** @type {Record<string, import("../lib/interleave.mjs").Stats>} */
+let stats;
+try {
+  stats = await interleaved(
+    {
+      ...Object.fromEntries(Object.entries(readers).map(([name, r]) => [name, r.run])),
+      [COMPARED.memcpy1]: memcpyRunner(api.binding, BYTES, 1),
+      [COMPARED.memcpy2]: memcpyRunner(api.binding, BYTES, two),
+      [COMPARED.nodeCrypto1]: nodeCryptoRunner(sealed),
+      [COMPARED.nodeCryptoWorkers2]: workers.run,
+    },
+    { rounds: quick ? rounds : Math.max(rounds, 12) },
+  );
+} finally {
+  await workers.close();
+  for (const r of Object.values(readers)) await r.close();
+}
+const bestGbps = (/** @type {string} */ name) => gbps(BYTES, stats[name]?.best ?? Number.NaN);
+const base = {
+  memcpy1: bestGbps(COMPARED.memcpy1),
+  memcpy2: bestGbps(COMPARED.memcpy2),
+  memcpyFresh2: await memcpyFreshBandwidth(api.binding, BYTES, two),
+  opensslSpeed1: opensslSpeed(1),
+  opensslSpeedMulti2: opensslSpeed(2),
+  nodeCrypto1: bestGbps(COMPARED.nodeCrypto1),
+  nodeCryptoWorkers2: bestGbps(COMPARED.nodeCryptoWorkers2),
+};
+const res = Object.fromEntries(Object.keys(readers).map((name) => [name, bestGbps(name)]));
 // The AEAD alone (no memory traffic) per engine, and memcpy, on the addon's threads, with their CPU
 // forms (bench/lib/baselines.mjs nativeBandwidth).
 base.memcpyCpu = await memcpyCpuBandwidth(api.binding, BYTES, threads);
@@ -76,19 +130,12 @@ for (const engine of engines) {
   api.setAesEngine(engine);
   base.aeadInCache[engine] = await aeadInCacheBandwidth(api.binding, BYTES, threads);
 }
-for (const engine of engines) {
-  res[`${engine} warm`] = await ours(engine);
-  res[`${engine} fresh`] = await ours(engine, { fresh: true });
-}
+for (const engine of engines) res[`${engine} fresh`] = await ours(engine, { fresh: true });
 res[`${fast} warm, into a JS buffer (staged: one more copy)`] = await ours(fast, {
   jsBuffer: true,
 });
 res[`${fast} warm, through the mapping instead of pread`] = await ours(fast, { mapped: true });
-res["plain read of the same bytes, warm (pread)"] = await ours(fast, { plain: true });
 
-const sealed = await sealInMemory(api, big.data, 2 << 20);
-base.nodeCrypto1 = await nodeCryptoOneThread(sealed);
-base.nodeCryptoWorkers2 = await nodeCryptoWorkers(sealed, 2);
 base.noble = await nobleGcm(sealed, 2 << 20);
 // The engines' own streaming speed, memory to memory (no file, no mapping): what bounds the
 // file path, as opposed to openssl speed's 16 KiB blocks that stay in L1/L2.
@@ -180,6 +227,8 @@ report("decrypt-throughput", rows, {
   results: res,
   ratios,
   bounds,
+  // The interleaved samples behind the targets' figures (best, median, spread per path).
+  stats,
   native: api.nativeInfo(),
 });
 console.table(ratios);
