@@ -49,7 +49,10 @@ int Visit(dl_phdr_info* info, size_t, void* data) {
     // that segment's written bytes.
     const uintptr_t from = (info->dlpi_addr + header.p_vaddr + page - 1) & ~(page - 1);
     const uintptr_t to = (info->dlpi_addr + header.p_vaddr + header.p_memsz) & ~(page - 1);
-    if (to > from) (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+    if (to > from) {
+      (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
+      (void)madvise(reinterpret_cast<void*>(from), to - from, MADV_RANDOM);
+    }
   }
   return 1;
 }

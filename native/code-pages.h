@@ -10,9 +10,12 @@ namespace ct {
 // page cache, with the same bytes. Called once, after a library start-up that runs a lot of code
 // only once (ipsec-mb's known-answer self-tests of every algorithm it has, cipher.cc): those pages
 // otherwise stay in the resident set for the life of the process (issue 13, peak RSS). The
-// writable segment (data, relocated tables) is never touched: dropping its pages would lose what
-// was written there. Does nothing when the addon's segments cannot be found, or when it has text
-// relocations (its read-only pages were then written at load).
+// range is then advised MADV_RANDOM, so a page that comes back brings no neighbours: a freshly
+// linked addon sits in the page cache in large folios, and fault-around mapped 5.7 MiB more of
+// it during an encrypted load (peak RSS model + 63.9 MiB instead of 57.4). The writable segment
+// (data, relocated tables) is never touched: dropping its pages would lose what was written there.
+// Does nothing when the addon's segments cannot be found, or when it has text relocations (its
+// read-only pages were then written at load).
 void ReleaseStartupCodePages();
 
 }  // namespace ct
