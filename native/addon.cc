@@ -264,20 +264,17 @@ Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
   ByteView wrapped = ArgBytes(info, 2, "wrapped");
   ByteView ivs = ArgBytes(info, 3, "ivs");
   ByteView tags = ArgBytes(info, 4, "tags");
-  uint8_t* out = nullptr;
-  size_t outLength = 0;
-  if (!ViewBytes(info[5], &out, &outLength))
-    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
+  OutputView out = ArgOutput(info, 5, "out");
   const size_t keyLength = AeadKeyLength(algorithm);
   if (key.length != keyLength)
     throw Napi::RangeError::New(env, "masterKey has the wrong length for the algorithm");
   const size_t count = ivs.length / kIvLength;
   if (ivs.length % kIvLength != 0 || tags.length != count * kTagLength ||
-      wrapped.length != count * keyLength || outLength != wrapped.length) {
+      wrapped.length != count * keyLength || out.length != wrapped.length) {
     throw Napi::RangeError::New(
         env, "wrapped, ivs, tags and out must hold the same number of keys, IVs and tags");
   }
-  int64_t result = UnwrapKeys(algorithm, key.data, count, wrapped.data, ivs.data, tags.data, out);
+  int64_t result = UnwrapKeys(algorithm, key.data, count, wrapped.data, ivs.data, tags.data, out.data);
   if (result == -2) throw Napi::Error::New(env, "the cipher failed while unwrapping data keys");
   return Napi::Number::New(env, static_cast<double>(result));
 }
@@ -286,13 +283,10 @@ Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
 Napi::Value Ed25519PublicKeySync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ByteView seed = ArgBytes(info, 0, "seed");
-  uint8_t* out = nullptr;
-  size_t outLength = 0;
-  if (!ViewBytes(info[1], &out, &outLength))
-    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
-  if (seed.length != kEd25519KeyLength || outLength != kEd25519KeyLength)
+  OutputView out = ArgOutput(info, 1, "out");
+  if (seed.length != kEd25519KeyLength || out.length != kEd25519KeyLength)
     throw Napi::RangeError::New(env, "seed and out must be 32 bytes");
-  if (!Ed25519PublicKey(seed.data, out))
+  if (!Ed25519PublicKey(seed.data, out.data))
     throw Napi::Error::New(env, "OpenSSL could not derive an Ed25519 public key");
   return env.Undefined();
 }
@@ -306,21 +300,18 @@ Napi::Value WrapKeysSync(const Napi::CallbackInfo& info) {
   ByteView key = ArgBytes(info, 1, "masterKey");
   ByteView keys = ArgBytes(info, 2, "keys");
   ByteView ivs = ArgBytes(info, 3, "ivs");
-  uint8_t* wrapped = nullptr;
-  uint8_t* tags = nullptr;
-  size_t wrappedLength = 0, tagsLength = 0;
-  if (!ViewBytes(info[4], &wrapped, &wrappedLength) || !ViewBytes(info[5], &tags, &tagsLength))
-    throw Napi::TypeError::New(env, "wrapped and tags must be ArrayBuffers or TypedArrays");
+  OutputView wrapped = ArgOutput(info, 4, "wrapped");
+  OutputView tags = ArgOutput(info, 5, "tags");
   const size_t keyLength = AeadKeyLength(algorithm);
   if (key.length != keyLength)
     throw Napi::RangeError::New(env, "masterKey has the wrong length for the algorithm");
   const size_t count = ivs.length / kIvLength;
   if (ivs.length % kIvLength != 0 || keys.length != count * keyLength ||
-      wrappedLength != keys.length || tagsLength != count * kTagLength) {
+      wrapped.length != keys.length || tags.length != count * kTagLength) {
     throw Napi::RangeError::New(
         env, "keys, ivs, wrapped and tags must hold the same number of keys, IVs and tags");
   }
-  if (!WrapKeys(algorithm, key.data, count, keys.data, ivs.data, wrapped, tags))
+  if (!WrapKeys(algorithm, key.data, count, keys.data, ivs.data, wrapped.data, tags.data))
     throw Napi::Error::New(env, "the cipher failed while wrapping data keys");
   return env.Undefined();
 }
@@ -331,13 +322,10 @@ Napi::Value Ed25519SignSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ByteView seed = ArgBytes(info, 0, "seed");
   ByteView message = ArgBytes(info, 1, "message");
-  uint8_t* out = nullptr;
-  size_t outLength = 0;
-  if (!ViewBytes(info[2], &out, &outLength))
-    throw Napi::TypeError::New(env, "out must be an ArrayBuffer or a TypedArray");
-  if (seed.length != kEd25519KeyLength || outLength != kEd25519SignatureLength)
+  OutputView out = ArgOutput(info, 2, "out");
+  if (seed.length != kEd25519KeyLength || out.length != kEd25519SignatureLength)
     throw Napi::RangeError::New(env, "seed must be 32 bytes and out 64 bytes");
-  if (!Ed25519Sign(seed.data, message.data, message.length, out))
+  if (!Ed25519Sign(seed.data, message.data, message.length, out.data))
     throw Napi::Error::New(env, "OpenSSL could not sign with Ed25519");
   return env.Undefined();
 }

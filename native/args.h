@@ -84,6 +84,21 @@ inline ByteView ArgBytes(const Napi::CallbackInfo& info, size_t index, const cha
   return ByteView{data, length};
 }
 
+// Bytes a synchronous call writes (its results): as ArgBytes, but writable.
+struct OutputView {
+  uint8_t* data = nullptr;
+  size_t length = 0;
+};
+
+inline OutputView ArgOutput(const Napi::CallbackInfo& info, size_t index, const char* name) {
+  OutputView view;
+  if (!ViewBytes(info[index], &view.data, &view.length)) {
+    throw Napi::TypeError::New(info.Env(),
+                               ArgMessage(name, "must be an ArrayBuffer or a TypedArray"));
+  }
+  return view;
+}
+
 // A destination of at least `needed` bytes, referenced for the lifetime of the worker.
 inline Destination ArgDestination(Napi::Env env, Napi::Value value, const char* name,
                                   uint64_t needed) {
