@@ -274,7 +274,8 @@ Napi::Value UnwrapKeysSync(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(
         env, "wrapped, ivs, tags and out must hold the same number of keys, IVs and tags");
   }
-  int64_t result = UnwrapKeys(algorithm, key.data, count, wrapped.data, ivs.data, tags.data, out.data);
+  int64_t result =
+      UnwrapKeys(algorithm, key.data, count, wrapped.data, ivs.data, tags.data, out.data);
   if (result == -2) throw Napi::Error::New(env, "the cipher failed while unwrapping data keys");
   return Napi::Number::New(env, static_cast<double>(result));
 }
