@@ -28,6 +28,7 @@
         "native/cipher-split.cc",
         "native/code-pages.cc",
         "native/ed25519.cc",
+        "native/gcm-vaes.cc",
         "native/file-handle.cc",
         "native/http-head.cc",
         "native/http-receive.cc",

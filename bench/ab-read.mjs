@@ -77,7 +77,7 @@ async function parent(dists) {
   const mib = Number(process.env.CRYPTOTENSORS_AB_MIB ?? 256);
   const only = process.env.CRYPTOTENSORS_AB_CASES?.split(",");
   const api = await loadDist(dists[dists.length - 1].split("?")[0]);
-  const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
+  const engines = api.nativeInfo().aesGcmEngines;
   const dir = tempDir("ab-read");
   const data = fillPattern(new Uint8Array(mib << 20));
   const cases = [];

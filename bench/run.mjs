@@ -156,7 +156,8 @@ const gb = (/** @type {number | null | undefined} */ x) =>
 section(d, () => {
   const q = d.ratios;
   const b = d.bounds ?? {};
-  const fastEngine = d.native?.ipsecMbUsable ? "ipsec-mb" : "openssl";
+  const fastEngine =
+    d.native?.aesGcmEngines?.[0] ?? (d.native?.ipsecMbUsable ? "ipsec-mb" : "openssl");
   const reach = b["reachable GB/s per engine"] ?? {};
   const aead = (/** @type {string} */ engine) => {
     const x = d.baselines.aeadInCache?.[engine];

@@ -117,6 +117,13 @@ Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
   result.Set("ipsecMbBuilt", false);
 #endif
   result.Set("ipsecMbUsable", IpsecMbUsable());
+  result.Set("vaesAvx2Usable", VaesAvx2Usable());
+  // Every engine this CPU runs, fastest first (the first is the default).
+  Napi::Array engines = Napi::Array::New(env);
+  if (IpsecMbUsable()) engines.Set(engines.Length(), AesEngineName(AesEngine::kIpsecMb));
+  if (VaesAvx2Usable()) engines.Set(engines.Length(), AesEngineName(AesEngine::kVaesAvx2));
+  engines.Set(engines.Length(), AesEngineName(AesEngine::kOpenSsl));
+  result.Set("aesGcmEngines", engines);
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("aesni", CpuHas("aes"));
   cpu.Set("vaes", CpuHas("vaes"));
@@ -126,7 +133,7 @@ Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
   return result;
 }
 
-// setAesEngine("openssl" | "ipsec-mb") -> boolean (false: ipsec-mb is not built or not usable)
+// setAesEngine("openssl" | "ipsec-mb" | "vaes-avx2") -> boolean (false: not built or not usable)
 Napi::Value SetEngine(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsString()) throw Napi::TypeError::New(env, "engine must be a string");
@@ -136,8 +143,10 @@ Napi::Value SetEngine(const Napi::CallbackInfo& info) {
     engine = AesEngine::kOpenSsl;
   } else if (name == "ipsec-mb") {
     engine = AesEngine::kIpsecMb;
+  } else if (name == "vaes-avx2") {
+    engine = AesEngine::kVaesAvx2;
   } else {
-    throw Napi::RangeError::New(env, "engine must be \"openssl\" or \"ipsec-mb\"");
+    throw Napi::RangeError::New(env, "engine must be \"openssl\", \"ipsec-mb\" or \"vaes-avx2\"");
   }
   return Napi::Boolean::New(env, SetAesEngine(engine));
 }

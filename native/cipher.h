@@ -1,5 +1,6 @@
-// One AEAD engine per thread, reused across chunks and requests: an OpenSSL EVP context, and on
-// x86-64 builds with Intel's ipsec-mb an IMB_MGR with a 64-byte aligned expanded key. AES-GCM
+// One AEAD engine per thread, reused across chunks and requests: an OpenSSL EVP context, on
+// x86-64 builds with Intel's ipsec-mb an IMB_MGR with a 64-byte aligned expanded key, and on
+// x86-64 CPUs with VAES and VPCLMULQDQ the addon's own AVX2 GCM (gcm-vaes.h). AES-GCM
 // runs on the engine chosen at load time (CPU features, CRYPTOTENSORS_AES_ENGINE) or by
 // SetAesEngine; ChaCha20-Poly1305 always runs on OpenSSL. No N-API here.
 //
@@ -13,16 +14,19 @@
 #include <memory>
 
 #include "aead.h"
+#include "gcm-vaes.h"
 
 namespace ct {
 
-enum class AesEngine : int { kOpenSsl = 0, kIpsecMb = 1 };
+enum class AesEngine : int { kOpenSsl = 0, kIpsecMb = 1, kVaesAvx2 = 2 };
 
 // True when the addon was built with ipsec-mb and this CPU runs its AVX-512/VAES GCM code.
 bool IpsecMbUsable();
+// True when this CPU runs the addon's own VAES/AVX2 GCM (gcm-vaes.h).
+bool VaesAvx2Usable();
 // The engine AES-GCM uses now.
 AesEngine ActiveAesEngine();
-// Forces an engine; false (and no change) when ipsec-mb is asked for but not usable.
+// Forces an engine; false (and no change) when the engine asked for is not usable here.
 bool SetAesEngine(AesEngine engine);
 const char* AesEngineName(AesEngine engine);
 
@@ -70,6 +74,7 @@ class ThreadCipher {
  private:
   ThreadCipher();
   bool UsesIpsec() const;
+  bool UsesVaes() const;
   int64_t EvpKey();
   int64_t SplitReady();
 
@@ -79,11 +84,13 @@ class ThreadCipher {
   std::unique_ptr<Evp> evp_;
   std::unique_ptr<Ipsec> ipsec_;
   std::unique_ptr<Split> split_;
+  std::unique_ptr<VaesGcm> vaes_;
   AeadAlgorithm algorithm_ = AeadAlgorithm::kAes256Gcm;
   AesEngine engine_ = AesEngine::kOpenSsl;
   bool keyed_ = false;
   bool evpKeyed_ = false;
   bool ipsecKeyed_ = false;
+  bool vaesKeyed_ = false;
   uint8_t key_[32] = {};
 };
 

@@ -37,7 +37,7 @@ function engineLine(info) {
   if (info.ipsecMbBuilt) {
     ipsec = info.ipsecMbUsable
       ? "ipsec-mb built in and used (this CPU has AVX-512 + VAES)"
-      : "ipsec-mb built in, unused here (this CPU lacks AVX-512/VAES), OpenSSL serves AES-GCM";
+      : `ipsec-mb built in, unused here (this CPU lacks AVX-512/VAES), ${info.vaesAvx2Usable ? "the addon's VAES/AVX2 code" : "OpenSSL"} serves AES-GCM`;
   } else if (process.arch === "x64") {
     ipsec =
       "ipsec-mb NOT built in (libipsec-mb-dev was not installed when compiling; install it and run `npm rebuild cryptotensors` for the fastest AES-GCM)";

@@ -77,7 +77,7 @@ async function warmReader(
 }
 
 /** @type {import("../../dist/index.js").AesEngineName[]} */
-const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
+const engines = api.nativeInfo().aesGcmEngines;
 const fast = engines[0];
 const sealed = await sealInMemory(api, big.data, 2 << 20);
 const two = Math.min(2, threads);

@@ -135,7 +135,7 @@ const key = Buffer.alloc(32, 7),
 const dst = new Uint8Array(BYTES).fill(0),
   tags = new Uint8Array(Math.ceil(BYTES / CHUNK) * 16);
 /** @type {import("../../dist/index.js").AesEngineName[]} */
-const engines = api.nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
+const engines = api.nativeInfo().aesGcmEngines;
 /** @type {Record<string, number>} */
 const seal = {};
 for (const engine of engines) {

@@ -14,7 +14,10 @@
 //
 // Invariants checked: no memory error (ASan), no UB (UBSan), ReadExact never reports success for
 // bytes the file does not have, decrypt of sealed data gives the plaintext back, every failed
-// decrypt leaves the destination zeroed (or untouched, when refused up front).
+// decrypt leaves the destination zeroed (or untouched, when refused up front). Where the CPU runs
+// it, the addon's own AES-GCM (gcm-vaes.h) is also checked against OpenSSL on every input: the
+// file's bytes sealed and opened in pieces cut where the input says, in place or not, give
+// OpenSSL's ciphertext and tag (a self-consistent bug would pass the round trips above).
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -31,6 +34,9 @@
 #include <vector>
 
 #include "aead.h"
+#if __has_include("gcm-vaes.h")
+#include "gcm-vaes.h"
+#endif
 #include "mapped-file.h"
 #if __has_include("plan.h")
 #include "plan.h"
@@ -163,6 +169,65 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 #endif
 
+#if __has_include("gcm-vaes.h")
+// OpenSSL's one-shot AES-GCM of `plain` (no AAD): ciphertext and tag.
+void OpenSslSeal(const uint8_t* key, size_t keyLength, const uint8_t* iv,
+                 const std::vector<uint8_t>& plain, std::vector<uint8_t>& out, uint8_t* tag) {
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  int n = 0;
+  out.assign(plain.size() + 16, 0);
+  if (ctx == nullptr ||
+      EVP_EncryptInit_ex(ctx, keyLength == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), nullptr, key,
+                         iv) != 1 ||
+      (!plain.empty() &&
+       EVP_EncryptUpdate(ctx, out.data(), &n, plain.data(), static_cast<int>(plain.size())) != 1) ||
+      EVP_EncryptFinal_ex(ctx, out.data() + n, &n) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, 16, tag) != 1) {
+    Fail("OpenSSL AES-GCM");
+  }
+  out.resize(plain.size());
+  EVP_CIPHER_CTX_free(ctx);
+}
+
+// The addon's VAES/AVX2 AES-GCM against OpenSSL: pieces cut at lengths taken from `cuts`.
+void CheckVaesGcm(const uint8_t* key, const uint8_t* iv, uint8_t mode, const uint8_t* cuts,
+                  const std::vector<uint8_t>& plain) {
+  if (!ct::VaesGcmUsable()) return;
+  const size_t keyLength = (mode & 8) ? 16 : 32;
+  const bool inPlace = (mode & 16) != 0;
+  std::vector<uint8_t> expected;
+  uint8_t expectedTag[16], tag[16];
+  OpenSslSeal(key, keyLength, iv, plain, expected, expectedTag);
+  static ct::VaesGcm gcm;
+  if (!gcm.SetKey(key, keyLength)) Fail("VaesGcm::SetKey");
+  auto run = [&](bool encrypt, const std::vector<uint8_t>& in, std::vector<uint8_t>& out) {
+    if (inPlace) out = in;
+    gcm.Begin(iv);
+    for (size_t pos = 0, i = 0; pos < in.size(); i++) {
+      // Piece lengths 1..1024 from the input's bytes, or the rest at once.
+      size_t cut = cuts[i % 12] == 0 ? in.size() - pos : (cuts[i % 12] * 4 + i) % 1024 + 1;
+      size_t step = std::min(cut, in.size() - pos);
+      const uint8_t* src = inPlace ? out.data() + pos : in.data() + pos;
+      if (encrypt) {
+        gcm.Encrypt(src, out.data() + pos, step);
+      } else {
+        gcm.Decrypt(src, out.data() + pos, step);
+      }
+      pos += step;
+    }
+    gcm.Finish(tag);
+  };
+  std::vector<uint8_t> sealed(plain.size()), opened(plain.size());
+  run(true, plain, sealed);
+  if (sealed != expected || std::memcmp(tag, expectedTag, 16) != 0)
+    Fail("VaesGcm sealed differently from OpenSSL");
+  run(false, sealed, opened);
+  if (opened != plain || std::memcmp(tag, expectedTag, 16) != 0)
+    Fail("VaesGcm opened differently from OpenSSL");
+  gcm.Wipe();
+}
+#endif
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
   if (size < kHeaderBytes) return 0;
   const uint8_t mode = input[0];
@@ -178,6 +243,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* input, size_t size) {
   const uint8_t* key = input + 21;
   const uint8_t* baseIv = input + 53;
   std::vector<uint8_t> contents(input + kHeaderBytes, input + size);
+#if __has_include("gcm-vaes.h")
+  CheckVaesGcm(key, baseIv, mode, input + 1, contents);
+#endif
 
   // --- Range read: any offset/length; success only for bytes that exist.
   {

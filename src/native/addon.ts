@@ -53,8 +53,11 @@ export interface NativeFileHandle {
   close(): Promise<void>;
 }
 
-/** AES-GCM engines of the addon: Intel ipsec-mb (AVX-512/VAES) or OpenSSL's EVP. */
-export type AesEngineName = "openssl" | "ipsec-mb";
+/**
+ * AES-GCM engines of the addon: Intel ipsec-mb (AVX-512/VAES), the addon's own VAES/AVX2 code
+ * (CPUs with VAES but no AVX-512, e.g. AMD Zen 3), or OpenSSL's EVP.
+ */
+export type AesEngineName = "openssl" | "ipsec-mb" | "vaes-avx2";
 
 /** Diagnostics of the loaded addon: the OpenSSL it really runs and the CPU features it sees. */
 export interface NativeInfo {
@@ -74,6 +77,10 @@ export interface NativeInfo {
   ipsecMbBuilt: boolean;
   /** ipsec-mb is built and this CPU has the AVX-512 + VAES + VPCLMULQDQ it needs to beat OpenSSL. */
   ipsecMbUsable: boolean;
+  /** This CPU has the AVX2 + VAES + VPCLMULQDQ that the addon's own "vaes-avx2" engine needs. */
+  vaesAvx2Usable: boolean;
+  /** Every AES-GCM engine this CPU runs, fastest first: the first is the default. */
+  aesGcmEngines: AesEngineName[];
   cpu: { aesni: boolean; vaes: boolean; avx512: boolean; pclmul: boolean };
 }
 
@@ -249,7 +256,7 @@ export interface NativeBinding {
   isArenaMemory(view: Uint8Array): boolean;
   nativeInfo(): NativeInfo;
   stats(): NativeStats;
-  /** Forces the AES-GCM engine for the process; false when ipsec-mb is not usable here. */
+  /** Forces the AES-GCM engine for the process; false when that engine is not usable here. */
   setAesEngine(engine: AesEngineName): boolean;
   /** Encrypts `src` into `dst` as v2 chunks (tags: 16 bytes per chunk); resolves with a status. */
   seal(

@@ -148,10 +148,11 @@ export function nativeStats(): NativeStats {
 
 /**
  * Forces the engine AES-GCM runs on in this process (all threads, from the next request on):
- * "ipsec-mb" (Intel's AVX-512/VAES kernels, the default where the CPU has them) or "openssl".
- * The environment variable CRYPTOTENSORS_AES_ENGINE=openssl|ipsec-mb sets the initial choice.
- * Throws ERR_NATIVE_UNAVAILABLE without the addon, and NotSupportedError when "ipsec-mb" is asked
- * for but was not built or cannot run on this CPU.
+ * "ipsec-mb" (Intel's AVX-512/VAES kernels, the default where the CPU has them), "vaes-avx2"
+ * (the addon's own VAES/AVX2 code, the default on CPUs with VAES but no AVX-512) or "openssl".
+ * The environment variable CRYPTOTENSORS_AES_ENGINE=openssl|ipsec-mb|vaes-avx2 sets the initial
+ * choice. Throws ERR_NATIVE_UNAVAILABLE without the addon, and NotSupportedError when an engine
+ * is asked for that was not built or cannot run on this CPU.
  *
  * @example
  * ```ts
@@ -160,11 +161,12 @@ export function nativeStats(): NativeStats {
  * ```
  */
 export function setAesEngine(engine: AesEngineName): void {
-  if (engine !== "openssl" && engine !== "ipsec-mb")
-    throw new TypeError('engine must be "openssl" or "ipsec-mb"');
+  if (engine !== "openssl" && engine !== "ipsec-mb" && engine !== "vaes-avx2")
+    throw new TypeError('engine must be "openssl", "ipsec-mb" or "vaes-avx2"');
   if (!loadNativeBinding().setAesEngine(engine)) {
+    const needs = engine === "ipsec-mb" ? "AVX-512 + VAES" : "AVX2 + VAES + VPCLMULQDQ";
     throw new NotSupportedError(
-      "the ipsec-mb AES-GCM engine is not available (not built, or this CPU lacks AVX-512/VAES)",
+      `the ${engine} AES-GCM engine is not available (not built, or this CPU lacks ${needs})`,
     );
   }
 }

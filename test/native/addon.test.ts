@@ -142,9 +142,11 @@ describe("OpenSSL identity", () => {
       opensslPlatform: expect.stringMatching(/^platform: /),
       opensslHeaders: expect.stringMatching(/^OpenSSL /),
       threads: expect.any(Number),
-      aesGcmEngine: expect.stringMatching(/^(openssl|ipsec-mb)$/),
+      aesGcmEngine: expect.stringMatching(/^(openssl|ipsec-mb|vaes-avx2)$/),
       ipsecMbBuilt: expect.any(Boolean),
       ipsecMbUsable: expect.any(Boolean),
+      vaesAvx2Usable: expect.any(Boolean),
+      aesGcmEngines: expect.arrayContaining(["openssl"]),
       cpu: {
         aesni: expect.any(Boolean),
         vaes: expect.any(Boolean),

@@ -1,11 +1,12 @@
-// Known answers for both AES-GCM engines of the addon (ipsec-mb and OpenSSL) against node:crypto:
+// Known answers for every AES-GCM engine of the addon this CPU runs (ipsec-mb, the addon's own
+// VAES/AVX2 code, OpenSSL) against node:crypto:
 // every algorithm, lengths around 0, the AES block, the chunk size and the 256 KiB landing piece,
 // multi-MiB, a v1 tensor above the scratch size, and every destination alignment 0..63 — for decryption (decryptInto, runPlan) and for sealing (seal).
 import { createCipheriv, randomBytes, type CipherGCMTypes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
-import { loadNativeBinding } from "../../src/native/addon.js";
+import { type AesEngineName, loadNativeBinding } from "../../src/native/addon.js";
 import { allocateArena, getBackend, nativeInfo, setAesEngine } from "../../src/native/index.js";
 import {
   ALGORITHMS,
@@ -25,9 +26,9 @@ afterAll(() => {
 });
 afterEach(() => setAesEngine(initial));
 
-const ENGINES = nativeInfo().ipsecMbUsable
-  ? (["ipsec-mb", "openssl"] as const)
-  : (["openssl"] as const);
+const ENGINES: AesEngineName[] = nativeInfo().aesGcmEngines;
+// The engine a fresh process picks by default: the fastest this CPU runs.
+const DEFAULT_ENGINE = ENGINES[0];
 const CHUNK = 64 * 1024;
 // 256 KiB: the pieces in which ciphertext lands and is hashed or decrypted while hot (plan.cc).
 const PIECE = 256 * 1024;
@@ -242,12 +243,16 @@ describe.each(ENGINES)("AES-GCM engine %s", (engine) => {
 });
 
 describe("engine selection", () => {
-  it("accepts only the two engine names", () => {
+  it("accepts only the three engine names", () => {
     expect(() => setAesEngine("aesni" as never)).toThrow(TypeError);
   });
 
   it.runIf(!nativeInfo().ipsecMbUsable)("refuses ipsec-mb where it cannot run", () => {
     expect(() => setAesEngine("ipsec-mb")).toThrow(CryptoTensorsError);
+  });
+
+  it.runIf(!nativeInfo().vaesAvx2Usable)("refuses vaes-avx2 where it cannot run", () => {
+    expect(() => setAesEngine("vaes-avx2")).toThrow(/AVX2 \+ VAES \+ VPCLMULQDQ/);
   });
 
   it("CRYPTOTENSORS_AES_ENGINE=openssl selects OpenSSL in a fresh process", async () => {
@@ -263,7 +268,14 @@ describe("engine selection", () => {
       env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "" },
       encoding: "utf8",
     });
-    expect(auto.trim()).toBe(nativeInfo().ipsecMbUsable ? "ipsec-mb" : "openssl");
+    expect(auto.trim()).toBe(DEFAULT_ENGINE);
+    if (nativeInfo().vaesAvx2Usable) {
+      const forced = execFileSync(process.execPath, ["-e", script], {
+        env: { ...process.env, CRYPTOTENSORS_AES_ENGINE: "vaes-avx2" },
+        encoding: "utf8",
+      });
+      expect(forced.trim()).toBe("vaes-avx2");
+    }
   });
 });
 

@@ -20,7 +20,7 @@ const native = getBackend("native");
 const fallback = getBackend("fallback");
 const data = randomBytes(3 * 1024 * 1024 + 77);
 const path = writeTemp(dir, "plain.bin", data);
-const engines: AesEngineName[] = nativeInfo().ipsecMbUsable ? ["ipsec-mb", "openssl"] : ["openssl"];
+const engines: AesEngineName[] = nativeInfo().aesGcmEngines;
 afterAll(() => {
   setAesEngine(engines[0] as AesEngineName);
   cleanup();

@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { CryptoTensorsError } from "../../src/errors.js";
-import { loadNativeBinding } from "../../src/native/addon.js";
+import { type AesEngineName, loadNativeBinding } from "../../src/native/addon.js";
 import { allocateArena, getBackend, nativeInfo, setAesEngine } from "../../src/native/index.js";
 import type { AeadAlgorithm } from "../../src/native/backend.js";
 import { requestFor, tempDir, writeEncrypted } from "./helpers.js";
@@ -29,10 +29,10 @@ const CHUNK = 1 << 20;
 const LENGTH = 40 * CHUNK + 4099;
 const CHUNKS = Math.ceil(LENGTH / CHUNK);
 
-const CASES: Array<{ engine: "ipsec-mb" | "openssl"; algorithm: AeadAlgorithm }> = [
-  ...(nativeInfo().ipsecMbUsable
-    ? [{ engine: "ipsec-mb" as const, algorithm: "aes256gcm" as const }]
-    : []),
+const CASES: Array<{ engine: AesEngineName; algorithm: AeadAlgorithm }> = [
+  ...nativeInfo()
+    .aesGcmEngines.filter((engine) => engine !== "openssl")
+    .map((engine) => ({ engine, algorithm: "aes256gcm" as const })),
   { engine: "openssl", algorithm: "aes256gcm" },
   { engine: "openssl", algorithm: "aes128gcm" },
   { engine: "openssl", algorithm: "chacha20poly1305" },

@@ -60,9 +60,7 @@ async function writeModel(version: "1" | "2", encrypted = true) {
   return { path, keys, tensors };
 }
 
-const ENGINES = nativeInfo().ipsecMbUsable
-  ? (["ipsec-mb", "openssl"] as const)
-  : (["openssl"] as const);
+const ENGINES = nativeInfo().aesGcmEngines;
 
 describe.each(["native", "fallback"] as const)("readAll with the %s backend", (backend) => {
   it.each(["1", "2"] as const)(
