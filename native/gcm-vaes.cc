@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 
 #include <cstring>
+#include <type_traits>
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define CT_HAVE_VAES_GCM 1
@@ -310,16 +311,9 @@ void VaesGcm::Crypt(const uint8_t*, uint8_t*, size_t, bool) {}
 
 #endif
 
-void VaesGcm::Wipe() {
-  OPENSSL_cleanse(roundKeys_, sizeof roundKeys_);
-  OPENSSL_cleanse(powers_, sizeof powers_);
-  OPENSSL_cleanse(hash_, sizeof hash_);
-  OPENSSL_cleanse(counter_, sizeof counter_);
-  OPENSSL_cleanse(tagMask_, sizeof tagMask_);
-  OPENSSL_cleanse(keystream_, sizeof keystream_);
-  OPENSSL_cleanse(partial_, sizeof partial_);
-  length_ = 0;
-  rounds_ = 0;
-}
+// Every member derives from the key or the message (gcm-vaes.h): the whole object is cleared.
+static_assert(std::is_trivially_copyable_v<VaesGcm> && std::is_standard_layout_v<VaesGcm>,
+              "Wipe() clears VaesGcm as bytes");
+void VaesGcm::Wipe() { OPENSSL_cleanse(this, sizeof *this); }
 
 }  // namespace ct

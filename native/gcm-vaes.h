@@ -34,6 +34,7 @@ class VaesGcm {
  private:
   void Crypt(const uint8_t* src, uint8_t* dst, size_t length, bool encrypt);
 
+  // Only plain data derived from the key or the message, so that Wipe() clears the whole object.
   // Round keys (15 for AES-256, 11 for AES-128), then H^16 .. H^1 (times x, GHASH's form).
   alignas(32) uint8_t roundKeys_[15][16] = {};
   alignas(32) uint8_t powers_[16][16] = {};
