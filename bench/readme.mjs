@@ -73,6 +73,12 @@ function reporting(/** @type {{ freePageReporting?: Record<string, string> }} */
   return `; free page reporting on (${shown.join(", ")}: freed memory goes back to the host ${when})`;
 }
 
+/** " (family/model 25/1; avx2 vaes vpclmulqdq, no AVX-512)" where the run recorded them. */
+const cpuText = (/** @type {any} */ m) =>
+  m.cpuFamilyModel
+    ? ` (family/model ${m.cpuFamilyModel}; ${m.cpuFeatures.join(" ") || "none of avx2/vaes/avx512f"}${m.cpuFeatures.includes("avx512f") ? "" : ", no AVX-512"})`
+    : "";
+
 export function render() {
   const summary = read("summary");
   if (!summary) throw new Error("bench/results/summary.json is missing: run `npm run bench` first");
@@ -83,7 +89,7 @@ export function render() {
   const out = [
     BEGIN,
     "",
-    `Run of ${summary.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}${reporting(m)}; load average at the end ${m.loadavg.join(" / ")}; ${summary.seconds} s in all${settings.length ? `; settings ${settings.join(" ")}` : " (default sizes)"}.${summary.failed?.length ? ` **Failed scenarios: ${summary.failed.join(", ")}.**` : ""}`,
+    `Run of ${summary.date.slice(0, 16).replace("T", " ")} UTC: ${m.cpu}${cpuText(m)}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}${reporting(m)}; load average at the end ${m.loadavg.join(" / ")}; ${summary.seconds} s in all${settings.length ? `; settings ${settings.join(" ")}` : " (default sizes)"}.${summary.failed?.length ? ` **Failed scenarios: ${summary.failed.join(", ")}.**` : ""}`,
     "",
     "#### Targets (ratios of best samples, interleaved in one run)",
     "",

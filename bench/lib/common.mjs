@@ -2,7 +2,7 @@
 // facts, and writing bench/results/<scenario>.json. Each scenario runs in its own process
 // (bench/run.mjs), so nothing here is shared between scenarios at run time.
 import { cpus, loadavg, totalmem } from "node:os";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -102,11 +102,31 @@ export function tempDir(prefix) {
   return dir;
 }
 
+/**
+ * Family, model and the vector features that pick the AES-GCM engine, from /proc/cpuinfo (Linux):
+ * two machines of the same model name ("AMD EPYC") can run different engines.
+ */
+function cpuIdentity() {
+  try {
+    const info = readFileSync("/proc/cpuinfo", "utf8");
+    const field = (/** @type {string} */ name) =>
+      info.match(new RegExp(`^${name}\\s*:\\s*(.*)$`, "m"))?.[1]?.trim();
+    const flags = new Set((field("flags") ?? "").split(/\s+/));
+    return {
+      cpuFamilyModel: `${field("cpu family") ?? "?"}/${field("model") ?? "?"}`,
+      cpuFeatures: ["avx2", "vaes", "vpclmulqdq", "avx512f"].filter((f) => flags.has(f)),
+    };
+  } catch {
+    return {};
+  }
+}
+
 /** CPU, memory and load of the machine, recorded with every result. */
 export function machine() {
   const cpu = cpus();
   return {
     cpu: cpu[0]?.model ?? "unknown",
+    ...cpuIdentity(),
     cores: cpu.length,
     memoryGiB: +(totalmem() / 2 ** 30).toFixed(1),
     node: process.version,
