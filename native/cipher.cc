@@ -87,6 +87,14 @@ std::atomic<int>& EngineSetting() {
   return engine;
 }
 
+// The engines that compute a decryption's tag without comparing it (ipsec-mb, vaes-avx2): compared
+// in constant time, and the computed tag wiped.
+int64_t MatchTag(uint8_t* computed, const uint8_t* tag) {
+  int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
+  OPENSSL_cleanse(computed, kTagLength);
+  return mismatch == 0 ? kOk : kDecryptFailed;
+}
+
 const EVP_CIPHER* EvpCipherOf(AeadAlgorithm algorithm) {
   switch (algorithm) {
     case AeadAlgorithm::kAes128Gcm:
@@ -288,9 +296,7 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
   if (UsesVaes()) {
     uint8_t computed[kTagLength];
     vaes_->Finish(computed);
-    int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
-    OPENSSL_cleanse(computed, sizeof computed);
-    return mismatch == 0 ? kOk : kDecryptFailed;
+    return MatchTag(computed, tag);
   }
 #if CT_HAVE_IPSEC_MB
   if (UsesIpsec()) {
@@ -302,10 +308,7 @@ int64_t ThreadCipher::DecryptFinish(const uint8_t* tag) {
       IMB_AES256_GCM_DEC_FINALIZE(ipsec_->mgr, ipsec_->keyData.get(), &ipsec_->context, computed,
                                   kTagLength);
     }
-    // ipsec-mb's decrypt computes the tag but does not compare it: compare in constant time.
-    int mismatch = CRYPTO_memcmp(computed, tag, kTagLength);
-    OPENSSL_cleanse(computed, sizeof computed);
-    return mismatch == 0 ? kOk : kDecryptFailed;
+    return MatchTag(computed, tag);
   }
 #endif
   uint8_t expected[kTagLength];
