@@ -1,14 +1,14 @@
 // Module entry: exports openFile, openMemory, openArenaView, allocateArena, setArenaReuse,
-// isArenaMemory, nativeInfo, stats, setAesEngine, seal, wrapKeys, unwrapKeys, ed25519PublicKey,
-// ed25519Sign, and the benchmarks' copy, aeadInCache and populate. Everything else lives in its
-// own file: arena (memory the addon owns, reused when asked), mapped-file (fd + mapping + pread),
-// plan (scheduling of reads and decryptions over the thread pool), aead (chunk maths and IVs),
-// cipher (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over addon-owned
-// memory; openArenaView: one over an arena), seal (the writer's chunked encryption), data-keys
-// (a save's or an open's data keys in one batch), ed25519 (a seed's public key and signatures),
-// bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard, thread-pool, workers
-// (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs), file-handle (ObjectWrap),
-// secret (wiped key copies).
+// isArenaMemory, nativeInfo, stats, setAesEngine, setMappedDecrypt, seal, wrapKeys, unwrapKeys,
+// ed25519PublicKey, ed25519Sign, and the benchmarks' copy, aeadInCache and populate. Everything
+// else lives in its own file: arena (memory the addon owns, reused when asked), mapped-file (fd +
+// mapping + pread), plan (scheduling of reads and decryptions over the thread pool), aead (chunk
+// maths and IVs), cipher (OpenSSL EVP and ipsec-mb engines), memory-file (openMemory: a handle over
+// addon-owned memory; openArenaView: one over an arena), seal (the writer's chunked encryption),
+// data-keys (a save's or an open's data keys in one batch), ed25519 (a seed's public key and
+// signatures), bench-copy (the benchmarks' floors: memcpy, AEAD in cache), sigbus-guard,
+// thread-pool, workers (AsyncWorkers and their jobs), plan-args (arguments -> plan jobs),
+// file-handle (ObjectWrap), secret (wiped key copies).
 #include <napi.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -124,6 +124,8 @@ Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
   if (VaesAvx2Usable()) engines.Set(engines.Length(), AesEngineName(AesEngine::kVaesAvx2));
   engines.Set(engines.Length(), AesEngineName(AesEngine::kOpenSsl));
   result.Set("aesGcmEngines", engines);
+  // AES-GCM units are decrypted straight out of the file's mapping (plan.h SetMappedDecrypt).
+  result.Set("mappedDecrypt", MappedDecryptEnabled() && ActiveAesEngine() == AesEngine::kVaesAvx2);
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("aesni", CpuHas("aes"));
   cpu.Set("vaes", CpuHas("vaes"));
@@ -149,6 +151,15 @@ Napi::Value SetEngine(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "engine must be \"openssl\", \"ipsec-mb\" or \"vaes-avx2\"");
   }
   return Napi::Boolean::New(env, SetAesEngine(engine));
+}
+
+// setMappedDecrypt(on) -> the previous setting (benchmarks and tests compare both designs).
+Napi::Value SetMappedDecryptArg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBoolean()) throw Napi::TypeError::New(env, "on must be a boolean");
+  const bool previous = MappedDecryptEnabled();
+  SetMappedDecrypt(info[0].As<Napi::Boolean>().Value());
+  return Napi::Boolean::New(env, previous);
 }
 
 // One sealing part from the arguments: key at `keyAt`, then baseIv and firstChunk; src, dst and
@@ -358,6 +369,7 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
   result.Set("arenaIdleBytes", static_cast<double>(Arena::IdleBytes()));
   result.Set("arenaReuses", static_cast<double>(Arena::ReuseCount()));
   result.Set("scratchlessTailUnits", static_cast<double>(ScratchlessTailUnits()));
+  result.Set("mappedDecryptUnits", static_cast<double>(MappedDecryptUnits()));
   return result;
 }
 
@@ -395,6 +407,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("nativeInfo", Napi::Function::New<NativeInfo>(env, "nativeInfo"));
   exports.Set("stats", Napi::Function::New<Stats>(env, "stats"));
   exports.Set("setAesEngine", Napi::Function::New<SetEngine>(env, "setAesEngine"));
+  exports.Set("setMappedDecrypt",
+              Napi::Function::New<SetMappedDecryptArg>(env, "setMappedDecrypt"));
   exports.Set("seal", Napi::Function::New<Seal>(env, "seal"));
   exports.Set("sealBatch", Napi::Function::New<SealBatch>(env, "sealBatch"));
   exports.Set("copy", Napi::Function::New<Copy>(env, "copy"));

@@ -66,6 +66,11 @@ class ThreadCipher {
   int64_t EncryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   int64_t EncryptFinish(uint8_t* tag);
   void Wipe();
+  // True when DecryptUpdate reads each source byte exactly once (loaded once, then both hashed and
+  // decrypted from the register): only such an engine may decrypt straight out of a file's
+  // mapping, where another process could change a byte between two reads of it. The addon's own
+  // vaes-avx2 code does; OpenSSL's and ipsec-mb's give no such promise.
+  bool ReadsSourceOnce() const { return UsesVaes(); }
 
   ThreadCipher(const ThreadCipher&) = delete;
   ThreadCipher& operator=(const ThreadCipher&) = delete;

@@ -22,6 +22,22 @@ namespace ct {
 
 namespace {
 
+// Each source byte is read once and both the cipher and GHASH use that one value (gcm-vaes.h): a
+// decryption may read a file's mapping, which another process can change between two reads. The
+// empty asm makes the loaded value opaque, so the compiler cannot fold the load into two
+// instructions or read the source again for the second use.
+template <typename T>
+CT_VAES inline T ReadOnce(T value) {
+  __asm__("" : "+x"(value));
+  return value;
+}
+
+CT_VAES inline uint8_t ReadByteOnce(const uint8_t* from) {
+  uint8_t value = *from;
+  __asm__("" : "+r"(value));
+  return value;
+}
+
 // GHASH works on byte-reflected blocks: reversing each block's bytes makes GCM's bit order that of
 // carry-less multiplication (with one extra factor x, folded into the precomputed powers of H).
 CT_VAES inline __m128i Reflect(__m128i v) {
@@ -205,7 +221,7 @@ CT_VAES void VaesGcm::Crypt(const uint8_t* src, uint8_t* dst, size_t length, boo
   size_t used = static_cast<size_t>(length_ % 16);
   if (used != 0) {
     while (used < 16 && pos < length) {
-      uint8_t in = src[pos];
+      uint8_t in = ReadByteOnce(src + pos);
       uint8_t out = static_cast<uint8_t>(in ^ keystream_[used]);
       dst[pos] = out;
       partial_[used] = encrypt ? out : in;
@@ -237,7 +253,8 @@ CT_VAES void VaesGcm::Crypt(const uint8_t* src, uint8_t* dst, size_t length, boo
       __m256i lo = _mm256_setzero_si256(), hi = lo, mid = lo;
 #pragma GCC unroll 8
       for (int k = 0; k < 8; k++) {
-        __m256i in = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + pos + 32 * k));
+        __m256i in =
+            ReadOnce(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + pos + 32 * k)));
         __m256i out = _mm256_xor_si256(_mm256_aesenclast_epi128(x[k], keys[rounds]), in);
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + pos + 32 * k), out);
         __m256i c = Reflect2(encrypt ? out : in);
@@ -259,7 +276,7 @@ CT_VAES void VaesGcm::Crypt(const uint8_t* src, uint8_t* dst, size_t length, boo
   }
   // Whole blocks left, one at a time.
   for (; length - pos >= 16; pos += 16) {
-    __m128i in = _mm_loadu_si128(reinterpret_cast<const __m128i*>(src + pos));
+    __m128i in = ReadOnce(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + pos)));
     __m128i out = _mm_xor_si128(EncryptBlock(roundKeys_, rounds, Reflect(counter)), in);
     counter = CounterPlus(counter, 1);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + pos), out);
@@ -271,7 +288,7 @@ CT_VAES void VaesGcm::Crypt(const uint8_t* src, uint8_t* dst, size_t length, boo
     counter = CounterPlus(counter, 1);
     std::memset(partial_, 0, sizeof partial_);
     for (size_t i = 0; pos + i < length; i++) {
-      uint8_t in = src[pos + i];
+      uint8_t in = ReadByteOnce(src + pos + i);
       uint8_t out = static_cast<uint8_t>(in ^ keystream_[i]);
       dst[pos + i] = out;
       partial_[i] = encrypt ? out : in;

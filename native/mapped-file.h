@@ -9,7 +9,9 @@
 // CRYPTOTENSORS_MMAP=1 the file is also mapped read-only and read through the mapping, every
 // access under sigbus-guard.h (a file another process truncates raises SIGBUS; the guard turns
 // it into kTruncated, and the size is re-checked around each access because a partial last page
-// reads as zeros instead of faulting).
+// reads as zeros instead of faulting). Work that reads the bytes once itself, with no copy first
+// (convertFile's sealing, and the decryption of an engine that reads each byte once: plan.cc
+// DecryptUnitInto), goes through TransformOut, which maps the file on first use.
 //
 // Memory mode (OpenMemory): no descriptor; the "file" is anonymous memory the addon owns, into
 // which a remote source receives the ciphertext it fetched (issue 16). RunPlan and every kernel

@@ -43,15 +43,16 @@ struct PlanResult {
 
 // Runs every entry: v2 chunks, v1 tensors and 2 MiB pieces of plain ranges are spread over the
 // pool in entry order (give entries in file-offset order for sequential I/O). Every ciphertext
-// byte is read from the file exactly once (from the mapping, guarded against truncation, or with
-// pread) into memory the reader owns, in 256 KiB pieces consumed while they are in the L2 cache
-// (the fused AEAD of a piece prefetches the next piece's source lines as it goes), and the tag is
-// checked over exactly those bytes. A private destination's pages are faulted in unit by unit,
-// just before the unit writes them:
-//  - a private destination (PlanEntry::destPrivate) receives the ciphertext, and each piece is
-//    decrypted in place by the fused AEAD (one pass);
-//  - otherwise a unit of up to 8 MiB (a v2 chunk) lands in the thread's scratch buffer, is
-//    decrypted there by the fused AEAD and, once its tag has verified, copied to its destination
+// byte is read from the file exactly once, and the tag is checked over exactly those bytes: an
+// engine that reads each byte once (vaes-avx2) decrypts it straight out of a mapping of the file
+// (guarded against truncation); any other lands it first (from the mapping or with pread) in
+// memory the reader owns, in 256 KiB pieces consumed while they are in the L2 cache (the fused
+// AEAD of a piece prefetches the next piece's source lines as it goes). A private destination's
+// pages are faulted in unit by unit, just before the unit writes them:
+//  - a private destination (PlanEntry::destPrivate) receives the plaintext of the fused AEAD
+//    (out of the mapping, or in place over the landed ciphertext: one pass);
+//  - otherwise a unit of up to 8 MiB (a v2 chunk) is decrypted by the fused AEAD into the
+//    thread's scratch buffer and, once its tag has verified, copied to its destination
 //    (non-temporal stores where the CPU has them); a larger one (a v1 tensor) lands in its
 //    destination as ciphertext, its tag is verified (hash alone) and the keystream is then
 //    applied in place (ThreadCipher's split primitives).
@@ -71,6 +72,14 @@ PlanResult RunPlan(const MappedFile& file, const PlanEntry* entries, size_t coun
 
 // Threads a plan may use (the pool's width).
 unsigned PlanThreadCount();
+
+// Decryption straight out of the file's mapping for engines that read each byte once (plan.cc
+// DecryptUnitInto): on by default; off, every unit lands its ciphertext first. Process-wide, for
+// benchmarks and tests that compare the two.
+void SetMappedDecrypt(bool on);
+bool MappedDecryptEnabled();
+// Decryption units that ran out of the mapping so far (stats()).
+uint64_t MappedDecryptUnits();
 
 // Units that ran without a scratch buffer at the end of a load into fresh memory, so far (the
 // tail of such a plan: see RunPlan above; stats()).

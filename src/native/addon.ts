@@ -81,6 +81,11 @@ export interface NativeInfo {
   vaesAvx2Usable: boolean;
   /** Every AES-GCM engine this CPU runs, fastest first: the first is the default. */
   aesGcmEngines: AesEngineName[];
+  /**
+   * AES-GCM ciphertext is decrypted straight out of a mapping of the file, in one pass: the active
+   * engine reads each byte once (vaes-avx2). Other engines land the ciphertext first.
+   */
+  mappedDecrypt: boolean;
   cpu: { aesni: boolean; vaes: boolean; avx512: boolean; pclmul: boolean };
 }
 
@@ -110,6 +115,8 @@ export interface NativeStats {
    * memory (verified in the destination, then decrypted there; native/plan.cc) so far.
    */
   scratchlessTailUnits: number;
+  /** Decryption units decrypted straight out of the file's mapping so far (nativeInfo().mappedDecrypt). */
+  mappedDecryptUnits: number;
 }
 
 /** What a native range GET reported (native/http-receive.h, src/source/native-wire.ts). */
@@ -258,6 +265,11 @@ export interface NativeBinding {
   stats(): NativeStats;
   /** Forces the AES-GCM engine for the process; false when that engine is not usable here. */
   setAesEngine(engine: AesEngineName): boolean;
+  /**
+   * Turns decryption straight out of the file's mapping on (the default) or off, process-wide;
+   * returns the previous setting. For benchmarks and tests that compare it with landing first.
+   */
+  setMappedDecrypt(on: boolean): boolean;
   /** Encrypts `src` into `dst` as v2 chunks (tags: 16 bytes per chunk); resolves with a status. */
   seal(
     algorithm: number,
@@ -333,6 +345,7 @@ function isBinding(value: unknown): value is NativeBinding {
     typeof candidate.nativeInfo === "function" &&
     typeof candidate.stats === "function" &&
     typeof candidate.setAesEngine === "function" &&
+    typeof candidate.setMappedDecrypt === "function" &&
     typeof candidate.seal === "function" &&
     typeof candidate.allocateArena === "function" &&
     typeof candidate.setArenaReuse === "function" &&

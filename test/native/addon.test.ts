@@ -147,6 +147,7 @@ describe("OpenSSL identity", () => {
       ipsecMbUsable: expect.any(Boolean),
       vaesAvx2Usable: expect.any(Boolean),
       aesGcmEngines: expect.arrayContaining(["openssl"]),
+      mappedDecrypt: info.aesGcmEngine === "vaes-avx2",
       cpu: {
         aesni: expect.any(Boolean),
         vaes: expect.any(Boolean),

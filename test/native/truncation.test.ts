@@ -1,9 +1,11 @@
 // A file truncated while the addon copies, decrypts or seals out of it must become a status
 // (ERR_FILE_TRUNCATED), never a SIGBUS that kills the process: through pread (the default) and
 // through the mapping (CRYPTOTENSORS_MMAP=1, every access under the SIGBUS guard; convertFile's
-// read and seal always encrypts from a mapping, under the guard, unless another SIGBUS handler
-// took over). Races truncate(2) against large reads, v1 decryptions and v2 read-and-seals in a
-// child process, so that an escaped signal fails this test instead of the runner.
+// read and seal always encrypts from a mapping, and vaes-avx2 decrypts v2 chunks out of one,
+// under the guard, unless another SIGBUS handler took over). Races truncate(2) against large
+// reads, v1 decryptions, v2 read-and-seals and v2 decryptions (into a caller's memory and into a
+// private destination) in a child process, so that an escaped signal fails this test instead of
+// the runner.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,19 +31,28 @@ const dest = new Uint8Array(b.allocateArena(size));
   if (await b.seal(1, key, iv, 0, size, plain, sealed, tag) !== 0) throw new Error("seal failed");
   const outcomes = {};
   const chunkTags = new Uint8Array((size / (2 << 20)) * 16);
-  for (let i = 0; i < 36; i++) {
-    // Rounds copy (plain read), decrypt a v1 range slice by slice, or read and seal v2 chunks.
-    const kind = ["read", "decrypt", "seal"][i % 3];
+  // v2 chunks of the same bytes, for the chunked decryptions (out of the mapping with vaes-avx2).
+  const sealedChunks = new Uint8Array(size);
+  const sealedTags = new Uint8Array(chunkTags.length);
+  if (await b.seal(1, key, iv, 0, 2 << 20, plain, sealedChunks, sealedTags) !== 0) throw new Error("seal failed");
+  const table = new Float64Array([1, 1, 0, size, 2 << 20, 0, 0, 0, 0]);
+  dest.fill(1); // warm: the chunks' caller-visible plan keeps its scratch path to the end
+  for (let i = 0; i < 45; i++) {
+    // Rounds copy (plain read), decrypt a v1 range slice by slice, read and seal v2 chunks, or
+    // decrypt v2 chunks into a caller's memory (scratch) or into a private destination.
+    const kind = ["read", "decrypt", "seal", "chunks", "private"][i % 5];
     // Once the guard is installed (the first seal maps the file), another handler takes SIGBUS.
     if (process.env.TAKE_SIGBUS === "1" && i === 3) {
       process.on("SIGBUS", () => {});
       outcomes.faultsBefore = b.stats().truncationFaults;
     }
-    writeFileSync(path, kind === "decrypt" ? sealed : plain);
+    const chunked = kind === "chunks" || kind === "private";
+    writeFileSync(path, kind === "decrypt" ? sealed : chunked ? sealedChunks : plain);
     const handle = await b.openFile(path);
     const reading =
       kind === "decrypt" ? handle.decrypt(1, key, 0, size, 0, 0, iv, tag, dest)
       : kind === "seal" ? handle.readSeal(1, 2 << 20, 0, size, 0, key, iv, dest, chunkTags)
+      : chunked ? handle.plan(table, key, iv, sealedTags, [dest], new Float64Array(1), kind === "private")
       : handle.read(0, size, dest);
     // Let the copy start, then cut the file at a page boundary and, every other time, mid-page.
     await new Promise((r) => setTimeout(r, i % 4));
@@ -57,6 +68,7 @@ const dest = new Uint8Array(b.allocateArena(size));
     }
     // A read after the truncation reports it too (a short pread; the mapped path's size checks).
     outcomes["after:" + await handle.read(0, size, dest)] = 1;
+    dest.fill(1);
     await handle.close();
   }
   console.log(JSON.stringify({ outcomes, faults: b.stats().truncationFaults }));
