@@ -141,10 +141,13 @@ const addBounded = (target, value, direction, goal, bound, text, shown = value) 
     verdict: judge(value, direction, goal, bound),
     "same-run bound": bound === null || bound === undefined ? text : `${fmt(bound)}: ${text}`,
   });
-/** The bound of the loader's own design, where the AEAD runs after each piece has landed. */
-const landThenDecrypt = (/** @type {any} */ x) =>
+/**
+ * The bound of the design where the AEAD runs after each piece has landed: the loader's with an
+ * engine that may read a byte twice (`mapped`: the run's engine decrypts out of the mapping instead).
+ */
+const landThenDecrypt = (/** @type {any} */ x, /** @type {boolean} */ mapped) =>
   x?.ms
-    ? `; landing then AEAD (the loader's design) >= ${x.ms} ms = ${x["encrypted / plaintext"]} x plaintext`
+    ? `; landing then AEAD (${mapped ? "the loader's design with engines that may read a byte twice" : "the loader's design"}) >= ${x.ms} ms = ${x["encrypted / plaintext"]} x plaintext`
     : "";
 /** The bounds of the designs that keep the single fetch and a bounded resident set. */
 const designText = (/** @type {any} */ x) =>
@@ -219,10 +222,11 @@ section(l, () => {
   const serial = l.bounds?.landThenDecrypt;
   const designs = l.designs;
   const freshText = fresh
-    ? `${designText(designs?.fresh)}physical floors: encrypted load >= ${fresh.ms} ms (${fresh.by}; wall floors ${fresh.wall.ms} ms, ${fresh.wall.by}); seal streaming / memcpy into fresh arena ${reach["seal streaming / memcpy, fresh arena"]}${landThenDecrypt(serial?.fresh)}`
+    ? `${designText(designs?.fresh)}physical floors: encrypted load >= ${fresh.ms} ms (${fresh.by}; wall floors ${fresh.wall.ms} ms, ${fresh.wall.by}); seal streaming / memcpy into fresh arena ${reach["seal streaming / memcpy, fresh arena"]}${landThenDecrypt(serial?.fresh, l.native?.mappedDecrypt === true)}`
     : `floor (${l.floor.name.replace("floor: ", "")}) ${l.floor.ms?.toFixed(0)} ms`;
+  const mappedEngine = q["engine (AEAD out of the mapping) / pread floor, fresh"];
   const engineText = q["engine (pread then AEAD) / pread floor, fresh"]
-    ? `; the loader's engine alone (one sealed stream, one plan entry): pread then AEAD ${q["engine (pread then AEAD) / pread floor, fresh"]} x the pread floor, AEAD out of the mapping ${q["engine (AEAD out of the mapping) / pread floor, fresh"]} x; loadFile encrypted / engine ${q["loadFile encrypted / engine (pread then AEAD)"]}`
+    ? `; the loader's engine alone (one sealed stream, one plan entry): pread then AEAD ${q["engine (pread then AEAD) / pread floor, fresh"]} x the pread floor${mappedEngine ? `, AEAD straight out of the mapping (the loader's design with ${l.native.aesGcmEngine}) ${mappedEngine} x` : ""}; loadFile encrypted / engine ${q["loadFile encrypted / engine (the loader's design)"]}`
     : "";
   addBounded(
     "retained loadFile encrypted <= 1.10 x retained plaintext (best)",
@@ -255,7 +259,7 @@ section(l, () => {
     "<=",
     1.05,
     designs?.warm?.["encrypted / plaintext"] ?? warm?.["encrypted / plaintext"],
-    `${designText(designs?.warm)}${warm ? `physical floors: encrypted readAll >= ${warm.ms} ms (${warm.by}; wall floors ${warm.wall.ms} ms); seal streaming / memcpy into warm arena ${reach["seal streaming / memcpy, warm arena"]}${landThenDecrypt(serial?.warm)}; ` : ""}plaintext ${st["readAll warm arena, plaintext"].best.toFixed(0)} ms; arena: ${l.arena}`,
+    `${designText(designs?.warm)}${warm ? `physical floors: encrypted readAll >= ${warm.ms} ms (${warm.by}; wall floors ${warm.wall.ms} ms); seal streaming / memcpy into warm arena ${reach["seal streaming / memcpy, warm arena"]}${landThenDecrypt(serial?.warm, l.native?.mappedDecrypt === true)}; ` : ""}plaintext ${st["readAll warm arena, plaintext"].best.toFixed(0)} ms; arena: ${l.arena}`,
   );
 });
 section(reload, () => {
@@ -363,7 +367,7 @@ section(m, () => {
     "<=",
     1.1,
     designs?.fresh?.["encrypted / plaintext"] ?? fresh?.["encrypted / plaintext"],
-    `${designText(designs?.fresh)}${fresh ? `physical floors: encrypted load >= ${fresh.ms} ms (${fresh.by}; wall floors ${fresh.wall.ms} ms)${landThenDecrypt(m.bounds?.landThenDecrypt?.fresh)}; ` : ""}loadFile single encrypted ${m.stats["loadFile single encrypted"].best.toFixed(0)} ms`,
+    `${designText(designs?.fresh)}${fresh ? `physical floors: encrypted load >= ${fresh.ms} ms (${fresh.by}; wall floors ${fresh.wall.ms} ms)${landThenDecrypt(m.bounds?.landThenDecrypt?.fresh, m.native?.mappedDecrypt === true)}; ` : ""}loadFile single encrypted ${m.stats["loadFile single encrypted"].best.toFixed(0)} ms`,
   );
   addBounded(
     "sharded model: readAll warm arena encrypted within 15% of plain",
@@ -371,7 +375,7 @@ section(m, () => {
     "<=",
     1.15,
     designs?.warm?.["encrypted / plaintext"] ?? warm?.["encrypted / plaintext"],
-    `${designText(designs?.warm)}${warm ? `physical floors: encrypted readAll >= ${warm.ms} ms (${warm.by})${landThenDecrypt(m.bounds?.landThenDecrypt?.warm)}; ` : ""}${m.model.shards} shards, Model/TensorFile ${q["readAll warm Model / TensorFile, encrypted (cost of sharding)"]}`,
+    `${designText(designs?.warm)}${warm ? `physical floors: encrypted readAll >= ${warm.ms} ms (${warm.by})${landThenDecrypt(m.bounds?.landThenDecrypt?.warm, m.native?.mappedDecrypt === true)}; ` : ""}${m.model.shards} shards, Model/TensorFile ${q["readAll warm Model / TensorFile, encrypted (cost of sharding)"]}`,
   );
   const single = q["loadFile single encrypted / plain (the single-file ratio, same bytes)"];
   if (single !== undefined)
