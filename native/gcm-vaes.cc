@@ -186,8 +186,10 @@ CT_VAES bool VaesGcm::SetKey(const uint8_t* key, size_t keyLength) {
     power = GfMul(power, h1);
     Store(powers_[j], power);
   }
+  // rk lives on the stack; plain stores to it would be dropped as dead, so OPENSSL_cleanse. (The H
+  // values are register locals: C++ has no way to clear a register, and assigning zero to them
+  // here would be dropped the same way.)
   OPENSSL_cleanse(rk, sizeof rk);
-  h = shifted = top = h1 = power = _mm_setzero_si128();
   return true;
 }
 
@@ -272,7 +274,9 @@ CT_VAES void VaesGcm::Crypt(const uint8_t* src, uint8_t* dst, size_t length, boo
       hash = Reduce(_mm_xor_si128(l, _mm_slli_si128(m, 8)), _mm_xor_si128(h, _mm_srli_si128(m, 8)));
     }
     counter = _mm256_castsi256_si128(pair);
-    for (auto& key : keys) key = _mm256_setzero_si256();
+    // Spilled to the stack (sixteen YMM registers hold the eight blocks and the GHASH sums); plain
+    // stores to a dead array are dropped by the compiler, so the wipe goes through OPENSSL_cleanse.
+    OPENSSL_cleanse(keys, sizeof keys);
   }
   // Whole blocks left, one at a time.
   for (; length - pos >= 16; pos += 16) {
