@@ -125,7 +125,7 @@ Napi::Value NativeInfo(const Napi::CallbackInfo& info) {
   engines.Set(engines.Length(), AesEngineName(AesEngine::kOpenSsl));
   result.Set("aesGcmEngines", engines);
   // AES-GCM units are decrypted straight out of the file's mapping (plan.h SetMappedDecrypt).
-  result.Set("mappedDecrypt", MappedDecryptEnabled() && ActiveAesEngine() == AesEngine::kVaesAvx2);
+  result.Set("mappedDecrypt", MappedDecryptEnabled() && EngineReadsSourceOnce(ActiveAesEngine()));
   Napi::Object cpu = Napi::Object::New(env);
   cpu.Set("aesni", CpuHas("aes"));
   cpu.Set("vaes", CpuHas("vaes"));

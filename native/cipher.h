@@ -29,6 +29,11 @@ AesEngine ActiveAesEngine();
 // Forces an engine; false (and no change) when the engine asked for is not usable here.
 bool SetAesEngine(AesEngine engine);
 const char* AesEngineName(AesEngine engine);
+// True when the engine's AES-GCM decryption reads each source byte exactly once (loaded once, then
+// both hashed and decrypted from the register): only such an engine may decrypt straight out of a
+// file's mapping, where another process could change a byte between two reads of it. The addon's
+// own vaes-avx2 code does; OpenSSL's and ipsec-mb's give no such promise.
+constexpr bool EngineReadsSourceOnce(AesEngine engine) { return engine == AesEngine::kVaesAvx2; }
 
 // The calling thread's engine. Key(...) expands a key (skipped when it is already loaded);
 // Wipe() overwrites the key and every state derived from it (expanded schedules, buffered
@@ -66,11 +71,11 @@ class ThreadCipher {
   int64_t EncryptUpdate(const uint8_t* src, uint8_t* dst, size_t length);
   int64_t EncryptFinish(uint8_t* tag);
   void Wipe();
-  // True when DecryptUpdate reads each source byte exactly once (loaded once, then both hashed and
-  // decrypted from the register): only such an engine may decrypt straight out of a file's
-  // mapping, where another process could change a byte between two reads of it. The addon's own
-  // vaes-avx2 code does; OpenSSL's and ipsec-mb's give no such promise.
-  bool ReadsSourceOnce() const { return UsesVaes(); }
+  // True when DecryptUpdate reads each source byte exactly once (EngineReadsSourceOnce; ChaCha20
+  // always runs on OpenSSL).
+  bool ReadsSourceOnce() const {
+    return algorithm_ != AeadAlgorithm::kChaCha20Poly1305 && EngineReadsSourceOnce(engine_);
+  }
 
   ThreadCipher(const ThreadCipher&) = delete;
   ThreadCipher& operator=(const ThreadCipher&) = delete;

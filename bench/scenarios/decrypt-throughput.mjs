@@ -35,10 +35,10 @@ const threads = api.nativeInfo().threads;
 // as a server reusing its memory does; `jsBuffer` measures a plain JS buffer instead, which the
 // addon fills through its staging windows and a copy on the JS thread (transfer safety: README
 // "Memory: arenas, destinations and transfers").
-async function ours(engine, { fresh = false, mapped = false, jsBuffer = false } = {}) {
+async function ours(engine, { fresh = false, throughMapping = false, jsBuffer = false } = {}) {
   api.setAesEngine(engine);
   // Read at open by the addon: files land with pread unless CRYPTOTENSORS_MMAP=1.
-  if (mapped) process.env.CRYPTOTENSORS_MMAP = "1";
+  if (throughMapping) process.env.CRYPTOTENSORS_MMAP = "1";
   const file = await api.openFile(big.encrypted, { keys: big.keys.set });
   delete process.env.CRYPTOTENSORS_MMAP;
   try {
@@ -153,7 +153,9 @@ res[`${fast} warm, into a JS buffer (staged: one more copy)`] = await ours(fast,
   jsBuffer: true,
 });
 if (!mapped) {
-  res[`${fast} warm, through the mapping instead of pread`] = await ours(fast, { mapped: true });
+  res[`${fast} warm, through the mapping instead of pread`] = await ours(fast, {
+    throughMapping: true,
+  });
 }
 
 base.noble = await nobleGcm(sealed, 2 << 20);
