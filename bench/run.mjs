@@ -17,7 +17,7 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fmt, judge } from "./lib/bounds.mjs";
+import { fmt, judge, judgeNoisy } from "./lib/bounds.mjs";
 import { machine, RESULTS, ROOT } from "./lib/common.mjs";
 import { holdFreedMemory, pageReporting } from "./lib/page-reporting.mjs";
 import { ensureReferenceVenv } from "./lib/reference.mjs";
@@ -279,16 +279,31 @@ section(reload, () => {
 section(e, () => {
   const q = e.ratios;
   const st = e.stats;
-  add(
+  // Best samples of 1.2 GB writes wander by several percent on this VM's disk: the verdict weighs a
+  // miss against the same run's A/A control (bench/lib/bounds.mjs judgeNoisy).
+  const control = q["A/A control: saveFile plaintext speed / the same code again (1 = no noise)"];
+  const addWrite = (
+    /** @type {string} */ target,
+    /** @type {string} */ key,
+    /** @type {string} */ medianKey,
+    /** @type {string} */ text,
+  ) =>
+    targets.push({
+      target,
+      measured: q[key] ?? "n/a",
+      verdict: judgeNoisy(q[key], 0.95, { control, median: q[medianKey] }),
+      "same-run bound": text,
+    });
+  addWrite(
     "saveFile encrypted >= 0.95 x plaintext write (speed)",
-    q["saveFile encrypted speed / plaintext (target >= 0.95)"],
-    q["saveFile encrypted speed / plaintext (target >= 0.95)"] >= 0.95,
-    `median of the rounds' ratios ${q["saveFile encrypted speed / plaintext, median of the rounds' ratios"] ?? "n/a"}; plaintext ${st["saveFile plaintext"].best.toFixed(0)} ms; device floor (O_DIRECT writes + fsync) ${st["floor: O_DIRECT writes of as many bytes + fsync"]?.best.toFixed(0) ?? "n/a"} ms; page-cache fs writes + fsync ${st["baseline: fs writes of the same tensors + fsync"].best.toFixed(0)} ms`,
+    "saveFile encrypted speed / plaintext (target >= 0.95)",
+    "saveFile encrypted speed / plaintext, median of the rounds' ratios",
+    `median of the rounds' ratios ${q["saveFile encrypted speed / plaintext, median of the rounds' ratios"] ?? "n/a"}; A/A control (plaintext / itself, best samples) ${control ?? "n/a"}; plaintext ${st["saveFile plaintext"].best.toFixed(0)} ms; device floor (O_DIRECT writes + fsync) ${st["floor: O_DIRECT writes of as many bytes + fsync"]?.best.toFixed(0) ?? "n/a"} ms; page-cache fs writes + fsync ${st["baseline: fs writes of the same tensors + fsync"].best.toFixed(0)} ms`,
   );
-  add(
+  addWrite(
     "convertFile plain -> encrypted >= 0.95 x plain -> plaintext (speed)",
-    q["convertFile → encrypted speed / → plaintext (target >= 0.95)"],
-    q["convertFile → encrypted speed / → plaintext (target >= 0.95)"] >= 0.95,
+    "convertFile → encrypted speed / → plaintext (target >= 0.95)",
+    "convertFile → encrypted speed / → plaintext, median of the rounds' ratios",
     `median of the rounds' ratios ${q["convertFile → encrypted speed / → plaintext, median of the rounds' ratios"] ?? "n/a"}; → plaintext ${st["convertFile plain → plaintext"].best.toFixed(0)} ms`,
   );
 });

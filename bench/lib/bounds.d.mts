@@ -10,6 +10,11 @@ export function judge(
   target: number,
   bound?: number | null,
 ): string;
+export function judgeNoisy(
+  measured: number | null | undefined,
+  target: number,
+  context: { control?: number | null; median?: number | null },
+): string;
 export function fmt(x: number): string;
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null;
 export interface Timed {

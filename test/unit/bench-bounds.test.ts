@@ -4,6 +4,7 @@ import {
   designBounds,
   fmt,
   judge,
+  judgeNoisy,
   loadBounds,
   lowerBound,
   ratio,
@@ -294,5 +295,41 @@ describe("designBounds", () => {
     const none = designBounds({ plain: t(100) }, names, compare);
     expect(none.fresh.ms).toBeNull();
     expect(none.fresh["encrypted / plaintext"]).toBeNull();
+  });
+});
+
+describe("judgeNoisy", () => {
+  it("says met when the best-sample ratio reaches the target, whatever the noise", () => {
+    expect(judgeNoisy(0.95, 0.95, { control: 1.3, median: 0.5 })).toBe("met");
+    expect(judgeNoisy(1.2, 0.95, {})).toBe("met");
+  });
+
+  it("says inside the noise when the miss is no larger than the A/A pair's and the median reaches it", () => {
+    expect(judgeNoisy(0.88, 0.95, { control: 1.07, median: 0.957 })).toBe(
+      "inside this run's noise (A/A 1.07, median of the rounds 0.957)",
+    );
+    expect(judgeNoisy(0.9, 0.95, { control: 0.95, median: 0.96 })).toBe(
+      "inside this run's noise (A/A 0.95, median of the rounds 0.96)",
+    );
+  });
+
+  it("says NOT met when the miss is larger than the A/A pair's, or the median misses too", () => {
+    expect(judgeNoisy(0.88, 0.95, { control: 1.02, median: 0.99 })).toBe(
+      "NOT met (A/A 1.02, median of the rounds 0.99)",
+    );
+    expect(judgeNoisy(0.9, 0.95, { control: 1.2, median: 0.94 })).toBe(
+      "NOT met (A/A 1.2, median of the rounds 0.94)",
+    );
+    expect(judgeNoisy(0.9, 0.95, { control: 1, median: 0.99 })).toBe(
+      "NOT met (A/A 1, median of the rounds 0.99)",
+    );
+  });
+
+  it("without a control or a measurement", () => {
+    expect(judgeNoisy(0.9, 0.95, { median: 0.99 })).toBe(
+      "NOT met (no A/A control, median of the rounds 0.99)",
+    );
+    expect(judgeNoisy(0.9, 0.95, { control: null, median: null })).toBe("NOT met (no A/A control)");
+    expect(judgeNoisy(null, 0.95, { control: 1.1, median: 1 })).toBe("n/a");
   });
 });
