@@ -223,6 +223,13 @@ bool PopulateWholePages(uint8_t* data, uint64_t length) {
   return false;
 }
 
+bool PopulateHugePagesBegunIn(uint8_t* data, uint64_t length) {
+  const uintptr_t start = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t from = (start + kHugePage - 1) & ~(kHugePage - 1);
+  if (from - start >= length) return false;
+  return PopulateWholePages(reinterpret_cast<uint8_t*>(from), length - (from - start));
+}
+
 void PopulateForWrite(uint8_t* data, uint64_t length) {
   if (length == 0) return;
   const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(kHugePage - 1);

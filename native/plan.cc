@@ -302,7 +302,7 @@ void CopyToCallerMemory(uint8_t* dest, const uint8_t* src, size_t length) {
 #endif
 }
 
-// The pages of a private destination's unit are faulted in (arena.h PopulateWholePages) just
+// The pages of a private destination's unit are faulted in (arena.h PopulateHugePagesBegunIn) just
 // before the unit writes them, rather than the whole destination before the plan (issue 13): the
 // kernel's zeroing of a fresh page is then still in the cache when the copy overwrites it (one
 // trip to memory instead of two), and no serial phase precedes the work. Where that fails, the
@@ -460,7 +460,7 @@ int64_t RunUnit(const MappedFile& file, const Unit& unit, bool tail) {
   const PlanEntry& entry = *unit.entry;
   const uint64_t fileStart = entry.fileOffset + unit.start;
   uint8_t* dest = entry.dest + unit.start;
-  if (entry.destPrivate) (void)PopulateWholePages(dest, unit.length);
+  if (entry.destPrivate) (void)PopulateHugePagesBegunIn(dest, unit.length);
   if (entry.seal) {
     ThreadCipher& cipher = ThreadCipher::Current();
     if (cipher.Key(entry.algorithm, entry.key) != kOk) return kInternal;
