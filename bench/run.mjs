@@ -350,8 +350,8 @@ section(remote, () => {
     `local median ${remote.stats["full load, local"].median.toFixed(0)} ms` +
       (b ? `; floor ${b.name} ${b["floor / local, median"]}x` : "") +
       (cpuBound ? `; its CPU + nginx's + the AEAD alone's / cores ${cpuBound}x` : "") +
-      (remote.bound?.["one-thread floor / local, median"]
-        ? `; one receiving thread ${remote.bound["one-thread floor / local, median"]}x`
+      (b?.["one-thread floor / local, median"]
+        ? `; one receiving thread ${b["one-thread floor / local, median"]}x`
         : ""),
   );
   add(

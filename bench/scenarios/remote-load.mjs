@@ -24,12 +24,12 @@
 //   - the AEAD alone over the file's bytes (the fast engine on the addon's threads, messages in
 //     cache: binding.aeadInCache): a full remote load also decrypts every byte, on the same cores
 //     as the receiving and nginx, so the bound's CPU form adds its CPU to the receiver's and nginx's.
-import { randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { Bench } from "tinybench";
 import { benchKeys, fillPattern, gbps, loadPackage, report, tempDir } from "../lib/common.mjs";
+import { aeadAlone } from "../lib/floors.mjs";
 import { curlDiscard, curlInto, netInto, startNativeReceiver } from "../lib/http-floors.mjs";
 import { startNginx } from "../lib/nginx.mjs";
 
@@ -151,9 +151,7 @@ try {
     childUsage = { cpuMs, minorFaults };
   };
   const nativeFresh = `floor: native recv() x${RECV_THREADS} threads into fresh memory`;
-  const { threads, aesGcmEngine } = api.nativeInfo();
-  const aeadFloor = `floor: AEAD alone (${aesGcmEngine}, in cache), ${threads} addon threads`;
-  const aeadKey = randomBytes(32);
+  const aead = aeadAlone(api, fileSize);
   const floors = {
     ...(native
       ? {
@@ -169,10 +167,7 @@ try {
       : {}),
     ...(shmFile ? { "floor: curl into a file in /dev/shm": () => curlInto(url, shmFile) } : {}),
     "floor: curl -o /dev/null, whole file": () => curlDiscard(url),
-    [aeadFloor]: async () => {
-      const status = await api.binding.aeadInCache(1, aeadKey, fileSize, 256 << 10, threads);
-      if (status !== 0) throw new Error(`aeadInCache failed with status ${status}`);
-    },
+    [aead.name]: aead.run,
     "floor: node:net GET x2 into fresh memory": () =>
       netInto(url, new Uint8Array(api.binding.allocateArena(fileSize)), 2),
     "floor: node:net GET x2 into reused memory": () => netInto(url, reused, 2),
@@ -282,7 +277,7 @@ try {
     // Receiving and decrypting every byte on these cores: the floor's CPU (receiver + nginx) plus
     // the AEAD alone's, over every core, / the local median.
     "floor + AEAD CPU / cores / local median": +(
-      (stats[lowest].cpuMs + stats[lowest].nginxCpuMs + stats[aeadFloor].cpuMs) /
+      (stats[lowest].cpuMs + stats[lowest].nginxCpuMs + stats[aead.name].cpuMs) /
       cpus().length /
       stats["full load, local"].median
     ).toFixed(3),
